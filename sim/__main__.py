@@ -1,0 +1,60 @@
+"""Command line: ``python -m sim [overrides]`` (a Hydra app).
+
+Examples::
+
+    python -m sim                                     # default: fit-note cohort, usual care
+    python -m sim population=workforce horizon_weeks=52 seed=3
+    python -m sim population.n=50000 replicates=5
+
+The CLI only wires Hydra to :func:`sim.simulate.simulate` and :mod:`sim.output`.
+Configuration problems are reported in one line, exit code 2, and leave no output behind.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from sim.config import CONFIG_DIR, ConfigError, to_plain, validate
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
+def main(cfg: DictConfig) -> None:
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    try:
+        plain = to_plain(cfg)
+        checked = validate(plain)
+    except ConfigError as err:
+        print(f"config error: {err}", file=sys.stderr)
+        shutil.rmtree(run_dir, ignore_errors=True)  # nothing of this run is kept
+        sys.exit(2)
+    except Exception as err:  # interpolation errors and the like, still one line
+        print(f"config error: {type(err).__name__}: {str(err).splitlines()[0]}",
+              file=sys.stderr)
+        shutil.rmtree(run_dir, ignore_errors=True)
+        sys.exit(2)
+
+    from sim.output import point_latest, write_results
+    from sim.simulate import simulate
+
+    results = simulate(checked)
+    dest = write_results(results, run_dir / "results")
+    if checked["output"]["latest_link"]:
+        outputs_root = Path("outputs")
+        outputs_root.mkdir(exist_ok=True)
+        point_latest(dest, outputs_root)
+    overall = results.summary.query("dimension == 'all'").groupby("metric")["value"].mean()
+    rtw52 = overall.get("rtw_52w")
+    line = f"RTW within 52 weeks {100 * rtw52:.1f}%; " if rtw52 is not None else ""
+    print(f"{line}days absent per person {overall['days_absent']:.1f}")
+    print(f"results: {dest}")
+    print(f"summary: {dest / 'summary.md'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,432 @@
+"""Loading and validating configuration.
+
+Hydra composes ``configs/config.yaml`` and its groups; :func:`validate` then checks the
+result against the schema below before any simulation work starts. Every problem is
+reported as one line naming the key path, the value and what was expected, e.g.::
+
+    population.ethnicity_shares: shares sum to 0.95, expected 1
+
+The schema is declarative: each node says its type, its range, and for name-keyed
+blocks, which names are allowed (conditions, ethnic groups, ...). Unknown keys are errors,
+so a typo in a hand-edited YAML never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sim.categories import (
+    AGE_BANDS,
+    CONDITIONS,
+    ETHNICITIES,
+    SEVERITIES,
+)
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+SHARE_TOLERANCE = 1e-6
+
+
+class ConfigError(ValueError):
+    """A configuration problem, described in one line."""
+
+
+def _fmt(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+# ---- schema nodes ---------------------------------------------------------------------
+
+
+@dataclass
+class Num:
+    """A number in [lo, hi]; ``gt`` makes the lower bound strict; ``integer`` forbids floats."""
+
+    lo: float = -math.inf
+    hi: float = math.inf
+    gt: bool = False
+    integer: bool = False
+
+    def check(self, path, value):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            kind = "an integer" if self.integer else "a number"
+            raise ConfigError(f"{path}: got {_fmt(value)}, expected {kind}")
+        if self.integer and not isinstance(value, int):
+            raise ConfigError(f"{path}: got {_fmt(value)}, expected an integer")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{path}: got {_fmt(value)}, expected a finite number")
+        if (self.gt and value <= self.lo) or value < self.lo or value > self.hi:
+            low = "(" if self.gt else "["
+            raise ConfigError(
+                f"{path}: got {_fmt(value)}, expected a value in {low}{self.lo}, {self.hi}]"
+            )
+        return value
+
+
+def Int(lo=-math.inf, hi=math.inf):  # noqa: N802 - reads like a type in the schema
+    return Num(lo, hi, integer=True)
+
+
+PROB = Num(0.0, 1.0)
+RATIO = Num(0.0, 1e6, gt=True)  # hazard/risk ratios and multipliers must be > 0
+RATE = Num(0.0, 50.0)  # weekly hazards (rates) are >= 0
+
+
+@dataclass
+class Str:
+    choices: Sequence[str] | None = None
+
+    def check(self, path, value):
+        if not isinstance(value, str):
+            raise ConfigError(f"{path}: got {_fmt(value)}, expected a string")
+        if self.choices is not None and value not in self.choices:
+            raise ConfigError(
+                f"{path}: unknown value {value!r}, expected one of {', '.join(self.choices)}"
+            )
+        return value
+
+
+@dataclass
+class Bool:
+    def check(self, path, value):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{path}: got {_fmt(value)}, expected true or false")
+        return value
+
+
+@dataclass
+class Vector:
+    """A fixed-length list (e.g. one value per IMD quintile), optionally summing to one."""
+
+    length: int
+    item: object
+    shares: bool = False
+
+    def check(self, path, value):
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{path}: got {_fmt(value)}, expected a list of {self.length}")
+        if len(value) != self.length:
+            raise ConfigError(
+                f"{path}: has {len(value)} values, expected {self.length}"
+            )
+        out = [self.item.check(f"{path}[{i}]", v) for i, v in enumerate(value)]
+        if self.shares:
+            _check_sum(path, sum(out))
+        return out
+
+
+@dataclass
+class List:
+    item: object
+    min_len: int = 0
+
+    def check(self, path, value):
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{path}: got {_fmt(value)}, expected a list")
+        if len(value) < self.min_len:
+            raise ConfigError(f"{path}: has {len(value)} items, expected at least {self.min_len}")
+        return [self.item.check(f"{path}[{i}]", v) for i, v in enumerate(value)]
+
+
+@dataclass
+class ByName:
+    """A mapping keyed by exactly the names of one category (every name, no others)."""
+
+    names: Sequence[str]
+    item: object
+    what: str
+    shares: bool = False
+
+    def check(self, path, value):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: got {_fmt(value)}, expected a mapping by {self.what}")
+        for key in value:
+            if key not in self.names:
+                raise ConfigError(
+                    f"{path}: unknown {self.what} {key!r}, expected one of {', '.join(self.names)}"
+                )
+        for name in self.names:
+            if name not in value:
+                raise ConfigError(f"{path}: missing {self.what} {name!r}")
+        out = {k: self.item.check(f"{path}.{k}", value[k]) for k in self.names}
+        if self.shares:
+            _check_sum(path, sum(out.values()))
+        return out
+
+
+@dataclass
+class Struct:
+    """A mapping with known keys; keys in ``optional`` may be absent (then ``None``)."""
+
+    keys: dict
+    optional: Sequence[str] = field(default_factory=tuple)
+    sources: bool = False  # requires a ``sources`` block naming the provenance of each key
+
+    def check(self, path, value):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{_p(path)}: got {_fmt(value)}, expected a mapping")
+        allowed = set(self.keys) | ({"sources"} if self.sources else set())
+        for key in value:
+            if key not in allowed:
+                raise ConfigError(
+                    f"{_join(path, key)}: unknown key (allowed here: {', '.join(sorted(allowed))})"
+                )
+        out = {}
+        for key, spec in self.keys.items():
+            if key not in value or value[key] is None:
+                if key in self.optional:
+                    out[key] = None
+                    continue
+                raise ConfigError(f"{_join(path, key)}: missing required key")
+            out[key] = spec.check(_join(path, key), value[key])
+        if self.sources:
+            out["sources"] = _check_sources(path, value.get("sources"), self.keys)
+        return out
+
+
+class AnyValue:
+    def check(self, path, value):
+        return value
+
+
+def _p(path):
+    return path or "config"
+
+
+def _join(path, key):
+    return f"{path}.{key}" if path else str(key)
+
+
+def _check_sum(path, total):
+    if abs(total - 1.0) > SHARE_TOLERANCE:
+        raise ConfigError(f"{path}: shares sum to {total:.6g}, expected 1")
+
+
+SOURCE_FREE = {"name", "mode", "n", "description", "warmup_weeks"}
+
+
+def _check_sources(path, sources, keys):
+    """Every parameter must say where its value comes from (or that it is an assumption)."""
+    where = _join(path, "sources")
+    if not isinstance(sources, dict):
+        raise ConfigError(f"{where}: missing; give a source or 'assumption: <why>' per parameter")
+    for key in sources:
+        if key not in keys:
+            raise ConfigError(f"{where}.{key}: names no parameter of {_p(path)}")
+    for key in keys:
+        if key in SOURCE_FREE:
+            continue
+        text = sources.get(key)
+        if not isinstance(text, str) or not text.strip():
+            raise ConfigError(
+                f"{where}.{key}: missing; give a source or 'assumption: <why>' for {key!r}"
+            )
+    return dict(sources)
+
+
+# ---- the schema ----------------------------------------------------------------------
+
+
+def _by(names, what, item, shares=False):
+    return ByName(names, item, what, shares)
+
+
+IMD5 = Vector(5, RATIO)
+
+POPULATION = Struct(
+    {
+        "name": Str(),
+        "description": Str(),
+        "mode": Str(("cohort", "workforce")),
+        "n": Int(1, 50_000_000),
+        "warmup_weeks": Int(0, 520),
+        "female_share": PROB,
+        "age_band_shares": _by(AGE_BANDS, "age band", PROB, shares=True),
+        "ethnicity_shares": _by(ETHNICITIES, "ethnic group", PROB, shares=True),
+        "imd_by_ethnicity": _by(ETHNICITIES, "ethnic group", Vector(5, PROB, shares=True)),
+        "condition_by_imd": _by(CONDITIONS, "condition", Vector(5, PROB)),
+        "severity_by_condition": _by(
+            CONDITIONS, "condition", _by(SEVERITIES, "severity", PROB, shares=True)
+        ),
+        "manual_by_imd": Vector(5, PROB),
+        "manual_rr_by_ethnicity": _by(ETHNICITIES, "ethnic group", RATIO),
+        "sme_share": PROB,
+        "oh_access": Struct(
+            {"share": PROB, "sme_rr": RATIO, "manual_rr": RATIO, "imd_rr": IMD5}
+        ),
+    },
+    sources=True,
+)
+
+PATHWAYS = Struct(
+    {
+        "name": Str(),
+        "rtw": Struct(
+            {
+                "scale_weeks": _by(CONDITIONS, "condition", Num(0.0, 1e4, gt=True)),
+                "shape": _by(CONDITIONS, "condition", Num(0.0, 5.0, gt=True)),
+                "severity_hr": _by(SEVERITIES, "severity", RATIO),
+                "imd_hr": IMD5,
+                "ethnicity_hr": _by(ETHNICITIES, "ethnic group", RATIO),
+                "age_hr": _by(AGE_BANDS, "age band", RATIO),
+                "manual_hr": RATIO,
+                "sme_hr": RATIO,
+                "oh_access_hr": RATIO,
+            }
+        ),
+        "phased_return": Struct(
+            {
+                "share": _by(CONDITIONS, "condition", PROB),
+                "oh_access_rr": RATIO,
+                "to_full_weekly_hazard": RATE,
+                "hours_fraction": PROB,
+            }
+        ),
+        "job_loss": Struct(
+            {
+                "weekly_hazard": RATE,
+                "duration_slope_per_year": Num(0.0, 100.0),
+                "ssp_end_week": Int(1, 520),
+                "ssp_end_hr": RATIO,
+                "imd_hr": IMD5,
+                "ethnicity_hr": _by(ETHNICITIES, "ethnic group", RATIO),
+                "manual_hr": RATIO,
+                "sme_hr": RATIO,
+                "oh_access_hr": RATIO,
+            }
+        ),
+        "inactivity": Struct(
+            {
+                "weekly_hazard": RATE,
+                "duration_slope_per_year": Num(0.0, 100.0),
+                "ssp_end_hr": RATIO,
+                "condition_hr": _by(CONDITIONS, "condition", RATIO),
+                "severity_hr": _by(SEVERITIES, "severity", RATIO),
+                "age_hr": _by(AGE_BANDS, "age band", RATIO),
+                "ethnicity_hr": _by(ETHNICITIES, "ethnic group", RATIO),
+            }
+        ),
+        "new_spell": Struct(
+            {
+                "onset_weekly": _by(CONDITIONS, "condition", RATE),
+                "imd_hr": IMD5,
+                "manual_hr": RATIO,
+                "relapse_excess_weekly": RATE,
+                "relapse_decay_weeks": Num(0.0, 520.0, gt=True),
+                "relapse_window_weeks": Int(1, 520),
+                "relapse_condition_hr": _by(CONDITIONS, "condition", RATIO),
+                "early_return_hr": RATIO,
+                "early_return_before_weeks": _by(SEVERITIES, "severity", Int(0, 520)),
+                "phased_return_hr": RATIO,
+            }
+        ),
+        "unemployed": Struct(
+            {
+                "reemployment_weekly": RATE,
+                "condition_hr": _by(CONDITIONS, "condition", RATIO),
+                "imd_hr": IMD5,
+                "ethnicity_hr": _by(ETHNICITIES, "ethnic group", RATIO),
+                "age_hr": _by(AGE_BANDS, "age band", RATIO),
+                "to_inactive_weekly": RATE,
+            }
+        ),
+    },
+    sources=True,
+)
+
+PROGRAMME = Struct(
+    {
+        "name": Str(),
+        "description": Str(),
+        "components": List(AnyValue()),
+    },
+)
+
+OUTCOMES = Struct(
+    {
+        "sustained_weeks": Int(1, 104),
+        "snapshot_weeks": List(Int(0, 520)),
+        "rtw_weeks": List(Int(1, 520), min_len=1),
+        "days_per_week": Num(0.0, 7.0, gt=True),
+    }
+)
+
+OUTPUT = Struct(
+    {
+        "write_agents": Bool(),
+        "plots": Bool(),
+        "latest_link": Bool(),
+    }
+)
+
+SCHEMA = Struct(
+    {
+        "seed": Int(0, 2**63 - 1),
+        "horizon_weeks": Int(1, 520),
+        "replicates": Int(1, 10_000),
+        "engine": Str(("vectorised", "agents")),
+        "population": POPULATION,
+        "pathways": PATHWAYS,
+        "programme": PROGRAMME,
+        "outcomes": OUTCOMES,
+        "output": OUTPUT,
+    }
+)
+
+
+def validate(cfg: dict) -> dict:
+    """Check a plain-dict config against the schema; return the checked copy."""
+    out = SCHEMA.check("", cfg)
+    _check_cross_fields(out)
+    return out
+
+
+def _check_cross_fields(cfg):
+    pop = cfg["population"]
+    cond = pop["condition_by_imd"]
+    for q in range(5):
+        total = sum(cond[c][q] for c in CONDITIONS)
+        if abs(total - 1.0) > SHARE_TOLERANCE:
+            raise ConfigError(
+                f"population.condition_by_imd: shares for IMD quintile {q + 1} sum to "
+                f"{total:.6g}, expected 1"
+            )
+    if pop["mode"] == "cohort" and pop["warmup_weeks"] != 0:
+        raise ConfigError(
+            f"population.warmup_weeks: got {pop['warmup_weeks']}, expected 0 for a cohort "
+            "(everyone starts an absence spell at week 0)"
+        )
+    agents = pop["n"] * cfg["replicates"]
+    if cfg["engine"] == "agents" and agents > 200_000:
+        raise ConfigError(
+            f"engine: 'agents' with {agents} people would take hours; use "
+            "engine=vectorised or at most 200000 people"
+        )
+
+
+def to_plain(cfg) -> dict:
+    """An OmegaConf/DictConfig (or plain dict) as a resolved plain dict."""
+    from omegaconf import DictConfig, OmegaConf
+
+    if isinstance(cfg, DictConfig):
+        return OmegaConf.to_container(cfg, resolve=True)
+    return cfg
+
+
+def load_config(overrides: Sequence[str] = (), config_name: str = "config") -> dict:
+    """Compose the Hydra config with ``overrides`` (as on the command line) and validate it.
+
+    >>> cfg = load_config(["population=workforce", "population.n=1000"])
+    >>> cfg["population"]["mode"]
+    'workforce'
+    """
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
+        composed = compose(config_name=config_name, overrides=list(overrides))
+    plain = to_plain(composed)
+    plain.pop("hydra", None)
+    return validate(plain)

@@ -1,0 +1,211 @@
+"""What a run observed: per-agent outcomes, group summaries, weekly counts, spell lengths.
+
+Definitions (all in observation weeks, 0 = start of observation):
+
+* ``first_onset``: week the person's first absence spell in the observation window began
+  (0 for everyone in a fit-note cohort; -1 if none).
+* ``first_rtw``: first week back in work (full or phased, same or new employer) after
+  ``first_onset``; -1 if never. ``weeks_to_rtw = first_rtw - first_onset``.
+* ``rtw_<w>w``: share returned within ``w`` weeks of onset, among people whose onset was at
+  least ``w`` weeks before the horizon (so everyone counted was followed for ``w`` weeks).
+* ``sustained_rtw``: week of the first return (on or after ``first_rtw``) followed by at
+  least ``outcomes.sustained_weeks`` weeks in work without a new spell.
+* ``days_absent``: ``days_per_week`` x (weeks absent + weeks phased x (1 - hours fraction)).
+* ``relapses``: new spells starting within ``relapse_window_weeks`` of a return.
+* ``in_work_<w>w``: in work (full or phased) at week ``w`` (point prevalence).
+
+Summaries are tidy: one row per (replicate, dimension, group, metric) with the value and
+its denominator ``n``; cells with no denominator are left out rather than written as NaN.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim.categories import (
+    ABSENT,
+    AGE_BANDS,
+    CONDITIONS,
+    EMPLOYER_SIZES,
+    ETHNICITIES,
+    INACTIVE,
+    OCCUPATIONS,
+    PHASED,
+    SEVERITIES,
+    SEXES,
+    STATES,
+    UNEMPLOYED,
+    WORKING,
+)
+
+CATEGORY_NAMES = {
+    "age_band": AGE_BANDS,
+    "sex": SEXES,
+    "ethnicity": ETHNICITIES,
+    "condition": CONDITIONS,
+    "severity": SEVERITIES,
+    "occupation": OCCUPATIONS,
+    "employer_size": EMPLOYER_SIZES,
+}
+SUMMARY_DIMENSIONS = ("all", "condition", "severity", "ethnicity", "imd_quintile", "age_band",
+                      "sex", "occupation", "employer_size", "oh_access")
+
+
+def agent_outcomes(model) -> pd.DataFrame:
+    """One row per person: attributes (as categories) and outcomes."""
+    col = model.columns
+    cfg = model.cfg
+    hours = cfg["pathways"]["phased_return"]["hours_fraction"]
+    days_per_week = cfg["outcomes"]["days_per_week"]
+    wbs = col["weeks_by_state"].astype(np.int32)
+    first_onset, first_rtw = col["first_onset"], col["first_rtw"]
+    data = {
+        "replicate": col["replicate"],
+        "person_id": col["person_id"],
+    }
+    for name, names in CATEGORY_NAMES.items():
+        data[name] = pd.Categorical.from_codes(col[name], categories=list(names))
+    data["imd_quintile"] = col["imd_quintile"]
+    data["oh_access"] = col["oh_access"]
+    data.update(
+        first_onset=first_onset,
+        first_rtw=first_rtw,
+        weeks_to_rtw=np.where(first_rtw >= 0, first_rtw - first_onset, -1).astype(np.int16),
+        sustained_rtw=col["sustained_rtw"],
+        spells=col["spells"],
+        relapses=col["relapses"],
+        weeks_working=wbs[WORKING],
+        weeks_absent=wbs[ABSENT],
+        weeks_phased=wbs[PHASED],
+        weeks_unemployed=wbs[UNEMPLOYED],
+        weeks_inactive=wbs[INACTIVE],
+        days_absent=days_per_week * (wbs[ABSENT] + wbs[PHASED] * (1.0 - hours)),
+        job_loss_week=col["job_loss_week"],
+        inactive_week=col["inactive_week"],
+        reemployed_week=col["reemployed_week"],
+    )
+    for week, snap in sorted(model.snapshots.items()):
+        data[f"state_week_{week}"] = pd.Categorical.from_codes(snap, categories=list(STATES))
+    data["final_state"] = pd.Categorical.from_codes(col["state"], categories=list(STATES))
+    return pd.DataFrame(data)
+
+
+def _metrics(agents: pd.DataFrame, horizon: int, rtw_weeks, snapshot_weeks):
+    """Per-person indicator arrays (numerator, eligible) for each summary metric."""
+    onset = agents["first_onset"].to_numpy()
+    rtw = agents["weeks_to_rtw"].to_numpy()
+    returned = agents["first_rtw"].to_numpy() >= 0
+    sustained = agents["sustained_rtw"].to_numpy()
+    everyone = np.ones(len(agents), dtype=bool)
+    out = {}
+    for w in rtw_weeks:
+        if w > horizon:
+            continue
+        followed = (onset >= 0) & (onset + w <= horizon)
+        out[f"rtw_{w}w"] = (followed & returned & (rtw <= w), followed)
+        out[f"sustained_rtw_{w}w"] = (
+            followed & (sustained >= 0) & (sustained - onset <= w), followed)
+    for w in snapshot_weeks:
+        if w <= horizon and f"state_week_{w}" in agents:
+            state = agents[f"state_week_{w}"].cat.codes.to_numpy()
+            out[f"in_work_{w}w"] = ((state == WORKING) | (state == PHASED), everyone)
+    out["days_absent"] = (agents["days_absent"].to_numpy(), everyone)
+    out["job_loss"] = (agents["job_loss_week"].to_numpy() >= 0, everyone)
+    out["inactive"] = (agents["inactive_week"].to_numpy() >= 0, everyone)
+    out["relapse"] = (returned & (agents["relapses"].to_numpy() > 0), returned)
+    return out
+
+
+def _group_codes(agents: pd.DataFrame, dimension: str):
+    if dimension == "all":
+        return np.zeros(len(agents), dtype=np.int64), ["all"]
+    if dimension == "imd_quintile":
+        return agents["imd_quintile"].to_numpy().astype(np.int64) - 1, [1, 2, 3, 4, 5]
+    if dimension == "oh_access":
+        return agents["oh_access"].to_numpy().astype(np.int64), [False, True]
+    series = agents[dimension]
+    return series.cat.codes.to_numpy().astype(np.int64), list(series.cat.categories)
+
+
+def group_summary(agents: pd.DataFrame, cfg: dict) -> pd.DataFrame:
+    """Tidy table: replicate, dimension, group, metric, value (mean over eligible), n."""
+    horizon = cfg["horizon_weeks"]
+    metrics = _metrics(agents, horizon, cfg["outcomes"]["rtw_weeks"],
+                       cfg["outcomes"]["snapshot_weeks"])
+    replicate = agents["replicate"].to_numpy().astype(np.int64)
+    n_rep = int(replicate.max()) + 1 if len(agents) else 0
+    frames = []
+    for dim in SUMMARY_DIMENSIONS:
+        codes, labels = _group_codes(agents, dim)
+        k = len(labels)
+        cell = replicate * k + codes
+        for metric, (num, eligible) in metrics.items():
+            n = np.bincount(cell, weights=eligible, minlength=n_rep * k)
+            total = np.bincount(cell, weights=np.where(eligible, num, 0.0),
+                                minlength=n_rep * k)
+            keep = n > 0
+            idx = np.flatnonzero(keep)
+            frames.append(pd.DataFrame({
+                "replicate": idx // k,
+                "dimension": dim,
+                "group": [str(labels[j]) for j in idx % k],
+                "metric": metric,
+                "value": total[keep] / n[keep],
+                "n": n[keep].astype(np.int64),
+            }))
+    return pd.concat(frames, ignore_index=True)
+
+
+def weekly_table(model) -> pd.DataFrame:
+    """Tidy weekly counts: week, replicate, imd_quintile, ethnicity, condition, state, count."""
+    counts = model.weekly_counts  # [week, group, state]
+    weeks, groups, states = counts.shape
+    week_idx, group_idx, state_idx = np.nonzero(counts)
+    cond = group_idx % len(CONDITIONS)
+    rest = group_idx // len(CONDITIONS)
+    eth = rest % len(ETHNICITIES)
+    rest //= len(ETHNICITIES)
+    imd = rest % 5 + 1
+    rep = rest // 5
+    return pd.DataFrame({
+        "week": week_idx.astype(np.int16),
+        "replicate": rep.astype(np.int16),
+        "imd_quintile": imd.astype(np.int8),
+        "ethnicity": pd.Categorical.from_codes(eth, categories=list(ETHNICITIES)),
+        "condition": pd.Categorical.from_codes(cond, categories=list(CONDITIONS)),
+        "state": pd.Categorical.from_codes(state_idx, categories=list(STATES)),
+        "count": counts[week_idx, group_idx, state_idx],
+    })
+
+
+def spell_table(model) -> pd.DataFrame:
+    """Absence spells by length in weeks: completed, and still ongoing at the horizon."""
+    completed, ongoing = model.spell_lengths, model.ongoing_spell_lengths
+    rows = []
+    for kind, arr in (("completed", completed), ("ongoing", ongoing)):
+        rep, length = np.nonzero(arr)
+        rows.append(pd.DataFrame({"replicate": rep, "weeks": length, "status": kind,
+                                  "spells": arr[rep, length]}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def rtw_curve(agents: pd.DataFrame, by: str, weeks: int) -> pd.DataFrame:
+    """Share returned by each week since onset, per group, among people followed ``weeks``."""
+    onset = agents["first_onset"].to_numpy()
+    followed = (onset >= 0) & (onset + weeks <= agents.attrs.get("horizon", np.inf))
+    sub = agents.loc[followed]
+    codes, labels = _group_codes(sub, by)
+    rtw = sub["weeks_to_rtw"].to_numpy()
+    out = []
+    for j, label in enumerate(labels):
+        mask = codes == j
+        n = int(mask.sum())
+        if n == 0:
+            continue
+        r = rtw[mask]
+        hist = np.bincount(r[r >= 0], minlength=weeks + 1)[: weeks + 1]
+        out.append(pd.DataFrame({"group": str(label), "week": np.arange(weeks + 1),
+                                 "share_returned": np.cumsum(hist) / n, "n": n}))
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(
+        columns=["group", "week", "share_returned", "n"])

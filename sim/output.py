@@ -1,0 +1,173 @@
+"""Writing a run's results: all or nothing.
+
+Files are written into a hidden staging directory next to the destination, the manifest
+last, and the staging directory is renamed into place in one step. A run that fails or is
+killed half-way leaves no ``results/`` directory that could pass for a complete one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.categories import CONDITION_LABELS, ETHNICITY_LABELS
+from sim.manifest import build_manifest
+
+SMALL_CELL = 10  # groups with fewer people than this are not shown in the summary
+
+HEADLINE = (
+    ("rtw_13w", "Returned to work within 13 weeks", "pct"),
+    ("rtw_26w", "Returned to work within 26 weeks", "pct"),
+    ("rtw_52w", "Returned to work within 52 weeks", "pct"),
+    ("sustained_rtw_52w", "Sustained return (4+ weeks) within 52 weeks", "pct"),
+    ("days_absent", "Working days absent per person over the horizon", "num"),
+    ("job_loss", "Lost their job", "pct"),
+    ("inactive", "Became economically inactive", "pct"),
+    ("relapse", "Relapsed after returning (of those who returned)", "pct"),
+)
+GROUP_COLUMNS = ("rtw_13w", "rtw_52w", "days_absent", "job_loss")
+
+
+def _fmt(value, kind):
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "-"
+    return f"{100 * value:.1f}%" if kind == "pct" else f"{value:,.1f}"
+
+
+def _mean_over_replicates(summary: pd.DataFrame) -> pd.DataFrame:
+    return (summary.groupby(["dimension", "group", "metric"], sort=False)
+            .agg(value=("value", "mean"), n=("n", "sum")).reset_index())
+
+
+def _group_table(means: pd.DataFrame, dimension: str, labels: dict | None) -> str:
+    sub = means[means["dimension"] == dimension]
+    if sub.empty:
+        return ""
+    kinds = {m: k for m, _, k in HEADLINE}
+    cols = [c for c in GROUP_COLUMNS if c in set(sub["metric"])]
+    header = "| group | people | " + " | ".join(cols) + " |"
+    lines = [header, "|" + "---|" * (len(cols) + 2)]
+    for group, g in sub.groupby("group", sort=False):
+        vals = dict(zip(g["metric"], g["value"], strict=True))
+        n = int(g.loc[g["metric"] == "days_absent", "n"].sum())
+        name = labels.get(group, group) if labels else group
+        if n < SMALL_CELL:
+            lines.append(f"| {name} | <{SMALL_CELL} | " + " | ".join("suppressed" for _ in cols)
+                         + " |")
+            continue
+        lines.append(f"| {name} | {n:,} | "
+                     + " | ".join(_fmt(vals.get(c), kinds[c]) for c in cols) + " |")
+    return "\n".join(lines)
+
+
+def summary_markdown(results, figures: list[str]) -> str:
+    cfg = results.config
+    means = _mean_over_replicates(results.summary)
+    overall = means[means["dimension"] == "all"].set_index("metric")["value"]
+    t = results.timings
+    lines = [
+        f"# rtw-sim: {cfg['population']['name']} x {cfg['programme']['name']}",
+        "",
+        f"{cfg['population']['description']}; programme: {cfg['programme']['description']}.",
+        f"{len(results.agents):,} people ({cfg['replicates']} replicate(s) of "
+        f"{cfg['population']['n']:,}), {cfg['horizon_weeks']} weeks, seed {cfg['seed']}, "
+        f"engine {cfg['engine']}; simulated in {t.get('run_seconds', 0):.2f} s.",
+        "",
+        "## Headline outcomes",
+        "",
+        "| outcome | value |",
+        "|---|---|",
+    ]
+    for metric, label, kind in HEADLINE:
+        if metric in overall:
+            lines.append(f"| {label} | {_fmt(overall[metric], kind)} |")
+    lines += ["", "RTW rates count people followed for the full period after their first "
+              "absence began; values are means over replicates. Groups with fewer than "
+              f"{SMALL_CELL} people are suppressed.", ""]
+    for dim, title, labels in (
+        ("imd_quintile", "By IMD quintile (1 = most deprived)", None),
+        ("ethnicity", "By ethnic group", ETHNICITY_LABELS),
+        ("condition", "By health condition", CONDITION_LABELS),
+    ):
+        lines += [f"## {title}", "", _group_table(means, dim, labels), ""]
+    if not results.calibration.empty:
+        lines += ["## Calibration against UK figures", "",
+                  "| target | UK figure | simulated | source |", "|---|---|---|---|"]
+        for row in results.calibration.itertuples():
+            lines.append(f"| {row.target} | {row.target_value:.3g} | {row.simulated:.3g} | "
+                         f"{row.source} |")
+        lines.append("")
+    if figures:
+        lines += ["## Figures", ""] + [f"![{f}]({f})" for f in figures] + [""]
+    lines += [
+        "## Files",
+        "",
+        "- `agents.parquet`: one row per person: attributes and outcomes",
+        "- `group_summary.csv` / `.parquet`: tidy metrics by replicate, dimension and group "
+        "(value and its denominator n)",
+        "- `weekly_counts.parquet`: people by week, replicate, IMD, ethnicity, condition, state",
+        "- `state_totals.csv`: weekly totals by state (Mesa DataCollector)",
+        "- `spell_lengths.csv`: absence spells by length (completed / ongoing at the horizon)",
+        "- `calibration.csv`: UK targets vs simulated",
+        "- `manifest.json`: config, seed, package versions, git commit, timings, peak memory",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_results(results, dest: Path) -> Path:
+    """Write every table, figure and the manifest to ``dest`` atomically."""
+    from sim import plots
+
+    dest = Path(dest)
+    if dest.exists():
+        raise FileExistsError(f"{dest} already exists; refusing to overwrite results")
+    staging = dest.parent / f".{dest.name}.partial-{os.getpid()}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    try:
+        cfg = results.config
+        files = []
+
+        def save(name, writer):
+            writer(staging / name)
+            files.append(name)
+
+        if cfg["output"]["write_agents"]:
+            save("agents.parquet", lambda p: results.agents.to_parquet(p, index=False))
+        save("group_summary.parquet", lambda p: results.summary.to_parquet(p, index=False))
+        save("group_summary.csv", lambda p: results.summary.to_csv(p, index=False))
+        save("weekly_counts.parquet", lambda p: results.weekly.to_parquet(p, index=False))
+        save("state_totals.csv", lambda p: results.state_totals.to_csv(p, index=False))
+        save("spell_lengths.csv", lambda p: results.spells.to_csv(p, index=False))
+        save("calibration.csv", lambda p: results.calibration.to_csv(p, index=False))
+        figures = []
+        if cfg["output"]["plots"]:
+            save("rtw_curves.png", lambda p: plots.rtw_curves_figure(
+                results.agents, cfg["horizon_weeks"], p))
+            save("states.png", lambda p: plots.states_figure(results.state_totals, p))
+            figures = ["rtw_curves.png", "states.png"]
+        save("summary.md", lambda p: p.write_text(summary_markdown(results, figures)))
+        manifest = build_manifest(results, files + ["manifest.json"])
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+        os.rename(staging, dest)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return dest
+
+
+def point_latest(results_dir: Path, outputs_root: Path) -> None:
+    """Make ``outputs/latest`` a symlink to ``results_dir`` (replaced atomically)."""
+    link = outputs_root / "latest"
+    tmp = outputs_root / f".latest.{os.getpid()}"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    os.symlink(os.path.relpath(results_dir, outputs_root), tmp)
+    os.replace(tmp, link)
