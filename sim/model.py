@@ -44,6 +44,7 @@ from sim.pathways import (
     two_way_outcome,
 )
 from sim.population import ATTRIBUTES, People, synthesise
+from sim.rng import Streams
 
 # Mesa logs every step at INFO; under Hydra's INFO root logger that is 100+ lines a run.
 logging.getLogger("MESA").setLevel(logging.WARNING)
@@ -52,7 +53,7 @@ RELAPSE = 4  # outcome code for a phased person falling sick again
 N_STATES = len(STATES)
 DYNAMIC_COLUMNS = (
     "state",
-    "weeks_in_state",
+    "state_since",
     "last_return",
     "early_return",
     "phased_return",
@@ -87,7 +88,7 @@ class Person(mesa.Agent):
 
     Attributes (codes index the tuples in :mod:`sim.categories`): ``age_band``, ``sex``,
     ``ethnicity``, ``imd_quintile``, ``condition``, ``severity``, ``occupation``,
-    ``employer_size``, ``oh_access`` (static) and ``state``, ``weeks_in_state``,
+    ``employer_size``, ``oh_access`` (static) and ``state``, ``state_since``,
     ``first_rtw``, ``relapses`` ... (dynamic; see ``DYNAMIC_COLUMNS``).
     """
 
@@ -95,9 +96,18 @@ class Person(mesa.Agent):
         super().__init__(model)
         self.index = int(index)
 
+    @property
+    def weeks_in_state(self) -> int:
+        """Completed weeks in the current state before the model's current week."""
+        return self.model.engine_week - int(self.model.columns["state_since"][self.index])
+
     def describe(self) -> dict:
         """The person's attributes by name, for following one agent through a run."""
-        return {name: self.model.columns[name][self.index].item() for name in self.model.columns}
+        out = {}
+        for name, column in self.model.columns.items():
+            value = column[..., self.index]
+            out[name] = value.tolist() if value.ndim else value.item()
+        return out
 
     def step(self):
         """Scalar reference step: the same decisions as the vectorised engine, one person."""
@@ -108,10 +118,11 @@ class Person(mesa.Agent):
         eff = m.effects
         u = m.draws_transition[i]
         state = int(col["state"][i])
-        d = int(col["weeks_in_state"][i])
+        since_state = int(col["state_since"][i])
         if state == ABSENT:
             h = pw.absent_hazards(
-                i, m.condition_severity[i], d, eff.get_one("rtw", i), eff.get_one("job_loss", i)
+                i, m.condition_severity[i], t - since_state, eff.get("rtw", i),
+                eff.get("job_loss", i),
             )
             outcome = int(absent_outcome(u, *competing_probabilities(*h)))
         elif state == PHASED:
@@ -120,7 +131,7 @@ class Person(mesa.Agent):
             if since < pw.relapse_window:
                 h_rel = h_rel + pw.relapse_hazard(
                     i, since, col["early_return"][i], col["phased_return"][i],
-                    eff.get_one("relapse", i),
+                    eff.get("relapse", i),
                 )
             p_full, p_rel = competing_probabilities(pw.full_return_hazard, h_rel)
             outcome = int(two_way_outcome(u, p_full, p_rel, RETURN, RELAPSE))
@@ -129,7 +140,7 @@ class Person(mesa.Agent):
             if since < pw.relapse_window:
                 h = pw.spell_hazard[i] + pw.relapse_hazard(
                     i, since, col["early_return"][i], col["phased_return"][i],
-                    eff.get_one("relapse", i),
+                    eff.get("relapse", i),
                 )
                 p = hazard_to_probability(h)
             else:
@@ -137,7 +148,7 @@ class Person(mesa.Agent):
             outcome = RELAPSE if u < p else STAY
         elif state == UNEMPLOYED:
             h_re = pw.reemploy_hazard[i]
-            re_eff = eff.get_one("reemploy", i)
+            re_eff = eff.get("reemploy", i)
             if re_eff is not None:
                 h_re = h_re * re_eff
             p_re, p_in = competing_probabilities(h_re, pw.unemployed_inactive_hazard[i])
@@ -145,31 +156,29 @@ class Person(mesa.Agent):
         else:
             outcome = STAY
 
-        col["weeks_in_state"][i] = d + 1
         if outcome == STAY:
             return
-        weeks = d + 1
-        col["weeks_by_state"][state, i] += weeks
-        col["weeks_in_state"][i] = 0
         nxt = t + 1  # engine week the new state starts
+        weeks = nxt - since_state
+        col["weeks_by_state"][state, i] += weeks
+        col["state_since"][i] = nxt
         obs_next = nxt - m.warmup
         if state == ABSENT:
             if m.recording:
                 m.record_spell_end(np.array([weeks]), np.array([i]))
             if outcome == RETURN:
-                phased = m.draws_return_mode[i] < m.phased_probability_one(i)
+                u_mode = m.streams.uniform_at(t, "return_mode", [i])[0]
+                phased = bool(u_mode < m.phased_probability(i))
                 col["state"][i] = PHASED if phased else WORKING
                 col["phased_return"][i] = phased
                 col["early_return"][i] = weeks < pw.early_before[i]
                 self._returned(nxt, obs_next)
             elif outcome == JOB_LOSS:
                 col["state"][i] = UNEMPLOYED
-                if m.recording and col["job_loss_week"][i] < 0:
-                    col["job_loss_week"][i] = obs_next
+                self._first_time("job_loss_week", obs_next)
             else:
                 col["state"][i] = INACTIVE
-                if m.recording and col["inactive_week"][i] < 0:
-                    col["inactive_week"][i] = obs_next
+                self._first_time("inactive_week", obs_next)
         elif state in (PHASED, WORKING):
             if outcome == RETURN:  # phased -> full hours
                 col["state"][i] = WORKING
@@ -180,13 +189,16 @@ class Person(mesa.Agent):
                 col["state"][i] = WORKING
                 col["phased_return"][i] = False
                 col["early_return"][i] = False
-                if m.recording and col["reemployed_week"][i] < 0:
-                    col["reemployed_week"][i] = obs_next
+                self._first_time("reemployed_week", obs_next)
                 self._returned(nxt, obs_next)
             else:
                 col["state"][i] = INACTIVE
-                if m.recording and col["inactive_week"][i] < 0:
-                    col["inactive_week"][i] = obs_next
+                self._first_time("inactive_week", obs_next)
+
+    def _first_time(self, name, obs_next):
+        column = self.model.columns[name]
+        if self.model.recording and column[self.index] < 0:
+            column[self.index] = obs_next
 
     def _returned(self, nxt, obs_next):
         m, i, col = self.model, self.index, self.model.columns
@@ -198,21 +210,16 @@ class Person(mesa.Agent):
         m, i, col = self.model, self.index, self.model.columns
         last = int(col["last_return"][i])
         in_work = nxt - last
-        self._check_sustained(in_work, last)
-        if m.recording:
-            col["spells"][i] += 1
-            if in_work <= m.pathways.relapse_window:
-                col["relapses"][i] += 1
-            if col["first_onset"][i] < 0:
-                col["first_onset"][i] = obs_next
-        col["state"][i] = ABSENT
-
-    def _check_sustained(self, in_work, last):
-        m, i, col = self.model, self.index, self.model.columns
         first = col["first_rtw"][i]
         if (col["sustained_rtw"][i] < 0 and first >= 0 and last - m.warmup >= first
                 and in_work >= m.sustained_weeks):
             col["sustained_rtw"][i] = last - m.warmup
+        if m.recording:
+            col["spells"][i] += 1
+            if in_work <= m.pathways.relapse_window:
+                col["relapses"][i] += 1
+        self._first_time("first_onset", obs_next)
+        col["state"][i] = ABSENT
 
 
 for _name in ("replicate", "person_id", *ATTRIBUTES, *DYNAMIC_COLUMNS):
@@ -232,10 +239,14 @@ class Effects:
         self.arrays: dict[str, np.ndarray | None] = dict.fromkeys(self.KEYS)
 
     def get(self, key, idx):
+        """The multipliers for agents ``idx`` (an index array or one index), or None."""
         arr = self.arrays[key]
         return None if arr is None else arr[idx]
 
-    get_one = get
+    def upper_bound(self, key) -> float:
+        """Largest multiplier in force (1 when none): bounds a probability from above."""
+        arr = self.arrays[key]
+        return 1.0 if arr is None or arr.size == 0 else max(1.0, float(arr.max()))
 
 
 class RTWModel(mesa.Model):
@@ -245,7 +256,9 @@ class RTWModel(mesa.Model):
         people: static attributes (:class:`sim.population.People`), replicates stacked.
         columns: dict of all per-person columns (static and dynamic) by name.
         pathways: baseline hazard tables and per-person multipliers.
-        weekly_counts: [week, group, state] counts for observation weeks 0..horizon.
+        effects: per-person multipliers the programme applies this week.
+        weekly_counts: [week, group, state] counts for observation weeks 0..horizon, where
+            group = (replicate, IMD quintile, ethnicity, condition).
         datacollector: Mesa DataCollector with weekly totals by state.
     """
 
@@ -265,8 +278,6 @@ class RTWModel(mesa.Model):
         )
         n = self.people.n
         sizes = np.bincount(self.people.replicate, minlength=self.replicates).tolist()
-        from sim.rng import Streams  # local: keeps the module's import list short
-
         self.streams = Streams(self.seed, sizes)
         self.pathways = Pathways.build(cfg["pathways"], self.people, self.warmup + self.horizon)
         self.condition_severity = (
@@ -275,12 +286,13 @@ class RTWModel(mesa.Model):
         self.effects = Effects()
         self.engine_week = 0
         self.recording = self.warmup == 0
+        self._onset_bound = self._background_onset_bound()
 
-        cols = {name: getattr(self.people, name) for name in ("replicate", "person_id",
-                                                               *ATTRIBUTES)}
+        cols = {name: getattr(self.people, name)
+                for name in ("replicate", "person_id", *ATTRIBUTES)}
         start = ABSENT if pop["mode"] == "cohort" else WORKING
         cols["state"] = np.full(n, start, dtype=np.int8)
-        cols["weeks_in_state"] = np.zeros(n, dtype=np.int16)
+        cols["state_since"] = np.zeros(n, dtype=np.int32)
         cols["last_return"] = np.full(n, NO_RETURN_WEEK, dtype=np.int32)
         cols["early_return"] = np.zeros(n, dtype=bool)
         cols["phased_return"] = np.zeros(n, dtype=bool)
@@ -302,10 +314,11 @@ class RTWModel(mesa.Model):
             * len(ETHNICITIES) + self.people.ethnicity
         ) * len(CONDITIONS) + self.people.condition
         self._group_state_base = group * N_STATES
+        self._counts = self._count_states()  # kept up to date from transitions
         self.weekly_counts = np.zeros((self.horizon + 1, self.n_groups, N_STATES), dtype=np.int32)
         self.snapshots: dict[int, np.ndarray] = {}
-        max_len = self.warmup + self.horizon + 1
-        self.spell_lengths = np.zeros((self.replicates, max_len + 1), dtype=np.int64)
+        self.spell_lengths = np.zeros((self.replicates, self.warmup + self.horizon + 2),
+                                      dtype=np.int64)
         self.state_totals = np.zeros(N_STATES, dtype=np.int64)
         self.datacollector = mesa.DataCollector(
             model_reporters={s: (lambda m, k=k: int(m.state_totals[k]))
@@ -331,6 +344,12 @@ class RTWModel(mesa.Model):
             self.step()
         self.finish()
 
+    def phased_probability(self, idx):
+        """Probability that a return is phased, for agents ``idx`` (array or one index)."""
+        p = self.pathways.phased_share[idx]
+        boost = self.effects.get("phased", idx)
+        return p if boost is None else np.minimum(1.0, p * boost)
+
     # ---- the weekly step ----------------------------------------------------------------
 
     def step(self):
@@ -339,58 +358,64 @@ class RTWModel(mesa.Model):
             self._start_recording()
         self._observe(t - self.warmup)
         self.draws_transition = self.streams.uniform(t, "transition")
-        self.draws_return_mode = self.streams.uniform(t, "return_mode")
         if self.engine_name == "agents":
             self.agents.do("step")
         else:
             self._advance_vectorised(t)
         self.engine_week += 1
 
-    def _start_recording(self):
-        """Reset accumulators so outcomes count observation weeks only."""
-        col = self.columns
-        self.recording = True
-        col["weeks_by_state"][:] = 0
-        n = self.people.n
-        # weeks already spent in the current state before observation starts are
-        # subtracted now and added back when the state is left
-        col["weeks_by_state"][col["state"], np.arange(n)] = -col["weeks_in_state"]
-        self.spell_lengths[:] = 0
-
-    def _observe(self, obs_week: int):
-        state = self.columns["state"]
-        counts = np.bincount(self._group_state_base + state,
-                             minlength=self.n_groups * N_STATES)
-        if obs_week >= 0:
-            self.weekly_counts[obs_week] = counts.reshape(self.n_groups, N_STATES)
-            if obs_week in self.snapshot_weeks:
-                self.snapshots[obs_week] = state.copy()
-        self.state_totals = counts.reshape(-1, N_STATES).sum(axis=0)
-        if obs_week >= 0:
-            self.datacollector.collect(self)
-
     def finish(self):
         """Close the books at the horizon: add ongoing time in state, final sustained check."""
         self._observe(self.horizon)
         col = self.columns
-        n = self.people.n
-        idx = np.arange(n)
-        col["weeks_by_state"][col["state"], idx] += col["weeks_in_state"]
         end = self.engine_week
+        idx = np.arange(self.people.n)
+        col["weeks_by_state"][col["state"], idx] += (end - col["state_since"]).astype(np.int16)
         in_work = np.flatnonzero((col["state"] == WORKING) | (col["state"] == PHASED))
         self._check_sustained(in_work, end - col["last_return"][in_work])
         absent = np.flatnonzero(col["state"] == ABSENT)
         self.ongoing_spell_lengths = np.zeros_like(self.spell_lengths)
         np.add.at(self.ongoing_spell_lengths,
-                  (self.people.replicate[absent], col["weeks_in_state"][absent]), 1)
+                  (self.people.replicate[absent], end - col["state_since"][absent]), 1)
 
     def record_spell_end(self, lengths: np.ndarray, idx: np.ndarray):
         np.add.at(self.spell_lengths, (self.people.replicate[idx], lengths), 1)
 
-    def phased_probability_one(self, i):
-        p = self.pathways.phased_share[i]
-        boost = self.effects.get_one("phased", i)
-        return p if boost is None else min(1.0, p * boost)
+    # ---- internals ----------------------------------------------------------------------
+
+    def _count_states(self) -> np.ndarray:
+        return np.bincount(self._group_state_base + self.columns["state"],
+                           minlength=self.n_groups * N_STATES)
+
+    def _start_recording(self):
+        """Reset accumulators so outcomes count observation weeks only."""
+        col = self.columns
+        self.recording = True
+        col["weeks_by_state"][:] = 0
+        # weeks already spent in the current state before observation starts are
+        # subtracted now and added back when the state is left
+        col["weeks_by_state"][col["state"], np.arange(self.people.n)] = -(
+            self.engine_week - col["state_since"]).astype(np.int16)
+        self.spell_lengths[:] = 0
+
+    def _observe(self, obs_week: int):
+        # The per-agent engine recounts from scratch: a check on the vectorised engine's
+        # incremental counts.
+        counts = self._count_states() if self.engine_name == "agents" else self._counts
+        self.state_totals = counts.reshape(-1, N_STATES).sum(axis=0)
+        if obs_week >= 0:
+            self.weekly_counts[obs_week] = counts.reshape(self.n_groups, N_STATES)
+            if obs_week in self.snapshot_weeks:
+                self.snapshots[obs_week] = self.columns["state"].copy()
+            self.datacollector.collect(self)
+
+    def _background_onset_bound(self) -> float:
+        """An upper bound on any working person's weekly new-spell probability, before
+        programme effects (see ``_advance_vectorised``)."""
+        pw = self.pathways
+        relapse = (pw.relapse_excess.max(initial=0.0) * pw.relapse_mult.max(initial=0.0)
+                   * max(pw.early_return_hr, 1.0) * max(pw.phased_relapse_hr, 1.0))
+        return float(pw.spell_hazard.max(initial=0.0)), float(relapse)
 
     def _check_sustained(self, idx, in_work):
         col = self.columns
@@ -406,17 +431,21 @@ class RTWModel(mesa.Model):
         eff = self.effects
         u = self.draws_transition
         state = col["state"]
-        wis = col["weeks_in_state"]
+        state_since = col["state_since"]
         last_return = col["last_return"]
 
+        not_working = np.flatnonzero(state != WORKING)
+        s_nw = state[not_working]
+        ia = not_working[s_nw == ABSENT]
+        ip = not_working[s_nw == PHASED]
+        iu = not_working[s_nw == UNEMPLOYED]
+
         # absent: RTW, job loss or inactivity
-        ia = np.flatnonzero(state == ABSENT)
-        h = pw.absent_hazards(ia, self.condition_severity[ia], wis[ia],
+        h = pw.absent_hazards(ia, self.condition_severity[ia], t - state_since[ia],
                               eff.get("rtw", ia), eff.get("job_loss", ia))
         out_a = absent_outcome(u[ia], *competing_probabilities(*h))
 
         # phased: full hours or relapse
-        ip = np.flatnonzero(state == PHASED)
         since_p = t - last_return[ip]
         h_rel = pw.spell_hazard[ip].copy()
         win = np.flatnonzero(since_p < pw.relapse_window)
@@ -427,20 +456,24 @@ class RTWModel(mesa.Model):
         p_full, p_rel = competing_probabilities(pw.full_return_hazard, h_rel)
         out_p = two_way_outcome(u[ip], p_full, p_rel, RETURN, RELAPSE)
 
-        # working: new spell (background onset, plus relapse excess soon after a return)
-        working = state == WORKING
-        onset = working & (u < pw.p_spell_background)
-        recent = np.flatnonzero(working & (t - last_return < pw.relapse_window))
-        if recent.size:
-            since_w = t - last_return[recent]
-            h_w = pw.spell_hazard[recent] + pw.relapse_hazard(
-                recent, since_w, col["early_return"][recent], col["phased_return"][recent],
-                eff.get("relapse", recent))
-            onset[recent] = u[recent] < hazard_to_probability(h_w)
-        i_onset = np.flatnonzero(onset)
+        # working: a new spell needs u < p <= p_upper, so only those draws are examined;
+        # the bound makes this exact, not an approximation.
+        background, relapse = self._onset_bound
+        p_upper = float(hazard_to_probability(
+            (background + relapse * eff.upper_bound("relapse")) * (1.0 + 1e-9)))
+        cand = np.flatnonzero(u < p_upper)
+        cw = cand[state[cand] == WORKING]
+        since_w = t - last_return[cw]
+        p_w = pw.p_spell_background[cw]
+        win = np.flatnonzero(since_w < pw.relapse_window)
+        if win.size:
+            iw = cw[win]
+            p_w[win] = hazard_to_probability(pw.spell_hazard[iw] + pw.relapse_hazard(
+                iw, since_w[win], col["early_return"][iw], col["phased_return"][iw],
+                eff.get("relapse", iw)))
+        i_onset = cw[u[cw] < p_w]
 
         # unemployed: re-employment or inactivity
-        iu = np.flatnonzero(state == UNEMPLOYED)
         h_re = pw.reemploy_hazard[iu]
         re_eff = eff.get("reemploy", iu)
         if re_eff is not None:
@@ -448,29 +481,29 @@ class RTWModel(mesa.Model):
         p_re, p_in = competing_probabilities(h_re, pw.unemployed_inactive_hazard[iu])
         out_u = two_way_outcome(u[iu], p_re, p_in, RETURN, INACTIVITY)
 
-        # ---- apply (all decisions above used start-of-week values) ----
-        wis += 1
+        # ---- apply (every decision above used start-of-week values) ----
         nxt = t + 1
         obs_next = nxt - self.warmup
-        rec = self.recording
-        moved = [ia[out_a != STAY], ip[out_p != STAY], i_onset, iu[out_u != STAY]]
-        for from_state, idx in zip((ABSENT, PHASED, WORKING, UNEMPLOYED), moved, strict=True):
+        moved_by_state = ((ABSENT, ia[out_a != STAY]), (PHASED, ip[out_p != STAY]),
+                          (WORKING, i_onset), (UNEMPLOYED, iu[out_u != STAY]))
+        moved = np.concatenate([idx for _, idx in moved_by_state])
+        if moved.size == 0:
+            return
+        old_keys = self._group_state_base[moved] + state[moved]
+        for from_state, idx in moved_by_state:
             if idx.size:
-                col["weeks_by_state"][from_state, idx] += wis[idx]
-        if rec and moved[0].size:
-            self.record_spell_end(wis[moved[0]], moved[0])
+                weeks = nxt - state_since[idx]
+                col["weeks_by_state"][from_state, idx] += weeks.astype(np.int16)
+                if from_state == ABSENT and self.recording:
+                    self.record_spell_end(weeks, idx)
 
         # absent -> work (phased or full)
         ret = ia[out_a == RETURN]
         if ret.size:
-            p_ph = pw.phased_share[ret]
-            boost = eff.get("phased", ret)
-            if boost is not None:
-                p_ph = np.minimum(1.0, p_ph * boost)
-            phased = self.draws_return_mode[ret] < p_ph
+            phased = self.streams.uniform_at(t, "return_mode", ret) < self.phased_probability(ret)
             state[ret] = np.where(phased, PHASED, WORKING)
             col["phased_return"][ret] = phased
-            col["early_return"][ret] = wis[ret] < pw.early_before[ret]
+            col["early_return"][ret] = (nxt - state_since[ret]) < pw.early_before[ret]
             self._returned(ret, nxt, obs_next)
         jl = ia[out_a == JOB_LOSS]
         state[jl] = UNEMPLOYED
@@ -486,10 +519,10 @@ class RTWModel(mesa.Model):
         if new_spell.size:
             in_work = nxt - last_return[new_spell]
             self._check_sustained(new_spell, in_work)
-            if rec:
+            if self.recording:
                 col["spells"][new_spell] += 1
                 col["relapses"][new_spell] += (in_work <= pw.relapse_window).astype(np.int16)
-                self._first_time("first_onset", new_spell, obs_next)
+            self._first_time("first_onset", new_spell, obs_next)
             state[new_spell] = ABSENT
 
         # unemployed -> re-employed
@@ -501,8 +534,10 @@ class RTWModel(mesa.Model):
             self._first_time("reemployed_week", reemp, obs_next)
             self._returned(reemp, nxt, obs_next)
 
-        for idx in moved:
-            wis[idx] = 0
+        state_since[moved] = nxt
+        size = self.n_groups * N_STATES
+        self._counts -= np.bincount(old_keys, minlength=size)
+        self._counts += np.bincount(self._group_state_base[moved] + state[moved], minlength=size)
 
     def _first_time(self, name, idx, obs_next):
         if self.recording and idx.size:

@@ -31,12 +31,35 @@ def generator(seed: int, *key: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, *key])))
 
 
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+def splitmix64(x: np.ndarray) -> np.ndarray:
+    """The SplitMix64 output function (Steele, Lea & Flood 2014) applied elementwise."""
+    z = x.astype(np.uint64, copy=True)
+    z ^= z >> np.uint64(30)
+    z *= _MIX1
+    z ^= z >> np.uint64(27)
+    z *= _MIX2
+    z ^= z >> np.uint64(31)
+    return z
+
+
 class Streams:
     """Keyed uniform draws for a population made of stacked replicates.
 
     Replicate ``r`` occupies a contiguous slice of the agent columns; its draws come from
     its own keys, so a replicate's trajectory does not depend on how many replicates are
     stacked with it.
+
+    Two kinds of stream, each used for a fixed set of decisions:
+
+    * :meth:`uniform`: a PCG64 stream for every agent (cheapest when everyone decides);
+    * :meth:`uniform_at`: a counter-based draw for chosen agents only, SplitMix64 of
+      (stream key + agent index x golden ratio), cheapest when few agents decide. The value
+      for an agent does not depend on which other agents are asked for.
     """
 
     def __init__(self, seed: int, replicate_sizes: list[int]):
@@ -45,6 +68,32 @@ class Streams:
         self.offsets = np.concatenate([[0], np.cumsum(self.replicate_sizes)]).astype(np.int64)
         self.n = int(self.offsets[-1])
         self._buffers: dict[str, np.ndarray] = {}
+        self._key_cache: dict[tuple[int, str], np.ndarray] = {}
+        self._replicate_of = np.repeat(np.arange(len(self.replicate_sizes)),
+                                       self.replicate_sizes)
+
+    def _stream_keys(self, week: int, decision: str) -> np.ndarray:
+        cached = self._key_cache.get((week, decision))
+        if cached is None:
+            if len(self._key_cache) > 256:
+                self._key_cache.clear()
+            key = decision_key(decision)
+            cached = np.array(
+                [np.random.SeedSequence([self.seed, r, week, key]).generate_state(
+                    1, np.uint64)[0] for r in range(len(self.replicate_sizes))],
+                dtype=np.uint64,
+            )
+            self._key_cache[(week, decision)] = cached
+        return cached
+
+    def uniform_at(self, week: int, decision: str, idx) -> np.ndarray:
+        """Uniform [0, 1) draws for agents ``idx`` only, for this (week, decision)."""
+        idx = np.asarray(idx, dtype=np.int64)
+        stream_keys = self._stream_keys(int(week), decision)
+        rep = self._replicate_of[idx]
+        local = (idx - self.offsets[rep]).astype(np.uint64)
+        z = splitmix64(stream_keys[rep] + local * _GOLDEN)
+        return (z >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
 
     def uniform(self, week: int, decision: str) -> np.ndarray:
         """Uniform [0, 1) draws for every agent for this (week, decision).

@@ -1,0 +1,108 @@
+"""Performance figures for the weekly loop and a whole run.
+
+Prints, for each population size (default 100k and 1M people x 104 weeks, default
+programme), on lines of their own:
+
+    vectorised: <X> M agent-weeks/s      weekly loop of the vectorised engine
+    per-agent: <Y> M agent-weeks/s       scalar reference engine (Mesa agents.do("step"))
+    ratio: <X/Y>x
+    end-to-end: <s> s (population, model, run, tables, outputs)
+    peak memory: <MB> MB
+
+Each size runs in a fresh subprocess so its peak memory is its own. The per-agent engine
+is measured on a smaller population (it is ~100x+ slower) and its rate compared with the
+vectorised rate at the full size. Targets (issue 2, 2-core machine): loop >= 25 M
+agent-weeks/s; 1M x 104 end to end <= 10 s; peak memory <= 1.5 GB at 1M; ratio >= 100.
+
+    python experiments/bench.py [--sizes 100000 1000000] [--population workforce]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+def worker(n: int, weeks: int, population: str, engine: str) -> dict:
+    from sim.config import load_config
+    from sim.manifest import peak_memory_mb
+    from sim.model import RTWModel
+    from sim.output import write_results
+    from sim.population import synthesise
+    from sim.simulate import simulate
+
+    cfg = load_config([f"population={population}", f"population.n={n}",
+                       f"horizon_weeks={weeks}", f"engine={engine}"])
+    t0 = time.perf_counter()
+    people = synthesise(cfg["population"], cfg["seed"], cfg["replicates"])
+    t1 = time.perf_counter()
+    model = RTWModel(cfg, people=people)
+    t2 = time.perf_counter()
+    results = simulate(cfg, model=model)
+    t3 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        write_results(results, Path(tmp) / "results")
+    t4 = time.perf_counter()
+    agent_weeks = results.timings["agent_weeks"]
+    return {
+        "n": n,
+        "weeks": weeks,
+        "engine": engine,
+        "population_s": t1 - t0,
+        "model_s": t2 - t1,
+        "run_s": results.timings["run_seconds"],
+        "tables_s": results.timings["tables_seconds"],
+        "outputs_s": t4 - t3,
+        "end_to_end_s": t4 - t0,
+        "rate_m": agent_weeks / results.timings["run_seconds"] / 1e6,
+        "peak_mb": peak_memory_mb(),
+    }
+
+
+def run_worker(n, weeks, population, engine):
+    out = subprocess.run(
+        [sys.executable, __file__, "--worker", str(n), str(weeks), population, engine],
+        capture_output=True, text=True, check=True, cwd=REPO)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    ap.add_argument("--weeks", type=int, default=104)
+    ap.add_argument("--population", default="fit_note_cohort")
+    ap.add_argument("--agents-n", type=int, default=20_000,
+                    help="population for the per-agent engine measurement")
+    ap.add_argument("--agents-weeks", type=int, default=26)
+    ap.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        n, weeks, population, engine = args.worker
+        print(json.dumps(worker(int(n), int(weeks), population, engine)))
+        return
+
+    slow = run_worker(args.agents_n, args.agents_weeks, args.population, "agents")
+    for n in args.sizes:
+        fast = run_worker(n, args.weeks, args.population, "vectorised")
+        print(f"== {n:,} agents x {args.weeks} weeks ({args.population}, usual_care) ==")
+        print(f"vectorised: {fast['rate_m']:.1f} M agent-weeks/s")
+        print(f"per-agent: {slow['rate_m']:.3f} M agent-weeks/s "
+              f"(measured on {slow['n']:,} agents x {slow['weeks']} weeks)")
+        print(f"ratio: {fast['rate_m'] / slow['rate_m']:.0f}x")
+        print(f"end-to-end: {fast['end_to_end_s']:.2f} s (population {fast['population_s']:.2f}, "
+              f"model {fast['model_s']:.2f}, run {fast['run_s']:.2f}, "
+              f"tables {fast['tables_s']:.2f}, outputs {fast['outputs_s']:.2f})")
+        print(f"peak memory: {fast['peak_mb']:.0f} MB")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
