@@ -57,4 +57,10 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
+    from sim.preflight import check
+
+    problem = check(sys.argv[1:])
+    if problem:
+        print(f"config error: {problem}", file=sys.stderr)
+        sys.exit(2)
     main()

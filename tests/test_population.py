@@ -1,0 +1,83 @@
+"""Population synthesis: marginals match the config, joint structure has the right sign."""
+
+import numpy as np
+import pytest
+
+from sim.categories import CONDITIONS, ETHNICITIES
+from sim.population import synthesise
+
+
+@pytest.fixture(scope="module")
+def cohort():
+    from sim.config import load_config
+
+    cfg = load_config(["population.n=200000"])
+    return cfg["population"], synthesise(cfg["population"], seed=4)
+
+
+def _share(mask):
+    return float(np.mean(mask))
+
+
+def test_marginals_match_config(cohort):
+    pop, people = cohort
+    n = people.n
+    tol = 4 * np.sqrt(0.25 / n)  # 4 standard errors of a proportion at worst
+    for k, name in enumerate(ETHNICITIES):
+        assert _share(people.ethnicity == k) == pytest.approx(pop["ethnicity_shares"][name],
+                                                              abs=tol)
+    assert _share(people.sex == 0) == pytest.approx(pop["female_share"], abs=tol)
+    # OH access is rescaled to hit the configured overall share
+    assert _share(people.oh_access) == pytest.approx(pop["oh_access"]["share"], abs=tol)
+    # conditional distributions: condition | IMD quintile
+    for q in (1, 5):
+        in_q = people.imd_quintile == q
+        for c, name in enumerate(CONDITIONS):
+            expected = pop["condition_by_imd"][name][q - 1]
+            assert _share(people.condition[in_q] == c) == pytest.approx(expected, abs=0.012)
+
+
+def test_joint_structure_has_the_evidence_direction(cohort):
+    _, people = cohort
+    q1, q5 = people.imd_quintile == 1, people.imd_quintile == 5
+    cmd, smi = CONDITIONS.index("cmd"), CONDITIONS.index("smi")
+    assert _share(people.condition[q1] == cmd) > _share(people.condition[q5] == cmd) + 0.05
+    assert _share(people.condition[q1] == smi) > _share(people.condition[q5] == smi)
+    assert _share(people.occupation[q1] == 1) > _share(people.occupation[q5] == 1)
+    assert _share(people.oh_access[q1]) < _share(people.oh_access[q5])
+    assert _share(people.oh_access[people.employer_size == 1]) < _share(
+        people.oh_access[people.employer_size == 0])
+    pak = people.ethnicity == ETHNICITIES.index("pakistani")
+    wb = people.ethnicity == ETHNICITIES.index("white_british")
+    assert _share(people.imd_quintile[pak] == 1) > 2 * _share(people.imd_quintile[wb] == 1)
+
+
+def test_codes_in_range_and_reproducible(cohort):
+    pop, people = cohort
+    assert people.imd_quintile.min() == 1 and people.imd_quintile.max() == 5
+    assert people.condition.max() == len(CONDITIONS) - 1
+    again = synthesise(pop, seed=4)
+    np.testing.assert_array_equal(again.condition, people.condition)
+    other = synthesise(pop, seed=5)
+    assert not np.array_equal(other.condition, people.condition)
+
+
+def test_replicates_are_stacked_independent_populations(make_config):
+    cfg = make_config("population.n=1000")
+    people = synthesise(cfg["population"], seed=1, replicates=3)
+    assert people.n == 3000
+    assert np.bincount(people.replicate).tolist() == [1000, 1000, 1000]
+    assert people.person_id[1000] == 0
+    assert not np.array_equal(people.condition[:1000], people.condition[1000:2000])
+
+
+def test_presets_start_in_the_right_state(make_config):
+    from sim.categories import ABSENT, WORKING
+    from sim.model import RTWModel
+
+    cohort = RTWModel(make_config("population.n=500"))
+    assert (cohort.columns["state"] == ABSENT).all()
+    assert (cohort.columns["first_onset"] == 0).all()
+    workforce = RTWModel(make_config("population=workforce", "population.n=500"))
+    assert (workforce.columns["state"] == WORKING).all()
+    assert workforce.warmup == 52
