@@ -10,13 +10,14 @@ venv:
 run: venv  ## run the default scenario; report under outputs/latest/
 	$(PY) -m sim $(ARGS)
 
-test: venv  ## run the test suite
+test: venv  ## ruff, then the full test suite (what CI runs)
+	$(PY) -m ruff check .
 	$(PY) -m pytest -q $(ARGS)
 
 lint: venv
 	$(PY) -m ruff check .
 
-check: lint test  ## what CI runs: ruff and the full tests
+check: test
 
 bench: venv  ## performance figures for the weekly loop and end to end
 	$(PY) experiments/bench.py $(ARGS)

@@ -29,9 +29,13 @@ def rtw_curves_figure(agents: pd.DataFrame, horizon: int, path):
               ("ethnicity", "By ethnic group", lambda g: ETHNICITY_LABELS.get(g, g)))
     for ax, (by, title, label) in zip(axes, panels, strict=True):
         curves = rtw_curve(agents, by, weeks)
-        for k, (group, c) in enumerate(curves.groupby("group", sort=False)):
-            ax.step(c["week"], 100 * c["share_returned"], where="post",
-                    color=OKABE_ITO[k % len(OKABE_ITO)],
+        groups = list(curves.groupby("group", sort=False))
+        for k, (group, c) in enumerate(groups):
+            # quintiles are ordered: a sequential (viridis) scale; groups: categorical
+            color = (matplotlib.colormaps["viridis"](k / max(len(groups) - 1, 1) * 0.9)
+                     if by == "imd_quintile" else OKABE_ITO[k % len(OKABE_ITO)])
+            ax.step(c["week"], 100 * c["share_returned"], where="post", color=color,
+                    linewidth=1.6,
                     label=f"{label(group)} (n={int(c['n'].iloc[0]):,})")
         ax.set_title(title)
         ax.set_xlabel("Weeks since start of absence")
