@@ -183,7 +183,8 @@ class Struct:
                 raise ConfigError(f"{_join(path, key)}: missing required key")
             out[key] = spec.check(_join(path, key), value[key])
         if self.sources:
-            out["sources"] = _check_sources(path, value.get("sources"), self.keys)
+            used = [k for k in self.keys if out.get(k) is not None]
+            out["sources"] = _check_sources(path, value.get("sources"), self.keys, used)
         return out
 
 
@@ -205,10 +206,11 @@ def _check_sum(path, total):
         raise ConfigError(f"{path}: shares sum to {total:.6g}, expected 1")
 
 
-SOURCE_FREE = {"name", "mode", "n", "description", "warmup_weeks"}
+SOURCE_FREE = {"name", "mode", "n", "description", "warmup_weeks", "label", "kind",
+               "access"}  # access presets carry their own sources
 
 
-def _check_sources(path, sources, keys):
+def _check_sources(path, sources, keys, used):
     """Every parameter must say where its value comes from (or that it is an assumption)."""
     where = _join(path, "sources")
     if not isinstance(sources, dict):
@@ -216,7 +218,7 @@ def _check_sources(path, sources, keys):
     for key in sources:
         if key not in keys:
             raise ConfigError(f"{where}.{key}: names no parameter of {_p(path)}")
-    for key in keys:
+    for key in used:
         if key in SOURCE_FREE:
             continue
         text = sources.get(key)
@@ -240,7 +242,7 @@ POPULATION = Struct(
     {
         "name": Str(),
         "description": Str(),
-        "mode": Str(("cohort", "workforce")),
+        "mode": Str(("cohort", "workforce", "jobseekers")),
         "n": Int(1, 50_000_000),
         "warmup_weeks": Int(0, 520),
         "female_share": PROB,
@@ -337,12 +339,149 @@ PATHWAYS = Struct(
     sources=True,
 )
 
+class EvidenceRef:
+    """A number, or the id of an evidence registry entry (checked against the registry)."""
+
+    def __init__(self, number: Num):
+        self.number = number
+
+    def check(self, path, value):
+        if isinstance(value, str):
+            if not value.strip():
+                raise ConfigError(f"{path}: empty evidence id")
+            return value
+        return self.number.check(path, value)
+
+
+class Mapping:
+    """A mapping with free keys (instance names) whose values follow one schema."""
+
+    def __init__(self, item):
+        self.item = item
+
+    def check(self, path, value):
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: got {_fmt(value)}, expected a mapping of names")
+        return {str(k): self.item.check(f"{path}.{k}", v) for k, v in value.items()}
+
+
+class Subset:
+    """A non-empty list of distinct names from one category (or 1..5 for IMD quintiles)."""
+
+    def __init__(self, names, what):
+        self.names, self.what = tuple(names), what
+
+    def check(self, path, value):
+        if not isinstance(value, list | tuple) or not value:
+            raise ConfigError(f"{path}: got {_fmt(value)}, expected a non-empty list of "
+                              f"{self.what}s")
+        for v in value:
+            if v not in self.names:
+                shown = ", ".join(str(n) for n in self.names)
+                raise ConfigError(f"{path}: unknown {self.what} {v!r}, expected one of {shown}")
+        if len(set(value)) != len(value):
+            raise ConfigError(f"{path}: repeated {self.what} in {_fmt(value)}")
+        return list(value)
+
+
+class Choice:
+    """One of several schemas, chosen by the value of a discriminating key."""
+
+    def __init__(self, key, options):
+        self.key, self.options = key, options
+
+    def check(self, path, value):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: got {_fmt(value)}, expected a mapping")
+        kind = value.get(self.key)
+        if kind not in self.options:
+            raise ConfigError(f"{_join(path, self.key)}: unknown value {kind!r}, expected one "
+                              f"of {', '.join(self.options)}")
+        return self.options[kind].check(path, value)
+
+
+RATIO_OR_ID = EvidenceRef(RATIO)
+COST_OR_ID = EvidenceRef(Num(0.0, 1e7))
+ETH_RR = _by(ETHNICITIES, "ethnic group", RATIO)
+
+COMPONENT = Struct(
+    {
+        "label": Str(),
+        "domain": Str(("health", "coordination", "workplace", "vocational")),
+        "duration_weeks": Int(1, 520),
+        "effect_lag_weeks": Int(0, 520),
+        "eligibility": Struct({
+            "state": Str(("absent", "unemployed")),
+            "refer_at_week": Int(0, 520),
+            "conditions": Subset(CONDITIONS, "condition"),
+            "severities": Subset(SEVERITIES, "severity"),
+            "imd_quintiles": Subset((1, 2, 3, 4, 5), "IMD quintile"),
+        }),
+        "access": Struct({
+            "name": Str(),
+            "referral": PROB,
+            "referral_imd_rr": IMD5,
+            "referral_ethnicity_rr": ETH_RR,
+            "uptake": PROB,
+            "uptake_imd_rr": IMD5,
+            "uptake_ethnicity_rr": ETH_RR,
+            "dropout_weekly_hazard": RATE,
+        }, sources=True),
+        "capacity": Struct({
+            "starts_per_week_per_100k": Num(0.0, 1e9),
+            "priority": Str(("fifo", "most_deprived", "longest_absent")),
+            "max_wait_weeks": Int(0, 520),
+        }, optional=("starts_per_week_per_100k",)),
+        "effects": Struct(
+            {k: RATIO_OR_ID for k in ("rtw_hr", "job_loss_hr", "reemploy_hr", "relapse_hr",
+                                      "phased_rr")},
+            optional=("rtw_hr", "job_loss_hr", "reemploy_hr", "relapse_hr", "phased_rr"),
+        ),
+        "effect_modification": Struct({
+            "condition": _by(CONDITIONS, "condition", Num(0.0, 10.0)),
+            "severity": _by(SEVERITIES, "severity", Num(0.0, 10.0)),
+        }),
+        "cost": Struct({
+            "fixed_per_week_gbp": COST_OR_ID,
+            "per_participant_gbp": COST_OR_ID,
+            "per_participant_week_gbp": COST_OR_ID,
+        }),
+    },
+    sources=True,
+)
+
+MODIFIER = Choice("kind", {
+    "cultural_adaptation": Struct({
+        "kind": Str(),
+        "label": Str(),
+        "uptake_rr": ETH_RR,
+        "dropout_hr": ETH_RR,
+        "cost_per_participant_gbp": COST_OR_ID,
+    }, sources=True),
+    "targeting": Struct({
+        "kind": Str(),
+        "label": Str(),
+        "imd_quintiles": Subset((1, 2, 3, 4, 5), "IMD quintile"),
+        "conditions": Subset(CONDITIONS, "condition"),
+        "referral_imd_rr": IMD5,
+        "priority": Str(("fifo", "most_deprived", "longest_absent")),
+    }, optional=("imd_quintiles", "conditions", "referral_imd_rr", "priority"), sources=True),
+})
+
 PROGRAMME = Struct(
     {
         "name": Str(),
         "description": Str(),
-        "components": List(AnyValue()),
+        "combine": Struct({
+            "rule": Str(("multiplicative", "strongest")),
+            "multidomain_hr": RATIO_OR_ID,
+        }),
+        "components": Mapping(COMPONENT),
+        "modifiers": Mapping(MODIFIER),
     },
+    optional=("components", "modifiers"),
 )
 
 OUTCOMES = Struct(
@@ -394,10 +533,10 @@ def _check_cross_fields(cfg):
                 f"population.condition_by_imd: shares for IMD quintile {q + 1} sum to "
                 f"{total:.6g}, expected 1"
             )
-    if pop["mode"] == "cohort" and pop["warmup_weeks"] != 0:
+    if pop["mode"] != "workforce" and pop["warmup_weeks"] != 0:
         raise ConfigError(
-            f"population.warmup_weeks: got {pop['warmup_weeks']}, expected 0 for a cohort "
-            "(everyone starts an absence spell at week 0)"
+            f"population.warmup_weeks: got {pop['warmup_weeks']}, expected 0 for a "
+            f"{pop['mode']} population (everyone starts together at week 0)"
         )
     agents = pop["n"] * cfg["replicates"]
     if cfg["engine"] == "agents" and agents > 200_000:

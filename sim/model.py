@@ -31,6 +31,7 @@ from sim.categories import (
     UNEMPLOYED,
     WORKING,
 )
+from sim.interventions import Programme
 from sim.pathways import (
     INACTIVITY,
     JOB_LOSS,
@@ -284,13 +285,17 @@ class RTWModel(mesa.Model):
             self.people.condition.astype(np.intp) * 3 + self.people.severity
         )
         self.effects = Effects()
+        self.resolved_effects = self._resolve_effects(cfg)
+        self.programme = Programme(cfg["programme"], self.people, self.resolved_effects,
+                                   self.warmup + self.horizon)
+        self.programme.install(self.effects)
         self.engine_week = 0
         self.recording = self.warmup == 0
         self._onset_bound = self._background_onset_bound()
 
         cols = {name: getattr(self.people, name)
                 for name in ("replicate", "person_id", *ATTRIBUTES)}
-        start = ABSENT if pop["mode"] == "cohort" else WORKING
+        start = {"cohort": ABSENT, "workforce": WORKING, "jobseekers": UNEMPLOYED}[pop["mode"]]
         cols["state"] = np.full(n, start, dtype=np.int8)
         cols["state_since"] = np.zeros(n, dtype=np.int32)
         cols["last_return"] = np.full(n, NO_RETURN_WEEK, dtype=np.int32)
@@ -304,6 +309,8 @@ class RTWModel(mesa.Model):
         if start == ABSENT:
             cols["first_onset"][:] = 0
             cols["spells"][:] = 1
+        elif start == UNEMPLOYED:  # people who lost their job: "onset" of worklessness
+            cols["first_onset"][:] = 0
         cols["weeks_by_state"] = np.zeros((N_STATES, n), dtype=np.int16)
         self.columns = cols
 
@@ -358,10 +365,14 @@ class RTWModel(mesa.Model):
             self._start_recording()
         self._observe(t - self.warmup)
         self.draws_transition = self.streams.uniform(t, "transition")
+        if self.recording:
+            self.programme.before_decisions(self, t)
         if self.engine_name == "agents":
             self.agents.do("step")
         else:
             self._advance_vectorised(t)
+        if self.recording:
+            self.programme.after_decisions(self, t)
         self.engine_week += 1
 
     def finish(self):
@@ -382,6 +393,12 @@ class RTWModel(mesa.Model):
         np.add.at(self.spell_lengths, (self.people.replicate[idx], lengths), 1)
 
     # ---- internals ----------------------------------------------------------------------
+
+    def _resolve_effects(self, cfg) -> dict:
+        """Effect sizes per component as hazard ratios on this model's baseline."""
+        from sim.effects import resolve_design
+
+        return resolve_design(cfg, self)
 
     def _count_states(self) -> np.ndarray:
         return np.bincount(self._group_state_base + self.columns["state"],

@@ -13,6 +13,9 @@ Definitions (all in observation weeks, 0 = start of observation):
 * ``days_absent``: ``days_per_week`` x (weeks absent + weeks phased x (1 - hours fraction)).
 * ``relapses``: new spells starting within ``relapse_window_weeks`` of a return.
 * ``in_work_<w>w``: in work (full or phased) at week ``w`` (point prevalence).
+* ``enrolled``: started at least one programme component; ``programme_cost``: per-person
+  programme cost in GBP (per-participant and per-week costs; fixed running costs are in the
+  programme table).
 
 Summaries are tidy: one row per (replicate, dimension, group, metric) with the value and
 its denominator ``n``; cells with no denominator are left out rather than written as NaN.
@@ -38,6 +41,7 @@ from sim.categories import (
     UNEMPLOYED,
     WORKING,
 )
+from sim.interventions import STATUS_NAMES, ever_enrolled
 
 CATEGORY_NAMES = {
     "age_band": AGE_BANDS,
@@ -85,6 +89,17 @@ def agent_outcomes(model) -> pd.DataFrame:
         inactive_week=col["inactive_week"],
         reemployed_week=col["reemployed_week"],
     )
+    programme = model.programme
+    if programme.components:
+        data["programme_cost"] = programme.person_costs()
+        data["enrolled_any"] = ever_enrolled(programme)
+        for k, comp in enumerate(programme.components):
+            data[f"status_{comp.key}"] = pd.Categorical.from_codes(
+                programme.status[k], categories=list(STATUS_NAMES))
+            data[f"wait_weeks_{comp.key}"] = programme.wait_weeks[k]
+    else:
+        data["programme_cost"] = np.zeros(len(col["state"]))
+        data["enrolled_any"] = np.zeros(len(col["state"]), dtype=bool)
     for week, snap in sorted(model.snapshots.items()):
         data[f"state_week_{week}"] = pd.Categorical.from_codes(snap, categories=list(STATES))
     data["final_state"] = pd.Categorical.from_codes(col["state"], categories=list(STATES))
@@ -114,6 +129,8 @@ def _metrics(agents: pd.DataFrame, horizon: int, rtw_weeks, snapshot_weeks):
     out["job_loss"] = (agents["job_loss_week"].to_numpy() >= 0, everyone)
     out["inactive"] = (agents["inactive_week"].to_numpy() >= 0, everyone)
     out["relapse"] = (returned & (agents["relapses"].to_numpy() > 0), returned)
+    out["enrolled"] = (agents["enrolled_any"].to_numpy(), everyone)
+    out["programme_cost"] = (agents["programme_cost"].to_numpy(), everyone)
     return out
 
 
@@ -209,3 +226,41 @@ def rtw_curve(agents: pd.DataFrame, by: str, weeks: int) -> pd.DataFrame:
                                  "share_returned": np.cumsum(hist) / n, "n": n}))
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame(
         columns=["group", "week", "share_returned", "n"])
+
+
+def programme_table(model) -> pd.DataFrame:
+    """One row per component: the hazard ratios used (after conversion), use and cost."""
+    prog = model.programme
+    rows = []
+    spec = model.cfg["programme"]["components"] or {}
+    resolved = model.resolved_effects
+    for k, comp in enumerate(prog.components):
+        status = prog.status[k]
+        started = np.isin(status, (2, 3, 4))
+        for rep in range(model.replicates):
+            in_rep = model.people.replicate == rep
+            row = {
+                "replicate": rep,
+                "component": comp.key,
+                "label": comp.label,
+                "domain": comp.domain,
+                "referred_or_waiting": int((status[in_rep] != 0).sum()),
+                "started": int(started[in_rep].sum()),
+                "completed": int((status[in_rep] == 3).sum()),
+                "dropped": int((status[in_rep] == 4).sum()),
+                "left_waiting_list": int((status[in_rep] == 5).sum()),
+                "declined": int((status[in_rep] == 6).sum()),
+                "mean_wait_weeks": float(prog.wait_weeks[k][in_rep & started].mean())
+                if (in_rep & started).any() else 0.0,
+                "participant_weeks": int(prog.weeks_enrolled[k][in_rep].sum()),
+                "variable_cost_gbp": float(
+                    comp.cost_per_participant * started[in_rep].sum()
+                    + comp.cost_per_week * prog.weeks_enrolled[k][in_rep].sum()),
+                "fixed_cost_gbp": comp.cost_fixed_per_week * model.horizon,
+            }
+            for effect_key, value in resolved.get(comp.key, {}).items():
+                ref = spec[comp.key]["effects"].get(effect_key)
+                row[f"{effect_key}_source"] = "" if ref is None else str(ref)
+                row[effect_key] = np.nan if value is None else float(value)
+            rows.append(row)
+    return pd.DataFrame(rows)

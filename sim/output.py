@@ -89,6 +89,21 @@ def summary_markdown(results, figures: list[str]) -> str:
     lines += ["", "RTW rates count people followed for the full period after their first "
               "absence began; values are means over replicates. Groups with fewer than "
               f"{SMALL_CELL} people are suppressed.", ""]
+    if not results.programme.empty:
+        prog = results.programme.groupby(["component", "label"], sort=False).mean(
+            numeric_only=True).reset_index()
+        lines += ["## Programme components", "",
+                  "| component | started (per replicate) | mean wait (weeks) | RTW hazard ratio "
+                  "used | variable cost (GBP) |", "|---|---|---|---|---|"]
+        for r in prog.itertuples():
+            hr = getattr(r, "rtw_hr", float("nan"))
+            hr_text = "-" if hr != hr else f"{hr:.3f}"
+            lines.append(f"| {r.label} | {r.started:,.0f} | {r.mean_wait_weeks:.1f} | "
+                         f"{hr_text} | {r.variable_cost_gbp:,.0f} |")
+        enrolled = overall.get("enrolled", 0.0)
+        cost = overall.get("programme_cost", 0.0)
+        lines += ["", f"{100 * enrolled:.1f}% of people started a component; programme cost "
+                  f"{cost:,.0f} GBP per person in the population (see programme.csv).", ""]
     for dim, title, labels in (
         ("imd_quintile", "By IMD quintile (1 = most deprived)", None),
         ("ethnicity", "By ethnic group", ETHNICITY_LABELS),
@@ -114,6 +129,7 @@ def summary_markdown(results, figures: list[str]) -> str:
         "- `state_totals.csv`: weekly totals by state (Mesa DataCollector)",
         "- `spell_lengths.csv`: absence spells by length (completed / ongoing at the horizon)",
         "- `calibration.csv`: UK targets vs simulated",
+        "- `programme.csv`: per component: hazard ratios used, referrals, starts, waits, costs",
         "- `manifest.json`: config, seed, package versions, git commit, timings, peak memory",
         "",
     ]
@@ -147,6 +163,8 @@ def write_results(results, dest: Path) -> Path:
         save("state_totals.csv", lambda p: results.state_totals.to_csv(p, index=False))
         save("spell_lengths.csv", lambda p: results.spells.to_csv(p, index=False))
         save("calibration.csv", lambda p: results.calibration.to_csv(p, index=False))
+        if not results.programme.empty:
+            save("programme.csv", lambda p: results.programme.to_csv(p, index=False))
         figures = []
         if cfg["output"]["plots"]:
             save("rtw_curves.png", lambda p: plots.rtw_curves_figure(

@@ -19,7 +19,13 @@ import pandas as pd
 from sim.calibration import calibration_table
 from sim.config import validate
 from sim.model import RTWModel
-from sim.outcomes import agent_outcomes, group_summary, spell_table, weekly_table
+from sim.outcomes import (
+    agent_outcomes,
+    group_summary,
+    programme_table,
+    spell_table,
+    weekly_table,
+)
 
 
 @dataclass
@@ -33,6 +39,7 @@ class Results:
     spells: pd.DataFrame
     calibration: pd.DataFrame
     state_totals: pd.DataFrame  # Mesa DataCollector: weekly totals by state
+    programme: pd.DataFrame  # per component and replicate: effects used, use, cost
     timings: dict = field(default_factory=dict)
 
 
@@ -61,4 +68,4 @@ def simulate(cfg: dict, model: RTWModel | None = None) -> Results:
         "agent_weeks": model.people.n * (model.warmup + model.horizon),
     }
     return Results(cfg, agents, summary, weekly, spells, calibration, totals.reset_index(),
-                   timings)
+                   programme_table(model), timings)

@@ -66,7 +66,7 @@ CASES = [
     (lambda c: c["population"]["sources"].update(nonsense="x"),
      "population.sources.nonsense: names no parameter"),
     (lambda c: c["population"].update(warmup_weeks=10),
-     "population.warmup_weeks: got 10, expected 0 for a cohort"),
+     "population.warmup_weeks: got 10, expected 0 for a cohort population"),
     (lambda c: c["outcomes"].update(rtw_weeks=[]), "outcomes.rtw_weeks: has 0 items"),
     (lambda c: c["output"].update(plots="yes"), "output.plots: got 'yes', expected true"),
     (lambda c: c["pathways"].pop("rtw"), "pathways.rtw: missing required key"),

@@ -1,0 +1,156 @@
+"""From evidence to model effects: each component's effect as a hazard ratio on this model.
+
+A component's effect (``effects.rtw_hr`` ...) is either a number (a hazard ratio, with its
+source in the component's ``sources``) or the id of an evidence registry entry
+(``configs/evidence/``). Registry entries are converted according to their measure:
+
+* ``hr_time_to_rtw``: used as it is;
+* ``rr_rtw_at_followup`` / ``rr_at_work``: the weekly RTW hazard ratio that gives the same
+  risk ratio of RTW by the follow-up week, on this model's own baseline for the people the
+  component is eligible for (their weekly RTW and competing hazards from the referral week,
+  weighted by the chance they are still absent then);
+* ``rr_employment``: the same for re-employment of unemployed people;
+* ``md_days_absent``: the hazard ratio that shortens the mean working days absent over the
+  follow-up by the mean difference.
+
+The conversion functions are in :mod:`sim.conversions`; this module builds the baseline
+they need. ``evidence_values`` in the config (id -> value) replaces registry values, which
+is how probabilistic sensitivity analysis draws them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.categories import ABSENT
+
+MAX_STRATA = 4000  # people sampled to describe the eligible population's baseline
+HR_MEASURES = ("hr_time_to_rtw",)
+RR_RTW_MEASURES = ("rr_rtw_at_followup", "rr_at_work")
+EFFECT_TO_HAZARD = {"rtw_hr": "rtw", "reemploy_hr": "reemploy", "job_loss_hr": "job_loss",
+                    "relapse_hr": "relapse", "phased_rr": "phased"}
+
+
+class EffectError(ValueError):
+    """An effect that cannot be derived from its evidence (one line)."""
+
+
+def _registry():
+    from sim.evidence import load_registry
+
+    return load_registry()
+
+
+def entry_value(entry, overrides: dict | None):
+    if overrides and entry.id in overrides:
+        return float(overrides[entry.id])
+    return float(entry.value)
+
+
+def eligible_sample(spec: dict, model) -> np.ndarray:
+    """Up to MAX_STRATA people meeting the component's static eligibility (deterministic)."""
+    from sim.categories import CONDITIONS, SEVERITIES
+
+    p = model.people
+    elig = spec["eligibility"]
+    ok = (np.isin(np.asarray(CONDITIONS)[p.condition], elig["conditions"])
+          & np.isin(np.asarray(SEVERITIES)[p.severity], elig["severities"])
+          & np.isin(p.imd_quintile, elig["imd_quintiles"]))
+    idx = np.flatnonzero(ok)
+    if idx.size > MAX_STRATA:
+        idx = idx[np.linspace(0, idx.size - 1, MAX_STRATA).astype(np.int64)]
+    return idx
+
+
+def absent_baseline(model, idx: np.ndarray, start_week: int, weeks: int):
+    """Weekly RTW and competing (job loss + inactivity) hazards of people ``idx`` over spell
+    weeks ``start_week .. start_week + weeks - 1``, and the weight of each person: the
+    chance of still being absent at ``start_week`` (who reaches the referral)."""
+    pw = model.pathways
+    d = np.minimum(np.arange(start_week + weeks), pw.n_weeks - 1)
+    cs = model.condition_severity[idx]
+    h_rtw = pw.rtw_table[cs][:, d] * pw.rtw_mult[idx, None]
+    h_other = (pw.job_loss_table[d][None, :] * pw.job_loss_mult[idx, None]
+               + pw.inactivity_table[cs][:, d] * pw.inactivity_mult[idx, None])
+    before = (h_rtw[:, :start_week] + h_other[:, :start_week]).sum(axis=1)
+    weights = np.exp(-before)
+    return h_rtw[:, start_week:], h_other[:, start_week:], weights
+
+
+def unemployed_baseline(model, idx: np.ndarray, weeks: int):
+    pw = model.pathways
+    h_re = np.repeat(pw.reemploy_hazard[idx, None], weeks, axis=1)
+    h_other = np.repeat(pw.unemployed_inactive_hazard[idx, None], weeks, axis=1)
+    return h_re, h_other, np.ones(idx.size)
+
+
+def convert(entry, value: float, effect_key: str, spec: dict, model) -> float:
+    """Hazard ratio for ``effect_key`` of a component from registry ``entry``."""
+    from sim import conversions
+
+    measure = entry.measure
+    where = f"evidence entry {entry.id!r} (measure {measure})"
+    if measure in HR_MEASURES:
+        return value
+    idx = eligible_sample(spec, model)
+    if idx.size == 0:
+        raise EffectError(f"{where}: no one in this population is eligible for the component, "
+                          "so its baseline cannot be built")
+    refer = int(spec["eligibility"]["refer_at_week"])
+    follow = int(entry.followup_weeks or 52)
+    try:
+        if measure in RR_RTW_MEASURES and effect_key == "rtw_hr":
+            h, other, w = absent_baseline(model, idx, refer, follow)
+            return float(conversions.hr_for_target_rr_competing(value, h, other, follow,
+                                                               weights=w))
+        if measure == "rr_employment" and effect_key == "reemploy_hr":
+            h, other, w = unemployed_baseline(model, idx, follow)
+            return float(conversions.hr_for_target_rr_competing(value, h, other, follow,
+                                                               weights=w))
+        if measure == "md_days_absent" and effect_key == "rtw_hr":
+            h, other, w = absent_baseline(model, idx, refer, follow)
+            days = model.cfg["outcomes"]["days_per_week"]
+            return float(conversions.hr_from_mean_difference_days(
+                value, h, other, weights=w, days_per_week=days, horizon_weeks=follow))
+    except ValueError as err:
+        raise EffectError(f"{where}: {str(err).splitlines()[0]}") from err
+    raise EffectError(f"{where} cannot set {effect_key}")
+
+
+def resolve_design(cfg: dict, model) -> dict:
+    """{component key: {effect key: hazard ratio or None}} for the config's programme."""
+    design = cfg["programme"]
+    overrides = cfg.get("evidence_values")
+    components = design.get("components") or {}
+    registry = None
+    out = {}
+    for key, spec in components.items():
+        resolved = {}
+        for effect_key, ref in (spec["effects"] or {}).items():
+            if ref is None:
+                resolved[effect_key] = None
+            elif isinstance(ref, str):
+                registry = registry if registry is not None else _registry()
+                if ref not in registry:
+                    raise EffectError(f"programme.components.{key}.effects.{effect_key}: "
+                                      f"unknown evidence id {ref!r}")
+                entry = registry[ref]
+                resolved[effect_key] = convert(entry, entry_value(entry, overrides),
+                                               effect_key, spec, model)
+            else:
+                resolved[effect_key] = float(ref)
+        out[key] = resolved
+    return out
+
+
+def resolve_cost(ref, overrides=None) -> float:
+    """A cost given as a number or as a registry id."""
+    if isinstance(ref, str):
+        registry = _registry()
+        if ref not in registry:
+            raise EffectError(f"unknown evidence id {ref!r} for a cost")
+        return entry_value(registry[ref], overrides)
+    return float(ref)
+
+
+__all__ = ["resolve_design", "resolve_cost", "EffectError", "ABSENT"]
