@@ -1,0 +1,178 @@
+"""Programme mechanics: access, capacity, targeting, modifiers, effects, costs, CRN."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.config import ConfigError
+from sim.interventions import DROPPED, ENROLLED, FINISHED, NEVER
+from sim.model import RTWModel
+from sim.simulate import simulate
+
+MC = ("rtw_coordinator", "work_focused_cbt", "graded_return")
+NUMERIC = (
+    "programme.components.rtw_coordinator.effects.rtw_hr=1.3",
+    "programme.components.work_focused_cbt.effects.rtw_hr=1.2",
+    "programme.components.graded_return.effects.rtw_hr=1.1",
+    "programme.components.graded_return.effects.phased_rr=2.5",
+    "programme.components.graded_return.effects.relapse_hr=0.8",
+    "programme.combine.multidomain_hr=1.1",
+    "programme.components.rtw_coordinator.cost.per_participant_gbp=600",
+    "programme.components.work_focused_cbt.cost.per_participant_gbp=1200",
+    "programme.components.graded_return.cost.per_participant_gbp=300",
+    "programme.components.graded_return.cost.per_participant_week_gbp=10",
+)
+OUTCOME_COLUMNS = ["first_rtw", "sustained_rtw", "relapses", "spells", "weeks_absent",
+                   "weeks_phased", "job_loss_week", "inactive_week", "final_state"]
+
+
+SINGLE = {"rtw_coordinator": ("rtw_coordinator",), "graded_return": ("graded_return",)}
+
+
+def _cfg(make_config, design, *extra, n=6000, horizon=52):
+    """A design with numeric effects and costs for its components (no registry needed)."""
+    present = SINGLE.get(design, MC)
+    numeric = [o for o in NUMERIC
+               if any(f"components.{c}." in o for c in present) or "combine" in o]
+    return make_config(f"programme={design}", f"population.n={n}", f"horizon_weeks={horizon}",
+                       *numeric, *extra)
+
+
+def test_engines_agree_with_capacity_targeting_and_modifiers(make_config):
+    for design in ("multicomponent_capped", "targeted_deprived", "proportionate_universalism"):
+        cfg = _cfg(make_config, design, "replicates=2", n=2000)
+        fast, slow = RTWModel(cfg), RTWModel(dict(cfg, engine="agents"))
+        fast.run()
+        slow.run()
+        for name in fast.columns:
+            np.testing.assert_array_equal(fast.columns[name], slow.columns[name], err_msg=name)
+        np.testing.assert_array_equal(fast.programme.status, slow.programme.status)
+        assert (fast.programme.status == ENROLLED).sum() + (
+            fast.programme.status == FINISHED).sum() > 100
+
+
+@pytest.mark.parametrize("knob", ["access.uptake=0", "access.referral=0"])
+def test_no_access_reproduces_usual_care_exactly(make_config, knob):
+    usual = simulate(make_config("population.n=6000", "horizon_weeks=52"))
+    none = simulate(_cfg(make_config, "multicomponent",
+                         *[f"programme.components.{c}.{knob}" for c in MC]))
+    pd.testing.assert_frame_equal(usual.agents[OUTCOME_COLUMNS], none.agents[OUTCOME_COLUMNS])
+    assert not none.agents["enrolled_any"].any()
+    assert none.agents["programme_cost"].sum() == 0
+
+
+def test_unit_effects_reproduce_usual_care_outcomes(make_config):
+    usual = simulate(make_config("population.n=6000", "horizon_weeks=52"))
+    unit = [f"programme.components.{c}.effects.{e}=1.0" for c in MC
+            for e in ("rtw_hr",)] + [
+        "programme.components.graded_return.effects.phased_rr=1.0",
+        "programme.components.graded_return.effects.relapse_hr=1.0",
+        "programme.combine.multidomain_hr=1.0"]
+    same = simulate(_cfg(make_config, "multicomponent", *unit))
+    pd.testing.assert_frame_equal(usual.agents[OUTCOME_COLUMNS], same.agents[OUTCOME_COLUMNS])
+    assert same.agents["enrolled_any"].mean() > 0.2  # people were served, at a cost
+    assert same.agents["programme_cost"].sum() > 0
+
+
+def test_stronger_effect_never_lowers_rtw(make_config):
+    rates = []
+    for hr in (1.0, 1.2, 1.5, 2.0):
+        r = simulate(_cfg(make_config, "rtw_coordinator",
+                          f"programme.components.rtw_coordinator.effects.rtw_hr={hr}"))
+        overall = r.summary.query("dimension == 'all'").set_index("metric")["value"]
+        rates.append([overall[f"rtw_{w}w"] for w in (13, 26, 52)])
+    rates = np.array(rates)
+    assert (np.diff(rates, axis=0) >= 0).all()
+    assert rates[-1, 0] > rates[0, 0] + 0.01
+
+
+def test_capacity_and_priority(make_config):
+    cfg = _cfg(make_config, "targeted_deprived", "replicates=2", n=20000)
+    model = RTWModel(cfg)
+    model.run()
+    prog = model.programme
+    capacity = prog.components[0].capacity
+    assert capacity == 300  # 1500 per 100k in a replicate of 20,000
+    # never more starts per week than places, in each replicate
+    assert prog.starts_by_week[0].max() <= 2 * capacity
+    started = np.isin(prog.status, (ENROLLED, FINISHED, DROPPED))
+    imd = model.people.imd_quintile
+    # targeting: only IMD 1-2 are ever served
+    assert not started[:, imd > 2].any()
+    assert started[0, imd <= 2].sum() > 0
+    # the queue was real: some waited
+    assert prog.wait_weeks[0][started[0]].max() >= 1
+
+
+def test_most_deprived_first_when_places_are_short(make_config):
+    cfg = _cfg(make_config, "proportionate_universalism", n=20000)
+    model = RTWModel(cfg)
+    model.run()
+    prog = model.programme
+    started = np.isin(prog.status[0], (ENROLLED, FINISHED, DROPPED))
+    waited = prog.wait_weeks[0]
+    imd = model.people.imd_quintile
+    # people from IMD 1 wait less on average than people from IMD 5
+    assert waited[started & (imd == 1)].mean() < waited[started & (imd == 5)].mean()
+
+
+def test_inverse_care_and_cultural_adaptation(make_config):
+    plain = RTWModel(make_config("programme=multidisciplinary_bps", "population.n=30000",
+                                 "horizon_weeks=40",
+                                 "programme.components.multidisciplinary_bps.effects.rtw_hr=1.2",
+                                 "programme.components.cancer_rehab.effects.rtw_hr=1.2",
+                                 "programme.components.multidisciplinary_bps.cost.per_participant_gbp=1",
+                                 "programme.components.cancer_rehab.cost.per_participant_gbp=1"))
+    adapted = RTWModel(make_config("programme=culturally_adapted_mdt", "population.n=30000",
+                                   "horizon_weeks=40",
+                                   "programme.components.multidisciplinary_bps.effects.rtw_hr=1.2",
+                                   "programme.components.cancer_rehab.effects.rtw_hr=1.2",
+                                   "programme.components.multidisciplinary_bps.cost.per_participant_gbp=1",
+                                   "programme.components.cancer_rehab.cost.per_participant_gbp=1",
+                                   "programme.modifiers.cultural_adaptation.cost_per_participant_gbp=1"))
+    for m in (plain, adapted):
+        m.run()
+    eth = plain.people.ethnicity
+    minority = eth > 0
+    offered = plain.programme.status[0] != NEVER
+    took = np.isin(plain.programme.status[0], (ENROLLED, FINISHED, DROPPED))
+    # inverse care law: minority groups take up less often under plain access
+    assert took[offered & minority].mean() < took[offered & ~minority].mean()
+    took_a = np.isin(adapted.programme.status[0], (ENROLLED, FINISHED, DROPPED))
+    assert took_a[minority].mean() > took[minority].mean()
+    # White British are untouched by the adaptation (same draws, same multipliers)
+    np.testing.assert_array_equal(took_a[~minority], took[~minority])
+
+
+def test_costs_follow_use(make_config):
+    r = simulate(_cfg(make_config, "graded_return"))
+    a = r.agents
+    started = a["status_graded_return"].isin(["enrolled", "finished", "dropped"])
+    prog = r.programme.iloc[0]
+    assert prog["started"] == started.sum()
+    weeks = prog["participant_weeks"]
+    assert a["programme_cost"].sum() == pytest.approx(300 * started.sum() + 10 * weeks)
+    assert prog["rtw_hr"] == pytest.approx(1.1)
+
+
+@pytest.mark.parametrize("override,expected", [
+    ("programme.components.rtw_coordinator.effects.rtw_hr=-1",
+     "programme.components.rtw_coordinator.effects.rtw_hr: got -1"),
+    ("programme.components.rtw_coordinator.effects.rtw_hr=0",
+     "programme.components.rtw_coordinator.effects.rtw_hr: got 0"),
+    ("programme.components.rtw_coordinator.capacity.starts_per_week_per_100k=-5",
+     "starts_per_week_per_100k: got -5"),
+    ("programme.components.rtw_coordinator.eligibility.conditions=[cmd,flu]",
+     "eligibility.conditions: unknown condition 'flu'"),
+    ("programme.components.rtw_coordinator.eligibility.imd_quintiles=[0]",
+     "unknown IMD quintile 0"),
+    ("programme.components.rtw_coordinator.domain=spiritual",
+     "domain: unknown value 'spiritual'"),
+    ("programme.combine.rule=additive", "programme.combine.rule: unknown value 'additive'"),
+    ("programme.components.rtw_coordinator.access.uptake=1.5", "access.uptake: got 1.5"),
+])
+def test_bad_component_config(make_config, override, expected):
+    with pytest.raises(ConfigError, match=None) as info:
+        make_config("programme=rtw_coordinator", override)
+    assert expected in str(info.value)
+    assert "\n" not in str(info.value)
