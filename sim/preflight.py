@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 
 from sim.config import CONFIG_DIR, ConfigError, to_plain, validate
+from sim.resources import ResourceError, check_memory
 
 MAX_CELLS = 5000  # beyond this a sweep is validated one override at a time
 
@@ -91,8 +92,8 @@ def check(argv: list[str], config_name: str = "config") -> str | None:
             try:
                 cfg = to_plain(compose(config_name=config_name, overrides=cell))
                 cfg.pop("hydra", None)
-                validate(cfg)
-            except ConfigError as err:
+                check_memory(validate(cfg))
+            except (ConfigError, ResourceError) as err:
                 return f"{err}{where}"
             except Exception as err:
                 return f"{one_line(err)}{where}"

@@ -26,6 +26,7 @@ from sim.outcomes import (
     spell_table,
     weekly_table,
 )
+from sim.resources import check_memory
 
 
 @dataclass
@@ -46,6 +47,8 @@ class Results:
 def simulate(cfg: dict, model: RTWModel | None = None) -> Results:
     """Validate ``cfg``, run the model and collect its tables."""
     cfg = validate(cfg)
+    if model is None:
+        check_memory(cfg)
     t0 = time.perf_counter()
     if model is None:
         model = RTWModel(cfg)
