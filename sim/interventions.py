@@ -187,6 +187,7 @@ class Programme:
         self.status_week = np.zeros((k, n), dtype=np.int32)
         self.weeks_enrolled = np.zeros((k, n), dtype=np.int16)
         self.wait_weeks = np.zeros((k, n), dtype=np.int16)
+        self.start_week = np.full((k, n), -1, dtype=np.int32)  # engine week of the start
         self.waiting = [np.zeros(0, dtype=np.int64) for _ in range(k)]
         self.enrolled = [np.zeros(0, dtype=np.int64) for _ in range(k)]
         self.starts_by_week = np.zeros((k, n_weeks + 1), dtype=np.int64)
@@ -259,6 +260,7 @@ class Programme:
                     self.wait_weeks[k, start] = t - self.status_week[k, start]
                     status[start] = ENROLLED
                     self.status_week[k, start] = t
+                    self.start_week[k, start] = t
                     self.enrolled[k] = np.concatenate([self.enrolled[k], start])
                     self.starts_by_week[k, min(t, self.starts_by_week.shape[1] - 1)] += start.size
                 self.waiting[k] = w

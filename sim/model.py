@@ -324,6 +324,9 @@ class RTWModel(mesa.Model):
         self._counts = self._count_states()  # kept up to date from transitions
         self.weekly_counts = np.zeros((self.horizon + 1, self.n_groups, N_STATES), dtype=np.int32)
         self.snapshots: dict[int, np.ndarray] = {}
+        # weeks in each state up to the end of each observed year (for discounting)
+        self.year_ends = list(range(52, self.horizon, 52))
+        self.weeks_by_state_at_year_end: list[np.ndarray] = []
         self.spell_lengths = np.zeros((self.replicates, self.warmup + self.horizon + 2),
                                       dtype=np.int64)
         self.state_totals = np.zeros(N_STATES, dtype=np.int64)
@@ -424,7 +427,22 @@ class RTWModel(mesa.Model):
             self.weekly_counts[obs_week] = counts.reshape(self.n_groups, N_STATES)
             if obs_week in self.snapshot_weeks:
                 self.snapshots[obs_week] = self.columns["state"].copy()
+            if obs_week in self.year_ends:
+                self.weeks_by_state_at_year_end.append(self._weeks_by_state_now())
             self.datacollector.collect(self)
+
+    def _weeks_by_state_now(self) -> np.ndarray:
+        """Observed weeks in each state so far, counting the current state's ongoing weeks."""
+        col = self.columns
+        weeks = col["weeks_by_state"].astype(np.int32)
+        weeks[col["state"], np.arange(self.people.n)] += self.engine_week - col["state_since"]
+        return weeks
+
+    def weeks_by_state_per_year(self) -> np.ndarray:
+        """[year, state, person] observed weeks in each state in each year of the horizon."""
+        marks = [*self.weeks_by_state_at_year_end,
+                 self.columns["weeks_by_state"].astype(np.int32)]
+        return np.diff(np.stack([np.zeros_like(marks[0]), *marks]), axis=0)
 
     def _background_onset_bound(self) -> float:
         """An upper bound on any working person's weekly new-spell probability, before
