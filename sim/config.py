@@ -484,6 +484,23 @@ PROGRAMME = Struct(
     optional=("components", "modifiers"),
 )
 
+ECONOMICS = Struct(
+    {
+        "name": Str(),
+        "discount_rate": Num(0.0, 0.5),
+        "weekly_wage": _by(("non_manual", "manual"), "occupation", Num(0.0, 1e5)),
+        "ssp_weekly": Num(0.0, 1e4),
+        "ssp_max_weeks": Int(0, 520),
+        "occupational_sick_pay": _by(("large", "sme"), "employer size", PROB),
+        "occupational_sick_pay_weeks": Int(0, 520),
+        "benefit_weekly": _by(("unemployed", "inactive"), "state", Num(0.0, 1e4)),
+        "tax_and_ni_share": PROB,
+        "recruitment_cost_per_job_loss": Num(0.0, 1e7),
+        "willingness_to_pay_per_week_in_work": Num(0.0, 1e7),
+    },
+    sources=True,
+)
+
 OUTCOMES = Struct(
     {
         "sustained_weeks": Int(1, 104),
@@ -510,6 +527,7 @@ SCHEMA = Struct(
         "population": POPULATION,
         "pathways": PATHWAYS,
         "programme": PROGRAMME,
+        "economics": ECONOMICS,
         "outcomes": OUTCOMES,
         "output": OUTPUT,
     }

@@ -13,6 +13,8 @@ Definitions (all in observation weeks, 0 = start of observation):
 * ``days_absent``: ``days_per_week`` x (weeks absent + weeks phased x (1 - hours fraction)).
 * ``relapses``: new spells starting within ``relapse_window_weeks`` of a return.
 * ``in_work_<w>w``: in work (full or phased) at week ``w`` (point prevalence).
+* ``weeks_<state>_y<k>``: weeks in each state in observed year k (when the horizon is longer
+  than a year), for discounting.
 * ``enrolled``: started at least one programme component; ``programme_cost``: per-person
   programme cost in GBP (per-participant and per-week costs; fixed running costs are in the
   programme table).
@@ -89,8 +91,17 @@ def agent_outcomes(model) -> pd.DataFrame:
         inactive_week=col["inactive_week"],
         reemployed_week=col["reemployed_week"],
     )
+    per_year = model.weeks_by_state_per_year()
+    if per_year.shape[0] > 1:
+        for y in range(per_year.shape[0]):
+            for k, state in enumerate(STATES):
+                data[f"weeks_{state}_y{y + 1}"] = per_year[y, k].astype(np.int16)
     programme = model.programme
     if programme.components:
+        starts = np.where(programme.start_week >= 0, programme.start_week,
+                          np.iinfo(np.int32).max).min(axis=0)
+        data["programme_start_week"] = np.where(
+            starts < np.iinfo(np.int32).max, starts - model.warmup, -1).astype(np.int16)
         data["programme_cost"] = programme.person_costs()
         data["enrolled_any"] = ever_enrolled(programme)
         for k, comp in enumerate(programme.components):
@@ -98,6 +109,7 @@ def agent_outcomes(model) -> pd.DataFrame:
                 programme.status[k], categories=list(STATUS_NAMES))
             data[f"wait_weeks_{comp.key}"] = programme.wait_weeks[k]
     else:
+        data["programme_start_week"] = np.full(len(col["state"]), -1, dtype=np.int16)
         data["programme_cost"] = np.zeros(len(col["state"]))
         data["enrolled_any"] = np.zeros(len(col["state"]), dtype=bool)
     for week, snap in sorted(model.snapshots.items()):
