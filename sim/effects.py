@@ -25,7 +25,9 @@ import numpy as np
 from sim.categories import ABSENT
 
 MAX_STRATA = 4000  # people sampled to describe the eligible population's baseline
-HR_MEASURES = ("hr_time_to_rtw",)
+# Measures used as they are, and the effects each may set.
+DIRECT_EFFECTS = {"hr_time_to_rtw": ("rtw_hr", "reemploy_hr"), "hr_relapse": ("relapse_hr",),
+                  "rr_phased_return": ("phased_rr",)}
 RR_RTW_MEASURES = ("rr_rtw_at_followup", "rr_at_work")
 EFFECT_TO_HAZARD = {"rtw_hr": "rtw", "reemploy_hr": "reemploy", "job_loss_hr": "job_loss",
                     "relapse_hr": "relapse", "phased_rr": "phased"}
@@ -90,7 +92,10 @@ def convert(entry, value: float, effect_key: str, spec: dict, model) -> float:
 
     measure = entry.measure
     where = f"evidence entry {entry.id!r} (measure {measure})"
-    if measure in HR_MEASURES:
+    if measure in DIRECT_EFFECTS:
+        if effect_key not in DIRECT_EFFECTS[measure]:
+            raise EffectError(f"{where} cannot set {effect_key} (it sets "
+                              f"{', '.join(DIRECT_EFFECTS[measure])})")
         return value
     idx = eligible_sample(spec, model)
     if idx.size == 0:

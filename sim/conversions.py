@@ -1,0 +1,367 @@
+"""Conversions between effect measures, so published effects can act on this model.
+
+The model moves an absent person on by discrete weekly competing risks. With cause-specific
+weekly hazards ``h_rtw`` (return to work) and ``h_other`` (job loss + inactivity), a person
+still absent at the start of week ``t`` leaves during that week with
+
+    H_t = h_rtw_t + h_other_t,    p_any_t = 1 - exp(-H_t),    p_rtw_t = p_any_t * h_rtw_t / H_t
+
+(0 when ``H_t == 0``). An intervention multiplies ``h_rtw`` (never ``h_other``) by a hazard
+ratio (HR). Reviews report other measures: a risk ratio (RR) of RTW at a follow-up, a mean
+difference (MD) in days absent, an odds ratio. The functions here find the HR that
+reproduces the published measure on a given baseline, which is how the model uses it:
+
+* :func:`hr_from_rr_at_followup` - closed form, one homogeneous group, no competing risk;
+* :func:`hr_for_target_rr_competing` - numerical, on the model's own discrete competing-risk
+  baseline for a heterogeneous population (a weighted mixture of strata);
+* :func:`hr_from_mean_difference_days` - numerical, restricted mean days absent;
+* :func:`rr_from_or` / :func:`or_from_rr` - Zhang & Yu (1998);
+* :func:`lognormal_from_ci` etc. - distributions matching a reported 95% interval, for
+  probabilistic sensitivity analysis.
+
+Errors are ``ValueError`` with a one-line message.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import optimize, stats
+
+Z95 = float(stats.norm.ppf(0.975))  # 1.959964...
+HR_BOUNDS = (1e-4, 1e4)  # search range for numerical conversions
+
+
+# ---------------------------------------------------------------------------------------
+# Distributions from a reported interval
+# ---------------------------------------------------------------------------------------
+
+def z_for_level(level: float = 0.95) -> float:
+    """Standard normal quantile for a two-sided interval of coverage ``level``."""
+    if not 0 < level < 1:
+        raise ValueError(f"interval level must be between 0 and 1, got {level}")
+    return float(stats.norm.ppf(0.5 + level / 2))
+
+
+def _check_interval(est, low, high):
+    if not all(math.isfinite(float(x)) for x in (est, low, high)):
+        raise ValueError(f"non-finite estimate or interval: {est} ({low} to {high})")
+    if low > high:
+        raise ValueError(f"interval low {low} is above high {high}")
+    if not low <= est <= high:
+        raise ValueError(f"estimate {est} is outside its interval ({low} to {high})")
+
+
+def lognormal_from_ci(est: float, low: float, high: float,
+                      level: float = 0.95) -> tuple[float, float]:
+    """(mu, sigma) of a lognormal for a ratio ``est`` with interval (``low``, ``high``).
+
+    mu = log(est), sigma = (log(high) - log(low)) / (2 z), z = 1.959964 for 95%.
+    """
+    if min(est, low, high) <= 0:
+        raise ValueError(f"a ratio and its interval must be > 0, got {est} ({low} to {high})")
+    _check_interval(est, low, high)
+    return math.log(est), (math.log(high) - math.log(low)) / (2 * z_for_level(level))
+
+
+def normal_from_ci(est: float, low: float, high: float,
+                   level: float = 0.95) -> tuple[float, float]:
+    """(mean, sd) of a normal for a difference ``est`` with interval (``low``, ``high``).
+
+    mean = est, sd = (high - low) / (2 z).
+    """
+    _check_interval(est, low, high)
+    return float(est), (high - low) / (2 * z_for_level(level))
+
+
+def beta_from_ci(est: float, low: float, high: float,
+                 level: float = 0.95) -> tuple[float, float]:
+    """(alpha, beta) of a beta with mean ``est`` and sd (high - low) / (2 z) (moments)."""
+    _check_interval(est, low, high)
+    if not 0 < est < 1:
+        raise ValueError(f"a beta needs a proportion strictly between 0 and 1, got {est}")
+    sd = (high - low) / (2 * z_for_level(level))
+    var = sd * sd
+    if not 0 < var < est * (1 - est):
+        raise ValueError(f"interval ({low} to {high}) is too wide or empty for a beta "
+                         f"with mean {est}")
+    k = est * (1 - est) / var - 1
+    return est * k, (1 - est) * k
+
+
+def gamma_from_ci(est: float, low: float, high: float,
+                  level: float = 0.95) -> tuple[float, float]:
+    """(shape, scale) of a gamma with mean ``est`` and sd (high - low) / (2 z) (moments)."""
+    _check_interval(est, low, high)
+    if est <= 0:
+        raise ValueError(f"a gamma needs a positive mean, got {est}")
+    sd = (high - low) / (2 * z_for_level(level))
+    if sd <= 0:
+        raise ValueError(f"interval ({low} to {high}) is empty")
+    return (est / sd) ** 2, sd * sd / est
+
+
+# ---------------------------------------------------------------------------------------
+# Risk ratio at a follow-up <-> hazard ratio, closed form (no competing risk)
+# ---------------------------------------------------------------------------------------
+
+def _check_cum_incidence(f0):
+    if not 0 < f0 < 1:
+        raise ValueError(f"baseline cumulative incidence must be between 0 and 1, got {f0}")
+
+
+def rr_at_followup_from_hr(hr: float, baseline_cum_incidence: float) -> float:
+    """RR of the event by the follow-up for a proportional-hazards ``hr``.
+
+    S1 = S0 ** HR and RR = (1 - S1) / (1 - S0), with S0 = 1 - baseline_cum_incidence.
+    """
+    if hr <= 0:
+        raise ValueError(f"hazard ratio must be > 0, got {hr}")
+    _check_cum_incidence(baseline_cum_incidence)
+    s0 = 1.0 - baseline_cum_incidence
+    return -math.expm1(hr * math.log(s0)) / baseline_cum_incidence
+
+
+def hr_from_rr_at_followup(rr: float, baseline_cum_incidence: float) -> float:
+    """Proportional-hazards HR giving risk ratio ``rr`` of the event by the follow-up.
+
+    HR = log(1 - RR (1 - S0)) / log(S0), S0 = 1 - baseline_cum_incidence. Infeasible
+    (ValueError) when RR (1 - S0) >= 1: the treated group would need >= 100% events.
+    """
+    if rr <= 0:
+        raise ValueError(f"risk ratio must be > 0, got {rr}")
+    _check_cum_incidence(baseline_cum_incidence)
+    target = rr * baseline_cum_incidence
+    if target >= 1:
+        raise ValueError(f"risk ratio {rr:g} is infeasible with baseline cumulative incidence "
+                         f"{baseline_cum_incidence:g}: it needs {target:.3g} >= 1 of the "
+                         "treated group to have the event")
+    return math.log1p(-target) / math.log1p(-baseline_cum_incidence)
+
+
+# ---------------------------------------------------------------------------------------
+# The model's discrete competing-risk baseline
+# ---------------------------------------------------------------------------------------
+
+def _baseline(h_rtw, h_other, followup_weeks, weights):
+    """Validated (strata, weeks) hazard arrays cut to the follow-up, and weights summing to 1."""
+    h = np.asarray(h_rtw, dtype=float)
+    if h.ndim == 1:
+        h = h[None, :]
+    if h.ndim != 2 or h.shape[1] == 0:
+        raise ValueError(f"h_rtw must have shape (strata, weeks), got {np.shape(h_rtw)}")
+    other = np.zeros_like(h) if h_other is None else np.asarray(h_other, dtype=float)
+    if other.ndim == 1 and other.shape[0] == h.shape[1]:
+        other = other[None, :]
+    try:
+        other = np.broadcast_to(other, h.shape)
+    except ValueError:
+        raise ValueError(f"h_other with shape {np.shape(h_other)} does not match h_rtw "
+                         f"with shape {h.shape}") from None
+    weeks = h.shape[1] if followup_weeks is None else int(followup_weeks)
+    if weeks < 1:
+        raise ValueError(f"follow-up must be at least 1 week, got {followup_weeks}")
+    if weeks > h.shape[1]:
+        raise ValueError(f"hazards cover {h.shape[1]} weeks, fewer than the follow-up of "
+                         f"{weeks} weeks")
+    h, other = h[:, :weeks], other[:, :weeks]
+    if not (np.all(np.isfinite(h)) and np.all(np.isfinite(other))):
+        raise ValueError("hazards must be finite")
+    if np.any(h < 0) or np.any(other < 0):
+        raise ValueError("hazards must be >= 0")
+    if weights is None:
+        w = np.full(h.shape[0], 1.0 / h.shape[0])
+    else:
+        w = np.asarray(weights, dtype=float).reshape(-1)
+        if w.shape[0] != h.shape[0]:
+            raise ValueError(f"{w.shape[0]} weights for {h.shape[0]} strata")
+        if np.any(~np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+            raise ValueError("weights must be finite, >= 0 and not all 0")
+        w = w / w.sum()
+    return h, other, w
+
+
+def _weekly(h, other, hr):
+    """Survival at the start of each week and the probability of RTW during it."""
+    hr_h = hr * h
+    total = hr_h + other
+    p_any = -np.expm1(-total)
+    p_rtw = np.divide(p_any * hr_h, total, out=np.zeros_like(total), where=total > 0)
+    cum = np.cumsum(total, axis=1)
+    surv_start = np.exp(-(cum - total))  # still absent at the start of week t
+    return surv_start, p_rtw
+
+
+def cif_rtw(h_rtw, h_other=None, hr: float = 1.0, followup_weeks: int | None = None,
+            weights=None) -> float:
+    """Cumulative incidence of RTW by ``followup_weeks`` with the RTW hazard times ``hr``.
+
+    ``h_rtw`` and ``h_other``: weekly cause-specific hazards, shape (strata, weeks) (or
+    (weeks,) for one stratum; ``h_other`` may also be a scalar or None for no competing
+    risk). ``weights``: relative size of each stratum (default equal). Week t contributes
+    S(t) * p_rtw(t), with S the chance of still being absent at its start; the population
+    figure is the weighted mean over strata.
+    """
+    if hr < 0 or not math.isfinite(hr):
+        raise ValueError(f"hazard ratio must be finite and >= 0, got {hr}")
+    h, other, w = _baseline(h_rtw, h_other, followup_weeks, weights)
+    surv_start, p_rtw = _weekly(h, other, hr)
+    return float(w @ (surv_start * p_rtw).sum(axis=1))
+
+
+def hr_for_target_rr_competing(rr: float, h_rtw, h_other, followup_weeks: int,
+                               weights=None, bounds: tuple[float, float] = HR_BOUNDS) -> float:
+    """HR on the RTW hazard such that CIF_treated / CIF_control = ``rr`` by the follow-up.
+
+    The cumulative incidences are :func:`cif_rtw` on the given baseline (the competing
+    hazard is not multiplied). Solved with Brent's method on log(HR) within ``bounds``;
+    ValueError (one line) when ``rr`` cannot be reached there.
+    """
+    if not rr > 0 or not math.isfinite(rr):
+        raise ValueError(f"risk ratio must be finite and > 0, got {rr}")
+    h, other, w = _baseline(h_rtw, h_other, followup_weeks, weights)
+    weeks = h.shape[1]
+
+    def cif(hr):
+        surv_start, p_rtw = _weekly(h, other, hr)
+        return float(w @ (surv_start * p_rtw).sum(axis=1))
+
+    f0 = cif(1.0)
+    if f0 <= 0:
+        raise ValueError(f"the baseline has no RTW by week {weeks}, so a risk ratio cannot "
+                         "be converted")
+    if rr == 1:
+        return 1.0
+    target = rr * f0
+    lo, hi = bounds
+    f_lo, f_hi = cif(lo), cif(hi)
+    if not f_lo < target < f_hi:
+        raise ValueError(f"risk ratio {rr:g} is infeasible on this baseline: it needs RTW "
+                         f"cumulative incidence {target:.4g} by week {weeks} (baseline "
+                         f"{f0:.4g}), but hazard ratios in [{lo:g}, {hi:g}] reach only "
+                         f"{f_lo:.4g} to {f_hi:.4g}")
+    x = optimize.brentq(lambda x: cif(math.exp(x)) - target, math.log(lo), math.log(hi),
+                        xtol=1e-12, rtol=1e-12, maxiter=500)
+    return math.exp(x)
+
+
+def hr_from_rr_employment(rr: float, h_reemploy, h_other, followup_weeks: int,
+                          weights=None, bounds: tuple[float, float] = HR_BOUNDS) -> float:
+    """HR on the re-employment hazard of people out of work for a risk ratio of employment.
+
+    The same calculation as :func:`hr_for_target_rr_competing` with the re-employment hazard
+    in place of the RTW hazard and inactivity as the competing risk (e.g. IPS for people
+    who have lost their job).
+    """
+    return hr_for_target_rr_competing(rr, h_reemploy, h_other, followup_weeks,
+                                      weights=weights, bounds=bounds)
+
+
+# ---------------------------------------------------------------------------------------
+# Mean difference in days absent -> hazard ratio
+# ---------------------------------------------------------------------------------------
+
+def hazards_from_survival(survival) -> np.ndarray:
+    """Weekly hazards from a survival curve S(0)=1, S(1), ..., S(T) (one value per week
+    boundary): h_t = log(S(t) / S(t+1)). Returns shape (strata, T)."""
+    s = np.asarray(survival, dtype=float)
+    if s.ndim == 1:
+        s = s[None, :]
+    if s.ndim != 2 or s.shape[1] < 2:
+        raise ValueError("survival must hold S(0) and at least one later week")
+    if np.any(s <= 0) or np.any(s > 1) or np.any(np.diff(s, axis=1) > 0):
+        raise ValueError("survival must be in (0, 1] and not increase")
+    return np.log(s[:, :-1] / s[:, 1:])
+
+
+def mean_days_absent(h_rtw, h_other=None, hr: float = 1.0, horizon_weeks: int | None = None,
+                     weights=None, days_per_week: float = 5.0) -> float:
+    """Restricted mean working days absent over ``horizon_weeks`` from the start.
+
+    days_per_week * sum over weeks t < horizon of S(t), S(t) the chance of still being
+    absent at the start of week t (a person counts the week in which they return). People
+    who leave by the competing risk (job loss, inactivity) stop counting as absent.
+    """
+    if hr < 0 or not math.isfinite(hr):
+        raise ValueError(f"hazard ratio must be finite and >= 0, got {hr}")
+    h, other, w = _baseline(h_rtw, h_other, horizon_weeks, weights)
+    surv_start, _ = _weekly(h, other, hr)
+    return float(days_per_week * (w @ surv_start.sum(axis=1)))
+
+
+def hr_from_mean_difference_days(md_days: float, h_rtw=None, h_other=None, *,
+                                 baseline_survival=None, weights=None,
+                                 days_per_week: float = 5.0, horizon_weeks: int = 52,
+                                 bounds: tuple[float, float] = (1e-3, 1e3)) -> float:
+    """HR on the RTW hazard that changes mean days absent over the horizon by ``md_days``.
+
+    ``md_days`` < 0 means fewer days absent (HR > 1). The baseline is either hazards
+    (``h_rtw``, ``h_other`` as in :func:`cif_rtw`) or ``baseline_survival`` (weekly S(0)=1,
+    S(1), ..., no competing risk). Brent's method on log(HR) within ``bounds``; ValueError
+    (one line) when the target is unreachable.
+    """
+    if not math.isfinite(md_days):
+        raise ValueError(f"mean difference must be finite, got {md_days}")
+    if days_per_week <= 0:
+        raise ValueError(f"days_per_week must be > 0, got {days_per_week}")
+    if baseline_survival is not None:
+        if h_rtw is not None:
+            raise ValueError("give either hazards or baseline_survival, not both")
+        h_rtw, h_other = hazards_from_survival(baseline_survival), None
+    elif h_rtw is None:
+        raise ValueError("a baseline is needed: hazards h_rtw or baseline_survival")
+    h, other, w = _baseline(h_rtw, h_other, horizon_weeks, weights)
+    weeks = h.shape[1]
+
+    def days(hr):
+        surv_start, _ = _weekly(h, other, hr)
+        return float(days_per_week * (w @ surv_start.sum(axis=1)))
+
+    d0 = days(1.0)
+    if md_days == 0:
+        return 1.0
+    target = d0 + md_days
+    lo, hi = bounds
+    d_most, d_least = days(lo), days(hi)  # days fall as the HR rises
+    if not d_least < target < d_most:
+        raise ValueError(f"mean difference {md_days:g} days is unreachable: it needs "
+                         f"{target:.4g} mean days absent over {weeks} weeks (baseline "
+                         f"{d0:.4g}), but hazard ratios in [{lo:g}, {hi:g}] give "
+                         f"{d_least:.4g} to {d_most:.4g}")
+    x = optimize.brentq(lambda x: days(math.exp(x)) - target, math.log(lo), math.log(hi),
+                        xtol=1e-12, rtol=1e-12, maxiter=500)
+    return math.exp(x)
+
+
+# ---------------------------------------------------------------------------------------
+# Odds ratio <-> risk ratio (Zhang & Yu 1998)
+# ---------------------------------------------------------------------------------------
+
+def rr_from_or(or_: float, p0: float) -> float:
+    """Risk ratio from an odds ratio at control risk ``p0``: RR = OR / (1 - p0 + p0 OR)."""
+    if or_ <= 0:
+        raise ValueError(f"odds ratio must be > 0, got {or_}")
+    if not 0 < p0 < 1:
+        raise ValueError(f"control risk must be between 0 and 1, got {p0}")
+    return or_ / (1 - p0 + p0 * or_)
+
+
+def or_from_rr(rr: float, p0: float) -> float:
+    """Odds ratio from a risk ratio at control risk ``p0``: OR = RR (1 - p0) / (1 - RR p0)."""
+    if rr <= 0:
+        raise ValueError(f"risk ratio must be > 0, got {rr}")
+    if not 0 < p0 < 1:
+        raise ValueError(f"control risk must be between 0 and 1, got {p0}")
+    if rr * p0 >= 1:
+        raise ValueError(f"risk ratio {rr:g} is infeasible at control risk {p0:g}: the "
+                         f"treated risk would be {rr * p0:.3g} >= 1")
+    return rr * (1 - p0) / (1 - rr * p0)
+
+
+__all__ = [
+    "Z95", "z_for_level", "lognormal_from_ci", "normal_from_ci", "beta_from_ci",
+    "gamma_from_ci", "rr_at_followup_from_hr", "hr_from_rr_at_followup", "cif_rtw",
+    "hr_for_target_rr_competing", "hr_from_rr_employment", "hazards_from_survival",
+    "mean_days_absent", "hr_from_mean_difference_days", "rr_from_or", "or_from_rr",
+]
