@@ -86,7 +86,7 @@ class Component:
 
 
 def _component_arrays(spec: dict, people, modifiers: list[dict], resolved: dict,
-                      replicate_size: int) -> Component:
+                      replicate_size: int, evidence_values: dict | None = None) -> Component:
     """Per-person eligibility, access probabilities and effects for one component."""
     n = people.n
     imd = people.imd_quintile - 1
@@ -129,9 +129,9 @@ def _component_arrays(spec: dict, people, modifiers: list[dict], resolved: dict,
         effects[key] = np.exp(np.log(value) * exponent)
     from sim.effects import resolve_cost
 
-    cost = {k: resolve_cost(v) for k, v in spec["cost"].items()}
-    culture_cost = sum(resolve_cost(m["cost_per_participant_gbp"]) for m in modifiers
-                       if m["kind"] == "cultural_adaptation")
+    cost = {k: resolve_cost(v, evidence_values) for k, v in spec["cost"].items()}
+    culture_cost = sum(resolve_cost(m["cost_per_participant_gbp"], evidence_values)
+                       for m in modifiers if m["kind"] == "cultural_adaptation")
     return Component(
         key=spec["key"],
         label=spec["label"],
@@ -168,18 +168,20 @@ class Programme:
     ``after_decisions(model, t)`` attaches relapse protection to supported returns.
     """
 
-    def __init__(self, design: dict, people, resolved_effects: dict, n_weeks: int):
+    def __init__(self, design: dict, people, resolved_effects: dict, n_weeks: int,
+                 evidence_values: dict | None = None):
         self.name = design["name"]
         self.combine = design["combine"]["rule"]
         from sim.effects import resolve_cost  # numbers or registry ids alike
 
-        self.multidomain_hr = resolve_cost(design["combine"]["multidomain_hr"])
+        # evidence_values (id -> value) replace registry values, as in sim.effects
+        self.multidomain_hr = resolve_cost(design["combine"]["multidomain_hr"], evidence_values)
         modifiers = [m for m in design["modifiers"].values()] if design["modifiers"] else []
         specs = design["components"] or {}
         replicate_size = int(np.bincount(people.replicate).max()) if people.n else 0
         self.components = [
             _component_arrays(dict(spec, key=key), people, modifiers, resolved_effects[key],
-                              replicate_size)
+                              replicate_size, evidence_values)
             for key, spec in specs.items()
         ]
         k, n = len(self.components), people.n

@@ -287,7 +287,7 @@ class RTWModel(mesa.Model):
         self.effects = Effects()
         self.resolved_effects = self._resolve_effects(cfg)
         self.programme = Programme(cfg["programme"], self.people, self.resolved_effects,
-                                   self.warmup + self.horizon)
+                                   self.warmup + self.horizon, cfg.get("evidence_values"))
         self.programme.install(self.effects)
         self.engine_week = 0
         self.recording = self.warmup == 0
