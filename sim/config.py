@@ -518,6 +518,25 @@ OUTPUT = Struct(
     }
 )
 
+class EvidenceValues:
+    """Optional ``evidence_values``: {registry id: number} replacing registry values (PSA)."""
+
+    def check(self, path, value):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: got {_fmt(value)}, expected a mapping of evidence id "
+                              "to number")
+        from sim.evidence import load_registry
+
+        registry = load_registry()
+        out = {}
+        for key, number in value.items():
+            if key not in registry:
+                raise ConfigError(f"{path}.{key}: unknown evidence id {key!r}, expected an id "
+                                  "of configs/evidence/*.yaml")
+            out[str(key)] = float(Num().check(f"{path}.{key}", number))
+        return out
+
+
 SCHEMA = Struct(
     {
         "seed": Int(0, 2**63 - 1),
@@ -530,13 +549,17 @@ SCHEMA = Struct(
         "economics": ECONOMICS,
         "outcomes": OUTCOMES,
         "output": OUTPUT,
-    }
+        "evidence_values": EvidenceValues(),
+    },
+    optional=("evidence_values",),
 )
 
 
 def validate(cfg: dict) -> dict:
     """Check a plain-dict config against the schema; return the checked copy."""
     out = SCHEMA.check("", cfg)
+    if out.get("evidence_values") is None:  # optional: absent unless PSA sets it
+        out.pop("evidence_values", None)
     _check_cross_fields(out)
     return out
 
