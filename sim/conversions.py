@@ -15,9 +15,20 @@ reproduces the published measure on a given baseline, which is how the model use
 * :func:`hr_for_target_rr_competing` - numerical, on the model's own discrete competing-risk
   baseline for a heterogeneous population (a weighted mixture of strata);
 * :func:`hr_from_mean_difference_days` - numerical, restricted mean days absent;
+* :func:`hr_for_target_cox_hr` - numerical, the within-programme HR whose trial-level Cox
+  hazard ratio over the follow-up equals a published one;
 * :func:`rr_from_or` / :func:`or_from_rr` - Zhang & Yu (1998);
 * :func:`lognormal_from_ci` etc. - distributions matching a reported 95% interval, for
   probabilistic sensitivity analysis.
+
+A service acts only while a person takes part in it. ``exposure=(lag_weeks, duration_weeks,
+weekly_dropout)`` describes that: from the referral week (week 0 of the follow-up) a
+participant stays enrolled for ``duration_weeks`` weeks unless they drop out (probability
+``weekly_dropout`` each week, checked at the start of each week including the first), and
+the HR acts from week ``lag_weeks`` while enrolled. People who leave the service keep the
+baseline hazard. Trials report intention-to-treat effects over their follow-up, so the
+conversions solve for the within-programme HR that reproduces the published figure for the
+whole randomised arm. ``exposure=None`` means the HR acts over the whole follow-up.
 
 Errors are ``ValueError`` with a one-line message.
 """
@@ -193,29 +204,88 @@ def _weekly(h, other, hr):
     return surv_start, p_rtw
 
 
+def enrolment_curve(weeks: int, exposure) -> tuple[np.ndarray, np.ndarray]:
+    """(enrolled, active) per follow-up week for ``exposure=(lag, duration, dropout)``.
+
+    enrolled[u] = (1 - dropout) ** (u + 1) for u < duration, else 0 (the chance a
+    participant is still in the service during week u); active[u] = u >= lag.
+    """
+    lag, duration, dropout = exposure
+    if not (isinstance(lag, int | np.integer) and isinstance(duration, int | np.integer)):
+        raise ValueError(f"exposure lag and duration must be whole weeks, got {lag}, {duration}")
+    if lag < 0 or duration < 1:
+        raise ValueError(f"exposure needs lag >= 0 and duration >= 1, got {lag}, {duration}")
+    if not 0 <= dropout < 1:
+        raise ValueError(f"weekly drop-out probability must be in [0, 1), got {dropout}")
+    u = np.arange(weeks)
+    enrolled = np.where(u < duration, (1.0 - dropout) ** (u + 1.0), 0.0)
+    return enrolled, u >= lag
+
+
+def arm_paths(h, other, hr, exposure=None):
+    """Expected (at risk, RTW events) per stratum and week for an arm offered the service.
+
+    ``h``, ``other``: validated (strata, weeks) hazards. Without ``exposure`` the HR acts in
+    every week (a closed form). With it, two compartments are followed week by week: people
+    still absent and enrolled (hazard ``hr * h`` once active) and people still absent who
+    have left the service (hazard ``h``).
+    """
+    if exposure is None:
+        surv_start, p_rtw = _weekly(h, other, hr)
+        return surv_start, surv_start * p_rtw
+    enrolled, active = enrolment_curve(h.shape[1], exposure)
+    on = np.ones(h.shape[0])
+    off = np.zeros(h.shape[0])
+    at_risk = np.empty_like(h)
+    events = np.empty_like(h)
+    before = 1.0
+    for u in range(h.shape[1]):
+        stay = enrolled[u] / before if before > 0 else 0.0
+        off = off + on * (1.0 - stay)
+        on = on * stay
+        before = enrolled[u]
+        at_risk[:, u] = on + off
+        hr_u = hr if active[u] else 1.0
+        p_rtw_on, p_other_on = _split(hr_u * h[:, u], other[:, u])
+        p_rtw_off, p_other_off = _split(h[:, u], other[:, u])
+        events[:, u] = on * p_rtw_on + off * p_rtw_off
+        on = on * (1.0 - p_rtw_on - p_other_on)
+        off = off * (1.0 - p_rtw_off - p_other_off)
+    return at_risk, events
+
+
+def _split(h_event, h_other):
+    total = h_event + h_other
+    p_any = -np.expm1(-total)
+    scale = np.divide(p_any, total, out=np.zeros_like(total), where=total > 0)
+    return h_event * scale, h_other * scale
+
+
 def cif_rtw(h_rtw, h_other=None, hr: float = 1.0, followup_weeks: int | None = None,
-            weights=None) -> float:
+            weights=None, exposure=None) -> float:
     """Cumulative incidence of RTW by ``followup_weeks`` with the RTW hazard times ``hr``.
 
     ``h_rtw`` and ``h_other``: weekly cause-specific hazards, shape (strata, weeks) (or
     (weeks,) for one stratum; ``h_other`` may also be a scalar or None for no competing
     risk). ``weights``: relative size of each stratum (default equal). Week t contributes
     S(t) * p_rtw(t), with S the chance of still being absent at its start; the population
-    figure is the weighted mean over strata.
+    figure is the weighted mean over strata. ``exposure``: see the module docstring.
     """
     if hr < 0 or not math.isfinite(hr):
         raise ValueError(f"hazard ratio must be finite and >= 0, got {hr}")
     h, other, w = _baseline(h_rtw, h_other, followup_weeks, weights)
-    surv_start, p_rtw = _weekly(h, other, hr)
-    return float(w @ (surv_start * p_rtw).sum(axis=1))
+    _, events = arm_paths(h, other, hr, exposure)
+    return float(w @ events.sum(axis=1))
 
 
 def hr_for_target_rr_competing(rr: float, h_rtw, h_other, followup_weeks: int,
-                               weights=None, bounds: tuple[float, float] = HR_BOUNDS) -> float:
+                               weights=None, bounds: tuple[float, float] = HR_BOUNDS,
+                               exposure=None) -> float:
     """HR on the RTW hazard such that CIF_treated / CIF_control = ``rr`` by the follow-up.
 
     The cumulative incidences are :func:`cif_rtw` on the given baseline (the competing
-    hazard is not multiplied). Solved with Brent's method on log(HR) within ``bounds``;
+    hazard is not multiplied; the control arm has HR 1, the treated arm the HR while
+    ``exposure`` says it acts). Solved with Brent's method on log(HR) within ``bounds``;
     ValueError (one line) when ``rr`` cannot be reached there.
     """
     if not rr > 0 or not math.isfinite(rr):
@@ -224,8 +294,8 @@ def hr_for_target_rr_competing(rr: float, h_rtw, h_other, followup_weeks: int,
     weeks = h.shape[1]
 
     def cif(hr):
-        surv_start, p_rtw = _weekly(h, other, hr)
-        return float(w @ (surv_start * p_rtw).sum(axis=1))
+        _, events = arm_paths(h, other, hr, exposure)
+        return float(w @ events.sum(axis=1))
 
     f0 = cif(1.0)
     if f0 <= 0:
@@ -247,7 +317,8 @@ def hr_for_target_rr_competing(rr: float, h_rtw, h_other, followup_weeks: int,
 
 
 def hr_from_rr_employment(rr: float, h_reemploy, h_other, followup_weeks: int,
-                          weights=None, bounds: tuple[float, float] = HR_BOUNDS) -> float:
+                          weights=None, bounds: tuple[float, float] = HR_BOUNDS,
+                          exposure=None) -> float:
     """HR on the re-employment hazard of people out of work for a risk ratio of employment.
 
     The same calculation as :func:`hr_for_target_rr_competing` with the re-employment hazard
@@ -255,7 +326,75 @@ def hr_from_rr_employment(rr: float, h_reemploy, h_other, followup_weeks: int,
     who have lost their job).
     """
     return hr_for_target_rr_competing(rr, h_reemploy, h_other, followup_weeks,
-                                      weights=weights, bounds=bounds)
+                                      weights=weights, bounds=bounds, exposure=exposure)
+
+
+# ---------------------------------------------------------------------------------------
+# Trial-level Cox hazard ratio <-> within-programme hazard ratio
+# ---------------------------------------------------------------------------------------
+
+def expected_cox_hr(h_rtw, h_other, hr: float, followup_weeks: int, weights=None,
+                    exposure=None) -> float:
+    """The hazard ratio a large 1:1 trial would estimate by Cox regression (Breslow ties).
+
+    Time from referral to first RTW, censored by the competing risk and at the follow-up.
+    Expected at-risk numbers n0(u), n1(u) and events d0(u), d1(u) per week come from
+    :func:`arm_paths`; beta solves the expected partial-likelihood score
+    sum_u [d1 - (d0 + d1) n1 e^b / (n1 e^b + n0)] = 0. With ``exposure=None`` and
+    proportional hazards this returns ``hr`` itself (up to the discrete-time split of
+    competing risks).
+    """
+    if not hr > 0 or not math.isfinite(hr):
+        raise ValueError(f"hazard ratio must be finite and > 0, got {hr}")
+    h, other, w = _baseline(h_rtw, h_other, followup_weeks, weights)
+    n0, d0 = (w @ a for a in arm_paths(h, other, 1.0, None))
+    n1, d1 = (w @ a for a in arm_paths(h, other, hr, exposure))
+    return _cox_from_counts(n0, d0, n1, d1)
+
+
+def _cox_from_counts(n0, d0, n1, d1) -> float:
+    keep = (d0 + d1) > 0
+    n0, d0, n1, d1 = n0[keep], d0[keep], n1[keep], d1[keep]
+    if not keep.any():
+        raise ValueError("no RTW events in the follow-up, so there is no hazard ratio")
+
+    def score(b):
+        e = math.exp(b)
+        return float(np.sum(d1 - (d0 + d1) * n1 * e / (n1 * e + n0)))
+
+    return math.exp(optimize.brentq(score, -20.0, 20.0, xtol=1e-13, rtol=1e-13, maxiter=500))
+
+
+def hr_for_target_cox_hr(target_hr: float, h_rtw, h_other, followup_weeks: int,
+                         weights=None, exposure=None,
+                         bounds: tuple[float, float] = (1e-3, 1e3)) -> float:
+    """Within-programme HR such that :func:`expected_cox_hr` equals ``target_hr``.
+
+    A published HR of time to RTW is a trial-level (intention-to-treat) average over the
+    follow-up. When the service acts only for part of it (``exposure``), the HR while it
+    acts must be larger than the published one; without ``exposure`` the answer is close to
+    ``target_hr`` itself. ValueError (one line) when the target is unreachable.
+    """
+    if not target_hr > 0 or not math.isfinite(target_hr):
+        raise ValueError(f"hazard ratio must be finite and > 0, got {target_hr}")
+    h, other, w = _baseline(h_rtw, h_other, followup_weeks, weights)
+    n0, d0 = (w @ a for a in arm_paths(h, other, 1.0, None))
+
+    def cox(hr):
+        n1, d1 = (w @ a for a in arm_paths(h, other, hr, exposure))
+        return _cox_from_counts(n0, d0, n1, d1)
+
+    if target_hr == 1:
+        return 1.0
+    lo, hi = bounds
+    c_lo, c_hi = cox(lo), cox(hi)
+    if not c_lo < target_hr < c_hi:
+        raise ValueError(f"hazard ratio {target_hr:g} over {h.shape[1]} weeks is unreachable: "
+                         f"within-programme hazard ratios in [{lo:g}, {hi:g}] give trial "
+                         f"hazard ratios {c_lo:.4g} to {c_hi:.4g}")
+    x = optimize.brentq(lambda x: math.log(cox(math.exp(x))) - math.log(target_hr),
+                        math.log(lo), math.log(hi), xtol=1e-10, rtol=1e-10, maxiter=500)
+    return math.exp(x)
 
 
 # ---------------------------------------------------------------------------------------
@@ -276,7 +415,7 @@ def hazards_from_survival(survival) -> np.ndarray:
 
 
 def mean_days_absent(h_rtw, h_other=None, hr: float = 1.0, horizon_weeks: int | None = None,
-                     weights=None, days_per_week: float = 5.0) -> float:
+                     weights=None, days_per_week: float = 5.0, exposure=None) -> float:
     """Restricted mean working days absent over ``horizon_weeks`` from the start.
 
     days_per_week * sum over weeks t < horizon of S(t), S(t) the chance of still being
@@ -286,14 +425,15 @@ def mean_days_absent(h_rtw, h_other=None, hr: float = 1.0, horizon_weeks: int | 
     if hr < 0 or not math.isfinite(hr):
         raise ValueError(f"hazard ratio must be finite and >= 0, got {hr}")
     h, other, w = _baseline(h_rtw, h_other, horizon_weeks, weights)
-    surv_start, _ = _weekly(h, other, hr)
-    return float(days_per_week * (w @ surv_start.sum(axis=1)))
+    at_risk, _ = arm_paths(h, other, hr, exposure)
+    return float(days_per_week * (w @ at_risk.sum(axis=1)))
 
 
 def hr_from_mean_difference_days(md_days: float, h_rtw=None, h_other=None, *,
                                  baseline_survival=None, weights=None,
                                  days_per_week: float = 5.0, horizon_weeks: int = 52,
-                                 bounds: tuple[float, float] = (1e-3, 1e3)) -> float:
+                                 bounds: tuple[float, float] = (1e-3, 1e3),
+                                 exposure=None) -> float:
     """HR on the RTW hazard that changes mean days absent over the horizon by ``md_days``.
 
     ``md_days`` < 0 means fewer days absent (HR > 1). The baseline is either hazards
@@ -315,8 +455,8 @@ def hr_from_mean_difference_days(md_days: float, h_rtw=None, h_other=None, *,
     weeks = h.shape[1]
 
     def days(hr):
-        surv_start, _ = _weekly(h, other, hr)
-        return float(days_per_week * (w @ surv_start.sum(axis=1)))
+        at_risk, _ = arm_paths(h, other, hr, exposure)
+        return float(days_per_week * (w @ at_risk.sum(axis=1)))
 
     d0 = days(1.0)
     if md_days == 0:
@@ -362,6 +502,7 @@ def or_from_rr(rr: float, p0: float) -> float:
 __all__ = [
     "Z95", "z_for_level", "lognormal_from_ci", "normal_from_ci", "beta_from_ci",
     "gamma_from_ci", "rr_at_followup_from_hr", "hr_from_rr_at_followup", "cif_rtw",
+    "enrolment_curve", "arm_paths", "expected_cox_hr", "hr_for_target_cox_hr",
     "hr_for_target_rr_competing", "hr_from_rr_employment", "hazards_from_survival",
     "mean_days_absent", "hr_from_mean_difference_days", "rr_from_or", "or_from_rr",
 ]

@@ -4,18 +4,25 @@ A component's effect (``effects.rtw_hr`` ...) is either a number (a hazard ratio
 source in the component's ``sources``) or the id of an evidence registry entry
 (``configs/evidence/``). Registry entries are converted according to their measure:
 
-* ``hr_time_to_rtw``: used as it is;
-* ``rr_rtw_at_followup`` / ``rr_at_work``: the weekly RTW hazard ratio that gives the same
-  risk ratio of RTW by the follow-up week, on this model's own baseline for the people the
-  component is eligible for (their weekly RTW and competing hazards from the referral week,
-  weighted by the chance they are still absent then);
+* ``hr_time_to_rtw`` with a ``followup_weeks``: the HR while enrolled such that a trial
+  of the component (intention to treat, Cox regression of time to first RTW over the
+  follow-up) would estimate the published HR; without a follow-up (e.g. the multi-domain
+  term) it is used as it is, as are ``hr_relapse`` and ``rr_phased_return``;
+* ``rr_rtw_at_followup`` / ``rr_at_work``: the weekly RTW hazard ratio while enrolled that
+  gives the same risk ratio of RTW by the follow-up week, on this model's own baseline for
+  the people the component is eligible for (their weekly RTW and competing hazards from the
+  referral week, weighted by the chance they are still absent then);
 * ``rr_employment``: the same for re-employment of unemployed people;
 * ``md_days_absent``: the hazard ratio that shortens the mean working days absent over the
   follow-up by the mean difference.
 
-The conversion functions are in :mod:`sim.conversions`; this module builds the baseline
-they need. ``evidence_values`` in the config (id -> value) replaces registry values, which
-is how probabilistic sensitivity analysis draws them.
+Every conversion accounts for how long the component acts on a participant: from
+``effect_lag_weeks`` after the start to ``duration_weeks``, less drop-out
+(:func:`exposure_of`). A published effect is an average over the trial's follow-up in
+everyone randomised, so a service that acts for 12 weeks of a 52-week follow-up needs a
+larger HR while it acts. The conversion functions are in :mod:`sim.conversions`; this
+module builds the baseline they need. ``evidence_values`` in the config (id -> value)
+replaces registry values, which is how probabilistic sensitivity analysis draws them.
 """
 
 from __future__ import annotations
@@ -79,11 +86,21 @@ def absent_baseline(model, idx: np.ndarray, start_week: int, weeks: int):
     return h_rtw[:, start_week:], h_other[:, start_week:], weights
 
 
-def unemployed_baseline(model, idx: np.ndarray, weeks: int):
+def unemployed_baseline(model, idx: np.ndarray, start_week: int, weeks: int):
+    """Weekly re-employment and inactivity hazards of people ``idx`` (constant over time),
+    weighted by the chance of still being out of work ``start_week`` weeks after job loss."""
     pw = model.pathways
     h_re = np.repeat(pw.reemploy_hazard[idx, None], weeks, axis=1)
     h_other = np.repeat(pw.unemployed_inactive_hazard[idx, None], weeks, axis=1)
-    return h_re, h_other, np.ones(idx.size)
+    weights = np.exp(-start_week * (h_re[:, 0] + h_other[:, 0]))
+    return h_re, h_other, weights
+
+
+def exposure_of(spec: dict) -> tuple[int, int, float]:
+    """(lag weeks, duration weeks, weekly drop-out probability) of a component: how long its
+    effect acts on a participant who starts at the referral week (see sim.conversions)."""
+    dropout = float(-np.expm1(-spec["access"]["dropout_weekly_hazard"]))
+    return int(spec["effect_lag_weeks"]), int(spec["duration_weeks"]), dropout
 
 
 def convert(entry, value: float, effect_key: str, spec: dict, model) -> float:
@@ -92,7 +109,9 @@ def convert(entry, value: float, effect_key: str, spec: dict, model) -> float:
 
     measure = entry.measure
     where = f"evidence entry {entry.id!r} (measure {measure})"
-    if measure in DIRECT_EFFECTS:
+    trial_hr = (measure == "hr_time_to_rtw" and effect_key == "rtw_hr"
+                and entry.followup_weeks is not None)
+    if measure in DIRECT_EFFECTS and not trial_hr:
         if effect_key not in DIRECT_EFFECTS[measure]:
             raise EffectError(f"{where} cannot set {effect_key} (it sets "
                               f"{', '.join(DIRECT_EFFECTS[measure])})")
@@ -103,20 +122,26 @@ def convert(entry, value: float, effect_key: str, spec: dict, model) -> float:
                           "so its baseline cannot be built")
     refer = int(spec["eligibility"]["refer_at_week"])
     follow = int(entry.followup_weeks or 52)
+    exposure = exposure_of(spec)
     try:
+        if trial_hr:
+            h, other, w = absent_baseline(model, idx, refer, follow)
+            return float(conversions.hr_for_target_cox_hr(value, h, other, follow, weights=w,
+                                                          exposure=exposure))
         if measure in RR_RTW_MEASURES and effect_key == "rtw_hr":
             h, other, w = absent_baseline(model, idx, refer, follow)
             return float(conversions.hr_for_target_rr_competing(value, h, other, follow,
-                                                               weights=w))
+                                                               weights=w, exposure=exposure))
         if measure == "rr_employment" and effect_key == "reemploy_hr":
-            h, other, w = unemployed_baseline(model, idx, follow)
+            h, other, w = unemployed_baseline(model, idx, refer, follow)
             return float(conversions.hr_for_target_rr_competing(value, h, other, follow,
-                                                               weights=w))
+                                                               weights=w, exposure=exposure))
         if measure == "md_days_absent" and effect_key == "rtw_hr":
             h, other, w = absent_baseline(model, idx, refer, follow)
             days = model.cfg["outcomes"]["days_per_week"]
             return float(conversions.hr_from_mean_difference_days(
-                value, h, other, weights=w, days_per_week=days, horizon_weeks=follow))
+                value, h, other, weights=w, days_per_week=days, horizon_weeks=follow,
+                exposure=exposure))
     except ValueError as err:
         raise EffectError(f"{where}: {str(err).splitlines()[0]}") from err
     raise EffectError(f"{where} cannot set {effect_key}")

@@ -544,7 +544,7 @@ def format_value(entry: EvidenceEntry) -> str:
 
 def evidence_table(registry: dict[str, EvidenceEntry]):
     """One row per entry: id, measure, value (95% CI), population, source/brief ref,
-    certainty, assumption (plus the file it came from)."""
+    certainty, assumption, how the model converts it (plus the file it came from)."""
     import pandas as pd
 
     rows = []
@@ -554,13 +554,18 @@ def evidence_table(registry: dict[str, EvidenceEntry]):
             pop += f" [{', '.join(e.conditions)}]"
         src = e.source + (f" [{e.brief_ref}]" if e.brief_ref is not None else "")
         certainty = e.certainty.replace("_", " ")
+        conv = e.conversion["method"].strip()
+        if e.conversion.get("function"):
+            conv = f"{e.conversion['function']}: {conv}"
         rows.append({
             "id": e.id, "measure": e.measure, "value (95% CI)": format_value(e),
             "population": pop, "source/brief ref": src, "certainty": certainty,
-            "assumption": "yes" if e.assumption else "no", "file": Path(e.file).stem,
+            "assumption": "yes" if e.assumption else "no", "conversion": conv,
+            "file": Path(e.file).stem,
         })
     return pd.DataFrame(rows, columns=["id", "measure", "value (95% CI)", "population",
-                                       "source/brief ref", "certainty", "assumption", "file"])
+                                       "source/brief ref", "certainty", "assumption",
+                                       "conversion", "file"])
 
 
 def to_markdown(df) -> str:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from sim.categories import CONDITIONS, PHASED, SEVERITIES, WORKING
+from sim.categories import CONDITIONS, ETHNICITIES, PHASED, SEVERITIES, WORKING
 from sim.config import load_config, validate
 from sim.model import RTWModel
 from sim.rng import Streams
@@ -135,7 +135,11 @@ def trial_config(design: str, component_key: str, n: int, seed: int, followup: i
     # trial conditions: everyone eligible is offered it and starts, no queue
     treated["programme"]["components"] = {component_key: spec}
     treated["programme"]["modifiers"] = {}
-    spec["access"].update(referral=1.0, uptake=1.0)
+    # (no access gradient by deprivation or ethnicity: everyone randomised is offered it)
+    spec["access"].update(referral=1.0, uptake=1.0, referral_imd_rr=[1.0] * 5,
+                          uptake_imd_rr=[1.0] * 5,
+                          referral_ethnicity_rr=dict.fromkeys(ETHNICITIES, 1.0),
+                          uptake_ethnicity_rr=dict.fromkeys(ETHNICITIES, 1.0))
     spec["capacity"]["starts_per_week_per_100k"] = None
     control = copy.deepcopy(treated)
     usual = load_config(["programme=usual_care"])["programme"]
@@ -164,7 +168,12 @@ def run_trial(design: str, component_key: str, effect_key: str, entry, value: fl
     target = {"absent": 1, "unemployed": 3}[spec["eligibility"]["state"]]
     at_refer = control.snapshots[refer]
     assert np.array_equal(at_refer, treated.snapshots[refer])
-    eligible = np.flatnonzero(at_refer == target)
+    # in the state since week 0 (a first, continuous spell), as trials recruit people
+    # "absent for at least 4 weeks"; people back at work before the referral week and in a
+    # new spell again are not referred that week and are not in the trial
+    before = {"absent": control.columns["first_rtw"],
+              "unemployed": control.columns["reemployed_week"]}[spec["eligibility"]["state"]]
+    eligible = np.flatnonzero((at_refer == target) & ~((before >= 0) & (before <= refer)))
     arm = Streams(seed, [n]).uniform_at(0, "trial_arm", eligible) < 0.5
     col_t, col_c = treated.columns, control.columns
 
@@ -176,7 +185,8 @@ def run_trial(design: str, component_key: str, effect_key: str, entry, value: fl
         rtw = pick("first_rtw")
         ended = np.minimum(np.where(pick("job_loss_week") >= 0, pick("job_loss_week"), horizon),
                            np.where(pick("inactive_week") >= 0, pick("inactive_week"), horizon))
-        returned = (rtw >= 0) & (rtw <= horizon)
+        # a return to the job held when the spell began (not re-employment after job loss)
+        returned = (rtw >= 0) & (rtw <= ended)
         if measure == "hr_time_to_rtw":
             time = np.where(returned, rtw, ended) - refer
             est = cox_hr_binary(time, returned, arm)
@@ -216,3 +226,74 @@ def trials_for(designs: list[str], registry) -> list[tuple]:
                     if entry.measure in TRIAL_MEASURES and not entry.assumption:
                         out.append((design, key, effect_key, entry))
     return out
+
+
+def all_designs() -> list[str]:
+    """Names of the programme designs in ``configs/programme/`` (sorted)."""
+    from sim.config import CONFIG_DIR
+
+    return sorted(p.stem for p in (CONFIG_DIR / "programme").glob("*.yaml"))
+
+
+def unique_trials(designs: list[str], registry) -> list[tuple]:
+    """:func:`trials_for` with one trial per (component, effect, evidence id): a component
+    used by several designs is tried once (its trial drops the design's capacity, modifiers
+    and other components), listed under the first design, and the others are named."""
+    seen: dict[tuple, list] = {}
+    for design, key, effect_key, entry in trials_for(designs, registry):
+        ident = (key, effect_key, entry.id)
+        if ident in seen:
+            seen[ident][4].append(design)
+        else:
+            seen[ident] = [design, key, effect_key, entry, []]
+    return [tuple(v) for v in seen.values()]
+
+
+def run_trials(designs: list[str] | None = None, n: int = 200_000, seed: int = 7,
+               registry=None) -> list[tuple[TrialResult, list[str]]]:
+    """Every in-silico trial of the designs' numerically sourced effects."""
+    from sim.evidence import load_registry
+
+    registry = registry if registry is not None else load_registry()
+    designs = designs if designs is not None else all_designs()
+    out = []
+    for design, key, effect_key, entry, also in unique_trials(designs, registry):
+        low, high = entry.ci
+        out.append((run_trial(design, key, effect_key, entry, entry.value, low, high, n=n,
+                              seed=seed), also))
+    return out
+
+
+def trials_table(results: list[tuple[TrialResult, list[str]]]):
+    """One row per trial: design, component, evidence id, measure, source value and 95% CI,
+    model estimate and its 95% CI, inside (yes/no), the HR the model used, trial size."""
+    import pandas as pd
+
+    rows = []
+    for r, also in results:
+        rows.append({
+            "design": r.design, "component": r.component, "effect": r.effect,
+            "evidence_id": r.evidence_id, "measure": r.measure,
+            "followup_weeks": r.followup_weeks, "source_value": r.source_value,
+            "source_low": r.source_low, "source_high": r.source_high,
+            "estimate": round(r.estimate, 4), "estimate_low": round(r.low, 4),
+            "estimate_high": round(r.high, 4), "inside": "yes" if r.inside else "no",
+            "model_hr": round(r.model_hr, 4), "n_treated": r.n_treated,
+            "n_control": r.n_control, "also_in_designs": " ".join(also),
+        })
+    return pd.DataFrame(rows)
+
+
+def trials_markdown(df) -> str:
+    """The trials table for people: source and model estimate side by side."""
+    lines = ["| design | component | evidence | measure (follow-up) | source (95% CI) | "
+             "model trial (95% CI) | inside | HR in model | n per arm |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in df.itertuples(index=False):
+        lines.append(
+            f"| {r.design} | {r.component} | {r.evidence_id} | {r.measure} "
+            f"({r.followup_weeks} wk) | {r.source_value:g} ({r.source_low:g} to "
+            f"{r.source_high:g}) | {r.estimate:.3f} ({r.estimate_low:.3f} to "
+            f"{r.estimate_high:.3f}) | {r.inside} | {r.model_hr:.3f} | "
+            f"{min(r.n_treated, r.n_control):,} |")
+    return "\n".join(lines)
