@@ -561,6 +561,9 @@ def validate(cfg: dict) -> dict:
     if out.get("evidence_values") is None:  # optional: absent unless PSA sets it
         out.pop("evidence_values", None)
     _check_cross_fields(out)
+    from sim.effects import check_evidence_refs  # the registry ids the config names
+
+    check_evidence_refs(out)
     return out
 
 

@@ -173,6 +173,83 @@ def resolve_design(cfg: dict, model) -> dict:
     return out
 
 
+# Registry measures each effect of a component may name (and the state it must act on).
+EFFECT_MEASURES = {
+    "rtw_hr": ("hr_time_to_rtw", "rr_rtw_at_followup", "rr_at_work", "md_days_absent"),
+    "reemploy_hr": ("hr_time_to_rtw", "rr_employment"),
+    "relapse_hr": ("hr_relapse",),
+    "phased_rr": ("rr_phased_return",),
+    "job_loss_hr": (),
+}
+NEEDS_STATE = {"rr_rtw_at_followup": "absent", "rr_at_work": "absent",
+               "md_days_absent": "absent", "rr_employment": "unemployed"}
+
+
+def check_evidence_refs(cfg: dict) -> None:
+    """Every evidence id a config names exists and suits its use; ConfigError (one line).
+
+    Checked before any work starts (``sim.config.validate`` calls it): the registry itself
+    loads (an entry whose CI does not contain its value fails here, whatever the design),
+    each effect names an
+    entry whose measure can set it, on a component acting on the state the conversion
+    needs; each cost names a cost; the multi-domain term names a hazard ratio; and any
+    ``evidence_values`` override lies in its measure's range.
+    """
+    from sim.config import ConfigError
+    from sim.evidence import MEASURES, EvidenceError, load_registry
+
+    design = cfg.get("programme") or {}
+    refs = []  # (path, id, allowed measures, component spec or None)
+    for key, spec in (design.get("components") or {}).items():
+        base = f"programme.components.{key}"
+        for effect_key, ref in (spec.get("effects") or {}).items():
+            if isinstance(ref, str):
+                refs.append((f"{base}.effects.{effect_key}", ref,
+                             EFFECT_MEASURES.get(effect_key, ()), spec))
+        for cost_key, ref in (spec.get("cost") or {}).items():
+            if isinstance(ref, str):
+                refs.append((f"{base}.cost.{cost_key}", ref, ("cost_gbp",), None))
+    for key, mod in (design.get("modifiers") or {}).items():
+        ref = (mod or {}).get("cost_per_participant_gbp")
+        if isinstance(ref, str):
+            refs.append((f"programme.modifiers.{key}.cost_per_participant_gbp", ref,
+                         ("cost_gbp",), None))
+    ref = (design.get("combine") or {}).get("multidomain_hr")
+    if isinstance(ref, str):
+        refs.append(("programme.combine.multidomain_hr", ref, ("hr_time_to_rtw",), None))
+    overrides = cfg.get("evidence_values") or {}
+    try:  # a broken registry stops every run, even one that names no entry
+        registry = load_registry()
+    except EvidenceError as err:
+        raise ConfigError(f"evidence registry: {err}") from None
+    for path, ref, allowed, spec in refs:
+        if ref not in registry:
+            close = [i for i in registry if i.startswith(ref.split("_")[0])][:3]
+            hint = f" (similar: {', '.join(close)})" if close else ""
+            raise ConfigError(f"{path}: unknown evidence id {ref!r}, expected an id of "
+                              f"configs/evidence/*.yaml{hint}")
+        entry = registry[ref]
+        if entry.measure not in allowed:
+            shown = ", ".join(allowed) if allowed else "none (give a number)"
+            raise ConfigError(f"{path}: evidence {ref!r} has measure {entry.measure}, "
+                              f"expected one of {shown}")
+        need = NEEDS_STATE.get(entry.measure)
+        if spec is not None and need and spec["eligibility"]["state"] != need:
+            raise ConfigError(f"{path}: evidence {ref!r} ({entry.measure}) is converted on "
+                              f"people who are {need}, but the component acts on "
+                              f"{spec['eligibility']['state']} people")
+    for ref, value in overrides.items():
+        entry = registry.get(ref)
+        if entry is None:
+            raise ConfigError(f"evidence_values.{ref}: unknown evidence id {ref!r}")
+        kind = MEASURES[entry.measure][0]
+        bad = {"ratio": value <= 0, "proportion": not 0 <= value <= 1,
+               "nonnegative": value < 0, "narrative": True}.get(kind, False)
+        if bad:
+            raise ConfigError(f"evidence_values.{ref}: got {value!r}, outside the range of "
+                              f"a {kind} measure ({entry.measure})")
+
+
 def resolve_cost(ref, overrides=None) -> float:
     """A cost given as a number or as a registry id."""
     if isinstance(ref, str):
@@ -183,4 +260,5 @@ def resolve_cost(ref, overrides=None) -> float:
     return float(ref)
 
 
-__all__ = ["resolve_design", "resolve_cost", "EffectError", "ABSENT"]
+__all__ = ["resolve_design", "resolve_cost", "check_evidence_refs", "EffectError",
+           "ABSENT"]
