@@ -27,6 +27,10 @@ OUTCOME_COLUMNS = ["first_rtw", "sustained_rtw", "relapses", "spells", "weeks_ab
 
 
 SINGLE = {"rtw_coordinator": ("rtw_coordinator",), "graded_return": ("graded_return",)}
+# Generous places so that small test populations still have a queue of several people
+WIDE = ("programme.components.rtw_coordinator.capacity.starts_per_week_per_100k=1500",
+        "programme.components.work_focused_cbt.capacity.starts_per_week_per_100k=600",
+        "programme.components.graded_return.capacity.starts_per_week_per_100k=2000")
 
 
 def _cfg(make_config, design, *extra, n=6000, horizon=52):
@@ -40,7 +44,7 @@ def _cfg(make_config, design, *extra, n=6000, horizon=52):
 
 def test_engines_agree_with_capacity_targeting_and_modifiers(make_config):
     for design in ("multicomponent_capped", "targeted_deprived", "proportionate_universalism"):
-        cfg = _cfg(make_config, design, "replicates=2", n=2000)
+        cfg = _cfg(make_config, design, "replicates=2", *WIDE, n=2000)
         fast, slow = RTWModel(cfg), RTWModel(dict(cfg, engine="agents"))
         fast.run()
         slow.run()
@@ -87,7 +91,7 @@ def test_stronger_effect_never_lowers_rtw(make_config):
 
 
 def test_capacity_and_priority(make_config):
-    cfg = _cfg(make_config, "targeted_deprived", "replicates=2", n=20000)
+    cfg = _cfg(make_config, "targeted_deprived", "replicates=2", *WIDE, n=20000)
     model = RTWModel(cfg)
     model.run()
     prog = model.programme
@@ -105,7 +109,7 @@ def test_capacity_and_priority(make_config):
 
 
 def test_most_deprived_first_when_places_are_short(make_config):
-    cfg = _cfg(make_config, "proportionate_universalism", n=20000)
+    cfg = _cfg(make_config, "proportionate_universalism", *WIDE, n=20000)
     model = RTWModel(cfg)
     model.run()
     prog = model.programme
@@ -176,3 +180,56 @@ def test_bad_component_config(make_config, override, expected):
         make_config("programme=rtw_coordinator", override)
     assert expected in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_same_budget_targeted_and_untargeted(make_config):
+    """targeted_deprived spends what multicomponent_capped spends (same places, same unit
+    costs, places full in both), all of it on IMD quintiles 1-2; with no cap it would be more."""
+    spend, served = {}, {}
+    for design in ("multicomponent_capped", "targeted_deprived", "multicomponent"):
+        r = simulate(make_config(f"programme={design}", "population=workforce",
+                                 "population.n=50000", "output.plots=false"))
+        spend[design] = r.agents["programme_cost"].sum()
+        served[design] = r.agents.loc[r.agents["enrolled_any"], "imd_quintile"]
+    assert spend["targeted_deprived"] == pytest.approx(spend["multicomponent_capped"], rel=0.03)
+    assert spend["multicomponent"] > 1.5 * spend["multicomponent_capped"]  # places bind
+    assert served["targeted_deprived"].isin([1, 2]).all()
+    assert not served["multicomponent_capped"].isin([1, 2]).all()
+
+
+def test_ips_acts_only_on_unemployed_people_with_smi(make_config):
+    r = simulate(make_config("programme=ips_smi", "population.n=20000", "horizon_weeks=104",
+                             "programme.components.ips.effects.reemploy_hr=3.0",
+                             "programme.components.ips.cost.per_participant_gbp=1",
+                             "programme.components.ips.access.referral=1.0",
+                             "programme.components.ips.access.uptake=1.0"))
+    a = r.agents
+    started = a["status_ips"].isin(["enrolled", "finished", "dropped"])
+    assert started.sum() > 20
+    assert (a.loc[started, "condition"] == "smi").all()
+    assert (a.loc[started, "job_loss_week"] >= 0).all()
+    # an absent person's return is untouched: RTW before any job loss equals usual care
+    usual = simulate(make_config("population.n=20000", "horizon_weeks=104"))
+    before_loss = a["job_loss_week"] < 0
+    pd.testing.assert_series_equal(a.loc[before_loss, "first_rtw"],
+                                   usual.agents.loc[before_loss, "first_rtw"])
+    # and the unemployed with SMI get back into work more often
+    smi_lost = (a["condition"] == "smi") & (a["job_loss_week"] >= 0)
+    assert (a.loc[smi_lost, "final_state"].isin(["working", "phased"]).mean()
+            > usual.agents.loc[smi_lost, "final_state"].isin(["working", "phased"]).mean())
+
+
+def test_cbt_alone_delays_return_more_for_msk(make_config):
+    """CBT alone: a harmful HR from the registry (trial-level 0.9), doubled on the log
+    scale for MSK (chronic pain), none for conditions it is not offered to."""
+    from sim.categories import CONDITIONS
+
+    model = RTWModel(make_config("programme=cbt_alone", "population.n=3000",
+                                 "horizon_weeks=10"))
+    comp = model.programme.components[0]
+    hr = comp.effects["rtw_hr"]
+    cond = np.asarray(CONDITIONS)[model.people.condition]
+    cmd, msk = hr[cond == "cmd"], hr[cond == "msk"]
+    assert np.allclose(cmd, cmd[0]) and cmd[0] < 0.9  # within-programme HR: stronger
+    np.testing.assert_allclose(msk, cmd[0] ** 2)
+    assert not comp.eligible[(cond != "cmd") & (cond != "msk")].any()
