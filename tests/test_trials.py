@@ -1,0 +1,136 @@
+"""In-silico trials: the estimators, the trial design, and the model reproducing the
+evidence it was given (each numerically sourced component lands inside the source's CI)."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from sim import trials
+from sim.categories import CONDITIONS
+from sim.evidence import load_registry
+
+Z = stats.norm.ppf(0.975)
+
+
+# ---- estimators -----------------------------------------------------------------------------
+
+def test_cox_one_event_time_has_a_closed_form():
+    """All events at one time with everyone at risk: the Breslow score gives
+    exp(b) = (d1 / n1) / (d0 / n0) and information d n1 n0 e^b / (n1 e^b + n0)^2."""
+    n1, n0, d1, d0 = 400, 600, 120, 90
+    treated = np.r_[np.ones(n1, bool), np.zeros(n0, bool)]
+    event = np.r_[np.arange(n1) < d1, np.arange(n0) < d0]
+    time = np.where(event, 1, 5)
+    hr, low, high = trials.cox_hr_binary(time, event, treated)
+    e = (d1 / n1) / (d0 / n0)
+    assert hr == pytest.approx(e, rel=1e-9)
+    se = 1 / math.sqrt((d1 + d0) * n1 * n0 * e / (n1 * e + n0) ** 2)
+    assert low == pytest.approx(e * math.exp(-Z * se), rel=1e-9)
+    assert high == pytest.approx(e * math.exp(Z * se), rel=1e-9)
+
+
+def test_cox_matches_statsmodels_with_ties():
+    from statsmodels.duration.hazard_regression import PHReg
+
+    rng = np.random.default_rng(1)
+    n = 3000
+    treated = rng.random(n) < 0.5
+    time = np.minimum(rng.geometric(np.where(treated, 0.09, 0.06)), 30)
+    event = (time < 30) & (rng.random(n) < 0.9)
+    hr, low, high = trials.cox_hr_binary(time, event, treated)
+    fit = PHReg(time, treated.astype(float)[:, None], status=event.astype(int),
+                ties="breslow").fit()
+    assert hr == pytest.approx(math.exp(fit.params[0]), rel=1e-6)
+    assert math.log(high / low) / (2 * Z) == pytest.approx(fit.bse[0], rel=1e-4)
+
+
+def test_risk_ratio_katz_interval():
+    rr, low, high = trials.risk_ratio(30, 100, 20, 100)
+    se = math.sqrt(1 / 30 - 1 / 100 + 1 / 20 - 1 / 100)
+    assert rr == pytest.approx(1.5)
+    assert low == pytest.approx(1.5 * math.exp(-Z * se))
+    assert high == pytest.approx(1.5 * math.exp(Z * se))
+
+
+def test_mean_difference_welch_interval():
+    a, b = np.array([1.0, 2.0, 3.0, 4.0]), np.array([2.0, 4.0, 6.0])
+    diff, low, high = trials.mean_difference(a, b)
+    se = math.sqrt(np.var(a, ddof=1) / 4 + np.var(b, ddof=1) / 3)
+    assert diff == pytest.approx(-1.5)
+    assert (low, high) == pytest.approx((-1.5 - Z * se, -1.5 + Z * se))
+
+
+# ---- trial design ---------------------------------------------------------------------------
+
+def test_ips_trial_is_a_cohort_of_unemployed_people_with_smi():
+    control, treated, refer, horizon = trials.trial_config("ips_smi", "ips", 2000, 1, 104)
+    assert treated["population"]["mode"] == "jobseekers"
+    shares = treated["population"]["condition_by_imd"]
+    assert all(sum(shares[c]) == 0 for c in CONDITIONS if c != "smi")
+    assert horizon == refer + 104
+    assert control["programme"]["components"] == {}
+    access = treated["programme"]["components"]["ips"]["access"]
+    assert access["referral"] == access["uptake"] == 1.0
+    assert set(access["uptake_imd_rr"]) == {1.0}
+
+
+def test_trials_cover_the_numerically_sourced_components():
+    registry = load_registry()
+    found = {(k, e.id, e.measure) for _, k, _, e, _ in
+             trials.unique_trials(trials.all_designs(), registry)}
+    assert ("ips", "ips_modini2016_rr", "rr_employment") in found
+    assert ("rtw_coordinator", "coordination_vogel2017_hr", "hr_time_to_rtw") in found
+    assert ("work_focused_cbt", "cbt_xu2023_md_days", "md_days_absent") in found
+    assert ("cancer_rehab", "cancer_mdt_deboer2024_rr", "rr_rtw_at_followup") in found
+    # assumptions are not "reproduced": they have no source to reproduce
+    assert not any(registry[i].assumption for _, i, _ in found)
+
+
+# ---- the model reproduces the evidence ---------------------------------------------------
+
+@pytest.fixture(scope="module")
+def trial_table():
+    return trials.trials_table(trials.run_trials(n=100_000, seed=11))
+
+
+def test_every_trial_lands_inside_the_source_interval(trial_table):
+    df = trial_table
+    assert len(df) >= 6
+    assert (df["inside"] == "yes").all(), df[df["inside"] == "no"].to_string()
+    # and close to the point estimate: the source value lies within the trial's own 95% CI
+    # widened by half (conversion bias would put it far outside)
+    for r in df.itertuples():
+        if r.measure == "md_days_absent":
+            half = (r.estimate_high - r.estimate_low) / 2
+            assert abs(r.estimate - r.source_value) < 1.5 * half, r
+        else:
+            half = math.log(r.estimate_high / r.estimate_low) / 2
+            assert abs(math.log(r.estimate / r.source_value)) < 1.5 * half, r
+
+
+def test_trials_markdown_lists_every_trial(trial_table):
+    md = trials.trials_markdown(trial_table)
+    lines = md.splitlines()
+    assert len(lines) == len(trial_table) + 2
+    assert "coordination_vogel2017_hr" in md and "| yes |" in md
+
+
+def test_experiment_writes_csv_and_markdown(tmp_path):
+    import importlib.util
+
+    from sim.config import CONFIG_DIR
+
+    path = CONFIG_DIR.parent / "experiments" / "trials.py"
+    spec = importlib.util.spec_from_file_location("trials_experiment", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    code = module.main(["--n", "20000", "--designs", "stepped_care_msk",
+                        "--out", str(tmp_path)])
+    assert code == 0
+    (run,) = [p for p in tmp_path.iterdir()]
+    assert not run.name.startswith(".")
+    assert sorted(p.name for p in run.iterdir()) == ["trials.csv", "trials.md"]
+    assert "stepped_care_hr" in (run / "trials.md").read_text()
+    assert module.main(["--designs", "nope", "--out", str(tmp_path)]) == 2
