@@ -181,8 +181,8 @@ EFFECT_MEASURES = {
     "phased_rr": ("rr_phased_return",),
     "job_loss_hr": (),
 }
-NEEDS_STATE = {"rr_rtw_at_followup": "absent", "rr_at_work": "absent",
-               "md_days_absent": "absent", "rr_employment": "unemployed"}
+# An effect converted from the registry is solved on the baseline of people in this state.
+NEEDS_STATE = {"rtw_hr": "absent", "reemploy_hr": "unemployed"}
 
 
 def check_evidence_refs(cfg: dict) -> None:
@@ -205,7 +205,7 @@ def check_evidence_refs(cfg: dict) -> None:
         for effect_key, ref in (spec.get("effects") or {}).items():
             if isinstance(ref, str):
                 refs.append((f"{base}.effects.{effect_key}", ref,
-                             EFFECT_MEASURES.get(effect_key, ()), spec))
+                             EFFECT_MEASURES.get(effect_key, ()), (spec, effect_key)))
         for cost_key, ref in (spec.get("cost") or {}).items():
             if isinstance(ref, str):
                 refs.append((f"{base}.cost.{cost_key}", ref, ("cost_gbp",), None))
@@ -233,7 +233,8 @@ def check_evidence_refs(cfg: dict) -> None:
             shown = ", ".join(allowed) if allowed else "none (give a number)"
             raise ConfigError(f"{path}: evidence {ref!r} has measure {entry.measure}, "
                               f"expected one of {shown}")
-        need = NEEDS_STATE.get(entry.measure)
+        spec, effect_key = spec if spec is not None else (None, None)
+        need = NEEDS_STATE.get(effect_key)
         if spec is not None and need and spec["eligibility"]["state"] != need:
             raise ConfigError(f"{path}: evidence {ref!r} ({entry.measure}) is converted on "
                               f"people who are {need}, but the component acts on "
