@@ -107,12 +107,26 @@ def mean_difference(a, b):
     return float(diff), float(diff - Z * se), float(diff + Z * se)
 
 
-def trial_config(design: str, component_key: str, n: int, seed: int, followup: int) -> tuple:
-    """Usual-care and treated configs for a trial of one component of ``design``."""
+def trial_config(design: str, component_key: str, n: int, seed: int, followup: int,
+                 source_population: dict | None = None) -> tuple:
+    """Usual-care and treated configs for a trial of one component of ``design``.
+
+    The cohort has the conditions and severities the component is offered to, narrowed to
+    the source's population (``source_population``: an evidence entry's ``population``)
+    where the source names conditions or severities.
+    """
     treated = load_config([f"programme={design}", "output.plots=false",
                            "output.write_agents=false"])
     spec = treated["programme"]["components"][component_key]
     elig = spec["eligibility"]
+    source = source_population or {}
+    for key in ("conditions", "severities"):
+        if source.get(key):
+            narrowed = [x for x in elig[key] if x in source[key]]
+            if not narrowed:
+                raise ValueError(f"trial of {component_key}: the component and its source "
+                                 f"share no {key[:-1]}")
+            elig[key] = narrowed
     refer = int(elig["refer_at_week"])
     mode = "cohort" if elig["state"] == "absent" else "jobseekers"
     horizon = refer + followup
@@ -152,7 +166,7 @@ def run_trial(design: str, component_key: str, effect_key: str, entry, value: fl
               evidence_values: dict | None = None) -> TrialResult:
     followup = int(entry.followup_weeks or 52)
     control_cfg, treated_cfg, refer, horizon = trial_config(design, component_key, n, seed,
-                                                            followup)
+                                                            followup, entry.population)
     if evidence_values:
         treated_cfg["evidence_values"] = evidence_values
     runs = []
