@@ -7,7 +7,8 @@ source in the component's ``sources``) or the id of an evidence registry entry
 * ``hr_time_to_rtw`` with a ``followup_weeks``: the HR while enrolled such that a trial
   of the component (intention to treat, Cox regression of time to first RTW over the
   follow-up) would estimate the published HR; without a follow-up (e.g. the multi-domain
-  term) it is used as it is, as are ``hr_relapse`` and ``rr_phased_return``;
+  term) it is used as it is, as are ``hr_job_loss``, ``hr_relapse`` and
+  ``rr_phased_return``;
 * ``rr_rtw_at_followup`` / ``rr_at_work``: the weekly RTW hazard ratio while enrolled that
   gives the same risk ratio of RTW by the follow-up week, on this model's own baseline for
   the people the component is eligible for (their weekly RTW and competing hazards from the
@@ -34,6 +35,7 @@ from sim.categories import ABSENT
 MAX_STRATA = 4000  # people sampled to describe the eligible population's baseline
 # Measures used as they are, and the effects each may set.
 DIRECT_EFFECTS = {"hr_time_to_rtw": ("rtw_hr", "reemploy_hr"), "hr_relapse": ("relapse_hr",),
+                  "hr_job_loss": ("job_loss_hr",),
                   "rr_phased_return": ("phased_rr",)}
 RR_RTW_MEASURES = ("rr_rtw_at_followup", "rr_at_work")
 EFFECT_TO_HAZARD = {"rtw_hr": "rtw", "reemploy_hr": "reemploy", "job_loss_hr": "job_loss",
@@ -179,7 +181,7 @@ EFFECT_MEASURES = {
     "reemploy_hr": ("hr_time_to_rtw", "rr_employment"),
     "relapse_hr": ("hr_relapse",),
     "phased_rr": ("rr_phased_return",),
-    "job_loss_hr": (),
+    "job_loss_hr": ("hr_job_loss",),
 }
 # An effect converted from the registry is solved on the baseline of people in this state.
 NEEDS_STATE = {"rtw_hr": "absent", "reemploy_hr": "unemployed"}

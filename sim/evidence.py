@@ -42,6 +42,7 @@ MEASURES: dict[str, tuple[str, str]] = {
     "rr_at_work": ("ratio", "risk ratio of being at work at the end of the follow-up"),
     "rr_employment": ("ratio", "risk ratio of (competitive) employment among people out of "
                                "work by the follow-up"),
+    "hr_job_loss": ("ratio", "hazard ratio on job loss while absent; used as it is"),
     "hr_relapse": ("ratio", "hazard ratio on relapse (a new spell soon after a return); "
                             "used as it is"),
     "rr_phased_return": ("ratio", "multiplier on the probability that a return is phased "
@@ -61,8 +62,8 @@ MEASURES: dict[str, tuple[str, str]] = {
 }
 RATIO_MEASURES = tuple(m for m, (k, _) in MEASURES.items() if k == "ratio")
 # Measures whose value multiplies a model quantity as it is (no conversion needed).
-DIRECT_MEASURES = ("hr_time_to_rtw", "hr_relapse", "rr_phased_return", "rr_uptake",
-                   "hr_dropout")
+DIRECT_MEASURES = ("hr_time_to_rtw", "hr_job_loss", "hr_relapse", "rr_phased_return",
+                   "rr_uptake", "hr_dropout")
 # Measures that a conversion turns into a hazard ratio on the model's own baseline: they
 # need the follow-up (or horizon) over which the source measured them.
 FOLLOWUP_MEASURES = ("rr_rtw_at_followup", "rr_at_work", "rr_employment", "md_days_absent")

@@ -16,6 +16,7 @@ NUMERIC = (
     "programme.components.graded_return.effects.rtw_hr=1.1",
     "programme.components.graded_return.effects.phased_rr=2.5",
     "programme.components.graded_return.effects.relapse_hr=0.8",
+    "programme.components.graded_return.effects.job_loss_hr=0.9",
     "programme.combine.multidomain_hr=1.1",
     "programme.components.rtw_coordinator.cost.per_participant_gbp=600",
     "programme.components.work_focused_cbt.cost.per_participant_gbp=1200",
@@ -71,6 +72,7 @@ def test_unit_effects_reproduce_usual_care_outcomes(make_config):
             for e in ("rtw_hr",)] + [
         "programme.components.graded_return.effects.phased_rr=1.0",
         "programme.components.graded_return.effects.relapse_hr=1.0",
+        "programme.components.graded_return.effects.job_loss_hr=1.0",
         "programme.combine.multidomain_hr=1.0"]
     same = simulate(_cfg(make_config, "multicomponent", *unit))
     pd.testing.assert_frame_equal(usual.agents[OUTCOME_COLUMNS], same.agents[OUTCOME_COLUMNS])
@@ -233,3 +235,28 @@ def test_cbt_alone_delays_return_more_for_msk(make_config):
     assert np.allclose(cmd, cmd[0]) and cmd[0] < 0.9  # within-programme HR: stronger
     np.testing.assert_allclose(msk, cmd[0] ** 2)
     assert not comp.eligible[(cond != "cmd") & (cond != "msk")].any()
+
+
+def test_job_loss_effect_lowers_job_loss_and_nothing_else_moves_back(make_config):
+    """A job-loss HR < 1 (graded return, from the registry by default) means fewer absent
+    participants lose their job; with CRN nobody who kept their job under usual care
+    loses it."""
+    base = ("programme=graded_return", "population.n=8000", "horizon_weeks=52",
+            "programme.components.graded_return.effects.rtw_hr=1.0",
+            "programme.components.graded_return.effects.phased_rr=1.0",
+            "programme.components.graded_return.effects.relapse_hr=1.0")
+    none = simulate(make_config(*base, "programme.components.graded_return.effects."
+                                       "job_loss_hr=1.0")).agents
+    half = simulate(make_config(*base, "programme.components.graded_return.effects."
+                                       "job_loss_hr=0.5")).agents
+    lost0, lost1 = none["job_loss_week"] >= 0, half["job_loss_week"] >= 0
+    assert lost1.sum() < lost0.sum()
+    assert not (lost1 & ~lost0).any()
+    # while enrolled (weeks 2-13 of the spell) participants' job losses about halve
+    took = none["enrolled_any"]
+    early0 = (took & lost0 & (none["job_loss_week"] <= 14)).sum()
+    early1 = (took & lost1 & (half["job_loss_week"] <= 14)).sum()
+    assert early0 >= 20 and early1 < 0.7 * early0
+    registry = RTWModel(make_config("programme=graded_return", "population.n=2000",
+                                    "horizon_weeks=4"))
+    assert registry.programme.components[0].effects["job_loss_hr"][0] == pytest.approx(0.85)
