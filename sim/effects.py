@@ -187,6 +187,24 @@ EFFECT_MEASURES = {
 NEEDS_STATE = {"rtw_hr": "absent", "reemploy_hr": "unemployed"}
 
 
+def evidence_ids(cfg: dict) -> list[str]:
+    """Registry ids a config uses (effects, costs, modifiers, the multi-domain term, and
+    evidence_values overrides), in order of first use: for a report's evidence table,
+    ``sim.evidence.evidence_table(load_registry(), ids=evidence_ids(cfg))``."""
+    design = cfg.get("programme") or {}
+    found = []
+    for spec in (design.get("components") or {}).values():
+        found += [v for v in (spec.get("effects") or {}).values() if isinstance(v, str)]
+        found += [v for v in (spec.get("cost") or {}).values() if isinstance(v, str)]
+    for mod in (design.get("modifiers") or {}).values():
+        found += [v for k, v in (mod or {}).items()
+                  if k == "cost_per_participant_gbp" and isinstance(v, str)]
+    ref = (design.get("combine") or {}).get("multidomain_hr")
+    found += [ref] if isinstance(ref, str) else []
+    found += list(cfg.get("evidence_values") or {})
+    return list(dict.fromkeys(found))
+
+
 def check_evidence_refs(cfg: dict) -> None:
     """Every evidence id a config names exists and suits its use; ConfigError (one line).
 
@@ -263,5 +281,6 @@ def resolve_cost(ref, overrides=None) -> float:
     return float(ref)
 
 
-__all__ = ["resolve_design", "resolve_cost", "check_evidence_refs", "EffectError",
+__all__ = ["resolve_design", "resolve_cost", "check_evidence_refs", "evidence_ids",
+           "EffectError",
            "ABSENT"]

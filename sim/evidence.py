@@ -543,13 +543,15 @@ def format_value(entry: EvidenceEntry) -> str:
     return text
 
 
-def evidence_table(registry: dict[str, EvidenceEntry]):
+def evidence_table(registry: dict[str, EvidenceEntry], ids=None):
     """One row per entry: id, measure, value (95% CI), population, source/brief ref,
-    certainty, assumption, how the model converts it (plus the file it came from)."""
+    certainty, assumption, how the model converts it (plus the file it came from).
+    ``ids``: only these entries, in this order (e.g. ``sim.effects.evidence_ids(cfg)``)."""
     import pandas as pd
 
     rows = []
-    for e in registry.values():
+    entries = registry.values() if ids is None else [registry[i] for i in ids]
+    for e in entries:
         pop = e.population["text"]
         if e.conditions:
             pop += f" [{', '.join(e.conditions)}]"

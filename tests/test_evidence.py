@@ -244,3 +244,15 @@ def test_cli_broken_registry_fails_before_the_run(tmp_path):
         "'stepped_care_hr': ci [1.3, 1.61] does not contain the value 1.29")
     assert not (tmp_path / "outputs").exists()
     assert load_registry()["stepped_care_hr"].ci == (1.03, 1.61)
+
+
+def test_evidence_table_of_the_entries_a_design_uses(make_config):
+    from sim.effects import evidence_ids
+
+    cfg = make_config("programme=culturally_adapted_mdt")
+    ids = evidence_ids(cfg)
+    assert ids[:2] == ["mdt_tingulstad2022_rr", "cost_mdt"]
+    assert {"cancer_mdt_deboer2024_rr", "cost_cultural_adaptation"} <= set(ids)
+    df = evidence.evidence_table(load_registry(), ids=ids)
+    assert df["id"].tolist() == ids
+    assert evidence_ids(make_config("programme=usual_care")) == []
