@@ -249,6 +249,30 @@ def all_designs() -> list[str]:
     return sorted(p.stem for p in (CONFIG_DIR / "programme").glob("*.yaml"))
 
 
+# Cross-checks: other outcomes the same reviews report for a component whose effect is set
+# from one of them. The trial of the component as configured is analysed in each of these
+# measures too; they are reported, and do not set anything.
+CROSS_CHECKS = {
+    "rtw_coordinator": ("coordination_vogel2017_hr_alt", "coordination_vogel2017_md_days",
+                        "coordination_vogel2017_rr_at_work",
+                        "coordination_schandelmaier2012_rr"),
+    "ips": ("ips_metcalfe2018_rr", "supported_employment_kinoshita2013_rr"),
+}
+
+
+def cross_check_trials(designs: list[str], registry) -> list[tuple]:
+    """(design, component, effect, entry, []) for each cross-check of a component that one
+    of ``designs`` uses and whose effect comes from the registry."""
+    out = []
+    done = set()
+    for design, key, effect_key, _, _ in unique_trials(designs, registry):
+        for ref in CROSS_CHECKS.get(key, ()):
+            if (key, ref) not in done and ref in registry:
+                done.add((key, ref))
+                out.append((design, key, effect_key, registry[ref], []))
+    return out
+
+
 def unique_trials(designs: list[str], registry) -> list[tuple]:
     """:func:`trials_for` with one trial per (component, effect, evidence id): a component
     used by several designs is tried once (its trial drops the design's capacity, modifiers
@@ -264,29 +288,34 @@ def unique_trials(designs: list[str], registry) -> list[tuple]:
 
 
 def run_trials(designs: list[str] | None = None, n: int = 200_000, seed: int = 7,
-               registry=None) -> list[tuple[TrialResult, list[str]]]:
-    """Every in-silico trial of the designs' numerically sourced effects."""
+               registry=None, cross_checks: bool = False) -> list[tuple]:
+    """Every in-silico trial of the designs' numerically sourced effects, as
+    (result, other designs using the component, role) with role "primary" (the entry sets
+    the effect) or "cross-check" (another outcome of the same evidence, :data:`CROSS_CHECKS`)."""
     from sim.evidence import load_registry
 
     registry = registry if registry is not None else load_registry()
     designs = designs if designs is not None else all_designs()
+    todo = [(t, "primary") for t in unique_trials(designs, registry)]
+    if cross_checks:
+        todo += [(t, "cross-check") for t in cross_check_trials(designs, registry)]
     out = []
-    for design, key, effect_key, entry, also in unique_trials(designs, registry):
+    for (design, key, effect_key, entry, also), role in todo:
         low, high = entry.ci
         out.append((run_trial(design, key, effect_key, entry, entry.value, low, high, n=n,
-                              seed=seed), also))
+                              seed=seed), also, role))
     return out
 
 
-def trials_table(results: list[tuple[TrialResult, list[str]]]):
-    """One row per trial: design, component, evidence id, measure, source value and 95% CI,
+def trials_table(results: list[tuple]):
+    """One row per trial: role, design, component, evidence id, measure, source value and 95% CI,
     model estimate and its 95% CI, inside (yes/no), the HR the model used, trial size."""
     import pandas as pd
 
     rows = []
-    for r, also in results:
+    for r, also, role in results:
         rows.append({
-            "design": r.design, "component": r.component, "effect": r.effect,
+            "role": role, "design": r.design, "component": r.component, "effect": r.effect,
             "evidence_id": r.evidence_id, "measure": r.measure,
             "followup_weeks": r.followup_weeks, "source_value": r.source_value,
             "source_low": r.source_low, "source_high": r.source_high,
@@ -300,12 +329,12 @@ def trials_table(results: list[tuple[TrialResult, list[str]]]):
 
 def trials_markdown(df) -> str:
     """The trials table for people: source and model estimate side by side."""
-    lines = ["| design | component | evidence | measure (follow-up) | source (95% CI) | "
+    lines = ["| role | design | component | evidence | measure (follow-up) | source (95% CI) | "
              "model trial (95% CI) | inside | HR in model | n per arm |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in df.itertuples(index=False):
         lines.append(
-            f"| {r.design} | {r.component} | {r.evidence_id} | {r.measure} "
+            f"| {r.role} | {r.design} | {r.component} | {r.evidence_id} | {r.measure} "
             f"({r.followup_weeks} wk) | {r.source_value:g} ({r.source_low:g} to "
             f"{r.source_high:g}) | {r.estimate:.3f} ({r.estimate_low:.3f} to "
             f"{r.estimate_high:.3f}) | {r.inside} | {r.model_hr:.3f} | "

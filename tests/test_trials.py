@@ -134,3 +134,16 @@ def test_experiment_writes_csv_and_markdown(tmp_path):
     assert sorted(p.name for p in run.iterdir()) == ["trials.csv", "trials.md"]
     assert "stepped_care_hr" in (run / "trials.md").read_text()
     assert module.main(["--designs", "nope", "--out", str(tmp_path)]) == 2
+
+
+def test_cross_check_other_outcomes_of_the_same_review():
+    """The coordinator is set from Vogel 2017's HR; the same trial, analysed as Vogel's
+    mean difference in days absent per year, lands inside that interval too."""
+    registry = load_registry()
+    checks = trials.cross_check_trials(["rtw_coordinator"], registry)
+    assert {e.id for _, _, _, e, _ in checks} == set(trials.CROSS_CHECKS["rtw_coordinator"])
+    e = registry["coordination_vogel2017_md_days"]
+    r = trials.run_trial("rtw_coordinator", "rtw_coordinator", "rtw_hr", e, e.value, *e.ci,
+                         n=60_000, seed=11)
+    assert r.inside and r.estimate < -8  # about -15 days, Vogel -16.2 (-32.4 to 0.1)
+    assert r.model_hr > 1.32  # the coordinator's HR while enrolled, from Vogel's HR
