@@ -1,22 +1,26 @@
 """In-silico trials: does the model reproduce the evidence it was given?
 
 For a component whose effect comes from a registry entry with a numeric measure, a trial
-takes a trial-like cohort (the component's eligible conditions and severities, a fit-note
-cohort for services for absent people, a cohort of people who have just lost their job for
-IPS), runs it twice on the same people with common random numbers (usual care, and the
-component offered to everyone eligible with full referral and uptake, no capacity limit),
-randomises people 1:1 by a keyed draw, and estimates the effect in the source's own measure
-among those eligible at the referral week:
+takes a trial-like cohort (the component's eligible conditions and severities, narrowed to
+the source's population; a fit-note cohort for services for absent people, a cohort of
+people who have just lost their job for IPS), runs it twice on the same people with common
+random numbers (usual care, and the component alone offered to everyone eligible: referral
+and uptake 1 in every group, no capacity limit, no modifiers, drop-out as configured, i.e.
+intention to treat), randomises 1:1 by a keyed draw the people still in their first spell
+at the referral week, and estimates the effect in the source's own measure over the
+source's follow-up from referral:
 
 * ``hr_time_to_rtw``: Cox proportional-hazards estimate (Breslow ties) of time from
-  referral to first RTW, censored at job loss, inactivity or the follow-up;
-* ``rr_rtw_at_followup``: risk ratio of first RTW within the follow-up;
+  referral to first return to the same job, censored at job loss, inactivity or the
+  follow-up;
+* ``rr_rtw_at_followup``: risk ratio of such a return within the follow-up;
 * ``rr_at_work``: risk ratio of being in work at the end of the follow-up;
-* ``rr_employment``: risk ratio of re-employment within the follow-up;
-* ``md_days_absent``: difference in mean working days absent over the follow-up.
+* ``rr_employment``: risk ratio of re-employment (a competitive job) within the follow-up;
+* ``md_days_absent``: difference in mean working days absent (phased weeks part-absent).
 
 Each estimate has a 95% confidence interval from the trial's own data; the check is that
-the point estimate falls inside the source's 95% interval.
+the point estimate falls inside the source's 95% interval. :data:`CROSS_CHECKS` analyses
+the same trials in other outcomes of the same reviews.
 """
 
 from __future__ import annotations
