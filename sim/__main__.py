@@ -5,6 +5,11 @@ Examples::
     python -m sim                                     # default: fit-note cohort, usual care
     python -m sim population=workforce horizon_weeks=52 seed=3
     python -m sim population.n=50000 replicates=5
+    python -m sim -m programme=usual_care,ips_smi population=fit_note_cohort,workforce
+    python -m sim -m experiment=designs_x_populations     # a sweep preset (configs/experiment/)
+
+In a multirun each job is one scenario cell (its replicates run vectorised inside it); see
+:mod:`sim.sweep` for resume, failures, progress and aggregation.
 
 The CLI only wires Hydra to :func:`sim.simulate.simulate` and :mod:`sim.output`.
 Configuration problems are reported in one line, exit code 2, and leave no output behind.
@@ -18,6 +23,7 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from sim.config import CONFIG_DIR, ConfigError, to_plain, validate
@@ -25,7 +31,15 @@ from sim.config import CONFIG_DIR, ConfigError, to_plain, validate
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
 def main(cfg: DictConfig) -> None:
-    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    hydra_cfg = HydraConfig.get()
+    if hydra_cfg.mode == RunMode.MULTIRUN:  # one sweep cell: a failure must not stop the others
+        from sim.sweep import run_cell
+
+        run_cell(cfg, Path(hydra_cfg.sweep.dir), list(hydra_cfg.overrides.task),
+                 dict(hydra_cfg.runtime.choices))
+        return
+
+    run_dir = Path(hydra_cfg.runtime.output_dir)
     try:
         plain = to_plain(cfg)
         checked = validate(plain)

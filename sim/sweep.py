@@ -1,0 +1,531 @@
+"""Hydra sweeps: one job per scenario cell, resume, failures, progress and aggregation.
+
+A multirun (``python -m sim -m programme=a,b population=c,d`` or ``experiment=<name>``)
+runs one Hydra job per cell; each job runs all its replicates vectorised in one process.
+Cells share ``seed`` and ``replicates`` unless swept, so replicate r of every design meets
+the same people with the same luck (paired comparisons).
+
+Layout of a sweep directory::
+
+    <sweep_dir>/
+      sweep.json                 total cells and start time of the latest launch (progress)
+      progress.jsonl             one line per finished job (done / skipped / failed)
+      jobs/<num>/                Hydra's own per-job files (.hydra/, rtw_sim.log)
+      cells/<key>__<hash>/       one per cell: key = its overrides, hash = its resolved config
+        cell.json                factors (overrides), hash, overrides
+        results/                 complete results (written atomically by sim.output)
+        FAILED.json              one-line error if the cell failed (no results/)
+      aggregate/summary.parquet  every complete cell's group_summary + factor columns
+      aggregate/comparison.csv   paired differences of each design vs the reference programme
+      aggregate/cells.csv, failures.csv
+      report/                    comparison report (sim.report, when available)
+
+Resume: a cell whose ``results/`` exists for the same config hash is skipped. The hash
+leaves out settings that do not change results (``output.*``, Hydra, launcher).
+
+Command line (also works by hand on any sweep directory)::
+
+    python -m sim.sweep aggregate <sweep_dir>
+    python -m sim.sweep status <sweep_dir>
+
+Nothing here keeps module-level mutable state: launcher workers are reused between jobs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import shutil
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from sim.manifest import config_hash
+
+CELLS = "cells"
+RESULTS = "results"
+CELL_FILE = "cell.json"
+FAILED_FILE = "FAILED.json"
+PROGRESS_FILE = "progress.jsonl"
+SWEEP_FILE = "sweep.json"
+AGGREGATE = "aggregate"
+HASH_EXCLUDED = ("output",)  # settings that do not change any result table
+FACTOR_EXCLUDED = ("experiment", "output")  # overrides that are not scenario factors
+REFERENCE_PROGRAMME = "usual_care"
+COMPARISON_METRICS = ("rtw_13w", "rtw_26w", "rtw_52w", "sustained_rtw_52w", "days_absent",
+                      "job_loss", "inactive", "relapse", "programme_cost")
+FAIL_ENV = "RTW_SIM_FAIL_CELL"  # test hook: cells whose overrides contain this string raise
+MAX_KEY_CHARS = 120
+
+
+# --------------------------------------------------------------------------------------
+# Small helpers
+# --------------------------------------------------------------------------------------
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary name and a rename (never half-written)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "w") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def append_line(path: Path, record: dict) -> None:
+    """Append one JSON line with a single write (O_APPEND: lines from workers do not mix)."""
+    data = (json.dumps(record, sort_keys=True) + "\n").encode()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
+def one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split())
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+def cell_hash(cfg: dict) -> str:
+    """Hash of a resolved, validated config without the settings that leave results alone."""
+    return config_hash({k: v for k, v in cfg.items() if k not in HASH_EXCLUDED})
+
+
+def _factor_key(key: str) -> str:
+    return key.lstrip("+~")
+
+
+def cell_key(factors: dict) -> str:
+    """A readable, file-name-safe name for a cell from its factors (sorted by name)."""
+    if not factors:
+        return "base"
+    text = ",".join(f"{k}={_scalar_text(v)}" for k, v in sorted(factors.items()))
+    text = re.sub(r"[^A-Za-z0-9._=,+-]", "_", text)
+    return text[:MAX_KEY_CHARS]
+
+
+def _scalar_text(value) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def grid(task_overrides: list[str], sweeper_params: dict | None = None) -> list[list[str]]:
+    """The cells Hydra's basic sweeper makes of ``params`` + command-line overrides."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    lines = [f"{k}={v}" for k, v in (sweeper_params or {}).items()] + list(task_overrides)
+    parsed = OverridesParser.create().parse_overrides(lines)
+    return BasicSweeper.split_arguments(parsed, None)[0]
+
+
+# --------------------------------------------------------------------------------------
+# One job = one cell
+# --------------------------------------------------------------------------------------
+
+
+def job_factors(task_overrides: list[str], choices: dict, cfg) -> dict:
+    """Scenario factors of a job: each task override (group choice or value), by key."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf
+
+    factors = {}
+    for ov in OverridesParser.create().parse_overrides(list(task_overrides)):
+        key = _factor_key(ov.get_key_element())
+        if key.split(".")[0].split("/")[0] in FACTOR_EXCLUDED or ov.is_delete():
+            continue
+        if key in choices:
+            factors[key] = choices[key]
+        else:
+            value = OmegaConf.select(cfg, key, default=None)
+            if OmegaConf.is_config(value):
+                value = OmegaConf.to_container(value, resolve=True)
+            factors[key] = value
+    return factors
+
+
+def is_complete(cell_dir: Path) -> bool:
+    """True if ``cell_dir`` holds results written to completion (atomic rename + manifest)."""
+    return (cell_dir / CELL_FILE).is_file() and (cell_dir / RESULTS / "manifest.json").is_file()
+
+
+def _remove_stale_staging(cell_dir: Path) -> None:
+    """Drop staging directories left by killed writers (their process no longer exists)."""
+    for staging in cell_dir.glob(f".{RESULTS}.partial-*"):
+        pid = staging.name.rsplit("-", 1)[-1]
+        alive = False
+        if pid.isdigit():
+            try:
+                os.kill(int(pid), 0)
+                alive = int(pid) != os.getpid()
+            except OSError:
+                alive = False
+        if not alive:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _progress(sweep_dir: Path, key: str, status: str, seconds: float) -> str:
+    """Record a finished job and return the progress line ``[k/N] ... ETA``."""
+    now = time.time()
+    append_line(sweep_dir / PROGRESS_FILE, {"cell": key, "status": status,
+                                            "seconds": round(seconds, 3), "time": now})
+    try:
+        sweep = json.loads((sweep_dir / SWEEP_FILE).read_text())
+    except (OSError, ValueError):
+        sweep = None
+    verb = {"done": "done in", "skipped": "skipped (complete)", "failed": "FAILED after"}[status]
+    timing = f" {seconds:.1f} s" if status != "skipped" else ""
+    if not sweep:
+        return f"[cell] {key} {verb}{timing}"
+    started, total = sweep["started"], sweep["total"]
+    done = 0
+    with open(sweep_dir / PROGRESS_FILE) as fh:
+        for line in fh:
+            try:
+                if json.loads(line)["time"] >= started:
+                    done += 1
+            except (ValueError, KeyError):
+                continue  # a line being written by another worker
+    elapsed = now - started
+    left = max(total - done, 0)
+    eta = elapsed / done * left if done else float("nan")
+    eta_text = "-" if math.isnan(eta) else _duration(eta)
+    return (f"[{done}/{total}] {key} {verb}{timing}; elapsed {_duration(elapsed)}, "
+            f"ETA {eta_text}")
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, secs = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def run_cell(cfg, sweep_dir: Path, task_overrides: list[str], choices: dict) -> str:
+    """Run one cell of a sweep (``cfg``: the job's Hydra config) unless it is complete.
+
+    Returns "done", "skipped" or "failed"; never raises for a failing cell. A failure is
+    recorded in ``FAILED.json`` (written atomically) and listed by :func:`aggregate`; the
+    other cells go on.
+    """
+    from sim.config import to_plain, validate
+
+    t0 = time.perf_counter()
+    sweep_dir = Path(sweep_dir)
+    try:
+        factors = job_factors(task_overrides, choices, cfg)
+    except Exception:  # noqa: BLE001 - unresolvable value: name the cell by its overrides
+        factors = {_factor_key(o.split("=", 1)[0]): o.split("=", 1)[-1]
+                   for o in task_overrides}
+    checked, problem = None, None
+    try:
+        checked = validate(to_plain(cfg))
+        digest = cell_hash(checked)
+    except Exception as err:  # noqa: BLE001 - recorded as this cell's failure below
+        problem = err
+        digest = config_hash({"invalid": sorted(task_overrides)})
+    key = cell_key(factors)
+    cells = sweep_dir / CELLS
+    done_elsewhere = [d for d in cells.glob(f"*__{digest}") if is_complete(d)]
+    if done_elsewhere:
+        print(_progress(sweep_dir, key, "skipped", 0.0), flush=True)
+        return "skipped"
+    cell_dir = cells / f"{key}__{digest}"
+    cell_dir.mkdir(parents=True, exist_ok=True)
+    _remove_stale_staging(cell_dir)
+    write_atomic(cell_dir / CELL_FILE, json.dumps(
+        {"key": key, "hash": digest, "factors": factors, "overrides": list(task_overrides)},
+        indent=2, sort_keys=True, default=str))
+    status = "done"
+    try:
+        from sim.output import write_results
+        from sim.simulate import simulate
+
+        if problem is not None:
+            raise problem
+        hook = os.environ.get(FAIL_ENV)
+        if hook and any(hook in ov for ov in task_overrides):
+            raise RuntimeError(f"failure injected for testing ({FAIL_ENV}={hook})")
+        results = simulate(checked)
+        write_results(results, cell_dir / RESULTS)
+        (cell_dir / FAILED_FILE).unlink(missing_ok=True)
+    except Exception as err:  # noqa: BLE001 - a failed cell must not stop the sweep
+        if is_complete(cell_dir):  # the same cell twice in one sweep: the other one won
+            return "skipped"
+        status = "failed"
+        last = traceback.extract_tb(err.__traceback__)[-1:]
+        where = f"{Path(last[0].filename).name}:{last[0].lineno}" if last else ""
+        write_atomic(cell_dir / FAILED_FILE, json.dumps(
+            {"key": key, "hash": digest, "error": one_line(err), "where": where},
+            indent=2, sort_keys=True))
+        print(f"cell {key} failed: {one_line(err)}", file=sys.stderr, flush=True)
+    print(_progress(sweep_dir, key, status, time.perf_counter() - t0), flush=True)
+    return status
+
+
+# --------------------------------------------------------------------------------------
+# Aggregation
+# --------------------------------------------------------------------------------------
+
+
+def scan(sweep_dir: Path) -> list[dict]:
+    """Every cell of a sweep directory with its status: complete, failed or incomplete."""
+    rows = []
+    for cell_file in sorted(Path(sweep_dir, CELLS).glob(f"*/{CELL_FILE}")):
+        cell_dir = cell_file.parent
+        try:
+            info = json.loads(cell_file.read_text())
+        except (OSError, ValueError) as err:
+            rows.append({"key": cell_dir.name, "hash": "", "factors": {}, "dir": cell_dir,
+                         "status": "failed", "error": f"unreadable cell.json: {one_line(err)}"})
+            continue
+        row = {"key": info["key"], "hash": info["hash"], "factors": info["factors"],
+               "dir": cell_dir, "error": ""}
+        if is_complete(cell_dir):
+            row["status"] = "complete"
+        elif (cell_dir / FAILED_FILE).is_file():
+            row["status"] = "failed"
+            try:
+                row["error"] = json.loads((cell_dir / FAILED_FILE).read_text())["error"]
+            except (OSError, ValueError, KeyError) as err:
+                row["error"] = f"unreadable {FAILED_FILE}: {one_line(err)}"
+        else:
+            row["status"] = "incomplete"
+            row["error"] = "no results (killed, or still running)"
+        rows.append(row)
+    return rows
+
+
+def _factor_columns(cells: list[dict]) -> list[str]:
+    first = ["population", "programme"]
+    names = {k for c in cells for k in c["factors"]}
+    return [n for n in first if n in names] + sorted(names - set(first))
+
+
+def _column(values: list) -> list:
+    """One factor column: numbers stay numbers if every value is a number, else text."""
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        return values
+    return ["" if v is None else _scalar_text(v) for v in values]
+
+
+def _save_parquet(df, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    df.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def _save_csv(df, path: Path) -> None:
+    write_atomic(path, df.to_csv(index=False, lineterminator="\n"))
+
+
+def comparison_table(summary, factors: list[str]):
+    """Paired difference of each design vs the reference programme, per other factors.
+
+    Only cells with the same seed and replicates pair (they are other factors, or shared
+    by the base config); differences are taken replicate by replicate (same people, same
+    luck) over the whole population and by IMD quintile.
+    """
+    import pandas as pd
+
+    from sim.metrics import paired_difference
+
+    cols = ["programme", "reference", *[f for f in factors if f != "programme"], "dimension",
+            "group", "metric", "n_replicates", "design", "baseline", "difference", "low", "high"]
+    if "programme" not in factors or summary.empty:
+        return pd.DataFrame(columns=cols)
+    others = [f for f in factors if f != "programme"]
+    keep = summary[summary["dimension"].isin(["all", "imd_quintile"])
+                   & summary["metric"].isin(COMPARISON_METRICS)]
+    base = keep[keep["programme"] == REFERENCE_PROGRAMME]
+    if base.empty:
+        return pd.DataFrame(columns=cols)
+    on = [*others, "dimension", "group", "metric", "replicate"]
+    merged = keep[keep["programme"] != REFERENCE_PROGRAMME].merge(
+        base[[*on, "value"]], on=on, suffixes=("", "_ref"))
+    rows = []
+    for key, g in merged.groupby(["programme", *others, "dimension", "group", "metric"],
+                                 sort=True, dropna=False):
+        g = g.sort_values("replicate")
+        res = paired_difference(g["value"].to_numpy(), g["value_ref"].to_numpy())
+        named = dict(zip(["programme", *others, "dimension", "group", "metric"], key,
+                         strict=True))
+        rows.append({**named, "reference": REFERENCE_PROGRAMME, "n_replicates": len(g),
+                     "design": float(g["value"].mean()), "baseline": float(g["value_ref"].mean()),
+                     "difference": res.estimate, "low": res.low, "high": res.high})
+    return pd.DataFrame(rows, columns=cols)
+
+
+def aggregate(sweep_dir: Path, report: bool = True, quiet: bool = False) -> dict:
+    """Join every complete cell into ``aggregate/summary.parquet`` and build the report.
+
+    The table is sorted and holds no paths, times or host names, so it is byte-identical
+    whichever launcher and however many workers produced the cells. Returns counts and
+    paths; failed and incomplete cells are listed in ``aggregate/failures.csv``.
+    """
+    import pandas as pd
+
+    sweep_dir = Path(sweep_dir)
+    cells = scan(sweep_dir)
+    complete = [c for c in cells if c["status"] == "complete"]
+    # the same config hash can only be complete once per sweep; keep the first by key
+    seen, unique = set(), []
+    for c in complete:
+        if c["hash"] not in seen:
+            seen.add(c["hash"])
+            unique.append(c)
+    complete = unique
+    factors = _factor_columns(complete)
+    frames = []
+    for c in complete:
+        df = pd.read_parquet(c["dir"] / RESULTS / "group_summary.parquet")
+        df.insert(0, "cell", c["key"])
+        frames.append((c, df))
+    out_dir = sweep_dir / AGGREGATE
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if frames:
+        for name in factors:
+            values = _column([c["factors"].get(name) for c, _ in frames])
+            for (_, df), v in zip(frames, values, strict=True):
+                df.insert(1 + factors.index(name), name, v)
+        summary = pd.concat([df for _, df in frames], ignore_index=True)
+    else:
+        summary = pd.DataFrame(columns=["cell", *factors, "replicate", "dimension", "group",
+                                        "metric", "value", "n"])
+    summary = summary.sort_values(["cell", "replicate", "dimension", "group", "metric"],
+                                  kind="mergesort").reset_index(drop=True)
+    for col in ("cell", "dimension", "group", "metric"):
+        summary[col] = summary[col].astype(str)
+    _save_parquet(summary, out_dir / "summary.parquet")
+    comparison = comparison_table(summary, factors)
+    _save_csv(comparison, out_dir / "comparison.csv")
+    listing = pd.DataFrame([{"cell": c["key"], "hash": c["hash"], "status": c["status"],
+                             **{f: _scalar_text(c["factors"].get(f, "")) for f in factors}}
+                            for c in cells], columns=["cell", "hash", "status", *factors])
+    _save_csv(listing, out_dir / "cells.csv")
+    failed = [c for c in cells if c["status"] != "complete"
+              and c["hash"] not in seen]
+    failures = pd.DataFrame([{"cell": c["key"], "hash": c["hash"], "status": c["status"],
+                              "error": c["error"]} for c in failed],
+                            columns=["cell", "hash", "status", "error"])
+    _save_csv(failures, out_dir / "failures.csv")
+    report_dir = None
+    if report and complete:
+        report_dir = _write_report([c["dir"] / RESULTS for c in complete], sweep_dir / "report",
+                                   quiet)
+    outcome = {"cells": len(cells), "complete": len(complete), "failed": len(failures),
+               "summary": out_dir / "summary.parquet", "comparison": out_dir / "comparison.csv",
+               "failures": out_dir / "failures.csv", "report": report_dir}
+    if not quiet:
+        print(f"aggregate: {len(complete)} complete cell(s), {len(failures)} failed or "
+              f"incomplete -> {out_dir / 'summary.parquet'}")
+        for c in failed:
+            print(f"  {c['status'].upper()}: {c['key']}: {c['error']}")
+    return outcome
+
+
+def _write_report(paths: list[Path], out_dir: Path, quiet: bool) -> Path | None:
+    """The comparison report by :func:`sim.report.write_report`, if that module exists."""
+    try:
+        from sim.report import write_report
+    except (ImportError, AttributeError) as err:
+        if not quiet:
+            print(f"report: skipped (sim.report.write_report not available: {one_line(err)})")
+        return None
+    try:
+        path = write_report(paths, out_dir)
+    except Exception as err:  # noqa: BLE001 - the tables above are already written
+        print(f"report: failed: {one_line(err)}", file=sys.stderr)
+        return None
+    if not quiet:
+        print(f"report: {path}")
+    return path
+
+
+# --------------------------------------------------------------------------------------
+# Hydra callback (configured in configs/config.yaml: hydra.callbacks.sweep)
+# --------------------------------------------------------------------------------------
+
+
+try:
+    from hydra.experimental.callback import Callback as _HydraCallback
+except ImportError:  # pragma: no cover - Hydra is a dependency
+    _HydraCallback = object
+
+
+class SweepCallback(_HydraCallback):
+    """Writes the cell count before a multirun (for progress) and aggregates after it."""
+
+    def __init__(self, aggregate: bool = True, report: bool = True):
+        self.aggregate = aggregate
+        self.report = report
+
+    def on_multirun_start(self, config, **kwargs: Any) -> None:
+        from omegaconf import OmegaConf
+
+        sweep_dir = Path(str(config.hydra.sweep.dir))
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        params = OmegaConf.select(config, "hydra.sweeper.params", default=None) or {}
+        if OmegaConf.is_config(params):
+            params = OmegaConf.to_container(params, resolve=True)
+        try:
+            total = len(grid(list(config.hydra.overrides.task), params))
+        except Exception:  # noqa: BLE001 - another sweeper: no total, progress still counts
+            return
+        write_atomic(sweep_dir / SWEEP_FILE, json.dumps(
+            {"total": total, "started": time.time()}, indent=2))
+        print(f"sweep: {total} cell(s) -> {sweep_dir}", flush=True)
+
+    def on_multirun_end(self, config, **kwargs: Any) -> None:
+        if self.aggregate:
+            aggregate(Path(str(config.hydra.sweep.dir)), report=self.report)
+
+
+# --------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------
+
+
+def status(sweep_dir: Path) -> dict:
+    cells = scan(sweep_dir)
+    counts: dict = {}
+    for c in cells:
+        counts[c["status"]] = counts.get(c["status"], 0) + 1
+    return counts
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sim.sweep", description=__doc__.split(
+        "\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    agg = sub.add_parser("aggregate", help="join a sweep's cells into one table and report")
+    agg.add_argument("sweep_dir", type=Path)
+    agg.add_argument("--no-report", action="store_true", help="tables only")
+    st = sub.add_parser("status", help="count complete / failed / incomplete cells")
+    st.add_argument("sweep_dir", type=Path)
+    args = parser.parse_args(argv)
+    if not (args.sweep_dir / CELLS).is_dir():
+        print(f"sweep_dir: {args.sweep_dir} has no '{CELLS}/' directory; expected the "
+              "hydra.sweep.dir of a multirun of python -m sim", file=sys.stderr)
+        return 2
+    if args.command == "status":
+        counts = status(args.sweep_dir)
+        print(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "no cells")
+        return 0
+    aggregate(args.sweep_dir, report=not args.no_report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,235 @@
+"""Hydra sweeps: launchers agree byte for byte, resume, failures, kill safety, presets."""
+
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from sim import sweep
+from tests.conftest import REPO
+
+# 4 cells (2 designs x 2 populations), small enough to run in ~1 s each
+GRID = ["programme=usual_care,ips_smi", "population=fit_note_cohort,workforce",
+        "population.n=3000", "horizon_weeks=30", "replicates=2", "output.plots=false",
+        "output.write_agents=false"]
+
+
+def run_sweep(sweep_dir, *extra, env=None, timeout=120):
+    return subprocess.run([sys.executable, "-m", "sim", "-m", *GRID, *extra,
+                           f"hydra.sweep.dir={sweep_dir}"], cwd=REPO, capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def aggregate_bytes(sweep_dir):
+    agg = sweep_dir / "aggregate"
+    return {name: (agg / name).read_bytes()
+            for name in ("summary.parquet", "comparison.csv", "cells.csv", "failures.csv")}
+
+
+@pytest.fixture(scope="module")
+def basic_sweep(tmp_path_factory):
+    out = tmp_path_factory.mktemp("basic") / "sweep"
+    result = run_sweep(out, "hydra/launcher=basic")
+    assert result.returncode == 0, result.stderr
+    return out, result
+
+
+def test_joblib_two_workers_and_basic_launcher_give_identical_tables(basic_sweep, tmp_path):
+    basic_dir, basic = basic_sweep
+    out = tmp_path / "joblib"
+    result = run_sweep(out, "hydra.launcher.n_jobs=2")  # joblib is the default launcher
+    assert result.returncode == 0, result.stderr
+    assert "Joblib.Parallel(n_jobs=2" in result.stderr + result.stdout
+    assert aggregate_bytes(out) == aggregate_bytes(basic_dir)
+    summary = pd.read_parquet(out / "aggregate" / "summary.parquet")
+    assert summary["cell"].nunique() == 4
+    assert set(summary["programme"]) == {"usual_care", "ips_smi"}
+    assert set(summary["population"]) == {"fit_note_cohort", "workforce"}
+    assert not summary.duplicated(["cell", "replicate", "dimension", "group", "metric"]).any()
+    # every cell's table is its own group_summary, unchanged
+    for cell_dir in (out / "cells").iterdir():
+        own = pd.read_parquet(cell_dir / "results" / "group_summary.parquet")
+        key = json.loads((cell_dir / "cell.json").read_text())["key"]
+        joined = summary[summary["cell"] == key]
+        assert sorted(joined["value"].round(12)) == sorted(own["value"].round(12))
+    # progress: every job reports k/N with an ETA, the last one 4/4
+    lines = [ln for ln in result.stdout.splitlines() if re.match(r"\[\d+/\d+\] ", ln)]
+    assert len(lines) == 4 and all("/4]" in ln and "ETA" in ln for ln in lines)
+    assert any(ln.startswith("[4/4]") for ln in lines)
+
+
+def test_comparison_is_paired_by_replicate(basic_sweep):
+    out, _ = basic_sweep
+    summary = pd.read_parquet(out / "aggregate" / "summary.parquet")
+    comparison = pd.read_csv(out / "aggregate" / "comparison.csv")
+    assert set(comparison["programme"]) == {"ips_smi"}
+    assert set(comparison["reference"]) == {"usual_care"}
+    assert (comparison["n_replicates"] == 2).all()
+    row = comparison.query("population == 'workforce' and dimension == 'all' "
+                           "and metric == 'days_absent'").iloc[0]
+    sel = summary.query("population == 'workforce' and dimension == 'all' "
+                        "and metric == 'days_absent'")
+    design = sel[sel["programme"] == "ips_smi"].sort_values("replicate")["value"].to_numpy()
+    base = sel[sel["programme"] == "usual_care"].sort_values("replicate")["value"].to_numpy()
+    assert row["difference"] == pytest.approx((design - base).mean())
+    assert row["low"] <= row["difference"] <= row["high"]
+    # paired: both arms of a replicate hold the same people (same seed and replicate), so
+    # group sizes agree exactly in the fit-note cohort (everyone is in it from week 0)
+    sizes = summary.query("population == 'fit_note_cohort' and dimension == 'imd_quintile' "
+                          "and metric == 'days_absent'").pivot_table(
+        index=["replicate", "group"], columns="programme", values="n")
+    assert (sizes["ips_smi"] == sizes["usual_care"]).all()
+
+
+def test_failed_cell_does_not_stop_the_others_and_resume_completes_it(tmp_path):
+    out = tmp_path / "sweep"
+    first = run_sweep(out, "hydra/launcher=basic", env={sweep.FAIL_ENV: "programme=ips_smi"})
+    assert first.returncode == 0, first.stderr
+    failures = pd.read_csv(out / "aggregate" / "failures.csv")
+    assert len(failures) == 2 and set(failures["status"]) == {"failed"}
+    assert failures["error"].str.contains("failure injected for testing").all()
+    assert all("programme=ips_smi" in c for c in failures["cell"])
+    summary = pd.read_parquet(out / "aggregate" / "summary.parquet")
+    assert set(summary["programme"]) == {"usual_care"}
+    done_before = {p: p.stat().st_mtime_ns for p in out.glob("cells/*/results/manifest.json")}
+    assert len(done_before) == 2
+
+    again = run_sweep(out, "hydra/launcher=basic")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count("skipped (complete)") == 2
+    assert again.stdout.count(" done in ") == 2
+    assert {p: p.stat().st_mtime_ns for p in done_before} == done_before  # not rewritten
+    assert not list(out.glob("cells/*/FAILED.json"))
+    assert pd.read_csv(out / "aggregate" / "failures.csv").empty
+    summary = pd.read_parquet(out / "aggregate" / "summary.parquet")
+    assert summary["cell"].nunique() == 4
+
+
+def test_sigkill_mid_sweep_leaves_complete_cells_or_none_and_rerun_matches(basic_sweep,
+                                                                           tmp_path):
+    basic_dir, _ = basic_sweep
+    out = tmp_path / "killed"
+    args = [sys.executable, "-m", "sim", "-m", *GRID, "hydra.launcher.n_jobs=2",
+            f"hydra.sweep.dir={out}"]
+    proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    # a random moment once jobs are running (fixed seed: reproducible test)
+    deadline = time.monotonic() + 60
+    while not (out / "cells").exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(random.Random(5).uniform(0.0, 1.5))
+    os.killpg(proc.pid, signal.SIGKILL)  # the launcher and its joblib workers
+    proc.wait(timeout=30)
+    cells = list((out / "cells").iterdir())
+    for cell_dir in cells:
+        results = cell_dir / "results"
+        if results.exists():
+            manifest = json.loads((results / "manifest.json").read_text())
+            assert all((results / f).stat().st_size > 0 for f in manifest["files"])
+    # aggregating the killed sweep by hand reads complete cells only
+    by_hand = subprocess.run([sys.executable, "-m", "sim.sweep", "aggregate", str(out),
+                              "--no-report"], cwd=REPO, capture_output=True, text=True,
+                             timeout=60)
+    assert by_hand.returncode == 0, by_hand.stderr
+    complete = sum((c / "results" / "manifest.json").exists() for c in cells)
+    summary = pd.read_parquet(out / "aggregate" / "summary.parquet")
+    assert summary["cell"].nunique() == complete
+    listed = pd.read_csv(out / "aggregate" / "failures.csv")
+    assert len(listed) == len(cells) - complete
+    # re-running completes the rest; the tables equal an uninterrupted sweep's
+    again = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count("skipped (complete)") == complete
+    assert aggregate_bytes(out) == aggregate_bytes(basic_dir)
+    assert not list(out.glob("cells/*/.results.partial-*"))
+
+
+def test_aggregate_by_hand_reproduces_the_callback_tables(basic_sweep, tmp_path):
+    import shutil
+
+    src, _ = basic_sweep
+    copy = tmp_path / "copy"
+    shutil.copytree(src, copy)
+    shutil.rmtree(copy / "aggregate")
+    result = subprocess.run([sys.executable, "-m", "sim.sweep", "aggregate", str(copy)],
+                            cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "4 complete cell(s), 0 failed" in result.stdout
+    assert aggregate_bytes(copy) == aggregate_bytes(src)
+
+
+def test_aggregate_of_a_directory_that_is_no_sweep_fails_in_one_line(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "sim.sweep", "aggregate", str(tmp_path)],
+                            cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "sweep_dir" in result.stderr and str(tmp_path) in result.stderr
+
+
+def test_hash_ignores_output_settings_but_not_model_settings(make_config):
+    base = make_config("population.n=1000")
+    assert sweep.cell_hash(base) == sweep.cell_hash(
+        make_config("population.n=1000", "output.plots=false", "output.write_agents=false"))
+    assert sweep.cell_hash(base) != sweep.cell_hash(make_config("population.n=1000", "seed=2"))
+    assert sweep.cell_hash(base) != sweep.cell_hash(
+        make_config("population.n=1000", "pathways.rtw.manual_hr=0.8"))
+
+
+def test_grid_matches_hydra_basic_sweeper_rules():
+    cells = sweep.grid(["programme=a,b", "seed=3"], {"programme": "x,y,z", "population": "p,q"})
+    # the command line replaces a preset's values for the same key, keeping its position
+    assert cells == [["programme=a", "population=p", "seed=3"],
+                     ["programme=a", "population=q", "seed=3"],
+                     ["programme=b", "population=p", "seed=3"],
+                     ["programme=b", "population=q", "seed=3"]]
+
+
+def test_cell_key_is_a_safe_file_name():
+    key = sweep.cell_key({"programme": "usual_care", "population.n": 1000,
+                          "evidence_values": {"a/b": 0.5}})
+    assert "/" not in key and " " not in key and len(key) <= sweep.MAX_KEY_CHARS
+    assert key.startswith("evidence_values=")
+    assert sweep.cell_key({}) == "base"
+
+
+def test_preflight_checks_every_cell_of_an_experiment_preset():
+    from sim.preflight import _cells, _preset_params, check
+
+    problem = check(["-m", "experiment=sweep_bench", "population.n=10,-5"])
+    assert problem.startswith("population.n: got -5")
+    assert "experiment=sweep_bench" in problem
+    assert "Could not find 'experiment/nope'" in check(["-m", "experiment=nope"])
+    from hydra import initialize_config_dir
+
+    from sim.config import CONFIG_DIR
+
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
+        params = _preset_params(["experiment=sweep_bench"], "config")["sweep_bench"]
+    assert len(_cells(["experiment=sweep_bench"], params)) == 100
+
+
+def test_bad_preset_value_fails_before_hydra_starts(run_cli, tmp_path):
+    out = tmp_path / "sweep"
+    result = run_cli("-m", "experiment=designs_x_populations", "replicates=0",
+                     f"hydra.sweep.dir={out}")
+    assert result.returncode == 2
+    assert result.stderr.startswith("config error: replicates: got 0")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_a_reused_process_does_not_carry_state_between_cells(make_config):
+    from sim.simulate import simulate
+
+    small = ("population.n=500", "horizon_weeks=12", "replicates=2")
+    first = simulate(make_config(*small, "programme=multicomponent")).summary
+    simulate(make_config(*small, "population=workforce", "programme=ips_smi", "seed=9"))
+    again = simulate(make_config(*small, "programme=multicomponent")).summary
+    pd.testing.assert_frame_equal(first, again)
