@@ -222,16 +222,23 @@ def enrolment_curve(weeks: int, exposure) -> tuple[np.ndarray, np.ndarray]:
     return enrolled, u >= lag
 
 
-def arm_paths(h, other, hr, exposure=None):
+def arm_paths(h, other, hr, exposure=None, exponent=None):
     """Expected (at risk, RTW events) per stratum and week for an arm offered the service.
 
     ``h``, ``other``: validated (strata, weeks) hazards. Without ``exposure`` the HR acts in
     every week (a closed form). With it, two compartments are followed week by week: people
     still absent and enrolled (hazard ``hr * h`` once active) and people still absent who
-    have left the service (hazard ``h``).
+    have left the service (hazard ``h``). ``exponent``: effect modification, one exponent
+    on log HR per stratum (stratum s gets ``hr ** exponent[s]``; default 1).
     """
+    if exponent is not None:
+        exponent = np.asarray(exponent, dtype=float).reshape(-1)
+        if exponent.shape[0] != h.shape[0] or not np.all(np.isfinite(exponent)):
+            raise ValueError(f"{exponent.shape[0]} finite exponents needed for "
+                             f"{h.shape[0]} strata")
+        hr = np.power(hr, exponent)
     if exposure is None:
-        surv_start, p_rtw = _weekly(h, other, hr)
+        surv_start, p_rtw = _weekly(h, other, np.reshape(hr, (-1, 1)) if np.ndim(hr) else hr)
         return surv_start, surv_start * p_rtw
     enrolled, active = enrolment_curve(h.shape[1], exposure)
     on = np.ones(h.shape[0])
@@ -262,25 +269,26 @@ def _split(h_event, h_other):
 
 
 def cif_rtw(h_rtw, h_other=None, hr: float = 1.0, followup_weeks: int | None = None,
-            weights=None, exposure=None) -> float:
+            weights=None, exposure=None, exponent=None) -> float:
     """Cumulative incidence of RTW by ``followup_weeks`` with the RTW hazard times ``hr``.
 
     ``h_rtw`` and ``h_other``: weekly cause-specific hazards, shape (strata, weeks) (or
     (weeks,) for one stratum; ``h_other`` may also be a scalar or None for no competing
     risk). ``weights``: relative size of each stratum (default equal). Week t contributes
     S(t) * p_rtw(t), with S the chance of still being absent at its start; the population
-    figure is the weighted mean over strata. ``exposure``: see the module docstring.
+    figure is the weighted mean over strata. ``exposure``, ``exponent``: see
+    :func:`arm_paths` and the module docstring.
     """
     if hr < 0 or not math.isfinite(hr):
         raise ValueError(f"hazard ratio must be finite and >= 0, got {hr}")
     h, other, w = _baseline(h_rtw, h_other, followup_weeks, weights)
-    _, events = arm_paths(h, other, hr, exposure)
+    _, events = arm_paths(h, other, hr, exposure, exponent)
     return float(w @ events.sum(axis=1))
 
 
 def hr_for_target_rr_competing(rr: float, h_rtw, h_other, followup_weeks: int,
                                weights=None, bounds: tuple[float, float] = HR_BOUNDS,
-                               exposure=None) -> float:
+                               exposure=None, exponent=None) -> float:
     """HR on the RTW hazard such that CIF_treated / CIF_control = ``rr`` by the follow-up.
 
     The cumulative incidences are :func:`cif_rtw` on the given baseline (the competing
@@ -294,7 +302,7 @@ def hr_for_target_rr_competing(rr: float, h_rtw, h_other, followup_weeks: int,
     weeks = h.shape[1]
 
     def cif(hr):
-        _, events = arm_paths(h, other, hr, exposure)
+        _, events = arm_paths(h, other, hr, exposure, exponent)
         return float(w @ events.sum(axis=1))
 
     f0 = cif(1.0)
@@ -318,7 +326,7 @@ def hr_for_target_rr_competing(rr: float, h_rtw, h_other, followup_weeks: int,
 
 def hr_from_rr_employment(rr: float, h_reemploy, h_other, followup_weeks: int,
                           weights=None, bounds: tuple[float, float] = HR_BOUNDS,
-                          exposure=None) -> float:
+                          exposure=None, exponent=None) -> float:
     """HR on the re-employment hazard of people out of work for a risk ratio of employment.
 
     The same calculation as :func:`hr_for_target_rr_competing` with the re-employment hazard
@@ -326,7 +334,8 @@ def hr_from_rr_employment(rr: float, h_reemploy, h_other, followup_weeks: int,
     who have lost their job).
     """
     return hr_for_target_rr_competing(rr, h_reemploy, h_other, followup_weeks,
-                                      weights=weights, bounds=bounds, exposure=exposure)
+                                      weights=weights, bounds=bounds, exposure=exposure,
+                                      exponent=exponent)
 
 
 # ---------------------------------------------------------------------------------------
@@ -334,7 +343,7 @@ def hr_from_rr_employment(rr: float, h_reemploy, h_other, followup_weeks: int,
 # ---------------------------------------------------------------------------------------
 
 def expected_cox_hr(h_rtw, h_other, hr: float, followup_weeks: int, weights=None,
-                    exposure=None) -> float:
+                    exposure=None, exponent=None) -> float:
     """The hazard ratio a large 1:1 trial would estimate by Cox regression (Breslow ties).
 
     Time from referral to first RTW, censored by the competing risk and at the follow-up.
@@ -348,7 +357,7 @@ def expected_cox_hr(h_rtw, h_other, hr: float, followup_weeks: int, weights=None
         raise ValueError(f"hazard ratio must be finite and > 0, got {hr}")
     h, other, w = _baseline(h_rtw, h_other, followup_weeks, weights)
     n0, d0 = (w @ a for a in arm_paths(h, other, 1.0, None))
-    n1, d1 = (w @ a for a in arm_paths(h, other, hr, exposure))
+    n1, d1 = (w @ a for a in arm_paths(h, other, hr, exposure, exponent))
     return _cox_from_counts(n0, d0, n1, d1)
 
 
@@ -367,7 +376,7 @@ def _cox_from_counts(n0, d0, n1, d1) -> float:
 
 def hr_for_target_cox_hr(target_hr: float, h_rtw, h_other, followup_weeks: int,
                          weights=None, exposure=None,
-                         bounds: tuple[float, float] = (1e-3, 1e3)) -> float:
+                         bounds: tuple[float, float] = (1e-3, 1e3), exponent=None) -> float:
     """Within-programme HR such that :func:`expected_cox_hr` equals ``target_hr``.
 
     A published HR of time to RTW is a trial-level (intention-to-treat) average over the
@@ -381,7 +390,7 @@ def hr_for_target_cox_hr(target_hr: float, h_rtw, h_other, followup_weeks: int,
     n0, d0 = (w @ a for a in arm_paths(h, other, 1.0, None))
 
     def cox(hr):
-        n1, d1 = (w @ a for a in arm_paths(h, other, hr, exposure))
+        n1, d1 = (w @ a for a in arm_paths(h, other, hr, exposure, exponent))
         return _cox_from_counts(n0, d0, n1, d1)
 
     if target_hr == 1:
@@ -415,7 +424,8 @@ def hazards_from_survival(survival) -> np.ndarray:
 
 
 def mean_days_absent(h_rtw, h_other=None, hr: float = 1.0, horizon_weeks: int | None = None,
-                     weights=None, days_per_week: float = 5.0, exposure=None) -> float:
+                     weights=None, days_per_week: float = 5.0, exposure=None,
+                     exponent=None) -> float:
     """Restricted mean working days absent over ``horizon_weeks`` from the start.
 
     days_per_week * sum over weeks t < horizon of S(t), S(t) the chance of still being
@@ -425,7 +435,7 @@ def mean_days_absent(h_rtw, h_other=None, hr: float = 1.0, horizon_weeks: int | 
     if hr < 0 or not math.isfinite(hr):
         raise ValueError(f"hazard ratio must be finite and >= 0, got {hr}")
     h, other, w = _baseline(h_rtw, h_other, horizon_weeks, weights)
-    at_risk, _ = arm_paths(h, other, hr, exposure)
+    at_risk, _ = arm_paths(h, other, hr, exposure, exponent)
     return float(days_per_week * (w @ at_risk.sum(axis=1)))
 
 
@@ -433,7 +443,7 @@ def hr_from_mean_difference_days(md_days: float, h_rtw=None, h_other=None, *,
                                  baseline_survival=None, weights=None,
                                  days_per_week: float = 5.0, horizon_weeks: int = 52,
                                  bounds: tuple[float, float] = (1e-3, 1e3),
-                                 exposure=None) -> float:
+                                 exposure=None, exponent=None) -> float:
     """HR on the RTW hazard that changes mean days absent over the horizon by ``md_days``.
 
     ``md_days`` < 0 means fewer days absent (HR > 1). The baseline is either hazards
@@ -455,7 +465,7 @@ def hr_from_mean_difference_days(md_days: float, h_rtw=None, h_other=None, *,
     weeks = h.shape[1]
 
     def days(hr):
-        at_risk, _ = arm_paths(h, other, hr, exposure)
+        at_risk, _ = arm_paths(h, other, hr, exposure, exponent)
         return float(days_per_week * (w @ at_risk.sum(axis=1)))
 
     d0 = days(1.0)

@@ -19,11 +19,14 @@ source in the component's ``sources``) or the id of an evidence registry entry
 
 Every conversion accounts for how long the component acts on a participant: from
 ``effect_lag_weeks`` after the start to ``duration_weeks``, less drop-out
-(:func:`exposure_of`). A published effect is an average over the trial's follow-up in
-everyone randomised, so a service that acts for 12 weeks of a 52-week follow-up needs a
-larger HR while it acts. The conversion functions are in :mod:`sim.conversions`; this
-module builds the baseline they need. ``evidence_values`` in the config (id -> value)
-replaces registry values, which is how probabilistic sensitivity analysis draws them.
+(:func:`exposure_of`), and for effect modification (the converted HR is the base HR; a
+person with exponent m gets HR ** m, :func:`modification_exponents`), so the trial of the
+component over its eligible population gives back the published pooled figure. A
+published effect is an average over the trial's follow-up in everyone randomised, so a
+service that acts for 12 weeks of a 52-week follow-up needs a larger HR while it acts.
+The conversion functions are in :mod:`sim.conversions`; this module builds the baseline
+they need. ``evidence_values`` in the config (id -> value) replaces registry values, which
+is how probabilistic sensitivity analysis draws them.
 """
 
 from __future__ import annotations
@@ -98,6 +101,18 @@ def unemployed_baseline(model, idx: np.ndarray, start_week: int, weeks: int):
     return h_re, h_other, weights
 
 
+def modification_exponents(spec: dict, model, idx: np.ndarray) -> np.ndarray | None:
+    """Per person ``idx``: the component's effect-modification exponent on log HR
+    (condition x severity, as sim.interventions applies it), or None if all are 1."""
+    from sim.categories import CONDITIONS, SEVERITIES
+
+    mod = spec["effect_modification"]
+    cond = np.array([float(mod["condition"][c]) for c in CONDITIONS])
+    sev = np.array([float(mod["severity"][s]) for s in SEVERITIES])
+    exponent = cond[model.people.condition[idx]] * sev[model.people.severity[idx]]
+    return None if np.all(exponent == 1.0) else exponent
+
+
 def exposure_of(spec: dict) -> tuple[int, int, float]:
     """(lag weeks, duration weeks, weekly drop-out probability) of a component: how long its
     effect acts on a participant who starts at the referral week (see sim.conversions)."""
@@ -124,26 +139,26 @@ def convert(entry, value: float, effect_key: str, spec: dict, model) -> float:
                           "so its baseline cannot be built")
     refer = int(spec["eligibility"]["refer_at_week"])
     follow = int(entry.followup_weeks or 52)
-    exposure = exposure_of(spec)
+    acts = {"exposure": exposure_of(spec),
+            "exponent": modification_exponents(spec, model, idx)}
     try:
         if trial_hr:
             h, other, w = absent_baseline(model, idx, refer, follow)
             return float(conversions.hr_for_target_cox_hr(value, h, other, follow, weights=w,
-                                                          exposure=exposure))
+                                                          **acts))
         if measure in RR_RTW_MEASURES and effect_key == "rtw_hr":
             h, other, w = absent_baseline(model, idx, refer, follow)
             return float(conversions.hr_for_target_rr_competing(value, h, other, follow,
-                                                               weights=w, exposure=exposure))
+                                                               weights=w, **acts))
         if measure == "rr_employment" and effect_key == "reemploy_hr":
             h, other, w = unemployed_baseline(model, idx, refer, follow)
             return float(conversions.hr_for_target_rr_competing(value, h, other, follow,
-                                                               weights=w, exposure=exposure))
+                                                               weights=w, **acts))
         if measure == "md_days_absent" and effect_key == "rtw_hr":
             h, other, w = absent_baseline(model, idx, refer, follow)
             days = model.cfg["outcomes"]["days_per_week"]
             return float(conversions.hr_from_mean_difference_days(
-                value, h, other, weights=w, days_per_week=days, horizon_weeks=follow,
-                exposure=exposure))
+                value, h, other, weights=w, days_per_week=days, horizon_weeks=follow, **acts))
     except ValueError as err:
         raise EffectError(f"{where}: {str(err).splitlines()[0]}") from err
     raise EffectError(f"{where} cannot set {effect_key}")

@@ -112,15 +112,16 @@ def mean_difference(a, b):
 
 
 def trial_config(design: str, component_key: str, n: int, seed: int, followup: int,
-                 source_population: dict | None = None) -> tuple:
+                 source_population: dict | None = None, overrides=()) -> tuple:
     """Usual-care and treated configs for a trial of one component of ``design``.
 
     The cohort has the conditions and severities the component is offered to, narrowed to
     the source's population (``source_population``: an evidence entry's ``population``)
-    where the source names conditions or severities.
+    where the source names conditions or severities. ``overrides``: further config
+    overrides of the design (e.g. its effect modification), as on the command line.
     """
     treated = load_config([f"programme={design}", "output.plots=false",
-                           "output.write_agents=false"])
+                           "output.write_agents=false", *overrides])
     spec = treated["programme"]["components"][component_key]
     elig = spec["eligibility"]
     source = source_population or {}
@@ -167,10 +168,11 @@ def trial_config(design: str, component_key: str, n: int, seed: int, followup: i
 
 def run_trial(design: str, component_key: str, effect_key: str, entry, value: float,
               low: float, high: float, n: int = 100_000, seed: int = 7,
-              evidence_values: dict | None = None) -> TrialResult:
+              evidence_values: dict | None = None, overrides=()) -> TrialResult:
     followup = int(entry.followup_weeks or 52)
     control_cfg, treated_cfg, refer, horizon = trial_config(design, component_key, n, seed,
-                                                            followup, entry.population)
+                                                            followup, entry.population,
+                                                            overrides)
     if evidence_values:
         treated_cfg["evidence_values"] = evidence_values
     runs = []

@@ -228,3 +228,19 @@ def test_bad_input_raises_one_line(call, match):
     with pytest.raises(ValueError, match=match) as info:
         call()
     assert "\n" not in str(info.value)
+
+
+def test_effect_modification_exponent_per_stratum():
+    """exponent m_s gives stratum s the HR ** m_s, with or without exposure."""
+    h, other, w = _baseline()
+    m = np.array([1.0, 2.0, 0.0])
+    for exposure in (None, (1, 10, 0.03)):
+        got = cv.cif_rtw(h, other, 1.5, 40, w, exposure=exposure, exponent=m)
+        parts = [cv.cif_rtw(h[s:s + 1], other[s:s + 1], 1.5 ** m[s], 40, exposure=exposure)
+                 for s in range(3)]
+        assert got == pytest.approx(float(np.dot(w, parts)), rel=1e-12)
+    hr = cv.hr_for_target_rr_competing(1.2, h, other, 40, weights=w, exponent=m)
+    assert cv.cif_rtw(h, other, hr, 40, w, exponent=m) / cv.cif_rtw(h, other, 1.0, 40, w) \
+        == pytest.approx(1.2, rel=1e-9)
+    with pytest.raises(ValueError, match="exponents needed"):
+        cv.cif_rtw(h, other, 1.5, 40, w, exponent=[1.0, 2.0])

@@ -147,3 +147,19 @@ def test_cross_check_other_outcomes_of_the_same_review():
                          n=60_000, seed=11)
     assert r.inside and r.estimate < -8  # about -15 days, Vogel -16.2 (-32.4 to 0.1)
     assert r.model_hr > 1.32  # the coordinator's HR while enrolled, from Vogel's HR
+
+
+def test_trial_reproduces_the_source_under_effect_modification():
+    """With the coordinator's effect modified by condition and severity, the conversion
+    solves for the base HR so that the pooled trial still gives Vogel's HR."""
+    e = load_registry()["coordination_vogel2017_hr"]
+    mod = "programme.components.rtw_coordinator.effect_modification"
+    r = trials.run_trial("rtw_coordinator", "rtw_coordinator", "rtw_hr", e, e.value, *e.ci,
+                         n=60_000, seed=11,
+                         overrides=[f"{mod}.condition.msk=2.0", f"{mod}.condition.cmd=0.5",
+                                    f"{mod}.severity.severe=0.3"])
+    half = math.log(r.high / r.low) / 2
+    assert abs(math.log(r.estimate / 1.32)) < 1.5 * half
+    plain = trials.run_trial("rtw_coordinator", "rtw_coordinator", "rtw_hr", e, e.value,
+                             *e.ci, n=60_000, seed=11)
+    assert r.model_hr != pytest.approx(plain.model_hr, rel=0.05)  # the HRs did change
