@@ -117,7 +117,7 @@ def test_trials_markdown_lists_every_trial(trial_table):
     assert "coordination_vogel2017_hr" in md and "| yes |" in md
 
 
-def test_experiment_writes_csv_and_markdown(tmp_path):
+def _experiment():
     import importlib.util
 
     from sim.config import CONFIG_DIR
@@ -126,6 +126,26 @@ def test_experiment_writes_csv_and_markdown(tmp_path):
     spec = importlib.util.spec_from_file_location("trials_experiment", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def test_experiment_exits_1_when_a_primary_estimate_is_outside(tmp_path, monkeypatch):
+    module = _experiment()
+    outside = trials.TrialResult("d", "c", "rtw_hr", "x", "hr_time_to_rtw", 26, 1.3, 1.1,
+                                 1.5, 1.02, 0.98, 1.06, 500, 500, 1.4)
+    inside = trials.TrialResult("d", "c", "rtw_hr", "y", "hr_time_to_rtw", 26, 1.3, 1.1,
+                                1.5, 1.31, 1.2, 1.4, 500, 500, 1.4)
+    monkeypatch.setattr(module, "run_trials", lambda *a, **k: [(inside, [], "primary"),
+                                                               (outside, [], "cross-check")])
+    assert module.main(["--out", str(tmp_path / "a")]) == 0  # a cross-check does not gate
+    monkeypatch.setattr(module, "run_trials", lambda *a, **k: [(outside, [], "primary")])
+    assert module.main(["--out", str(tmp_path / "b")]) == 1
+    (run,) = list((tmp_path / "b").iterdir())
+    assert "| no |" in (run / "trials.md").read_text()  # written all the same
+
+
+def test_experiment_writes_csv_and_markdown(tmp_path):
+    module = _experiment()
     code = module.main(["--n", "20000", "--designs", "stepped_care_msk",
                         "--out", str(tmp_path)])
     assert code == 0
