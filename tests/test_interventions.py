@@ -260,3 +260,18 @@ def test_job_loss_effect_lowers_job_loss_and_nothing_else_moves_back(make_config
     registry = RTWModel(make_config("programme=graded_return", "population.n=2000",
                                     "horizon_weeks=4"))
     assert registry.programme.components[0].effects["job_loss_hr"][0] == pytest.approx(0.85)
+
+
+def test_registry_effects_at_no_effect_reproduce_usual_care(make_config):
+    """Through the registry and its conversions: evidence_values at 'no effect' (ratios 1,
+    mean difference 0) give exactly the usual-care outcomes (the conversions return 1)."""
+    null = {"coordination_vogel2017_hr": 1, "cbt_xu2023_md_days": 0,
+            "graded_return_rtw_hr": 1, "graded_return_phased_rr": 1,
+            "graded_return_relapse_hr": 1, "graded_return_job_loss_hr": 1,
+            "multidomain_bonus_hr": 1}
+    usual = simulate(make_config("population.n=6000", "horizon_weeks=52"))
+    same = simulate(make_config("programme=multicomponent", "population.n=6000",
+                                "horizon_weeks=52",
+                                *[f"+evidence_values.{k}={v}" for k, v in null.items()]))
+    pd.testing.assert_frame_equal(usual.agents[OUTCOME_COLUMNS], same.agents[OUTCOME_COLUMNS])
+    assert same.agents["enrolled_any"].mean() > 0.2
