@@ -205,6 +205,9 @@ class Programme:
         """Give the model's effect table full arrays for the effects this design uses."""
         n = self.status.shape[1]
         used = {key for c in self.components for key, v in c.effects.items() if v is not None}
+        domains = {c.domain for c in self.components} & {"health", "coordination", "workplace"}
+        if self.multidomain_hr != 1.0 and len(domains) >= 2:
+            used |= {"rtw_hr", "reemploy_hr"}  # the multi-domain term acts on its own too
         mapping = {"rtw_hr": "rtw", "job_loss_hr": "job_loss", "reemploy_hr": "reemploy",
                    "relapse_hr": "relapse", "phased_rr": "phased"}
         for key in used:

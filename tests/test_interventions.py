@@ -275,3 +275,11 @@ def test_registry_effects_at_no_effect_reproduce_usual_care(make_config):
                                 *[f"+evidence_values.{k}={v}" for k, v in null.items()]))
     pd.testing.assert_frame_equal(usual.agents[OUTCOME_COLUMNS], same.agents[OUTCOME_COLUMNS])
     assert same.agents["enrolled_any"].mean() > 0.2
+    # the multi-domain term acts even when every component's own effect is null
+    bonus = simulate(make_config("programme=multicomponent", "population.n=6000",
+                                 "horizon_weeks=52",
+                                 *[f"+evidence_values.{k}={v}" for k, v in null.items()
+                                   if k != "multidomain_bonus_hr"],
+                                 "+evidence_values.multidomain_bonus_hr=1.5"))
+    earlier = bonus.agents["first_rtw"] < usual.agents["first_rtw"]
+    assert earlier.sum() > 0
