@@ -283,3 +283,24 @@ def test_registry_effects_at_no_effect_reproduce_usual_care(make_config):
                                  "+evidence_values.multidomain_bonus_hr=1.5"))
     earlier = bonus.agents["first_rtw"] < usual.agents["first_rtw"]
     assert earlier.sum() > 0
+
+
+@pytest.mark.parametrize("rule,both", [("multiplicative", 1.3 * 1.2 * 1.1),
+                                       ("strongest", 1.3 * 1.2)])
+def test_combine_rule_for_people_in_two_components(make_config, rule, both):
+    """Coordinator (1.3) and graded return (1.1 own RTW HR) at once: the product, or only
+    the stronger, times the multi-domain term (1.2 here, coordination + workplace)."""
+    model = RTWModel(_cfg(make_config, "multicomponent", f"programme.combine.rule={rule}",
+                          "programme.combine.multidomain_hr=1.2",
+                          "programme.components.work_focused_cbt.access.referral=0",
+                          n=4000, horizon=10))
+    for _ in range(8):
+        model.step()
+    prog = model.programme
+    coord, graded = (np.flatnonzero(prog.status[k] == ENROLLED) for k in (0, 2))
+    in_both = np.intersect1d(coord, graded)
+    only_coord = np.setdiff1d(coord, graded)
+    assert in_both.size > 20 and only_coord.size > 5
+    rtw = model.effects.arrays["rtw"]
+    np.testing.assert_allclose(rtw[in_both], both)
+    np.testing.assert_allclose(rtw[only_coord], 1.3)  # one domain: no multi-domain term
