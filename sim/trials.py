@@ -26,6 +26,7 @@ the same trials in other outcomes of the same reviews.
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -234,11 +235,17 @@ def run_trial(design: str, component_key: str, effect_key: str, entry, value: fl
                        low, high, *est, int(arm.sum()), int((~arm).sum()), hr_value)
 
 
+@functools.lru_cache(maxsize=64)
+def _design_config(design: str) -> dict:
+    """A design's composed config (read only: shared between calls)."""
+    return load_config([f"programme={design}"])
+
+
 def trials_for(designs: list[str], registry) -> list[tuple]:
     """(design, component key, effect key, entry) for every numerically sourced effect."""
     out = []
     for design in designs:
-        cfg = load_config([f"programme={design}"])
+        cfg = _design_config(design)
         for key, spec in cfg["programme"]["components"].items():
             for effect_key, ref in spec["effects"].items():
                 if isinstance(ref, str) and ref in registry:
