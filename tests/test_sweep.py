@@ -17,7 +17,7 @@ from tests.conftest import REPO
 
 # 4 cells (2 designs x 2 populations), small enough to run in ~1 s each
 GRID = ["programme=usual_care,ips_smi", "population=fit_note_cohort,workforce",
-        "population.n=3000", "horizon_weeks=30", "replicates=2", "output.plots=false",
+        "population.n=1500", "horizon_weeks=30", "replicates=2", "output.plots=false",
         "output.write_agents=false"]
 
 

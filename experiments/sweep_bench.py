@@ -1,0 +1,95 @@
+"""Sweep benchmark: scenario-replicates per minute through the real Hydra multirun.
+
+Runs ``python -m sim -m experiment=sweep_bench`` (100 cells = 10 designs x 2 populations x
+5 values of an assumption; 10 replicates x 10,000 people x 104 weeks per cell) with the
+joblib launcher, into a fresh sweep directory, and prints on lines of their own:
+
+    cells: <complete>/<total>, failed: <k>
+    wall: <s> s (whole command: pre-flight, Hydra, jobs, aggregation)
+    sweep: <X> scenario-replicates/min
+    load: <1-min load average before> -> <after> on <cores> cores
+
+Target (issue 5, 2-core machine): the full sweep in under 2 minutes, i.e. at least 500
+scenario-replicates/min. ``--quick`` runs 8 cells of 2,000 people to check the wiring.
+``--profile`` adds where the time of each job went (from the cells' manifests).
+
+    python experiments/sweep_bench.py [--quick] [--workers 2] [--launcher joblib]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+# command-line sweeps replace the preset's values for the same key: 2 x 2 x 2 = 8 cells
+QUICK = ["programme=usual_care,multicomponent", "pathways.rtw.manual_hr=0.9,1.0",
+         "population.n=2000", "replicates=4"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="8 small cells (wiring check)")
+    parser.add_argument("--workers", type=int, default=2, help="joblib workers (default 2)")
+    parser.add_argument("--launcher", default="joblib", help="hydra/launcher (default joblib)")
+    parser.add_argument("--keep", action="store_true", help="keep the sweep directory")
+    parser.add_argument("--profile", action="store_true", help="per-job time breakdown")
+    args = parser.parse_args()
+
+    sweep_dir = Path(tempfile.mkdtemp(prefix="sweep_bench_", dir=REPO / "outputs")
+                     if (REPO / "outputs").is_dir() else tempfile.mkdtemp(prefix="sweep_bench_"))
+    cmd = [sys.executable, "-m", "sim", "-m", "experiment=sweep_bench",
+           f"hydra/launcher={args.launcher}", f"hydra.sweep.dir={sweep_dir}"]
+    if args.launcher == "joblib":
+        cmd.append(f"hydra.launcher.n_jobs={args.workers}")
+    if args.quick:
+        cmd += QUICK
+    load_before = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    load_after = os.getloadavg()[0]
+    if proc.returncode != 0:
+        print(proc.stderr[-3000:], file=sys.stderr)
+        print(f"sweep failed (exit {proc.returncode}); directory kept: {sweep_dir}")
+        return 1
+    total = json.loads((sweep_dir / "sweep.json").read_text())["total"]
+    manifests = [json.loads(p.read_text())
+                 for p in sweep_dir.glob("cells/*/results/manifest.json")]
+    failed = len(list(sweep_dir.glob("cells/*/FAILED.json")))
+    scenario_reps = sum(m["replicates"] for m in manifests)
+    people = {m["n_agents"] // m["replicates"] for m in manifests}
+    weeks = {m["horizon_weeks"] for m in manifests}
+    print(f"cells: {len(manifests)}/{total}, failed: {failed} "
+          f"({sorted(people)} people x {sorted(weeks)} weeks per replicate)")
+    print(f"wall: {wall:.1f} s (whole command: pre-flight, Hydra, jobs, aggregation)")
+    print(f"sweep: {60 * scenario_reps / wall:,.0f} scenario-replicates/min")
+    print(f"load: {load_before:.2f} -> {load_after:.2f} on {os.cpu_count()} cores")
+    if args.profile and manifests:
+        progress = [json.loads(line) for line in
+                    (sweep_dir / "progress.jsonl").read_text().splitlines()]
+        job_s = sum(r["seconds"] for r in progress)
+        parts = {k: sum(m["timings"].get(k, 0.0) for m in manifests)
+                 for k in ("build_seconds", "run_seconds", "tables_seconds")}
+        other = job_s - sum(parts.values())
+        print(f"job time (sum over jobs): {job_s:.1f} s = "
+              + ", ".join(f"{k.removesuffix('_seconds')} {v:.1f} s" for k, v in parts.items())
+              + f", writing + config {other:.1f} s; "
+              f"outside jobs (start-up, pre-flight, Hydra, aggregation): "
+              f"{wall - job_s / max(args.workers, 1):.1f} s of wall")
+    if args.keep:
+        print(f"sweep directory: {sweep_dir}")
+    else:
+        shutil.rmtree(sweep_dir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
