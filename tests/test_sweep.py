@@ -18,7 +18,8 @@ from tests.conftest import REPO
 # 4 cells (2 designs x 2 populations), small enough to run in ~1 s each
 GRID = ["programme=usual_care,ips_smi", "population=fit_note_cohort,workforce",
         "population.n=1500", "horizon_weeks=30", "replicates=2", "output.plots=false",
-        "output.write_agents=false"]
+        "output.write_agents=false",
+        "hydra.callbacks.sweep.report=false"]  # the report hand-off is tested on its own below
 
 
 def run_sweep(sweep_dir, *extra, env=None, timeout=120):
@@ -233,3 +234,57 @@ def test_a_reused_process_does_not_carry_state_between_cells(make_config):
     simulate(make_config(*small, "population=workforce", "programme=ips_smi", "seed=9"))
     again = simulate(make_config(*small, "programme=multicomponent")).summary
     pd.testing.assert_frame_equal(first, again)
+
+
+def test_aggregate_hands_every_complete_cell_to_the_report(basic_sweep, tmp_path, monkeypatch,
+                                                          capsys):
+    import shutil
+    import types
+
+    src, _ = basic_sweep
+    copy = tmp_path / "copy"
+    shutil.copytree(src, copy)
+    calls = []
+
+    def write_report(paths, out_dir):
+        calls.append((list(paths), out_dir))
+        out_dir.mkdir()
+        return out_dir / "report.md"
+
+    monkeypatch.setitem(sys.modules, "sim.report", types.SimpleNamespace(
+        write_report=write_report))
+    outcome = sweep.aggregate(copy)
+    assert len(calls) == 1
+    paths, out_dir = calls[0]
+    assert out_dir == copy / "report"
+    assert sorted(paths) == sorted(copy.glob("cells/*/results"))
+    assert all((p / "manifest.json").exists() for p in paths)
+    assert outcome["report"] == copy / "report" / "report.md"
+    # without the module: a one-line note, tables still written
+    monkeypatch.setitem(sys.modules, "sim.report", None)
+    outcome = sweep.aggregate(copy)
+    assert outcome["report"] is None
+    assert "report: skipped" in capsys.readouterr().out
+    assert (copy / "aggregate" / "summary.parquet").exists()
+
+
+@pytest.mark.parametrize("launcher, key, expected", [
+    ("joblib", "n_jobs", -1),
+    ("ray_local", "ray.init._node_ip_address", "127.0.0.1"),
+    ("ray_local", "ray.init.address", "local"),
+    ("ray_cluster", "ray.init.object_store_memory", None),
+    ("slurm", "cpus_per_task", 1),
+])
+def test_launcher_configs_compose(launcher, key, expected):
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from sim.config import CONFIG_DIR
+
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
+        default = compose(config_name="config", return_hydra_config=True)
+        cfg = compose(config_name="config", overrides=[f"hydra/launcher={launcher}"],
+                      return_hydra_config=True)
+    assert "JoblibLauncher" in default.hydra.launcher._target_  # the multirun default
+    missing = object()
+    assert OmegaConf.select(cfg.hydra.launcher, key, default=missing) == expected
