@@ -34,6 +34,7 @@ Nothing here keeps module-level mutable state: launcher workers are reused betwe
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -109,7 +110,10 @@ def cell_key(factors: dict) -> str:
         return "base"
     text = ",".join(f"{k}={_scalar_text(v)}" for k, v in sorted(factors.items()))
     text = re.sub(r"[^A-Za-z0-9._=,+-]", "_", text)
-    return text[:MAX_KEY_CHARS]
+    if len(text) > MAX_KEY_CHARS:  # keep names unique when cut short
+        digest = hashlib.sha256(text.encode()).hexdigest()[:8]
+        text = f"{text[:MAX_KEY_CHARS - 9]}~{digest}"
+    return text
 
 
 def _scalar_text(value) -> str:
@@ -383,14 +387,17 @@ def aggregate(sweep_dir: Path, report: bool = True, quiet: bool = False) -> dict
 
     sweep_dir = Path(sweep_dir)
     cells = scan(sweep_dir)
+    # one cell per name: if the configs changed between runs of the same sweep (same
+    # overrides, another hash), the latest attempt counts; the older are "superseded"
+    latest: dict = {}
+    for c in cells:
+        stamp = (c["dir"] / CELL_FILE).stat().st_mtime_ns if c["hash"] else 0
+        if c["key"] not in latest or stamp > latest[c["key"]][0]:
+            latest[c["key"]] = (stamp, c)
+    for c in cells:
+        if latest[c["key"]][1] is not c:
+            c["status"] = "superseded"
     complete = [c for c in cells if c["status"] == "complete"]
-    # the same config hash can only be complete once per sweep; keep the first by key
-    seen, unique = set(), []
-    for c in complete:
-        if c["hash"] not in seen:
-            seen.add(c["hash"])
-            unique.append(c)
-    complete = unique
     factors = _factor_columns(complete)
     frames = []
     for c in complete:
@@ -419,8 +426,7 @@ def aggregate(sweep_dir: Path, report: bool = True, quiet: bool = False) -> dict
                              **{f: _scalar_text(c["factors"].get(f, "")) for f in factors}}
                             for c in cells], columns=["cell", "hash", "status", *factors])
     _save_csv(listing, out_dir / "cells.csv")
-    failed = [c for c in cells if c["status"] != "complete"
-              and c["hash"] not in seen]
+    failed = [c for c in cells if c["status"] in ("failed", "incomplete")]
     failures = pd.DataFrame([{"cell": c["key"], "hash": c["hash"], "status": c["status"],
                               "error": c["error"]} for c in failed],
                             columns=["cell", "hash", "status", "error"])

@@ -91,26 +91,28 @@ def test_comparison_is_paired_by_replicate(basic_sweep):
 
 def test_failed_cell_does_not_stop_the_others_and_resume_completes_it(tmp_path):
     out = tmp_path / "sweep"
-    first = run_sweep(out, "hydra/launcher=basic", env={sweep.FAIL_ENV: "programme=ips_smi"})
+    one_population = ("population=workforce", "hydra/launcher=basic")  # 2 cells
+    first = run_sweep(out, *one_population, env={sweep.FAIL_ENV: "programme=ips_smi"})
     assert first.returncode == 0, first.stderr
     failures = pd.read_csv(out / "aggregate" / "failures.csv")
-    assert len(failures) == 2 and set(failures["status"]) == {"failed"}
+    assert len(failures) == 1 and set(failures["status"]) == {"failed"}
     assert failures["error"].str.contains("failure injected for testing").all()
     assert all("programme=ips_smi" in c for c in failures["cell"])
     summary = pd.read_parquet(out / "aggregate" / "summary.parquet")
     assert set(summary["programme"]) == {"usual_care"}
     done_before = {p: p.stat().st_mtime_ns for p in out.glob("cells/*/results/manifest.json")}
-    assert len(done_before) == 2
+    assert len(done_before) == 1
 
-    again = run_sweep(out, "hydra/launcher=basic")
+    again = run_sweep(out, *one_population)
     assert again.returncode == 0, again.stderr
-    assert again.stdout.count("skipped (complete)") == 2
-    assert again.stdout.count(" done in ") == 2
+    assert again.stdout.count("skipped (complete)") == 1
+    assert again.stdout.count(" done in ") == 1
     assert {p: p.stat().st_mtime_ns for p in done_before} == done_before  # not rewritten
     assert not list(out.glob("cells/*/FAILED.json"))
     assert pd.read_csv(out / "aggregate" / "failures.csv").empty
     summary = pd.read_parquet(out / "aggregate" / "summary.parquet")
-    assert summary["cell"].nunique() == 4
+    assert summary["cell"].nunique() == 2
+    assert set(summary["programme"]) == {"usual_care", "ips_smi"}
 
 
 def test_sigkill_mid_sweep_leaves_complete_cells_or_none_and_rerun_matches(basic_sweep,
@@ -152,26 +154,25 @@ def test_sigkill_mid_sweep_leaves_complete_cells_or_none_and_rerun_matches(basic
     assert not list(out.glob("cells/*/.results.partial-*"))
 
 
-def test_aggregate_by_hand_reproduces_the_callback_tables(basic_sweep, tmp_path):
+def test_aggregate_by_hand_reproduces_the_callback_tables(basic_sweep, tmp_path, capsys):
     import shutil
 
     src, _ = basic_sweep
     copy = tmp_path / "copy"
     shutil.copytree(src, copy)
     shutil.rmtree(copy / "aggregate")
-    result = subprocess.run([sys.executable, "-m", "sim.sweep", "aggregate", str(copy)],
-                            cwd=REPO, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert "4 complete cell(s), 0 failed" in result.stdout
+    assert sweep.main(["aggregate", str(copy), "--no-report"]) == 0
+    assert "4 complete cell(s), 0 failed" in capsys.readouterr().out
     assert aggregate_bytes(copy) == aggregate_bytes(src)
+    assert sweep.main(["status", str(copy)]) == 0
+    assert capsys.readouterr().out.strip() == "complete: 4"
 
 
-def test_aggregate_of_a_directory_that_is_no_sweep_fails_in_one_line(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "sim.sweep", "aggregate", str(tmp_path)],
-                            cwd=REPO, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2
-    assert len(result.stderr.strip().splitlines()) == 1
-    assert "sweep_dir" in result.stderr and str(tmp_path) in result.stderr
+def test_aggregate_of_a_directory_that_is_no_sweep_fails_in_one_line(tmp_path, capsys):
+    assert sweep.main(["aggregate", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert "sweep_dir" in err and str(tmp_path) in err
 
 
 def test_hash_ignores_output_settings_but_not_model_settings(make_config):
@@ -288,3 +289,31 @@ def test_launcher_configs_compose(launcher, key, expected):
     assert "JoblibLauncher" in default.hydra.launcher._target_  # the multirun default
     missing = object()
     assert OmegaConf.select(cfg.hydra.launcher, key, default=missing) == expected
+
+
+def test_a_cell_rerun_with_a_changed_config_supersedes_its_old_results(basic_sweep, tmp_path):
+    import shutil
+
+    src, _ = basic_sweep
+    copy = tmp_path / "copy"
+    shutil.copytree(src, copy)
+    old = sorted((copy / "cells").iterdir())[0]
+    info = json.loads((old / "cell.json").read_text())
+    new = old.with_name(f"{info['key']}__{'f' * 16}")  # same overrides, another config
+    shutil.copytree(old, new)
+    table = pd.read_parquet(new / "results" / "group_summary.parquet")
+    table["value"] += 1.0
+    table.to_parquet(new / "results" / "group_summary.parquet", index=False)
+    (new / "cell.json").write_text(json.dumps({**info, "hash": "f" * 16}))
+    later = (old / "cell.json").stat().st_mtime_ns + 10**9
+    os.utime(new / "cell.json", ns=(later, later))
+    sweep.aggregate(copy, report=False, quiet=True)
+    cells = pd.read_csv(copy / "aggregate" / "cells.csv")
+    assert (cells["status"] == "superseded").sum() == 1
+    assert cells.loc[cells["status"] == "superseded", "hash"].item() == info["hash"]
+    summary = pd.read_parquet(copy / "aggregate" / "summary.parquet")
+    assert summary["cell"].nunique() == 4 and len(summary) == len(
+        pd.read_parquet(src / "aggregate" / "summary.parquet"))
+    mine = summary[summary["cell"] == info["key"]].sort_values(
+        ["replicate", "dimension", "group", "metric"])
+    assert sorted(mine["value"].round(9)) == sorted(table["value"].round(9))
