@@ -161,18 +161,21 @@ def is_complete(cell_dir: Path) -> bool:
 
 
 def _remove_stale_staging(cell_dir: Path) -> None:
-    """Drop staging directories left by killed writers (their process no longer exists)."""
-    for staging in cell_dir.glob(f".{RESULTS}.partial-*"):
+    """Drop staging folders and temporary files left by killed writers (pid not alive)."""
+    for staging in [*cell_dir.glob(f".{RESULTS}.partial-*"), *cell_dir.glob(".*.tmp-*")]:
         pid = staging.name.rsplit("-", 1)[-1]
         alive = False
-        if pid.isdigit():
+        if pid.isdigit() and int(pid) != os.getpid():
             try:
                 os.kill(int(pid), 0)
-                alive = int(pid) != os.getpid()
+                alive = True
             except OSError:
                 alive = False
         if not alive:
-            shutil.rmtree(staging, ignore_errors=True)
+            if staging.is_dir():
+                shutil.rmtree(staging, ignore_errors=True)
+            else:
+                staging.unlink(missing_ok=True)
 
 
 def _progress(sweep_dir: Path, key: str, status: str, seconds: float) -> str:
@@ -499,8 +502,10 @@ class SweepCallback(_HydraCallback):
         print(f"sweep: {total} cell(s) -> {sweep_dir}", flush=True)
 
     def on_multirun_end(self, config, **kwargs: Any) -> None:
+        sweep_dir = Path(str(config.hydra.sweep.dir))
         if self.aggregate:
-            aggregate(Path(str(config.hydra.sweep.dir)), report=self.report)
+            aggregate(sweep_dir, report=self.report)
+        print(f"to resume or extend this sweep, run it again with hydra.sweep.dir={sweep_dir}")
 
 
 # --------------------------------------------------------------------------------------

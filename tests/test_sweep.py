@@ -123,11 +123,12 @@ def test_sigkill_mid_sweep_leaves_complete_cells_or_none_and_rerun_matches(basic
             f"hydra.sweep.dir={out}"]
     proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
-    # a random moment once jobs are running (fixed seed: reproducible test)
+    # a random moment once the first cell is complete and others run (fixed seed)
     deadline = time.monotonic() + 60
-    while not (out / "cells").exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(random.Random(5).uniform(0.0, 1.5))
+    while not (out / "progress.jsonl").exists() and proc.poll() is None \
+            and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(random.Random(5).uniform(0.0, 0.3))
     os.killpg(proc.pid, signal.SIGKILL)  # the launcher and its joblib workers
     proc.wait(timeout=30)
     cells = list((out / "cells").iterdir())
@@ -142,6 +143,7 @@ def test_sigkill_mid_sweep_leaves_complete_cells_or_none_and_rerun_matches(basic
                              timeout=60)
     assert by_hand.returncode == 0, by_hand.stderr
     complete = sum((c / "results" / "manifest.json").exists() for c in cells)
+    assert 1 <= complete < 4  # killed mid-sweep, not before or after it
     summary = pd.read_parquet(out / "aggregate" / "summary.parquet")
     assert summary["cell"].nunique() == complete
     listed = pd.read_csv(out / "aggregate" / "failures.csv")
@@ -151,7 +153,7 @@ def test_sigkill_mid_sweep_leaves_complete_cells_or_none_and_rerun_matches(basic
     assert again.returncode == 0, again.stderr
     assert again.stdout.count("skipped (complete)") == complete
     assert aggregate_bytes(out) == aggregate_bytes(basic_dir)
-    assert not list(out.glob("cells/*/.results.partial-*"))
+    assert not list(out.glob("cells/*/.*"))  # no staging folder or temporary file is left
 
 
 def test_aggregate_by_hand_reproduces_the_callback_tables(basic_sweep, tmp_path, capsys):
