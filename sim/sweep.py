@@ -246,6 +246,7 @@ def run_cell(cfg, sweep_dir: Path, task_overrides: list[str], choices: dict) -> 
     cells = sweep_dir / CELLS
     done_elsewhere = [d for d in cells.glob(f"*__{digest}") if is_complete(d)]
     if done_elsewhere:
+        os.utime(done_elsewhere[0] / CELL_FILE)  # the latest attempt at this cell's name
         print(_progress(sweep_dir, key, "skipped", 0.0), flush=True)
         return "skipped"
     cell_dir = cells / f"{key}__{digest}"
