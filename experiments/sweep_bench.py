@@ -52,6 +52,7 @@ def main() -> int:
     if args.quick:
         cmd += QUICK
     load_before = os.getloadavg()[0]
+    t_start = time.time()
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
     wall = time.perf_counter() - t0
@@ -84,6 +85,19 @@ def main() -> int:
               + f", writing + config {other:.1f} s; "
               f"outside jobs (start-up, pre-flight, Hydra, aggregation): "
               f"{wall - job_s / max(args.workers, 1):.1f} s of wall")
+    if args.profile and manifests:
+        started = json.loads((sweep_dir / "sweep.json").read_text())["started"]
+        by_worker: dict = {}
+        for r in progress:
+            by_worker.setdefault(r["pid"], []).append(r)
+        for pid, rows in sorted(by_worker.items()):
+            span = max(r["time"] for r in rows) - started
+            busy = sum(r["seconds"] for r in rows)
+            print(f"worker {pid}: {len(rows)} cells, {busy:.1f} s in cells, "
+                  f"{span - busy:.1f} s outside them (Hydra per job, start-up)")
+        last = max(r["time"] for r in progress)
+        print(f"before the sweep started: {started - t_start:.1f} s (start-up, pre-flight); "
+              f"after the last cell: {t_start + wall - last:.1f} s (aggregation, exit)")
     if args.keep:
         print(f"sweep directory: {sweep_dir}")
     else:

@@ -181,7 +181,7 @@ def _remove_stale_staging(cell_dir: Path) -> None:
 def _progress(sweep_dir: Path, key: str, status: str, seconds: float) -> str:
     """Record a finished job and return the progress line ``[k/N] ... ETA``."""
     now = time.time()
-    append_line(sweep_dir / PROGRESS_FILE, {"cell": key, "status": status,
+    append_line(sweep_dir / PROGRESS_FILE, {"cell": key, "status": status, "pid": os.getpid(),
                                             "seconds": round(seconds, 3), "time": now})
     try:
         sweep = json.loads((sweep_dir / SWEEP_FILE).read_text())
