@@ -504,9 +504,14 @@ class SweepCallback(_HydraCallback):
 
     def on_multirun_end(self, config, **kwargs: Any) -> None:
         sweep_dir = Path(str(config.hydra.sweep.dir))
+        failed = 0
         if self.aggregate:
-            aggregate(sweep_dir, report=self.report)
+            failed = aggregate(sweep_dir, report=self.report)["failed"]
         print(f"to resume or extend this sweep, run it again with hydra.sweep.dir={sweep_dir}")
+        if failed:  # scripts and CI see it; the other cells' results are all written
+            print(f"sweep: {failed} cell(s) failed (see {sweep_dir / AGGREGATE / 'failures.csv'})",
+                  file=sys.stderr)
+            sys.exit(1)
 
 
 # --------------------------------------------------------------------------------------
@@ -538,7 +543,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "status":
         counts = status(args.sweep_dir)
-        print(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "no cells")
+        text = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "no cells"
+        try:
+            total = json.loads((args.sweep_dir / SWEEP_FILE).read_text())["total"]
+            text += f" (latest launch: {total} cells)"
+        except (OSError, ValueError, KeyError):
+            pass
+        print(text)
         return 0
     aggregate(args.sweep_dir, report=not args.no_report)
     return 0
