@@ -60,6 +60,7 @@ FACTOR_EXCLUDED = ("experiment", "output")  # overrides that are not scenario fa
 REFERENCE_PROGRAMME = "usual_care"
 COMPARISON_METRICS = ("rtw_13w", "rtw_26w", "rtw_52w", "sustained_rtw_52w", "days_absent",
                       "job_loss", "inactive", "relapse", "programme_cost")
+SWEEP_OFF = ("plots", "write_agents")  # per-cell outputs a sweep does not need by default
 FAIL_ENV = "RTW_SIM_FAIL_CELL"  # test hook: cells whose overrides contain this string raise
 MAX_KEY_CHARS = 120
 
@@ -155,6 +156,22 @@ def job_factors(task_overrides: list[str], choices: dict, cfg) -> dict:
     return factors
 
 
+def sweep_output_defaults(cfg: dict, task_overrides: list[str], choices: dict) -> dict:
+    """In a sweep, per-cell figures and per-person tables are off unless asked for.
+
+    They cost more than the simulation for small cells and the aggregate does not use
+    them. ``output.plots=true`` / ``output.write_agents=true`` on the command line, or an
+    experiment preset's own values, are kept. ``outputs/latest`` is never re-pointed.
+    """
+    explicit = {_factor_key(o.split("=", 1)[0]) for o in task_overrides}
+    output = dict(cfg["output"], latest_link=False)
+    if choices.get("experiment") is None:
+        for key in SWEEP_OFF:
+            if f"output.{key}" not in explicit and "output" not in explicit:
+                output[key] = False
+    return {**cfg, "output": output}
+
+
 def is_complete(cell_dir: Path) -> bool:
     """True if ``cell_dir`` holds results written to completion (atomic rename + manifest)."""
     return (cell_dir / CELL_FILE).is_file() and (cell_dir / RESULTS / "manifest.json").is_file()
@@ -237,7 +254,7 @@ def run_cell(cfg, sweep_dir: Path, task_overrides: list[str], choices: dict) -> 
                    for o in task_overrides}
     checked, problem = None, None
     try:
-        checked = validate(to_plain(cfg))
+        checked = sweep_output_defaults(validate(to_plain(cfg)), task_overrides, choices)
         digest = cell_hash(checked)
     except Exception as err:  # noqa: BLE001 - recorded as this cell's failure below
         problem = err

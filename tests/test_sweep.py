@@ -322,3 +322,16 @@ def test_a_cell_rerun_with_a_changed_config_supersedes_its_old_results(basic_swe
     mine = summary[summary["cell"] == info["key"]].sort_values(
         ["replicate", "dimension", "group", "metric"])
     assert sorted(mine["value"].round(9)) == sorted(table["value"].round(9))
+
+
+def test_sweeps_leave_out_per_cell_figures_and_agent_tables_unless_asked(make_config):
+    cfg = make_config("population.n=1000")
+    assert cfg["output"]["plots"] and cfg["output"]["write_agents"]  # single-run defaults
+    off = sweep.sweep_output_defaults(cfg, ["population.n=1000"], {"experiment": None})
+    assert off["output"] == {"plots": False, "write_agents": False, "latest_link": False}
+    asked = sweep.sweep_output_defaults(cfg, ["output.plots=true"], {"experiment": None})
+    assert asked["output"]["plots"] and not asked["output"]["write_agents"]
+    preset = sweep.sweep_output_defaults(cfg, [], {"experiment": "my_preset"})
+    assert preset["output"]["write_agents"]  # a preset's own values are kept
+    assert cfg["output"]["plots"]  # the input is not changed
+    assert sweep.cell_hash(off) == sweep.cell_hash(cfg)
