@@ -335,3 +335,20 @@ def test_sweeps_leave_out_per_cell_figures_and_agent_tables_unless_asked(make_co
     assert preset["output"]["write_agents"]  # a preset's own values are kept
     assert cfg["output"]["plots"]  # the input is not changed
     assert sweep.cell_hash(off) == sweep.cell_hash(cfg)
+
+
+def test_a_preset_grid_narrowed_on_the_command_line_runs_exactly_those_cells(tmp_path):
+    out = tmp_path / "preset"
+    result = subprocess.run(
+        [sys.executable, "-m", "sim", "-m", "experiment=equity_designs",
+         "programme=usual_care,targeted_deprived", "population=workforce", "population.n=500",
+         "replicates=2", "horizon_weeks=10", "hydra/launcher=basic",
+         "hydra.callbacks.sweep.report=false", f"hydra.sweep.dir={out}"],
+        cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((out / "sweep.json").read_text())["total"] == 2
+    cells = pd.read_csv(out / "aggregate" / "cells.csv")
+    assert sorted(cells["programme"]) == ["targeted_deprived", "usual_care"]
+    assert set(cells["population"]) == {"workforce"} and set(cells["status"]) == {"complete"}
+    manifest = json.loads(next(out.glob("cells/*/results/manifest.json")).read_text())
+    assert manifest["config"]["output"]["write_agents"] is False  # the preset's setting
