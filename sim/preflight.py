@@ -156,6 +156,8 @@ def _compose_cell(cell: list[str], config_name: str, cache: dict) -> dict:
         if not isinstance(node, dict) or leaf not in node:
             return _full_compose(cell, config_name)  # Hydra's own error message
         value = ov.value()
+        if isinstance(value, str) and "${" in value:
+            return _full_compose(cell, config_name)  # interpolations resolve as Hydra would
         node[leaf] = OmegaConf.to_container(value) if OmegaConf.is_config(value) else value
     return cfg
 
