@@ -2,12 +2,13 @@
 PY := .venv/bin/python
 ARGS ?=
 
-.PHONY: venv run test check lint bench calibration-check clean
+.PHONY: venv run test check lint bench sweep-bench calibration-check evidence trials \
+	sweep clean
 
 venv:
 	@scripts/ensure_venv.sh
 
-run: venv  ## run the default scenario; report under outputs/latest/
+run: venv  ## run the default scenario; results and summary under outputs/latest/
 	$(PY) -m sim $(ARGS)
 
 test: venv  ## ruff, then the full test suite (what CI runs)
@@ -19,8 +20,20 @@ lint: venv
 
 check: test
 
+evidence: venv  ## the evidence registry as a markdown table (ARGS="--format csv" for CSV)
+	$(PY) -m sim.evidence $(ARGS)
+
+trials: venv  ## in-silico trials: does the model reproduce each published effect?
+	$(PY) experiments/trials.py $(ARGS)
+
+sweep: venv  ## every design x both populations, paired replicates; aggregate + report
+	$(PY) -m sim -m experiment=designs_x_populations $(ARGS)
+
 bench: venv  ## performance figures for the weekly loop and end to end
 	$(PY) experiments/bench.py $(ARGS)
+
+sweep-bench: venv  ## scenario-replicates per minute for a 100-cell sweep with joblib
+	$(PY) experiments/sweep_bench.py $(ARGS)
 
 calibration-check: venv  ## baseline vs UK calibration targets
 	$(PY) experiments/calibration_check.py $(ARGS)
