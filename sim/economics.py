@@ -177,3 +177,93 @@ def _returned(agents: pd.DataFrame, week: int) -> np.ndarray:
     onset = agents["first_onset"].to_numpy()
     rtw = agents["weeks_to_rtw"].to_numpy()
     return (onset >= 0) & (agents["first_rtw"].to_numpy() >= 0) & (rtw <= week)
+
+
+# Cell-level economics table (written by every run, so a report needs no per-agent data)
+
+ECONOMICS_DIMENSIONS = ("all", "imd_quintile", "ethnicity", "condition", "imd_ethnicity")
+COST_COLUMNS = ("cost_programme", "cost_employer", "cost_employer_sick_pay",
+                "cost_employer_lost_output", "cost_employer_recruitment", "cost_exchequer",
+                "cost_exchequer_benefits", "cost_exchequer_lost_tax", "cost_individual",
+                "cost_societal")
+
+
+def _economics_codes(agents: pd.DataFrame, dimension: str):
+    if dimension == "all":
+        return np.zeros(len(agents), dtype=np.int64), ["all"]
+    imd = agents["imd_quintile"].to_numpy().astype(np.int64) - 1
+    if dimension == "imd_quintile":
+        return imd, ["1", "2", "3", "4", "5"]
+    if dimension == "imd_ethnicity":
+        eth = agents["ethnicity"]
+        cats = list(eth.cat.categories)
+        codes = imd * len(cats) + eth.cat.codes.to_numpy().astype(np.int64)
+        return codes, [f"{q}|{e}" for q in range(1, 6) for e in cats]
+    series = agents[dimension]
+    return series.cat.codes.to_numpy().astype(np.int64), list(series.cat.categories)
+
+
+def fixed_cost_per_person(programme: pd.DataFrame, sizes: dict, horizon: int,
+                          rate: float) -> dict:
+    """Fixed running costs of a design per person, by replicate, discounted by week.
+
+    ``programme`` is the run's programme table (``fixed_cost_gbp`` = weekly fixed cost x
+    horizon per component and replicate); fixed costs are shared equally by everyone.
+    """
+    if programme.empty or "fixed_cost_gbp" not in programme:
+        return {rep: 0.0 for rep in sizes}
+    disc = discount_factors(horizon // 52 + 1, rate)[np.arange(horizon) // 52].mean()
+    total = programme.groupby("replicate")["fixed_cost_gbp"].sum()
+    return {rep: float(total.get(rep, 0.0)) * disc / max(n, 1) for rep, n in sizes.items()}
+
+
+def economics_table(agents: pd.DataFrame, cfg: dict,
+                    programme: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per replicate and group: mean discounted cost per person by perspective, discounted
+    weeks in work and absent, people returned within ``rtw_window_weeks`` (52, or the
+    horizon if shorter) among those followed that long.
+
+    Tidy: replicate, dimension, group, n, rtw_window_weeks, returned, followed, then one
+    column per cost (mean GBP per person) and weeks measure. Dimensions: all, IMD quintile,
+    ethnicity, condition and IMD quintile x ethnicity (``"1|white_british"``: the subgroups
+    a distributional cost-effectiveness analysis works on). Groups with nobody are left out.
+    """
+    horizon = int(cfg["horizon_weeks"])
+    costs = person_costs(agents, cfg)
+    window = min(52, horizon)
+    onset = agents["first_onset"].to_numpy()
+    followed = (onset >= 0) & (onset + window <= horizon)
+    returned = followed & _returned(agents, window)
+    replicate = agents["replicate"].to_numpy().astype(np.int64)
+    n_rep = int(replicate.max()) + 1 if len(agents) else 0
+    sizes = {rep: int(c) for rep, c in enumerate(np.bincount(replicate, minlength=n_rep))}
+    fixed = fixed_cost_per_person(programme if programme is not None else pd.DataFrame(),
+                                  sizes, horizon, cfg["economics"]["discount_rate"])
+    fixed_by_person = np.array([fixed[r] for r in range(n_rep)])[replicate] if n_rep else 0.0
+    values = {c: costs[c].to_numpy() for c in COST_COLUMNS}
+    values["cost_programme"] = values["cost_programme"] + fixed_by_person
+    values["cost_societal"] = values["cost_societal"] + fixed_by_person
+    values["weeks_in_work_disc"] = costs["weeks_in_work_disc"].to_numpy()
+    values["weeks_absent_disc"] = costs["weeks_absent_disc"].to_numpy()
+    frames = []
+    for dim in ECONOMICS_DIMENSIONS:
+        codes, labels = _economics_codes(agents, dim)
+        k = len(labels)
+        cell = replicate * k + codes
+        n = np.bincount(cell, minlength=n_rep * k)
+        keep = np.flatnonzero(n > 0)
+        frame = {
+            "replicate": keep // k,
+            "dimension": dim,
+            "group": [str(labels[j]) for j in keep % k],
+            "n": n[keep].astype(np.int64),
+            "rtw_window_weeks": window,
+            "returned": np.bincount(cell, weights=returned, minlength=n_rep * k)[keep]
+            .astype(np.int64),
+            "followed": np.bincount(cell, weights=followed, minlength=n_rep * k)[keep]
+            .astype(np.int64),
+        }
+        for name, v in values.items():
+            frame[name] = np.bincount(cell, weights=v, minlength=n_rep * k)[keep] / n[keep]
+        frames.append(pd.DataFrame(frame))
+    return pd.concat(frames, ignore_index=True)

@@ -769,7 +769,8 @@ def _loglog_ci(p: np.ndarray, se: np.ndarray, z: float) -> tuple[np.ndarray, np.
     inside = (p > 0) & (p < 1) & (se > 0)
     pi = p[inside]
     k = z * se[inside] / (pi * -np.log(pi))
-    low[inside] = pi ** np.exp(k)
+    with np.errstate(over="ignore"):  # p near 1: exp(k) -> inf gives the limit 0 exactly
+        low[inside] = pi ** np.exp(k)
     high[inside] = pi ** np.exp(-k)
     return low, high
 

@@ -276,3 +276,126 @@ def programme_table(model) -> pd.DataFrame:
                 row[effect_key] = np.nan if value is None else float(value)
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+# Cell-level curves (written by every run, so a report needs no per-agent data)
+
+CURVE_DIMENSIONS = ("all", "imd_quintile", "ethnicity", "condition")
+CAUSES = ("rtw", "job_loss", "inactive")  # competing first exits from a sickness absence
+
+
+def rtw_curve_table(agents: pd.DataFrame, cfg: dict) -> pd.DataFrame:
+    """Share back at work by week since onset, per replicate and group, in counts.
+
+    Tidy: replicate, dimension, group, week (0..min(52, horizon)), returned (people back
+    in work by that week, full or phased, any employer), n (people followed that long).
+    ``returned / n`` at week 52 equals the ``rtw_52w`` summary metric.
+    """
+    horizon = int(cfg["horizon_weeks"])
+    weeks = min(52, horizon)
+    onset = agents["first_onset"].to_numpy()
+    followed = (onset >= 0) & (onset + weeks <= horizon)
+    sub = agents.loc[followed]
+    rtw = sub["weeks_to_rtw"].to_numpy().astype(np.int64)
+    replicate = sub["replicate"].to_numpy().astype(np.int64)
+    n_rep = int(agents["replicate"].max()) + 1 if len(agents) else 0
+    frames = []
+    for dim in CURVE_DIMENSIONS:
+        codes, labels = _group_codes(sub, dim)
+        k = len(labels)
+        cell = replicate * k + codes
+        n = np.bincount(cell, minlength=n_rep * k)
+        hit = (rtw >= 0) & (rtw <= weeks)
+        hist = np.bincount(cell[hit] * (weeks + 1) + rtw[hit],
+                           minlength=n_rep * k * (weeks + 1)).reshape(n_rep * k, weeks + 1)
+        cum = np.cumsum(hist, axis=1)
+        keep = np.flatnonzero(n > 0)
+        frames.append(pd.DataFrame({
+            "replicate": np.repeat(keep // k, weeks + 1),
+            "dimension": dim,
+            "group": np.repeat([str(labels[j]) for j in keep % k], weeks + 1),
+            "week": np.tile(np.arange(weeks + 1), len(keep)),
+            "returned": cum[keep].ravel().astype(np.int64),
+            "n": np.repeat(n[keep], weeks + 1).astype(np.int64),
+        }))
+    return pd.concat(frames, ignore_index=True)
+
+
+def first_exit(agents: pd.DataFrame, horizon: int):
+    """Time (weeks since onset) and cause of the first exit from the first absence.
+
+    Cause 1 = back in work, 2 = job loss, 3 = economically inactive, 0 = still off at the
+    horizon (censored at ``horizon - onset``). The first of the three counts; at the same
+    week RTW wins over job loss over inactivity. Only people with an onset are returned
+    (``mask`` selects them); events dated before the onset are ignored.
+    """
+    onset = agents["first_onset"].to_numpy().astype(np.int64)
+    mask = onset >= 0
+    onset = onset[mask]
+    big = np.iinfo(np.int64).max
+    times = []
+    for column in ("first_rtw", "job_loss_week", "inactive_week"):
+        week = agents[column].to_numpy().astype(np.int64)[mask]
+        times.append(np.where(week >= onset, week - onset, big))
+    stacked = np.stack(times)
+    first = stacked.min(axis=0)
+    cause = np.where(first < big, stacked.argmin(axis=0) + 1, 0)
+    time = np.where(cause > 0, first, horizon - onset)
+    return time, cause, mask
+
+
+def competing_risks_table(agents: pd.DataFrame, cfg: dict, level: float = 0.95
+                          ) -> pd.DataFrame:
+    """Aalen-Johansen cumulative incidence of RTW, job loss and inactivity by group.
+
+    Pooled over replicates (the interval is the Aalen-Johansen delta-method interval of the
+    pooled sample). People are collapsed to (time, cause) counts first and passed as
+    frequency weights, which gives exactly the individual-level estimator. Tidy: dimension,
+    group, cause, week, cif, low, high, n_risk, n (people in the group). Weeks with no
+    event are filled forward so every group has weeks 0..horizon.
+    """
+    from sim.metrics import aalen_johansen
+
+    horizon = int(cfg["horizon_weeks"])
+    time, cause, mask = first_exit(agents, horizon)
+    sub = agents.loc[mask]
+    weeks = np.arange(horizon + 1)
+    cols = {k: [] for k in ("dimension", "group", "cause", "cif", "low", "high", "n_risk",
+                            "n")}
+    for dim in CURVE_DIMENSIONS:
+        codes, labels = _group_codes(sub, dim)
+        for j, label in enumerate(labels):
+            sel = codes == j
+            n = int(sel.sum())
+            if n == 0:
+                continue
+            counts = np.bincount(time[sel] * 4 + cause[sel])
+            uniq = np.flatnonzero(counts)
+            aj = aalen_johansen(uniq // 4, uniq % 4, causes=[1, 2, 3], weights=counts[uniq],
+                                level=level)
+            for k, name in enumerate(CAUSES, start=1):
+                c = aj[aj["cause"] == k]
+                t = c["time"].to_numpy()
+                # value at week w = estimate at the last observed time <= w (0 before any)
+                pos = np.searchsorted(t, weeks, side="right") - 1
+                nxt = np.searchsorted(t, weeks, side="left")  # at risk: next observed time
+                for col in ("cif", "low", "high"):
+                    v = c[col].to_numpy()
+                    cols[col].append(np.where(pos >= 0, v[np.maximum(pos, 0)], 0.0))
+                risk = c["n_risk"].to_numpy()
+                cols["n_risk"].append(np.where(nxt < len(t), risk[np.minimum(nxt, len(t) - 1)],
+                                               0.0).astype(np.int64))
+                cols["dimension"].append(np.full(len(weeks), dim, dtype=object))
+                cols["group"].append(np.full(len(weeks), str(label), dtype=object))
+                cols["cause"].append(np.full(len(weeks), name, dtype=object))
+                cols["n"].append(np.full(len(weeks), n, dtype=np.int64))
+    n_curves = len(cols["cif"])
+    if n_curves == 0:  # nobody had an absence in the observation window
+        return pd.DataFrame(columns=["dimension", "group", "cause", "week", "cif", "low",
+                                     "high", "n_risk", "n"])
+    out = {k: np.concatenate(v) for k, v in cols.items() if k not in ("cif",)}
+    return pd.DataFrame({
+        "dimension": out["dimension"], "group": out["group"], "cause": out["cause"],
+        "week": np.tile(weeks, n_curves), "cif": np.concatenate(cols["cif"]),
+        "low": out["low"], "high": out["high"], "n_risk": out["n_risk"], "n": out["n"],
+    })

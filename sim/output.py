@@ -130,6 +130,13 @@ def summary_markdown(results, figures: list[str]) -> str:
         "- `spell_lengths.csv`: absence spells by length (completed / ongoing at the horizon)",
         "- `calibration.csv`: UK targets vs simulated",
         "- `programme.csv`: per component: hazard ratios used, referrals, starts, waits, costs",
+        "- `economics.parquet`: per replicate and group (all, IMD, ethnicity, condition, "
+        "IMD x ethnicity): mean discounted cost per person by perspective, discounted weeks "
+        "in work and absent, people returned within 52 weeks",
+        "- `rtw_curves.parquet`: people back at work by week since onset, per replicate and "
+        "group (counts)",
+        "- `cif.parquet`: Aalen-Johansen cumulative incidence of RTW, job loss and inactivity "
+        "by week and group (pooled over replicates, with 95% intervals)",
         "- `manifest.json`: config, seed, package versions, git commit, timings, peak memory",
         "",
     ]
@@ -165,6 +172,11 @@ def write_results(results, dest: Path) -> Path:
         save("calibration.csv", lambda p: results.calibration.to_csv(p, index=False))
         if not results.programme.empty:
             save("programme.csv", lambda p: results.programme.to_csv(p, index=False))
+        # cell-level tables a comparison report reads (present even without agents.parquet)
+        for name in ("economics", "rtw_curves", "cif"):
+            table = getattr(results, name, None)
+            if table is not None and not table.empty:
+                save(f"{name}.parquet", lambda p, t=table: t.to_parquet(p, index=False))
         figures = []
         if cfg["output"]["plots"]:
             save("rtw_curves.png", lambda p: plots.rtw_curves_figure(

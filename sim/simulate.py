@@ -18,11 +18,14 @@ import pandas as pd
 
 from sim.calibration import calibration_table
 from sim.config import validate
+from sim.economics import economics_table
 from sim.model import RTWModel
 from sim.outcomes import (
     agent_outcomes,
+    competing_risks_table,
     group_summary,
     programme_table,
+    rtw_curve_table,
     spell_table,
     weekly_table,
 )
@@ -42,6 +45,10 @@ class Results:
     state_totals: pd.DataFrame  # Mesa DataCollector: weekly totals by state
     programme: pd.DataFrame  # per component and replicate: effects used, use, cost
     timings: dict = field(default_factory=dict)
+    # cell-level tables for comparisons and reports (no per-agent data needed)
+    economics: pd.DataFrame = field(default_factory=pd.DataFrame)  # costs by perspective
+    rtw_curves: pd.DataFrame = field(default_factory=pd.DataFrame)  # RTW by week and group
+    cif: pd.DataFrame = field(default_factory=pd.DataFrame)  # Aalen-Johansen by group
 
 
 def simulate(cfg: dict, model: RTWModel | None = None) -> Results:
@@ -63,6 +70,10 @@ def simulate(cfg: dict, model: RTWModel | None = None) -> Results:
     calibration = calibration_table(agents, spells, cfg)
     totals = model.datacollector.get_model_vars_dataframe()
     totals.index.name = "week"
+    programme = programme_table(model)
+    economics = economics_table(agents, cfg, programme)
+    rtw_curves = rtw_curve_table(agents, cfg)
+    cif = competing_risks_table(agents, cfg)
     t3 = time.perf_counter()
     timings = {
         "build_seconds": t1 - t0,
@@ -71,4 +82,4 @@ def simulate(cfg: dict, model: RTWModel | None = None) -> Results:
         "agent_weeks": model.people.n * (model.warmup + model.horizon),
     }
     return Results(cfg, agents, summary, weekly, spells, calibration, totals.reset_index(),
-                   programme_table(model), timings)
+                   programme, timings, economics, rtw_curves, cif)

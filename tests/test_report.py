@@ -1,0 +1,99 @@
+"""The comparison report: builds from small runs, has every section, compares honestly."""
+
+import numpy as np
+import pytest
+
+from sim.output import write_results
+from sim.report import (
+    SECTIONS,
+    ReportError,
+    compare_cells,
+    load_cells,
+    replicate_measures,
+    write_report,
+)
+from sim.simulate import simulate
+
+BASE = ("population.n=3000", "replicates=3", "horizon_weeks=60", "output.plots=false",
+        "output.write_agents=false")
+
+
+@pytest.fixture(scope="module")
+def cells_dir(tmp_path_factory):
+    from sim.config import load_config
+
+    root = tmp_path_factory.mktemp("cells")
+    for design in ("usual_care", "multicomponent", "ips_smi"):
+        cfg = load_config([f"programme={design}", *BASE])
+        write_results(simulate(cfg), root / design / "results")
+    return root
+
+
+def test_report_builds_from_a_small_run_with_every_section(cells_dir, tmp_path):
+    path = write_report([cells_dir], tmp_path / "report")
+    text = path.read_text()
+    for title in SECTIONS:
+        assert f">{title}</h2>" in text, title
+    assert text.count("data:image/png;base64,") >= 5  # figures inline: opens offline
+    assert "multicomponent" in text and "Most people back at work" in text
+    for name in ("league.csv", "per_replicate.csv", "costs.csv", "groups.csv"):
+        assert (tmp_path / "report" / name).is_file()
+    assert not list(tmp_path.glob(".report.partial-*"))
+
+
+def test_paired_differences_match_the_runs(cells_dir):
+    comp = compare_cells(load_cells([cells_dir]))
+    cells = {c.design: c for c in comp.cells}
+    design = replicate_measures(cells["multicomponent"])
+    usual = replicate_measures(cells["usual_care"])
+    row = comp.league[(comp.league["design"] == "multicomponent")
+                      & (comp.league["measure"] == "rtw_52w")].iloc[0]
+    assert row["estimate"] == pytest.approx((design["rtw_52w"] - usual["rtw_52w"]).mean())
+    assert row["low"] <= row["estimate"] <= row["high"]
+    # usual care against itself: exactly zero difference
+    ref = comp.league[(comp.league["design"] == "usual_care")
+                      & (comp.league["measure"].isin(["rtw_52w", "sii", "days_absent"]))]
+    assert np.all(ref["estimate"] == 0)
+    # an effective design puts more people back at work than usual care in every replicate
+    assert (design["rtw_52w"] > usual["rtw_52w"]).all()
+
+
+def test_gap_measures_follow_their_definitions(cells_dir):
+    cell = load_cells([cells_dir / "usual_care"])[0]
+    m = replicate_measures(cell)
+    s = cell.summary.query("dimension == 'imd_quintile' and metric == 'rtw_52w'")
+    for rep in m.index:
+        q = s[s["replicate"] == rep].set_index("group")["value"]
+        assert m.loc[rep, "imd_gap_abs"] == pytest.approx(q["5"] - q["1"])
+        assert m.loc[rep, "imd_gap_rel"] == pytest.approx(q["5"] / q["1"])
+    # the deprivation gradient favours the least deprived under usual care
+    assert (m["sii"] > 0).all() and (m["imd_gap_abs"] > 0).all()
+
+
+def test_small_groups_are_suppressed(cells_dir):
+    from sim.report import _groups_html
+
+    comp = compare_cells(load_cells([cells_dir]))
+    comp.groups.loc[comp.groups.index[0], "n"] = 7  # a group below the publication threshold
+    shown = comp.groups.iloc[0]
+    text = _groups_html(comp)
+    assert text.count("suppressed (&lt;10)") == 2  # its RTW rate and days absent
+    assert f"{100 * shown['rtw_52w']:.1f}</td>" not in text.split("suppressed")[0][-400:]
+
+
+def test_needs_usual_care_and_complete_results(cells_dir, tmp_path):
+    with pytest.raises(ReportError, match="usual_care"):
+        compare_cells(load_cells([cells_dir / "ips_smi"]))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ReportError, match="no complete results"):
+        load_cells([tmp_path / "empty"])
+
+
+def test_cli_reports_bad_input_in_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "sim.report", str(tmp_path)],
+                       capture_output=True, text=True)
+    assert r.returncode == 2
+    assert r.stderr.strip().startswith("report error:") and len(r.stderr.strip().splitlines()) == 1
