@@ -3,7 +3,7 @@ PY := .venv/bin/python
 ARGS ?=
 
 .PHONY: venv run test check lint bench sweep-bench calibration-check evidence trials \
-	sweep clean
+	sweep compare clean
 
 venv:
 	@scripts/ensure_venv.sh
@@ -19,6 +19,9 @@ lint: venv
 	$(PY) -m ruff check .
 
 check: test
+
+compare: venv  ## run the main designs vs usual care (paired) and write the HTML report
+	$(PY) experiments/compare_designs.py $(ARGS)
 
 evidence: venv  ## the evidence registry as a markdown table (ARGS="--format csv" for CSV)
 	$(PY) -m sim.evidence $(ARGS)
