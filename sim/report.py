@@ -259,7 +259,7 @@ def _group_table(group: dict[str, Cell]) -> pd.DataFrame:
         g = (s.groupby(["dimension", "group", "metric"], sort=False)
              .agg(value=("value", "mean"), n=("n", "sum")).reset_index())
         wide = g.pivot_table(index=["dimension", "group"], columns="metric",
-                             values="value").reset_index()
+                             values="value").reset_index().rename_axis(columns=None)
         n = g[g["metric"] == "days_absent"].set_index(["dimension", "group"])["n"]
         wide["n"] = [int(n.get((d, gr), 0)) for d, gr in zip(wide["dimension"], wide["group"],
                                                              strict=True)]
@@ -400,7 +400,7 @@ def figures(comp: Comparison) -> dict[str, str]:
     ax.set_ylabel("reduction in deprivation gradient (SII, percentage points)")
     ax.set_title("Equity-efficiency impact plane\n(top right: more returns and a smaller gap)",
                  fontsize=10)
-    ax.legend(fontsize=7, loc="best")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
     ax.grid(alpha=0.3)
     out["plane"] = _fig_to_uri(fig)
 
@@ -600,7 +600,9 @@ def render_html(comp: Comparison, figs: dict[str, str]) -> str:
         + _table(comp.costs.assign(change=[_ci(e, lo, hi, "{:+,.0f}") for e, lo, hi in
                                            zip(comp.costs["estimate"], comp.costs["low"],
                                                comp.costs["high"], strict=True)])
-                 [["design", "perspective", "change"]])
+                 .pivot(index="design", columns="perspective", values="change")
+                 .reindex(columns=[label for _, label in PERSPECTIVES]).reset_index()
+                 .rename_axis(columns=None))
         + f'<img src="{figs["costs"]}" alt="costs by perspective">')
     sec["Groups"] = ("<p>Means over replicates; groups with fewer than "
                      f"{SMALL_CELL} people are suppressed.</p>" + _groups_html(comp))
