@@ -3,7 +3,7 @@ PY := .venv/bin/python
 ARGS ?=
 
 .PHONY: venv run test check lint bench sweep-bench calibration-check evidence trials \
-	sweep compare clean
+	sweep compare psa clean
 
 venv:
 	@scripts/ensure_venv.sh
@@ -22,6 +22,9 @@ check: test
 
 compare: venv  ## run the main designs vs usual care (paired) and write the HTML report
 	$(PY) experiments/compare_designs.py $(ARGS)
+
+psa: venv  ## probabilistic sensitivity analysis, CEAC and value of information
+	$(PY) experiments/psa.py $(ARGS)
 
 evidence: venv  ## the evidence registry as a markdown table (ARGS="--format csv" for CSV)
 	$(PY) -m sim.evidence $(ARGS)
