@@ -6,6 +6,7 @@
 Draws every evidence entry the designs use (correlated within a shared source), runs every
 design on each draw with common random numbers, and writes under ``outputs/psa/<time>/``:
 ``draws.csv`` (the evidence values), ``results.csv`` (draw x design outcomes),
+``clamped_draws.csv`` (draws clamped to what the baseline can reproduce),
 ``summary.csv`` / ``summary.md`` (intervals, probability best, probability of narrowing
 the IMD gradient vs usual care), ``ceac.csv`` / ``ceac.png``, ``voi.csv`` (EVPI, EVPPI per
 entry). Written to a staging folder and renamed, so a killed run leaves nothing.
@@ -88,26 +89,46 @@ def main(argv=None) -> int:
 
     rows, infeasible = [], []
     start = time.perf_counter()
+
+    def run_draw(k, values):
+        out = []
+        for d, cfg in configs.items():
+            c = copy.deepcopy(cfg)
+            c["evidence_values"] = {i: v for i, v in values.items() if i in evidence_ids(cfg)}
+            out.append({"draw": k, "design": d, **_outcomes(validate(c))})
+        return out
+
     for k in tqdm(range(args.draws), desc="PSA draws", unit="draw"):
         values = {i: float(draws.at[k, i]) for i in ids}
-        draw_rows = []
-        try:
-            for d, cfg in configs.items():
-                c = copy.deepcopy(cfg)
-                c["evidence_values"] = {i: v for i, v in values.items()
-                                        if i in evidence_ids(cfg)}
-                draw_rows.append({"draw": k, "design": d, **_outcomes(validate(c))})
-        except EffectError as err:
-            # e.g. a risk ratio so large no hazard ratio reaches it on this baseline: the
-            # draw is left out for every design (pairing kept), and counted in the summary
-            infeasible.append({"draw": k, "reason": str(err)})
-            continue
-        rows += draw_rows
-    if not rows:
-        print("PSA: every draw was infeasible on this baseline", file=sys.stderr)
-        return 1
+        for _ in range(40):
+            try:
+                rows += run_draw(k, values)
+                break
+            except EffectError as err:
+                # A drawn effect no hazard ratio reproduces on this baseline (e.g. a risk
+                # ratio whose target exceeds 100% RTW, or below what a time-limited service
+                # can reach): move it 5% of the way back towards the registry value (on the
+                # log scale for ratios) until feasible, i.e. clamp it at the feasible
+                # boundary, and record it.
+                bad = str(err).split("'")[1]
+                e = registry[bad]
+                v, v0 = values[bad], float(e.value)
+                ratio = v > 0 and v0 > 0
+                if ratio:
+                    values[bad] = float(np.exp(np.log(v0) + 0.95 * (np.log(v) - np.log(v0))))
+                else:
+                    values[bad] = v0 + 0.95 * (v - v0)
+                infeasible.append({"draw": k, "entry": bad, "drawn": v,
+                                   "used": values[bad], "reason": str(err)})
+                draws.at[k, bad] = values[bad]
+        else:
+            print(f"PSA: draw {k} could not be made feasible", file=sys.stderr)
+            return 1
+    infeasible = (pd.DataFrame(infeasible).groupby(["draw", "entry"], as_index=False)
+                  .agg(drawn=("drawn", "first"), used=("used", "last"), reason=("reason", "first"))
+                  if infeasible else pd.DataFrame(columns=["draw", "entry", "drawn", "used",
+                                                           "reason"]))
     res = pd.DataFrame(rows)
-    draws = draws.loc[sorted(res["draw"].unique())].reset_index(drop=True)
     res["net_benefit"] = net_benefit(res["weeks_in_work"], res["cost_programme"], wtp)
     wide = {m: res.pivot(index="draw", columns="design", values=m)[designs]
             for m in ("rtw_52w", "sii", "weeks_in_work", "cost_programme", "net_benefit")}
@@ -141,8 +162,7 @@ def main(argv=None) -> int:
     staging.mkdir(parents=True)
     try:
         draws.to_csv(staging / "draws.csv", index=False)
-        pd.DataFrame(infeasible, columns=["draw", "reason"]).to_csv(
-            staging / "infeasible_draws.csv", index=False)
+        infeasible.to_csv(staging / "clamped_draws.csv", index=False)
         res.to_csv(staging / "results.csv", index=False)
         summary.to_csv(staging / "summary.csv", index=False)
         curve.to_csv(staging / "ceac.csv", index=False)
@@ -167,10 +187,11 @@ def main(argv=None) -> int:
                  "Intervals are 2.5-97.5 percentiles over evidence draws (common random "
                  "numbers within a draw). SII: slope index of inequality in RTW across IMD "
                  "quintiles (negative change = narrower).",
-                 f"{len(infeasible)} of {args.draws} draws were infeasible on the model's "
-                 "baseline (a drawn risk ratio that no hazard ratio reaches) and were left "
-                 "out for every design: the evidence distributions are truncated there "
-                 "(infeasible_draws.csv).", "",
+                 f"{infeasible['draw'].nunique()} of {args.draws} draws had a value that no "
+                 "hazard ratio reproduces on the model's baseline (e.g. a risk ratio whose "
+                 "target exceeds 100% RTW); it was clamped at the feasible boundary "
+                 "(clamped_draws.csv: drawn and used values), so the distribution is "
+                 "truncated there.", "",
                  summary.round(4).to_string(index=False), "",
                  "## Value of information (GBP per person)", "",
                  voi.round(2).to_string(index=False), "", "![CEAC](ceac.png)", ""]
@@ -179,7 +200,8 @@ def main(argv=None) -> int:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    print(f"PSA: {args.draws} draws ({len(infeasible)} infeasible) x {len(designs)} designs in "
+    print(f"PSA: {args.draws} draws ({infeasible['draw'].nunique()} clamped) x {len(designs)} "
+          "designs in "
           f"{time.perf_counter() - start:.0f} s -> {out}")
     return 0
 

@@ -74,7 +74,7 @@ def test_psa_experiment_runs_end_to_end(tmp_path):
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     for name in ("draws.csv", "results.csv", "summary.csv", "summary.md", "ceac.csv",
-                 "ceac.png", "voi.csv", "infeasible_draws.csv"):
+                 "ceac.png", "voi.csv", "clamped_draws.csv"):
         assert (out / name).is_file(), name
     import pandas as pd
 
