@@ -86,6 +86,7 @@ def main(argv=None) -> int:
     wtp = args.wtp if args.wtp is not None else configs["usual_care"]["economics"][
         "willingness_to_pay_per_week_in_work"]
     from sim.effects import EffectError
+    from sim.model import RTWModel
 
     rows, infeasible = [], []
     start = time.perf_counter()
@@ -98,36 +99,44 @@ def main(argv=None) -> int:
             out.append({"draw": k, "design": d, **_outcomes(validate(c))})
         return out
 
+    def feasible(values) -> str | None:
+        """The first evidence id whose drawn value no hazard ratio reproduces, else None."""
+        for cfg in configs.values():
+            c = copy.deepcopy(cfg)
+            c["evidence_values"] = {i: v for i, v in values.items() if i in evidence_ids(cfg)}
+            try:
+                RTWModel(c)  # builds the population and converts the effects; no run
+            except EffectError as err:
+                return str(err).split("'")[1]
+        return None
+
     for k in tqdm(range(args.draws), desc="PSA draws", unit="draw"):
         values = {i: float(draws.at[k, i]) for i in ids}
-        for _ in range(40):
-            try:
-                rows += run_draw(k, values)
-                break
-            except EffectError as err:
-                # A drawn effect no hazard ratio reproduces on this baseline (e.g. a risk
-                # ratio whose target exceeds 100% RTW, or below what a time-limited service
-                # can reach): move it 5% of the way back towards the registry value (on the
-                # log scale for ratios) until feasible, i.e. clamp it at the feasible
-                # boundary, and record it.
-                bad = str(err).split("'")[1]
-                e = registry[bad]
-                v, v0 = values[bad], float(e.value)
-                ratio = v > 0 and v0 > 0
-                if ratio:
-                    values[bad] = float(np.exp(np.log(v0) + 0.95 * (np.log(v) - np.log(v0))))
-                else:
-                    values[bad] = v0 + 0.95 * (v - v0)
-                infeasible.append({"draw": k, "entry": bad, "drawn": v,
-                                   "used": values[bad], "reason": str(err)})
-                draws.at[k, bad] = values[bad]
-        else:
-            print(f"PSA: draw {k} could not be made feasible", file=sys.stderr)
-            return 1
+        while (bad := feasible(values)) is not None:
+            # A drawn effect no hazard ratio reproduces on this baseline (e.g. a risk ratio
+            # whose target exceeds 100% RTW, or below what a time-limited service can
+            # reach): clamp it at the feasible boundary, found by bisection on the line
+            # from the registry value to the draw (log scale for ratios), and record it.
+            e, v = registry[bad], values[bad]
+            v0 = float(e.value)
+            ratio = v > 0 and v0 > 0
+
+            def at(t, v=v, v0=v0, ratio=ratio):
+                return (float(np.exp(np.log(v0) + t * (np.log(v) - np.log(v0)))) if ratio
+                        else v0 + t * (v - v0))
+
+            lo, hi = 0.0, 1.0
+            for _ in range(8):  # boundary within 1/256 of the way
+                mid = (lo + hi) / 2
+                ok = feasible({**values, bad: at(mid)}) != bad
+                lo, hi = (mid, hi) if ok else (lo, mid)
+            values[bad] = at(lo)
+            draws.at[k, bad] = values[bad]
+            infeasible.append({"draw": k, "entry": bad, "drawn": v, "used": values[bad]})
+        rows += run_draw(k, values)
     infeasible = (pd.DataFrame(infeasible).groupby(["draw", "entry"], as_index=False)
-                  .agg(drawn=("drawn", "first"), used=("used", "last"), reason=("reason", "first"))
-                  if infeasible else pd.DataFrame(columns=["draw", "entry", "drawn", "used",
-                                                           "reason"]))
+                  .agg(drawn=("drawn", "first"), used=("used", "last"))
+                  if infeasible else pd.DataFrame(columns=["draw", "entry", "drawn", "used"]))
     res = pd.DataFrame(rows)
     res["net_benefit"] = net_benefit(res["weeks_in_work"], res["cost_programme"], wtp)
     wide = {m: res.pivot(index="draw", columns="design", values=m)[designs]
