@@ -344,21 +344,31 @@ def figures(comp: Comparison) -> dict[str, str]:
     axes[1].set_xlabel("percentage points (95% interval over replicates)")
     out["league"] = _fig_to_uri(fig)
 
-    # 2. RTW curves by IMD quintile: usual care vs the design with most extra returns
+    # 2. RTW curves by IMD quintile and by ethnic group: usual care vs the design with
+    # most extra returns (rows: grouping; columns: design)
     best = designs[-1] if designs else REFERENCE
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
-    for ax, design in zip(axes, (REFERENCE, best), strict=True):
-        cur = comp.curves[(comp.curves["design"] == design)
-                          & (comp.curves["dimension"] == "imd_quintile")]
-        for k, q in enumerate(["1", "2", "3", "4", "5"]):
-            c = cur[cur["group"] == q]
-            label = {"1": "Q1 most deprived", "5": "Q5 least deprived"}.get(q, f"Q{q}")
-            ax.step(c["week"], 100 * c["share"], where="post", color=PALETTE[k], label=label)
-        ax.set_title(names[design])
-        ax.set_xlabel("weeks since the absence began")
-        ax.grid(alpha=0.3)
-    axes[0].set_ylabel("back at work (%)")
-    axes[1].legend(loc="lower right", fontsize=8)
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8), sharey=True)
+    eth_labels = dict(ETHNICITY_LABELS)
+    groupings = (("imd_quintile", ["1", "2", "3", "4", "5"],
+                  lambda q: {"1": "Q1 most deprived", "5": "Q5 least deprived"}.get(q, f"Q{q}")),
+                 ("ethnicity", list(ETHNICITIES), lambda e: eth_labels.get(e, e)))
+    for row, (dim, groups, label_of) in enumerate(groupings):
+        for col, design in enumerate((REFERENCE, best)):
+            ax = axes[row, col]
+            cur = comp.curves[(comp.curves["design"] == design)
+                              & (comp.curves["dimension"] == dim)]
+            for k, g in enumerate(groups):
+                c = cur[cur["group"] == g]
+                if c.empty or c["n"].iloc[0] < SMALL_CELL:
+                    continue  # small groups are not drawn
+                ax.step(c["week"], 100 * c["share"], where="post",
+                        color=PALETTE[k % len(PALETTE)], label=label_of(g))
+            ax.set_title(f"{names[design]}: by {'IMD quintile' if row == 0 else 'ethnic group'}")
+            ax.set_xlabel("weeks since the absence began")
+            ax.grid(alpha=0.3)
+        axes[row, 0].set_ylabel("back at work (%)")
+        axes[row, 1].legend(loc="lower right", fontsize=7)
+    fig.tight_layout()
     out["curves"] = _fig_to_uri(fig)
 
     # 3. gaps per design: absolute and relative IMD gap, ethnic gap
