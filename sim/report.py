@@ -303,7 +303,10 @@ def _fig_to_uri(fig) -> str:
 
 
 def _names(comp: Comparison) -> dict:
-    return {c.design: c.design.replace("_", " ") for c in comp.cells}
+    acronyms = {"mdt": "MDT", "cbt": "CBT", "bps": "BPS", "ips": "IPS", "smi": "SMI",
+                "vsw": "VSW", "rtw": "RTW"}
+    return {c.design: " ".join(acronyms.get(w, w) for w in c.design.split("_"))
+            for c in comp.cells}
 
 
 def _league_value(comp, design, measure, what="estimate"):
@@ -434,12 +437,20 @@ def figures(comp: Comparison) -> dict[str, str]:
 # ---- HTML ---------------------------------------------------------------------------
 
 
+def _num(x, fmt):
+    """Format, writing a value that rounds to zero as plain 0 (no "-0.0" / "+0.0")."""
+    text = fmt.format(x)
+    if text.lstrip("+-").replace("0", "").replace(".", "").replace(",", "") == "":
+        return text.lstrip("+-")
+    return text
+
+
 def _ci(est, lo, hi, fmt="{:+.1f}"):
     if not np.isfinite(est):
         return "-"
     if not (np.isfinite(lo) and np.isfinite(hi)):
-        return fmt.format(est)
-    return f"{fmt.format(est)} ({fmt.format(lo)} to {fmt.format(hi)})"
+        return _num(est, fmt)
+    return f"{_num(est, fmt)} ({_num(lo, fmt)} to {_num(hi, fmt)})"
 
 
 def _sure(lo, hi) -> str:
