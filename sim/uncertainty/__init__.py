@@ -1,0 +1,1 @@
+"""Uncertainty analyses as pure functions (global sensitivity so far)."""
