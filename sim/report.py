@@ -379,15 +379,16 @@ def figures(comp: Comparison) -> dict[str, str]:
     fig, axes = plt.subplots(1, 3, figsize=(13, 0.4 * len(order) + 1.8), sharey=True)
     for ax, measure, scale, xlabel in (
         (axes[0], "imd_gap_abs", 100, "Q5 minus Q1 RTW at 52 weeks (percentage points)"),
-        (axes[1], "imd_gap_rel", 1, "Q5 / Q1 RTW at 52 weeks (ratio)"),
+        (axes[1], "imd_gap_rel", 1, "relative gap: Q5 RTW at 52 weeks is this\n"
+                                    "% higher than Q1 (ratio - 1, x 100)"),
         (axes[2], "ethnic_gap", 100, "White British minus minority groups\n"
                                      "(weighted mean, percentage points)"),
     ):
         vals = [scale * _league_value(comp, d, measure, "level") for d in order]
+        if measure == "imd_gap_rel":  # bars from zero: no truncated axis
+            vals = [100 * (v - 1) for v in vals]
         ax.barh(np.arange(len(order)), vals,
                 color=[PALETTE[1] if d == REFERENCE else PALETTE[0] for d in order])
-        if measure == "imd_gap_rel":
-            ax.set_xlim(min(vals) * 0.995 if vals else 0.9, max(vals) * 1.002 if vals else 1.1)
         ax.set_xlabel(xlabel, fontsize=9)
         ax.grid(axis="x", alpha=0.3)
     axes[0].set_yticks(np.arange(len(order)), [names[d] for d in order])
@@ -622,7 +623,8 @@ def render_html(comp: Comparison, figs: dict[str, str]) -> str:
                                            zip(comp.costs["estimate"], comp.costs["low"],
                                                comp.costs["high"], strict=True)])
                  .pivot(index="design", columns="perspective", values="change")
-                 .reindex(columns=[label for _, label in PERSPECTIVES]).reset_index()
+                 .reindex(columns=[label for _, label in PERSPECTIVES])
+                 .rename(index=_names(comp)).reset_index()
                  .rename_axis(columns=None))
         + f'<img src="{figs["costs"]}" alt="costs by perspective">')
     sec["Groups"] = ("<p>Means over replicates; groups with fewer than "
