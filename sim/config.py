@@ -607,9 +607,20 @@ def load_config(overrides: Sequence[str] = (), config_name: str = "config") -> d
     'workforce'
     """
     from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
 
-    with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
-        composed = compose(config_name=config_name, overrides=list(overrides))
+    # Inside a running Hydra app (the analysis experiments are one) Hydra is already
+    # initialised with another config dir: set it aside, compose, and put it back.
+    outer = GlobalHydra.instance()
+    saved = outer.hydra if outer.is_initialized() else None
+    outer.clear()
+    try:
+        with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
+            composed = compose(config_name=config_name, overrides=list(overrides))
+    finally:
+        if saved is not None:
+            GlobalHydra.instance().clear()
+            GlobalHydra.instance().initialize(saved)
     plain = to_plain(composed)
     plain.pop("hydra", None)
     return validate(plain)
