@@ -55,6 +55,21 @@ def design_configs(designs: Sequence[str], model: Sequence[str]) -> dict[str, di
     return {d: load_config([f"programme={d}", *model]) for d in designs}
 
 
+def model_overrides(c: dict) -> list[str]:
+    """Model overrides from an analysis config's ``population``, ``n``, ``replicates`` and
+    ``model_overrides`` keys (no plots or per-agent tables: analyses keep their own)."""
+    for key in ("n", "replicates"):
+        v = c[key]
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"{key}: got {v!r}, expected a positive integer")
+    extra = c.get("model_overrides") or []
+    if not isinstance(extra, list) or not all(isinstance(o, str) for o in extra):
+        raise ValueError(f"model_overrides: got {extra!r}, expected a list of key=value strings")
+    return [f"population={c['population']}", f"population.n={c['n']}",
+            f"replicates={c['replicates']}", "output.plots=false", "output.write_agents=false",
+            *extra]
+
+
 def fail(message: str) -> int:
     """Print a one-line error and return the exit status for a bad input."""
     print(f"error: {message}", file=sys.stderr)

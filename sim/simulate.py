@@ -51,8 +51,13 @@ class Results:
     cif: pd.DataFrame = field(default_factory=pd.DataFrame)  # Aalen-Johansen by group
 
 
-def simulate(cfg: dict, model: RTWModel | None = None) -> Results:
-    """Validate ``cfg``, run the model and collect its tables."""
+def simulate(cfg: dict, model: RTWModel | None = None, core_only: bool = False) -> Results:
+    """Validate ``cfg``, run the model and collect its tables.
+
+    ``core_only`` skips the tables an analysis loop does not need (weekly, spells,
+    calibration, RTW curves, competing risks: left empty); summary, programme and
+    economics are the same as in a full run.
+    """
     cfg = validate(cfg)
     if model is None:
         check_memory(cfg)
@@ -65,15 +70,18 @@ def simulate(cfg: dict, model: RTWModel | None = None) -> Results:
     agents = agent_outcomes(model)
     agents.attrs["horizon"] = cfg["horizon_weeks"]
     summary = group_summary(agents, cfg)
-    weekly = weekly_table(model)
-    spells = spell_table(model)
-    calibration = calibration_table(agents, spells, cfg)
     totals = model.datacollector.get_model_vars_dataframe()
     totals.index.name = "week"
     programme = programme_table(model)
     economics = economics_table(agents, cfg, programme)
-    rtw_curves = rtw_curve_table(agents, cfg)
-    cif = competing_risks_table(agents, cfg)
+    if core_only:
+        weekly = spells = calibration = rtw_curves = cif = pd.DataFrame()
+    else:
+        weekly = weekly_table(model)
+        spells = spell_table(model)
+        calibration = calibration_table(agents, spells, cfg)
+        rtw_curves = rtw_curve_table(agents, cfg)
+        cif = competing_risks_table(agents, cfg)
     t3 = time.perf_counter()
     timings = {
         "build_seconds": t1 - t0,

@@ -239,7 +239,7 @@ def run_measures(cfg: dict) -> dict:
     from sim.report import Cell, replicate_measures
     from sim.simulate import simulate
 
-    r = simulate(cfg)
+    r = simulate(cfg, core_only=True)
     m = replicate_measures(Cell(None, {"config": cfg}, r.summary, r.economics, r.rtw_curves))
     return {"rtw_52w": m["rtw_52w"].mean(), "days_absent": m["days_absent"].mean(),
             "sii": m["sii"].mean(), "imd_gap_abs": m["imd_gap_abs"].mean(),
@@ -248,35 +248,41 @@ def run_measures(cfg: dict) -> dict:
             "cost_programme": m["cost_programme_disc"].mean()}
 
 
-def _run_sample(configs: Mapping[str, dict], factors: Sequence[Factor], k: int, x) -> list:
-    from sim.config import validate
-
-    return [{"sample": k, "design": d, **run_measures(validate(apply(cfg, factors, x)))}
-            for d, cfg in configs.items()]
-
-
 def evaluate(configs: Mapping[str, dict], factors: Sequence[Factor], x: np.ndarray,
              n_jobs: int = 1, desc: str = "samples", progress: bool = True) -> pd.DataFrame:
     """Run every design on every row of ``x``; long table (sample, design, measures).
 
     Every run uses its config's seed (common random numbers across samples and designs), so
     differences between rows come from the factors, not simulation noise, and the table is
-    the same for any ``n_jobs``.
+    the same for any ``n_jobs``. A config that several rows share (usual care does not see
+    evidence or access factors; tornado and Sobol rows repeat configs) is run once.
     """
     from joblib import Parallel, delayed
     from tqdm import tqdm
 
+    from sim.config import validate
+    from sim.manifest import config_hash
+
     x = np.asarray(x, dtype=float)
-    jobs = (delayed(_run_sample)(configs, factors, k, row) for k, row in enumerate(x))
+    unique: dict[str, dict] = {}
+    index = []
+    for k, row in enumerate(x):
+        for d, cfg in configs.items():
+            c = validate(apply(cfg, factors, row))
+            h = config_hash(c)
+            unique.setdefault(h, c)
+            index.append((k, d, h))
+    keys = list(unique)
     if n_jobs == 1:
-        it = (_run_sample(configs, factors, k, row) for k, row in enumerate(x))
+        it = (run_measures(unique[h]) for h in keys)
     else:
-        it = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
-    rows = []
-    for chunk in tqdm(it, total=len(x), desc=desc, unit="sample", disable=not progress,
-                      mininterval=2.0):
-        rows += chunk
-    return pd.DataFrame(rows)
+        it = Parallel(n_jobs=n_jobs, return_as="generator")(
+            delayed(run_measures)(unique[h]) for h in keys)
+    done = {}
+    for h, m in tqdm(zip(keys, it, strict=True), total=len(keys), desc=desc, unit="run",
+                     disable=not progress, mininterval=2.0):
+        done[h] = m
+    return pd.DataFrame([{"sample": k, "design": d, **done[h]} for k, d, h in index])
 
 
 def responses(long: pd.DataFrame, design: str) -> pd.DataFrame:
