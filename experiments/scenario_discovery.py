@@ -1,0 +1,203 @@
+"""Scenario discovery: which assumptions make a design fail to narrow the deprivation gap?
+
+    .venv/bin/python experiments/scenario_discovery.py [key=value ...]
+        # config: configs/analysis/scenario_discovery.yaml
+    .venv/bin/python experiments/scenario_discovery.py samples_from=outputs/gsa/<run>/samples.csv
+
+Samples the factors (Latin hypercube, or reuses the points of a GSA run), runs the design and
+usual care at each point with common random numbers, marks the points where the design fails
+(by default: its IMD slope index of inequality is not lower than usual care's), and runs PRIM
+(EMA Workbench) to find the ranges of factors where failures concentrate.
+
+Writes under ``out`` (staged): ``samples.csv`` (factors, outputs, failed), ``trajectory.csv``
+(PRIM peeling: coverage, density, mass, restricted dimensions), ``box.csv`` (the chosen box's
+limits with quasi-p-values), ``tradeoff.png`` (coverage vs density, chosen box marked),
+``box.png`` (failures on the two most restricted factors with the box), ``summary.md``,
+``analysis_config.yaml``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sim.analysis import launch  # noqa: E402
+
+
+def settings(c: dict) -> dict:
+    from sim.uncertainty.factors import MEASURES
+
+    for key in ("samples", "n_jobs"):
+        v = c[key]
+        if isinstance(v, bool) or not isinstance(v, int) or v < 2:
+            raise ValueError(f"{key}: got {v!r}, expected an integer >= 2")
+    f = c["failure"]
+    unknown = sorted(set(f) - {"output", "above", "below"})
+    if unknown:
+        raise ValueError(f"failure: unknown key {unknown[0]!r}, expected output, above, below")
+    known = [*MEASURES, *(f"d_{m}" for m in MEASURES)]
+    if f.get("output") not in known:
+        raise ValueError(f"failure.output: got {f.get('output')!r}, expected one of {known}")
+    if (f.get("above") is None) == (f.get("below") is None):
+        raise ValueError("failure: give exactly one of above or below")
+    return c
+
+
+def failed(values, failure: dict):
+    import numpy as np
+
+    v = np.asarray(values, dtype=float)
+    return v > failure["above"] if failure.get("above") is not None else v < failure["below"]
+
+
+def task(cfg) -> int:
+    import numpy as np
+    import pandas as pd
+    from scipy.stats import qmc
+
+    from sim.analysis import design_configs, model_overrides, plain, save_config, staged_output
+    from sim.uncertainty.discovery import find_box
+    from sim.uncertainty.factors import check_factors, evaluate, parse_factors, responses
+
+    c = settings(plain(cfg))
+    factors = parse_factors(c["factors"])
+    names = [f.name for f in factors]
+    fail_spec = c["failure"]
+    out_name = fail_spec["output"]
+    start = time.perf_counter()
+    if c["samples_from"]:
+        path = Path(c["samples_from"])
+        if not path.is_file():
+            raise ValueError(f"samples_from: {path} is not a file")
+        table = pd.read_csv(path)
+        missing = [col for col in [*names, out_name] if col not in table]
+        if missing:
+            raise ValueError(f"samples_from: {path} has no column {missing[0]!r} (were its "
+                             "factors the same?)")
+        if "plan" in table:  # a GSA run: the Sobol points cover the space; OAT rows do not
+            table = table[table["plan"] == "sobol"]
+        x = table[names].reset_index(drop=True)
+        y = table[[col for col in table.columns if col not in names and col != "plan"]]
+        y = y.reset_index(drop=True)
+        source = f"{len(x)} points reused from {path}"
+        print(f"Scenario discovery: {source}", flush=True)
+    else:
+        configs = design_configs([c["design"]], model_overrides(c))
+        check_factors(configs, factors)
+        lhs = qmc.LatinHypercube(d=len(factors), seed=c["seed"]).random(c["samples"])
+        xs = qmc.scale(lhs, [f.low for f in factors], [f.high for f in factors])
+        print(f"Scenario discovery for {c['design']}: {len(factors)} factors, "
+              f"{c['samples']} Latin hypercube points x {len(configs)} designs, "
+              f"{c['n_jobs']} workers", flush=True)
+        y = responses(evaluate(configs, factors, xs, n_jobs=c["n_jobs"], desc="points"),
+                      c["design"]).reset_index(drop=True)
+        x = pd.DataFrame(xs, columns=names)
+        source = (f"{c['samples']} Latin hypercube points (seed {c['seed']}), "
+                  f"{c['population']}, {c['n']:,} people x {c['replicates']} replicates")
+    if out_name not in y:
+        raise ValueError(f"failure.output: {out_name!r} is not among the outputs")
+    fails = failed(y[out_name], fail_spec)
+    samples = x.join(y).assign(failed=fails)
+    box = None
+    if 0 < fails.sum() < len(fails):
+        p = c["prim"]
+        box = find_box(x, fails, p["min_coverage"], p["peel_alpha"], p["mass_min"])
+    elapsed = time.perf_counter() - start
+    with staged_output(Path(c["out"])) as folder:
+        samples.to_csv(folder / "samples.csv", index=False)
+        save_config(cfg, folder)
+        if box is not None:
+            box.trajectory.to_csv(folder / "trajectory.csv", index=False)
+            box.limits.to_csv(folder / "box.csv", index=False)
+            plots(folder, box, x, fails)
+        (folder / "summary.md").write_text(summary_md(c, factors, source, fails, box, elapsed))
+    rate = float(np.mean(fails))
+    what = box.describe() if box is not None else "no box (failures are all or none)"
+    print(f"Scenario discovery: {int(fails.sum())}/{len(fails)} points fail ({rate:.0%}); "
+          f"box: {what} -> {c['out']}")
+    return 0
+
+
+def plots(folder: Path, box, x, fails) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    t = box.trajectory
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    sc = ax.scatter(t["coverage"], t["density"], c=t["res_dim"], cmap="viridis", s=22)
+    ax.scatter([box.coverage], [box.density], s=160, facecolors="none", edgecolors="red",
+               linewidths=2, label="chosen box")
+    fig.colorbar(sc, ax=ax, label="factors restricted")
+    ax.set_xlabel("coverage (share of all failures inside the box)")
+    ax.set_ylabel("density (share of points in the box that fail)")
+    ax.set_title("PRIM peeling trajectory")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(folder / "tradeoff.png", dpi=110)
+    plt.close(fig)
+
+    lim = box.limits.copy()
+    lim["restriction"] = 1 - (lim["high"] - lim["low"]) / (lim["full_high"] - lim["full_low"])
+    lim = lim.sort_values(["qp_value", "restriction"], ascending=[True, False])
+    dims = list(lim["factor"][:2])
+    if len(dims) == 1:
+        others = [n for n in x.columns if n != dims[0]]
+        dims.append(others[0])
+    fig, ax = plt.subplots(figsize=(6.5, 5))
+    f = np.asarray(fails)
+    ax.scatter(x.loc[~f, dims[0]], x.loc[~f, dims[1]], s=12, color="#999999",
+               label="narrows the gap")
+    ax.scatter(x.loc[f, dims[0]], x.loc[f, dims[1]], s=16, color="#D55E00", label="fails")
+    lims = {r.factor: (r.low, r.high) for r in box.limits.itertuples()}
+    x0, x1 = lims.get(dims[0], (x[dims[0]].min(), x[dims[0]].max()))
+    y0, y1 = lims.get(dims[1], (x[dims[1]].min(), x[dims[1]].max()))
+    ax.add_patch(plt.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor="black",
+                               lw=1.5, label="PRIM box (these two factors)"))
+    ax.set_xlabel(dims[0])
+    ax.set_ylabel(dims[1])
+    ax.set_title(f"Box: coverage {box.coverage:.0%}, density {box.density:.0%} "
+                 f"(base rate {box.base_rate:.0%})", fontsize=10)
+    ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    fig.savefig(folder / "box.png", dpi=110)
+    plt.close(fig)
+
+
+def summary_md(c, factors, source, fails, box, elapsed) -> str:
+    from sim.evidence import to_markdown as md
+
+    f = c["failure"]
+    rule = (f"{f['output']} > {f['above']}" if f.get("above") is not None
+            else f"{f['output']} < {f['below']}")
+    n_fail = int(sum(fails))
+    lines = [f"# Scenario discovery: when does {c['design']} fail?", "",
+             f"Failure: **{rule}** (d_ = change vs usual care with common random numbers; "
+             "for d_sii a positive change means the deprivation gradient in RTW widens or "
+             f"stays). Points: {source}; {elapsed:.0f} s.", "",
+             f"**{n_fail} of {len(fails)} points fail ({n_fail / len(fails):.0%}).**", ""]
+    if box is None:
+        lines += ["PRIM needs both failures and successes; none was run.", ""]
+    else:
+        lines += [f"PRIM box: **{box.describe()}**. It holds {box.coverage:.0%} of all "
+                  f"failures (coverage) and {box.density:.0%} of the points inside it fail "
+                  f"(density), against {box.base_rate:.0%} overall; it spans {box.mass:.0%} "
+                  "of the points. Chosen as the densest box on the peeling trajectory with "
+                  f"coverage >= {c['prim']['min_coverage']}.", "",
+                  "Restrictions (quasi-p-value above 0.05: the restriction adds little):", "",
+                  md(box.limits.round(4)), "",
+                  "![trade-off](tradeoff.png)", "", "![box](box.png)", ""]
+    lines += ["## Factors", "", "| factor | low | nominal | high | note |", "|---|---|---|---|---|"]
+    lines += [f"| {x.name} | {x.low:g} | {x.nominal:g} | {x.high:g} | {x.note} |"
+              for x in factors]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    launch("scenario_discovery", task)
