@@ -1,45 +1,31 @@
 """Probabilistic sensitivity analysis with value of information (see :mod:`sim.psa`).
 
-    python experiments/psa.py [--draws 40] [--n 5000] [--replicates 2] [--designs a,b,...]
-        [--wtp 500] [--rho 0.8] [--seed 11] [--out DIR]
+    .venv/bin/python experiments/psa.py [key=value ...]     # config: configs/analysis/psa.yaml
+    .venv/bin/python experiments/psa.py draws=200 'designs=[multicomponent,ips_smi]'
 
 Draws every evidence entry the designs use (correlated within a shared source), runs every
-design on each draw with common random numbers, and writes under ``outputs/psa/<time>/``:
+design on each draw with common random numbers, and writes under ``out``:
 ``draws.csv`` (the evidence values), ``results.csv`` (draw x design outcomes),
 ``clamped_draws.csv`` (draws clamped to what the baseline can reproduce),
 ``summary.csv`` / ``summary.md`` (intervals, probability best, probability of narrowing
 the IMD gradient vs usual care), ``ceac.csv`` / ``ceac.png``, ``voi.csv`` (EVPI, EVPPI per
-entry). Written to a staging folder and renamed, so a killed run leaves nothing.
+entry), ``analysis_config.yaml``. Written to a staging folder and renamed, so a killed run
+leaves nothing.
 """
 
 from __future__ import annotations
 
-import argparse
 import copy
-import os
-import shutil
 import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-DEFAULT_DESIGNS = "usual_care,rtw_coordinator,multicomponent,culturally_adapted_mdt,wave_vsw"
-
-
-def _outcomes(cfg):
-    from sim.report import Cell, replicate_measures
-    from sim.simulate import simulate
-
-    r = simulate(cfg)
-    m = replicate_measures(Cell(None, {"config": cfg}, r.summary, r.economics, r.rtw_curves))
-    return {"rtw_52w": m["rtw_52w"].mean(), "sii": m["sii"].mean(),
-            "weeks_in_work": m["weeks_in_work_disc"].mean(),
-            "cost_programme": m["cost_programme_disc"].mean()}
+from sim.analysis import launch  # noqa: E402
 
 
-def main(argv=None) -> int:
+def task(cfg) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -48,69 +34,47 @@ def main(argv=None) -> int:
     import pandas as pd
     from tqdm import tqdm
 
-    from sim.config import ConfigError, load_config, validate
+    from sim.analysis import design_configs, model_overrides, plain, save_config, staged_output
     from sim.effects import evidence_ids
     from sim.evidence import load_registry
     from sim.psa import ceac, draw_evidence, evpi, evppi, net_benefit
+    from sim.uncertainty.factors import Factor, evaluate
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--draws", type=int, default=40)
-    ap.add_argument("--n", type=int, default=5000, help="people per replicate")
-    ap.add_argument("--replicates", type=int, default=2)
-    ap.add_argument("--designs", default=DEFAULT_DESIGNS)
-    ap.add_argument("--wtp", type=float, default=None,
-                    help="GBP per discounted week in work (default: the economics config)")
-    ap.add_argument("--rho", type=float, default=0.8, help="correlation within a source")
-    ap.add_argument("--seed", type=int, default=11)
-    ap.add_argument("--out", default=None)
-    args = ap.parse_args(argv)
-    designs = [d.strip() for d in args.designs.split(",") if d.strip()]
-    if "usual_care" not in designs:
-        designs.insert(0, "usual_care")
-    base = [f"population.n={args.n}", f"replicates={args.replicates}", "output.plots=false",
-            "output.write_agents=false"]
-    try:
-        configs = {d: load_config([f"programme={d}", *base]) for d in designs}
-    except ConfigError as err:
-        print(f"config error: {err}", file=sys.stderr)
-        return 2
+    c = plain(cfg)
+    if not isinstance(c["draws"], int) or c["draws"] < 2:
+        raise ValueError(f"draws: got {c['draws']!r}, expected an integer >= 2")
+    if c["wtp"] is not None and not (isinstance(c["wtp"], int | float) and c["wtp"] >= 0):
+        raise ValueError(f"wtp: got {c['wtp']!r}, expected null or a number >= 0")
+    configs = design_configs(list(c["designs"]), model_overrides(c))
+    designs = list(configs)
     registry = load_registry()
     ids = sorted({i for cfg in configs.values() for i in evidence_ids(cfg)
                   if registry[i].distribution is not None
                   and registry[i].distribution["type"] != "fixed"})
-    try:
-        draws = draw_evidence([registry[i] for i in ids], args.draws, args.seed, args.rho)
-    except ValueError as err:
-        print(f"config error: {err}", file=sys.stderr)
-        return 2
-    wtp = args.wtp if args.wtp is not None else configs["usual_care"]["economics"][
+    draws = draw_evidence([registry[i] for i in ids], c["draws"], c["seed"], c["rho"])
+    wtp = c["wtp"] if c["wtp"] is not None else configs["usual_care"]["economics"][
         "willingness_to_pay_per_week_in_work"]
     from sim.effects import EffectError
     from sim.model import RTWModel
 
-    rows, infeasible = [], []
+    infeasible = []
     start = time.perf_counter()
-
-    def run_draw(k, values):
-        out = []
-        for d, cfg in configs.items():
-            c = copy.deepcopy(cfg)
-            c["evidence_values"] = {i: v for i, v in values.items() if i in evidence_ids(cfg)}
-            out.append({"draw": k, "design": d, **_outcomes(validate(c))})
-        return out
 
     def feasible(values) -> str | None:
         """The first evidence id whose drawn value no hazard ratio reproduces, else None."""
-        for cfg in configs.values():
-            c = copy.deepcopy(cfg)
-            c["evidence_values"] = {i: v for i, v in values.items() if i in evidence_ids(cfg)}
+        for design_cfg in configs.values():
+            trial = copy.deepcopy(design_cfg)
+            trial["evidence_values"] = {i: v for i, v in values.items()
+                                        if i in evidence_ids(design_cfg)}
             try:
-                RTWModel(c)  # builds the population and converts the effects; no run
+                RTWModel(trial)  # builds the population and converts the effects; no run
             except EffectError as err:
                 return str(err).split("'")[1]
         return None
 
-    for k in tqdm(range(args.draws), desc="PSA draws", unit="draw"):
+    print(f"PSA: {c['draws']} draws of {len(ids)} evidence entries x {len(designs)} designs, "
+          f"{c['n_jobs']} workers", flush=True)
+    for k in tqdm(range(c["draws"]), desc="feasibility", unit="draw", mininterval=2.0):
         values = {i: float(draws.at[k, i]) for i in ids}
         while (bad := feasible(values)) is not None:
             # A drawn effect no hazard ratio reproduces on this baseline (e.g. a risk ratio
@@ -133,11 +97,13 @@ def main(argv=None) -> int:
             values[bad] = at(lo)
             draws.at[k, bad] = values[bad]
             infeasible.append({"draw": k, "entry": bad, "drawn": v, "used": values[bad]})
-        rows += run_draw(k, values)
+    factors = [Factor(i, "evidence", float(draws[i].min()), float(draws[i].max()),
+                      float(registry[i].value), id=i) for i in ids]
+    res = evaluate(configs, factors, draws[ids].to_numpy(), n_jobs=c["n_jobs"],
+                   desc="PSA runs").rename(columns={"sample": "draw"})
     infeasible = (pd.DataFrame(infeasible).groupby(["draw", "entry"], as_index=False)
                   .agg(drawn=("drawn", "first"), used=("used", "last"))
                   if infeasible else pd.DataFrame(columns=["draw", "entry", "drawn", "used"]))
-    res = pd.DataFrame(rows)
     res["net_benefit"] = net_benefit(res["weeks_in_work"], res["cost_programme"], wtp)
     wide = {m: res.pivot(index="draw", columns="design", values=m)[designs]
             for m in ("rtw_52w", "sii", "weeks_in_work", "cost_programme", "net_benefit")}
@@ -165,11 +131,8 @@ def main(argv=None) -> int:
         voi.append({"parameters": i, "value_per_person": evppi(nb, draws[i].to_numpy())})
     voi = pd.DataFrame(voi).sort_values("value_per_person", ascending=False)
 
-    out = Path(args.out) if args.out else REPO / "outputs" / "psa" / time.strftime(
-        "%Y-%m-%d_%H-%M-%S")
-    staging = out.parent / f".{out.name}.partial-{os.getpid()}"
-    staging.mkdir(parents=True)
-    try:
+    with staged_output(Path(c["out"])) as staging:
+        save_config(cfg, staging)
         draws.to_csv(staging / "draws.csv", index=False)
         infeasible.to_csv(staging / "clamped_draws.csv", index=False)
         res.to_csv(staging / "results.csv", index=False)
@@ -179,24 +142,25 @@ def main(argv=None) -> int:
         fig, ax = plt.subplots(figsize=(8, 5))
         colours = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000")
         for j, d in enumerate(designs):
-            c = curve[curve["design"] == d]
-            ax.plot(c["wtp"], c["probability"], color=colours[j % len(colours)], label=d)
+            cd = curve[curve["design"] == d]
+            ax.plot(cd["wtp"], cd["probability"], color=colours[j % len(colours)], label=d)
         ax.axvline(wtp, color="grey", ls=":", lw=1)
         ax.set_xlabel("willingness to pay per discounted week in work (GBP)")
         ax.set_ylabel("probability the design has the highest net benefit")
         ax.set_ylim(0, 1)
-        ax.set_title(f"Cost-effectiveness acceptability curves ({args.draws} PSA draws)")
+        ax.set_title(f"Cost-effectiveness acceptability curves ({c['draws']} PSA draws)")
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
         fig.savefig(staging / "ceac.png", dpi=110, bbox_inches="tight")
         plt.close(fig)
-        lines = [f"# PSA: {args.draws} draws x {len(designs)} designs, {args.n:,} people x "
-                 f"{args.replicates} replicates, seed {args.seed}, rho {args.rho}, "
+        lines = [f"# PSA: {c['draws']} draws x {len(designs)} designs, {c['population']}, "
+                 f"{c['n']:,} people x {c['replicates']} replicates, seed {c['seed']}, "
+                 f"rho {c['rho']}, "
                  f"WTP {wtp:,.0f} GBP per week in work", "",
                  "Intervals are 2.5-97.5 percentiles over evidence draws (common random "
                  "numbers within a draw). SII: slope index of inequality in RTW across IMD "
                  "quintiles (negative change = narrower).",
-                 f"{infeasible['draw'].nunique()} of {args.draws} draws had a value that no "
+                 f"{infeasible['draw'].nunique()} of {c['draws']} draws had a value that no "
                  "hazard ratio reproduces on the model's baseline (e.g. a risk ratio whose "
                  "target exceeds 100% RTW); it was clamped at the feasible boundary "
                  "(clamped_draws.csv: drawn and used values), so the distribution is "
@@ -205,15 +169,11 @@ def main(argv=None) -> int:
                  "## Value of information (GBP per person)", "",
                  voi.round(2).to_string(index=False), "", "![CEAC](ceac.png)", ""]
         (staging / "summary.md").write_text("\n".join(lines))
-        os.rename(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    print(f"PSA: {args.draws} draws ({infeasible['draw'].nunique()} clamped) x {len(designs)} "
+    print(f"PSA: {c['draws']} draws ({infeasible['draw'].nunique()} clamped) x {len(designs)} "
           "designs in "
-          f"{time.perf_counter() - start:.0f} s -> {out}")
+          f"{time.perf_counter() - start:.0f} s -> {c['out']}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    launch("psa", task)

@@ -68,13 +68,12 @@ def test_psa_experiment_runs_end_to_end(tmp_path):
 
     repo = Path(__file__).resolve().parent.parent
     out = tmp_path / "psa"
-    r = subprocess.run([sys.executable, str(repo / "experiments" / "psa.py"), "--draws", "3",
-                        "--n", "1500", "--replicates", "1", "--designs",
-                        "usual_care,rtw_coordinator", "--out", str(out)],
-                       capture_output=True, text=True, timeout=300)
+    r = subprocess.run([sys.executable, str(repo / "experiments" / "psa.py"), "draws=3",
+                        "n=1500", "replicates=1", "designs=[rtw_coordinator]", f"out={out}"],
+                       capture_output=True, text=True, timeout=300, cwd=repo)
     assert r.returncode == 0, r.stderr[-2000:]
     for name in ("draws.csv", "results.csv", "summary.csv", "summary.md", "ceac.csv",
-                 "ceac.png", "voi.csv", "clamped_draws.csv"):
+                 "ceac.png", "voi.csv", "clamped_draws.csv", "analysis_config.yaml"):
         assert (out / name).is_file(), name
     import pandas as pd
 
