@@ -11,9 +11,28 @@ Targets (DIGEST s3; see README "Calibration"):
 
 A week is the model's shortest spell, so "<= 7 days" maps to 1-week spells, "8 days-4
 weeks" to 2-4 weeks and "> 4 weeks" to 5+ weeks.
+
+Fitting (``experiments/calibrate.py``, ``configs/analysis/calibrate.yaml``). The objective
+is a weighted sum of squared z-scores over the fitted targets,
+
+    J(x) = sum_t w_t * ((simulated_t(x) - target_t) / h_t) ** 2,
+
+where ``h_t`` is the half-width of the target's 95% interval in the evidence registry
+(``configs/evidence/uk_targets.yaml``; no source published one, so every interval is an
+assumption stated there) rescaled like the target (the spell shares by 1/1.02). ``x`` are
+multipliers on baseline hazards (scale factors of :mod:`sim.uncertainty.factors`);
+:func:`fit` minimises ``J`` with ``scipy.optimize.minimize`` on ``log x`` within bounds,
+starting from the hand-tuned baseline (all multipliers 1). The pure pieces
+(:func:`objective`, :func:`z_scores`, :func:`fit`) take any ``stats_fn(x) -> {target:
+value}``; :func:`simulated_targets` is the model's (a run without the output tables).
 """
 
 from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -30,9 +49,22 @@ TARGETS = {
     "spells_5plus_weeks": (0.20 / 1.02, "NICE PH19 (CIPD/CBI): 20% > 4 weeks, rescaled"),
     "top5pct_spells_share_of_time": (0.40, "NICE PH19: 5% of absences = 40% of time lost"),
 }
+# the registry entry behind each target (its assumed 95% interval sets the z-score scale)
+TARGET_EVIDENCE = {
+    "remain_off_52w_given_off_6w": "hse2004_one_in_five_remain_off",
+    "absence_rate": "ons_absence_rate_2022",
+    "days_lost_per_worker_year": "ons_days_per_worker_2022",
+    "spells_1_week": "absence_length_le_7_days",
+    "spells_2_4_weeks": "absence_length_8d_to_4w",
+    "spells_5plus_weeks": "absence_length_ge_4w",
+    "top5pct_spells_share_of_time": "absence_longest_5pct_share_time_lost",
+}
+# the population preset whose runs give each target
+TARGET_POPULATION = {t: ("fit_note_cohort" if t == "remain_off_52w_given_off_6w" else
+                         "workforce") for t in TARGETS}
 
 
-def _per_replicate(agents: pd.DataFrame, spells: pd.DataFrame, cfg: dict) -> pd.DataFrame:
+def per_replicate(agents: pd.DataFrame, spells: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     mode = cfg["population"]["mode"]
     hours = cfg["pathways"]["phased_return"]["hours_fraction"]
     days_per_week = cfg["outcomes"]["days_per_week"]
@@ -70,7 +102,7 @@ def _per_replicate(agents: pd.DataFrame, spells: pd.DataFrame, cfg: dict) -> pd.
 
 def calibration_table(agents: pd.DataFrame, spells: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     """Target vs simulated (mean and range over replicates) for the targets this mode has."""
-    per = _per_replicate(agents, spells, cfg)
+    per = per_replicate(agents, spells, cfg)
     if per.empty:
         return pd.DataFrame(columns=["target", "target_value", "simulated", "sim_low",
                                      "sim_high", "difference", "source"])
@@ -84,3 +116,170 @@ def calibration_table(agents: pd.DataFrame, spells: pd.DataFrame, cfg: dict) -> 
     out = out.sort_values("target", key=lambda s: s.map(order)).reset_index(drop=True)
     return out[["target", "target_value", "simulated", "sim_low", "sim_high", "difference",
                 "source"]]
+
+
+_per_replicate = per_replicate  # the earlier private name
+
+
+# ---- fitting ------------------------------------------------------------------------------
+
+
+def target_intervals(registry: Mapping | None = None) -> dict[str, tuple[float, float, float]]:
+    """``{target: (value, low, high)}``: the target and its assumed 95% interval.
+
+    The interval is the registry entry's (:data:`TARGET_EVIDENCE`), rescaled by target /
+    registry value, so the spell shares (printed 66/16/20%, rescaled to sum to 1) keep
+    their relative width.
+    """
+    if registry is None:
+        from sim.evidence import load_registry
+
+        registry = load_registry()
+    out = {}
+    for name, (value, _) in TARGETS.items():
+        entry = registry[TARGET_EVIDENCE[name]]
+        ratio = value / float(entry.value)
+        out[name] = (value, entry.ci[0] * ratio, entry.ci[1] * ratio)
+    return out
+
+
+def z_scores(simulated: Mapping[str, float], targets: Mapping[str, float],
+             tolerances: Mapping[str, float]) -> dict[str, float]:
+    """``(simulated - target) / tolerance`` per target (NaN where nothing was simulated)."""
+    out = {}
+    for name, target in targets.items():
+        value = simulated.get(name, math.nan)
+        value = math.nan if value is None else float(value)
+        out[name] = (value - target) / tolerances[name]
+    return out
+
+
+def objective(simulated: Mapping[str, float], targets: Mapping[str, float],
+              tolerances: Mapping[str, float],
+              weights: Mapping[str, float] | None = None) -> float:
+    """Weighted sum of squared z-scores over ``targets`` (weight 1 unless given).
+
+    A target the run could not compute (missing or not finite) makes the objective
+    infinite, so an optimiser moves away from such a point.
+    """
+    total = 0.0
+    for name, z in z_scores(simulated, targets, tolerances).items():
+        w = 1.0 if weights is None else float(weights.get(name, 0.0))
+        if w == 0:
+            continue
+        if not math.isfinite(z):
+            return math.inf
+        total += w * z * z
+    return total
+
+
+@dataclass
+class FitResult:
+    names: list[str]
+    x: np.ndarray              # fitted multipliers (the best point evaluated)
+    objective: float
+    stats: dict                # simulated targets at x
+    start_x: np.ndarray
+    start_objective: float
+    start_stats: dict
+    evaluations: int
+    method: str
+    message: str
+    seconds: float
+    trace: pd.DataFrame = field(repr=False)  # every evaluation: multipliers, objective, stats
+
+
+METHODS = ("Nelder-Mead", "Powell")
+
+
+def fit(stats_fn: Callable[[np.ndarray], Mapping[str, float]], factors: Sequence,
+        targets: Mapping[str, float], tolerances: Mapping[str, float],
+        weights: Mapping[str, float] | None = None, x0: Sequence[float] | None = None,
+        method: str = "Nelder-Mead", max_evaluations: int = 300, xatol: float = 1e-3,
+        fatol: float = 1e-3, initial_step: float = 0.1,
+        progress: Callable[[str], None] | None = print, every: int = 10) -> FitResult:
+    """Minimise :func:`objective` of ``stats_fn(x)`` over multipliers ``x`` within bounds.
+
+    ``factors``: objects with ``name``, ``low``, ``high``, ``nominal`` (the start unless
+    ``x0`` is given; :class:`sim.uncertainty.factors.Factor`). The optimiser works on
+    ``log x`` (multipliers act on the log scale, and bounds stay symmetric for ratios):
+    ``scipy.optimize.minimize`` with ``method`` Nelder-Mead (initial simplex: the start
+    and one vertex per factor ``initial_step`` away in log terms, i.e. about +10%) or
+    Powell, both with bounds. ``xatol`` (log scale) and ``fatol`` stop it; at most
+    ``max_evaluations`` calls of ``stats_fn``. A repeated point is not re-run.
+    ``progress`` receives a line every ``every`` evaluations.
+    """
+    from scipy.optimize import minimize
+
+    if method not in METHODS:
+        raise ValueError(f"optimiser.method: got {method!r}, expected one of {list(METHODS)}")
+    names = [f.name for f in factors]
+    lo = np.log([f.low for f in factors])
+    hi = np.log([f.high for f in factors])
+    start = np.array([f.nominal for f in factors] if x0 is None else x0, dtype=float)
+    u0 = np.log(start)
+    if np.any(u0 < lo) or np.any(u0 > hi):
+        raise ValueError("fit: the start is outside the factors' bounds")
+    rows: list[dict] = []
+    cache: dict[tuple, float] = {}
+    best = {"f": math.inf}
+    t0 = time.perf_counter()
+
+    def f(u):
+        u = np.clip(np.asarray(u, dtype=float), lo, hi)
+        key = tuple(np.round(u, 12))
+        if key in cache:
+            return cache[key]
+        if len(rows) >= max_evaluations:
+            return math.inf  # over budget (Powell may ask for a few more): best is kept
+        x = np.exp(u)
+        stats = dict(stats_fn(x))
+        value = objective(stats, targets, tolerances, weights)
+        cache[key] = value
+        rows.append({"evaluation": len(rows) + 1, **dict(zip(names, x, strict=True)),
+                     "objective": value, **{f"sim_{k}": v for k, v in stats.items()}})
+        if value < best["f"]:
+            best.update(f=value, x=x, stats=stats)
+        k = len(rows)
+        if progress is not None and (k == 1 or k % every == 0):
+            progress(f"  eval {k:4d}  objective {value:10.4g}  best {best['f']:10.4g}  "
+                     + " ".join(f"{n}={v:.3f}" for n, v in zip(names, best["x"], strict=True))
+                     + f"  ({time.perf_counter() - t0:.0f} s)")
+        return value
+
+    start_value = f(u0)
+    start_stats = dict(best["stats"])
+    bounds = list(zip(lo, hi, strict=True))
+    if method == "Nelder-Mead":
+        simplex = [u0]
+        for i in range(len(u0)):
+            v = u0.copy()
+            v[i] += initial_step if u0[i] + initial_step <= hi[i] else -initial_step
+            simplex.append(v)
+        options = {"maxfev": max_evaluations, "xatol": xatol, "fatol": fatol,
+                   "initial_simplex": np.array(simplex), "adaptive": len(u0) > 3}
+    else:
+        options = {"maxfev": max_evaluations, "xtol": xatol, "ftol": fatol}
+    res = minimize(f, u0, method=method, bounds=bounds, options=options)
+    message = str(res.message)
+    if len(rows) >= max_evaluations:
+        message = f"stopped at the evaluation budget ({max_evaluations}); {message}"
+    if progress is not None:
+        progress(f"  done: {len(rows)} evaluations, objective {start_value:.4g} -> "
+                 f"{best['f']:.4g} ({message})")
+    return FitResult(names=names, x=np.asarray(best["x"]), objective=float(best["f"]),
+                     stats=dict(best["stats"]), start_x=start, start_objective=start_value,
+                     start_stats=start_stats, evaluations=len(rows), method=method,
+                     message=message, seconds=time.perf_counter() - t0,
+                     trace=pd.DataFrame(rows))
+
+
+def simulated_targets(cfg: dict) -> pd.DataFrame:
+    """Per-replicate simulated targets of a validated config: the run alone, without
+    the output tables ``simulate`` builds (a fraction of its time)."""
+    from sim.model import RTWModel
+    from sim.outcomes import agent_outcomes, spell_table
+
+    model = RTWModel(cfg)
+    model.run()
+    return per_replicate(agent_outcomes(model), spell_table(model), cfg)
