@@ -3,7 +3,7 @@ PY := .venv/bin/python
 ARGS ?=
 
 .PHONY: venv run test check lint bench sweep-bench calibration-check evidence trials \
-	sweep compare psa clean
+	sweep compare psa gsa discover calibrate clean
 
 venv:
 	@scripts/ensure_venv.sh
@@ -25,6 +25,15 @@ compare: venv  ## run the main designs vs usual care (paired) and write the HTML
 
 psa: venv  ## probabilistic sensitivity analysis, CEAC and value of information
 	$(PY) experiments/psa.py $(ARGS)
+
+gsa: venv  ## global sensitivity: Sobol, Morris, tornado (configs/analysis/gsa.yaml)
+	$(PY) experiments/gsa.py $(ARGS)
+
+discover: venv  ## scenario discovery (PRIM): when does a design fail to narrow the IMD gap?
+	$(PY) experiments/scenario_discovery.py $(ARGS)
+
+calibrate: venv  ## fit the baseline hazards to the UK targets -> configs/pathways/calibrated.yaml
+	$(PY) experiments/calibrate.py $(ARGS)
 
 evidence: venv  ## the evidence registry as a markdown table (ARGS="--format csv" for CSV)
 	$(PY) -m sim.evidence $(ARGS)

@@ -104,7 +104,8 @@ def task(cfg) -> int:
     box = None
     if 0 < fails.sum() < len(fails):
         p = c["prim"]
-        box = find_box(x, fails, p["min_coverage"], p["peel_alpha"], p["mass_min"])
+        box = find_box(x, fails, p["min_coverage"], p["peel_alpha"], p["mass_min"],
+                       p["max_restricted"])
     elapsed = time.perf_counter() - start
     with staged_output(Path(c["out"])) as folder:
         samples.to_csv(folder / "samples.csv", index=False)
@@ -172,6 +173,7 @@ def plots(folder: Path, box, x, fails) -> None:
 
 def summary_md(c, factors, source, fails, box, elapsed) -> str:
     from sim.evidence import to_markdown as md
+    from sim.uncertainty.discovery import Discovery
 
     f = c["failure"]
     rule = (f"{f['output']} > {f['above']}" if f.get("above") is not None
@@ -185,11 +187,20 @@ def summary_md(c, factors, source, fails, box, elapsed) -> str:
     if box is None:
         lines += ["PRIM needs both failures and successes; none was run.", ""]
     else:
+        firm = box.limits[box.limits["qp_value"] <= 0.05]
+        strong = (f"the design fails mostly when "
+                  f"{Discovery(box.trajectory, box.chosen, firm, 0, 0, 0, 0).describe()}"
+                  if len(firm) else "no restriction is significant (quasi-p <= 0.05); the "
+                  "failures are not concentrated in a simple box")
         lines += [f"PRIM box: **{box.describe()}**. It holds {box.coverage:.0%} of all "
                   f"failures (coverage) and {box.density:.0%} of the points inside it fail "
                   f"(density), against {box.base_rate:.0%} overall; it spans {box.mass:.0%} "
                   "of the points. Chosen as the densest box on the peeling trajectory with "
-                  f"coverage >= {c['prim']['min_coverage']}.", "",
+                  f"coverage >= {c['prim']['min_coverage']} restricting at most "
+                  f"{c['prim']['max_restricted']} factors (`trajectory.csv` has the "
+                  "others: denser boxes need more restrictions and cover fewer failures).",
+                  "",
+                  f"In short: {strong}.", "",
                   "Restrictions (quasi-p-value above 0.05: the restriction adds little):", "",
                   md(box.limits.round(4)), "",
                   "![trade-off](tradeoff.png)", "", "![box](box.png)", ""]

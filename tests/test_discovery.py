@@ -39,6 +39,17 @@ def test_prim_recovers_a_planted_box(noise):
     assert d.base_rate == pytest.approx(y.mean())
 
 
+def test_prim_box_restricts_at_most_max_restricted_factors():
+    x, y = planted()
+    d = find_box(x, y, min_coverage=0.7, max_restricted=1)
+    lim = d.limits.set_index("factor")
+    narrowed = [f for f, r in lim.iterrows()
+                if r["low"] > r["full_low"] or r["high"] < r["full_high"]]
+    assert len(narrowed) == 1 and narrowed[0] in ("a", "b")
+    assert d.density < 0.95  # one factor alone cannot isolate the planted box
+    assert d.density > 2 * d.base_rate
+
+
 def test_prim_refuses_an_outcome_without_both_kinds():
     x, _ = planted(n=50)
     with pytest.raises(ValueError, match="0 of 50 cases"):

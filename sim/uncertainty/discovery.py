@@ -5,9 +5,11 @@ Workbench 3.0: starting from the whole sampled space, it peels off thin slices o
 at a time, keeping the slice whose removal most raises the share of cases of concern in
 what is left. The *peeling trajectory* trades **coverage** (share of all cases of concern
 inside the box) against **density** (share of cases in the box that are of concern).
-:func:`find_box` picks the densest box whose coverage is at least ``min_coverage`` and
-reports each restricted factor's limits with PRIM's quasi-p-value (a one-sided binomial test
-that the restriction raises density; above 0.05 the restriction is weak).
+:func:`find_box` picks the densest box whose coverage is at least ``min_coverage`` and that
+restricts at most ``max_restricted`` factors (Bryant & Lempert 2010 judge a box by coverage,
+density and how few factors it needs), and reports each restricted factor's limits with
+PRIM's quasi-p-value (a one-sided binomial test that the restriction raises density; above
+0.05 the restriction is weak).
 """
 
 from __future__ import annotations
@@ -45,13 +47,17 @@ class Discovery:
 
 
 def find_box(x: pd.DataFrame, y, min_coverage: float = 0.6, peel_alpha: float = 0.05,
-             mass_min: float = 0.05) -> Discovery:
+             mass_min: float = 0.05, max_restricted: int = 3) -> Discovery:
     """PRIM box for cases ``y`` (bool per row of ``x``); one-line ValueError on bad input."""
     y = np.asarray(y, dtype=bool)
     if len(y) != len(x):
         raise ValueError(f"prim: {len(y)} outcomes for {len(x)} rows")
     if not 0 < min_coverage <= 1:
         raise ValueError(f"prim.min_coverage: got {min_coverage}, expected a value in (0, 1]")
+    if isinstance(max_restricted, bool) or not isinstance(max_restricted, int) or \
+            max_restricted < 1:
+        raise ValueError(f"prim.max_restricted: got {max_restricted!r}, expected an integer "
+                         ">= 1")
     if not 0 < peel_alpha < 0.5 or not 0 < mass_min < 1:
         raise ValueError("prim: peel_alpha must be in (0, 0.5) and mass_min in (0, 1)")
     if y.all() or not y.any():
@@ -65,7 +71,7 @@ def find_box(x: pd.DataFrame, y, min_coverage: float = 0.6, peel_alpha: float = 
                       mass_min=mass_min)
         box = p.find_box()
         traj = box.peeling_trajectory.copy()
-        ok = traj[traj["coverage"] >= min_coverage]
+        ok = traj[(traj["coverage"] >= min_coverage) & (traj["res_dim"] <= max_restricted)]
         chosen = int(ok.sort_values(["density", "coverage"], ascending=False).index[0])
         stats, table = box.inspect(chosen, style="data")[0]
         lims = box.box_lims[chosen]
