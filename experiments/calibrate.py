@@ -244,8 +244,13 @@ def yaml_text(pathways: dict, header: list[str]) -> str:
 
     import yaml
 
-    body = yaml.safe_dump(pathways, sort_keys=False, default_flow_style=None, width=100,
+    rest = {k: v for k, v in pathways.items() if k != "sources"}
+    body = yaml.safe_dump(rest, sort_keys=False, default_flow_style=None, width=100,
                           allow_unicode=True)
+    if "sources" in pathways:  # block style, one line per source (as in baseline.yaml)
+        body += "\n" + yaml.safe_dump({"sources": pathways["sources"]}, sort_keys=False,
+                                      default_flow_style=False, width=100_000,
+                                      allow_unicode=True)
     lines = []
     for line in header:
         indent = " " * (len(line) - len(line.lstrip()))
@@ -323,6 +328,7 @@ def plot(folder: Path, table, trace) -> None:
              label="each evaluation")
     ax2.plot(trace["evaluation"], best, color="tab:blue", label="best so far")
     ax2.set_yscale("log")
+    ax2.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
     ax2.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
     ax2.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax2.set_xlabel("evaluation")
