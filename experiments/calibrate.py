@@ -97,9 +97,10 @@ def settings(c: dict) -> dict:
         _posint(b["n"], f"{block}.n", 100)
         _posint(b["replicates"], f"{block}.replicates", min_reps)
         _posint(b["seed"], f"{block}.seed", 0)
-    model = c.get("model") or []
+    model = c.get("model_overrides") or []
     if not isinstance(model, list) or not all(isinstance(o, str) for o in model):
-        raise ValueError(f"model: got {model!r}, expected a list of key=value overrides")
+        raise ValueError(f"model_overrides: got {model!r}, expected a list of key=value "
+                         "overrides")
     for o in model:
         if o.split("=", 1)[0].lstrip("+~") in ("population", "population.n", "replicates",
                                               "seed"):
@@ -150,7 +151,7 @@ def model_configs(c: dict, block: str, populations) -> dict[str, dict]:
     return {p: load_config([f"population={p}", f"population.n={b['n']}",
                             f"replicates={b['replicates']}", f"seed={b['seed']}",
                             "output.plots=false", "output.write_agents=false",
-                            *(c.get("model") or [])])
+                            *(c.get("model_overrides") or [])])
             for p in populations}
 
 
@@ -341,15 +342,6 @@ def plot(folder: Path, table, trace) -> None:
     plt.close(fig)
 
 
-def _md(df, floatfmt: str = ".4g") -> str:
-    head = "| " + " | ".join(df.columns) + " |\n|" + "---|" * len(df.columns) + "\n"
-    lines = []
-    for row in df.itertuples(index=False):
-        cells = [format(v, floatfmt) if isinstance(v, float) else str(v) for v in row]
-        lines.append("| " + " | ".join(cells) + " |")
-    return head + "\n".join(lines) + "\n"
-
-
 # ---- the task ------------------------------------------------------------------------------
 
 
@@ -358,6 +350,10 @@ def task(cfg) -> int:
     import pandas as pd
 
     from sim.analysis import plain, save_config, staged_output
+    from sim.evidence import to_markdown
+
+    def md(df) -> str:
+        return to_markdown(df, ".4g") + "\n"
     from sim.calibration import (
         TARGET_EVIDENCE,
         TARGET_POPULATION,
@@ -507,10 +503,10 @@ def task(cfg) -> int:
         "Near-best range: the multiplier's range over evaluated points with J within 1 of "
         "the best (a rough, not a profile, indication of how well the targets pin it down).",
         "",
-        _md(params[["factor", "low", "high", "multiplier", "near_best_low",
+        md(params[["factor", "low", "high", "multiplier", "near_best_low",
                     "near_best_high", "path", "hand_tuned", "calibrated"]]),
         "## Targets (held-out replicates: mean and 95% interval of the mean)", "",
-        _md(pd.DataFrame({
+        md(pd.DataFrame({
             "target": table["target"], "fitted": table["fitted"].map({True: "yes",
                                                                       False: "no"}),
             "UK (95% interval)": [f"{r.uk_value:.4g} ({r.uk_low:.4g}-{r.uk_high:.4g})"

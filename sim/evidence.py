@@ -571,9 +571,12 @@ def evidence_table(registry: dict[str, EvidenceEntry], ids=None):
                                        "conversion", "file"])
 
 
-def to_markdown(df) -> str:
-    """A GitHub-flavoured markdown table (no optional dependency needed)."""
+def to_markdown(df, floatfmt: str | None = None) -> str:
+    """A GitHub-flavoured markdown table (no optional dependency needed); ``floatfmt``
+    (e.g. ``".4g"``) formats float cells."""
     def cell(x):
+        if floatfmt and isinstance(x, float):
+            return format(x, floatfmt)
         return _one_line(x).replace("|", "\\|")
 
     lines = ["| " + " | ".join(cell(c) for c in df.columns) + " |",

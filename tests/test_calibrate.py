@@ -144,7 +144,8 @@ def test_fit_recovers_planted_multipliers_in_the_model(make_config):
 # ---- the experiment end to end -----------------------------------------------------------
 
 SMALL = ["fit.n=3000", "validation.n=3000", "validation.replicates=2",
-         "optimiser.max_evaluations=6", "optimiser.progress_every=2", "model=['horizon_weeks=60']"]
+         "optimiser.max_evaluations=6", "optimiser.progress_every=2",
+         "model_overrides=['horizon_weeks=60']"]
 
 
 def _run(*args, timeout=120):
