@@ -154,8 +154,8 @@ def plots(folder: Path, box, x, fails) -> None:
     fig, ax = plt.subplots(figsize=(6.5, 5))
     f = np.asarray(fails)
     ax.scatter(x.loc[~f, dims[0]], x.loc[~f, dims[1]], s=12, color="#999999",
-               label="narrows the gap")
-    ax.scatter(x.loc[f, dims[0]], x.loc[f, dims[1]], s=16, color="#D55E00", label="fails")
+               label="no failure")
+    ax.scatter(x.loc[f, dims[0]], x.loc[f, dims[1]], s=16, color="#D55E00", label="failure")
     lims = {r.factor: (r.low, r.high) for r in box.limits.itertuples()}
     x0, x1 = lims.get(dims[0], (x[dims[0]].min(), x[dims[0]].max()))
     y0, y1 = lims.get(dims[1], (x[dims[1]].min(), x[dims[1]].max()))

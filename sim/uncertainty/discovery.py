@@ -14,6 +14,7 @@ PRIM's quasi-p-value (a one-sided binomial test that the restriction raises dens
 
 from __future__ import annotations
 
+import logging
 import warnings
 from dataclasses import dataclass
 
@@ -66,6 +67,9 @@ def find_box(x: pd.DataFrame, y, min_coverage: float = 0.6, peel_alpha: float = 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from ema_workbench.analysis import prim
+
+        # the workbench logs each peeling step at INFO; analyses print their own summary
+        logging.getLogger("EMA").setLevel(logging.WARNING)
 
         p = prim.Prim(x.reset_index(drop=True).astype(float), y, peel_alpha=peel_alpha,
                       mass_min=mass_min)
