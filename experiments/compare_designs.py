@@ -30,7 +30,7 @@ DEFAULT_DESIGNS = ("usual_care", "rtw_coordinator", "work_focused_cbt", "multico
 def main(argv=None) -> int:
     from sim.config import ConfigError, load_config
     from sim.output import write_results
-    from sim.report import write_report
+    from sim.report import ReportError, load_psa, write_report
     from sim.simulate import simulate
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -39,6 +39,8 @@ def main(argv=None) -> int:
     ap.add_argument("--designs", default=",".join(DEFAULT_DESIGNS))
     ap.add_argument("--population", default="fit_note_cohort")
     ap.add_argument("--out", default=None)
+    ap.add_argument("--psa", default=None,
+                    help="a finished PSA run (make psa) to show in the report")
     ap.add_argument("overrides", nargs="*", help="extra config overrides (key=value)")
     args = ap.parse_args(argv)
     designs = [d.strip() for d in args.designs.split(",") if d.strip()]
@@ -49,7 +51,9 @@ def main(argv=None) -> int:
             "output.write_agents=false", *args.overrides]
     try:  # every config is checked before any work starts
         configs = {d: load_config([f"programme={d}", *base]) for d in designs}
-    except ConfigError as err:
+        if args.psa:
+            load_psa(args.psa)
+    except (ConfigError, ReportError) as err:
         print(f"config error: {err}", file=sys.stderr)
         return 2
     out = Path(args.out) if args.out else REPO / "outputs" / "compare" / time.strftime(
@@ -60,7 +64,7 @@ def main(argv=None) -> int:
         write_results(simulate(cfg), out / "cells" / design / "results")
         print(f"[{k}/{len(configs)}] {design} done in {time.perf_counter() - t:.1f} s",
               flush=True)
-    report = write_report([out / "cells"], out / "report")
+    report = write_report([out / "cells"], out / "report", args.psa)
     print(f"report: {report} ({time.perf_counter() - start:.0f} s in all)")
     return 0
 

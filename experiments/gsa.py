@@ -223,12 +223,15 @@ def task(cfg) -> int:
         save_config(cfg, folder)
         plots(folder, sobol, morris, tornado, outputs, c["design"])
         (folder / "summary.md").write_text(summary_md(c, factors, sobol, morris, tornado,
-                                                      noise_tab, total, elapsed))
+                                                      noise_tab, samples, total, elapsed))
     print(f"GSA: {total} points x {len(configs)} designs in {elapsed:.0f} s -> {c['out']}")
     return 0
 
 
-def summary_md(c, factors, sobol, morris, tornado, noise_tab, total, elapsed) -> str:
+def summary_md(c, factors, sobol, morris, tornado, noise_tab, samples, total,
+               elapsed) -> str:
+    import pandas as pd
+
     from sim.evidence import to_markdown as md
 
     lines = [f"# Global sensitivity analysis: {c['design']}", "",
@@ -242,6 +245,11 @@ def summary_md(c, factors, sobol, morris, tornado, noise_tab, total, elapsed) ->
         what = f.id if f.kind == "evidence" else ", ".join(f.paths)
         lines.append(f"| {f.name} | {f.kind}: {what} | {f.low:g} | {f.nominal:g} | "
                      f"{f.high:g} | {f.note} |")
+    n_clamped = int((samples.get("clamped", pd.Series(dtype=str)).fillna("") != "").sum())
+    lines += ["", f"{n_clamped} of {len(samples)} points had an evidence value that the "
+              "point's baseline cannot reproduce (e.g. a risk ratio whose target exceeds 100% "
+              "RTW once other factors change the baseline); it was clamped at the feasible "
+              "boundary (`clamped` in samples.csv)."]
     lines += ["", "## Noise", "",
               "Share of each output's variance across the Sobol points that Monte Carlo noise "
               "alone could produce (variance over other model seeds at the nominal point / "

@@ -15,7 +15,6 @@ leaves nothing.
 
 from __future__ import annotations
 
-import copy
 import sys
 import time
 from pathlib import Path
@@ -54,49 +53,27 @@ def task(cfg) -> int:
     draws = draw_evidence([registry[i] for i in ids], c["draws"], c["seed"], c["rho"])
     wtp = c["wtp"] if c["wtp"] is not None else configs["usual_care"]["economics"][
         "willingness_to_pay_per_week_in_work"]
-    from sim.effects import EffectError
-    from sim.model import RTWModel
+    from sim.uncertainty.factors import feasible_evidence
 
     infeasible = []
     start = time.perf_counter()
-
-    def feasible(values) -> str | None:
-        """The first evidence id whose drawn value no hazard ratio reproduces, else None."""
-        for design_cfg in configs.values():
-            trial = copy.deepcopy(design_cfg)
-            trial["evidence_values"] = {i: v for i, v in values.items()
-                                        if i in evidence_ids(design_cfg)}
-            try:
-                RTWModel(trial)  # builds the population and converts the effects; no run
-            except EffectError as err:
-                return str(err).split("'")[1]
-        return None
-
     print(f"PSA: {c['draws']} draws of {len(ids)} evidence entries x {len(designs)} designs, "
           f"{c['n_jobs']} workers", flush=True)
     for k in tqdm(range(c["draws"]), desc="feasibility", unit="draw", mininterval=2.0):
         values = {i: float(draws.at[k, i]) for i in ids}
-        while (bad := feasible(values)) is not None:
-            # A drawn effect no hazard ratio reproduces on this baseline (e.g. a risk ratio
-            # whose target exceeds 100% RTW, or below what a time-limited service can
-            # reach): clamp it at the feasible boundary, found by bisection on the line
-            # from the registry value to the draw (log scale for ratios), and record it.
-            e, v = registry[bad], values[bad]
-            v0 = float(e.value)
-            ratio = v > 0 and v0 > 0
-
-            def at(t, v=v, v0=v0, ratio=ratio):
-                return (float(np.exp(np.log(v0) + t * (np.log(v) - np.log(v0)))) if ratio
-                        else v0 + t * (v - v0))
-
-            lo, hi = 0.0, 1.0
-            for _ in range(8):  # boundary within 1/256 of the way
-                mid = (lo + hi) / 2
-                ok = feasible({**values, bad: at(mid)}) != bad
-                lo, hi = (mid, hi) if ok else (lo, mid)
-            values[bad] = at(lo)
-            draws.at[k, bad] = values[bad]
-            infeasible.append({"draw": k, "entry": bad, "drawn": v, "used": values[bad]})
+        # A drawn effect no hazard ratio reproduces on this baseline (e.g. a risk ratio
+        # whose target exceeds 100% RTW, or below what a time-limited service can reach) is
+        # clamped at the feasible boundary (feasible_evidence: bisection from the registry
+        # value) and recorded; every design then uses the clamped value.
+        for design_cfg in configs.values():
+            used = {i: v for i, v in values.items() if i in evidence_ids(design_cfg)}
+            if not used:
+                continue
+            _, moves = feasible_evidence({**design_cfg, "evidence_values": used})
+            for m in moves:
+                values[m["entry"]] = draws.at[k, m["entry"]] = m["used"]
+                infeasible.append({"draw": k, "entry": m["entry"], "drawn": m["requested"],
+                                   "used": m["used"]})
     factors = [Factor(i, "evidence", float(draws[i].min()), float(draws[i].max()),
                       float(registry[i].value), id=i) for i in ids]
     res = evaluate(configs, factors, draws[ids].to_numpy(), n_jobs=c["n_jobs"],

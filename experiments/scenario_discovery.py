@@ -114,7 +114,10 @@ def task(cfg) -> int:
             box.trajectory.to_csv(folder / "trajectory.csv", index=False)
             box.limits.to_csv(folder / "box.csv", index=False)
             plots(folder, box, x, fails)
-        (folder / "summary.md").write_text(summary_md(c, factors, source, fails, box, elapsed))
+        n_clamped = int((samples["clamped"].fillna("") != "").sum()) if "clamped" in samples \
+            else 0
+        (folder / "summary.md").write_text(summary_md(c, factors, source, fails, box, elapsed,
+                                                      n_clamped))
     rate = float(np.mean(fails))
     what = box.describe() if box is not None else "no box (failures are all or none)"
     print(f"Scenario discovery: {int(fails.sum())}/{len(fails)} points fail ({rate:.0%}); "
@@ -171,7 +174,7 @@ def plots(folder: Path, box, x, fails) -> None:
     plt.close(fig)
 
 
-def summary_md(c, factors, source, fails, box, elapsed) -> str:
+def summary_md(c, factors, source, fails, box, elapsed, n_clamped: int = 0) -> str:
     from sim.evidence import to_markdown as md
     from sim.uncertainty.discovery import Discovery
 
@@ -183,7 +186,9 @@ def summary_md(c, factors, source, fails, box, elapsed) -> str:
              f"Failure: **{rule}** (d_ = change vs usual care with common random numbers; "
              "for d_sii a positive change means the deprivation gradient in RTW widens or "
              f"stays). Points: {source}; {elapsed:.0f} s.", "",
-             f"**{n_fail} of {len(fails)} points fail ({n_fail / len(fails):.0%}).**", ""]
+             f"**{n_fail} of {len(fails)} points fail ({n_fail / len(fails):.0%}).**", "",
+             f"{n_clamped} points had an evidence value their baseline cannot reproduce, "
+             "clamped at the feasible boundary (`clamped` in samples.csv).", ""]
     if box is None:
         lines += ["PRIM needs both failures and successes; none was run.", ""]
     else:

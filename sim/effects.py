@@ -46,7 +46,12 @@ EFFECT_TO_HAZARD = {"rtw_hr": "rtw", "reemploy_hr": "reemploy", "job_loss_hr": "
 
 
 class EffectError(ValueError):
-    """An effect that cannot be derived from its evidence (one line)."""
+    """An effect that cannot be derived from its evidence (one line). ``entry_id`` names the
+    registry entry when its value is what cannot be reproduced (PSA and GSA clamp it)."""
+
+    def __init__(self, message: str, entry_id: str | None = None):
+        super().__init__(message)
+        self.entry_id = entry_id
 
 
 def _registry():
@@ -160,7 +165,7 @@ def convert(entry, value: float, effect_key: str, spec: dict, model) -> float:
             return float(conversions.hr_from_mean_difference_days(
                 value, h, other, weights=w, days_per_week=days, horizon_weeks=follow, **acts))
     except ValueError as err:
-        raise EffectError(f"{where}: {str(err).splitlines()[0]}") from err
+        raise EffectError(f"{where}: {str(err).splitlines()[0]}", entry.id) from err
     raise EffectError(f"{where} cannot set {effect_key}")
 
 

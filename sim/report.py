@@ -53,7 +53,8 @@ PERSPECTIVES = (("cost_programme", "Programme (NHS / commissioner)"),
                 ("cost_employer", "Employer (sick pay, lost output, recruitment)"),
                 ("cost_exchequer", "Exchequer (benefits, lost tax)"),
                 ("cost_individual", "Individual (lost income)"))
-SECTIONS = ("Answers", "League table", "Return to work by group", "Inequality gaps",
+SECTIONS = ("Answers", "League table", "How sure, given the evidence",
+            "Return to work by group", "Inequality gaps",
             "Equity-efficiency impact plane", "Costs by perspective", "Groups",
             "Evidence", "Assumptions", "Runs and configuration", "How to read this report")
 
@@ -599,7 +600,102 @@ def _evidence_html(comp: Comparison) -> tuple[str, str]:
     return _table(table), _table(a) if not a.empty else "<p>None.</p>"
 
 
-def render_html(comp: Comparison, figs: dict[str, str]) -> str:
+PSA_FILES = ("summary.csv", "voi.csv", "ceac.csv")
+
+
+def load_psa(folder) -> dict:
+    """A PSA run's tables (``experiments/psa.py`` output) for the report; ReportError if
+    the folder is not one."""
+    folder = Path(folder)
+    missing = [f for f in PSA_FILES if not (folder / f).is_file()]
+    if missing:
+        raise ReportError(f"--psa {folder}: no {missing[0]} (expected the folder of a "
+                          "finished `make psa` run)")
+    out = {name.split(".")[0]: pd.read_csv(folder / name) for name in PSA_FILES}
+    clamped = folder / "clamped_draws.csv"
+    out["clamped"] = pd.read_csv(clamped) if clamped.is_file() else pd.DataFrame()
+    draws = folder / "draws.csv"
+    out["n_draws"] = len(pd.read_csv(draws)) if draws.is_file() else None
+    out["path"] = folder
+    return out
+
+
+def _psa_ceac_uri(psa: dict, names: dict) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 4))
+    for d, g in psa["ceac"].groupby("design", sort=False):
+        ax.plot(g["wtp"], g["probability"], label=names.get(d, d))
+    ax.set_xlabel("willingness to pay per discounted week in work (GBP)")
+    ax.set_ylabel("P(highest net benefit)")
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _fig_to_uri(fig)
+
+
+def _psa_html(psa: dict | None, names: dict) -> str:
+    if psa is None:
+        return ("<p>No probabilistic sensitivity analysis attached. The intervals above are "
+                "over replicates (simulation noise) with the evidence fixed at its central "
+                "values. To see how sure the ranking is given the uncertainty of the evidence, "
+                "run <code>make psa</code> and rebuild with <code>--psa "
+                "outputs/psa/&lt;run&gt;</code>.</p>")
+    s = psa["summary"]
+    pct = "{:.0%}".format
+    rows = []
+    for r in s.itertuples():
+        rows.append({
+            "design": names.get(r.design, r.design),
+            "RTW change vs usual care, pp (95% over draws)": _ci(
+                100 * r.rtw_52w_vs_uc, 100 * r.rtw_52w_vs_uc_low, 100 * r.rtw_52w_vs_uc_high,
+                "{:+.2f}"),
+            "net benefit change, GBP (95%)": _ci(r.net_benefit_vs_uc, r.net_benefit_vs_uc_low,
+                                                 r.net_benefit_vs_uc_high, "{:+,.0f}"),
+            "P(best net benefit)": pct(r.p_best_net_benefit),
+            "P(most RTW)": pct(r.p_best_rtw),
+            "P(narrows IMD gradient)": pct(r.p_narrows_imd_gradient)})
+    voi = psa["voi"].sort_values("value_per_person", ascending=False)
+    evpi = voi[voi["parameters"] == "all (EVPI)"]["value_per_person"]
+    top = voi[voi["parameters"] != "all (EVPI)"].head(5)
+    n = psa["n_draws"]
+    clamped = psa["clamped"]["draw"].nunique() if len(psa["clamped"]) else 0
+    return (f"<p>Probabilistic sensitivity analysis from <code>{html.escape(str(psa['path']))}"
+            f"</code>: {n} draws of every evidence entry from its distribution (entries from "
+            "one source correlated), each run for every design with common random numbers. "
+            "Intervals here are over the evidence, not over replicates."
+            + (f" {clamped} draws had a value the model's baseline cannot reproduce and were "
+               "clamped at the feasible boundary." if clamped else "") + "</p>"
+            + _table(pd.DataFrame(rows))
+            + f'<img src="{_psa_ceac_uri(psa, names)}" alt="acceptability curves">'
+            + "<p>Value of information (GBP per person in the modelled population): the "
+            "expected gain from deciding with perfect knowledge of all evidence (EVPI) "
+            + (f"is <b>{float(evpi.iloc[0]):,.0f}</b>" if len(evpi) else "is not available")
+            + "; per entry (EVPPI), the evidence gaps most worth closing:</p>"
+            + _table(top.rename(columns={"parameters": "evidence entry",
+                                         "value_per_person": "EVPPI (GBP per person)"})
+                     .round(1)))
+
+
+def _psa_answer(psa: dict | None, names: dict) -> str | None:
+    if psa is None:
+        return None
+    s = psa["summary"].sort_values("p_best_net_benefit", ascending=False).iloc[0]
+    voi = psa["voi"][psa["voi"]["parameters"] != "all (EVPI)"].sort_values(
+        "value_per_person", ascending=False)
+    gap = (f"; the evidence gap most worth closing is <i>{html.escape(voi.iloc[0]['parameters'])}"
+           f"</i> (EVPPI GBP {voi.iloc[0]['value_per_person']:,.0f} per person)"
+           if len(voi) else "")
+    return (f"<b>How sure, given the evidence:</b> {names.get(s.design, s.design)} has the "
+            f"highest net benefit in {s.p_best_net_benefit:.0%} of {psa['n_draws']} evidence "
+            f"draws{gap}.")
+
+
+def render_html(comp: Comparison, figs: dict[str, str],
+                psa: dict | None = None) -> str:
     evidence, assumptions = _evidence_html(comp)
     manifests = [{"design": c.design, "path": str(c.path),
                   "config_hash": c.manifest.get("config_hash"),
@@ -608,7 +704,11 @@ def render_html(comp: Comparison, figs: dict[str, str]) -> str:
     ref_cfg = json.dumps(comp.cells[0].config, indent=1, sort_keys=True, default=str)
     versions = json.dumps(comp.cells[0].manifest.get("versions"), sort_keys=True)
     sec = dict.fromkeys(SECTIONS, "")
-    sec["Answers"] = "<ul>" + "".join(f"<li>{line}</li>" for line in _answers(comp)) + "</ul>"
+    answers = _answers(comp)
+    if (line := _psa_answer(psa, _names(comp))) is not None:
+        answers.append(line)
+    sec["Answers"] = "<ul>" + "".join(f"<li>{line}</li>" for line in answers) + "</ul>"
+    sec["How sure, given the evidence"] = _psa_html(psa, _names(comp))
     sec["League table"] = (
         "<p>Each design against usual care on the same people (paired replicates). Changes "
         "are design minus usual care with 95% intervals over replicates.</p>"
@@ -659,15 +759,17 @@ def render_html(comp: Comparison, figs: dict[str, str]) -> str:
             f"<nav>{nav}</nav>{body}</body></html>")
 
 
-def write_report(paths, out_dir) -> Path:
-    """Build the report from results under ``paths`` into ``out_dir`` (atomically)."""
+def write_report(paths, out_dir, psa_dir=None) -> Path:
+    """Build the report from results under ``paths`` into ``out_dir`` (atomically);
+    ``psa_dir``: a finished PSA run (``experiments/psa.py``) to show how sure the ranking is."""
     out_dir = Path(out_dir)
+    psa = load_psa(psa_dir) if psa_dir is not None else None
     comp = compare_cells(load_cells(paths))
     staging = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        (staging / "report.html").write_text(render_html(comp, figures(comp)))
+        (staging / "report.html").write_text(render_html(comp, figures(comp), psa))
         comp.league.to_csv(staging / "league.csv", index=False)
         comp.per_replicate.to_csv(staging / "per_replicate.csv", index=False)
         comp.costs.to_csv(staging / "costs.csv", index=False)
@@ -685,10 +787,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Build the design comparison report.")
     ap.add_argument("paths", nargs="+", help="results dirs, run dirs or a sweep dir")
     ap.add_argument("--out", default=None, help="output dir (default: <first path>/report)")
+    ap.add_argument("--psa", default=None, help="a PSA run folder (make psa) to include")
     args = ap.parse_args(argv)
     out = Path(args.out) if args.out else Path(args.paths[0]) / "report"
     try:
-        path = write_report(args.paths, out)
+        path = write_report(args.paths, out, args.psa)
     except ReportError as err:
         print(f"report error: {err}", file=sys.stderr)
         return 2

@@ -2,8 +2,9 @@
 
 import numpy as np
 import pytest
+import yaml
 
-from sim.config import load_config, validate
+from sim.config import CONFIG_DIR, load_config, validate
 from sim.uncertainty.factors import (
     apply,
     check_factors,
@@ -104,3 +105,41 @@ def test_evaluate_is_deterministic_dedupes_and_responds_to_factors(configs):
     assert r.loc[0].equals(r.loc[2])  # same factors, same seed: same outcome
     assert r.loc[1, "d_days_absent"] < r.loc[0, "d_days_absent"]  # bigger HR, more uptake
     assert r.loc[1, "d_rtw_52w"] >= r.loc[0, "d_rtw_52w"]
+
+
+@pytest.mark.parametrize("path", sorted((CONFIG_DIR / "analysis" / "factors").glob("*.yaml")),
+                         ids=lambda p: p.stem)
+def test_every_shipped_factor_set_fits_its_design(path):
+    """configs/analysis/factors/<design>.yaml: every path reaches the design's config and
+    every low/high builds a model (effects the baseline can reproduce)."""
+    spec = yaml.safe_load(path.read_text())
+    base = ["population.n=300", "replicates=1"]
+    configs = {d: load_config([f"programme={d}", *base]) for d in ("usual_care", path.stem)}
+    check_factors(configs, parse_factors(spec))
+
+
+def test_infeasible_evidence_is_clamped_at_the_boundary_and_reported():
+    from sim.effects import EffectError
+    from sim.model import RTWModel
+    from sim.uncertainty.factors import feasible_evidence, run_measures
+
+    cfg = load_config(["programme=culturally_adapted_mdt", "population.n=2000", "replicates=1",
+                       "horizon_weeks=60"])
+    ok = {**cfg, "evidence_values": {"mdt_tingulstad2022_rr": 1.05}}
+    assert feasible_evidence(ok)[1] == []
+    bad = {**cfg, "evidence_values": {"mdt_tingulstad2022_rr": 1.48}}
+    with pytest.raises(EffectError) as err:
+        RTWModel(bad)
+    assert err.value.entry_id == "mdt_tingulstad2022_rr"
+    fixed, moves = feasible_evidence(bad)
+    assert [m["entry"] for m in moves] == ["mdt_tingulstad2022_rr"]
+    used = moves[0]["used"]
+    assert 1.01 < used < 1.48 and moves[0]["requested"] == 1.48
+    RTWModel(fixed)  # the clamped value builds
+    # just beyond the boundary (1/256 of the way on the log scale, plus a margin) fails
+    beyond = {**cfg, "evidence_values": {"mdt_tingulstad2022_rr": used * (1.48 / 1.01) ** 0.01}}
+    with pytest.raises(EffectError):
+        RTWModel(beyond)
+    m = run_measures(validate(bad))
+    assert m["clamped"].startswith("mdt_tingulstad2022_rr 1.48 -> ")
+    assert m == run_measures(validate(fixed)) | {"clamped": m["clamped"]}

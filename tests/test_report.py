@@ -97,3 +97,35 @@ def test_cli_reports_bad_input_in_one_line(tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 2
     assert r.stderr.strip().startswith("report error:") and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_psa_results_are_shown_when_attached(cells_dir, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import pandas as pd
+
+    repo = Path(__file__).resolve().parent.parent
+    psa = tmp_path / "psa"
+    r = subprocess.run([sys.executable, str(repo / "experiments" / "psa.py"), "draws=4",
+                        "n=1000", "replicates=1", "designs=[multicomponent,ips_smi]",
+                        f"out={psa}"], capture_output=True, text=True, cwd=repo, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    page = write_report([cells_dir], tmp_path / "with_psa", psa_dir=psa).read_text()
+    summary = pd.read_csv(psa / "summary.csv").set_index("design")
+    voi = pd.read_csv(psa / "voi.csv")
+    section = page.split("How sure, given the evidence</h2>")[1].split("<h2")[0]
+    assert "4 draws" in section and "acceptability curves" in section
+    for design, label in (("multicomponent", "multicomponent"), ("ips_smi", "IPS SMI")):
+        p = summary.loc[design, "p_best_net_benefit"]
+        assert f"<td>{label}</td>" in section and f"{p:.0%}" in section
+    evpi = voi.loc[voi["parameters"] == "all (EVPI)", "value_per_person"].iloc[0]
+    assert f"<b>{evpi:,.0f}</b>" in section
+    assert "How sure, given the evidence:</b>" in page.split("League table</h2>")[0]
+    # without a PSA the section says how to get one; a folder that is not a PSA run fails
+    plain = write_report([cells_dir], tmp_path / "plain").read_text()
+    assert "No probabilistic sensitivity analysis attached" in plain
+    with pytest.raises(ReportError, match="no summary.csv"):
+        write_report([cells_dir], tmp_path / "bad", psa_dir=cells_dir)
+    assert not (tmp_path / "bad").exists()

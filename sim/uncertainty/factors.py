@@ -234,14 +234,81 @@ def check_factors(configs: Mapping[str, dict], factors: Sequence[Factor]) -> Non
 # ---- running designs over samples --------------------------------------------------------
 
 
+def feasible_evidence(cfg: dict, steps: int = 8) -> tuple[dict, list[dict]]:
+    """``cfg`` with every ``evidence_values`` entry that no hazard ratio can reproduce on
+    this config's baseline (e.g. a risk ratio whose target exceeds 100% RTW, or below what a
+    time-limited service can reach) moved to the feasible boundary, and the list of moves
+    (entry, requested, used).
+
+    Whether a value is reproducible depends on the baseline, which other factors change, so
+    it is checked per config. The boundary is found by bisection on the line from the
+    registry value to the requested one (log scale for ratios) to within 1/2**steps of the
+    way; the registry value itself must be feasible.
+    """
+    from sim.effects import EffectError
+    from sim.evidence import load_registry
+    from sim.model import RTWModel
+
+    registry = load_registry()
+    cfg = copy.deepcopy(cfg)
+    moves = []
+
+    def bad_entry(c) -> EffectError | None:
+        try:
+            RTWModel(c)  # builds the population and converts the effects; no run
+        except EffectError as err:
+            if err.entry_id is None or err.entry_id not in (c.get("evidence_values") or {}):
+                raise
+            return err
+        return None
+
+    while (err := bad_entry(cfg)) is not None:
+        eid = err.entry_id
+        if any(m["entry"] == eid for m in moves):
+            raise err  # its clamped value is still infeasible: the registry value is too
+        v, v0 = float(cfg["evidence_values"][eid]), float(registry[eid].value)
+        ratio = v > 0 and v0 > 0
+
+        def at(t, v=v, v0=v0, ratio=ratio):
+            return (float(np.exp(np.log(v0) + t * (np.log(v) - np.log(v0)))) if ratio
+                    else v0 + t * (v - v0))
+
+        lo, hi = 0.0, 1.0
+        for _ in range(steps):
+            mid = (lo + hi) / 2
+            trial = copy.deepcopy(cfg)
+            trial["evidence_values"][eid] = at(mid)
+            e = bad_entry(trial)
+            lo, hi = (mid, hi) if e is None or e.entry_id != eid else (lo, mid)
+        cfg["evidence_values"][eid] = at(lo)
+        moves.append({"entry": eid, "requested": v, "used": at(lo)})
+    return cfg, moves
+
+
 def run_measures(cfg: dict) -> dict:
-    """Run one validated config; replicate means of the outcome, gap and cost measures."""
+    """Run one validated config; replicate means of the outcome, gap and cost measures.
+
+    An evidence value the config's baseline cannot reproduce is clamped at the feasible
+    boundary first (:func:`feasible_evidence`); ``clamped`` lists what moved (empty if
+    nothing did).
+    """
+    from sim.effects import EffectError
     from sim.report import Cell, replicate_measures
     from sim.simulate import simulate
 
-    r = simulate(cfg, core_only=True)
+    clamped = ""
+    try:
+        r = simulate(cfg, core_only=True)
+    except EffectError as err:
+        if err.entry_id is None:
+            raise
+        cfg, moves = feasible_evidence(cfg)
+        clamped = "; ".join(f"{m['entry']} {m['requested']:.4g} -> {m['used']:.4g}"
+                            for m in moves)
+        r = simulate(cfg, core_only=True)
     m = replicate_measures(Cell(None, {"config": cfg}, r.summary, r.economics, r.rtw_curves))
-    return {"rtw_52w": m["rtw_52w"].mean(), "days_absent": m["days_absent"].mean(),
+    return {"clamped": clamped,
+            "rtw_52w": m["rtw_52w"].mean(), "days_absent": m["days_absent"].mean(),
             "sii": m["sii"].mean(), "imd_gap_abs": m["imd_gap_abs"].mean(),
             "ethnic_gap": m["ethnic_gap"].mean(), "job_loss": m["job_loss"].mean(),
             "weeks_in_work": m["weeks_in_work_disc"].mean(),
@@ -289,6 +356,8 @@ def responses(long: pd.DataFrame, design: str) -> pd.DataFrame:
     """One row per sample: ``design``'s measures and their change vs usual care (``d_``)."""
     wide = long.pivot(index="sample", columns="design")
     out = pd.DataFrame(index=wide.index)
+    if ("clamped", design) in wide:  # evidence values moved to the feasible boundary
+        out["clamped"] = wide[("clamped", design)].fillna("")
     for m in MEASURES:
         out[m] = wide[(m, design)]
         if (m, REFERENCE) in wide and design != REFERENCE:
