@@ -151,7 +151,14 @@ def task(cfg) -> int:
 
     from sim.analysis import design_configs, model_overrides, plain, save_config, staged_output
     from sim.uncertainty import gsa
-    from sim.uncertainty.factors import check_factors, evaluate, parse_factors, problem, responses
+    from sim.uncertainty.factors import (
+        check_factors,
+        evaluate,
+        noise_runs,
+        parse_factors,
+        problem,
+        responses,
+    )
 
     c = settings(plain(cfg))
     configs = design_configs([c["design"]], model_overrides(c))
@@ -179,16 +186,7 @@ def task(cfg) -> int:
     ym = run(xm, "Morris")
     xt = gsa.one_at_a_time([f.nominal for f in factors], [f.bounds() for f in factors])
     yt = run(xt, "tornado")
-    # noise: the nominal point with other model seeds (each still averages the replicates)
-    seed0 = configs["usual_care"]["seed"]
-    noisy = {d: [{**cfg_d, "seed": seed0 + 1000 + j} for j in range(c["noise_seeds"])]
-             for d, cfg_d in configs.items()}
-    noise_rows = []
-    for j in range(c["noise_seeds"]):
-        one = {d: noisy[d][j] for d in configs}
-        r = responses(evaluate(one, factors, xt[:1], n_jobs=1, progress=False), c["design"])
-        noise_rows.append(r.iloc[0])
-    noise = pd.DataFrame(noise_rows)
+    noise = noise_runs(configs, factors, c["design"], c["noise_seeds"])
 
     sobol, morris, tornado, noise_tab = [], [], [], []
     for o in outputs:

@@ -34,6 +34,9 @@ def settings(c: dict) -> dict:
         v = c[key]
         if isinstance(v, bool) or not isinstance(v, int) or v < 2:
             raise ValueError(f"{key}: got {v!r}, expected an integer >= 2")
+    v = c["noise_seeds"]
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0 or v == 1:
+        raise ValueError(f"noise_seeds: got {v!r}, expected 0 or an integer >= 2")
     f = c["failure"]
     unknown = sorted(set(f) - {"output", "above", "below"})
     if unknown:
@@ -60,7 +63,13 @@ def task(cfg) -> int:
 
     from sim.analysis import design_configs, model_overrides, plain, save_config, staged_output
     from sim.uncertainty.discovery import find_box
-    from sim.uncertainty.factors import check_factors, evaluate, parse_factors, responses
+    from sim.uncertainty.factors import (
+        check_factors,
+        evaluate,
+        noise_runs,
+        parse_factors,
+        responses,
+    )
 
     c = settings(plain(cfg))
     factors = parse_factors(c["factors"])
@@ -68,6 +77,7 @@ def task(cfg) -> int:
     fail_spec = c["failure"]
     out_name = fail_spec["output"]
     start = time.perf_counter()
+    noise = None
     if c["samples_from"]:
         path = Path(c["samples_from"])
         if not path.is_file():
@@ -95,12 +105,26 @@ def task(cfg) -> int:
         y = responses(evaluate(configs, factors, xs, n_jobs=c["n_jobs"], desc="points"),
                       c["design"]).reset_index(drop=True)
         x = pd.DataFrame(xs, columns=names)
+        if c["noise_seeds"]:
+            noise = noise_runs(configs, factors, c["design"], c["noise_seeds"])
         source = (f"{c['samples']} Latin hypercube points (seed {c['seed']}), "
                   f"{c['population']}, {c['n']:,} people x {c['replicates']} replicates")
     if out_name not in y:
         raise ValueError(f"failure.output: {out_name!r} is not among the outputs")
     fails = failed(y[out_name], fail_spec)
     samples = x.join(y).assign(failed=fails)
+    noise_text = ("No noise check (points reused from another run: see its noise.csv)."
+                  if c["samples_from"] else "No noise check (noise_seeds 0).")
+    if noise is not None:
+        sd = float(noise[out_name].std(ddof=1))
+        threshold = fail_spec["above"] if fail_spec.get("above") is not None else \
+            fail_spec["below"]
+        close = int((np.abs(y[out_name] - threshold) < 2 * sd).sum())
+        noise_text = (f"Monte Carlo noise: rerunning the nominal point with {len(noise)} other "
+                      f"seeds, {out_name} has SD {sd:.3g}; {close} of {len(y)} points "
+                      f"({close / len(y):.0%}) lie within 2 SD of the threshold, so their "
+                      "side of it is partly chance (an overstatement under common random "
+                      "numbers; raise n or replicates to firm it up).")
     box = None
     if 0 < fails.sum() < len(fails):
         p = c["prim"]
@@ -110,6 +134,8 @@ def task(cfg) -> int:
     with staged_output(Path(c["out"])) as folder:
         samples.to_csv(folder / "samples.csv", index=False)
         save_config(cfg, folder)
+        if noise is not None:
+            noise.to_csv(folder / "noise.csv", index=False)
         if box is not None:
             box.trajectory.to_csv(folder / "trajectory.csv", index=False)
             box.limits.to_csv(folder / "box.csv", index=False)
@@ -117,7 +143,7 @@ def task(cfg) -> int:
         n_clamped = int((samples["clamped"].fillna("") != "").sum()) if "clamped" in samples \
             else 0
         (folder / "summary.md").write_text(summary_md(c, factors, source, fails, box, elapsed,
-                                                      n_clamped))
+                                                      n_clamped, noise_text))
     rate = float(np.mean(fails))
     what = box.describe() if box is not None else "no box (failures are all or none)"
     print(f"Scenario discovery: {int(fails.sum())}/{len(fails)} points fail ({rate:.0%}); "
@@ -174,7 +200,8 @@ def plots(folder: Path, box, x, fails) -> None:
     plt.close(fig)
 
 
-def summary_md(c, factors, source, fails, box, elapsed, n_clamped: int = 0) -> str:
+def summary_md(c, factors, source, fails, box, elapsed, n_clamped: int = 0,
+               noise_text: str = "") -> str:
     from sim.evidence import to_markdown as md
     from sim.uncertainty.discovery import Discovery
 
@@ -184,9 +211,10 @@ def summary_md(c, factors, source, fails, box, elapsed, n_clamped: int = 0) -> s
     n_fail = int(sum(fails))
     lines = [f"# Scenario discovery: when does {c['design']} fail?", "",
              f"Failure: **{rule}** (d_ = change vs usual care with common random numbers; "
-             "for d_sii a positive change means the deprivation gradient in RTW widens or "
-             f"stays). Points: {source}; {elapsed:.0f} s.", "",
+             "for the gap measures sii, imd_gap_abs and ethnic_gap a positive change means "
+             f"the gap widens). Points: {source}; {elapsed:.0f} s.", "",
              f"**{n_fail} of {len(fails)} points fail ({n_fail / len(fails):.0%}).**", "",
+             noise_text, "",
              f"{n_clamped} points had an evidence value their baseline cannot reproduce, "
              "clamped at the feasible boundary (`clamped` in samples.csv).", ""]
     if box is None:

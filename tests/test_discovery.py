@@ -112,6 +112,7 @@ def test_gsa_and_scenario_discovery_end_to_end(tmp_path):
     ("gsa.py", ["outputs=[rtw_52w,nonsense]"], "unknown output 'nonsense'"),
     ("gsa.py", ["sobl_n=64"], "sobl_n"),
     ("scenario_discovery.py", ["failure.output=foo"], "failure.output: got 'foo'"),
+    ("scenario_discovery.py", ["failure.below=0.1"], "exactly one of above or below"),
     ("scenario_discovery.py", ["samples_from=/nonexistent.csv"], "is not a file"),
 ])
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, script, args, message):
@@ -121,3 +122,16 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, script, args,
     lines = [line for line in r.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and message in lines[0], r.stderr
     assert not out.exists() and not list(tmp_path.glob(".*partial*"))
+
+
+def test_scenario_discovery_fresh_sample_with_noise_check(tmp_path):
+    out = tmp_path / "sd"
+    r = run("scenario_discovery.py", *SMALL, "samples=6", "noise_seeds=2",
+            "failure.output=d_rtw_52w", "failure.above=null", "failure.below=0.004",
+            f"out={out}")
+    assert r.returncode == 0, r.stderr[-2000:]
+    samples = pd.read_csv(out / "samples.csv")
+    assert len(samples) == 6 and (samples["failed"] == (samples["d_rtw_52w"] < 0.004)).all()
+    noise = pd.read_csv(out / "noise.csv")
+    assert len(noise) == 2 and noise["d_rtw_52w"].nunique() == 2  # other seeds differ
+    assert "Monte Carlo noise" in (out / "summary.md").read_text()

@@ -363,3 +363,18 @@ def responses(long: pd.DataFrame, design: str) -> pd.DataFrame:
         if (m, REFERENCE) in wide and design != REFERENCE:
             out[f"d_{m}"] = wide[(m, design)] - wide[(m, REFERENCE)]
     return out
+
+
+def noise_runs(configs: Mapping[str, dict], factors: Sequence[Factor], design: str,
+               seeds: int) -> pd.DataFrame:
+    """The nominal point run with ``seeds`` other model seeds (each run still averages its
+    replicates): one row per seed of :func:`responses`. Their spread is the Monte Carlo
+    noise of one point; it overstates the noise between points that share random numbers."""
+    nominal = np.array([[f.nominal for f in factors]])
+    rows = []
+    for j in range(seeds):
+        shifted = {d: {**c, "seed": c["seed"] + 1000 + j} for d, c in configs.items()}
+        rows.append(responses(evaluate(shifted, factors, nominal, progress=False),
+                              design).iloc[0])
+    return pd.DataFrame(rows).reset_index(drop=True)
+
