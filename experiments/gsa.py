@@ -58,6 +58,9 @@ def settings(c: dict) -> dict:
     if posint("noise_seeds") < 2:
         raise ValueError("noise_seeds: expected at least 2 (a standard deviation)")
     known = [*MEASURES, *(f"d_{m}" for m in MEASURES)]
+    if not isinstance(c["outputs"], list) or not c["outputs"]:
+        raise ValueError(f"outputs: got {c['outputs']!r}, expected a list such as "
+                         "'outputs=[rtw_52w,d_sii]'")
     for o in c["outputs"]:
         if o not in known:
             raise ValueError(f"outputs: unknown output {o!r}, expected some of {known}")

@@ -111,6 +111,7 @@ def test_gsa_and_scenario_discovery_end_to_end(tmp_path):
     ("gsa.py", ["factors.uptake.high=1.5"], "factors.uptake = 1.5"),
     ("gsa.py", ["outputs=[rtw_52w,nonsense]"], "unknown output 'nonsense'"),
     ("gsa.py", ["sobl_n=64"], "sobl_n"),
+    ("gsa.py", ["outputs=rtw_52w"], "expected a list such as"),
     ("scenario_discovery.py", ["failure.output=foo"], "failure.output: got 'foo'"),
     ("scenario_discovery.py", ["failure.below=0.1"], "exactly one of above or below"),
     ("scenario_discovery.py", ["samples_from=/nonexistent.csv"], "is not a file"),
