@@ -26,13 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sim.config import ConfigError  # noqa: E402
 from sim.effects import EffectError  # noqa: E402
 from sim.evidence import EvidenceError, load_registry  # noqa: E402
+from sim.io import write_atomic  # noqa: E402
 from sim.trials import all_designs, run_trials, trials_markdown, trials_table  # noqa: E402
-
-
-def write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 def main(argv: list[str] | None = None) -> int:

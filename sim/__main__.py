@@ -27,6 +27,33 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from sim.config import CONFIG_DIR, ConfigError, to_plain, validate
+from sim.io import OutputError, describe_os_error
+
+# The run directory :func:`sim.preflight.prepare` created for this invocation (None when
+# Hydra was started another way). Only that directory may be removed on failure: a
+# directory the user named and already had is never removed, whatever happens.
+CREATED_RUN_DIR: Path | None = None
+HYDRA_FILES = (".hydra", "rtw_sim.log")  # what Hydra itself writes into a run directory
+
+
+def _discard_run_dir(run_dir: Path) -> None:
+    """Remove what this invocation wrote into ``run_dir`` and nothing else."""
+    if CREATED_RUN_DIR is not None and run_dir.resolve() == CREATED_RUN_DIR.resolve():
+        shutil.rmtree(run_dir, ignore_errors=True)  # created by this invocation
+        return
+    # a directory the user gave (empty before the run): only Hydra's own files go
+    for name in HYDRA_FILES:
+        path = run_dir / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.is_file():
+            path.unlink(missing_ok=True)
+
+
+def fail(message: str, run_dir: Path, code: int) -> None:
+    print(message, file=sys.stderr)
+    _discard_run_dir(run_dir)
+    sys.exit(code)
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
@@ -44,24 +71,32 @@ def main(cfg: DictConfig) -> None:
         plain = to_plain(cfg)
         checked = validate(plain)
     except ConfigError as err:
-        print(f"config error: {err}", file=sys.stderr)
-        shutil.rmtree(run_dir, ignore_errors=True)  # nothing of this run is kept
-        sys.exit(2)
+        fail(f"config error: {err}", run_dir, 2)
     except Exception as err:  # interpolation errors and the like, still one line
-        print(f"config error: {type(err).__name__}: {str(err).splitlines()[0]}",
-              file=sys.stderr)
-        shutil.rmtree(run_dir, ignore_errors=True)
-        sys.exit(2)
+        fail(f"config error: {type(err).__name__}: {str(err).splitlines()[0]}", run_dir, 2)
 
     from sim.output import point_latest, write_results
     from sim.simulate import simulate
 
-    results = simulate(checked)
-    dest = write_results(results, run_dir / "results")
+    dest = run_dir / "results"
+    try:
+        results = simulate(checked)
+        dest = write_results(results, dest)
+    except MemoryError:
+        fail("error: out of memory while running; use fewer people (population.n) or "
+             "replicates, or split the work into several runs", run_dir, 1)
+    except OSError as err:
+        fail(f"error: could not write the results to {dest}: {describe_os_error(err)}; "
+             "nothing was kept", run_dir, 1)
     if checked["output"]["latest_link"]:
         outputs_root = Path("outputs")
-        outputs_root.mkdir(exist_ok=True)
-        point_latest(dest, outputs_root)
+        try:
+            outputs_root.mkdir(exist_ok=True)
+            warning = point_latest(dest, outputs_root)
+        except OSError as err:
+            warning = f"could not point outputs/latest at the results: {describe_os_error(err)}"
+        if warning:
+            print(f"warning: {warning}", file=sys.stderr)
     overall = results.summary.query("dimension == 'all'").groupby("metric")["value"].mean()
     rtw52 = overall.get("rtw_52w")
     line = f"RTW within 52 weeks {100 * rtw52:.1f}%; " if rtw52 is not None else ""
@@ -71,10 +106,15 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    from sim.preflight import check
+    from sim.preflight import prepare
 
-    problem = check(sys.argv[1:])
-    if problem:
-        print(f"config error: {problem}", file=sys.stderr)
+    try:
+        argv, CREATED_RUN_DIR = prepare(sys.argv[1:], task_function=main)
+    except ConfigError as err:
+        print(f"config error: {err}", file=sys.stderr)
         sys.exit(2)
+    except OutputError as err:
+        print(f"output error: {err}", file=sys.stderr)
+        sys.exit(2)
+    sys.argv = [sys.argv[0], *argv]
     main()

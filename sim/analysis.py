@@ -12,12 +12,12 @@ failed or killed run leaves no half-written results and never touches an earlier
 
 from __future__ import annotations
 
-import os
-import shutil
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+
+from sim.io import staged_dir
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -30,14 +30,8 @@ def staged_output(out: Path) -> Iterator[Path]:
         out = REPO / out
     if out.exists():
         raise FileExistsError(f"out: {out} already exists; choose another folder")
-    staging = out.parent / f".{out.name}.partial-{os.getpid()}"
-    staging.mkdir(parents=True)
-    try:
+    with staged_dir(out) as staging:
         yield staging
-        os.rename(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 def plain(cfg) -> dict:

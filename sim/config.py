@@ -14,6 +14,7 @@ so a typo in a hand-edited YAML never silently falls back to a default.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,6 +86,24 @@ class Str:
         if self.choices is not None and value not in self.choices:
             raise ConfigError(
                 f"{path}: unknown value {value!r}, expected one of {', '.join(self.choices)}"
+            )
+        return value
+
+
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,79}")
+
+
+@dataclass
+class Name:
+    """A name that becomes part of a file path: a safe file name, no traversal."""
+
+    def check(self, path, value):
+        Str().check(path, value)
+        if not NAME_PATTERN.fullmatch(value) or ".." in value:
+            raise ConfigError(
+                f"{path}: got {_fmt(value)}, expected a safe file name (it names output "
+                "directories): 1-80 letters, digits, '_', '-', '.', '+', starting with a "
+                "letter or digit, no '..'"
             )
         return value
 
@@ -240,7 +259,7 @@ IMD5 = Vector(5, RATIO)
 
 POPULATION = Struct(
     {
-        "name": Str(),
+        "name": Name(),
         "description": Str(),
         "mode": Str(("cohort", "workforce", "jobseekers")),
         "n": Int(1, 50_000_000),
@@ -472,7 +491,7 @@ MODIFIER = Choice("kind", {
 
 PROGRAMME = Struct(
     {
-        "name": Str(),
+        "name": Name(),
         "description": Str(),
         "combine": Struct({
             "rule": Str(("multiplicative", "strongest")),

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from sim.categories import CONDITION_LABELS, ETHNICITY_LABELS
+from sim.io import TMP_MARK, describe_os_error, staged_dir
 from sim.manifest import build_manifest
 
 SMALL_CELL = 10  # groups with fewer people than this are not shown in the summary
@@ -148,13 +148,7 @@ def write_results(results, dest: Path) -> Path:
     from sim import plots
 
     dest = Path(dest)
-    if dest.exists():
-        raise FileExistsError(f"{dest} already exists; refusing to overwrite results")
-    staging = dest.parent / f".{dest.name}.partial-{os.getpid()}"
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
-    try:
+    with staged_dir(dest) as staging:
         cfg = results.config
         files = []
 
@@ -186,18 +180,25 @@ def write_results(results, dest: Path) -> Path:
         save("summary.md", lambda p: p.write_text(summary_markdown(results, figures)))
         manifest = build_manifest(results, files + ["manifest.json"])
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
-        os.rename(staging, dest)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return dest
 
 
-def point_latest(results_dir: Path, outputs_root: Path) -> None:
-    """Make ``outputs/latest`` a symlink to ``results_dir`` (replaced atomically)."""
+def point_latest(results_dir: Path, outputs_root: Path) -> str | None:
+    """Make ``outputs/latest`` a symlink to ``results_dir`` (replaced atomically).
+
+    Returns None on success, else a one-line warning: a ``latest`` that is a real file or
+    directory (not a link this program made) is left alone, and so is an unwritable root.
+    """
     link = outputs_root / "latest"
-    tmp = outputs_root / f".latest.{os.getpid()}"
-    if tmp.is_symlink() or tmp.exists():
-        tmp.unlink()
-    os.symlink(os.path.relpath(results_dir, outputs_root), tmp)
-    os.replace(tmp, link)
+    if link.exists() and not link.is_symlink():
+        return (f"{link} is a real {'directory' if link.is_dir() else 'file'}, not a link; "
+                "left as it is (set output.latest_link=false to stop this warning)")
+    tmp = outputs_root / f".latest{TMP_MARK}{os.getpid()}"
+    try:
+        os.symlink(os.path.relpath(results_dir, outputs_root), tmp)
+        os.replace(tmp, link)
+    except OSError as err:
+        if tmp.is_symlink():
+            tmp.unlink()
+        return f"could not point {link} at the results: {describe_os_error(err)}"
+    return None

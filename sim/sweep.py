@@ -39,13 +39,13 @@ import json
 import math
 import os
 import re
-import shutil
 import sys
 import time
 import traceback
 from pathlib import Path
 from typing import Any
 
+from sim.io import describe_os_error, remove_stale_staging, write_atomic
 from sim.manifest import config_hash
 
 CELLS = "cells"
@@ -68,17 +68,6 @@ MAX_KEY_CHARS = 120
 # --------------------------------------------------------------------------------------
 # Small helpers
 # --------------------------------------------------------------------------------------
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary name and a rename (never half-written)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def append_line(path: Path, record: dict) -> None:
@@ -177,24 +166,6 @@ def is_complete(cell_dir: Path) -> bool:
     return (cell_dir / CELL_FILE).is_file() and (cell_dir / RESULTS / "manifest.json").is_file()
 
 
-def _remove_stale_staging(cell_dir: Path) -> None:
-    """Drop staging folders and temporary files left by killed writers (pid not alive)."""
-    for staging in [*cell_dir.glob(f".{RESULTS}.partial-*"), *cell_dir.glob(".*.tmp-*")]:
-        pid = staging.name.rsplit("-", 1)[-1]
-        alive = False
-        if pid.isdigit() and int(pid) != os.getpid():
-            try:
-                os.kill(int(pid), 0)
-                alive = True
-            except OSError:
-                alive = False
-        if not alive:
-            if staging.is_dir():
-                shutil.rmtree(staging, ignore_errors=True)
-            else:
-                staging.unlink(missing_ok=True)
-
-
 def _progress(sweep_dir: Path, key: str, status: str, seconds: float) -> str:
     """Record a finished job and return the progress line ``[k/N] ... ETA``."""
     now = time.time()
@@ -267,16 +238,16 @@ def run_cell(cfg, sweep_dir: Path, task_overrides: list[str], choices: dict) -> 
         print(_progress(sweep_dir, key, "skipped", 0.0), flush=True)
         return "skipped"
     cell_dir = cells / f"{key}__{digest}"
-    cell_dir.mkdir(parents=True, exist_ok=True)
-    _remove_stale_staging(cell_dir)
-    write_atomic(cell_dir / CELL_FILE, json.dumps(
-        {"key": key, "hash": digest, "factors": factors, "overrides": list(task_overrides)},
-        indent=2, sort_keys=True, default=str))
     status = "done"
     try:
         from sim.output import write_results
         from sim.simulate import simulate
 
+        cell_dir.mkdir(parents=True, exist_ok=True)
+        remove_stale_staging(cell_dir)
+        write_atomic(cell_dir / CELL_FILE, json.dumps(
+            {"key": key, "hash": digest, "factors": factors, "overrides": list(task_overrides)},
+            indent=2, sort_keys=True, default=str))
         if problem is not None:
             raise problem
         hook = os.environ.get(FAIL_ENV)
@@ -289,13 +260,22 @@ def run_cell(cfg, sweep_dir: Path, task_overrides: list[str], choices: dict) -> 
         if is_complete(cell_dir):  # the same cell twice in one sweep: the other one won
             return "skipped"
         status = "failed"
+        message = (describe_os_error(err) if isinstance(err, OSError) else one_line(err))
         last = traceback.extract_tb(err.__traceback__)[-1:]
         where = f"{Path(last[0].filename).name}:{last[0].lineno}" if last else ""
-        write_atomic(cell_dir / FAILED_FILE, json.dumps(
-            {"key": key, "hash": digest, "error": one_line(err), "where": where},
-            indent=2, sort_keys=True))
-        print(f"cell {key} failed: {one_line(err)}", file=sys.stderr, flush=True)
-    print(_progress(sweep_dir, key, status, time.perf_counter() - t0), flush=True)
+        try:  # recording the failure may itself fail (a full disk): the sweep goes on
+            write_atomic(cell_dir / FAILED_FILE, json.dumps(
+                {"key": key, "hash": digest, "error": message, "where": where},
+                indent=2, sort_keys=True))
+        except OSError as record_err:
+            message += f" (and the failure could not be recorded: " \
+                       f"{describe_os_error(record_err)})"
+        print(f"cell {key} failed: {message}", file=sys.stderr, flush=True)
+    try:
+        line = _progress(sweep_dir, key, status, time.perf_counter() - t0)
+    except OSError:  # progress is a convenience: never a reason to stop the sweep
+        line = f"[cell] {key} {status}"
+    print(line, flush=True)
     return status
 
 
@@ -346,9 +326,7 @@ def _column(values: list) -> list:
 
 
 def _save_parquet(df, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    df.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
+    write_atomic(path, df.to_parquet(index=False))
 
 
 def _save_csv(df, path: Path) -> None:
@@ -523,7 +501,13 @@ class SweepCallback(_HydraCallback):
         sweep_dir = Path(str(config.hydra.sweep.dir))
         failed = 0
         if self.aggregate:
-            failed = aggregate(sweep_dir, report=self.report)["failed"]
+            try:
+                failed = aggregate(sweep_dir, report=self.report)["failed"]
+            except OSError as err:  # e.g. a full disk: say so in one line; cells are kept
+                print(f"sweep: could not write the aggregate of {sweep_dir}: "
+                      f"{describe_os_error(err)}; run `python -m sim.sweep aggregate "
+                      f"{sweep_dir}` when that is fixed", file=sys.stderr)
+                sys.exit(1)
         print(f"to resume or extend this sweep, run it again with hydra.sweep.dir={sweep_dir}")
         if failed:  # scripts and CI see it; the other cells' results are all written
             print(f"sweep: {failed} cell(s) failed (see {sweep_dir / AGGREGATE / 'failures.csv'})",

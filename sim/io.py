@@ -1,0 +1,151 @@
+"""Writing files safely: atomic writes, staged directories, run directories of our own.
+
+One home for the guarantees every writer of the project relies on:
+
+- :func:`write_atomic` writes a file through a temporary name in the same directory,
+  flushed to disk, then renamed over the target: a reader never sees half a file.
+- :func:`staged_dir` builds a directory under a hidden staging name and renames it into
+  place in one step; on any failure only the staging directory (created here) is removed.
+- :func:`claim_dir` creates a new directory for this invocation (never reusing one that
+  exists), so parallel runs cannot write into each other's directories.
+- :func:`remove_stale_staging` removes staging folders and temporary files left by killed
+  writers of *this program* (their names carry the writer's pid, which must be dead).
+
+Nothing here deletes a path this process did not create, except
+:func:`remove_stale_staging`, which only removes entries named with this program's staging
+patterns whose writing process no longer exists.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+STAGING_MARK = ".partial-"  # ".<name>.partial-<pid>": a directory being written
+TMP_MARK = ".tmp-"  # ".<name>.tmp-<pid>": a file being written
+MAX_CLAIM_TRIES = 1000
+
+
+class OutputError(Exception):
+    """A problem with where output goes, said in one line (no traceback)."""
+
+
+def write_atomic(path: Path, text: str | bytes) -> None:
+    """Write ``text`` to ``path`` via a temporary name and a rename (never half-written)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
+    mode = "wb" if isinstance(text, bytes) else "w"
+    try:
+        with open(tmp, mode) as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def staged_dir(dest: Path) -> Iterator[Path]:
+    """A new hidden staging directory next to ``dest``, renamed to ``dest`` on success.
+
+    ``dest`` must not exist. On any failure the staging directory (which this call
+    created) is removed and ``dest`` is left untouched.
+    """
+    dest = Path(dest)
+    if dest.exists() or dest.is_symlink():
+        raise FileExistsError(f"{dest} already exists; refusing to overwrite it")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = dest.parent / f".{dest.name}{STAGING_MARK}{os.getpid()}"
+    staging.mkdir()  # fails if a live writer with our pid left it: never reuse
+    try:
+        yield staging
+        os.rename(staging, dest)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def claim_dir(path: Path) -> Path:
+    """Create a new directory at ``path`` (or ``path_2``, ``path_3`` ... if taken).
+
+    ``mkdir`` is atomic, so two processes never get the same directory. Returns the
+    directory created; raises :class:`OutputError` if it cannot be created.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputError(f"cannot create {path.parent}: {describe_os_error(err)}") from err
+    for i in range(MAX_CLAIM_TRIES):
+        candidate = path if i == 0 else path.with_name(f"{path.name}_{i + 1}")
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            continue
+        except OSError as err:
+            raise OutputError(f"cannot create {candidate}: {describe_os_error(err)}") from err
+    raise OutputError(f"cannot create {path}: {MAX_CLAIM_TRIES} directories of that name exist")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists but is not ours (EPERM)
+        return True
+    return True
+
+
+def remove_stale_staging(directory: Path) -> list[Path]:
+    """Remove this program's staging dirs / temp files in ``directory`` left by dead writers.
+
+    Only entries named ``.<name>.partial-<pid>`` (directories) or ``.<name>.tmp-<pid>``
+    (files) whose pid is not a live process are removed. Returns what was removed.
+    """
+    removed = []
+    try:
+        entries = list(Path(directory).iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        name = entry.name
+        if not name.startswith("."):
+            continue
+        is_staging = STAGING_MARK in name and entry.is_dir() and not entry.is_symlink()
+        is_tmp = TMP_MARK in name and entry.is_file() and not entry.is_symlink()
+        if not (is_staging or is_tmp):
+            continue
+        pid = name.rsplit("-", 1)[-1]
+        if not pid.isdigit() or int(pid) == os.getpid() or _pid_alive(int(pid)):
+            continue
+        if is_staging:
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed.append(entry)
+    return removed
+
+
+def describe_os_error(err: OSError) -> str:
+    """An OSError in plain words, one line, with a hint for the common cases."""
+    text = err.strerror or str(err)
+    hint = {
+        errno.ENOSPC: "the disk is full; free some space and run again",
+        errno.EDQUOT: "the disk quota is exceeded; free some space and run again",
+        errno.EROFS: "the file system is read-only; choose another output directory",
+        errno.EACCES: "permission denied; choose a directory you can write to",
+        errno.EPERM: "permission denied; choose a directory you can write to",
+        errno.ENOTDIR: "a path component is a file, not a directory",
+        errno.EEXIST: "it already exists",
+        errno.EISDIR: "it is a directory",
+    }.get(err.errno)
+    where = f" ({err.filename})" if getattr(err, "filename", None) else ""
+    return f"{text}{where}" + (f": {hint}" if hint else "")

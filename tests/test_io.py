@@ -1,0 +1,74 @@
+"""sim.io: atomic writes, staged directories, claimed run directories, stale staging."""
+
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from sim.io import claim_dir, remove_stale_staging, staged_dir, write_atomic
+
+
+def test_write_atomic_replaces_whole_and_leaves_no_temp(tmp_path):
+    target = tmp_path / "t.csv"
+    target.write_text("old")
+    write_atomic(target, "new")
+    write_atomic(tmp_path / "b.bin", b"\x00\x01")
+    assert target.read_text() == "new"
+    assert (tmp_path / "b.bin").read_bytes() == b"\x00\x01"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.bin", "t.csv"]
+
+
+def test_write_atomic_failure_keeps_the_old_file(tmp_path):
+    target = tmp_path / "t.txt"
+    target.write_text("old")
+    with pytest.raises(TypeError):
+        write_atomic(target, 12345)  # not text: the write fails half-way
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["t.txt"]
+
+
+def test_staged_dir_renames_on_success_and_removes_only_its_staging(tmp_path):
+    (tmp_path / "mine.txt").write_text("user")
+    with staged_dir(tmp_path / "out") as staging:
+        (staging / "a.txt").write_text("a")
+    assert (tmp_path / "out" / "a.txt").read_text() == "a"
+    with pytest.raises(RuntimeError), staged_dir(tmp_path / "out2") as staging:
+        (staging / "b.txt").write_text("b")
+        raise RuntimeError("boom")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.txt", "out"]
+
+
+def test_staged_dir_refuses_an_existing_destination(tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "keep.txt").write_text("keep")
+    with pytest.raises(FileExistsError), staged_dir(tmp_path / "out"):
+        pass
+    assert (tmp_path / "out" / "keep.txt").read_text() == "keep"
+
+
+def test_claim_dir_never_gives_the_same_directory_twice(tmp_path):
+    with ThreadPoolExecutor(8) as pool:
+        claimed = list(pool.map(lambda _: claim_dir(tmp_path / "run"), range(20)))
+    assert len(set(claimed)) == 20
+    assert all(p.is_dir() and not any(p.iterdir()) for p in claimed)
+
+
+def test_remove_stale_staging_only_removes_dead_writers_of_ours(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale_dir = tmp_path / f".results.partial-{dead.pid}"
+    stale_dir.mkdir()
+    stale_file = tmp_path / f".x.csv.tmp-{dead.pid}"
+    stale_file.write_text("x")
+    kept = [tmp_path / f".results.partial-{os.getpid()}",  # alive (us)
+            tmp_path / ".results.partial-abc",  # not a pid
+            tmp_path / f"results.partial-{dead.pid}"]  # not hidden: not ours
+    for k in kept:
+        k.mkdir()
+    user_file = tmp_path / f".notes.partial-{dead.pid}"  # a file, not a staging dir
+    user_file.write_text("user")
+    removed = remove_stale_staging(tmp_path)
+    assert sorted(removed) == sorted([stale_dir, stale_file])
+    assert all(k.exists() for k in kept) and user_file.exists()
