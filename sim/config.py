@@ -494,7 +494,7 @@ PROGRAMME = Struct(
         "name": Name(),
         "description": Str(),
         "combine": Struct({
-            "rule": Str(("multiplicative", "strongest")),
+            "rule": Str(("domain_strongest", "strongest", "multiplicative")),
             "multidomain_hr": RATIO_OR_ID,
         }),
         "components": Mapping(COMPONENT),

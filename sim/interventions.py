@@ -20,10 +20,16 @@ by deprivation or condition, or boosts referral in deprived areas (proportionate
 universalism).
 
 A **design** (``configs/programme/*.yaml``) lists components and modifiers and says how the
-effects of several components on one person combine (``combine``): ``multiplicative``
-(product of hazard ratios), ``strongest`` (only the largest effect counts), each optionally
-times ``multidomain_hr`` for people receiving components from two or more of the domains
-health, coordination and workplace (Cullen 2018: multi-domain interventions work).
+effects of several components on one person combine (``combine``). Each component's
+effect was estimated against usual care, so two components that work through the same
+mechanism cannot both add their full effect: the default ``domain_strongest`` keeps only the
+strongest effect within a domain (health, coordination, workplace, vocational) and
+multiplies across domains (Cullen 2018: components from different domains add to each
+other). ``strongest`` (only the largest effect overall: the lower bound) and
+``multiplicative`` (the product of all: the upper bound, double counting within a domain)
+are there for sensitivity analysis. ``multidomain_hr`` is an extra term for people in two or
+more of the domains health, coordination and workplace; unsourced, so it is 1.0 (off) in the
+registry, with a range the sensitivity analyses vary.
 
 All programme logic runs at model level on the columns, before and after the week's
 decisions, so the vectorised and per-agent engines share it exactly. Every random decision
@@ -53,7 +59,7 @@ STATUS_NAMES = ("never", "waiting", "enrolled", "finished", "dropped", "left_lis
 DOMAINS = ("health", "coordination", "workplace", "vocational")
 EFFECT_KEYS = ("rtw_hr", "job_loss_hr", "reemploy_hr", "relapse_hr", "phased_rr")
 PRIORITIES = ("fifo", "most_deprived", "longest_absent")
-COMBINE_RULES = ("multiplicative", "strongest")
+COMBINE_RULES = ("domain_strongest", "strongest", "multiplicative")
 ACTS_ON = {"absent": ABSENT, "unemployed": UNEMPLOYED}
 
 
@@ -315,23 +321,31 @@ class Programme:
             eff[name][active] = self._combined(key, lagged, active)
 
     def _combined(self, key, lagged, idx):
-        """Combined multiplier of effect ``key`` for people ``idx`` (sorted, unique)."""
-        combined = np.ones(idx.size)
+        """Combined multiplier of effect ``key`` for people ``idx`` (sorted, unique).
+
+        ``strongest`` keeps the effect furthest from 1 (on the log scale) in one pool;
+        ``domain_strongest`` keeps one such pool per domain and multiplies the pools;
+        ``multiplicative`` multiplies every component's effect.
+        """
+        pools = np.ones((len(DOMAINS) if self.combine == "domain_strongest" else 1, idx.size))
         domains = np.zeros((len(DOMAINS), idx.size), dtype=bool)
         for comp, members in zip(self.components, lagged, strict=True):
             if not members.size:
                 continue
             pos = np.searchsorted(idx, members)
-            domains[DOMAINS.index(comp.domain), pos] = True
+            d = DOMAINS.index(comp.domain)
+            domains[d, pos] = True
             values = comp.effects[key]
             if values is None:
                 continue
             v = values[members]
-            if self.combine == "strongest":
-                better = np.abs(np.log(v)) > np.abs(np.log(combined[pos]))
-                combined[pos] = np.where(better, v, combined[pos])
+            pool = pools[d if self.combine == "domain_strongest" else 0]
+            if self.combine == "multiplicative":
+                pool[pos] *= v
             else:
-                combined[pos] *= v
+                better = np.abs(np.log(v)) > np.abs(np.log(pool[pos]))
+                pool[pos] = np.where(better, v, pool[pos])
+        combined = pools.prod(axis=0)
         if self.multidomain_hr != 1.0 and key in ("rtw_hr", "reemploy_hr"):
             multi = domains[:3].sum(axis=0) >= 2  # health, coordination, workplace
             combined[multi] *= self.multidomain_hr

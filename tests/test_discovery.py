@@ -59,7 +59,7 @@ def test_prim_refuses_an_outcome_without_both_kinds():
 
 
 SMALL = ["n=400", "replicates=1", "n_jobs=2",
-         *[f"~factors.{f}" for f in ("cbt_days", "graded_return_relapse_hr", "multidomain_hr",
+         *[f"~factors.{f}" for f in ("cbt_days", "multidomain_hr",
                                      "access_ethnicity_gradient", "rtw_ethnicity_gradient",
                                      "rtw_duration_scale", "graded_return_hr", "uptake")]]
 
@@ -134,5 +134,6 @@ def test_scenario_discovery_fresh_sample_with_noise_check(tmp_path):
     samples = pd.read_csv(out / "samples.csv")
     assert len(samples) == 6 and (samples["failed"] == (samples["d_rtw_52w"] < 0.004)).all()
     noise = pd.read_csv(out / "noise.csv")
-    assert len(noise) == 2 and noise["d_rtw_52w"].nunique() == 2  # other seeds differ
+    # other seeds give other populations (at 400 people a change can tie by chance: 1/400)
+    assert len(noise) == 2 and noise["rtw_52w"].nunique() == 2
     assert "Monte Carlo noise" in (out / "summary.md").read_text()

@@ -267,7 +267,7 @@ def test_registry_effects_at_no_effect_reproduce_usual_care(make_config):
     mean difference 0) give exactly the usual-care outcomes (the conversions return 1)."""
     null = {"coordination_vogel2017_hr": 1, "cbt_xu2023_md_days": 0,
             "graded_return_rtw_hr": 1, "graded_return_phased_rr": 1,
-            "graded_return_relapse_hr": 1, "graded_return_job_loss_hr": 1,
+            "graded_return_job_loss_hr": 1,
             "multidomain_bonus_hr": 1}
     usual = simulate(make_config("population.n=6000", "horizon_weeks=52"))
     same = simulate(make_config("programme=multicomponent", "population.n=6000",
@@ -285,11 +285,52 @@ def test_registry_effects_at_no_effect_reproduce_usual_care(make_config):
     assert earlier.sum() > 0
 
 
+def _two_component_model(make_config, rule, *extra):
+    model = RTWModel(_cfg(make_config, "multicomponent", f"programme.combine.rule={rule}",
+                          "programme.components.work_focused_cbt.access.referral=0",
+                          *extra, n=4000, horizon=10))
+    for _ in range(8):
+        model.step()
+    prog = model.programme
+    coord, graded = (np.flatnonzero(prog.status[k] == ENROLLED) for k in (0, 2))
+    return model, np.intersect1d(coord, graded), np.setdiff1d(coord, graded)
+
+
+@pytest.mark.parametrize("rule,same_domain", [("domain_strongest", 1.3),
+                                              ("strongest", 1.3),
+                                              ("multiplicative", 1.3 * 1.1)])
+def test_a_component_in_a_covered_domain_does_not_add_its_full_effect(make_config, rule,
+                                                                        same_domain):
+    """Graded return moved into the coordinator's domain: under the default rule (and the
+    lower bound) its RTW effect (1.1) adds nothing to the stronger coordinator (1.3); only
+    the multiplicative upper bound stacks them (double counting one mechanism)."""
+    model, in_both, only_coord = _two_component_model(
+        make_config, rule, "programme.components.graded_return.domain=coordination",
+        "programme.combine.multidomain_hr=1.2")
+    assert in_both.size > 20 and only_coord.size > 5
+    rtw = model.effects.arrays["rtw"]
+    np.testing.assert_allclose(rtw[in_both], same_domain)  # one domain: no multi-domain term
+    np.testing.assert_allclose(rtw[only_coord], 1.3)
+
+
+def test_default_rule_is_domain_strongest_and_bonus_is_off(make_config):
+    cfg = make_config("programme=multicomponent")
+    assert cfg["programme"]["combine"]["rule"] == "domain_strongest"
+    registry = RTWModel(make_config("programme=multicomponent", "population.n=2000",
+                                    "horizon_weeks=4"))
+    assert registry.programme.multidomain_hr == 1.0  # unsourced synergy: off by default
+    model, in_both, _ = _two_component_model(make_config, "domain_strongest",
+                                             "programme.combine.multidomain_hr=1.0")
+    np.testing.assert_allclose(model.effects.arrays["rtw"][in_both], 1.3 * 1.1)
+
+
 @pytest.mark.parametrize("rule,both", [("multiplicative", 1.3 * 1.2 * 1.1),
+                                       ("domain_strongest", 1.3 * 1.2 * 1.1),
                                        ("strongest", 1.3 * 1.2)])
 def test_combine_rule_for_people_in_two_components(make_config, rule, both):
-    """Coordinator (1.3) and graded return (1.1 own RTW HR) at once: the product, or only
-    the stronger, times the multi-domain term (1.2 here, coordination + workplace)."""
+    """Coordinator (1.3) and graded return (1.1 own RTW HR) at once: the product (two
+    domains, so also under domain_strongest), or only the stronger, times the multi-domain
+    term (1.2 here, coordination + workplace)."""
     model = RTWModel(_cfg(make_config, "multicomponent", f"programme.combine.rule={rule}",
                           "programme.combine.multidomain_hr=1.2",
                           "programme.components.work_focused_cbt.access.referral=0",
