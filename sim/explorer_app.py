@@ -88,7 +88,9 @@ def _names(model):
 def Answer(model: ExplorerModel):  # noqa: N802 - Solara component naming
     with solara.Column(classes=["rtw-answer"]) as main:
         if model.error:
-            solara.Error(model.error, classes=["rtw-error"])
+            # (solara.Error fails to render with this Solara/ipyvuetify pair: plain text)
+            solara.Text(model.error, classes=["rtw-error"],
+                        style={"color": "#b00020", "font-weight": "bold"})
             solara.Text("Fix the value and press Reset.")
             return main
         solara.Markdown("### The answer, over the full horizon")
@@ -104,7 +106,7 @@ def Answer(model: ExplorerModel):  # noqa: N802 - Solara component naming
                             label="Download this scenario (YAML)")
         solara.Text("Reproduce with:")
         solara.Preformatted(s.command() + "\n" + s.command(reference=True),
-                            classes=["rtw-command"])
+                            )
     return main
 
 
@@ -315,18 +317,20 @@ def Page():
     use_threads = solara.use_reactive(False)
     with solara.AppBar():
         solara.AppBarTitle("rtw-sim explorer: return-to-work designs, who gains")
-    with solara.Sidebar(), solara.Column():
-        with solara.Card("Run"):
-            ModelController(model, model_parameters=params, play_interval=play_interval,
-                            render_interval=render_interval, use_threads=use_threads)
-            solara.Text("Set the scenario below, then press Reset to apply it.")
-        with solara.Card("Scenario"):
-            ModelCreator(model, MODEL_PARAMS, model_parameters=params)
     update_counter.get()  # re-draw after every step (Mesa's force_update)
-    with solara.Column(style={"max-width": "1100px"}):
-        for view in VIEWS:
+    # controls in a left column (Solara's Sidebar overlays the views in this version)
+    with solara.Columns([1, 3]):
+        with solara.Column():
+            with solara.Card("Run"):
+                ModelController(model, model_parameters=params, play_interval=play_interval,
+                                render_interval=render_interval, use_threads=use_threads)
+                solara.Text("Set the scenario below, then press Reset to apply it.")
+            with solara.Card("Scenario"):
+                ModelCreator(model, MODEL_PARAMS, model_parameters=params)
+        with solara.Column(style={"max-width": "1100px"}):
+            for view in VIEWS:
+                with solara.Card():
+                    view(model.value)
             with solara.Card():
-                view(model.value)
-        with solara.Card():
-            solara.Markdown("### Share in work, live (Mesa make_plot_component)")
-            InWork(model.value)
+                solara.Markdown("### Share in work, live (Mesa make_plot_component)")
+                InWork(model.value)
