@@ -186,6 +186,7 @@ class Scenario:
     reference_overrides: list[str]
     settings: dict = field(default_factory=dict)  # path -> value the user changed
     follow: int = 0
+    unused_evidence: list[str] = field(default_factory=list)  # set, but not in this design
 
     def command(self, reference: bool = False) -> str:
         ov = self.reference_overrides if reference else self.overrides
@@ -278,10 +279,14 @@ def build_scenario(c: Controls) -> Scenario:
         out += [f"+evidence_values.{k}={_format(v)}" for k, v in evidence]
         return out
 
+    from sim.effects import evidence_ids
+
     changed = {p: v for p, v in common + own}
     changed.update({f"evidence_values.{k}": v for k, v in evidence})
+    used = set(evidence_ids({k: v for k, v in cfg.items() if k != "evidence_values"}))
+    unused = [k for k, _ in evidence if k not in used]
     return Scenario(c, cfg, ref, overrides(c.design, common + own),
-                    overrides(REFERENCE, common), changed, follow)
+                    overrides(REFERENCE, common), changed, follow, unused)
 
 
 # ---- running and comparing ------------------------------------------------------------
@@ -298,6 +303,7 @@ class Arm:
 
 _CACHE: OrderedDict[str, Arm] = OrderedDict()
 CACHE_SIZE = 6
+_CACHE_LOCK = threading.Lock()  # page sessions run in threads
 
 
 def run_arm(cfg: dict) -> Arm:
@@ -307,9 +313,10 @@ def run_arm(cfg: dict) -> Arm:
     from sim.simulate import simulate
 
     key = config_hash(cfg)
-    if key in _CACHE:
-        _CACHE.move_to_end(key)
-        return _CACHE[key]
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
     res = simulate(cfg, core_only=True)  # the report needs no weekly or spell tables
     res.rtw_curves = rtw_curve_table(res.agents, res.config)
     manifest = {"config": res.config, "config_hash": key, "seed": cfg["seed"],
@@ -318,9 +325,10 @@ def run_arm(cfg: dict) -> Arm:
                 "horizon_weeks": cfg["horizon_weeks"], "engine": cfg["engine"]}
     arm = Arm(res.config, res, Cell(Path("explorer"), manifest, res.summary, res.economics,
                                     res.rtw_curves))
-    _CACHE[key] = arm
-    while len(_CACHE) > CACHE_SIZE:
-        _CACHE.popitem(last=False)
+    with _CACHE_LOCK:
+        _CACHE[key] = arm
+        while len(_CACHE) > CACHE_SIZE:
+            _CACHE.popitem(last=False)
     return arm
 
 

@@ -19,7 +19,7 @@ from mesa.visualization import make_plot_component
 from mesa.visualization.solara_viz import ModelController, ModelCreator
 from mesa.visualization.utils import update_counter
 
-from sim.categories import ETHNICITIES, ETHNICITY_LABELS, STATES
+from sim.categories import CONDITION_LABELS, ETHNICITIES, ETHNICITY_LABELS, STATES
 from sim.explorer import (
     DESIGNS,
     IMD_TARGETS,
@@ -77,6 +77,14 @@ MODEL_PARAMS = {
 }
 
 
+def _cached(model, key, make):
+    """A view computed once per model (scenario): steps redraw only the live views."""
+    cache = model.__dict__.setdefault("_view_cache", {})
+    if key not in cache:
+        cache[key] = make()
+    return cache[key]
+
+
 def _names(model):
     d = model.setup.config["programme"]["name"]
     return d, design_label(d)
@@ -99,8 +107,11 @@ def Answer(model: ExplorerModel):  # noqa: N802 - Solara component naming
                 if label:
                     solara.Text(label, style={"font-weight": "bold"})
                 solara.Text(text)
+        if model.setup.unused_evidence:
+            solara.Text("Not used by this design, so without effect here: "
+                        + ", ".join(model.setup.unused_evidence) + ".")
         solara.Text(f"Week {model.week} of {model.horizon} (Step or ▶ to run the live "
-                    "models; charts mark this week).", classes=["rtw-week"])
+                    "models).", classes=["rtw-week"])
         s = model.setup
         solara.FileDownload(s.yaml(), filename=f"rtw-{s.config['programme']['name']}.yaml",
                             label="Download this scenario (YAML)")
@@ -135,7 +146,8 @@ def States(model: ExplorerModel):  # noqa: N802
         if model.error:
             solara.Text("-")
             return main
-        solara.FigureMatplotlib(_states_figure(model), format="png")
+        solara.FigureMatplotlib(_states_figure(model), format="png",
+                                dependencies=[id(model), model.week])
     return main
 
 
@@ -169,7 +181,6 @@ def _curves_figure(model):
         axes[row, 1].set_title("difference from usual care", fontsize=9)
         axes[row, 0].legend(fontsize=6, loc="lower right")
     for ax in axes.ravel():
-        ax.axvline(min(model.week, 52), color="black", lw=0.8, alpha=0.6)
         ax.grid(alpha=0.3)
     for ax in axes[1]:
         ax.set_xlabel("weeks since the absence began")
@@ -183,7 +194,8 @@ def Curves(model: ExplorerModel):  # noqa: N802
         if model.error:
             solara.Text("-")
             return main
-        solara.FigureMatplotlib(_curves_figure(model), format="png")
+        solara.FigureMatplotlib(_cached(model, "curves", lambda: _curves_figure(model)),
+                                format="png", dependencies=[id(model)])
     return main
 
 
@@ -201,7 +213,7 @@ def Gaps(model: ExplorerModel):  # noqa: N802
         if model.error:
             solara.Text("-")
             return main
-        g = gaps_view(model.outcome)
+        g = _cached(model, "gaps", lambda: gaps_view(model.outcome))
         rows = []
         names = {"sii": "Slope index of inequality, IMD (points)",
                  "ethnic_gap": "Ethnic gap vs White British (points)"}
@@ -225,26 +237,32 @@ def Costs(model: ExplorerModel):  # noqa: N802
         if model.error:
             solara.Text("-")
             return main
-        c = costs_view(model.outcome)
-        d, label = _names(model)
-        fig = Figure(figsize=(7, 3), dpi=90)
-        ax = fig.subplots()
-        persp = list(dict.fromkeys(c["perspective"]))
-        y = np.arange(len(persp))
-        for k, (arm, name) in enumerate(((REFERENCE, "usual care"), (d, label))):
-            sub = c[c["design"] == arm].set_index("perspective").reindex(persp)
-            if sub["level"].isna().all():
-                continue
-            ax.barh(y + (k - 0.5) * 0.38, sub["level"], height=0.38, color=PALETTE[k],
-                    label=name)
-        ax.set_yticks(y, [p.split(" (")[0] for p in persp])
-        ax.invert_yaxis()
-        ax.set_xlabel("discounted cost per person (GBP)")
-        ax.legend(fontsize=8)
-        ax.grid(axis="x", alpha=0.3)
-        fig.tight_layout()
-        solara.FigureMatplotlib(fig, format="png")
+        solara.FigureMatplotlib(_cached(model, "costs", lambda: _costs_figure(model)),
+                                format="png", dependencies=[id(model)])
     return main
+
+
+def _costs_figure(model):
+    """Discounted cost per person by perspective, usual care and the design."""
+    c = costs_view(model.outcome)
+    d, label = _names(model)
+    fig = Figure(figsize=(7, 3), dpi=90)
+    ax = fig.subplots()
+    persp = list(dict.fromkeys(c["perspective"]))
+    y = np.arange(len(persp))
+    for k, (arm, name) in enumerate(((REFERENCE, "usual care"), (d, label))):
+        sub = c[c["design"] == arm].set_index("perspective").reindex(persp)
+        if sub["level"].isna().all():
+            continue
+        ax.barh(y + (k - 0.5) * 0.38, sub["level"], height=0.38, color=PALETTE[k],
+                label=name)
+    ax.set_yticks(y, [p.split(" (")[0] for p in persp])
+    ax.invert_yaxis()
+    ax.set_xlabel("discounted cost per person (GBP)")
+    ax.legend(fontsize=8)
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
 
 
 def Person(model: ExplorerModel):  # noqa: N802
@@ -258,7 +276,9 @@ def Person(model: ExplorerModel):  # noqa: N802
         eth = dict(ETHNICITY_LABELS)
         solara.Text(f"Person {v['index']}: {who['sex']}, aged {who['age_band']}, "
                     f"{eth.get(who['ethnicity'], who['ethnicity'])}, IMD quintile "
-                    f"{who['imd_quintile']}, {who['condition']} ({who['severity']}), "
+                    f"{who['imd_quintile']}, "
+                    f"{CONDITION_LABELS.get(who['condition'], who['condition'])} "
+                    f"({who['severity']}), "
                     f"{who['occupation'].replace('_', '-')} work at a "
                     f"{'small/medium' if who['employer_size'] == 'sme' else 'large'} employer, "
                     f"{'with' if who['oh_access'] else 'no'} occupational health.")

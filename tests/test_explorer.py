@@ -195,3 +195,15 @@ def test_usual_care_alone_says_so():
     model = ExplorerModel(n="1500", design="usual_care")
     assert model.error is None and model.same_arms
     assert model.outcome.answer[0][1] == "Only usual care was run: add designs to compare."
+
+
+def test_evidence_values_the_design_does_not_use_are_named():
+    model = ExplorerModel(n="1500", ev_mdt="1.2", ev_coordinator="1.4")
+    assert model.error is None
+    assert model.setup.unused_evidence == ["mdt_tingulstad2022_rr"]
+
+
+def test_infeasible_evidence_value_is_one_line():
+    model = ExplorerModel(n="1500", design="multidisciplinary_bps", ev_mdt="3")
+    assert model.error.startswith("config error: evidence entry 'mdt_tingulstad2022_rr'")
+    assert "infeasible" in model.error and "\n" not in model.error

@@ -145,7 +145,7 @@ def test_explorer_in_a_real_browser(server):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         try:
-            page = browser.new_page(viewport={"width": 1800, "height": 1300})
+            page = browser.new_page(viewport={"width": 1500, "height": 1000})
             page.set_default_timeout(UPDATE_TIMEOUT_MS)
             page.goto(url)
             answer = page.locator(".rtw-answer")
@@ -172,6 +172,18 @@ def test_explorer_in_a_real_browser(server):
                 expect(page.locator(".rtw-week")).to_contain_text(f"Week {week} of 104")
             _wait_chart_changes(page, ".rtw-states", first_states)  # weeks 1-3 drawn
             expect(page.locator(".rtw-path").first).to_contain_text("w0-")
+
+            # Mesa's play button runs weeks until paused
+            page.get_by_role("button", name="▶").click()
+            deadline = time.monotonic() + 150
+            while True:
+                m = re.search(r"Week (\d+) of", page.locator(".rtw-week").inner_text())
+                if m and int(m.group(1)) >= 16:
+                    break
+                assert time.monotonic() < deadline, "play did not advance the weeks"
+                time.sleep(0.5)
+            page.get_by_role("button", name="❚❚").click()
+            expect(page.get_by_role("button", name="Step")).to_be_enabled()
 
             # still loopback only after the work
             assert all(ip in ("127.0.0.1", "::1") for ip, _ in _listening(proc.pid))
