@@ -56,8 +56,8 @@ calibration-check: venv  ## baseline vs UK calibration targets
 
 explore: venv  ## the interactive explorer in the browser, http://127.0.0.1:8765 (loopback only)
 	@echo "rtw-sim explorer: open http://127.0.0.1:$(EXPLORE_PORT)  (first load takes a few seconds; Ctrl-C stops it)"
-	SOLARA_CHECK_VERSION=False $(PY) -m solara run sim/explorer_app.py --host 127.0.0.1 \
-		--port $(EXPLORE_PORT) --no-open --production $(ARGS)
+	SOLARA_TELEMETRY_MIXPANEL_ENABLE=False $(PY) -m solara run sim/explorer_app.py \
+		--host 127.0.0.1 --port $(EXPLORE_PORT) --no-open --production --no-check-version $(ARGS)
 
 clean:
 	rm -rf outputs .pytest_cache .ruff_cache

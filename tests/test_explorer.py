@@ -99,7 +99,7 @@ def test_levers_reach_every_service_of_the_design():
 
 
 def test_explorer_and_cli_give_identical_tables_and_the_report_answer(tmp_path):
-    model = ExplorerModel(n="3000", design="rtw_coordinator", replicates="2", seed="7")
+    model = ExplorerModel(n="1500", design="rtw_coordinator", replicates="2", seed="7")
     assert model.error is None
     s = model.setup
     runs = {}
