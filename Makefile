@@ -1,9 +1,10 @@
 # Every target creates .venv (pinned packages) first if it is missing or stale.
 PY := .venv/bin/python
+EXPLORE_PORT ?= 8765
 ARGS ?=
 
 .PHONY: venv run test check lint bench sweep-bench calibration-check evidence trials \
-	sweep compare psa gsa discover calibrate clean
+	sweep compare psa gsa discover calibrate explore clean
 
 venv:
 	@scripts/ensure_venv.sh
@@ -52,6 +53,11 @@ sweep-bench: venv  ## scenario-replicates per minute for a 100-cell sweep with j
 
 calibration-check: venv  ## baseline vs UK calibration targets
 	$(PY) experiments/calibration_check.py $(ARGS)
+
+explore: venv  ## the interactive explorer in the browser, http://127.0.0.1:8765 (loopback only)
+	@echo "rtw-sim explorer: open http://127.0.0.1:$(EXPLORE_PORT)  (first load takes a few seconds; Ctrl-C stops it)"
+	SOLARA_TELEMETRY_MIXPANEL_ENABLE=False $(PY) -m solara run sim/explorer_app.py \
+		--host 127.0.0.1 --port $(EXPLORE_PORT) --no-open --production --no-check-version $(ARGS)
 
 clean:
 	rm -rf outputs .pytest_cache .ruff_cache

@@ -15,6 +15,14 @@ vectorised rate at the full size. Targets (issue 2, 2-core machine): loop >= 25 
 agent-weeks/s; 1M x 104 end to end <= 10 s; peak memory <= 1.5 GB at 1M; ratio >= 100.
 
     python experiments/bench.py [--sizes 100000 1000000] [--population workforce]
+    python experiments/bench.py --explorer-only     # just the explorer's update times
+
+Then the interactive explorer (``make explore``) at its default 20,000 people: seconds for
+one update of the default view (what pressing Reset after changing a control costs), in a
+fresh process: the first view (Hydra composition and both arms), a changed lever (the design
+arm reruns, usual care is reused), another design (composition + design arm), another seed
+(both arms), and Step (the first builds the live models, later ones advance one week).
+Target (issue 18): an update of the default view under 1 s.
 """
 
 from __future__ import annotations
@@ -67,6 +75,44 @@ def worker(n: int, weeks: int, population: str, engine: str) -> dict:
     }
 
 
+def explorer_worker(n: int) -> dict:
+    from sim.explorer import ExplorerModel
+
+    def timed(**controls):
+        t = time.perf_counter()
+        model = ExplorerModel(n=str(n), **controls)
+        assert model.error is None, model.error
+        return time.perf_counter() - t, model
+
+    first, model = timed()
+    levers = [timed(refer_at_week=str(w))[0] for w in (5, 6, 7)]
+    design = timed(design="rtw_coordinator")[0]
+    seed = timed(seed="2")[0]
+    t = time.perf_counter()
+    model.step()
+    first_step = time.perf_counter() - t
+    t = time.perf_counter()
+    for _ in range(10):
+        model.step()
+    step = (time.perf_counter() - t) / 10
+    return {"n": n, "first": first, "levers": levers, "design": design, "seed": seed,
+            "first_step": first_step, "step": step}
+
+
+def run_explorer(n: int) -> None:
+    out = subprocess.run([sys.executable, __file__, "--explorer-worker", str(n)],
+                         capture_output=True, text=True, check=True, cwd=REPO)
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    print(f"== explorer, default view at {r['n']:,} people (design vs usual care) ==")
+    print(f"explorer update, lever changed: {min(r['levers']):.2f} s "
+          f"(min of {len(r['levers'])}; max {max(r['levers']):.2f})")
+    print(f"explorer update, other design: {r['design']:.2f} s; other seed (both arms): "
+          f"{r['seed']:.2f} s; first view: {r['first']:.2f} s")
+    print(f"explorer step: first {r['first_step']:.2f} s (builds the live models), then "
+          f"{1000 * r['step']:.0f} ms per week")
+    sys.stdout.flush()
+
+
 def run_worker(n, weeks, population, engine):
     out = subprocess.run(
         [sys.executable, __file__, "--worker", str(n), str(weeks), population, engine],
@@ -82,8 +128,17 @@ def main():
     ap.add_argument("--agents-n", type=int, default=20_000,
                     help="population for the per-agent engine measurement")
     ap.add_argument("--agents-weeks", type=int, default=26)
+    ap.add_argument("--explorer-n", type=int, default=20_000)
+    ap.add_argument("--explorer-only", action="store_true")
     ap.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
+    ap.add_argument("--explorer-worker", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.explorer_worker:
+        print(json.dumps(explorer_worker(args.explorer_worker)))
+        return
+    if args.explorer_only:
+        run_explorer(args.explorer_n)
+        return
     if args.worker:
         n, weeks, population, engine = args.worker
         print(json.dumps(worker(int(n), int(weeks), population, engine)))
@@ -102,6 +157,7 @@ def main():
               f"tables {fast['tables_s']:.2f}, outputs {fast['outputs_s']:.2f})")
         print(f"peak memory: {fast['peak_mb']:.0f} MB")
         sys.stdout.flush()
+    run_explorer(args.explorer_n)
 
 
 if __name__ == "__main__":
