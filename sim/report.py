@@ -223,7 +223,9 @@ def _show(value: str | None) -> str:
 
 def _differences(a: dict[str, str], b: dict[str, str], limit: int = 3) -> list[str]:
     """Keys where flattened configs ``a`` (this run) and ``b`` (the compared runs) differ."""
-    keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+    first = ("population.name", "horizon_weeks", "replicates", "population.n", "engine")
+    keys = sorted((k for k in set(a) | set(b) if a.get(k) != b.get(k)),
+                  key=lambda k: (first.index(k) if k in first else len(first), k))
     out = [f"{k} {_show(a.get(k))} (compared runs: {_show(b.get(k))})" for k in keys[:limit]]
     if len(keys) > limit:
         out.append(f"and {len(keys) - limit} more setting(s)")
@@ -748,7 +750,6 @@ def _answers(comp: Comparison) -> list[Markup]:
     fairest = min(designs, key=lambda d: val(d, "sii"))
     with_gap = [d for d in designs if np.isfinite(val(d, "ethnic_gap"))]
     ref = comp.cells[0].manifest
-    reps = int(comp.league["n_replicates"].max())
     seeds = sorted(comp.arms[0].cells, key=str)
 
     def cost_text(d):
@@ -784,14 +785,17 @@ def _answers(comp: Comparison) -> list[Markup]:
         lines.append(Markup("<b>Ethnic gap:</b> not measurable: the population has no White "
                             "British group or no minority ethnic group."))
     lines.append(Markup(
-        "<b>How sure:</b> {} had the highest RTW rate in {:.0f}% of {} paired replicates and "
-        "beat usual care in {:.0f}%; {} narrowed the deprivation gradient in {:.0f}%. "
+        "<b>How sure:</b> {} had the highest RTW rate in {:.0f}% of {} paired replicates "
+        "(those every design has) and beat usual care in {:.0f}% of its {}; {} narrowed the "
+        "deprivation gradient in {:.0f}%. "
         "Intervals are 95% paired intervals over replicates: they show simulation noise only, "
         "with the evidence held at its published values. How much the ranking depends on the "
         "evidence is for the probabilistic sensitivity analysis; most effects outside the six "
         "in-silico trials are assumptions (see Assumptions).").format(
-            names[best], 100 * val(best, "p_best_rtw", "level"), reps,
-            100 * val(best, "p_better_rtw", "level"), names[fairest],
+            names[best], 100 * val(best, "p_best_rtw", "level"),
+            int(val(best, "p_best_rtw", "n_replicates")),
+            100 * val(best, "p_better_rtw", "level"),
+            int(val(best, "p_better_rtw", "n_replicates")), names[fairest],
             100 * val(fairest, "p_narrows_sii", "level")))
     if w != 52:
         lines.append(Markup(
@@ -1034,7 +1038,9 @@ def render_html(comp: Comparison, figs: dict[str, str],
     names = _names(comp)
     w = comp.rtw_week
     evidence, assumptions = _evidence_html(comp)
-    manifests = [{"design": arm.key, "seed": c.config.get("seed"), "path": str(c.path),
+    manifests = [{"design": arm.key, "seed": c.config.get("seed"),
+                  "description": c.config["programme"].get("description", ""),
+                  "path": str(c.path),
                   "config_hash": c.manifest.get("config_hash"),
                   "git": json.dumps(c.manifest.get("git")),
                   "people": c.manifest.get("n_agents")}
