@@ -193,3 +193,56 @@ def test_default_out_goes_to_a_fresh_folder(pair, tmp_path):
     r = report_main(cells, "--out", empty)  # an empty folder is used
     assert r.returncode == 0, r.stderr
     assert (empty / "report.html").is_file()
+
+
+# ---- experiments/compare_designs.py: bad arguments ------------------------------------
+
+
+def compare_main(*args):
+    """``experiments/compare_designs.py ARGS`` in this process."""
+    import contextlib
+    import importlib.util
+    import io
+
+    spec = importlib.util.spec_from_file_location("compare_designs",
+                                                  REPO / "experiments" / "compare_designs.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = module.main([str(a) for a in args])
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--designs", ""], "--designs '': no design given; choose one or more of: cbt_alone,"),
+    (["--designs", " , "], "no design given"),
+    (["--designs", "usual_care,nonexistent"], "unknown design 'nonexistent'; choose from: "),
+    (["--population", "mars"], "unknown population 'mars'; choose from: fit_note_cohort, "
+                               "workforce"),
+    (["populaton.n=5"], "override populaton.n=5 (design usual_care): the top level has no key "
+                        "'populaton'"),
+    (["population.nn=5"], "did you mean population.n?"),
+    (["population.n=abc"], "population.n: got 'abc', expected an integer"),
+])
+def test_compare_designs_bad_arguments_are_one_line(tmp_path, args, expected):
+    out = tmp_path / "out"
+    if args == ["--designs", ""]:  # the command itself, in a new process
+        r = subprocess.run([sys.executable, str(REPO / "experiments" / "compare_designs.py"),
+                            "--n", "500", "--replicates", "1", "--out", str(out), *args],
+                           cwd=REPO, capture_output=True, text=True, timeout=120)
+    else:
+        r = compare_main("--n", "500", "--replicates", "1", "--out", out, *args)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("config error:") and expected in lines[0]
+    assert not out.exists() and r.stdout == ""
+
+
+def test_compare_designs_refuses_an_existing_out_folder(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    r = compare_main("--n", "500", "--replicates", "1", "--designs", "ips_smi", "--out", out)
+    assert r.returncode == 2 and "--out" in r.stderr and "not an empty folder" in r.stderr
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
