@@ -1,17 +1,29 @@
 """The decision report: compare programme designs with usual care, for commissioners.
 
 Input: the ``results/`` directories of runs ("cells") of one or more designs, at least one
-of them ``usual_care``, on the same population, seed, replicates and horizon, so replicate
-r of each design holds the same people with the same luck (common random numbers). Only
-cell-level tables are read (``group_summary``, ``economics``, ``rtw_curves``, manifest), so
-the report also works for sweeps that did not keep per-person tables.
+of them ``usual_care``, on the same population, replicates and horizon. Replicate r of a
+design and of usual care with the same seed hold the same people with the same luck
+(common random numbers). Only cell-level tables are read (``group_summary``,
+``economics``, ``rtw_curves``, manifest), so the report also works for sweeps that did not
+keep per-person tables. Every run given is used, or listed with the reason it was not
+(:func:`select_runs`: other settings, no usual-care run of its seed, a repeat), on stderr,
+in the page ("Runs not used") and in ``runs_not_used.csv``. Runs of one design with
+different seeds are pooled as further paired replicates; runs of one design with other
+programme settings or evidence values are separate rows labelled with what differs.
 
     python -m sim.report outputs/compare/<time>/cells [more dirs ...] [--out DIR]
+
+``--out`` must be a new or empty folder (anything else is refused: nothing is
+overwritten); without it the report goes to ``<first path>/report``, or ``report-2``,
+``-3`` ... if that is taken. The page is ``sim/templates/report.html.j2``, autoescaped:
+no name or description from a config can inject markup. A bad manifest or table is one
+line naming the file, exit code 2, nothing written.
 
 What it computes, per design and replicate, then as paired differences with usual care
 (mean over replicates and a paired t interval, :func:`sim.metrics.paired_difference`):
 
-* RTW within 52 weeks, days absent, job loss;
+* RTW within 52 weeks (or, for runs without it, e.g. a horizon under 52 weeks, at the
+  latest RTW week they have: :func:`rtw_week`), days absent, job loss;
 * the deprivation gap: IMD quintile 1 minus quintile 5 (absolute, percentage points, and
   relative, ratio), and the slope index of inequality across the five quintiles
   (Fingertips convention, :func:`sim.metrics.slope_index`; SII > 0 means the least deprived
