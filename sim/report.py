@@ -162,10 +162,16 @@ def _read_manifest(d: Path) -> dict:
                           f"({_one_line(err)})") from None
     cfg = manifest.get("config") if isinstance(manifest, dict) else None
     programme = cfg.get("programme") if isinstance(cfg, dict) else None
+    economics = cfg.get("economics") if isinstance(cfg, dict) else None
+    wtp = economics.get("willingness_to_pay_per_week_in_work") if isinstance(
+        economics, dict) else None
     if not (isinstance(programme, dict) and isinstance(programme.get("name"), str)
-            and isinstance(cfg.get("economics"), dict)):
+            and isinstance(wtp, int | float) and not isinstance(wtp, bool)):
         raise ReportError(f"{d / 'manifest.json'}: not a run manifest (no config with "
-                          "programme.name and economics)")
+                          "programme.name and economics.willingness_to_pay_per_week_in_work)")
+    if not (isinstance(cfg.get("seed"), int) and not isinstance(cfg.get("seed"), bool)):
+        raise ReportError(f"{d / 'manifest.json'}: not a run manifest (config.seed is "
+                          f"{cfg.get('seed')!r}, expected an integer)")
     return manifest
 
 
@@ -694,7 +700,8 @@ def figures(comp: Comparison) -> dict[str, str]:
     ax.set_ylabel("reduction in deprivation gradient (SII, percentage points)")
     ax.set_title("Equity-efficiency impact plane\n(top right: more returns and a smaller gap)",
                  fontsize=10)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+    if designs:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
     ax.grid(alpha=0.3)
     out["plane"] = _fig_to_uri(fig)
 
@@ -1120,13 +1127,25 @@ def _usable_out(out_dir: Path) -> bool:
 
 
 def check_out(out_dir, flag: str = "--out") -> None:
-    """ReportError (one line) if ``out_dir`` exists and is not an empty folder."""
+    """ReportError (one line) if ``out_dir`` exists and is not an empty folder, or cannot
+    be made (a file on its path, a folder we may not write in)."""
     out_dir = Path(out_dir)
     if not _usable_out(out_dir):
         kind = "folder is not empty" if out_dir.is_dir() and not out_dir.is_symlink() else \
             "path exists and is not a folder"
         raise ReportError(f"{flag} {out_dir}: the {kind}; nothing is overwritten: give a new "
                           "or empty folder")
+    _check_parent(out_dir, flag)
+
+
+def _check_parent(out_dir: Path, flag: str) -> None:
+    parent = out_dir.absolute().parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ReportError(f"{flag} {out_dir}: {parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ReportError(f"{flag} {out_dir}: no permission to write in {parent}")
 
 
 def _free_out(out_dir: Path) -> Path:
@@ -1161,7 +1180,9 @@ def write_report(paths, out_dir, psa_dir=None, if_exists: str = "next") -> Path:
     out_dir = Path(out_dir)
     if if_exists == "refuse":
         check_out(out_dir)
-    elif if_exists != "next":
+    elif if_exists == "next":
+        _check_parent(out_dir, "output folder")
+    else:
         raise ValueError(f"if_exists: {if_exists!r}")
     psa = load_psa(psa_dir) if psa_dir is not None else None
     comp = compare_cells(load_cells(paths))

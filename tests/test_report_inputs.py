@@ -127,6 +127,16 @@ def test_horizon_under_52_weeks_reports_at_the_latest_rtw_week(tmp_path):
     assert "RTW 26 w (%)" in page and "no RTW rate at 52 weeks (horizon 30 weeks)" in page
 
 
+def test_runs_without_any_rtw_week_are_refused_in_one_line():
+    from sim.report import ReportError, rtw_week
+
+    summary = pd.DataFrame({"dimension": ["all", "all"], "metric": ["days_absent", "rtw_60w"]})
+    with pytest.raises(ReportError, match="no RTW rate .* run with horizon_weeks of at least"):
+        rtw_week(summary)
+    summary.loc[2] = ["all", "rtw_13w"]
+    assert rtw_week(summary) == 13
+
+
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory):
     return make_runs(tmp_path_factory.mktemp("pair"), {
@@ -145,6 +155,10 @@ def _copy(src: Path, dst: Path) -> Path:
     (lambda d: (d / "manifest.json").write_text("[1, 2]"), "not a run manifest", False),
     (lambda d: (d / "manifest.json").write_text(json.dumps({"config": {"seed": 1}})),
      "not a run manifest", False),
+    (lambda d: (d / "manifest.json").write_text(json.dumps({**json.loads(
+        (d / "manifest.json").read_text()), "config": {**json.loads(
+            (d / "manifest.json").read_text())["config"], "seed": [1]}})),
+     "config.seed is [1], expected an integer", False),
     (lambda d: (d / "group_summary.parquet").write_bytes(b"PAR1 garbage"), "unreadable table",
      True),
     (lambda d: (d / "economics.parquet").write_bytes(
@@ -178,6 +192,8 @@ def test_existing_out_folder_is_never_touched(pair, tmp_path):
     (tmp_path / "afile").write_text("keep")
     r = report_main(pair, "--out", tmp_path / "afile")
     assert r.returncode == 2 and (tmp_path / "afile").read_text() == "keep"
+    r = report_main(pair, "--out", tmp_path / "afile" / "sub")  # under a file: before work
+    assert r.returncode == 2 and "is not a folder" in r.stderr
 
 
 def test_default_out_goes_to_a_fresh_folder(pair, tmp_path):
