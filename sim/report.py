@@ -831,9 +831,11 @@ def _answers(comp: Comparison) -> list[Markup]:
     return lines
 
 
-def _table(df: pd.DataFrame) -> Markup:
-    """A DataFrame as an HTML table; pandas escapes every cell and header."""
-    return Markup(df.to_html(index=False, escape=True, border=0, classes="t", na_rep="-"))
+def _table(df: pd.DataFrame, text: bool = False) -> Markup:
+    """A DataFrame as an HTML table; pandas escapes every cell and header. ``text``: a table
+    of words (left-aligned) rather than numbers."""
+    return Markup(df.to_html(index=False, escape=True, border=0, na_rep="-",
+                             classes="t text" if text else "t"))
 
 
 def _league_html(comp: Comparison) -> Markup:
@@ -887,7 +889,8 @@ def _left_out_html(comp: Comparison) -> Markup:
                    "the reason shown. A comparison needs runs that match in everything but the "
                    "programme and the seed, with a usual-care run of the same seed.</p>")
             .format(len(comp.left_out), comp.runs_given)
-            + _table(pd.DataFrame(comp.left_out, columns=["design", "path", "reason"])))
+            + _table(pd.DataFrame(comp.left_out, columns=["design", "path", "reason"]),
+                     text=True))
 
 
 def _evidence_html(comp: Comparison) -> tuple[Markup, Markup]:
