@@ -76,11 +76,32 @@ def hostile_cells(tmp_path_factory):
     return root
 
 
+def _hostile_psa(folder: Path) -> Path:
+    """A PSA folder (as ``make psa`` writes it) whose names are hostile."""
+    import pandas as pd
+
+    folder.mkdir()
+    pd.DataFrame([{"design": SCRIPT, "rtw_52w_vs_uc": 0.01, "rtw_52w_vs_uc_low": 0.0,
+                   "rtw_52w_vs_uc_high": 0.02, "net_benefit_vs_uc": 10.0,
+                   "net_benefit_vs_uc_low": -5.0, "net_benefit_vs_uc_high": 20.0,
+                   "p_best_net_benefit": 0.7, "p_best_rtw": 0.6,
+                   "p_narrows_imd_gradient": 0.5}]).to_csv(folder / "summary.csv", index=False)
+    pd.DataFrame([{"parameters": "all (EVPI)", "value_per_person": 3.0},
+                  {"parameters": IMG, "value_per_person": 2.0}]).to_csv(folder / "voi.csv",
+                                                                         index=False)
+    pd.DataFrame([{"design": "$\\bad{", "wtp": 0, "probability": 0.5}]).to_csv(
+        folder / "ceac.csv", index=False)
+    return folder
+
+
 def test_renderer_escapes_hostile_names_in_every_section(hostile_cells, tmp_path):
     from sim.report import write_report
 
-    page = write_report([hostile_cells], tmp_path / "report").read_text()
+    psa = _hostile_psa(tmp_path / "psa")
+    page = write_report([hostile_cells], tmp_path / "report", psa_dir=psa).read_text()
     assert _raw_html(page) == []
+    assert "How sure, given the evidence:</b> &lt;script&gt;" in page  # PSA names, escaped
+    assert "the evidence gap most worth closing is <i>&lt;img src=x" in page
     answers = page.split(">Answers</h2>")[1].split("<h2")[0]
     assert "Population: &lt;script&gt;alert(1)&lt;/script&gt;" in answers
     assert "&lt;img src=x onerror=alert(1)&gt;" in answers  # design names in the answers

@@ -47,8 +47,10 @@ def make_runs(root: Path, runs: dict) -> Path:
 @pytest.fixture(scope="module")
 def mixed(tmp_path_factory):
     """Runs a user might hand the report together: two seeds, a variant, a design with no
-    usual-care partner (seed 3 only), another population, another horizon."""
-    return make_runs(tmp_path_factory.mktemp("mixed"), {
+    usual-care partner (seed 3 only), another population, another horizon, a repeat."""
+    import shutil
+
+    root = make_runs(tmp_path_factory.mktemp("mixed"), {
         "uc_s1": ["programme=usual_care", "seed=1"],
         "uc_s2": ["programme=usual_care", "seed=2"],
         "mc_s1": ["programme=multicomponent", "seed=1"],
@@ -59,6 +61,8 @@ def mixed(tmp_path_factory):
         "ips_wf": ["programme=ips_smi", "seed=1", "population=workforce"],
         "uc_h80": ["programme=usual_care", "seed=1", "horizon_weeks=80"],
     })
+    shutil.copytree(root / "mc_s2", root / "mc_s2_again")  # the same run given twice
+    return root
 
 
 @pytest.fixture(scope="module")
@@ -75,15 +79,16 @@ def test_every_run_is_used_or_named_with_its_reason(mixed, mixed_report):
     not_used = pd.read_csv(out / "runs_not_used.csv")
     reasons = dict(zip(not_used["path"].map(lambda p: Path(p).parent.name), not_used["reason"],
                        strict=True))
-    assert set(reasons) == {"ips_s3", "ips_wf", "uc_h80"}  # the other five are compared
+    assert set(reasons) == {"ips_s3", "ips_wf", "uc_h80", "mc_s2_again"}  # 5 compared
     assert "no usual_care run with seed 3" in reasons["ips_s3"]
     assert "population.name workforce" in reasons["ips_wf"]
     assert "no usual_care run has its settings" in reasons["ips_wf"]
     assert "horizon_weeks 80 (compared runs: 60)" in reasons["uc_h80"]
+    assert reasons["mc_s2_again"].startswith(f"repeat of {mixed / 'mc_s2' / 'results'}")
     for name, reason in reasons.items():  # on screen and in the page
         assert f"{mixed / name / 'results'}: {reason}" in r.stderr
         assert f"{mixed / name / 'results'}" in page
-    assert ">Runs not used</h2>" in page and "3 of the 8 runs given are not used" in page
+    assert ">Runs not used</h2>" in page and "4 of the 9 runs given are not used" in page
 
 
 def test_seeds_are_pooled_as_paired_replicates(mixed_report):
