@@ -436,7 +436,7 @@ def replicate_measures(cell: Cell, week: int | None = None) -> pd.DataFrame:
 def _arm_measures(arm: Arm, week: int) -> pd.DataFrame:
     """Per (seed, replicate): the measures of every run of one row."""
     frames = []
-    for seed, cell in sorted(arm.cells.items(), key=lambda kv: str(kv[0])):
+    for seed, cell in sorted(arm.cells.items()):
         try:
             m = replicate_measures(cell, week)
         except ReportError:
@@ -769,7 +769,7 @@ def _answers(comp: Comparison) -> list[Markup]:
     fairest = min(designs, key=lambda d: val(d, "sii"))
     with_gap = [d for d in designs if np.isfinite(val(d, "ethnic_gap"))]
     ref = comp.cells[0].manifest
-    seeds = sorted(comp.arms[0].cells, key=str)
+    seeds = sorted(comp.arms[0].cells)
 
     def cost_text(d):
         c = val(d, "cost_per_extra_rtw", "level")

@@ -1,5 +1,6 @@
 """Hostile names and descriptions reach the HTML report and summary.md only as text."""
 
+import os
 import re
 import subprocess
 import sys
@@ -72,7 +73,7 @@ def hostile_cells(tmp_path_factory):
         cfg["programme"]["name"] = name
         cfg["programme"]["description"] = f"{name}\n# Injected heading"
         results = simulate(cfg)
-        write_results(results, root / design / "results")
+        write_results(results, root / f"{design} {IMG}" / "results")  # a hostile path too
     return root
 
 
@@ -109,7 +110,9 @@ def test_renderer_escapes_hostile_names_in_every_section(hostile_cells, tmp_path
     assert "&lt;img src=x onerror=alert(1)&gt;</td>" in league
     # a "$" in a name is drawn literally, not parsed as matplotlib mathtext (which failed)
     assert "$\\frac{x$ and $\\undefined{" in league
-    md = (hostile_cells / "multicomponent" / "results" / "summary.md").read_text()
+    runs = page.split(">Runs and configuration</h2>")[1]
+    assert f"multicomponent &lt;img src=x onerror=alert(1)&gt;{os.sep}results</td>" in runs
+    md = (hostile_cells / f"multicomponent {IMG}" / "results" / "summary.md").read_text()
     assert _heading_lines(md) == [] and "<script" not in md and "<img" not in md
     assert md.splitlines()[0] == ("# rtw-sim: &lt;script&gt;alert(1)&lt;/script&gt; x "
                                   "&lt;img src=x onerror=alert(1)&gt;")
