@@ -262,3 +262,20 @@ def test_compare_designs_refuses_an_existing_out_folder(tmp_path):
     r = compare_main("--n", "500", "--replicates", "1", "--designs", "ips_smi", "--out", out)
     assert r.returncode == 2 and "--out" in r.stderr and "not an empty folder" in r.stderr
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
+
+
+def test_compare_designs_runs_and_reports_into_a_new_folder(tmp_path):
+    out = tmp_path / "cmp"
+    r = compare_main("--n", "500", "--replicates", "2", "--designs", "ips_smi,ips_smi",
+                     "horizon_weeks=60", "--out", out)
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in (out / "cells").iterdir()) == ["ips_smi", "usual_care"]
+    league = pd.read_csv(out / "report" / "league.csv")
+    assert set(league["design"]) == {"usual_care", "ips_smi"}  # a design given twice runs once
+    assert pd.read_csv(out / "report" / "runs_not_used.csv").empty
+
+
+def test_report_of_a_path_that_does_not_exist_is_one_line(tmp_path):
+    r = report_main(tmp_path / "nope")
+    assert r.returncode == 2
+    assert r.stderr.strip() == f"report error: {tmp_path / 'nope'}: no such file or directory"
