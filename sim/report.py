@@ -336,7 +336,9 @@ def select_runs(cells: list[Cell]) -> Selection:
                            and k not in ("programme.name",))
         for vkey, cs in variants.items():
             label = ", ".join(f"{k.removeprefix('programme.')}={_show(flats[vkey].get(k))}"
-                              for k in differing)
+                              for k in differing[:3])
+            if len(differing) > 3:
+                label += f", +{len(differing) - 3} more settings"
             arm = Arm(design, label, {})
             for c in cs:
                 seed = c.config.get("seed")
@@ -361,10 +363,11 @@ def select_runs(cells: list[Cell]) -> Selection:
                                        f"{', '.join(map(str, sorted(ref.cells)))})"})
         if arm.cells:
             kept.append(arm)
-    keys = [a.key for a in kept]
-    for a in kept:  # two variants with the same label (cannot happen) would merge rows
-        if keys.count(a.key) > 1:
-            raise ReportError(f"two rows would be labelled {a.key!r}")
+    seen: dict[str, int] = {}
+    for a in kept:  # labels shortened to the same text: number them, never merge rows
+        seen[a.key] = seen.get(a.key, 0) + 1
+        if seen[a.key] > 1:
+            a.variant = f"{a.variant or 'variant'} #{seen[a.key]}"
     return Selection(kept, left_out, len(cells))
 
 

@@ -279,3 +279,18 @@ def test_report_of_a_path_that_does_not_exist_is_one_line(tmp_path):
     r = report_main(tmp_path / "nope")
     assert r.returncode == 2
     assert r.stderr.strip() == f"report error: {tmp_path / 'nope'}: no such file or directory"
+
+
+def test_variant_labels_never_merge_rows(make_config):
+    """Variants whose labels shorten to the same text stay separate rows (numbered)."""
+    from sim.report import Cell, select_runs
+
+    cells = [Cell(Path("uc"), {"config": make_config("programme=usual_care")}, None, None,
+                  None)]
+    for k in range(3):
+        cfg = make_config("programme=multicomponent")
+        cfg["programme"]["description"] = "A long description shared by all " * 3 + str(k)
+        cells.append(Cell(Path(f"mc{k}"), {"config": cfg}, None, None, None))
+    keys = [a.key for a in select_runs(cells).arms]
+    assert len(keys) == len(set(keys)) == 4
+    assert keys[0] == "usual_care" and keys[2].endswith("#2]") and keys[3].endswith("#3]")
