@@ -27,34 +27,107 @@ DEFAULT_DESIGNS = ("usual_care", "rtw_coordinator", "work_focused_cbt", "multico
                    "targeted_deprived")
 
 
+def _choices(group: str) -> list[str]:
+    from sim.config import CONFIG_DIR
+
+    return sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
+
+
+def _unknown_key_hint(override: str, design: str) -> str:
+    """For ``a.b.c=v`` whose key is not in ``design``'s config: where the key path stops
+    and what is there (with the closest name)."""
+    import difflib
+
+    from sim.config import load_config
+
+    if "=" not in override or override.startswith(("+", "~")):
+        return ""
+    key = override.split("=", 1)[0]
+    node, path = load_config([f"programme={design}"]), []
+    for part in key.split("."):
+        if not isinstance(node, dict):
+            return ""
+        if part not in node:
+            here = ".".join(path) or "the top level"
+            close = difflib.get_close_matches(part, list(node), n=1)
+            hint = f"; did you mean {'.'.join([*path, close[0]])}?" if close else ""
+            have = ", ".join(sorted(map(str, node))) or "nothing"
+            return f"{here} has no key {part!r} (it has: {have}){hint}"
+        node, path = node[part], [*path, part]
+    return ""
+
+
+def check_arguments(args) -> tuple[list[str], str | None]:
+    """The designs to run, or a one-line problem (nothing has been written yet)."""
+    designs_known, populations = _choices("programme"), _choices("population")
+    designs = [d.strip() for d in args.designs.split(",") if d.strip()]
+    if not designs:
+        return [], (f"--designs {args.designs!r}: no design given; choose one or more of: "
+                    f"{', '.join(designs_known)}")
+    unknown = [d for d in designs if d not in designs_known]
+    if unknown:
+        return [], (f"--designs: unknown design {unknown[0]!r}; choose from: "
+                    f"{', '.join(designs_known)}")
+    if args.population not in populations:
+        return [], (f"--population: unknown population {args.population!r}; choose from: "
+                    f"{', '.join(populations)}")
+    out = Path(args.out) if args.out else None
+    if out is not None and (out.is_symlink() or (out.exists() and (
+            not out.is_dir() or any(out.iterdir())))):
+        return [], (f"--out {out}: exists and is not an empty folder; nothing is "
+                    "overwritten: give a new or empty folder")
+    designs = list(dict.fromkeys(designs))  # once each, in the order given
+    if "usual_care" not in designs:
+        designs.insert(0, "usual_care")
+    return designs, None
+
+
 def main(argv=None) -> int:
     from sim.config import ConfigError, load_config
     from sim.output import write_results
+    from sim.preflight import one_line
     from sim.report import ReportError, load_psa, write_report
     from sim.simulate import simulate
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=20_000, help="people per replicate")
     ap.add_argument("--replicates", type=int, default=10, help="paired replicates")
-    ap.add_argument("--designs", default=",".join(DEFAULT_DESIGNS))
-    ap.add_argument("--population", default="fit_note_cohort")
-    ap.add_argument("--out", default=None)
+    ap.add_argument("--designs", default=",".join(DEFAULT_DESIGNS),
+                    help="comma-separated names from configs/programme/ (usual_care is added)")
+    ap.add_argument("--population", default="fit_note_cohort",
+                    help="a name from configs/population/")
+    ap.add_argument("--out", default=None, help="a new or empty folder")
     ap.add_argument("--psa", default=None,
                     help="a finished PSA run (make psa) to show in the report")
     ap.add_argument("overrides", nargs="*", help="extra config overrides (key=value)")
     args = ap.parse_args(argv)
-    designs = [d.strip() for d in args.designs.split(",") if d.strip()]
-    if "usual_care" not in designs:
-        designs.insert(0, "usual_care")
+    designs, problem = check_arguments(args)
+    if problem:
+        print(f"config error: {problem}", file=sys.stderr)
+        return 2
     base = [f"population={args.population}", f"population.n={args.n}",
             f"replicates={args.replicates}", "output.plots=false",
             "output.write_agents=false", *args.overrides]
+    configs, design = {}, None
     try:  # every config is checked before any work starts
-        configs = {d: load_config([f"programme={d}", *base]) for d in designs}
+        for design in designs:
+            configs[design] = load_config([f"programme={design}", *base])
         if args.psa:
             load_psa(args.psa)
     except (ConfigError, ReportError) as err:
         print(f"config error: {err}", file=sys.stderr)
+        return 2
+    except Exception as err:  # noqa: BLE001 - Hydra: a key that does not exist, bad syntax
+        for ov in args.overrides:
+            try:
+                hint = _unknown_key_hint(ov, design)
+            except Exception:  # noqa: BLE001 - no hint then: Hydra's own message
+                hint = ""
+            if hint:
+                print(f"config error: override {ov} (design {design}): {hint}",
+                      file=sys.stderr)
+                return 2
+        print(f"config error: {one_line(err)} (design {design})", file=sys.stderr)
         return 2
     out = Path(args.out) if args.out else REPO / "outputs" / "compare" / time.strftime(
         "%Y-%m-%d_%H-%M-%S")
@@ -64,7 +137,7 @@ def main(argv=None) -> int:
         write_results(simulate(cfg), out / "cells" / design / "results")
         print(f"[{k}/{len(configs)}] {design} done in {time.perf_counter() - t:.1f} s",
               flush=True)
-    report = write_report([out / "cells"], out / "report", args.psa)
+    report = write_report([out / "cells"], out / "report", args.psa, if_exists="refuse")
     print(f"report: {report} ({time.perf_counter() - start:.0f} s in all)")
     return 0
 

@@ -17,6 +17,7 @@ import pandas as pd
 from sim.categories import CONDITION_LABELS, ETHNICITY_LABELS
 from sim.io import TMP_MARK, describe_os_error, staged_dir
 from sim.manifest import build_manifest
+from sim.textsafe import md_text
 
 SMALL_CELL = 10  # groups with fewer people than this are not shown in the summary
 
@@ -55,7 +56,7 @@ def _group_table(means: pd.DataFrame, dimension: str, labels: dict | None) -> st
     for group, g in sub.groupby("group", sort=False):
         vals = dict(zip(g["metric"], g["value"], strict=True))
         n = int(g.loc[g["metric"] == "days_absent", "n"].sum())
-        name = labels.get(group, group) if labels else group
+        name = md_text(labels.get(group, group) if labels else group)
         if n < SMALL_CELL:
             lines.append(f"| {name} | <{SMALL_CELL} | " + " | ".join("suppressed" for _ in cols)
                          + " |")
@@ -71,9 +72,10 @@ def summary_markdown(results, figures: list[str]) -> str:
     overall = means[means["dimension"] == "all"].set_index("metric")["value"]
     t = results.timings
     lines = [
-        f"# rtw-sim: {cfg['population']['name']} x {cfg['programme']['name']}",
+        f"# rtw-sim: {md_text(cfg['population']['name'])} x {md_text(cfg['programme']['name'])}",
         "",
-        f"{cfg['population']['description']}; programme: {cfg['programme']['description']}.",
+        f"{md_text(cfg['population']['description'])}; programme: "
+        f"{md_text(cfg['programme']['description'])}.",
         f"{len(results.agents):,} people ({cfg['replicates']} replicate(s) of "
         f"{cfg['population']['n']:,}), {cfg['horizon_weeks']} weeks, seed {cfg['seed']}, "
         f"engine {cfg['engine']}; simulated in {t.get('run_seconds', 0):.2f} s.",
@@ -98,7 +100,7 @@ def summary_markdown(results, figures: list[str]) -> str:
         for r in prog.itertuples():
             hr = getattr(r, "rtw_hr", float("nan"))
             hr_text = "-" if hr != hr else f"{hr:.3f}"
-            lines.append(f"| {r.label} | {r.started:,.0f} | {r.mean_wait_weeks:.1f} | "
+            lines.append(f"| {md_text(r.label)} | {r.started:,.0f} | {r.mean_wait_weeks:.1f} | "
                          f"{hr_text} | {r.variable_cost_gbp:,.0f} |")
         enrolled = overall.get("enrolled", 0.0)
         cost = overall.get("programme_cost", 0.0)
@@ -114,8 +116,8 @@ def summary_markdown(results, figures: list[str]) -> str:
         lines += ["## Calibration against UK figures", "",
                   "| target | UK figure | simulated | source |", "|---|---|---|---|"]
         for row in results.calibration.itertuples():
-            lines.append(f"| {row.target} | {row.target_value:.3g} | {row.simulated:.3g} | "
-                         f"{row.source} |")
+            lines.append(f"| {md_text(row.target)} | {row.target_value:.3g} | "
+                         f"{row.simulated:.3g} | {md_text(row.source)} |")
         lines.append("")
     if figures:
         lines += ["## Figures", ""] + [f"![{f}]({f})" for f in figures] + [""]
