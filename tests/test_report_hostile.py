@@ -67,12 +67,12 @@ def hostile_cells(tmp_path_factory):
     root = tmp_path_factory.mktemp("hostile")
     for design, name in (("usual_care", "usual_care"), ("multicomponent", IMG),
                          ("ips_smi", "$\\frac{x$ and $\\undefined{")):
-        cfg = load_config([f"programme={design}", *RUN[:5]])
+        results = simulate(load_config([f"programme={design}", *RUN[:5]]))
+        cfg = results.config  # names the config checks refuse, as a foreign manifest has
         cfg["population"]["name"] = SCRIPT
         cfg["population"]["description"] = HEADING
         cfg["programme"]["name"] = name
         cfg["programme"]["description"] = f"{name}\n# Injected heading"
-        results = simulate(cfg)
         write_results(results, root / f"{design} {IMG}" / "results")  # a hostile path too
     return root
 
