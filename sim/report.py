@@ -50,10 +50,12 @@ SMALL_CELL = 10  # groups with fewer people than this are suppressed in tables
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
            "#000000")
 PERSPECTIVES = (("cost_programme", "Programme (NHS / commissioner)"),
-                ("cost_employer", "Employer (sick pay, lost output, recruitment)"),
+                ("cost_employer", "Employer (sick pay, net productivity loss, recruitment)"),
                 ("cost_exchequer", "Exchequer (benefits, lost tax)"),
                 ("cost_individual", "Individual (lost income)"))
 SECTIONS = ("Answers", "League table", "How sure, given the evidence",
+            "Cost-effectiveness (NICE reference case)",
+            "Distributional cost-effectiveness (DCEA)",
             "Return to work by group", "Inequality gaps",
             "Equity-efficiency impact plane", "Costs by perspective", "Groups",
             "Evidence", "Assumptions", "Runs and configuration", "How to read this report")
@@ -709,6 +711,14 @@ def render_html(comp: Comparison, figs: dict[str, str],
         answers.append(line)
     sec["Answers"] = "<ul>" + "".join(f"<li>{line}</li>" for line in answers) + "</ul>"
     sec["How sure, given the evidence"] = _psa_html(psa, _names(comp))
+    # ---- NICE reference case and DCEA (issue 16): built in sim/report_dcea.py ----
+    from sim import report_dcea
+
+    answers[1:1] = report_dcea.answer_lines(comp)  # high on the first screen
+    sec["Answers"] = "<ul>" + "".join(f"<li>{line}</li>" for line in answers) + "</ul>"
+    sec["Cost-effectiveness (NICE reference case)"] = report_dcea.reference_case_html(comp)
+    sec["Distributional cost-effectiveness (DCEA)"] = report_dcea.dcea_html(comp)
+    # ---- end of the issue-16 hook ----
     sec["League table"] = (
         "<p>Each design against usual care on the same people (paired replicates). Changes "
         "are design minus usual care with 95% intervals over replicates.</p>"
@@ -774,6 +784,10 @@ def write_report(paths, out_dir, psa_dir=None) -> Path:
         comp.per_replicate.to_csv(staging / "per_replicate.csv", index=False)
         comp.costs.to_csv(staging / "costs.csv", index=False)
         comp.groups.to_csv(staging / "groups.csv", index=False)
+        from sim.report_dcea import tables as dcea_tables  # issue 16: reference case, DCEA
+
+        for name, table in dcea_tables(comp).items():
+            table.to_csv(staging / f"{name}.csv", index=False)
         if out_dir.exists():
             shutil.rmtree(out_dir)
         os.rename(staging, out_dir)

@@ -1,0 +1,100 @@
+"""NICE reference case and DCEA sections: consistent with the runs, the metrics, and escaped."""
+
+import numpy as np
+import pytest
+
+from sim.metrics import atkinson_ede, concentration_index
+from sim.output import write_results
+from sim.report import compare_cells, load_cells
+from sim.simulate import simulate
+
+BASE = ("population.n=2000", "replicates=3", "horizon_weeks=60", "output.plots=false",
+        "output.write_agents=false")
+
+
+@pytest.fixture(scope="module")
+def comp(tmp_path_factory):
+    from sim.config import load_config
+
+    root = tmp_path_factory.mktemp("dcea_cells")
+    for design in ("usual_care", "multicomponent", "rtw_coordinator"):
+        write_results(simulate(load_config([f"programme={design}", *BASE])),
+                      root / design / "results")
+    return compare_cells(load_cells([root]))
+
+
+def test_reference_case_matches_the_economics_tables(comp):
+    from sim.report_dcea import reference_case
+
+    ref = reference_case(comp).set_index("design")
+    cells = {c.design: c.economics.query("dimension == 'all'").set_index("replicate")
+             for c in comp.cells}
+    dq = (cells["multicomponent"]["qaly_disc"] - cells["usual_care"]["qaly_disc"]).mean()
+    dc = (cells["multicomponent"]["cost_nhs_pss"] - cells["usual_care"]["cost_nhs_pss"]).mean()
+    assert ref.at["multicomponent", "d_qaly"] == pytest.approx(dq)
+    assert ref.at["multicomponent", "d_cost_nhs_pss"] == pytest.approx(dc)
+    for k in (20000, 30000):
+        assert ref.at["multicomponent", f"nhb_{k}"] == pytest.approx(dq - dc / k)
+    if dq > 0 and dc > 0:
+        assert ref.at["multicomponent", "icer"] == pytest.approx(dc / dq)
+    assert (ref.loc["usual_care", ["d_qaly", "d_cost_nhs_pss", "nhb_20000"]] == 0).all()
+
+
+def test_dcea_is_consistent_with_the_metrics(comp):
+    from sim.report_dcea import dcea, reference_case
+
+    out = dcea(comp)
+    s = out["summary"].set_index("design")
+    ref = reference_case(comp).set_index("design")
+    # efficiency: the DCEA net health benefit is the reference-case one at GBP 20,000
+    assert s.at["multicomponent", "nhb"] == pytest.approx(ref.at["multicomponent",
+                                                                 "nhb_20000"])
+    # no inequality aversion: the EDE change is the mean health change, i.e. the NHB
+    assert s.at["multicomponent", "atkinson_ede_0"] == pytest.approx(s.at["multicomponent",
+                                                                         "nhb"])
+    assert s.at["multicomponent", "kolm_ede_0"] == pytest.approx(s.at["multicomponent", "nhb"])
+    # group NHBs average (population-weighted) to the overall NHB
+    g = out["by_group"].query("design == 'multicomponent' and dimension == 'imd_quintile'")
+    assert np.average(g["nhb_vs_usual_care"], weights=g["n"]) == pytest.approx(
+        s.at["multicomponent", "nhb"], rel=0.02)
+    # per replicate, recomputed independently from the economics table
+    cell = next(c for c in comp.cells if c.design == "multicomponent").economics
+    base = next(c for c in comp.cells if c.design == "usual_care").economics
+    rep = 0
+    d_cost = (cell.query(f"dimension == 'all' and replicate == {rep}")["cost_nhs_pss"].iloc[0]
+              - base.query(f"dimension == 'all' and replicate == {rep}")["cost_nhs_pss"]
+              .iloc[0])
+    q = cell.query(f"dimension == 'imd_quintile' and replicate == {rep}")
+    c_index = concentration_index(q["qaly_disc"] - d_cost / 20000,
+                                  q["group"].astype(int), q["n"]).index
+    cells = cell.query(f"dimension == 'imd_ethnicity' and replicate == {rep}")
+    ede = atkinson_ede(cells["qaly_disc"] - d_cost / 20000, cells["n"], 5.0).ede
+    row = out["per_replicate"].query(f"design == 'multicomponent' and replicate == {rep}")
+    assert row["concentration_index"].iloc[0] == pytest.approx(c_index)
+    assert row["atkinson_ede_5"].iloc[0] == pytest.approx(ede)
+    assert 0 <= s.at["multicomponent", "p_more_efficient_and_equal"] <= 1
+
+
+def test_sections_escape_design_names(comp):
+    from sim import report_dcea
+
+    cell = next(c for c in comp.cells if c.design == "rtw_coordinator")
+    hostile = "<img src=x onerror=alert(1)>"
+    cell.manifest["config"]["programme"]["name"] = hostile
+    try:
+        text = "".join(report_dcea.answer_lines(comp)) + report_dcea.reference_case_html(
+            comp) + report_dcea.dcea_html(comp)
+    finally:
+        cell.manifest["config"]["programme"]["name"] = "rtw_coordinator"
+    assert hostile not in text
+    assert "&lt;img src=x" in text or "img src=x" not in text
+
+
+def test_first_screen_states_thresholds_and_assumptions(comp):
+    from sim.report_dcea import answer_lines
+
+    lines = answer_lines(comp)
+    text = " ".join(lines)
+    assert "GBP 20,000 and GBP 30,000 per QALY" in text
+    assert "utility_decrement_absent" in text  # a flagged assumption the ranking uses
+    assert "NICE reference case" in text
