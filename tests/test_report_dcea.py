@@ -98,3 +98,41 @@ def test_first_screen_states_thresholds_and_assumptions(comp):
     assert "GBP 20,000 and GBP 30,000 per QALY" in text
     assert "utility_decrement_absent" in text  # a flagged assumption the ranking uses
     assert "NICE reference case" in text
+
+
+def test_report_md_worked_examples():
+    """docs/REPORT.md's worked examples are what the code computes."""
+    from pathlib import Path
+
+    from sim.config import load_config
+    from sim.economics import (
+        employee_ni,
+        employer_ni,
+        icer,
+        income_tax,
+        net_health_benefit,
+        net_pay,
+        resolve_economics,
+    )
+    from sim.metrics import kolm_ede
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "REPORT.md").read_text()
+    econ = resolve_economics(load_config([])["economics"])
+    tax, w = econ["tax"], 560.0
+    labour = w + employer_ni(w, tax)
+    lost_tax = income_tax(w, tax) + employee_ni(w, tax) + employer_ni(w, tax)
+    ssp, esa = econ["ssp_weekly"], econ["benefit_weekly"]["absent_after_sick_pay"]
+    for text in (f"{employer_ni(w, tax):.2f}", f"= {labour:.2f}", f"{income_tax(w, tax):.2f}",
+                 f"{employee_ni(w, tax):.2f}", f"{net_pay(w, tax):.2f}", f"{lost_tax:.2f}",
+                 f"{net_pay(w, tax) - ssp:.2f}", f"{lost_tax + esa:.2f}",
+                 f"{net_pay(w, tax) - esa:.2f}"):
+        assert text in doc, text
+    # each row adds up to the lost output
+    assert ssp + lost_tax + (net_pay(w, tax) - ssp) == pytest.approx(labour)
+    assert 0 + lost_tax + esa + (net_pay(w, tax) - esa) == pytest.approx(labour)
+    assert f"GBP {icer(250, 0.004):,.0f} per QALY" in doc
+    assert f"{net_health_benefit(0.004, 250, 20000):.4f}" in doc
+    assert f"{net_health_benefit(0.004, 250, 30000):.4f}" in doc
+    assert f"= {atkinson_ede([1, 4], epsilon=1).ede:.1f}" in doc
+    assert f"= {kolm_ede([1, 4], alpha=1).ede:.2f}" in doc
+    assert f"is {concentration_index([1, 4], [1, 2]).index:.1f}" in doc
