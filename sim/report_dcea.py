@@ -429,6 +429,36 @@ def answer_lines(comp) -> list[str]:
     return lines
 
 
+TIE_POINTS = 0.05  # probability-best within this many points of the best counts as a tie
+
+
+def psa_tie_line(psa: dict | None, names: dict) -> str | None:
+    """First-screen line from a PSA run: the design most often best on net benefit and any
+    design that ties with it (probability of best within 5 points, or an overlapping 95%
+    interval of the net-benefit change vs usual care over evidence draws)."""
+    if psa is None or psa.get("summary") is None or psa["summary"].empty:
+        return None
+    s = psa["summary"].sort_values("p_best_net_benefit", ascending=False)
+    best = s.iloc[0]
+    ties = []
+    for _, r in s.iloc[1:].iterrows():
+        close = best["p_best_net_benefit"] - r["p_best_net_benefit"] <= TIE_POINTS
+        overlap = (r["net_benefit_vs_uc_high"] >= best["net_benefit_vs_uc_low"]
+                   and r["net_benefit_vs_uc_low"] <= best["net_benefit_vs_uc_high"])
+        if close or overlap:
+            ties.append(f"{names.get(r['design'], r['design'])} "
+                        f"({r['p_best_net_benefit']:.0%})")
+    name = _esc(names.get(best["design"], best["design"]))
+    if not ties:
+        return (f"<b>Ties:</b> none; {name} ({best['p_best_net_benefit']:.0%} of evidence "
+                "draws) is ahead of every other design on net benefit.")
+    return (f"<b>Ties with the best:</b> {name} is most often best on net benefit "
+            f"({best['p_best_net_benefit']:.0%} of evidence draws), but "
+            + _esc("; ".join(ties)) + " tie with it (probability of best within "
+            f"{100 * TIE_POINTS:.0f} points or an overlapping 95% interval over the "
+            "evidence): the evidence does not separate them.")
+
+
 def _assumed_economics(comp) -> list[str]:
     """Registry ids behind the economics and programme costs that are flagged assumptions."""
     from sim.economics import economics_evidence_ids

@@ -136,3 +136,39 @@ def test_report_md_worked_examples():
     assert f"= {atkinson_ede([1, 4], epsilon=1).ede:.1f}" in doc
     assert f"= {kolm_ede([1, 4], alpha=1).ede:.2f}" in doc
     assert f"is {concentration_index([1, 4], [1, 2]).index:.1f}" in doc
+
+
+def test_psa_tie_line_names_designs_close_to_the_best():
+    import pandas as pd
+
+    from sim.report_dcea import psa_tie_line
+
+    summary = pd.DataFrame({
+        "design": ["usual_care", "multicomponent", "culturally_adapted_mdt", "ips_smi"],
+        "p_best_net_benefit": [0.02, 0.50, 0.38, 0.10],
+        "net_benefit_vs_uc_low": [0.0, 10.0, 5.0, -20.0],
+        "net_benefit_vs_uc_high": [0.0, 60.0, 50.0, 8.0],
+    })
+    names = {"multicomponent": "multicomponent", "culturally_adapted_mdt": "CA MDT",
+             "ips_smi": "IPS <SMI>"}
+    line = psa_tie_line({"summary": summary}, names)
+    assert "multicomponent is most often best" in line and "50%" in line
+    assert "CA MDT (38%)" in line  # overlapping interval: a tie
+    assert "IPS" not in line  # interval below the best's, 40 points behind
+    summary.loc[3, "p_best_net_benefit"] = 0.47  # within 5 points: a tie, escaped
+    assert "IPS &lt;SMI&gt; (47%)" in psa_tie_line({"summary": summary}, names)
+    assert psa_tie_line(None, names) is None
+
+
+def test_compare_refuses_a_bad_psa_size_before_any_work(tmp_path, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "experiments" / "compare_designs.py"
+    spec = importlib.util.spec_from_file_location("compare_designs", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    out = tmp_path / "cmp"
+    assert mod.main(["--psa-draws", "1", "--out", str(out)]) == 2
+    assert "--psa-draws" in capsys.readouterr().err
+    assert not out.exists()
