@@ -197,3 +197,30 @@ def test_paired_comparison_of_a_real_run(make_config):
     # usual care against itself: every difference is exactly zero
     same = compare(usual.agents, usual.agents, usual.config).set_index("measure")
     assert (same.loc[same.index.str.startswith("delta"), "estimate"] == 0).all()
+
+
+@pytest.mark.parametrize("override, message", [
+    ("economics.ssp_weekly=nope", "economics.ssp_weekly: unknown evidence id 'nope'"),
+    ("economics.utility_in_work=econ_ssp_weekly",
+     "economics.utility_in_work: evidence 'econ_ssp_weekly' has measure cost_gbp"),
+    ("economics.tax.employee_ni_rate=utility_in_work",
+     "economics.tax.employee_ni_rate: evidence 'utility_in_work' has measure utility"),
+    ("economics.qaly_thresholds=[0]", "economics.qaly_thresholds[0]: got 0"),
+    ("economics.utility_decrement.absent=-2", "economics.utility_decrement.absent: got -2"),
+])
+def test_bad_economics_inputs_are_one_line_config_errors(make_config, override, message):
+    from sim.config import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        make_config(override)
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_evidence_values_reach_the_economics(make_config):
+    """A PSA draw of an economics entry (evidence_values) changes the QALYs."""
+    agents = pd.DataFrame([_person(weeks_absent_y1=30, weeks_working_y1=22)])
+    cfg = make_config()
+    base = person_costs(agents, cfg)["qaly_disc"].iloc[0]
+    cfg["evidence_values"] = {"utility_decrement_absent": -0.5}
+    low = person_costs(agents, cfg)["qaly_disc"].iloc[0]
+    assert low == pytest.approx(base - 30 * 0.3 / 52)
