@@ -43,6 +43,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -432,31 +433,55 @@ def answer_lines(comp) -> list[str]:
 TIE_POINTS = 0.05  # probability-best within this many points of the best counts as a tie
 
 
+def _paired_nb_intervals(psa: dict, best: str) -> dict[str, tuple[float, float]]:
+    """95% interval over evidence draws of (design - best) net benefit, paired by draw,
+    from the PSA's ``results.csv``; empty if the file is not there."""
+    path = psa.get("path")
+    results = None if path is None else Path(path) / "results.csv"
+    if results is None or not results.is_file():
+        return {}
+    r = pd.read_csv(results)
+    wide = r.pivot(index="draw", columns="design", values="net_benefit")
+    if best not in wide:
+        return {}
+    diff = wide.sub(wide[best], axis=0)
+    return {d: tuple(np.percentile(diff[d].dropna(), [2.5, 97.5])) for d in wide
+            if d != best and diff[d].notna().sum() >= 2}
+
+
 def psa_tie_line(psa: dict | None, names: dict) -> str | None:
     """First-screen line from a PSA run: the design most often best on net benefit and any
-    design that ties with it (probability of best within 5 points, or an overlapping 95%
-    interval of the net-benefit change vs usual care over evidence draws)."""
+    design that ties with it: probability of best within 5 points, or a 95% interval over
+    evidence draws of its net benefit minus the best's (paired by draw, from
+    ``results.csv``; the marginal intervals vs usual care when that file is absent) that
+    includes zero."""
     if psa is None or psa.get("summary") is None or psa["summary"].empty:
         return None
     s = psa["summary"].sort_values("p_best_net_benefit", ascending=False)
     best = s.iloc[0]
+    paired = _paired_nb_intervals(psa, best["design"])
     ties = []
     for _, r in s.iloc[1:].iterrows():
         close = best["p_best_net_benefit"] - r["p_best_net_benefit"] <= TIE_POINTS
-        overlap = (r["net_benefit_vs_uc_high"] >= best["net_benefit_vs_uc_low"]
-                   and r["net_benefit_vs_uc_low"] <= best["net_benefit_vs_uc_high"])
+        if r["design"] in paired:
+            lo, hi = paired[r["design"]]
+            overlap = lo <= 0 <= hi
+        else:
+            overlap = (r["net_benefit_vs_uc_high"] >= best["net_benefit_vs_uc_low"]
+                       and r["net_benefit_vs_uc_low"] <= best["net_benefit_vs_uc_high"])
         if close or overlap:
             ties.append(f"{names.get(r['design'], r['design'])} "
                         f"({r['p_best_net_benefit']:.0%})")
     name = _esc(names.get(best["design"], best["design"]))
+    how = ("the 95% interval of its net benefit minus the best's over the draws includes 0"
+           if paired else "overlapping 95% intervals of the net-benefit change")
     if not ties:
         return (f"<b>Ties:</b> none; {name} ({best['p_best_net_benefit']:.0%} of evidence "
                 "draws) is ahead of every other design on net benefit.")
     return (f"<b>Ties with the best:</b> {name} is most often best on net benefit "
             f"({best['p_best_net_benefit']:.0%} of evidence draws), but "
-            + _esc("; ".join(ties)) + " tie with it (probability of best within "
-            f"{100 * TIE_POINTS:.0f} points or an overlapping 95% interval over the "
-            "evidence): the evidence does not separate them.")
+            + _esc("; ".join(ties)) + f" tie with it (probability of best within "
+            f"{100 * TIE_POINTS:.0f} points, or {how}): the evidence does not separate them.")
 
 
 def _assumed_economics(comp) -> list[str]:

@@ -172,3 +172,27 @@ def test_compare_refuses_a_bad_psa_size_before_any_work(tmp_path, capsys):
     assert mod.main(["--psa-draws", "1", "--out", str(out)]) == 2
     assert "--psa-draws" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_psa_tie_line_uses_paired_draws_when_present(tmp_path):
+    import pandas as pd
+
+    from sim.report_dcea import psa_tie_line
+
+    # A beats B by 10 in every draw (paired interval excludes 0: no tie);
+    # C equals A +/- 50 (paired interval includes 0: a tie)
+    rows = []
+    for k in range(40):
+        level = 100.0 * k
+        rows += [{"draw": k, "design": "usual_care", "net_benefit": level - 100},
+                 {"draw": k, "design": "a", "net_benefit": level + 10},
+                 {"draw": k, "design": "b", "net_benefit": level},
+                 {"draw": k, "design": "c", "net_benefit": level + 10 + (50 if k % 2 else -50)}]
+    pd.DataFrame(rows).to_csv(tmp_path / "results.csv", index=False)
+    summary = pd.DataFrame({"design": ["usual_care", "a", "b", "c"],
+                            "p_best_net_benefit": [0.0, 0.5, 0.0, 0.5 - 0.2],
+                            "net_benefit_vs_uc_low": [0, 110, 100, 60],
+                            "net_benefit_vs_uc_high": [0, 110, 100, 160]})
+    line = psa_tie_line({"summary": summary, "path": tmp_path}, {})
+    assert "a is most often best" in line
+    assert "c (30%)" in line and "b (0%)" not in line and "usual_care" not in line
