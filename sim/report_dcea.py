@@ -484,6 +484,22 @@ def psa_tie_line(psa: dict | None, names: dict) -> str | None:
             f"{100 * TIE_POINTS:.0f} points, or {how}): the evidence does not separate them.")
 
 
+def order_how_sure(answers: list[str], psa_line: str | None,
+                   tie_line: str | None) -> list[str]:
+    """First-screen order: with a PSA, its "how sure, given the evidence" line and the tie
+    line come first and the replicate line follows, relabelled as simulation noise."""
+    evidence = [x for x in (psa_line, tie_line) if x]
+    if not evidence:
+        return answers
+    out = [a for a in answers if a not in evidence]
+    k = next((i for i, a in enumerate(out) if a.startswith("<b>How sure:</b>")), len(out))
+    if k < len(out):
+        out[k] = out[k].replace("<b>How sure:</b>", "<b>Simulation noise (replicates, "
+                                "evidence fixed):</b>", 1)
+    out[k:k] = evidence
+    return out
+
+
 def _assumed_economics(comp) -> list[str]:
     """Registry ids behind the economics and programme costs that are flagged assumptions."""
     from sim.economics import economics_evidence_ids

@@ -196,3 +196,16 @@ def test_psa_tie_line_uses_paired_draws_when_present(tmp_path):
     line = psa_tie_line({"summary": summary, "path": tmp_path}, {})
     assert "a is most often best" in line
     assert "c (30%)" in line and "b (0%)" not in line and "usual_care" not in line
+
+
+def test_evidence_uncertainty_comes_before_replicate_noise():
+    from sim.report_dcea import order_how_sure
+
+    answers = ["<b>Most people</b> x", "<b>How sure:</b> 100% of replicates", "Population",
+               "<b>How sure, given the evidence:</b> 33%"]
+    out = order_how_sure(answers, answers[-1], "<b>Ties with the best:</b> y")
+    assert out[1].startswith("<b>How sure, given the evidence:</b>")
+    assert out[2].startswith("<b>Ties with the best:</b>")
+    assert out[3].startswith("<b>Simulation noise (replicates, evidence fixed):</b>")
+    assert out[-1] == "Population" and len(out) == 5
+    assert order_how_sure(answers[:3], None, None) == answers[:3]
