@@ -258,7 +258,8 @@ def reference_case_html(comp) -> str:
                                                 "{:+.4f}"),
                "change in NHS/PSS cost / person (GBP)": _ci(
                    r.d_cost_nhs_pss, r.d_cost_nhs_pss_low, r.d_cost_nhs_pss_high, "{:+,.0f}"),
-               "ICER (GBP per QALY)": _icer_text(r.icer, r.d_qaly, r.d_cost_nhs_pss)}
+               "ICER (GBP per QALY)": ("reference" if r.design == REFERENCE
+                                       else _icer_text(r.icer, r.d_qaly, r.d_cost_nhs_pss))}
         for k in ks:
             row[f"NHB at GBP {k:,.0f}/QALY (QALYs / person)"] = _ci(
                 getattr(r, f"nhb_{k:g}"), getattr(r, f"nhb_{k:g}_low"),
@@ -347,10 +348,10 @@ def dcea_html(comp) -> str:
                    1000 * r["concentration_index_high"], "{:+.2f}")}
         for e in ATKINSON_EPSILONS[1:]:
             v = r[f"atkinson_ede_{e:g}"]
-            row[f"Atkinson EDE change, eps={e:g} (QALYs / 1,000)"] = f"{1000 * v:+.1f}"
+            row[f"Atkinson EDE change, eps={e:g} (QALYs / 1,000)"] = f"{1000 * v:+.2f}"
         for a in KOLM_ALPHAS[1:]:
             v = r[f"kolm_ede_{a:g}"]
-            row[f"Kolm EDE change, alpha={a:g} (QALYs / 1,000)"] = f"{1000 * v:+.1f}"
+            row[f"Kolm EDE change, alpha={a:g} (QALYs / 1,000)"] = f"{1000 * v:+.2f}"
         row["P(more efficient and more equal)"] = f"{r['p_more_efficient_and_equal']:.0%}"
         rows.append(row)
     g = out["by_group"].copy()
