@@ -55,6 +55,7 @@ REFERENCE = "usual_care"
 ATKINSON_EPSILONS = (0.0, 1.0, 3.0, 5.0, 10.0)
 KOLM_ALPHAS = (0.0, 0.5, 1.0, 2.0, 5.0)  # per QALY
 NEEDED = ("qaly_disc", "cost_nhs_pss", "cost_societal")
+SMALL_CELL = 10  # groups with fewer people (all replicates) are suppressed, as in the report
 
 
 class DceaData:
@@ -364,7 +365,11 @@ def dcea_html(comp) -> str:
     wide.columns = [names.get(c, c) for c in wide.columns]
     qaly = g[g["design"] == REFERENCE].set_index(["dimension", "group"])[["n", "qaly"]]
     wide.insert(0, "usual care QALYs / person", qaly["qaly"].round(4))
-    wide.insert(0, "people", qaly["n"].astype(int))
+    wide.insert(0, "people (all replicates)", qaly["n"].astype(int))
+    small = wide["people (all replicates)"] < SMALL_CELL
+    wide = wide.astype(object)
+    wide.loc[small, wide.columns[1:]] = "suppressed"
+    wide.loc[small, "people (all replicates)"] = f"<{SMALL_CELL}"
     wide = wide.reset_index().drop(columns="dimension")
     return (f"<p>Distributional cost-effectiveness analysis (York conventions: Cookson et al. "
             f"2020; Asaria, Griffin &amp; Cookson 2016) at GBP {k:,.0f} per QALY. Health = "
@@ -380,7 +385,8 @@ def dcea_html(comp) -> str:
             + _table(pd.DataFrame(rows))
             + f'<img src="{_plane_uri(s, names)}" alt="DCEA impact plane">'
             + "<p>Net health benefit per 1,000 people against usual care, by IMD quintile "
-            "and by ethnic group (QALYs; the opportunity cost is shared equally):</p>"
+            "and by ethnic group (QALYs; the opportunity cost is shared equally; groups "
+            f"under {SMALL_CELL} people suppressed):</p>"
             + _table(wide))
 
 

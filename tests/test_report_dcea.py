@@ -209,3 +209,20 @@ def test_evidence_uncertainty_comes_before_replicate_noise():
     assert out[3].startswith("<b>Simulation noise (replicates, evidence fixed):</b>")
     assert out[-1] == "Population" and len(out) == 5
     assert order_how_sure(answers[:3], None, None) == answers[:3]
+
+
+def test_small_groups_are_suppressed(comp):
+    from sim.report_dcea import dcea_html
+
+    cell = next(c for c in comp.cells if c.design == "usual_care")
+    saved = cell.economics
+    e = saved.copy()
+    e.loc[(e["dimension"] == "ethnicity") & (e["group"] == "bangladeshi"), "n"] = 1
+    cell.economics = e
+    try:
+        text = dcea_html(comp)
+    finally:
+        cell.economics = saved
+    row = text[text.index("<td>Bangladeshi</td>"):]
+    row = row[:row.index("</tr>")]
+    assert "&lt;10" in row and "suppressed" in row
