@@ -275,7 +275,22 @@ def reference_case_html(comp) -> str:
             "Changes are design minus usual care with 95% paired intervals over replicates "
             "(simulation noise only). The last column is the wider (societal) perspective, "
             "shown beside the reference case and not added into it.</p>"
-            + _table(pd.DataFrame(rows)) + perspectives_html(comp))
+            + _table(pd.DataFrame(rows)) + perspectives_html(comp) + inputs_html(comp))
+
+
+def inputs_html(comp) -> str:
+    """The economic inputs the runs use (rates, utilities, NHS/PSS costs), with sources."""
+    from sim.economics import economics_evidence_ids
+    from sim.evidence import evidence_table, load_registry
+
+    registry = load_registry()
+    ids = [i for i in economics_evidence_ids(comp.cells[0].config) if i in registry]
+    if not ids:
+        return ""
+    table = evidence_table(registry, ids=ids).drop(columns=["measure", "file"])
+    return ("<details><summary>Economic inputs: tax, NI, sick pay and benefit rates, "
+            "utilities and NHS/PSS costs, with sources (assumption = yes: no source, a "
+            "range instead)</summary>" + _table(table) + "</details>")
 
 
 def perspectives_html(comp) -> str:

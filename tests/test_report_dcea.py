@@ -100,6 +100,16 @@ def test_first_screen_states_thresholds_and_assumptions(comp):
     assert "NICE reference case" in text
 
 
+def test_reference_case_lists_the_economic_inputs_with_sources(comp):
+    from sim.report_dcea import reference_case_html
+
+    text = reference_case_html(comp)
+    for entry in ("econ_ssp_weekly", "econ_employer_ni_rate", "utility_decrement_unemployed",
+                  "nhs_cost_weekly_absent"):
+        assert f"<td>{entry}</td>" in text, entry
+    assert "HMRC" in text and "Norstrom" in text
+
+
 def test_report_md_worked_examples():
     """docs/REPORT.md's worked examples are what the code computes."""
     from pathlib import Path
