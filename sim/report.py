@@ -715,8 +715,9 @@ def render_html(comp: Comparison, figs: dict[str, str],
     from sim import report_dcea
 
     answers[1:1] = report_dcea.answer_lines(comp)  # high on the first screen
-    answers = report_dcea.order_how_sure(answers, _psa_answer(psa, _names(comp)),
-                                         report_dcea.psa_tie_line(psa, _names(comp)))
+    answers = report_dcea.order_how_sure(
+        answers, _psa_answer(psa, _names(comp)), report_dcea.psa_tie_line(psa, _names(comp)),
+        report_dcea.psa_reference_case_line(psa, _names(comp)))
     sec["Answers"] = "<ul>" + "".join(f"<li>{line}</li>" for line in answers) + "</ul>"
     sec["Cost-effectiveness (NICE reference case)"] = report_dcea.reference_case_html(comp)
     sec["Distributional cost-effectiveness (DCEA)"] = report_dcea.dcea_html(comp)

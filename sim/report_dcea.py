@@ -506,11 +506,29 @@ def psa_tie_line(psa: dict | None, names: dict) -> str | None:
             f"{100 * TIE_POINTS:.0f} points, or {how}): the evidence does not separate them.")
 
 
-def order_how_sure(answers: list[str], psa_line: str | None,
-                   tie_line: str | None) -> list[str]:
-    """First-screen order: with a PSA, its "how sure, given the evidence" line and the tie
-    line come first and the replicate line follows, relabelled as simulation noise."""
-    evidence = [x for x in (psa_line, tie_line) if x]
+def psa_reference_case_line(psa: dict | None, names: dict) -> str | None:
+    """First-screen line: how often each design has the highest net health benefit (QALYs,
+    NICE reference case) over the PSA's evidence draws; None for a PSA run without QALYs."""
+    if psa is None or psa.get("summary") is None or "p_best_nhb_qaly" not in psa["summary"]:
+        return None
+    s = psa["summary"].sort_values("p_best_nhb_qaly", ascending=False)
+    best = s.iloc[0]
+    k = float(best["qaly_threshold"])
+    others = [f"{names.get(r['design'], r['design'])} {r['p_best_nhb_qaly']:.0%}"
+              for _, r in s.iloc[1:].iterrows() if r["p_best_nhb_qaly"] > 0]
+    n = psa.get("n_draws")
+    return (f"<b>How sure, reference case:</b> over {n if n else 'the'} evidence draws, "
+            f"{_esc(names.get(best['design'], best['design']))} has the highest net health "
+            f"benefit at GBP {k:,.0f} per QALY in {best['p_best_nhb_qaly']:.0%} of draws"
+            + (f" (then {_esc(', '.join(others))})" if others else "")
+            + " (effects drawn from the evidence; utilities and NHS/PSS costs at their "
+            "registry values).")
+
+
+def order_how_sure(answers: list[str], *evidence_lines: str | None) -> list[str]:
+    """First-screen order: with a PSA, its "how sure, given the evidence" lines (and the
+    tie line) come first and the replicate line follows, relabelled as simulation noise."""
+    evidence = [x for x in evidence_lines if x]
     if not evidence:
         return answers
     out = [a for a in answers if a not in evidence]

@@ -236,3 +236,19 @@ def test_small_groups_are_suppressed(comp):
     row = text[text.index("<td>Bangladeshi</td>"):]
     row = row[:row.index("</tr>")]
     assert "&lt;10" in row and "suppressed" in row
+
+
+def test_psa_reference_case_line():
+    import pandas as pd
+
+    from sim.report_dcea import psa_reference_case_line
+
+    summary = pd.DataFrame({"design": ["usual_care", "a", "b"],
+                            "p_best_nhb_qaly": [0.6, 0.4, 0.0],
+                            "qaly_threshold": [20000.0] * 3})
+    line = psa_reference_case_line({"summary": summary, "n_draws": 30}, {"a": "<A>"})
+    assert "usual_care has the highest net health benefit at GBP 20,000" in line
+    assert "60% of draws" in line and "&lt;A&gt; 40%" in line and " b " not in line
+    # a PSA run from before QALYs: no line
+    assert psa_reference_case_line({"summary": summary.drop(columns="p_best_nhb_qaly")},
+                                   {}) is None
