@@ -7,10 +7,11 @@ Draws every evidence entry the designs use (correlated within a shared source), 
 design on each draw with common random numbers, and writes under ``out``:
 ``draws.csv`` (the evidence values), ``results.csv`` (draw x design outcomes),
 ``clamped_draws.csv`` (draws clamped to what the baseline can reproduce),
-``summary.csv`` / ``summary.md`` (intervals, probability best, probability of narrowing
-the IMD gradient vs usual care), ``ceac.csv`` / ``ceac.png``, ``voi.csv`` (EVPI, EVPPI per
-entry), ``analysis_config.yaml``. Written to a staging folder and renamed, so a killed run
-leaves nothing.
+``summary.csv`` / ``summary.md`` (intervals, probability best on the commissioner's net
+benefit, on RTW and on the NICE reference-case net health benefit in QALYs at the lowest
+``economics.qaly_thresholds``, probability of narrowing the IMD gradient vs usual care),
+``ceac.csv`` / ``ceac.png``, ``voi.csv`` (EVPI, EVPPI per entry), ``analysis_config.yaml``.
+Written to a staging folder and renamed, so a killed run leaves nothing.
 """
 
 from __future__ import annotations
@@ -82,14 +83,19 @@ def task(cfg) -> int:
                   .agg(drawn=("drawn", "first"), used=("used", "last"))
                   if infeasible else pd.DataFrame(columns=["draw", "entry", "drawn", "used"]))
     res["net_benefit"] = net_benefit(res["weeks_in_work"], res["cost_programme"], wtp)
+    # NICE reference case: net health benefit (QALYs) at the lowest QALY threshold
+    k_qaly = min(float(x) for x in configs["usual_care"]["economics"]["qaly_thresholds"])
+    res["nhb_qaly"] = res["qaly"] - res["cost_nhs_pss"] / k_qaly
     wide = {m: res.pivot(index="draw", columns="design", values=m)[designs]
-            for m in ("rtw_52w", "sii", "weeks_in_work", "cost_programme", "net_benefit")}
+            for m in ("rtw_52w", "sii", "weeks_in_work", "cost_programme", "net_benefit",
+                      "nhb_qaly")}
     best_nb = wide["net_benefit"].to_numpy().argmax(axis=1)
+    best_nhb = wide["nhb_qaly"].to_numpy().argmax(axis=1)
     best_rtw = wide["rtw_52w"].to_numpy().argmax(axis=1)
     summary = []
     for j, d in enumerate(designs):
         row = {"design": d}
-        for m in ("rtw_52w", "sii", "cost_programme", "net_benefit"):
+        for m in ("rtw_52w", "sii", "cost_programme", "net_benefit", "nhb_qaly"):
             v = wide[m][d]
             dv = v - wide[m]["usual_care"]
             row[f"{m}"] = v.mean()
@@ -97,6 +103,8 @@ def task(cfg) -> int:
             row[f"{m}_vs_uc_low"], row[f"{m}_vs_uc_high"] = np.percentile(dv, [2.5, 97.5])
         row["p_best_net_benefit"] = float(np.mean(best_nb == j))
         row["p_best_rtw"] = float(np.mean(best_rtw == j))
+        row["p_best_nhb_qaly"] = float(np.mean(best_nhb == j))
+        row["qaly_threshold"] = k_qaly
         row["p_narrows_imd_gradient"] = float(np.mean(wide["sii"][d] < wide["sii"]["usual_care"]))
         summary.append(row)
     summary = pd.DataFrame(summary)

@@ -503,19 +503,43 @@ PROGRAMME = Struct(
     optional=("components", "modifiers"),
 )
 
+GBP_OR_ID = EvidenceRef(Num(0.0, 1e7))
+RATE_OR_ID = EvidenceRef(PROB)
+UTILITY_OR_ID = EvidenceRef(Num(-1.0, 1.0))
+STATE_NAMES = ("working", "absent", "phased", "unemployed", "inactive")
+
 ECONOMICS = Struct(
     {
         "name": Str(),
         "discount_rate": Num(0.0, 0.5),
         "weekly_wage": _by(("non_manual", "manual"), "occupation", Num(0.0, 1e5)),
-        "ssp_weekly": Num(0.0, 1e4),
+        "output_per_labour_cost": Num(0.0, 10.0),
+        "ssp_weekly": GBP_OR_ID,
         "ssp_max_weeks": Int(0, 520),
         "occupational_sick_pay": _by(("large", "sme"), "employer size", PROB),
         "occupational_sick_pay_weeks": Int(0, 520),
-        "benefit_weekly": _by(("unemployed", "inactive"), "state", Num(0.0, 1e4)),
-        "tax_and_ni_share": PROB,
+        # the benefit rule is keyed by state (sim.economics.BENEFIT_RULES)
+        "benefit_weekly": _by(("absent_after_sick_pay", "unemployed", "inactive"), "benefit",
+                              GBP_OR_ID),
+        "tax": Struct({
+            "personal_allowance_weekly": GBP_OR_ID,
+            "basic_rate": RATE_OR_ID,
+            "higher_rate_threshold_weekly": GBP_OR_ID,
+            "higher_rate": RATE_OR_ID,
+            "employee_ni_threshold_weekly": GBP_OR_ID,
+            "employee_ni_rate": RATE_OR_ID,
+            "upper_earnings_limit_weekly": GBP_OR_ID,
+            "employee_ni_upper_rate": RATE_OR_ID,
+            "employer_ni_threshold_weekly": GBP_OR_ID,
+            "employer_ni_rate": RATE_OR_ID,
+        }),
         "recruitment_cost_per_job_loss": Num(0.0, 1e7),
         "willingness_to_pay_per_week_in_work": Num(0.0, 1e7),
+        "qaly_thresholds": List(Num(0.0, 1e7, gt=True), min_len=1),
+        "utility_in_work": UTILITY_OR_ID,
+        "utility_decrement": _by(("absent", "phased", "unemployed", "inactive"), "state",
+                                 UTILITY_OR_ID),
+        "nhs_cost_weekly": _by(STATE_NAMES, "state", GBP_OR_ID),
     },
     sources=True,
 )

@@ -1,23 +1,41 @@
-"""Costs by perspective and cost-effectiveness of a design against usual care.
+"""Costs by perspective, QALYs and cost-effectiveness of a design against usual care.
 
 Per person, from weeks spent in each state in each year (year one undiscounted, later
-years discounted at ``economics.discount_rate``, 3.5% in the NICE reference case):
+years discounted at ``economics.discount_rate``, 3.5% in the NICE reference case; one
+function, :func:`discount_factors`, discounts costs and QALYs alike).
+
+Each state's week is compared with the counterfactual of a week in full work at the
+person's wage ``w`` (labour cost ``L = w + employer NI(w)``). Pay in the week (wage, phased
+wage, occupational or Statutory Sick Pay, nothing) is taxed by the 2024/25 rules (income
+tax and employee NI are deducted from the worker; employer NI is an employer cost, see
+:func:`income_tax`, :func:`employee_ni`, :func:`employer_ni`), and people who are not paid
+get the benefit they would claim in their state (:data:`BENEFIT_RULES`). Then:
 
 * **programme** (NHS / commissioner): the components' per-participant and per-week costs,
   discounted by the year the person started;
-* **employer**: sick pay (Statutory Sick Pay for up to ``ssp_max_weeks`` of each spell,
-  topped up to full pay for ``occupational_sick_pay_weeks`` by the share of employers of
-  that size who do so) and lost output valued at the wage (human-capital method: weeks
-  absent plus the unworked share of phased weeks), plus recruitment after a job loss;
-* **Exchequer**: out-of-work benefits while unemployed or inactive, and tax and NI lost on
-  earnings not made (out of work, or on sick pay instead of wages);
-* **individual**: net income lost (after tax, net of sick pay and benefits);
-* **societal**: programme + lost production + recruitment (transfers such as sick pay,
-  benefits and tax are excluded because they cancel out across perspectives).
+* **NHS and PSS** health-care use: a weekly cost by state;
+* **employer**: sick pay (with the employer NI on it) + net productivity loss (output lost,
+  valued at ``output_per_labour_cost x L``, minus the labour cost saved) + recruitment after
+  a job loss. With output valued at labour cost (the human-capital default) the net
+  productivity loss is zero while absent: the employer saves the wage it no longer pays;
+* **Exchequer**: benefits paid + income tax, employee and employer NI not collected;
+* **individual**: net (after tax and NI) income lost, less benefits received;
+* **societal**: programme + NHS/PSS + lost output + recruitment. Sick pay, benefits and
+  taxes are transfers: they cancel across perspectives, so programme + NHS/PSS + employer
+  + Exchequer + individual equals the societal cost exactly. :func:`person_costs` checks
+  this on every call and raises :class:`ReconciliationError` if it fails.
 
-Spell-level sick pay is approximated from totals: a person with ``s`` spells and ``w``
-weeks absent gets SSP for ``min(w, 28 s)`` weeks, spread over years in proportion to their
-absent weeks.
+Lost output while out of work (unemployed, inactive) is valued at the labour cost for the
+whole horizon (human-capital method); the team-production share above it
+(``output_per_labour_cost > 1``) falls on the employer only while the worker is absent or
+phased. QALYs: each week in a state is worth ``utility_in_work + utility_decrement[state]``
+/ 52 (EQ-5D, UK value set), discounted like costs.
+
+Spell-level sick pay is approximated from totals: a person with ``s`` spells and ``a``
+weeks absent gets SSP for ``min(a, ssp_max_weeks s)`` weeks, of which
+``min(a, occupational_sick_pay_weeks s)`` are topped up to full pay by the share of
+employers of that size who do so, spread over years in proportion to absent weeks; the
+remaining absent weeks are unpaid and draw the ``absent_after_sick_pay`` benefit.
 
 The comparison of a design with usual care is paired: the same people with the same random
 numbers in both arms, so per-replicate differences have tight intervals.
@@ -29,14 +47,106 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.categories import STATES
+from sim.categories import ABSENT, INACTIVE, STATES, UNEMPLOYED
 
-PERSPECTIVES = ("programme", "employer", "exchequer", "individual", "societal")
+PERSPECTIVES = ("programme", "nhs", "employer", "exchequer", "individual", "societal")
+# Benefit rule: state code -> the ``benefit_weekly`` entry a person in that state would
+# claim (ABSENT: only for absent weeks without sick pay). States not listed claim nothing.
+# A new state (e.g. unemployed on a particular benefit) adds one line here and one key in
+# ``economics.benefit_weekly``.
+BENEFIT_RULES: dict[int, str] = {
+    ABSENT: "absent_after_sick_pay",
+    UNEMPLOYED: "unemployed",
+    INACTIVE: "inactive",
+}
+RECONCILE_TOLERANCE = 1e-6  # GBP per person
+
+
+class ReconciliationError(RuntimeError):
+    """The perspectives, transfers netted out, do not add up to the societal cost."""
 
 
 def discount_factors(n_years: int, rate: float) -> np.ndarray:
     """1 for year one, then 1/(1+rate)^k for year k+1."""
     return 1.0 / (1.0 + rate) ** np.arange(n_years)
+
+
+def resolve_economics(econ: dict, overrides: dict | None = None) -> dict:
+    """The economics block with every evidence-registry id replaced by its value
+    (``overrides``: the config's ``evidence_values``, as in a PSA draw)."""
+    from sim.effects import resolve_cost
+
+    def walk(x, key=None):
+        if key in ("sources", "name"):
+            return x
+        if isinstance(x, dict):
+            return {k: walk(v, k) for k, v in x.items()}
+        if isinstance(x, list):
+            return [walk(v) for v in x]
+        if isinstance(x, str):
+            return resolve_cost(x, overrides)
+        return x
+
+    return walk(econ)
+
+
+def economics_evidence_ids(cfg: dict) -> list[str]:
+    """Registry ids named by the economics block, in order (for evidence tables)."""
+    found = []
+
+    def walk(x, key=None):
+        if key in ("sources", "name"):
+            return
+        if isinstance(x, dict):
+            for k, v in x.items():
+                walk(v, k)
+        elif isinstance(x, str):
+            found.append(x)
+
+    walk(cfg.get("economics") or {})
+    return list(dict.fromkeys(found))
+
+
+def income_tax(pay, tax: dict) -> np.ndarray:
+    """Weekly income tax on weekly gross pay (rUK bands; weekly PAYE, week-1 basis)."""
+    pay = np.asarray(pay, dtype=float)
+    pa, hr = tax["personal_allowance_weekly"], tax["higher_rate_threshold_weekly"]
+    return (tax["basic_rate"] * np.clip(np.minimum(pay, hr) - pa, 0.0, None)
+            + tax["higher_rate"] * np.clip(pay - hr, 0.0, None))
+
+
+def employee_ni(pay, tax: dict) -> np.ndarray:
+    """Weekly employee (primary) Class 1 NI: deducted from the worker's pay."""
+    pay = np.asarray(pay, dtype=float)
+    pt, uel = tax["employee_ni_threshold_weekly"], tax["upper_earnings_limit_weekly"]
+    return (tax["employee_ni_rate"] * np.clip(np.minimum(pay, uel) - pt, 0.0, None)
+            + tax["employee_ni_upper_rate"] * np.clip(pay - uel, 0.0, None))
+
+
+def employer_ni(pay, tax: dict) -> np.ndarray:
+    """Weekly employer (secondary) Class 1 NI: an employer cost, not a deduction."""
+    pay = np.asarray(pay, dtype=float)
+    return tax["employer_ni_rate"] * np.clip(pay - tax["employer_ni_threshold_weekly"], 0.0,
+                                             None)
+
+
+def net_pay(pay, tax: dict) -> np.ndarray:
+    """Take-home pay: gross less income tax and employee NI."""
+    return np.asarray(pay, dtype=float) - income_tax(pay, tax) - employee_ni(pay, tax)
+
+
+def weekly_benefit(state: int, econ: dict) -> float:
+    """GBP a week a person in ``state`` (a code of :data:`sim.categories.STATES`) would
+    claim, by :data:`BENEFIT_RULES` (0 for states that claim nothing)."""
+    key = BENEFIT_RULES.get(int(state))
+    return 0.0 if key is None else float(econ["benefit_weekly"][key])
+
+
+def state_utilities(econ: dict) -> dict[str, float]:
+    """Utility of a week in each state: in-work value plus the state's decrement."""
+    base = float(econ["utility_in_work"])
+    dec = econ["utility_decrement"]
+    return {s: min(1.0, base + (float(dec[s]) if s in dec else 0.0)) for s in STATES}
 
 
 def _weeks_by_year(agents: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -50,10 +160,17 @@ def _weeks_by_year(agents: pd.DataFrame) -> dict[str, np.ndarray]:
 
 
 def person_costs(agents: pd.DataFrame, cfg: dict) -> pd.DataFrame:
-    """Discounted costs (GBP) by perspective and discounted weeks, one row per person."""
-    econ = cfg["economics"]
+    """Discounted costs (GBP) by perspective, discounted QALYs and weeks, one row per
+    person. Raises :class:`ReconciliationError` if the perspectives do not add up to the
+    societal cost."""
+    econ = resolve_economics(cfg["economics"], cfg.get("evidence_values"))
+    tax = econ["tax"]
     hours = cfg["pathways"]["phased_return"]["hours_fraction"]
     weeks = _weeks_by_year(agents)
+    unknown = [s for s in STATES if s not in ("working", "absent", "phased", "unemployed",
+                                               "inactive")]
+    if unknown:  # a new state needs its pay, output and benefit rule defined here
+        raise ReconciliationError(f"economics: no accounting rule for state(s) {unknown}")
     n_years = weeks["working"].shape[0]
     disc = discount_factors(n_years, econ["discount_rate"])[:, None]
     manual = (agents["occupation"] == "manual").to_numpy()
@@ -61,7 +178,9 @@ def person_costs(agents: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     sme = (agents["employer_size"] == "sme").to_numpy()
     osp_share = np.where(sme, econ["occupational_sick_pay"]["sme"],
                          econ["occupational_sick_pay"]["large"])
-    tax = econ["tax_and_ni_share"]
+    ssp = float(econ["ssp_weekly"])
+    labour = wage + employer_ni(wage, tax)  # counterfactual labour cost of a week in work
+    value = econ["output_per_labour_cost"] * labour  # output of a week in work
 
     absent = weeks["absent"]
     total_absent = absent.sum(axis=0)
@@ -69,16 +188,37 @@ def person_costs(agents: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     share_by_year = np.divide(absent, total_absent, out=np.zeros_like(absent),
                               where=total_absent > 0)
     ssp_weeks = np.minimum(total_absent, econ["ssp_max_weeks"] * spells) * share_by_year
-    osp_weeks = np.minimum(total_absent, econ["occupational_sick_pay_weeks"] * spells) * (
-        share_by_year)
-    sick_pay = econ["ssp_weekly"] * ssp_weeks + osp_share * (
-        wage - econ["ssp_weekly"]) * osp_weeks
-    unpaid_output = absent + (1.0 - hours) * weeks["phased"]
-    out_of_work = weeks["unemployed"] + weeks["inactive"]
-    benefits = (econ["benefit_weekly"]["unemployed"] * weeks["unemployed"]
-                + econ["benefit_weekly"]["inactive"] * weeks["inactive"])
-    lost_output = wage * unpaid_output
-    lost_earnings = wage * (out_of_work + absent + (1.0 - hours) * weeks["phased"]) - sick_pay
+    osp_weeks = np.minimum(np.minimum(total_absent, econ["occupational_sick_pay_weeks"]
+                                      * spells) * share_by_year, ssp_weeks)
+    full_pay_weeks = osp_share * osp_weeks
+    # (weeks [year, person], gross pay a week, benefit a week, output lost a week, sick pay?)
+    buckets = [
+        (weeks["phased"], hours * wage, 0.0, (1.0 - hours) * value, False),
+        (full_pay_weeks, wage, 0.0, value, True),
+        (ssp_weeks - full_pay_weeks, np.full_like(wage, ssp), 0.0, value, True),
+        (absent - ssp_weeks, np.zeros_like(wage), weekly_benefit(ABSENT, econ), value, False),
+        (weeks["unemployed"], np.zeros_like(wage), weekly_benefit(UNEMPLOYED, econ), labour,
+         False),
+        (weeks["inactive"], np.zeros_like(wage), weekly_benefit(INACTIVE, econ), labour,
+         False),
+    ]
+    zero = np.zeros_like(absent)
+    sick_pay, net_prod, benefits, lost_tax, lost_income, lost_output = (
+        zero.copy() for _ in range(6))
+    net_w = net_pay(wage, tax)
+    tax_w = income_tax(wage, tax) + employee_ni(wage, tax) + employer_ni(wage, tax)
+    for wk, pay, benefit, lost, is_sick_pay in buckets:
+        outlay = pay + employer_ni(pay, tax)  # what the employer pays for the week
+        if is_sick_pay:
+            sick_pay += wk * outlay
+            net_prod += wk * (lost - labour)
+        else:
+            net_prod += wk * (lost - (labour - outlay))
+        benefits += wk * benefit
+        lost_tax += wk * (tax_w - income_tax(pay, tax) - employee_ni(pay, tax)
+                          - employer_ni(pay, tax))
+        lost_income += wk * (net_w - net_pay(pay, tax))
+        lost_output += wk * lost
 
     job_loss_week = agents["job_loss_week"].to_numpy()
     recruitment = np.zeros_like(absent)
@@ -91,6 +231,11 @@ def person_costs(agents: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     start_year = np.minimum(np.maximum(start, 0) // 52, n_years - 1)
     programme = agents["programme_cost"].to_numpy() * disc[start_year, 0]
 
+    nhs_weekly = econ["nhs_cost_weekly"]
+    utility = state_utilities(econ)
+    nhs = sum(weeks[s] * float(nhs_weekly[s]) for s in STATES)
+    qaly = sum(weeks[s] * utility[s] for s in STATES) / 52.0
+
     def d(x):
         return (x * disc).sum(axis=0)
 
@@ -98,22 +243,55 @@ def person_costs(agents: pd.DataFrame, cfg: dict) -> pd.DataFrame:
         "replicate": agents["replicate"].to_numpy(),
         "person_id": agents["person_id"].to_numpy(),
         "cost_programme": programme,
+        "cost_nhs": d(nhs),
         "cost_employer_sick_pay": d(sick_pay),
-        "cost_employer_lost_output": d(lost_output),
+        "cost_employer_net_productivity": d(net_prod),
         "cost_employer_recruitment": d(recruitment),
         "cost_exchequer_benefits": d(benefits),
-        "cost_exchequer_lost_tax": d(tax * lost_earnings),
-        "cost_individual_lost_income": d((1.0 - tax) * lost_earnings - benefits),
+        "cost_exchequer_lost_tax": d(lost_tax),
+        "cost_individual_lost_income": d(lost_income),
+        "cost_lost_output": d(lost_output),
+        "qaly_disc": d(qaly),
         "weeks_in_work_disc": d(weeks["working"] + weeks["phased"]),
         "weeks_absent_disc": d(absent),
     })
-    out["cost_employer"] = (out["cost_employer_sick_pay"] + out["cost_employer_lost_output"]
+    out["cost_employer"] = (out["cost_employer_sick_pay"] + out["cost_employer_net_productivity"]
                             + out["cost_employer_recruitment"])
     out["cost_exchequer"] = out["cost_exchequer_benefits"] + out["cost_exchequer_lost_tax"]
-    out["cost_individual"] = out["cost_individual_lost_income"]
-    out["cost_societal"] = (out["cost_programme"] + d(wage * (unpaid_output + out_of_work))
+    out["cost_individual"] = out["cost_individual_lost_income"] - out["cost_exchequer_benefits"]
+    out["cost_nhs_pss"] = out["cost_programme"] + out["cost_nhs"]
+    out["cost_societal"] = (out["cost_programme"] + out["cost_nhs"] + out["cost_lost_output"]
                             + out["cost_employer_recruitment"])
+    reconcile(out)
     return out
+
+
+AGENT_COLUMNS = {"qaly_disc": "qaly_disc", "cost_nhs_pss_disc": "cost_nhs_pss",
+                 "cost_societal_disc": "cost_societal"}
+
+
+def with_person_economics(agents: pd.DataFrame, cfg: dict) -> pd.DataFrame:
+    """``agents`` plus each person's discounted QALYs (``qaly_disc``), NHS/PSS cost
+    (programme + health-care use, ``cost_nhs_pss_disc``) and societal cost, for the
+    per-person table (``agents.parquet``)."""
+    costs = person_costs(agents, cfg)
+    return agents.assign(**{col: costs[src].to_numpy() for col, src in AGENT_COLUMNS.items()})
+
+
+def reconcile(costs: pd.DataFrame, tolerance: float = RECONCILE_TOLERANCE) -> float:
+    """Largest gap (GBP per person) between the sum of the perspectives (programme, NHS/PSS,
+    employer, Exchequer, individual; transfers cancel) and the societal cost; raises
+    :class:`ReconciliationError` if any person's gap exceeds ``tolerance``."""
+    total = (costs["cost_programme"] + costs["cost_nhs"] + costs["cost_employer"]
+             + costs["cost_exchequer"] + costs["cost_individual"]).to_numpy()
+    gap = np.abs(total - costs["cost_societal"].to_numpy())
+    worst = float(gap.max()) if gap.size else 0.0
+    if not np.isfinite(worst) or worst > tolerance:
+        raise ReconciliationError(
+            f"economics: the perspectives add up to a cost that differs from the societal "
+            f"cost by up to GBP {worst:.6g} per person (tolerance {tolerance:g}); a transfer "
+            "is counted on one side only")
+    return worst
 
 
 def _interval(values: np.ndarray, level: float = 0.95):
@@ -136,10 +314,15 @@ def compare(design_agents: pd.DataFrame, usual_agents: pd.DataFrame, cfg: dict,
     programme cost per additional person back at work within ``rtw_week`` weeks;
     ``cost_per_week_absence_averted`` the programme cost per discounted week of absence
     averted; ``nmb_per_person`` the commissioner's net monetary benefit per person at the
-    configured willingness to pay per week in work.
+    configured willingness to pay per week in work (a wider-perspective measure, not the
+    reference case). NICE reference case: ``delta_qaly_per_person`` (discounted),
+    ``delta_cost_nhs_pss`` (programme + NHS/PSS use), ``nhb_qaly_at_<k>`` net health benefit
+    (QALYs) at each threshold ``k`` of ``economics.qaly_thresholds``, and ``icer_nhs_pss``
+    (ratio of the mean changes, no interval; NaN when dominant or dominated).
     """
     econ = cfg["economics"]
     wtp = econ["willingness_to_pay_per_week_in_work"]
+    thresholds = [float(k) for k in econ["qaly_thresholds"]]
     dc, uc = person_costs(design_agents, cfg), person_costs(usual_agents, cfg)
     per_rep = []
     for rep in sorted(dc["replicate"].unique()):
@@ -161,6 +344,11 @@ def compare(design_agents: pd.DataFrame, usual_agents: pd.DataFrame, cfg: dict,
                                                 if absence_averted > 0 else np.nan)
         row["nmb_per_person"] = wtp * row["delta_weeks_in_work_per_person"] - row[
             "delta_cost_programme"]
+        row["delta_qaly_per_person"] = a["qaly_disc"].mean() - b["qaly_disc"].mean()
+        row["delta_cost_nhs_pss"] = a["cost_nhs_pss"].mean() - b["cost_nhs_pss"].mean()
+        for k in thresholds:
+            row[f"nhb_qaly_at_{k:g}"] = net_health_benefit(
+                row["delta_qaly_per_person"], row["delta_cost_nhs_pss"], k)
         per_rep.append(row)
     per_rep = pd.DataFrame(per_rep)
     rows = []
@@ -170,7 +358,29 @@ def compare(design_agents: pd.DataFrame, usual_agents: pd.DataFrame, cfg: dict,
         est = _interval(finite) if finite.size else (np.nan, np.nan, np.nan)
         rows.append({"measure": measure, "estimate": est[0], "low": est[1], "high": est[2],
                      "replicates": int(finite.size)})
+    rows.append({"measure": "icer_nhs_pss",
+                 "estimate": icer(per_rep["delta_cost_nhs_pss"].mean(),
+                                  per_rep["delta_qaly_per_person"].mean()),
+                 "low": np.nan, "high": np.nan, "replicates": len(per_rep)})
     return pd.DataFrame(rows)
+
+
+def icer(delta_cost: float, delta_qaly: float) -> float:
+    """Incremental cost per QALY gained: ``delta_cost / delta_qaly``; NaN when the QALY
+    change is zero, or when the design is dominated (costs more, gains no QALYs) or
+    dominant (costs less, gains QALYs), where a ratio misleads: read net health benefit."""
+    if not (np.isfinite(delta_cost) and np.isfinite(delta_qaly)) or delta_qaly == 0:
+        return np.nan
+    if (delta_qaly > 0) != (delta_cost > 0):
+        return np.nan  # dominant or dominated: no meaningful ratio
+    return float(delta_cost / delta_qaly)
+
+
+def net_health_benefit(delta_qaly, delta_cost, threshold: float):
+    """Net health benefit in QALYs: ``delta_qaly - delta_cost / threshold`` (health
+    forgone elsewhere in the NHS at the cost-effectiveness threshold, GBP per QALY)."""
+    return np.asarray(delta_qaly) - np.asarray(delta_cost) / float(threshold) if np.ndim(
+        delta_qaly) else float(delta_qaly) - float(delta_cost) / float(threshold)
 
 
 def _returned(agents: pd.DataFrame, week: int) -> np.ndarray:
@@ -182,10 +392,11 @@ def _returned(agents: pd.DataFrame, week: int) -> np.ndarray:
 # Cell-level economics table (written by every run, so a report needs no per-agent data)
 
 ECONOMICS_DIMENSIONS = ("all", "imd_quintile", "ethnicity", "condition", "imd_ethnicity")
-COST_COLUMNS = ("cost_programme", "cost_employer", "cost_employer_sick_pay",
-                "cost_employer_lost_output", "cost_employer_recruitment", "cost_exchequer",
-                "cost_exchequer_benefits", "cost_exchequer_lost_tax", "cost_individual",
-                "cost_societal")
+COST_COLUMNS = ("cost_programme", "cost_nhs", "cost_nhs_pss", "cost_employer",
+                "cost_employer_sick_pay", "cost_employer_net_productivity",
+                "cost_employer_recruitment", "cost_exchequer", "cost_exchequer_benefits",
+                "cost_exchequer_lost_tax", "cost_individual", "cost_individual_lost_income",
+                "cost_lost_output", "cost_societal")
 
 
 def _economics_codes(agents: pd.DataFrame, dimension: str):
@@ -220,8 +431,8 @@ def fixed_cost_per_person(programme: pd.DataFrame, sizes: dict, horizon: int,
 def economics_table(agents: pd.DataFrame, cfg: dict,
                     programme: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per replicate and group: mean discounted cost per person by perspective, discounted
-    weeks in work and absent, people returned within ``rtw_window_weeks`` (52, or the
-    horizon if shorter) among those followed that long.
+    QALYs, discounted weeks in work and absent, people returned within
+    ``rtw_window_weeks`` (52, or the horizon if shorter) among those followed that long.
 
     Tidy: replicate, dimension, group, n, rtw_window_weeks, returned, followed, then one
     column per cost (mean GBP per person) and weeks measure. Dimensions: all, IMD quintile,
@@ -241,8 +452,9 @@ def economics_table(agents: pd.DataFrame, cfg: dict,
                                   sizes, horizon, cfg["economics"]["discount_rate"])
     fixed_by_person = np.array([fixed[r] for r in range(n_rep)])[replicate] if n_rep else 0.0
     values = {c: costs[c].to_numpy() for c in COST_COLUMNS}
-    values["cost_programme"] = values["cost_programme"] + fixed_by_person
-    values["cost_societal"] = values["cost_societal"] + fixed_by_person
+    for col in ("cost_programme", "cost_nhs_pss", "cost_societal"):
+        values[col] = values[col] + fixed_by_person
+    values["qaly_disc"] = costs["qaly_disc"].to_numpy()
     values["weeks_in_work_disc"] = costs["weeks_in_work_disc"].to_numpy()
     values["weeks_absent_disc"] = costs["weeks_absent_disc"].to_numpy()
     frames = []

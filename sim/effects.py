@@ -257,6 +257,8 @@ def check_evidence_refs(cfg: dict) -> None:
     ref = (design.get("combine") or {}).get("multidomain_hr")
     if isinstance(ref, str):
         refs.append(("programme.combine.multidomain_hr", ref, ("hr_time_to_rtw",), None))
+    # economics: rates, benefits and unit costs are costs; tax rates proportions; utilities
+    refs += _economics_refs(cfg.get("economics") or {})
     overrides = cfg.get("evidence_values") or {}
     try:  # a broken registry stops every run, even one that names no entry
         registry = load_registry()
@@ -289,6 +291,29 @@ def check_evidence_refs(cfg: dict) -> None:
         if bad:
             raise ConfigError(f"evidence_values.{ref}: got {value!r}, outside the range of "
                               f"a {kind} measure ({entry.measure})")
+
+
+def _economics_refs(econ: dict) -> list:
+    """(path, id, allowed measures, None) for every registry id in the economics block."""
+    def allowed(key, parent):
+        if parent == "utility_decrement":
+            return ("utility_decrement",)
+        if key == "utility_in_work":
+            return ("utility",)
+        if parent == "tax" and key.endswith("_rate"):
+            return ("proportion",)
+        return ("cost_gbp",)
+
+    refs = []
+    for key, value in econ.items():
+        if key in ("sources", "name"):
+            continue
+        items = value.items() if isinstance(value, dict) else [(None, value)]
+        for sub, ref in items:
+            if isinstance(ref, str):
+                path = f"economics.{key}" + (f".{sub}" if sub else "")
+                refs.append((path, ref, allowed(sub or key, key if sub else None), None))
+    return refs
 
 
 def resolve_cost(ref, overrides=None) -> float:

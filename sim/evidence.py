@@ -1,8 +1,8 @@
 """Evidence registry: every effect size, UK figure and unit cost the model uses, with source.
 
 The registry is the YAML files in ``configs/evidence/`` (``effects.yaml``, ``uk_targets.yaml``,
-``costs.yaml``). Each file is a mapping from entry id to entry; the format, the measure
-vocabulary and the conversions are documented in ``docs/EVIDENCE.md``.
+``costs.yaml``, ``economics.yaml``). Each file is a mapping from entry id to entry; the
+format, the measure vocabulary and the conversions are documented in ``docs/EVIDENCE.md``.
 
     load_registry()            -> {id: EvidenceEntry}, validated (EvidenceError, one line)
     evidence_table(registry)   -> pandas.DataFrame for reports
@@ -58,6 +58,10 @@ MEASURES: dict[str, tuple[str, str]] = {
     "count": ("nonnegative", "a number of people, days or certificates; `unit` says what"),
     "duration_weeks": ("nonnegative", "a length of time in weeks"),
     "cost_gbp": ("nonnegative", "a cost in pounds sterling; `unit` says per what"),
+    "utility": ("proportion", "a health-state utility (EQ-5D index, UK value set; 1 = full "
+                              "health) used for QALYs"),
+    "utility_decrement": ("difference", "a change in health-state utility against a reference "
+                                        "state (negative = worse); `notes` say which reference"),
     "narrative": ("narrative", "no usable number; `direction` gives the qualitative finding"),
 }
 RATIO_MEASURES = tuple(m for m, (k, _) in MEASURES.items() if k == "ratio")

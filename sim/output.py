@@ -124,7 +124,8 @@ def summary_markdown(results, figures: list[str]) -> str:
     lines += [
         "## Files",
         "",
-        "- `agents.parquet`: one row per person: attributes and outcomes",
+        "- `agents.parquet`: one row per person: attributes and outcomes, discounted QALYs "
+        "(`qaly_disc`), NHS/PSS and societal cost",
         "- `group_summary.csv` / `.parquet`: tidy metrics by replicate, dimension and group "
         "(value and its denominator n)",
         "- `weekly_counts.parquet`: people by week, replicate, IMD, ethnicity, condition, state",
@@ -159,7 +160,10 @@ def write_results(results, dest: Path) -> Path:
             files.append(name)
 
         if cfg["output"]["write_agents"]:
-            save("agents.parquet", lambda p: results.agents.to_parquet(p, index=False))
+            from sim.economics import with_person_economics  # adds qaly_disc and costs
+
+            save("agents.parquet", lambda p: with_person_economics(
+                results.agents, cfg).to_parquet(p, index=False))
         save("group_summary.parquet", lambda p: results.summary.to_parquet(p, index=False))
         save("group_summary.csv", lambda p: results.summary.to_csv(p, index=False))
         save("weekly_counts.parquet", lambda p: results.weekly.to_parquet(p, index=False))

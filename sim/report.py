@@ -54,6 +54,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
+from sim import report_dcea
 from sim.categories import ETHNICITIES, ETHNICITY_LABELS
 from sim.metrics import paired_difference, slope_index
 
@@ -63,10 +64,12 @@ SMALL_CELL = 10  # groups with fewer people than this are suppressed in tables
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
            "#000000")
 PERSPECTIVES = (("cost_programme", "Programme (NHS / commissioner)"),
-                ("cost_employer", "Employer (sick pay, lost output, recruitment)"),
+                ("cost_employer", "Employer (sick pay, net productivity loss, recruitment)"),
                 ("cost_exchequer", "Exchequer (benefits, lost tax)"),
                 ("cost_individual", "Individual (lost income)"))
 SECTIONS = ("Answers", "Runs not used", "League table", "How sure, given the evidence",
+            "Cost-effectiveness (NICE reference case)",
+            "Distributional cost-effectiveness (DCEA)",
             "Return to work by group", "Inequality gaps",
             "Equity-efficiency impact plane", "Costs by perspective", "Groups",
             "Evidence", "Assumptions", "Runs and configuration", "How to read this report")
@@ -1071,13 +1074,26 @@ def render_html(comp: Comparison, figs: dict[str, str],
                   "people": c.manifest.get("n_agents")}
                  for arm in comp.arms for c in arm.cells.values()]
     answers = _answers(comp)
-    if (line := _psa_answer(psa, names)) is not None:
-        answers.append(line)
+    psa_line = _psa_answer(psa, names)
+    if psa_line is not None:
+        answers.append(psa_line)
+    # ---- NICE reference case and DCEA (issue 16): built in sim/report_dcea.py ----
+    # Every line is escaped HTML already (Markup here; report_dcea escapes what it builds):
+    # order them as plain strings, then mark them safe once.
+    lines = [str(a) for a in answers]
+    lines[1:1] = report_dcea.answer_lines(comp)  # high on the first screen
+    lines = report_dcea.order_how_sure(
+        lines, None if psa_line is None else str(psa_line),
+        report_dcea.psa_tie_line(psa, names), report_dcea.psa_reference_case_line(psa, names))
+    answers = [Markup(line) for line in lines]
+    # ---- end of the issue-16 hook ----
     sec = dict.fromkeys(SECTIONS, Markup(""))
     sec["Answers"] = Markup("<ul>{}</ul>").format(
         Markup("").join(Markup("<li>{}</li>").format(a) for a in answers))
     sec["Runs not used"] = _left_out_html(comp)
     sec["How sure, given the evidence"] = _psa_html(psa, names)
+    sec["Cost-effectiveness (NICE reference case)"] = Markup(report_dcea.reference_case_html(comp))
+    sec["Distributional cost-effectiveness (DCEA)"] = Markup(report_dcea.dcea_html(comp))
     sec["League table"] = (
         Markup("<p>Each design against usual care on the same people (paired replicates). "
                "Changes are design minus usual care with 95% intervals over replicates. A "
@@ -1206,6 +1222,8 @@ def write_report(paths, out_dir, psa_dir=None, if_exists: str = "next") -> Path:
         comp.groups.to_csv(staging / "groups.csv", index=False)
         pd.DataFrame(comp.left_out, columns=["design", "path", "reason"]).to_csv(
             staging / "runs_not_used.csv", index=False)
+        for name, table in report_dcea.tables(comp).items():  # reference case, DCEA
+            table.to_csv(staging / f"{name}.csv", index=False)
         os.chmod(staging, 0o777 & ~_umask())
         try:  # replaces only a missing or empty folder; never one with files in it
             os.rename(staging, out_dir)

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -28,7 +29,14 @@ def test_writes_every_table_and_a_manifest(small_results, tmp_path):
     assert len(manifest["config_hash"]) == 16
     assert manifest["peak_memory_mb"] > 0
     agents = pd.read_parquet(dest / "agents.parquet")
-    pd.testing.assert_frame_equal(agents, small_results.agents, check_categorical=False)
+    # the per-person table adds each person's discounted QALYs and costs (issue 16)
+    from sim.economics import AGENT_COLUMNS, person_costs
+
+    pd.testing.assert_frame_equal(agents.drop(columns=list(AGENT_COLUMNS)),
+                                  small_results.agents, check_categorical=False)
+    costs = person_costs(small_results.agents, small_results.config)
+    np.testing.assert_allclose(agents["qaly_disc"], costs["qaly_disc"])
+    assert agents["qaly_disc"].between(0, 52 / 52 * 2).all()  # at most 1 QALY a year
     text = (dest / "summary.md").read_text()
     assert "By IMD quintile" in text and "By ethnic group" in text
     assert list(tmp_path.iterdir()) == [dest]

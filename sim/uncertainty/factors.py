@@ -47,7 +47,7 @@ KINDS = ("evidence", "value", "scale", "exponent")
 SPEC_KEYS = {"kind", "paths", "id", "low", "high", "nominal", "note"}
 # measures reported per design (and as the change vs usual care); see run_measures
 MEASURES = ("rtw_52w", "days_absent", "sii", "imd_gap_abs", "ethnic_gap", "job_loss",
-            "weeks_in_work", "cost_programme")
+            "weeks_in_work", "cost_programme", "qaly", "cost_nhs_pss")
 REFERENCE = "usual_care"
 
 
@@ -312,7 +312,12 @@ def run_measures(cfg: dict) -> dict:
             "sii": m["sii"].mean(), "imd_gap_abs": m["imd_gap_abs"].mean(),
             "ethnic_gap": m["ethnic_gap"].mean(), "job_loss": m["job_loss"].mean(),
             "weeks_in_work": m["weeks_in_work_disc"].mean(),
-            "cost_programme": m["cost_programme_disc"].mean()}
+            "cost_programme": m["cost_programme_disc"].mean(),
+            # NICE reference case (issue 16): discounted QALYs, programme + NHS/PSS cost
+            "qaly": float(r.economics.loc[r.economics["dimension"] == "all",
+                                          "qaly_disc"].mean()),
+            "cost_nhs_pss": float(r.economics.loc[r.economics["dimension"] == "all",
+                                                  "cost_nhs_pss"].mean())}
 
 
 def evaluate(configs: Mapping[str, dict], factors: Sequence[Factor], x: np.ndarray,
