@@ -234,7 +234,18 @@ def _estimate_relevant(override: str) -> bool:
                                                 "programme", "experiment", "component")
 
 
-def sweep_cell_estimates(config) -> list[float]:
+def _sweep_cells(config) -> list[list[str]]:
+    from omegaconf import OmegaConf
+
+    from sim.sweep import grid
+
+    params = OmegaConf.select(config, "hydra.sweeper.params", default=None) or {}
+    if OmegaConf.is_config(params):
+        params = OmegaConf.to_container(params, resolve=True)
+    return grid(list(config.hydra.overrides.task), params)
+
+
+def sweep_cell_estimates(config, cells: list[list[str]] | None = None) -> list[float]:
     """Estimated peak MiB of every cell of a multirun ``config`` (Hydra's, with ``hydra``).
 
     Cells that agree on the settings the estimate reads (population, replicates, horizon,
@@ -244,12 +255,7 @@ def sweep_cell_estimates(config) -> list[float]:
     from hydra import compose
     from omegaconf import OmegaConf
 
-    from sim.sweep import grid
-
-    params = OmegaConf.select(config, "hydra.sweeper.params", default=None) or {}
-    if OmegaConf.is_config(params):
-        params = OmegaConf.to_container(params, resolve=True)
-    cells = grid(list(config.hydra.overrides.task), params)
+    cells = _sweep_cells(config) if cells is None else cells
     config_name = OmegaConf.select(config, "hydra.job.config_name", default="config")
     cache: dict = {}
     out = []
@@ -267,6 +273,62 @@ def sweep_cell_estimates(config) -> list[float]:
     return out
 
 
+def _quick_upper_bound_mb(config, cells: list[list[str]]) -> float | None:
+    """An upper bound on any cell's estimate without composing each cell (~0.2 s each):
+    per cell, its own people, replicates and horizon, else the base config's (or, if it
+    picks a population preset, the largest of any preset), with the most components any
+    programme preset has. None when the overrides do something it cannot bound."""
+    from omegaconf import OmegaConf
+
+    from sim.config import CONFIG_DIR
+
+    presets = {o.split("=", 1)[1] for cell in cells for o in cell
+               if o.lstrip("+").split("=", 1)[0] == "experiment"}
+    if len(presets) > 1:  # the base config holds no single preset's values
+        return None
+    base = {k: OmegaConf.select(config, k) for k in ("population.n", "replicates",
+                                                      "horizon_weeks")}
+    base_components = len(OmegaConf.select(config, "programme.components") or {})
+    preset_n = preset_components = None
+    largest = dict.fromkeys(base, 0)
+    most_components = 0
+    for cell in cells:
+        values, components = dict(base), base_components
+        for override in cell:
+            key, _, value = override.lstrip("+").partition("=")
+            if key in values:
+                try:
+                    values[key] = int(value)
+                except ValueError:
+                    return None
+            elif key == "population" and "population.n" not in {
+                    o.lstrip("+").split("=", 1)[0] for o in cell}:
+                if preset_n is None:
+                    preset_n = max(int(OmegaConf.load(p).get("n") or 0)
+                                   for p in (CONFIG_DIR / "population").glob("*.yaml"))
+                values["population.n"] = max(int(base["population.n"]), preset_n)
+            elif key == "programme":
+                if preset_components is None:
+                    preset_components = max(p.read_text().count("@components.")
+                                            for p in (CONFIG_DIR / "programme").glob("*.yaml"))
+                components = max(components, preset_components)
+            elif key == "experiment":
+                continue  # one preset for every cell: its values are in the base config
+            elif key.split(".")[0].split("/")[0] in ("programme", "component"):
+                return None
+        try:
+            for k in largest:
+                largest[k] = max(largest[k], int(values[k]))
+        except (TypeError, ValueError):
+            return None
+        most_components = max(most_components, components)
+    cfg = {"population": {"n": largest["population.n"]}, "replicates": largest["replicates"],
+           "horizon_weeks": largest["horizon_weeks"],
+           "programme": {"components": dict.fromkeys(range(most_components))},
+           "engine": OmegaConf.select(config, "engine")}
+    return estimated_peak_mb(cfg)
+
+
 def guard_sweep(config) -> None:
     """Before a multirun: the launcher's parallelism is valid and the cells that run at
     once fit in memory; otherwise one line on stderr and exit code 2 (nothing written)."""
@@ -282,9 +344,16 @@ def guard_sweep(config) -> None:
             if problem:
                 raise ResourceError(f"{problem}; to run Ray reachable from the network "
                                     f"anyway, add {OPT_IN}")
-        estimates = sweep_cell_estimates(config)
-        parallel, setting = parallel_cells(launcher, max(1, len(estimates)))
-        check_sweep_memory(estimates, parallel, setting)
+        try:
+            cells = _sweep_cells(config)
+        except Exception:  # noqa: BLE001 - another sweeper: its cells are not known here
+            cells = None
+        parallel, setting = parallel_cells(launcher, len(cells) if cells else 1)
+        if cells and parallel > 1:  # one cell at a time: the pre-flight checked each
+            bound = _quick_upper_bound_mb(config, cells)
+            available = available_mb()
+            if bound is None or available is None or parallel * bound > MARGIN * available:
+                check_sweep_memory(sweep_cell_estimates(config, cells), parallel, setting)
     except ResourceError as err:
         print(f"config error: {err}", file=sys.stderr)
         sys.exit(2)

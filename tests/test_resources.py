@@ -164,3 +164,21 @@ def test_cli_sweep_refuses_cells_that_fit_alone_but_not_together(tmp_path):
     assert lines[0].startswith("config error: sweep: 2 cells at once (hydra.launcher.n_jobs=2)")
     assert "run at most 1 at once (hydra.launcher.n_jobs=1" in lines[0]
     assert not sweep.exists()
+
+
+def test_quick_bound_covers_every_cell_it_stands_for(make_config):
+    """The sweep check composes cells only when a cheap upper bound does not fit."""
+    from hydra import compose, initialize_config_dir
+
+    from sim.config import CONFIG_DIR
+    from sim.resources import _quick_upper_bound_mb
+
+    cells = [["programme=usual_care", "population.n=600000"],
+             ["programme=multicomponent", "replicates=2"],
+             ["population=workforce", "horizon_weeks=156"]]
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
+        base = compose("config", overrides=["population.n=1000"], return_hydra_config=True)
+        bound = _quick_upper_bound_mb(base, cells)
+    exact = [estimated_peak_mb(make_config("population.n=1000", *cell)) for cell in cells]
+    assert bound >= max(exact)
+    assert bound < 4 * max(exact)  # a bound, not a blanket refusal
