@@ -27,6 +27,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from sim.config import CONFIG_DIR, ConfigError, to_plain, validate
+from sim.resources import check_memory
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
@@ -43,6 +44,7 @@ def main(cfg: DictConfig) -> None:
     try:
         plain = to_plain(cfg)
         checked = validate(plain)
+        check_memory(checked)  # ResourceError is a ConfigError: one line, before any work
     except ConfigError as err:
         print(f"config error: {err}", file=sys.stderr)
         shutil.rmtree(run_dir, ignore_errors=True)  # nothing of this run is kept

@@ -47,6 +47,8 @@ import math
 import os
 import sys
 
+from sim.config import ConfigError
+
 BASE_MB = 242.0
 FLOOR_MB = 300.0
 PER_MILLION_MB = 369.0
@@ -57,8 +59,9 @@ MARGIN = 0.9  # refuse above 90% of what is available
 BUDGET_ENV = "RTW_SIM_MEMORY_MB"  # optional cap (MiB) on a shared machine
 
 
-class ResourceError(ValueError):
-    """A run that cannot be done on this machine (one line)."""
+class ResourceError(ConfigError):
+    """A run that cannot be done on this machine (one line); a ConfigError, so every
+    entry point that reports config errors in one line reports this one too."""
 
 
 def years_observed(horizon_weeks: int) -> int:

@@ -122,13 +122,14 @@ def _cli(*args, env=None, timeout=120):
                           text=True, timeout=timeout, env=dict(os.environ, **(env or {})))
 
 
-def test_cli_refuses_fifty_million_people_in_one_line(tmp_path):
+@pytest.mark.parametrize("flags", [(), ("-cd", "configs")])  # with a flag: no pre-flight
+def test_cli_refuses_fifty_million_people_in_one_line(tmp_path, flags):
     """Issue 12 (5): 50M people (~34 GB) was accepted and died with MemoryError at 6.5 GB.
     Refused on a 24 GB budget (this machine's size; the cap makes the test independent of
     the host) before any work: one line, exit 2, nothing written, quickly."""
     out = tmp_path / "run"
     t0 = time.perf_counter()
-    result = _cli("population.n=50000000", f"hydra.run.dir={out}",
+    result = _cli(*flags, "population.n=50000000", f"hydra.run.dir={out}",
                   env={"RTW_SIM_MEMORY_MB": "24000"})
     assert result.returncode == 2, result.stderr[-2000:]
     lines = result.stderr.strip().splitlines()
