@@ -28,14 +28,13 @@ from omegaconf import DictConfig
 
 from sim.config import CONFIG_DIR, ConfigError, to_plain, validate
 from sim.io import OutputError, describe_os_error
+from sim.resources import check_memory
 
 # The run directory :func:`sim.preflight.prepare` created for this invocation (None when
 # Hydra was started another way). Only that directory may be removed on failure: a
 # directory the user named and already had is never removed, whatever happens.
 CREATED_RUN_DIR: Path | None = None
 HYDRA_FILES = (".hydra", "rtw_sim.log")  # what Hydra itself writes into a run directory
-
-
 def _discard_run_dir(run_dir: Path) -> None:
     """Remove what this invocation wrote into ``run_dir`` and nothing else."""
     if CREATED_RUN_DIR is not None and run_dir.resolve() == CREATED_RUN_DIR.resolve():
@@ -48,8 +47,6 @@ def _discard_run_dir(run_dir: Path) -> None:
             shutil.rmtree(path, ignore_errors=True)
         elif path.is_file():
             path.unlink(missing_ok=True)
-
-
 def fail(message: str, run_dir: Path, code: int) -> None:
     print(message, file=sys.stderr)
     _discard_run_dir(run_dir)
@@ -70,6 +67,7 @@ def main(cfg: DictConfig) -> None:
     try:
         plain = to_plain(cfg)
         checked = validate(plain)
+        check_memory(checked)  # ResourceError is a ConfigError: one line, before any work
     except ConfigError as err:
         fail(f"config error: {err}", run_dir, 2)
     except Exception as err:  # interpolation errors and the like, still one line

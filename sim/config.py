@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,37 @@ SHARE_TOLERANCE = 1e-6
 
 class ConfigError(ValueError):
     """A configuration problem, described in one line."""
+
+
+class ConfigWarning(UserWarning):
+    """A setting that is valid but leaves something out (one line): the result is
+    correct, and the warning says what is not reported and why."""
+
+
+_format_warning = warnings.formatwarning
+
+
+def _format_config_warning(message, category, filename, lineno, line=None):
+    """ConfigWarnings print as one line (``config warning: ...``); others as usual."""
+    if isinstance(category, type) and issubclass(category, ConfigWarning):
+        return f"config warning: {message}\n"
+    return _format_warning(message, category, filename, lineno, line)
+
+
+_show_warning = warnings.showwarning
+_SHOWN: set[str] = set()  # a config is validated several times (pre-flight, run): say it once
+
+
+def _show_config_warning(message, category, filename, lineno, file=None, line=None):
+    if isinstance(category, type) and issubclass(category, ConfigWarning):
+        if str(message) in _SHOWN:
+            return
+        _SHOWN.add(str(message))
+    _show_warning(message, category, filename, lineno, file, line)
+
+
+warnings.formatwarning = _format_config_warning
+warnings.showwarning = _show_config_warning
 
 
 def _fmt(value) -> str:
@@ -625,12 +657,58 @@ def _check_cross_fields(cfg):
             f"population.warmup_weeks: got {pop['warmup_weeks']}, expected 0 for a "
             f"{pop['mode']} population (everyone starts together at week 0)"
         )
+    _check_horizon(cfg)
     agents = pop["n"] * cfg["replicates"]
     if cfg["engine"] == "agents" and agents > 200_000:
         raise ConfigError(
             f"engine: 'agents' with {agents} people would take hours; use "
             "engine=vectorised or at most 200000 people"
         )
+
+
+def _check_horizon(cfg):
+    """Settings that reach beyond the observed weeks.
+
+    Errors, when the setting can never work: ``outcomes.sustained_weeks`` longer than the
+    horizon (no return could ever be seen to last), and a component's
+    ``eligibility.refer_at_week`` that no absence reaches while the programme runs
+    (observation weeks; a workforce's warm-up adds its weeks of earlier absences).
+    A warning, when the run is right but reports less than the config lists: RTW weeks
+    and snapshot weeks beyond the horizon, and sustained-RTW weeks whose returns cannot be
+    followed ``sustained_weeks`` before the horizon (sim.outcomes) are left out, and the
+    warning names each metric left out.
+    """
+    horizon = cfg["horizon_weeks"]
+    out = cfg["outcomes"]
+    sustained = out["sustained_weeks"]
+    if sustained > horizon:
+        raise ConfigError(
+            f"outcomes.sustained_weeks: got {sustained}, expected at most horizon_weeks "
+            f"({horizon}): no return could be followed {sustained} weeks in work")
+    reach = horizon + cfg["population"]["warmup_weeks"]
+    for key, spec in ((cfg["programme"] or {}).get("components") or {}).items():
+        week = spec["eligibility"]["refer_at_week"]
+        if week >= reach:
+            extra = (f" + population.warmup_weeks ({cfg['population']['warmup_weeks']})"
+                     if reach != horizon else "")
+            raise ConfigError(
+                f"programme.components.{key}.eligibility.refer_at_week: got {week}, expected "
+                f"less than horizon_weeks ({horizon}){extra}: no absence reaches week "
+                f"{week} while the programme runs, so nobody would be referred")
+    missing = []
+    for w in out["rtw_weeks"]:
+        if w > horizon:
+            missing.append(f"rtw_{w}w and sustained_rtw_{w}w (outcomes.rtw_weeks {w})")
+        elif w + sustained > horizon:
+            missing.append(f"sustained_rtw_{w}w (needs horizon_weeks >= {w + sustained}: "
+                           f"returns by week {w} followed outcomes.sustained_weeks={sustained})")
+    late = [w for w in out["snapshot_weeks"] if w > horizon]
+    if late:
+        missing.append(", ".join(f"in_work_{w}w" for w in late) + " (outcomes.snapshot_weeks "
+                       + ", ".join(str(w) for w in late) + ")")
+    if missing:
+        warnings.warn(f"horizon_weeks={horizon}: not reported: {'; '.join(missing)}",
+                      ConfigWarning, stacklevel=2)
 
 
 def to_plain(cfg) -> dict:

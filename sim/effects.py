@@ -207,21 +207,39 @@ EFFECT_MEASURES = {
 NEEDS_STATE = {"rtw_hr": "absent", "reemploy_hr": "unemployed"}
 
 
-def evidence_ids(cfg: dict) -> list[str]:
-    """Registry ids a config uses (effects, costs, modifiers, the multi-domain term, and
-    evidence_values overrides), in order of first use: for a report's evidence table,
-    ``sim.evidence.evidence_table(load_registry(), ids=evidence_ids(cfg))``."""
+MULTIDOMAIN_DOMAINS = ("health", "coordination", "workplace")  # as sim.interventions
+
+
+def read_evidence_ids(cfg: dict) -> list[str]:
+    """Registry ids whose values the chosen design reads, in order of first use.
+
+    Effects and costs of each component, the cost of a cultural-adaptation modifier (the
+    only modifier kind with a cost), and the multi-domain term when the design has
+    components in at least two of the health, coordination and workplace domains (with
+    fewer, nobody can be in two domains at once and the term never acts). An
+    ``evidence_values`` entry for any other id cannot change a result.
+    """
     design = cfg.get("programme") or {}
+    components = design.get("components") or {}
     found = []
-    for spec in (design.get("components") or {}).values():
+    for spec in components.values():
         found += [v for v in (spec.get("effects") or {}).values() if isinstance(v, str)]
         found += [v for v in (spec.get("cost") or {}).values() if isinstance(v, str)]
     for mod in (design.get("modifiers") or {}).values():
         found += [v for k, v in (mod or {}).items()
                   if k == "cost_per_participant_gbp" and isinstance(v, str)]
     ref = (design.get("combine") or {}).get("multidomain_hr")
-    found += [ref] if isinstance(ref, str) else []
-    found += list(cfg.get("evidence_values") or {})
+    domains = {(spec or {}).get("domain") for spec in components.values()}
+    if isinstance(ref, str) and len(domains & set(MULTIDOMAIN_DOMAINS)) >= 2:
+        found.append(ref)
+    return list(dict.fromkeys(found))
+
+
+def evidence_ids(cfg: dict) -> list[str]:
+    """Registry ids a config uses (what the design reads, :func:`read_evidence_ids`, and
+    evidence_values overrides), in order of first use: for a report's evidence table,
+    ``sim.evidence.evidence_table(load_registry(), ids=evidence_ids(cfg))``."""
+    found = read_evidence_ids(cfg) + list(cfg.get("evidence_values") or {})
     return list(dict.fromkeys(found))
 
 
@@ -233,7 +251,8 @@ def check_evidence_refs(cfg: dict) -> None:
     each effect names an
     entry whose measure can set it, on a component acting on the state the conversion
     needs; each cost names a cost; the multi-domain term names a hazard ratio; and any
-    ``evidence_values`` override lies in its measure's range.
+    ``evidence_values`` override lies in its measure's range and names an entry the
+    design reads (:func:`read_evidence_ids`; otherwise the run would be unchanged).
     """
     from sim.config import ConfigError
     from sim.evidence import MEASURES, EvidenceError, load_registry
@@ -291,6 +310,14 @@ def check_evidence_refs(cfg: dict) -> None:
         if bad:
             raise ConfigError(f"evidence_values.{ref}: got {value!r}, outside the range of "
                               f"a {kind} measure ({entry.measure})")
+    read = read_evidence_ids(cfg)
+    for ref in overrides:  # an override nothing reads would leave the run byte-identical
+        if ref not in read:
+            name = design.get("name", "?")
+            reads = ", ".join(read) if read else "no registry entry"
+            raise ConfigError(f"evidence_values.{ref}: programme {name!r} never reads this "
+                              f"entry, so overriding it would change nothing; it reads "
+                              f"{reads}")
 
 
 def _economics_refs(econ: dict) -> list:
@@ -327,5 +354,6 @@ def resolve_cost(ref, overrides=None) -> float:
 
 
 __all__ = ["resolve_design", "resolve_cost", "check_evidence_refs", "evidence_ids",
+           "read_evidence_ids",
            "EffectError",
            "ABSENT"]

@@ -17,6 +17,7 @@ import pandas as pd
 from sim.categories import CONDITION_LABELS, ETHNICITY_LABELS
 from sim.io import TMP_MARK, describe_os_error, staged_dir
 from sim.manifest import build_manifest
+from sim.outcomes import sustained_label
 from sim.textsafe import md_text
 
 SMALL_CELL = 10  # groups with fewer people than this are not shown in the summary
@@ -25,7 +26,7 @@ HEADLINE = (
     ("rtw_13w", "Returned to work within 13 weeks", "pct"),
     ("rtw_26w", "Returned to work within 26 weeks", "pct"),
     ("rtw_52w", "Returned to work within 52 weeks", "pct"),
-    ("sustained_rtw_52w", "Sustained return (4+ weeks) within 52 weeks", "pct"),
+    ("sustained_rtw_52w", "Sustained return within 52 weeks", "pct"),  # + weeks: config
     ("days_absent", "Working days absent per person over the horizon", "num"),
     ("job_loss", "Lost their job", "pct"),
     ("inactive", "Became economically inactive", "pct"),
@@ -86,11 +87,15 @@ def summary_markdown(results, figures: list[str]) -> str:
         "|---|---|",
     ]
     for metric, label, kind in HEADLINE:
+        if metric.startswith("sustained_"):  # the configured weeks, e.g. (26+ weeks in work)
+            label = label.replace("Sustained return", sustained_label(cfg).capitalize())
         if metric in overall:
             lines.append(f"| {label} | {_fmt(overall[metric], kind)} |")
+    sw = cfg["outcomes"]["sustained_weeks"]
     lines += ["", "RTW rates count people followed for the full period after their first "
-              "absence began; values are means over replicates. Groups with fewer than "
-              f"{SMALL_CELL} people are suppressed.", ""]
+              f"absence began (sustained return: that period plus {sw} weeks, so every "
+              "return counted could be seen to last); values are means over replicates. "
+              f"Groups with fewer than {SMALL_CELL} people are suppressed.", ""]
     if not results.programme.empty:
         prog = results.programme.groupby(["component", "label"], sort=False).mean(
             numeric_only=True).reset_index()

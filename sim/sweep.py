@@ -484,6 +484,9 @@ class SweepCallback(_HydraCallback):
     def on_multirun_start(self, config, **kwargs: Any) -> None:
         from omegaconf import OmegaConf
 
+        from sim.resources import guard_sweep
+
+        guard_sweep(config)  # launcher settings, memory of the cells run at once: exit 2
         sweep_dir = Path(str(config.hydra.sweep.dir))
         sweep_dir.mkdir(parents=True, exist_ok=True)
         params = OmegaConf.select(config, "hydra.sweeper.params", default=None) or {}

@@ -6,7 +6,7 @@ from sim.model import RTWModel
 
 
 def _model(make_config, design, values):
-    cfg = make_config(f"programme={design}", "population.n=2000", "horizon_weeks=8",
+    cfg = make_config(f"programme={design}", "population.n=2000", "horizon_weeks=10",
                       "output.plots=false")
     if values:
         cfg["evidence_values"] = values

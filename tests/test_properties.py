@@ -31,7 +31,9 @@ def _overrides(c):
             f"pathways.rtw.scale_weeks.other={0.55 * c['rtw_scale']}",
             f"pathways.job_loss.weekly_hazard={c['job_loss']}",
             f"pathways.new_spell.relapse_excess_weekly={c['relapse']}",
-            f"outcomes.sustained_weeks={c['sustained']}", "output.plots=false"]
+            # sustained_weeks beyond the horizon is a config error (issue 12)
+            f"outcomes.sustained_weeks={min(c['sustained'], c['horizon'])}",
+            "output.plots=false"]
 
 
 @SETTINGS
@@ -79,7 +81,10 @@ def test_zero_effect_design_equals_usual_care(make_config, c):
     cfg = make_config(*_overrides(c))
     design = make_config(*_overrides(c), "programme=rtw_coordinator",
                          "programme.components.rtw_coordinator.effects.rtw_hr=1.0",
-                         "programme.components.rtw_coordinator.cost.per_participant_gbp=500")
+                         "programme.components.rtw_coordinator.cost.per_participant_gbp=500",
+                         # referral must fall within the horizon (a config error otherwise)
+                         "programme.components.rtw_coordinator.eligibility.refer_at_week="
+                         f"{min(4, c['horizon'] - 1)}")
     base, same = RTWModel(cfg), RTWModel(design)
     base.run()
     same.run()

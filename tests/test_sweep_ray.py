@@ -1,12 +1,14 @@
-"""The Ray launcher on a local Ray bound to 127.0.0.1, stopped afterwards.
+"""The Ray launcher on a local Ray bound to 127.0.0.1 (every socket), stopped afterwards.
 
 Skipped (with the reason) if Ray cannot start here. Every Ray process of the test is
 found by the test's own temporary directory in its command line and ended by pid.
 """
 
+import ipaddress
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -34,29 +36,84 @@ def stop(pids: list[int]) -> None:
             pass
 
 
-def test_ray_launcher_matches_basic_launcher_and_leaves_no_process(tmp_path):
+def _is_loopback(ip: str) -> bool:
+    addr = ipaddress.ip_address(ip.split("%")[0])
+    mapped = getattr(addr, "ipv4_mapped", None)
+    return addr.is_loopback or (mapped is not None and mapped.is_loopback)
+
+
+def _listening(pids: set[int]) -> dict:
+    """{(process name, ip, port, kind)} of the TCP listeners and bound UDP sockets of pids."""
+    import psutil
+
+    found = set()
+    for pid in pids:
+        try:
+            proc = psutil.Process(pid)
+            name = proc.name()
+            conns = proc.net_connections(kind="inet")
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+        for c in conns:
+            if c.type == socket.SOCK_STREAM and c.status == psutil.CONN_LISTEN:
+                found.add((name, c.laddr.ip, c.laddr.port, "tcp"))
+            elif c.type == socket.SOCK_DGRAM and c.laddr and not c.raddr:
+                found.add((name, c.laddr.ip, c.laddr.port, "udp"))
+    return found
+
+
+def _tree(root: int, marker: str) -> set[int]:
+    import psutil
+
+    pids = set(ray_pids(marker))
+    try:
+        proc = psutil.Process(root)
+        pids |= {root} | {p.pid for p in proc.children(recursive=True)}
+    except psutil.NoSuchProcess:
+        pass
+    return pids
+
+
+def test_ray_launcher_listens_on_loopback_only_matches_basic_and_leaves_no_process(tmp_path):
+    """Issue 12 (3): every socket of the sweep's Ray (GCS, raylet, workers, dashboard and
+    runtime-env agents, the driver) listens on 127.0.0.1 only, checked by listing the
+    listening sockets of the driver's process tree while the sweep runs."""
     pytest.importorskip("ray")
+    pytest.importorskip("psutil")
     pytest.importorskip("hydra_plugins.hydra_ray_launcher")
     ray_tmp = tempfile.mkdtemp(prefix="rtwray", dir="/tmp")  # short: Ray's socket paths
     ray_dir, basic_dir = tmp_path / "ray", tmp_path / "basic"
     cmd = [sys.executable, "-m", "sim", "-m", *GRID, "hydra/launcher=ray_local",
            "+hydra.launcher.ray.init.num_cpus=2", f"+hydra.launcher.ray.init._temp_dir={ray_tmp}",
            f"hydra.sweep.dir={ray_dir}"]
+    seen: set = set()
     try:
-        try:
-            result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=90)
-        except subprocess.TimeoutExpired:
+        proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        deadline = time.monotonic() + 90
+        while proc.poll() is None and time.monotonic() < deadline:
+            seen |= _listening(_tree(proc.pid, ray_tmp))
+            time.sleep(0.2)
+        exposed = sorted(s for s in seen if not _is_loopback(s[1]))
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+            assert exposed == [], f"listening beyond loopback: {exposed}"
             pytest.skip("Ray did not start and finish 2 tiny cells within 90 s here")
-        if result.returncode != 0 and "Started a local Ray instance" not in result.stderr:
-            pytest.skip(f"Ray cannot start here: {result.stderr.strip().splitlines()[-1:]}")
-        assert result.returncode == 0, result.stderr[-2000:]
-        assert "'_node_ip_address': '127.0.0.1'" in result.stdout + result.stderr
+        stdout, stderr = proc.communicate()
+        if proc.returncode != 0 and "Started a local Ray instance" not in stderr:
+            pytest.skip(f"Ray cannot start here: {stderr.strip().splitlines()[-1:]}")
+        assert proc.returncode == 0, stderr[-2000:]
+        assert "'_node_ip_address': '127.0.0.1'" in stdout + stderr
         time.sleep(1.0)  # Ray's processes exit with the driver
         left = ray_pids(ray_tmp)
     finally:
         stop(ray_pids(ray_tmp))
         shutil.rmtree(ray_tmp, ignore_errors=True)
     assert left == [], f"Ray processes outlived the sweep: {left}"
+    names = {name for name, *_ in seen}
+    assert {"gcs_server", "raylet"} <= names, f"Ray's servers not seen listening: {seen}"
+    assert exposed == [], f"listening beyond loopback: {exposed}"
 
     basic = subprocess.run([sys.executable, "-m", "sim", "-m", *GRID, "hydra/launcher=basic",
                             f"hydra.sweep.dir={basic_dir}"], cwd=REPO, capture_output=True,
@@ -65,3 +122,40 @@ def test_ray_launcher_matches_basic_launcher_and_leaves_no_process(tmp_path):
     for name in ("summary.parquet", "comparison.csv", "cells.csv", "failures.csv"):
         assert (ray_dir / "aggregate" / name).read_bytes() == \
             (basic_dir / "aggregate" / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("override,message", [
+    ("+hydra.launcher.ray.init.dashboard_host=0.0.0.0",
+     "hydra.launcher.ray.init.dashboard_host: got '0.0.0.0', expected 127.0.0.1"),
+    ("hydra.launcher.ray.init._node_ip_address=192.0.2.1",
+     "hydra.launcher.ray.init._node_ip_address: got '192.0.2.1', expected 127.0.0.1"),
+    ("hydra.launcher.ray.init.address=auto",
+     "hydra.launcher.ray.init.address: got 'auto', expected 'local'"),
+])
+def test_ray_local_refuses_network_settings_without_opt_in(tmp_path, override, message):
+    """Settings that would open Ray's unauthenticated ports: one line, exit 2, before
+    Ray starts or anything is written; the line names the opt-in."""
+    pytest.importorskip("hydra_plugins.hydra_ray_launcher")
+    sweep = tmp_path / "sweep"
+    r = subprocess.run([sys.executable, "-m", "sim", "-m", "programme=usual_care",
+                        "population.n=300", "hydra/launcher=ray_local", override,
+                        f"hydra.sweep.dir={sweep}"], cwd=REPO, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"config error: {message}")
+    assert lines[0].endswith("add hydra.launcher.allow_ray_on_network=true")
+    assert "Started a local Ray" not in r.stdout + r.stderr
+    assert not sweep.exists()
+
+
+def test_network_exposure_rules():
+    from sim.launchers import network_exposure
+
+    ok = {"address": "local", "_node_ip_address": "127.0.0.1", "include_dashboard": False}
+    assert network_exposure(ok) is None
+    assert network_exposure({**ok, "dashboard_host": "localhost"}) is None
+    assert "address" in network_exposure({**ok, "address": None})
+    assert "_node_ip_address: missing" in network_exposure(
+        {"address": "local", "include_dashboard": False})
+    assert "dashboard_host" in network_exposure({**ok, "dashboard_host": "0.0.0.0"})

@@ -1,0 +1,28 @@
+"""rtw-sim's Hydra launcher plugin (Hydra loads launchers only from ``hydra_plugins``).
+
+``hydra_plugins/`` here has no ``__init__.py`` on purpose: it is a namespace package
+shared with the installed plugins (joblib, ray, submitit). The checks are in sim.launchers.
+"""
+
+try:
+    from hydra_plugins.hydra_ray_launcher.ray_launcher import RayLauncher
+except ImportError:  # hydra-ray-launcher not installed: nothing to offer
+    RayLauncher = None
+
+if RayLauncher is not None:
+
+    class LoopbackRayLauncher(RayLauncher):
+        """hydra-ray-launcher's launcher with a local Ray bound to 127.0.0.1 only."""
+
+        def __init__(self, ray, allow_ray_on_network: bool = False) -> None:
+            super().__init__(ray=ray)
+            self.allow_ray_on_network = bool(allow_ray_on_network)
+
+        def launch(self, job_overrides, initial_job_idx):
+            from omegaconf import OmegaConf
+
+            from sim.launchers import prepare_local_ray
+
+            init = OmegaConf.to_container(self.ray_cfg.init, resolve=True) or {}
+            prepare_local_ray(init, self.allow_ray_on_network)
+            return super().launch(job_overrides, initial_job_idx)
