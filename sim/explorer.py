@@ -49,6 +49,7 @@ from sim.categories import (
     STATES,
 )
 from sim.config import CONFIG_DIR, ConfigError, load_config, validate
+from sim.effects import read_evidence_ids
 from sim.manifest import config_hash
 
 REFERENCE = "usual_care"
@@ -256,8 +257,9 @@ def build_scenario(c: Controls) -> Scenario:
         cfg = copy.deepcopy(population_design)
         for path, value in settings:
             _set(cfg, path, value)
-        if evidence:
-            cfg["evidence_values"] = {k: v for k, v in evidence}
+        reads = set(read_evidence_ids(cfg))  # the schema refuses values a design never reads
+        if own := {k: v for k, v in evidence if k in reads}:
+            cfg["evidence_values"] = own
         return cfg
 
     cfg = make(base, common + own)
@@ -273,20 +275,19 @@ def build_scenario(c: Controls) -> Scenario:
         raise ExplorerError(f"follow: got {c.follow!r}, expected a person number from 0 to "
                             f"{people - 1}")
 
-    def overrides(design, settings):
+    def overrides(design, settings, arm):
         out = [f"population={c.population}", f"programme={design}"]
         out += [f"{p}={_format(v)}" for p, v in settings]
-        out += [f"+evidence_values.{k}={_format(v)}" for k, v in evidence]
+        out += [f"+evidence_values.{k}={_format(v)}"
+                for k, v in (arm.get("evidence_values") or {}).items()]
         return out
-
-    from sim.effects import evidence_ids
 
     changed = {p: v for p, v in common + own}
     changed.update({f"evidence_values.{k}": v for k, v in evidence})
-    used = set(evidence_ids({k: v for k, v in cfg.items() if k != "evidence_values"}))
+    used = set(read_evidence_ids(cfg))
     unused = [k for k, _ in evidence if k not in used]
-    return Scenario(c, cfg, ref, overrides(c.design, common + own),
-                    overrides(REFERENCE, common), changed, follow, unused)
+    return Scenario(c, cfg, ref, overrides(c.design, common + own, cfg),
+                    overrides(REFERENCE, common, ref), changed, follow, unused)
 
 
 # ---- running and comparing ------------------------------------------------------------

@@ -30,14 +30,14 @@ def test_effects_follow_evidence_values(make_config):
     one = _model(make_config, "rtw_coordinator", {"coordination_vogel2017_hr": 1.0})
     two = _model(make_config, "rtw_coordinator", {"coordination_vogel2017_hr": 1.6})
     assert one.resolved_effects["rtw_coordinator"]["rtw_hr"] == 1.0
-    # 1.6 is a trial-level HR over Vogel's 26 weeks; the model's HR while enrolled (12 weeks,
+    # 1.6 is a trial-level HR over Vogel's 52 weeks; the model's HR while enrolled (12 weeks,
     # with drop-out) that reproduces it is larger (sim.effects, docs/EVIDENCE.md s2.4)
     from sim import conversions
     from sim.effects import absent_baseline, eligible_sample, exposure_of
 
     spec = two.cfg["programme"]["components"]["rtw_coordinator"]
     idx = eligible_sample(spec, two)
-    h, other, w = absent_baseline(two, idx, 4, 26)
-    expected = conversions.hr_for_target_cox_hr(1.6, h, other, 26, weights=w,
+    h, other, w = absent_baseline(two, idx, 4, 52)
+    expected = conversions.hr_for_target_cox_hr(1.6, h, other, 52, weights=w,
                                                 exposure=exposure_of(spec))
     assert two.resolved_effects["rtw_coordinator"]["rtw_hr"] == expected > 1.6

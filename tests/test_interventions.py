@@ -317,7 +317,7 @@ def test_default_rule_is_domain_strongest_and_bonus_is_off(make_config):
     cfg = make_config("programme=multicomponent")
     assert cfg["programme"]["combine"]["rule"] == "domain_strongest"
     registry = RTWModel(make_config("programme=multicomponent", "population.n=2000",
-                                    "horizon_weeks=4"))
+                                    "horizon_weeks=10"))
     assert registry.programme.multidomain_hr == 1.0  # unsourced synergy: off by default
     model, in_both, _ = _two_component_model(make_config, "domain_strongest",
                                              "programme.combine.multidomain_hr=1.0")
