@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from sim.categories import ABSENT, PHASED, WORKING
+from sim.outcomes import days_per_week
 
 LENGTH_SHARES_AS_PRINTED = (0.66, 0.16, 0.20)
 TARGETS = {
@@ -67,7 +68,7 @@ TARGET_POPULATION = {t: ("fit_note_cohort" if t == "remain_off_52w_given_off_6w"
 def per_replicate(agents: pd.DataFrame, spells: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     mode = cfg["population"]["mode"]
     hours = cfg["pathways"]["phased_return"]["hours_fraction"]
-    days_per_week = cfg["outcomes"]["days_per_week"]
+    day_weeks = days_per_week(cfg)
     rows = []
     for rep, a in agents.groupby("replicate", observed=True):
         stats = {}
@@ -85,7 +86,7 @@ def per_replicate(agents: pd.DataFrame, spells: pd.DataFrame, cfg: dict) -> pd.D
             if employed_weeks > 0:
                 stats["absence_rate"] = float(absent_weeks / employed_weeks)
                 stats["days_lost_per_worker_year"] = float(
-                    days_per_week * absent_weeks / (employed_weeks / 52.0))
+                    day_weeks * absent_weeks / (employed_weeks / 52.0))
             s = spells[spells["replicate"] == rep]
             lengths = np.repeat(s["weeks"].to_numpy(), s["spells"].to_numpy())
             if lengths.size:

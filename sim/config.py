@@ -506,7 +506,7 @@ OUTCOMES = Struct(
         "sustained_weeks": Int(1, 104),
         "snapshot_weeks": List(Int(0, 520)),
         "rtw_weeks": List(Int(1, 520), min_len=1),
-        "days_per_week": Num(0.0, 7.0, gt=True),
+        "working_days_per_year": Num(1.0, 366.0),
     }
 )
 

@@ -161,7 +161,9 @@ def convert(entry, value: float, effect_key: str, spec: dict, model) -> float:
                                                                weights=w, **acts))
         if measure == "md_days_absent" and effect_key == "rtw_hr":
             h, other, w = absent_baseline(model, idx, refer, follow)
-            days = model.cfg["outcomes"]["days_per_week"]
+            from sim.outcomes import days_per_week
+
+            days = days_per_week(model.cfg)
             return float(conversions.hr_from_mean_difference_days(
                 value, h, other, weights=w, days_per_week=days, horizon_weeks=follow, **acts))
     except ValueError as err:

@@ -10,7 +10,9 @@ Definitions (all in observation weeks, 0 = start of observation):
   least ``w`` weeks before the horizon (so everyone counted was followed for ``w`` weeks).
 * ``sustained_rtw``: week of the first return (on or after ``first_rtw``) followed by at
   least ``outcomes.sustained_weeks`` weeks in work without a new spell.
-* ``days_absent``: ``days_per_week`` x (weeks absent + weeks phased x (1 - hours fraction)).
+* ``days_absent``: working days per week x (weeks absent + weeks phased x (1 - hours
+  fraction)), where working days per week = ``outcomes.working_days_per_year`` / 52 (219 on
+  the ONS definition, net of leave and bank holidays: :func:`days_per_week`).
 * ``relapses``: new spells starting within ``relapse_window_weeks`` of a return.
 * ``in_work_<w>w``: in work (full or phased) at week ``w`` (point prevalence).
 * ``weeks_<state>_y<k>``: weeks in each state in observed year k (when the horizon is longer
@@ -58,12 +60,27 @@ SUMMARY_DIMENSIONS = ("all", "condition", "severity", "ethnicity", "imd_quintile
                       "sex", "occupation", "employer_size", "oh_access")
 
 
+def days_per_week(cfg: dict) -> float:
+    """Working days in a week of absence: ``outcomes.working_days_per_year`` / 52.
+
+    ONS counts days lost per worker against about 219 working days a year (its 2022 pair,
+    2.6% of hours and 5.7 days per worker, and its 2024 pair, 2.0% and 4.4 days, both give
+    219-220), not 5 x 52 = 260.
+
+    >>> round(days_per_week({"outcomes": {"working_days_per_year": 219}}), 3)
+    4.212
+    """
+    from sim.conversions import working_days_per_week
+
+    return working_days_per_week(cfg["outcomes"]["working_days_per_year"])
+
+
 def agent_outcomes(model) -> pd.DataFrame:
     """One row per person: attributes (as categories) and outcomes."""
     col = model.columns
     cfg = model.cfg
     hours = cfg["pathways"]["phased_return"]["hours_fraction"]
-    days_per_week = cfg["outcomes"]["days_per_week"]
+    day_weeks = days_per_week(cfg)
     wbs = col["weeks_by_state"].astype(np.int32)
     first_onset, first_rtw = col["first_onset"], col["first_rtw"]
     data = {
@@ -86,7 +103,7 @@ def agent_outcomes(model) -> pd.DataFrame:
         weeks_phased=wbs[PHASED],
         weeks_unemployed=wbs[UNEMPLOYED],
         weeks_inactive=wbs[INACTIVE],
-        days_absent=days_per_week * (wbs[ABSENT] + wbs[PHASED] * (1.0 - hours)),
+        days_absent=day_weeks * (wbs[ABSENT] + wbs[PHASED] * (1.0 - hours)),
         job_loss_week=col["job_loss_week"],
         inactive_week=col["inactive_week"],
         reemployed_week=col["reemployed_week"],
