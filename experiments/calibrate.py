@@ -151,6 +151,9 @@ def model_configs(c: dict, block: str, populations) -> dict[str, dict]:
     return {p: load_config([f"population={p}", f"population.n={b['n']}",
                             f"replicates={b['replicates']}", f"seed={b['seed']}",
                             "output.plots=false", "output.write_agents=false",
+                            # the factors multiply the hand-tuned baseline, whatever the
+                            # default pathways of config.yaml (the calibrated file)
+                            "pathways=baseline",
                             *(c.get("model_overrides") or [])])
             for p in populations}
 

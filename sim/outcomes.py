@@ -14,7 +14,13 @@ Definitions (all in observation weeks, 0 = start of observation):
   fraction)), where working days per week = ``outcomes.working_days_per_year`` / 52 (219 on
   the ONS definition, net of leave and bank holidays: :func:`days_per_week`).
 * ``relapses``: new spells starting within ``relapse_window_weeks`` of a return.
-* ``in_work_<w>w``: in work (full or phased) at week ``w`` (point prevalence).
+* ``in_work_<w>w``: in work (full or phased) at week ``w`` (point prevalence);
+  ``health_benefit_<w>w``: economically inactive on ESA / UC health at week ``w``.
+* ``health_benefit``: ever on ESA / UC health (``benefit_week`` >= 0); ``left_inactivity``:
+  among people ever economically inactive for ill health, the share who later moved back
+  to seeking work or into work (``left_inactive_week``); ``job_separation``: an ordinary
+  job separation from work to unemployment; ``retired``: retired or reached State Pension
+  age (``retired_week``).
 * ``weeks_<state>_y<k>``: weeks in each state in observed year k (when the horizon is longer
   than a year), for discounting.
 * ``enrolled``: started at least one programme component; ``programme_cost``: per-person
@@ -36,13 +42,12 @@ from sim.categories import (
     CONDITIONS,
     EMPLOYER_SIZES,
     ETHNICITIES,
-    INACTIVE,
+    INACTIVE_BENEFIT,
     OCCUPATIONS,
     PHASED,
     SEVERITIES,
     SEXES,
     STATES,
-    UNEMPLOYED,
     WORKING,
 )
 from sim.interventions import STATUS_NAMES, ever_enrolled
@@ -98,15 +103,15 @@ def agent_outcomes(model) -> pd.DataFrame:
         sustained_rtw=col["sustained_rtw"],
         spells=col["spells"],
         relapses=col["relapses"],
-        weeks_working=wbs[WORKING],
-        weeks_absent=wbs[ABSENT],
-        weeks_phased=wbs[PHASED],
-        weeks_unemployed=wbs[UNEMPLOYED],
-        weeks_inactive=wbs[INACTIVE],
+        **{f"weeks_{state}": wbs[k] for k, state in enumerate(STATES)},
         days_absent=day_weeks * (wbs[ABSENT] + wbs[PHASED] * (1.0 - hours)),
         job_loss_week=col["job_loss_week"],
         inactive_week=col["inactive_week"],
         reemployed_week=col["reemployed_week"],
+        benefit_week=col["benefit_week"],
+        retired_week=col["retired_week"],
+        separation_week=col["separation_week"],
+        left_inactive_week=col["left_inactive_week"],
     )
     per_year = model.weeks_by_state_per_year()
     if per_year.shape[0] > 1:
@@ -154,9 +159,16 @@ def _metrics(agents: pd.DataFrame, horizon: int, rtw_weeks, snapshot_weeks):
         if w <= horizon and f"state_week_{w}" in agents:
             state = agents[f"state_week_{w}"].cat.codes.to_numpy()
             out[f"in_work_{w}w"] = ((state == WORKING) | (state == PHASED), everyone)
+            out[f"health_benefit_{w}w"] = (state == INACTIVE_BENEFIT, everyone)
     out["days_absent"] = (agents["days_absent"].to_numpy(), everyone)
     out["job_loss"] = (agents["job_loss_week"].to_numpy() >= 0, everyone)
     out["inactive"] = (agents["inactive_week"].to_numpy() >= 0, everyone)
+    if "benefit_week" in agents:
+        ever_inactive = agents["inactive_week"].to_numpy() >= 0
+        out["health_benefit"] = (agents["benefit_week"].to_numpy() >= 0, everyone)
+        out["left_inactivity"] = (agents["left_inactive_week"].to_numpy() >= 0, ever_inactive)
+        out["job_separation"] = (agents["separation_week"].to_numpy() >= 0, everyone)
+        out["retired"] = (agents["retired_week"].to_numpy() >= 0, everyone)
     out["relapse"] = (returned & (agents["relapses"].to_numpy() > 0), returned)
     out["enrolled"] = (agents["enrolled_any"].to_numpy(), everyone)
     out["programme_cost"] = (agents["programme_cost"].to_numpy(), everyone)
