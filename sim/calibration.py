@@ -9,6 +9,19 @@ Targets (DIGEST s3; see README "Calibration"):
   (NICE PH19 citing CIPD/CBI; printed shares sum to 102%, so they are rescaled to 1);
   5% of absences account for 40% of time lost.
 
+* pathways v2 (issue 14), flows and persistence: of fit-note cohort members still absent
+  at 26 weeks, the share in work at 104 weeks = 0.26 (DWP RR774: ESA claimants who were in
+  work before claiming, back in work 12-18 months after the claim) and at 260 weeks
+  (Henderson et al. BMJ 2005: 20% of people on incapacity benefit for 6+ months work again
+  within five years; held out); claimants back in work within 65 weeks of the claim (RR774,
+  held out); people leaving work for inactivity because of ill health straight from an
+  absence, per worker-year = 0.0097 (Black & Frost 2011: ~300,000 a year); women's absence
+  rate / men's = 1.5 (ONS 2022, 2024; held out). Retired people are left out of the
+  persistence denominators (the sources are about people of working age).
+
+Days per worker are on the ONS definition (``outcomes.working_days_per_year`` = 219), so
+they equal 219 x the absence rate.
+
 A week is the model's shortest spell, so "<= 7 days" maps to 1-week spells, "8 days-4
 weeks" to 2-4 weeks and "> 4 weeks" to 5+ weeks.
 
@@ -37,7 +50,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from sim.categories import ABSENT, PHASED, WORKING
+from sim.categories import ABSENT, PHASED, RETIRED, WORKING
 from sim.outcomes import days_per_week
 
 LENGTH_SHARES_AS_PRINTED = (0.66, 0.16, 0.20)
@@ -87,6 +100,13 @@ TARGET_POPULATION = {t: ("fit_note_cohort" if t in COHORT_TARGETS else "workforc
                      for t in TARGETS}
 
 
+def continuously_absent(agents: pd.DataFrame, week: int) -> np.ndarray:
+    """Off work since the first onset without any return up to ``week`` (the sources'
+    "off sick for six weeks / six months"; a relapse spell at ``week`` does not count)."""
+    first = agents["first_rtw"].to_numpy()
+    return (agents["first_onset"].to_numpy() == 0) & ((first < 0) | (first > week))
+
+
 def per_replicate(agents: pd.DataFrame, spells: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     mode = cfg["population"]["mode"]
     horizon = int(cfg["horizon_weeks"])
@@ -97,18 +117,24 @@ def per_replicate(agents: pd.DataFrame, spells: pd.DataFrame, cfg: dict) -> pd.D
         stats = {}
         if mode == "cohort":
             if "state_week_6" in a and "state_week_52" in a:
-                off6 = a["state_week_6"].cat.codes.to_numpy() == ABSENT
+                # retirement (State Pension age, early retirement at 50-64) is not
+                # "remaining off work" in HSE's sense: retired people are left out
                 s52 = a["state_week_52"].cat.codes.to_numpy()
+                off6 = (a["state_week_6"].cat.codes.to_numpy() == ABSENT) & (s52 != RETIRED)
+                off6 &= continuously_absent(a, 6)
                 not_working = (s52 != WORKING) & (s52 != PHASED)
                 if off6.any():
                     stats["remain_off_52w_given_off_6w"] = float(not_working[off6].mean())
             if "state_week_26" in a:
-                off26 = a["state_week_26"].cat.codes.to_numpy() == ABSENT
+                off26 = ((a["state_week_26"].cat.codes.to_numpy() == ABSENT)
+                         & continuously_absent(a, 26))
                 for w in (104, 260):
-                    if f"state_week_{w}" in a and off26.any():
+                    if f"state_week_{w}" in a:
                         sw = a[f"state_week_{w}"].cat.codes.to_numpy()
-                        stats[f"in_work_{w}w_given_absent_26w"] = float(
-                            ((sw == WORKING) | (sw == PHASED))[off26].mean())
+                        keep = off26 & (sw != RETIRED)  # working-age, as the sources
+                        if keep.any():
+                            stats[f"in_work_{w}w_given_absent_26w"] = float(
+                                ((sw == WORKING) | (sw == PHASED))[keep].mean())
             if "benefit_week" in a:
                 claim = a["benefit_week"].to_numpy().astype(np.int64)
                 back = a["reemployed_week"].to_numpy().astype(np.int64)

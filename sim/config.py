@@ -355,6 +355,7 @@ PATHWAYS = Struct(
                 "inactive_to_benefit_weekly": RATE,
                 "benefit_to_work_weekly": RATE,
                 "benefit_to_seeking_weekly": RATE,
+                "duration_decline_per_year": Num(0.0, 50.0),
             }
         ),
         "retirement": Struct(

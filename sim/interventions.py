@@ -2,8 +2,9 @@
 
 A **component** is a service (RTW coordinator, work-focused CBT, IPS ...) that declares
 
-* eligibility: conditions, severities, IMD quintiles, the state it acts on (absent or
-  unemployed) and the spell week at which people are referred;
+* eligibility: conditions, severities, IMD quintiles, the state it acts on (absent,
+  unemployed, inactive or inactive_benefit) and the week in that state at which people are
+  referred;
 * referral and uptake probabilities, with relative risks by IMD quintile and ethnic group
   (disadvantaged groups get poorer access unless the design addresses it), and a weekly
   drop-out hazard;
@@ -42,6 +43,7 @@ from sim.categories import (
     CONDITIONS,
     ETHNICITIES,
     INACTIVE,
+    INACTIVE_BENEFIT,
     PHASED,
     SEVERITIES,
     UNEMPLOYED,
@@ -54,7 +56,10 @@ DOMAINS = ("health", "coordination", "workplace", "vocational")
 EFFECT_KEYS = ("rtw_hr", "job_loss_hr", "reemploy_hr", "relapse_hr", "phased_rr")
 PRIORITIES = ("fifo", "most_deprived", "longest_absent")
 COMBINE_RULES = ("multiplicative", "strongest")
-ACTS_ON = {"absent": ABSENT, "unemployed": UNEMPLOYED}
+# the state a component serves; people inactive for ill health (on a health benefit or not)
+# can be served too (IPS, WorkWell-type services for people out of work)
+ACTS_ON = {"absent": ABSENT, "unemployed": UNEMPLOYED, "inactive": INACTIVE,
+           "inactive_benefit": INACTIVE_BENEFIT}
 
 
 def _by_name(mapping, names, default=1.0):

@@ -163,9 +163,9 @@ class Person(mesa.Agent):
                 )
             outcome = int(pw.working_decision(u, i, h))
         elif state == UNEMPLOYED:
-            outcome = int(pw.unemployed_decision(u, i, eff.get("reemploy", i)))
+            outcome = int(pw.unemployed_decision(u, i, t - since_state, eff.get("reemploy", i)))
         else:  # INACTIVE or INACTIVE_BENEFIT
-            outcome = int(pw.inactive_decision(u, i, state == INACTIVE_BENEFIT,
+            outcome = int(pw.inactive_decision(u, i, state == INACTIVE_BENEFIT, t - since_state,
                                                eff.get("reemploy", i)))
         if t == int(col["pension_week"][i]):
             outcome = RETIRE  # State Pension age reached this week
@@ -598,10 +598,10 @@ class RTWModel(mesa.Model):
         out_w = pw.working_decision(u[cw], cw, h_w)
 
         # unemployed: re-employment, inactivity or retirement
-        out_u = pw.unemployed_decision(u[iu], iu, eff.get("reemploy", iu))
+        out_u = pw.unemployed_decision(u[iu], iu, t - state_since[iu], eff.get("reemploy", iu))
         # inactive for ill health: into work, seeking work, a benefit claim, retirement
         out_i = pw.inactive_decision(u[ii], ii, state[ii] == INACTIVE_BENEFIT,
-                                     eff.get("reemploy", ii))
+                                     t - state_since[ii], eff.get("reemploy", ii))
 
         # State Pension age reached this week: retire whatever the draw
         groups = [(ia, out_a), (ip, out_p), (cw, out_w), (iu, out_u), (ii, out_i)]

@@ -186,6 +186,7 @@ class Pathways:
     reemploy_by_age: np.ndarray
     unemployed_inactive_base: float
     reemploy_level: float  # configured re-employment hazard (reemploy_static is relative)
+    out_decline: np.ndarray  # [weeks out of work in the current state] into-work multiplier
     retire_by_age: np.ndarray  # weekly early-retirement hazard by age band
     # current values (age-dependent)
     rtw_mult: np.ndarray = None
@@ -317,6 +318,7 @@ class Pathways:
             reemploy_by_age=_by_name(unemp["age_hr"], AGE_BANDS),
             unemployed_inactive_base=float(unemp["to_inactive_weekly"]),
             reemploy_level=float(unemp["reemployment_weekly"]),
+            out_decline=rtw_duration_decline(n_weeks, out["duration_decline_per_year"]),
             retire_by_age=retire_by_age,
             max_spell_hazard=float(spell_static.max(initial=0.0) * spell_by_age.max()),
             max_retire_hazard=float(retire_by_age.max()),
@@ -377,23 +379,26 @@ class Pathways:
             h_spell, self.separation_hazard[idx], self.retire_hazard[idx])
         return banded_outcome(u, [(p_spell, RELAPSE)], [(p_sep, SEPARATION), (p_ret, RETIRE)])
 
-    def unemployed_decision(self, u, idx, reemploy_effect=None):
-        """RETURN (re-employment), INACTIVITY, RETIRE or STAY for unemployed people."""
-        h_re = self.reemploy_hazard[idx]
+    def unemployed_decision(self, u, idx, d, reemploy_effect=None):
+        """RETURN (re-employment), INACTIVITY, RETIRE or STAY for unemployed people ``d``
+        weeks into their spell (re-employment falls with time out of work)."""
+        h_re = self.reemploy_hazard[idx] * self.out_decline[np.minimum(d, self.n_weeks - 1)]
         if reemploy_effect is not None:
             h_re = h_re * reemploy_effect
         p_re, p_in, p_ret = competing_probabilities(
             h_re, self.unemployed_inactive_hazard[idx], self.retire_hazard[idx])
         return banded_outcome(u, [(p_re, RETURN)], [(p_in, INACTIVITY), (p_ret, RETIRE)])
 
-    def inactive_decision(self, u, idx, on_benefit, reemploy_effect=None):
+    def inactive_decision(self, u, idx, on_benefit, d, reemploy_effect=None):
         """People inactive because of ill health: RETURN (into work), SEEK (back to seeking
         work), CLAIM (a health-related benefit; not for those already on one), RETIRE.
 
         The into-work hazard carries the person's re-employment multipliers (condition,
         deprivation, ethnicity, age: ``reemploy_rel``) and any programme
-        effect on re-employment (IPS and supported employment serve people out of work)."""
-        rel = self.reemploy_rel[idx]
+        effect on re-employment (IPS and supported employment serve people out of work), and
+        falls with ``d``, the weeks in the current state (``out_of_work.duration_decline_per_year``:
+        "two years on ESA, more likely to retire than return to work")."""
+        rel = self.reemploy_rel[idx] * self.out_decline[np.minimum(d, self.n_weeks - 1)]
         if reemploy_effect is not None:
             rel = rel * reemploy_effect
         to_work = np.where(on_benefit, self.benefit_to_work, self.inactive_to_work) * rel
