@@ -106,6 +106,19 @@ def settings(c: dict) -> dict:
                                               "seed"):
             raise ValueError(f"model: {o!r} is set by the calibration (targets, fit, "
                              "validation)")
+    from sim.calibration import TARGET_MIN_HORIZON
+    from sim.config import load_config
+
+    weights = c.get("targets") or {}
+    needed = {t: TARGET_MIN_HORIZON[t] for t, w in weights.items()
+              if t in TARGET_MIN_HORIZON and isinstance(w, (int, float)) and w > 0}
+    if needed:
+        horizon = load_config(model)["horizon_weeks"]
+        for t, weeks in needed.items():
+            if horizon < weeks:
+                raise ValueError(f"targets.{t}: fitted, but it needs horizon_weeks >= {weeks} "
+                                 f"(the runs observe {horizon}); set its weight to 0 or raise "
+                                 "horizon_weeks in model_overrides")
     opt = c.get("optimiser") or {}
     known = {"method", "max_evaluations", "xatol", "fatol", "initial_step", "progress_every"}
     if set(opt) != known:

@@ -95,6 +95,9 @@ TARGET_EVIDENCE = {
 }
 COHORT_TARGETS = ("remain_off_52w_given_off_6w", "in_work_104w_given_absent_26w",
                   "in_work_260w_given_absent_26w", "claimants_in_work_within_65w")
+# the observed weeks a target needs (a fitted target the horizon cannot reach is an error)
+TARGET_MIN_HORIZON = {"remain_off_52w_given_off_6w": 52, "in_work_104w_given_absent_26w": 104,
+                      "in_work_260w_given_absent_26w": 260, "claimants_in_work_within_65w": 66}
 # the population preset whose runs give each target
 TARGET_POPULATION = {t: ("fit_note_cohort" if t in COHORT_TARGETS else "workforce")
                      for t in TARGETS}
