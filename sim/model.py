@@ -584,9 +584,16 @@ class RTWModel(mesa.Model):
         p_upper = float(hazard_to_probability(
             (background + relapse * eff.upper_bound("relapse")) * (1.0 + 1e-9)))
         p_top = float(hazard_to_probability(top * (1.0 + 1e-9)))
-        cand = np.flatnonzero((u < p_upper) | (u >= 1.0 - p_top))
-        if self.pension_due.size:
-            cand = np.union1d(cand, self.pension_due)
+        # u < p_upper or u >= 1 - p_top, in two passes over the population: |u - mid| >=
+        # half (a draw exactly at p_upper is a harmless extra candidate; the slack of 1e-9
+        # in the bounds covers rounding)
+        mid = 0.5 * (p_upper + 1.0 - p_top)
+        half = 0.5 * (1.0 - p_top - p_upper)
+        cand = np.flatnonzero(np.abs(u - mid) >= half)
+        due = self.pension_due
+        if due.size:
+            extra = due[(u[due] >= p_upper) & (u[due] < 1.0 - p_top)]
+            cand = np.sort(np.concatenate([cand, extra]))
         cw = cand[state[cand] == WORKING]
         since_w = t - last_return[cw]
         h_w = pw.spell_hazard[cw].copy()
