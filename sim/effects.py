@@ -104,7 +104,8 @@ def unemployed_baseline(model, idx: np.ndarray, start_week: int, weeks: int):
     pw = model.pathways
     d = np.minimum(np.arange(start_week, start_week + weeks), pw.n_weeks - 1)
     h_re = pw.reemploy_hazard[idx, None] * pw.out_decline[None, d]
-    h_other = np.repeat(pw.unemployed_inactive_hazard[idx, None], weeks, axis=1)
+    h_other = np.repeat((pw.unemployed_inactive_hazard[idx] + pw.retire_hazard[idx])[:, None],
+                        weeks, axis=1)
     before = np.minimum(np.arange(start_week), pw.n_weeks - 1)
     cum_re = pw.reemploy_hazard[idx] * pw.out_decline[before].sum()
     weights = np.exp(-(cum_re + start_week * h_other[:, 0]))

@@ -217,6 +217,12 @@ class Programme:
                    "relapse_hr": "relapse", "phased_rr": "phased"}
         for key in used:
             effects.arrays[mapping[key]] = np.ones(n)
+        # re-employment effects of services for people inactive for ill health act on moves
+        # into work from inactivity ("reemploy_inactive"); those of services for the
+        # unemployed act on re-employment from unemployment only ("reemploy")
+        if any(c.acts_on in (INACTIVE, INACTIVE_BENEFIT) and c.effects["reemploy_hr"] is not None
+               for c in self.components):
+            effects.arrays["reemploy_inactive"] = np.ones(n)
 
     # ---- weekly hooks ---------------------------------------------------------------
 
@@ -305,7 +311,7 @@ class Programme:
         keys = (("rtw_hr", "rtw"), ("job_loss_hr", "job_loss"), ("reemploy_hr", "reemploy"),
                 ("phased_rr", "phased"))
         prev = self._active
-        for _, name in keys:
+        for name in (*(n for _, n in keys), "reemploy_inactive"):
             if eff[name] is not None and prev.size:
                 eff[name][prev] = 1.0
         lagged = [e[(t - self.status_week[k, e]) >= c.effect_lag_weeks]
@@ -318,6 +324,10 @@ class Programme:
             if eff[name] is None:
                 continue
             eff[name][active] = self._combined(key, lagged, active)
+        if eff["reemploy_inactive"] is not None:
+            serving = [e if c.acts_on in (INACTIVE, INACTIVE_BENEFIT) else e[:0]
+                       for c, e in zip(self.components, lagged, strict=True)]
+            eff["reemploy_inactive"][active] = self._combined("reemploy_hr", serving, active)
 
     def _combined(self, key, lagged, idx):
         """Combined multiplier of effect ``key`` for people ``idx`` (sorted, unique)."""

@@ -166,7 +166,7 @@ class Person(mesa.Agent):
             outcome = int(pw.unemployed_decision(u, i, t - since_state, eff.get("reemploy", i)))
         else:  # INACTIVE or INACTIVE_BENEFIT
             outcome = int(pw.inactive_decision(u, i, state == INACTIVE_BENEFIT, t - since_state,
-                                               eff.get("reemploy", i)))
+                                               eff.get("reemploy_inactive", i)))
         if t == int(col["pension_week"][i]):
             outcome = RETIRE  # State Pension age reached this week
 
@@ -277,11 +277,13 @@ for _name in ("replicate", "person_id", *ATTRIBUTES, *DYNAMIC_COLUMNS):
 class Effects:
     """Per-person multipliers a programme applies this week (None = no effect).
 
-    Keys: ``rtw``, ``job_loss``, ``relapse``, ``reemploy`` (hazard ratios) and ``phased``
-    (multiplier of the probability that a return is phased). Usual care sets none.
+    Keys: ``rtw``, ``job_loss``, ``relapse``, ``reemploy`` (hazard ratios; re-employment
+    from unemployment), ``reemploy_inactive`` (into work from inactivity, set by services
+    for people inactive for ill health) and ``phased`` (multiplier of the probability that
+    a return is phased). Usual care sets none.
     """
 
-    KEYS = ("rtw", "job_loss", "relapse", "reemploy", "phased")
+    KEYS = ("rtw", "job_loss", "relapse", "reemploy", "phased", "reemploy_inactive")
 
     def __init__(self):
         self.arrays: dict[str, np.ndarray | None] = dict.fromkeys(self.KEYS)
@@ -608,7 +610,7 @@ class RTWModel(mesa.Model):
         out_u = pw.unemployed_decision(u[iu], iu, t - state_since[iu], eff.get("reemploy", iu))
         # inactive for ill health: into work, seeking work, a benefit claim, retirement
         out_i = pw.inactive_decision(u[ii], ii, state[ii] == INACTIVE_BENEFIT,
-                                     t - state_since[ii], eff.get("reemploy", ii))
+                                     t - state_since[ii], eff.get("reemploy_inactive", ii))
 
         # State Pension age reached this week: retire whatever the draw
         groups = [(ia, out_a), (ip, out_p), (cw, out_w), (iu, out_u), (ii, out_i)]

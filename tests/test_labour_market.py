@@ -94,7 +94,7 @@ def test_long_tail_is_consistent_with_dwp_rr774(make_config):
     were back in work 12-18 months after the claim), and few more by 260 weeks (Henderson
     et al. BMJ 2005: 20% of people on incapacity benefit for 6+ months work again within
     five years; 12-30%). The v1 model had about 72% at both. Bands: the source's figure
-    +/- 0.10 (the calibrated fit misses by z 1.2 and 1.6 half-widths on the held-out run,
+    +/- 0.10 (the calibrated fit misses by z 1.4 and 1.7 half-widths on the held-out run,
     plus about +/-0.03 Monte Carlo error at this size; v1 was 11 half-widths away)."""
     stats = _targets(make_config, "population.n=20000", "horizon_weeks=260")
     assert 0.16 <= stats["in_work_104w_given_absent_26w"] <= 0.36
