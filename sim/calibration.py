@@ -9,6 +9,19 @@ Targets (DIGEST s3; see README "Calibration"):
   (NICE PH19 citing CIPD/CBI; printed shares sum to 102%, so they are rescaled to 1);
   5% of absences account for 40% of time lost.
 
+* pathways v2 (issue 14), flows and persistence: of fit-note cohort members still absent
+  at 26 weeks, the share in work at 104 weeks = 0.26 (DWP RR774: ESA claimants who were in
+  work before claiming, back in work 12-18 months after the claim) and at 260 weeks
+  (Henderson et al. BMJ 2005: 20% of people on incapacity benefit for 6+ months work again
+  within five years; held out); claimants back in work within 65 weeks of the claim (RR774,
+  held out); people leaving work for inactivity because of ill health straight from an
+  absence, per worker-year = 0.0097 (Black & Frost 2011: ~300,000 a year); women's absence
+  rate / men's = 1.5 (ONS 2022, 2024; held out). Retired people are left out of the
+  persistence denominators (the sources are about people of working age).
+
+Days per worker are on the ONS definition (``outcomes.working_days_per_year`` = 219), so
+they equal 219 x the absence rate.
+
 A week is the model's shortest spell, so "<= 7 days" maps to 1-week spells, "8 days-4
 weeks" to 2-4 weeks and "> 4 weeks" to 5+ weeks.
 
@@ -37,7 +50,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from sim.categories import ABSENT, PHASED, WORKING
+from sim.categories import ABSENT, PHASED, RETIRED, WORKING
+from sim.outcomes import days_per_week
 
 LENGTH_SHARES_AS_PRINTED = (0.66, 0.16, 0.20)
 TARGETS = {
@@ -48,6 +62,21 @@ TARGETS = {
     "spells_2_4_weeks": (0.16 / 1.02, "NICE PH19 (CIPD/CBI): 16% 8 days-4 weeks, rescaled"),
     "spells_5plus_weeks": (0.20 / 1.02, "NICE PH19 (CIPD/CBI): 20% > 4 weeks, rescaled"),
     "top5pct_spells_share_of_time": (0.40, "NICE PH19: 5% of absences = 40% of time lost"),
+    # pathways v2 (issue 14): persistence of long-term absence and flows
+    "in_work_104w_given_absent_26w": (
+        0.26, "DWP RR774: 26% of ESA claimants in work before claiming back in work 12-18 "
+              "months after the claim (claims follow the end of SSP at 28 weeks)"),
+    "in_work_260w_given_absent_26w": (
+        0.20, "Henderson et al. BMJ 2005: only 20% of people on incapacity benefit for more "
+              "than six months return to work in the following five years"),
+    "claimants_in_work_within_65w": (
+        0.26, "DWP RR774: 26% of ESA claimants in work before claiming back in work 12-18 "
+              "months after the claim"),
+    "health_exit_rate_per_worker_year": (
+        0.0097, "Black & Frost 2011: about 300,000 a year go from sickness absence onto "
+                "health-related benefits, about 1% of workers"),
+    "absence_rate_female_to_male": (
+        1.5, "ONS 2022 and 2024: women's sickness absence rate 1.45-1.56 x men's"),
 }
 # the registry entry behind each target (its assumed 95% interval sets the z-score scale)
 TARGET_EVIDENCE = {
@@ -58,26 +87,64 @@ TARGET_EVIDENCE = {
     "spells_2_4_weeks": "absence_length_8d_to_4w",
     "spells_5plus_weeks": "absence_length_ge_4w",
     "top5pct_spells_share_of_time": "absence_longest_5pct_share_time_lost",
+    "in_work_104w_given_absent_26w": "dwp_rr774_esa_return_to_work",
+    "in_work_260w_given_absent_26w": "henderson2005_ib_six_months_return_5y",
+    "claimants_in_work_within_65w": "dwp_rr774_esa_return_to_work",
+    "health_exit_rate_per_worker_year": "health_exit_rate_per_worker_year",
+    "absence_rate_female_to_male": "ons_absence_sex_ratio",
 }
+COHORT_TARGETS = ("remain_off_52w_given_off_6w", "in_work_104w_given_absent_26w",
+                  "in_work_260w_given_absent_26w", "claimants_in_work_within_65w")
+# the observed weeks a target needs (a fitted target the horizon cannot reach is an error)
+TARGET_MIN_HORIZON = {"remain_off_52w_given_off_6w": 52, "in_work_104w_given_absent_26w": 104,
+                      "in_work_260w_given_absent_26w": 260, "claimants_in_work_within_65w": 66}
 # the population preset whose runs give each target
-TARGET_POPULATION = {t: ("fit_note_cohort" if t == "remain_off_52w_given_off_6w" else
-                         "workforce") for t in TARGETS}
+TARGET_POPULATION = {t: ("fit_note_cohort" if t in COHORT_TARGETS else "workforce")
+                     for t in TARGETS}
+
+
+def continuously_absent(agents: pd.DataFrame, week: int) -> np.ndarray:
+    """Off work since the first onset without any return up to ``week`` (the sources'
+    "off sick for six weeks / six months"; a relapse spell at ``week`` does not count)."""
+    first = agents["first_rtw"].to_numpy()
+    return (agents["first_onset"].to_numpy() == 0) & ((first < 0) | (first > week))
 
 
 def per_replicate(agents: pd.DataFrame, spells: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     mode = cfg["population"]["mode"]
+    horizon = int(cfg["horizon_weeks"])
     hours = cfg["pathways"]["phased_return"]["hours_fraction"]
-    days_per_week = cfg["outcomes"]["days_per_week"]
+    day_weeks = days_per_week(cfg)
     rows = []
     for rep, a in agents.groupby("replicate", observed=True):
         stats = {}
         if mode == "cohort":
             if "state_week_6" in a and "state_week_52" in a:
-                off6 = a["state_week_6"].cat.codes.to_numpy() == ABSENT
+                # retirement (State Pension age, early retirement at 50-64) is not
+                # "remaining off work" in HSE's sense: retired people are left out
                 s52 = a["state_week_52"].cat.codes.to_numpy()
+                off6 = (a["state_week_6"].cat.codes.to_numpy() == ABSENT) & (s52 != RETIRED)
+                off6 &= continuously_absent(a, 6)
                 not_working = (s52 != WORKING) & (s52 != PHASED)
                 if off6.any():
                     stats["remain_off_52w_given_off_6w"] = float(not_working[off6].mean())
+            if "state_week_26" in a:
+                off26 = ((a["state_week_26"].cat.codes.to_numpy() == ABSENT)
+                         & continuously_absent(a, 26))
+                for w in (104, 260):
+                    if f"state_week_{w}" in a:
+                        sw = a[f"state_week_{w}"].cat.codes.to_numpy()
+                        keep = off26 & (sw != RETIRED)  # working-age, as the sources
+                        if keep.any():
+                            stats[f"in_work_{w}w_given_absent_26w"] = float(
+                                ((sw == WORKING) | (sw == PHASED))[keep].mean())
+            if "benefit_week" in a:
+                claim = a["benefit_week"].to_numpy().astype(np.int64)
+                back = a["reemployed_week"].to_numpy().astype(np.int64)
+                followed = (claim >= 0) & (claim + 65 <= horizon)
+                if followed.any():
+                    ok = (back >= claim) & (back <= claim + 65)
+                    stats["claimants_in_work_within_65w"] = float(ok[followed].mean())
         else:
             absent_weeks = a["weeks_absent"].sum() + (1 - hours) * a["weeks_phased"].sum()
             employed_weeks = a["weeks_working"].sum() + a["weeks_phased"].sum() + a[
@@ -85,7 +152,26 @@ def per_replicate(agents: pd.DataFrame, spells: pd.DataFrame, cfg: dict) -> pd.D
             if employed_weeks > 0:
                 stats["absence_rate"] = float(absent_weeks / employed_weeks)
                 stats["days_lost_per_worker_year"] = float(
-                    days_per_week * absent_weeks / (employed_weeks / 52.0))
+                    day_weeks * absent_weeks / (employed_weeks / 52.0))
+            if "separation_week" in a and employed_weeks > 0:
+                # left work for inactivity because of ill health straight from a sickness
+                # absence (not after an earlier job loss or ordinary separation)
+                from_absence = ((a["inactive_week"].to_numpy() >= 0)
+                                & (a["job_loss_week"].to_numpy() < 0)
+                                & (a["separation_week"].to_numpy() < 0))
+                stats["health_exit_rate_per_worker_year"] = float(
+                    from_absence.sum() / (employed_weeks / 52.0))
+            female = (a["sex"] == "female").to_numpy()
+            rates = []
+            for mask in (female, ~female):
+                emp = (a["weeks_working"].to_numpy()[mask].sum()
+                       + a["weeks_phased"].to_numpy()[mask].sum()
+                       + a["weeks_absent"].to_numpy()[mask].sum())
+                off = (a["weeks_absent"].to_numpy()[mask].sum()
+                       + (1 - hours) * a["weeks_phased"].to_numpy()[mask].sum())
+                rates.append(off / emp if emp > 0 else np.nan)
+            if np.all(np.isfinite(rates)) and rates[1] > 0:
+                stats["absence_rate_female_to_male"] = float(rates[0] / rates[1])
             s = spells[spells["replicate"] == rep]
             lengths = np.repeat(s["weeks"].to_numpy(), s["spells"].to_numpy())
             if lengths.size:

@@ -4,9 +4,24 @@ Columns hold small integer codes (int8) that index these tuples; configs refer t
 names. Changing an order changes every code, so append rather than reorder.
 """
 
-STATES = ("working", "absent", "phased", "unemployed", "inactive")
-WORKING, ABSENT, PHASED, UNEMPLOYED, INACTIVE = range(len(STATES))
+# Labour-market states (pathways v2, issue 14). The one place state codes are defined:
+#   0 working           in work, full hours
+#   1 absent            employed, off sick (the SSP clock runs from the spell's start)
+#   2 phased            back at work on reduced hours (phased / graded return)
+#   3 unemployed        out of work and seeking work (ILO unemployed; JSA/UC searching)
+#   4 inactive          economically inactive because of ill health, NOT on a health-related
+#                       benefit (long-term sick, supported by family, savings, other income)
+#   5 inactive_benefit  economically inactive because of ill health ON a health-related
+#                       benefit (ESA, or UC with LCW/LCWRA)
+#   6 retired           retired (early, or at State Pension age) or left the population:
+#                       absorbing
+STATES = ("working", "absent", "phased", "unemployed", "inactive", "inactive_benefit",
+          "retired")
+WORKING, ABSENT, PHASED, UNEMPLOYED, INACTIVE, INACTIVE_BENEFIT, RETIRED = range(len(STATES))
 IN_WORK = (WORKING, PHASED)
+EMPLOYED = (WORKING, ABSENT, PHASED)  # holds a job
+OUT_OF_WORK = (UNEMPLOYED, INACTIVE, INACTIVE_BENEFIT)  # working age, without a job
+HEALTH_INACTIVE = (INACTIVE, INACTIVE_BENEFIT)  # economically inactive for ill health
 
 CONDITIONS = ("cmd", "smi", "msk", "cancer", "abi_stroke", "cvd", "other")
 CONDITION_LABELS = {
@@ -43,6 +58,8 @@ ETHNICITY_LABELS = {
 }
 IMD_QUINTILES = (1, 2, 3, 4, 5)  # 1 = most deprived
 AGE_BANDS = ("16-24", "25-34", "35-49", "50-64")
+# first and last+1 year of age of each band (people age across bands over a run)
+AGE_BAND_YEARS = ((16, 25), (25, 35), (35, 50), (50, 65))
 SEXES = ("female", "male")
 OCCUPATIONS = ("non_manual", "manual")
 EMPLOYER_SIZES = ("large", "sme")

@@ -25,6 +25,7 @@ from sim.categories import (
     CONDITIONS,
     ETHNICITIES,
     SEVERITIES,
+    SEXES,
 )
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
@@ -328,6 +329,7 @@ PATHWAYS = Struct(
                 "manual_hr": RATIO,
                 "sme_hr": RATIO,
                 "oh_access_hr": RATIO,
+                "duration_decline_per_year": Num(0.0, 50.0),
             }
         ),
         "phased_return": Struct(
@@ -360,6 +362,8 @@ PATHWAYS = Struct(
                 "severity_hr": _by(SEVERITIES, "severity", RATIO),
                 "age_hr": _by(AGE_BANDS, "age band", RATIO),
                 "ethnicity_hr": _by(ETHNICITIES, "ethnic group", RATIO),
+                "benefit_share": PROB,
+                "post_ssp_weekly": RATE,
             }
         ),
         "new_spell": Struct(
@@ -374,6 +378,8 @@ PATHWAYS = Struct(
                 "early_return_hr": RATIO,
                 "early_return_before_weeks": _by(SEVERITIES, "severity", Int(0, 520)),
                 "phased_return_hr": RATIO,
+                "sex_hr": _by(SEXES, "sex", RATIO),
+                "age_hr": _by(AGE_BANDS, "age band", RATIO),
             }
         ),
         "unemployed": Struct(
@@ -384,6 +390,29 @@ PATHWAYS = Struct(
                 "ethnicity_hr": _by(ETHNICITIES, "ethnic group", RATIO),
                 "age_hr": _by(AGE_BANDS, "age band", RATIO),
                 "to_inactive_weekly": RATE,
+            }
+        ),
+        "separation": Struct(
+            {
+                "weekly_hazard": RATE,
+                "imd_hr": IMD5,
+                "manual_hr": RATIO,
+            }
+        ),
+        "out_of_work": Struct(
+            {
+                "inactive_to_work_weekly": RATE,
+                "inactive_to_seeking_weekly": RATE,
+                "inactive_to_benefit_weekly": RATE,
+                "benefit_to_work_weekly": RATE,
+                "benefit_to_seeking_weekly": RATE,
+                "duration_decline_per_year": Num(0.0, 50.0),
+            }
+        ),
+        "retirement": Struct(
+            {
+                "early_weekly": _by(AGE_BANDS, "age band", RATE),
+                "state_pension_age": Int(50, 80),
             }
         ),
     },
@@ -464,7 +493,7 @@ COMPONENT = Struct(
         "duration_weeks": Int(1, 520),
         "effect_lag_weeks": Int(0, 520),
         "eligibility": Struct({
-            "state": Str(("absent", "unemployed")),
+            "state": Str(("absent", "unemployed", "inactive", "inactive_benefit")),
             "refer_at_week": Int(0, 520),
             "conditions": Subset(CONDITIONS, "condition"),
             "severities": Subset(SEVERITIES, "severity"),
@@ -581,7 +610,7 @@ OUTCOMES = Struct(
         "sustained_weeks": Int(1, 104),
         "snapshot_weeks": List(Int(0, 520)),
         "rtw_weeks": List(Int(1, 520), min_len=1),
-        "days_per_week": Num(0.0, 7.0, gt=True),
+        "working_days_per_year": Num(1.0, 366.0),
     }
 )
 

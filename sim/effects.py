@@ -97,12 +97,18 @@ def absent_baseline(model, idx: np.ndarray, start_week: int, weeks: int):
 
 
 def unemployed_baseline(model, idx: np.ndarray, start_week: int, weeks: int):
-    """Weekly re-employment and inactivity hazards of people ``idx`` (constant over time),
-    weighted by the chance of still being out of work ``start_week`` weeks after job loss."""
+    """Weekly re-employment and inactivity hazards of people ``idx`` from week
+    ``start_week`` of unemployment (re-employment falls with time out of work, as in
+    ``Pathways.unemployed_decision``), weighted by the chance of still being out of work
+    ``start_week`` weeks after job loss."""
     pw = model.pathways
-    h_re = np.repeat(pw.reemploy_hazard[idx, None], weeks, axis=1)
-    h_other = np.repeat(pw.unemployed_inactive_hazard[idx, None], weeks, axis=1)
-    weights = np.exp(-start_week * (h_re[:, 0] + h_other[:, 0]))
+    d = np.minimum(np.arange(start_week, start_week + weeks), pw.n_weeks - 1)
+    h_re = pw.reemploy_hazard[idx, None] * pw.out_decline[None, d]
+    h_other = np.repeat((pw.unemployed_inactive_hazard[idx] + pw.retire_hazard[idx])[:, None],
+                        weeks, axis=1)
+    before = np.minimum(np.arange(start_week), pw.n_weeks - 1)
+    cum_re = pw.reemploy_hazard[idx] * pw.out_decline[before].sum()
+    weights = np.exp(-(cum_re + start_week * h_other[:, 0]))
     return h_re, h_other, weights
 
 
@@ -161,7 +167,9 @@ def convert(entry, value: float, effect_key: str, spec: dict, model) -> float:
                                                                weights=w, **acts))
         if measure == "md_days_absent" and effect_key == "rtw_hr":
             h, other, w = absent_baseline(model, idx, refer, follow)
-            days = model.cfg["outcomes"]["days_per_week"]
+            from sim.outcomes import days_per_week
+
+            days = days_per_week(model.cfg)
             return float(conversions.hr_from_mean_difference_days(
                 value, h, other, weights=w, days_per_week=days, horizon_weeks=follow, **acts))
     except ValueError as err:

@@ -2,8 +2,9 @@
 
 A **component** is a service (RTW coordinator, work-focused CBT, IPS ...) that declares
 
-* eligibility: conditions, severities, IMD quintiles, the state it acts on (absent or
-  unemployed) and the spell week at which people are referred;
+* eligibility: conditions, severities, IMD quintiles, the state it acts on (absent,
+  unemployed, inactive or inactive_benefit) and the week in that state at which people are
+  referred;
 * referral and uptake probabilities, with relative risks by IMD quintile and ethnic group
   (disadvantaged groups get poorer access unless the design addresses it), and a weekly
   drop-out hazard;
@@ -48,6 +49,7 @@ from sim.categories import (
     CONDITIONS,
     ETHNICITIES,
     INACTIVE,
+    INACTIVE_BENEFIT,
     PHASED,
     SEVERITIES,
     UNEMPLOYED,
@@ -60,7 +62,10 @@ DOMAINS = ("health", "coordination", "workplace", "vocational")
 EFFECT_KEYS = ("rtw_hr", "job_loss_hr", "reemploy_hr", "relapse_hr", "phased_rr")
 PRIORITIES = ("fifo", "most_deprived", "longest_absent")
 COMBINE_RULES = ("domain_strongest", "strongest", "multiplicative")
-ACTS_ON = {"absent": ABSENT, "unemployed": UNEMPLOYED}
+# the state a component serves; people inactive for ill health (on a health benefit or not)
+# can be served too (IPS, WorkWell-type services for people out of work)
+ACTS_ON = {"absent": ABSENT, "unemployed": UNEMPLOYED, "inactive": INACTIVE,
+           "inactive_benefit": INACTIVE_BENEFIT}
 
 
 def _by_name(mapping, names, default=1.0):
@@ -218,6 +223,12 @@ class Programme:
                    "relapse_hr": "relapse", "phased_rr": "phased"}
         for key in used:
             effects.arrays[mapping[key]] = np.ones(n)
+        # re-employment effects of services for people inactive for ill health act on moves
+        # into work from inactivity ("reemploy_inactive"); those of services for the
+        # unemployed act on re-employment from unemployment only ("reemploy")
+        if any(c.acts_on in (INACTIVE, INACTIVE_BENEFIT) and c.effects["reemploy_hr"] is not None
+               for c in self.components):
+            effects.arrays["reemploy_inactive"] = np.ones(n)
 
     # ---- weekly hooks ---------------------------------------------------------------
 
@@ -306,7 +317,7 @@ class Programme:
         keys = (("rtw_hr", "rtw"), ("job_loss_hr", "job_loss"), ("reemploy_hr", "reemploy"),
                 ("phased_rr", "phased"))
         prev = self._active
-        for _, name in keys:
+        for name in (*(n for _, n in keys), "reemploy_inactive"):
             if eff[name] is not None and prev.size:
                 eff[name][prev] = 1.0
         lagged = [e[(t - self.status_week[k, e]) >= c.effect_lag_weeks]
@@ -319,6 +330,10 @@ class Programme:
             if eff[name] is None:
                 continue
             eff[name][active] = self._combined(key, lagged, active)
+        if eff["reemploy_inactive"] is not None:
+            serving = [e if c.acts_on in (INACTIVE, INACTIVE_BENEFIT) else e[:0]
+                       for c, e in zip(self.components, lagged, strict=True)]
+            eff["reemploy_inactive"][active] = self._combined("reemploy_hr", serving, active)
 
     def _combined(self, key, lagged, idx):
         """Combined multiplier of effect ``key`` for people ``idx`` (sorted, unique).

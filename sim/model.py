@@ -23,23 +23,31 @@ import numpy as np
 
 from sim.categories import (
     ABSENT,
+    AGE_BAND_YEARS,
     CONDITIONS,
     ETHNICITIES,
     INACTIVE,
+    INACTIVE_BENEFIT,
     PHASED,
+    RETIRED,
     STATES,
     UNEMPLOYED,
     WORKING,
 )
 from sim.interventions import Programme
 from sim.pathways import (
+    CLAIM,
     INACTIVITY,
+    INACTIVITY_BENEFIT,
     JOB_LOSS,
     NO_RETURN_WEEK,
+    RELAPSE,
+    RETIRE,
     RETURN,
+    SEEK,
+    SEPARATION,
     STAY,
     Pathways,
-    absent_outcome,
     competing_probabilities,
     hazard_to_probability,
     two_way_outcome,
@@ -50,8 +58,8 @@ from sim.rng import Streams
 # Mesa logs every step at INFO; under Hydra's INFO root logger that is 100+ lines a run.
 logging.getLogger("MESA").setLevel(logging.WARNING)
 
-RELAPSE = 4  # outcome code for a phased person falling sick again
 N_STATES = len(STATES)
+NEVER_WEEK = np.iinfo(np.int32).max  # "no such week" for band_week / pension_week
 DYNAMIC_COLUMNS = (
     "state",
     "state_since",
@@ -66,7 +74,16 @@ DYNAMIC_COLUMNS = (
     "job_loss_week",
     "inactive_week",
     "reemployed_week",
+    "benefit_week",
+    "retired_week",
+    "separation_week",
+    "left_inactive_week",
+    "age_band_now",
 )
+# first observation week of each event (-1 if none)
+EVENT_WEEK_COLUMNS = ("first_onset", "first_rtw", "sustained_rtw", "job_loss_week",
+                      "inactive_week", "reemployed_week", "benefit_week", "retired_week",
+                      "separation_week", "left_inactive_week")
 
 
 class Column:
@@ -120,12 +137,12 @@ class Person(mesa.Agent):
         u = m.draws_transition[i]
         state = int(col["state"][i])
         since_state = int(col["state_since"][i])
+        if state == RETIRED:
+            return
         if state == ABSENT:
-            h = pw.absent_hazards(
-                i, m.condition_severity[i], t - since_state, eff.get("rtw", i),
-                eff.get("job_loss", i),
-            )
-            outcome = int(absent_outcome(u, *competing_probabilities(*h)))
+            outcome = int(pw.absent_decision(
+                u, i, m.condition_severity[i], t - since_state, eff.get("rtw", i),
+                eff.get("job_loss", i)))
         elif state == PHASED:
             since = t - int(col["last_return"][i])
             h_rel = pw.spell_hazard[i]
@@ -138,24 +155,20 @@ class Person(mesa.Agent):
             outcome = int(two_way_outcome(u, p_full, p_rel, RETURN, RELAPSE))
         elif state == WORKING:
             since = t - int(col["last_return"][i])
+            h = pw.spell_hazard[i]
             if since < pw.relapse_window:
-                h = pw.spell_hazard[i] + pw.relapse_hazard(
+                h = h + pw.relapse_hazard(
                     i, since, col["early_return"][i], col["phased_return"][i],
                     eff.get("relapse", i),
                 )
-                p = hazard_to_probability(h)
-            else:
-                p = pw.p_spell_background[i]
-            outcome = RELAPSE if u < p else STAY
+            outcome = int(pw.working_decision(u, i, h))
         elif state == UNEMPLOYED:
-            h_re = pw.reemploy_hazard[i]
-            re_eff = eff.get("reemploy", i)
-            if re_eff is not None:
-                h_re = h_re * re_eff
-            p_re, p_in = competing_probabilities(h_re, pw.unemployed_inactive_hazard[i])
-            outcome = int(two_way_outcome(u, p_re, p_in, RETURN, INACTIVITY))
-        else:
-            outcome = STAY
+            outcome = int(pw.unemployed_decision(u, i, t - since_state, eff.get("reemploy", i)))
+        else:  # INACTIVE or INACTIVE_BENEFIT
+            outcome = int(pw.inactive_decision(u, i, state == INACTIVE_BENEFIT, t - since_state,
+                                               eff.get("reemploy_inactive", i)))
+        if t == int(col["pension_week"][i]):
+            outcome = RETIRE  # State Pension age reached this week
 
         if outcome == STAY:
             return
@@ -164,6 +177,14 @@ class Person(mesa.Agent):
         col["weeks_by_state"][state, i] += weeks
         col["state_since"][i] = nxt
         obs_next = nxt - m.warmup
+        if outcome == RETIRE:
+            if state in (WORKING, PHASED):
+                self._sustained_check(nxt)
+            if state == ABSENT and m.recording:
+                m.record_spell_end(np.array([weeks]), np.array([i]))
+            col["state"][i] = RETIRED
+            self._first_time("retired_week", obs_next)
+            return
         if state == ABSENT:
             if m.recording:
                 m.record_spell_end(np.array([weeks]), np.array([i]))
@@ -178,23 +199,53 @@ class Person(mesa.Agent):
                 col["state"][i] = UNEMPLOYED
                 self._first_time("job_loss_week", obs_next)
             else:
-                col["state"][i] = INACTIVE
+                benefit = outcome == INACTIVITY_BENEFIT
+                col["state"][i] = INACTIVE_BENEFIT if benefit else INACTIVE
                 self._first_time("inactive_week", obs_next)
+                if benefit:
+                    self._first_time("benefit_week", obs_next)
         elif state in (PHASED, WORKING):
             if outcome == RETURN:  # phased -> full hours
                 col["state"][i] = WORKING
+            elif outcome == SEPARATION:
+                self._sustained_check(nxt)
+                col["state"][i] = UNEMPLOYED
+                self._first_time("separation_week", obs_next)
             else:
                 self._new_spell(nxt, obs_next)
         elif state == UNEMPLOYED:
             if outcome == RETURN:
-                col["state"][i] = WORKING
-                col["phased_return"][i] = False
-                col["early_return"][i] = False
-                self._first_time("reemployed_week", obs_next)
-                self._returned(nxt, obs_next)
+                self._reemployed(nxt, obs_next)
             else:
                 col["state"][i] = INACTIVE
                 self._first_time("inactive_week", obs_next)
+        else:  # inactive for ill health
+            if outcome == CLAIM:
+                col["state"][i] = INACTIVE_BENEFIT
+                self._first_time("benefit_week", obs_next)
+                return
+            self._first_time("left_inactive_week", obs_next)
+            if outcome == RETURN:
+                self._reemployed(nxt, obs_next)
+            else:  # SEEK
+                col["state"][i] = UNEMPLOYED
+
+    def _reemployed(self, nxt, obs_next):
+        col, i = self.model.columns, self.index
+        col["state"][i] = WORKING
+        col["phased_return"][i] = False
+        col["early_return"][i] = False
+        self._first_time("reemployed_week", obs_next)
+        self._returned(nxt, obs_next)
+
+    def _sustained_check(self, nxt):
+        """Credit a sustained return to someone leaving work after enough weeks in it."""
+        m, i, col = self.model, self.index, self.model.columns
+        last = int(col["last_return"][i])
+        first = col["first_rtw"][i]
+        if (col["sustained_rtw"][i] < 0 and first >= 0 and last - m.warmup >= first
+                and nxt - last >= m.sustained_weeks):
+            col["sustained_rtw"][i] = last - m.warmup
 
     def _first_time(self, name, obs_next):
         column = self.model.columns[name]
@@ -209,12 +260,8 @@ class Person(mesa.Agent):
 
     def _new_spell(self, nxt, obs_next):
         m, i, col = self.model, self.index, self.model.columns
-        last = int(col["last_return"][i])
-        in_work = nxt - last
-        first = col["first_rtw"][i]
-        if (col["sustained_rtw"][i] < 0 and first >= 0 and last - m.warmup >= first
-                and in_work >= m.sustained_weeks):
-            col["sustained_rtw"][i] = last - m.warmup
+        in_work = nxt - int(col["last_return"][i])
+        self._sustained_check(nxt)
         if m.recording:
             col["spells"][i] += 1
             if in_work <= m.pathways.relapse_window:
@@ -230,11 +277,13 @@ for _name in ("replicate", "person_id", *ATTRIBUTES, *DYNAMIC_COLUMNS):
 class Effects:
     """Per-person multipliers a programme applies this week (None = no effect).
 
-    Keys: ``rtw``, ``job_loss``, ``relapse``, ``reemploy`` (hazard ratios) and ``phased``
-    (multiplier of the probability that a return is phased). Usual care sets none.
+    Keys: ``rtw``, ``job_loss``, ``relapse``, ``reemploy`` (hazard ratios; re-employment
+    from unemployment), ``reemploy_inactive`` (into work from inactivity, set by services
+    for people inactive for ill health) and ``phased`` (multiplier of the probability that
+    a return is phased). Usual care sets none.
     """
 
-    KEYS = ("rtw", "job_loss", "relapse", "reemploy", "phased")
+    KEYS = ("rtw", "job_loss", "relapse", "reemploy", "phased", "reemploy_inactive")
 
     def __init__(self):
         self.arrays: dict[str, np.ndarray | None] = dict.fromkeys(self.KEYS)
@@ -301,9 +350,9 @@ class RTWModel(mesa.Model):
         cols["last_return"] = np.full(n, NO_RETURN_WEEK, dtype=np.int32)
         cols["early_return"] = np.zeros(n, dtype=bool)
         cols["phased_return"] = np.zeros(n, dtype=bool)
-        for name in ("first_onset", "first_rtw", "sustained_rtw", "job_loss_week",
-                     "inactive_week", "reemployed_week"):
+        for name in EVENT_WEEK_COLUMNS:
             cols[name] = np.full(n, -1, dtype=np.int16)
+        self._init_ages(cols, cfg["pathways"]["retirement"]["state_pension_age"])
         cols["relapses"] = np.zeros(n, dtype=np.int16)
         cols["spells"] = np.zeros(n, dtype=np.int16)
         if start == ABSENT:
@@ -362,10 +411,46 @@ class RTWModel(mesa.Model):
 
     # ---- the weekly step ----------------------------------------------------------------
 
+    def _init_ages(self, cols, pension_age):
+        """Exact age at the start, uniform within the person's age band (keyed draw
+        ``age_in_band``, so the population synthesis is unchanged), and the engine weeks at
+        which each person reaches the next age band and State Pension age."""
+        n = self.people.n
+        band = self.people.age_band.astype(np.intp)
+        years = np.asarray(AGE_BAND_YEARS, dtype=np.float64)
+        u = self.streams.uniform_at(0, "age_in_band", np.arange(n))
+        self.age0 = years[band, 0] + u * (years[band, 1] - years[band, 0])
+        cols["age_band_now"] = self.people.age_band.copy()
+        cols["band_week"] = self._next_band_week(np.arange(n), band)
+        cols["pension_week"] = np.ceil((float(pension_age) - self.age0) * 52.0).astype(np.int32)
+        self._pension_order = np.argsort(cols["pension_week"], kind="stable")
+        self._pension_sorted = cols["pension_week"][self._pension_order]
+        self.pension_due = np.zeros(0, dtype=np.intp)
+
+    def _next_band_week(self, idx, band):
+        """Engine week at which people ``idx`` (now in ``band``) enter the next age band."""
+        last = len(AGE_BAND_YEARS) - 1
+        upper = np.asarray(AGE_BAND_YEARS, dtype=np.float64)[np.minimum(band, last), 1]
+        week = np.ceil((upper - self.age0[idx]) * 52.0)
+        return np.where(band < last, week, NEVER_WEEK).astype(np.int32)
+
+    def _age(self, t: int):
+        """Ageing at the start of week ``t`` (model level, shared by both engines)."""
+        col = self.columns
+        moved = np.flatnonzero(col["band_week"] == t)
+        if moved.size:
+            band = col["age_band_now"][moved].astype(np.intp) + 1
+            col["age_band_now"][moved] = band
+            self.pathways.set_age(moved, band)
+            col["band_week"][moved] = self._next_band_week(moved, band)
+        lo, hi = np.searchsorted(self._pension_sorted, [t, t + 1])
+        self.pension_due = np.sort(self._pension_order[lo:hi])  # State Pension age this week
+
     def step(self):
         t = self.engine_week
         if t == self.warmup:
             self._start_recording()
+        self._age(t)
         self._observe(t - self.warmup)
         self.draws_transition = self.streams.uniform(t, "transition")
         if self.recording:
@@ -444,13 +529,15 @@ class RTWModel(mesa.Model):
                  self.columns["weeks_by_state"].astype(np.int32)]
         return np.diff(np.stack([np.zeros_like(marks[0]), *marks]), axis=0)
 
-    def _background_onset_bound(self) -> float:
-        """An upper bound on any working person's weekly new-spell probability, before
-        programme effects (see ``_advance_vectorised``)."""
+    def _background_onset_bound(self) -> tuple[float, float, float]:
+        """Upper bounds on any working person's weekly probabilities, before programme
+        effects (see ``_advance_vectorised``): background new spell and relapse excess
+        (bottom bands), and separation plus retirement (top bands), over every age band."""
         pw = self.pathways
         relapse = (pw.relapse_excess.max(initial=0.0) * pw.relapse_mult.max(initial=0.0)
                    * max(pw.early_return_hr, 1.0) * max(pw.phased_relapse_hr, 1.0))
-        return float(pw.spell_hazard.max(initial=0.0)), float(relapse)
+        top = pw.separation_hazard.max(initial=0.0) + pw.max_retire_hazard
+        return float(pw.max_spell_hazard), float(relapse), float(top)
 
     def _check_sustained(self, idx, in_work):
         col = self.columns
@@ -468,17 +555,18 @@ class RTWModel(mesa.Model):
         state = col["state"]
         state_since = col["state_since"]
         last_return = col["last_return"]
+        pension_week = col["pension_week"]
 
         not_working = np.flatnonzero(state != WORKING)
         s_nw = state[not_working]
         ia = not_working[s_nw == ABSENT]
         ip = not_working[s_nw == PHASED]
         iu = not_working[s_nw == UNEMPLOYED]
+        ii = not_working[(s_nw == INACTIVE) | (s_nw == INACTIVE_BENEFIT)]
 
-        # absent: RTW, job loss or inactivity
-        h = pw.absent_hazards(ia, self.condition_severity[ia], t - state_since[ia],
-                              eff.get("rtw", ia), eff.get("job_loss", ia))
-        out_a = absent_outcome(u[ia], *competing_probabilities(*h))
+        # absent: RTW, job loss, inactivity (on a benefit or not), retirement
+        out_a = pw.absent_decision(u[ia], ia, self.condition_severity[ia], t - state_since[ia],
+                                   eff.get("rtw", ia), eff.get("job_loss", ia))
 
         # phased: full hours or relapse
         since_p = t - last_return[ip]
@@ -491,66 +579,98 @@ class RTWModel(mesa.Model):
         p_full, p_rel = competing_probabilities(pw.full_return_hazard, h_rel)
         out_p = two_way_outcome(u[ip], p_full, p_rel, RETURN, RELAPSE)
 
-        # working: a new spell needs u < p <= p_upper, so only those draws are examined;
-        # the bound makes this exact, not an approximation.
-        background, relapse = self._onset_bound
+        # working: a move needs u < p_spell (bottom) or u >= 1 - p_top (top), so only those
+        # draws are examined; the bounds make this exact, not an approximation. People
+        # reaching State Pension age this week are added whatever their draw.
+        background, relapse, top = self._onset_bound
         p_upper = float(hazard_to_probability(
             (background + relapse * eff.upper_bound("relapse")) * (1.0 + 1e-9)))
-        cand = np.flatnonzero(u < p_upper)
+        p_top = float(hazard_to_probability(top * (1.0 + 1e-9)))
+        # u < p_upper or u >= 1 - p_top, in two passes over the population: |u - mid| >=
+        # half (a draw exactly at p_upper is a harmless extra candidate; the slack of 1e-9
+        # in the bounds covers rounding)
+        mid = 0.5 * (p_upper + 1.0 - p_top)
+        half = 0.5 * (1.0 - p_top - p_upper)
+        cand = np.flatnonzero(np.abs(u - mid) >= half)
+        due = self.pension_due
+        if due.size:
+            extra = due[(u[due] >= p_upper) & (u[due] < 1.0 - p_top)]
+            cand = np.sort(np.concatenate([cand, extra]))
         cw = cand[state[cand] == WORKING]
         since_w = t - last_return[cw]
-        p_w = pw.p_spell_background[cw]
+        h_w = pw.spell_hazard[cw].copy()
         win = np.flatnonzero(since_w < pw.relapse_window)
         if win.size:
             iw = cw[win]
-            p_w[win] = hazard_to_probability(pw.spell_hazard[iw] + pw.relapse_hazard(
-                iw, since_w[win], col["early_return"][iw], col["phased_return"][iw],
-                eff.get("relapse", iw)))
-        i_onset = cw[u[cw] < p_w]
+            h_w[win] += pw.relapse_hazard(iw, since_w[win], col["early_return"][iw],
+                                          col["phased_return"][iw], eff.get("relapse", iw))
+        out_w = pw.working_decision(u[cw], cw, h_w)
 
-        # unemployed: re-employment or inactivity
-        h_re = pw.reemploy_hazard[iu]
-        re_eff = eff.get("reemploy", iu)
-        if re_eff is not None:
-            h_re = h_re * re_eff
-        p_re, p_in = competing_probabilities(h_re, pw.unemployed_inactive_hazard[iu])
-        out_u = two_way_outcome(u[iu], p_re, p_in, RETURN, INACTIVITY)
+        # unemployed: re-employment, inactivity or retirement
+        out_u = pw.unemployed_decision(u[iu], iu, t - state_since[iu], eff.get("reemploy", iu))
+        # inactive for ill health: into work, seeking work, a benefit claim, retirement
+        out_i = pw.inactive_decision(u[ii], ii, state[ii] == INACTIVE_BENEFIT,
+                                     t - state_since[ii], eff.get("reemploy_inactive", ii))
+
+        # State Pension age reached this week: retire whatever the draw
+        groups = [(ia, out_a), (ip, out_p), (cw, out_w), (iu, out_u), (ii, out_i)]
+        for idx, out in groups:
+            out[pension_week[idx] == t] = RETIRE
 
         # ---- apply (every decision above used start-of-week values) ----
         nxt = t + 1
         obs_next = nxt - self.warmup
-        moved_by_state = ((ABSENT, ia[out_a != STAY]), (PHASED, ip[out_p != STAY]),
-                          (WORKING, i_onset), (UNEMPLOYED, iu[out_u != STAY]))
-        moved = np.concatenate([idx for _, idx in moved_by_state])
+        moved = np.concatenate([idx[out != STAY] for idx, out in groups])
         if moved.size == 0:
             return
-        old_keys = self._group_state_base[moved] + state[moved]
-        for from_state, idx in moved_by_state:
-            if idx.size:
-                weeks = nxt - state_since[idx]
-                col["weeks_by_state"][from_state, idx] += weeks.astype(np.int16)
-                if from_state == ABSENT and self.recording:
-                    self.record_spell_end(weeks, idx)
+        from_state = state[moved]
+        old_keys = self._group_state_base[moved] + from_state
+        weeks = nxt - state_since[moved]
+        col["weeks_by_state"][from_state, moved] += weeks.astype(np.int16)
+        if self.recording:
+            ended = from_state == ABSENT
+            if ended.any():
+                self.record_spell_end(weeks[ended], moved[ended])
+
+        def pick(k, code):
+            idx, out = groups[k]
+            return idx[out == code]
+
+        # retirement (from any state): sustained-return credit for those leaving work
+        retiring = np.concatenate([pick(k, RETIRE) for k in range(len(groups))])
+        left_work = np.concatenate([pick(1, RETIRE), pick(2, RETIRE), pick(1, SEPARATION),
+                                    pick(2, SEPARATION)])
+        if left_work.size:
+            self._check_sustained(left_work, nxt - last_return[left_work])
+        state[retiring] = RETIRED
+        self._first_time("retired_week", retiring, obs_next)
 
         # absent -> work (phased or full)
-        ret = ia[out_a == RETURN]
+        ret = pick(0, RETURN)
         if ret.size:
             phased = self.streams.uniform_at(t, "return_mode", ret) < self.phased_probability(ret)
             state[ret] = np.where(phased, PHASED, WORKING)
             col["phased_return"][ret] = phased
             col["early_return"][ret] = (nxt - state_since[ret]) < pw.early_before[ret]
             self._returned(ret, nxt, obs_next)
-        jl = ia[out_a == JOB_LOSS]
+        jl = pick(0, JOB_LOSS)
         state[jl] = UNEMPLOYED
         self._first_time("job_loss_week", jl, obs_next)
-        ina = np.concatenate([ia[out_a == INACTIVITY], iu[out_u == INACTIVITY]])
+        on_benefit = pick(0, INACTIVITY_BENEFIT)
+        state[on_benefit] = INACTIVE_BENEFIT
+        self._first_time("benefit_week", on_benefit, obs_next)
+        ina = np.concatenate([pick(0, INACTIVITY), pick(3, INACTIVITY)])
         state[ina] = INACTIVE
-        self._first_time("inactive_week", ina, obs_next)
+        self._first_time("inactive_week", np.concatenate([ina, on_benefit]), obs_next)
 
         # phased -> full hours
-        state[ip[out_p == RETURN]] = WORKING
+        state[pick(1, RETURN)] = WORKING
+        # ordinary job separation from work
+        sep = np.concatenate([pick(1, SEPARATION), pick(2, SEPARATION)])
+        state[sep] = UNEMPLOYED
+        self._first_time("separation_week", sep, obs_next)
         # relapse from phased or working: a new absence spell
-        new_spell = np.concatenate([ip[out_p == RELAPSE], i_onset])
+        new_spell = np.concatenate([pick(1, RELAPSE), pick(2, RELAPSE)])
         if new_spell.size:
             in_work = nxt - last_return[new_spell]
             self._check_sustained(new_spell, in_work)
@@ -560,8 +680,18 @@ class RTWModel(mesa.Model):
             self._first_time("first_onset", new_spell, obs_next)
             state[new_spell] = ABSENT
 
-        # unemployed -> re-employed
-        reemp = iu[out_u == RETURN]
+        # inactive for ill health: a claim, or leaving inactivity
+        claim = pick(4, CLAIM)
+        state[claim] = INACTIVE_BENEFIT
+        self._first_time("benefit_week", claim, obs_next)
+        seek = pick(4, SEEK)
+        state[seek] = UNEMPLOYED
+        inactive_to_work = pick(4, RETURN)
+        self._first_time("left_inactive_week", np.concatenate([seek, inactive_to_work]),
+                         obs_next)
+
+        # unemployed or inactive -> (re-)employed
+        reemp = np.concatenate([pick(3, RETURN), inactive_to_work])
         if reemp.size:
             state[reemp] = WORKING
             col["phased_return"][reemp] = False

@@ -17,9 +17,17 @@ Definitions (all in observation weeks, 0 = start of observation):
   late to be followed for ``s`` weeks as "not sustained", so the figure would depend on the
   horizon: 82.6% at 52 weeks vs 92.3% at 104 for the same people with ``s`` = 26.) Not
   reported when ``w + s`` exceeds the horizon; the config check says so.
-* ``days_absent``: ``days_per_week`` x (weeks absent + weeks phased x (1 - hours fraction)).
+* ``days_absent``: working days per week x (weeks absent + weeks phased x (1 - hours
+  fraction)), where working days per week = ``outcomes.working_days_per_year`` / 52 (219 on
+  the ONS definition, net of leave and bank holidays: :func:`days_per_week`).
 * ``relapses``: new spells starting within ``relapse_window_weeks`` of a return.
-* ``in_work_<w>w``: in work (full or phased) at week ``w`` (point prevalence).
+* ``in_work_<w>w``: in work (full or phased) at week ``w`` (point prevalence);
+  ``health_benefit_<w>w``: economically inactive on ESA / UC health at week ``w``.
+* ``health_benefit``: ever on ESA / UC health (``benefit_week`` >= 0); ``left_inactivity``:
+  among people ever economically inactive for ill health, the share who later moved back
+  to seeking work or into work (``left_inactive_week``); ``job_separation``: an ordinary
+  job separation from work to unemployment; ``retired``: retired or reached State Pension
+  age (``retired_week``).
 * ``weeks_<state>_y<k>``: weeks in each state in observed year k (when the horizon is longer
   than a year), for discounting.
 * ``enrolled``: started at least one programme component; ``programme_cost``: per-person
@@ -41,13 +49,12 @@ from sim.categories import (
     CONDITIONS,
     EMPLOYER_SIZES,
     ETHNICITIES,
-    INACTIVE,
+    INACTIVE_BENEFIT,
     OCCUPATIONS,
     PHASED,
     SEVERITIES,
     SEXES,
     STATES,
-    UNEMPLOYED,
     WORKING,
 )
 from sim.interventions import STATUS_NAMES, ever_enrolled
@@ -65,12 +72,27 @@ SUMMARY_DIMENSIONS = ("all", "condition", "severity", "ethnicity", "imd_quintile
                       "sex", "occupation", "employer_size", "oh_access")
 
 
+def days_per_week(cfg: dict) -> float:
+    """Working days in a week of absence: ``outcomes.working_days_per_year`` / 52.
+
+    ONS counts days lost per worker against about 219 working days a year (its 2022 pair,
+    2.6% of hours and 5.7 days per worker, and its 2024 pair, 2.0% and 4.4 days, both give
+    219-220), not 5 x 52 = 260.
+
+    >>> round(days_per_week({"outcomes": {"working_days_per_year": 219}}), 3)
+    4.212
+    """
+    from sim.conversions import working_days_per_week
+
+    return working_days_per_week(cfg["outcomes"]["working_days_per_year"])
+
+
 def agent_outcomes(model) -> pd.DataFrame:
     """One row per person: attributes (as categories) and outcomes."""
     col = model.columns
     cfg = model.cfg
     hours = cfg["pathways"]["phased_return"]["hours_fraction"]
-    days_per_week = cfg["outcomes"]["days_per_week"]
+    day_weeks = days_per_week(cfg)
     wbs = col["weeks_by_state"].astype(np.int32)
     first_onset, first_rtw = col["first_onset"], col["first_rtw"]
     data = {
@@ -88,15 +110,15 @@ def agent_outcomes(model) -> pd.DataFrame:
         sustained_rtw=col["sustained_rtw"],
         spells=col["spells"],
         relapses=col["relapses"],
-        weeks_working=wbs[WORKING],
-        weeks_absent=wbs[ABSENT],
-        weeks_phased=wbs[PHASED],
-        weeks_unemployed=wbs[UNEMPLOYED],
-        weeks_inactive=wbs[INACTIVE],
-        days_absent=days_per_week * (wbs[ABSENT] + wbs[PHASED] * (1.0 - hours)),
+        **{f"weeks_{state}": wbs[k] for k, state in enumerate(STATES)},
+        days_absent=day_weeks * (wbs[ABSENT] + wbs[PHASED] * (1.0 - hours)),
         job_loss_week=col["job_loss_week"],
         inactive_week=col["inactive_week"],
         reemployed_week=col["reemployed_week"],
+        benefit_week=col["benefit_week"],
+        retired_week=col["retired_week"],
+        separation_week=col["separation_week"],
+        left_inactive_week=col["left_inactive_week"],
     )
     per_year = model.weeks_by_state_per_year()
     if per_year.shape[0] > 1:
@@ -152,9 +174,16 @@ def _metrics(agents: pd.DataFrame, horizon: int, rtw_weeks, snapshot_weeks,
         if w <= horizon and f"state_week_{w}" in agents:
             state = agents[f"state_week_{w}"].cat.codes.to_numpy()
             out[f"in_work_{w}w"] = ((state == WORKING) | (state == PHASED), everyone)
+            out[f"health_benefit_{w}w"] = (state == INACTIVE_BENEFIT, everyone)
     out["days_absent"] = (agents["days_absent"].to_numpy(), everyone)
     out["job_loss"] = (agents["job_loss_week"].to_numpy() >= 0, everyone)
     out["inactive"] = (agents["inactive_week"].to_numpy() >= 0, everyone)
+    if "benefit_week" in agents:
+        ever_inactive = agents["inactive_week"].to_numpy() >= 0
+        out["health_benefit"] = (agents["benefit_week"].to_numpy() >= 0, everyone)
+        out["left_inactivity"] = (agents["left_inactive_week"].to_numpy() >= 0, ever_inactive)
+        out["job_separation"] = (agents["separation_week"].to_numpy() >= 0, everyone)
+        out["retired"] = (agents["retired_week"].to_numpy() >= 0, everyone)
     out["relapse"] = (returned & (agents["relapses"].to_numpy() > 0), returned)
     out["enrolled"] = (agents["enrolled_any"].to_numpy(), everyone)
     out["programme_cost"] = (agents["programme_cost"].to_numpy(), everyone)

@@ -224,10 +224,12 @@ def run_trial(design: str, component_key: str, effect_key: str, entry, value: fl
         est = risk_ratio(employed[arm].sum(), arm.sum(), employed[~arm].sum(), (~arm).sum())
     elif measure == "md_days_absent":
         hours = treated_cfg["pathways"]["phased_return"]["hours_fraction"]
-        days_per_week = treated_cfg["outcomes"]["days_per_week"]
+        from sim.outcomes import days_per_week
+
+        day_weeks = days_per_week(treated_cfg)
         wbs = np.where(arm, col_t["weeks_by_state"][:, eligible],
                        col_c["weeks_by_state"][:, eligible])
-        days = days_per_week * (wbs[1] + wbs[2] * (1 - hours))
+        days = day_weeks * (wbs[1] + wbs[2] * (1 - hours))
         est = mean_difference(days[arm], days[~arm])
     else:
         raise ValueError(f"measure {measure!r} has no in-silico trial")

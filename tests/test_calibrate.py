@@ -145,7 +145,8 @@ def test_fit_recovers_planted_multipliers_in_the_model(make_config):
 
 SMALL = ["fit.n=3000", "validation.n=3000", "validation.replicates=2",
          "optimiser.max_evaluations=6", "optimiser.progress_every=2",
-         "model_overrides=['horizon_weeks=60']"]
+         "targets.in_work_260w_given_absent_26w=0",  # a short run: 104 weeks observed
+         "model_overrides=['horizon_weeks=104']"]  # the persistence target needs week 104
 
 
 def _run(*args, timeout=120):
@@ -191,6 +192,7 @@ def test_experiment_end_to_end(tmp_path, make_config):
     ("fit.n=-5", "fit.n"),
     ("factors.onset.low=3", "low 3"),
     ("targets.absence_rate=-1", "weight"),
+    ("model_overrides=['horizon_weeks=52']", "needs horizon_weeks >= 104"),
     ("optimiser.method=BFGS", "optimiser.method"),
     ("write_config=configs/pathways/baseline.yaml", "baseline"),
 ])

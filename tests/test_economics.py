@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.categories import STATES
 from sim.economics import compare, discount_factors, person_costs
 
 
@@ -41,7 +42,7 @@ def _person(**kw):
     row = {"replicate": 0, "person_id": 0, "occupation": "manual", "employer_size": "large",
            "spells": 1, "job_loss_week": -1, "programme_start_week": -1,
            "programme_cost": 0.0, "first_onset": 0, "first_rtw": -1, "weeks_to_rtw": -1}
-    for state in ("working", "absent", "phased", "unemployed", "inactive"):
+    for state in STATES:  # every state has weeks columns in agents.parquet
         for y in (1, 2):
             row[f"weeks_{state}_y{y}"] = 0
     row.update(kw)

@@ -190,7 +190,8 @@ def test_same_budget_targeted_and_untargeted(make_config):
     spend, served = {}, {}
     for design in ("multicomponent_capped", "targeted_deprived", "multicomponent"):
         r = simulate(make_config(f"programme={design}", "population=workforce",
-                                 "population.n=50000", "output.plots=false"))
+                                 "population.n=50000", "horizon_weeks=104",
+                                 "output.plots=false"))
         spend[design] = r.agents["programme_cost"].sum()
         served[design] = r.agents.loc[r.agents["enrolled_any"], "imd_quintile"]
     assert spend["targeted_deprived"] == pytest.approx(spend["multicomponent_capped"], rel=0.03)
@@ -209,10 +210,16 @@ def test_ips_acts_only_on_unemployed_people_with_smi(make_config):
     started = a["status_ips"].isin(["enrolled", "finished", "dropped"])
     assert started.sum() > 20
     assert (a.loc[started, "condition"] == "smi").all()
-    assert (a.loc[started, "job_loss_week"] >= 0).all()
-    # an absent person's return is untouched: RTW before any job loss equals usual care
+    # out of work when referred: job loss from absence, an ordinary separation, or back
+    # to seeking work from inactivity (pathways v2)
+    out_of_work = ((a["job_loss_week"] >= 0) | (a["separation_week"] >= 0)
+                   | (a["left_inactive_week"] >= 0))
+    assert out_of_work[started].all()
+    # an absent person's return is untouched: RTW of people never out of work equals usual
+    # care
     usual = simulate(make_config("population.n=20000", "horizon_weeks=104"))
-    before_loss = a["job_loss_week"] < 0
+    before_loss = ((a["job_loss_week"] < 0) & (a["separation_week"] < 0)
+                   & (a["inactive_week"] < 0))
     pd.testing.assert_series_equal(a.loc[before_loss, "first_rtw"],
                                    usual.agents.loc[before_loss, "first_rtw"])
     # and the unemployed with SMI get back into work more often

@@ -47,8 +47,7 @@ def test_invariants_hold_for_random_configs(make_config, c):
     assert (per_week == n).all() and len(per_week) == (h + 1) * reps
     assert (r.state_totals[list(STATES)].sum(axis=1) == n * reps).all()
     a = r.agents
-    weeks = a[[f"weeks_{s}" for s in ("working", "absent", "phased", "unemployed",
-                                        "inactive")]]
+    weeks = a[[f"weeks_{s}" for s in STATES]]
     assert (weeks.sum(axis=1) == h).all() and (weeks >= 0).all().all()
     assert (a["weeks_absent"] <= h).all()
     assert not a.isna().any().any()

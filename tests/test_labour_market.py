@@ -1,0 +1,161 @@
+"""Pathways v2 (issue 14): the UK labour-market model's defining properties.
+
+Each test pins a property the issue asks for, against the sourced figure where one exists
+(registry ids in configs/evidence/uk_targets.yaml).
+"""
+
+import numpy as np
+import pytest
+
+from sim.calibration import per_replicate
+from sim.categories import RETIRED
+from sim.model import RTWModel
+from sim.outcomes import agent_outcomes, spell_table
+
+
+def _run(cfg):
+    model = RTWModel(cfg)
+    model.run()
+    return model, agent_outcomes(model)
+
+
+def test_days_per_worker_are_on_the_ons_definition(make_config):
+    """ONS's days per worker / absence rate = 219 working days (5.7 / 2.6%), not 260."""
+    cfg = make_config("population=workforce", "population.n=3000", "horizon_weeks=52",
+                      "population.warmup_weeks=26")
+    model, agents = _run(cfg)
+    stats = per_replicate(agents, spell_table(model), cfg).set_index("target")["simulated"]
+    assert stats["days_lost_per_worker_year"] / stats["absence_rate"] == pytest.approx(219.0)
+    hours = cfg["pathways"]["phased_return"]["hours_fraction"]
+    weeks = agents["weeks_absent"] + agents["weeks_phased"] * (1 - hours)
+    assert np.allclose(agents["days_absent"], weeks * 219 / 52)
+
+
+@pytest.mark.parametrize("population,programme", [("fit_note_cohort", "ips_smi"),
+                                                  ("workforce", "multicomponent")])
+def test_engines_agree_with_the_new_states(make_config, population, programme):
+    """Every new state and transition is exercised, and both engines agree exactly."""
+    base = (f"population={population}", "population.n=600", "horizon_weeks=156",
+            f"programme={programme}")
+    fast, slow = RTWModel(make_config(*base)), RTWModel(make_config(*base, "engine=agents"))
+    fast.run()
+    slow.run()
+    for name, column in fast.columns.items():
+        assert np.array_equal(column, slow.columns[name]), name
+    assert np.array_equal(fast.weekly_counts, slow.weekly_counts)
+    visited = fast.weekly_counts.sum(axis=(0, 1)) > 0
+    assert visited.all(), visited  # every state, retired and inactive_benefit included
+
+
+def test_inactivity_is_not_absorbing(make_config):
+    """People inactive for ill health move back to seeking work and into work."""
+    cfg = make_config("population.n=4000", "horizon_weeks=260")
+    model, agents = _run(cfg)
+    ever = agents["inactive_week"] >= 0
+    left = agents["left_inactive_week"] >= 0
+    assert ever.sum() > 200
+    assert 0.05 < left[ever].mean() < 0.8
+    # some go back to seeking work, some straight into work
+    reemployed_from_inactive = left & (agents["reemployed_week"] == agents["left_inactive_week"])
+    assert reemployed_from_inactive.any() and (left & ~reemployed_from_inactive).any()
+    # and some claim a health-related benefit
+    assert (agents["benefit_week"] >= 0).sum() > 100
+
+
+def test_ageing_and_retirement(make_config):
+    """Ages advance over the run; everyone reaching State Pension age retires that week."""
+    cfg = make_config("population.n=3000", "horizon_weeks=260")
+    model = RTWModel(cfg)
+    start = model.columns["age_band_now"].copy()
+    pension = model.columns["pension_week"].copy()
+    model.run()
+    col = model.columns
+    assert (col["age_band_now"] >= start).all() and (col["age_band_now"] > start).any()
+    due = pension < 260
+    assert due.any()
+    assert (col["state"][due] == RETIRED).all()
+    # retired_week is the first week spent retired: the week after the decision
+    assert (col["retired_week"][due] >= 0).all()
+    assert (col["retired_week"][due] <= pension[due] + 1).all()
+    # no one under 50 at the start retires early (early retirement is for ages 50-64)
+    young = (start <= 1) & (col["age_band_now"] < 3)
+    assert (col["retired_week"][young] < 0).all()
+
+
+def _targets(make_config, *overrides):
+    cfg = make_config(*overrides)
+    model, agents = _run(cfg)
+    return per_replicate(agents, spell_table(model), cfg).set_index("target")["simulated"]
+
+
+def test_long_tail_is_consistent_with_dwp_rr774(make_config):
+    """Of fit-note cohort members still absent at 26 weeks, about a quarter are in work at
+    104 weeks (DWP RR774: 26%, 22-30%, of ESA claimants who were in work before claiming
+    were back in work 12-18 months after the claim), and few more by 260 weeks (Henderson
+    et al. BMJ 2005: 20% of people on incapacity benefit for 6+ months work again within
+    five years; 12-30%). The v1 model had about 72% at both. Bands: the source's figure
+    +/- 0.10 (the calibrated fit misses by z 1.4 and 1.7 half-widths on the held-out run,
+    plus about +/-0.03 Monte Carlo error at this size; v1 was 11 half-widths away)."""
+    stats = _targets(make_config, "population.n=20000", "horizon_weeks=260")
+    assert 0.16 <= stats["in_work_104w_given_absent_26w"] <= 0.36
+    assert 0.10 <= stats["in_work_260w_given_absent_26w"] <= 0.40
+    # return chances fall with time off: a 26-week absence returns far less often by week
+    # 104 than a 6-week one
+    assert stats["in_work_104w_given_absent_26w"] < 1 - stats["remain_off_52w_given_off_6w"]
+
+
+def test_flows_out_of_work_for_health_match_black_frost(make_config):
+    """About 1% of workers a year leave work for health-related inactivity (Black & Frost
+    2011: ~300,000 a year; registry interval 0.75-1.2%), against ~0.5% in the v1 model."""
+    stats = _targets(make_config, "population=workforce", "population.n=20000",
+                     "horizon_weeks=104")
+    assert 0.006 <= stats["health_exit_rate_per_worker_year"] <= 0.014
+
+
+def test_womens_absence_above_mens(make_config):
+    """ONS 2022 (3.2% vs 2.2%) and 2024 (2.5% vs 1.6%): women's rate ~1.5 x men's."""
+    stats = _targets(make_config, "population=workforce", "population.n=20000",
+                     "horizon_weeks=52")
+    assert 1.3 <= stats["absence_rate_female_to_male"] <= 1.7
+
+
+def test_five_year_horizon_outputs(make_config, tmp_path):
+    """260 weeks: snapshots to week 260, five years of weeks by state, costs for 5 years."""
+    from sim.economics import person_costs
+    from sim.simulate import simulate
+
+    cfg = make_config("population.n=1500", "output.plots=false")
+    assert cfg["horizon_weeks"] == 260  # the decision horizon is the default
+    r = simulate(cfg)
+    a = r.agents
+    for w in (104, 156, 208, 260):
+        assert f"state_week_{w}" in a
+    assert (a["state_week_260"] == a["final_state"]).all()
+    for y in range(1, 6):
+        total = sum(a[f"weeks_{s}_y{y}"] for s in
+                    ("working", "absent", "phased", "unemployed", "inactive",
+                     "inactive_benefit", "retired"))
+        assert (total == 52).all()
+    costs = person_costs(a, cfg)
+    assert np.isfinite(costs.select_dtypes("number").to_numpy()).all()
+    summary = r.summary
+    assert {"in_work_260w", "health_benefit_260w", "rtw_104w"} <= set(summary["metric"])
+
+
+def test_a_service_for_people_on_health_benefits_has_people_to_act_on(make_config):
+    """An IPS-type component can serve people inactive on ESA / UC health, and moves more of
+    them into work than usual care (the into-work hazard carries the re-employment effect)."""
+    ips = ("programme=ips_smi", "programme.components.ips.eligibility.state=inactive_benefit",
+           "programme.components.ips.eligibility.conditions=[cmd,smi,msk]",
+           "programme.components.ips.access.referral=1.0",
+           "programme.components.ips.access.uptake=1.0",
+           "programme.components.ips.effects.reemploy_hr=3.0")
+    base = ("population.n=4000", "horizon_weeks=156")
+    model, agents = _run(make_config(*base, *ips))
+    _, usual = _run(make_config(*base))
+    started = agents["status_ips"].isin(["enrolled", "finished", "dropped"])
+    assert started.sum() > 30
+    assert (agents.loc[started, "benefit_week"] >= 0).all()
+    back = (agents["reemployed_week"] > agents["benefit_week"]) & (agents["benefit_week"] >= 0)
+    back_usual = (usual["reemployed_week"] > usual["benefit_week"]) & (usual["benefit_week"] >= 0)
+    assert back[started].mean() > back_usual[started].mean()
