@@ -26,6 +26,7 @@ from sim.categories import (
     ETHNICITIES,
     SEVERITIES,
     SEXES,
+    STATES,
 )
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
@@ -567,7 +568,7 @@ PROGRAMME = Struct(
 GBP_OR_ID = EvidenceRef(Num(0.0, 1e7))
 RATE_OR_ID = EvidenceRef(PROB)
 UTILITY_OR_ID = EvidenceRef(Num(-1.0, 1.0))
-STATE_NAMES = ("working", "absent", "phased", "unemployed", "inactive")
+STATE_NAMES = STATES  # every labour-market state (sim.categories)
 
 ECONOMICS = Struct(
     {
@@ -580,8 +581,8 @@ ECONOMICS = Struct(
         "occupational_sick_pay": _by(("large", "sme"), "employer size", PROB),
         "occupational_sick_pay_weeks": Int(0, 520),
         # the benefit rule is keyed by state (sim.economics.BENEFIT_RULES)
-        "benefit_weekly": _by(("absent_after_sick_pay", "unemployed", "inactive"), "benefit",
-                              GBP_OR_ID),
+        "benefit_weekly": _by(("absent_after_sick_pay", "unemployed", "inactive_benefit"),
+                              "benefit", GBP_OR_ID),
         "tax": Struct({
             "personal_allowance_weekly": GBP_OR_ID,
             "basic_rate": RATE_OR_ID,
@@ -598,8 +599,8 @@ ECONOMICS = Struct(
         "willingness_to_pay_per_week_in_work": Num(0.0, 1e7),
         "qaly_thresholds": List(Num(0.0, 1e7, gt=True), min_len=1),
         "utility_in_work": UTILITY_OR_ID,
-        "utility_decrement": _by(("absent", "phased", "unemployed", "inactive"), "state",
-                                 UTILITY_OR_ID),
+        "utility_decrement": _by(("absent", "phased", "unemployed", "inactive",
+                                  "inactive_benefit"), "state", UTILITY_OR_ID),
         "nhs_cost_weekly": _by(STATE_NAMES, "state", GBP_OR_ID),
     },
     sources=True,

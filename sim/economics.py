@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.categories import ABSENT, INACTIVE, STATES, UNEMPLOYED
+from sim.categories import ABSENT, INACTIVE, INACTIVE_BENEFIT, STATES, UNEMPLOYED
 
 PERSPECTIVES = ("programme", "nhs", "employer", "exchequer", "individual", "societal")
 # Benefit rule: state code -> the ``benefit_weekly`` entry a person in that state would
@@ -57,8 +57,8 @@ PERSPECTIVES = ("programme", "nhs", "employer", "exchequer", "individual", "soci
 BENEFIT_RULES: dict[int, str] = {
     ABSENT: "absent_after_sick_pay",
     UNEMPLOYED: "unemployed",
-    INACTIVE: "inactive",
-}
+    INACTIVE_BENEFIT: "inactive_benefit",  # ESA / UC with limited capability for work
+}  # INACTIVE (for ill health, not on a health benefit) and RETIRED claim nothing here
 RECONCILE_TOLERANCE = 1e-6  # GBP per person
 
 
@@ -168,7 +168,7 @@ def person_costs(agents: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     hours = cfg["pathways"]["phased_return"]["hours_fraction"]
     weeks = _weeks_by_year(agents)
     unknown = [s for s in STATES if s not in ("working", "absent", "phased", "unemployed",
-                                               "inactive")]
+                                               "inactive", "inactive_benefit", "retired")]
     if unknown:  # a new state needs its pay, output and benefit rule defined here
         raise ReconciliationError(f"economics: no accounting rule for state(s) {unknown}")
     n_years = weeks["working"].shape[0]
@@ -201,7 +201,9 @@ def person_costs(agents: pd.DataFrame, cfg: dict) -> pd.DataFrame:
          False),
         (weeks["inactive"], np.zeros_like(wage), weekly_benefit(INACTIVE, econ), labour,
          False),
-    ]
+        (weeks["inactive_benefit"], np.zeros_like(wage), weekly_benefit(INACTIVE_BENEFIT, econ),
+         labour, False),
+    ]  # retired weeks (State Pension age, the same in every arm) count as no loss
     zero = np.zeros_like(absent)
     sick_pay, net_prod, benefits, lost_tax, lost_income, lost_output = (
         zero.copy() for _ in range(6))

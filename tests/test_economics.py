@@ -19,7 +19,7 @@ def _econ_cfg():
             "occupational_sick_pay": {"large": 0.5, "sme": 0.0},
             "occupational_sick_pay_weeks": 10,
             "benefit_weekly": {"absent_after_sick_pay": 50.0, "unemployed": 100.0,
-                               "inactive": 200.0},
+                               "inactive_benefit": 200.0},
             "tax": {"personal_allowance_weekly": 200.0, "basic_rate": 0.2,
                     "higher_rate_threshold_weekly": 1e6, "higher_rate": 0.4,
                     "employee_ni_threshold_weekly": 200.0, "employee_ni_rate": 0.1,
@@ -30,9 +30,10 @@ def _econ_cfg():
             "qaly_thresholds": [20000.0, 30000.0],
             "utility_in_work": 0.9,
             "utility_decrement": {"absent": -0.3, "phased": -0.1, "unemployed": -0.1,
-                                  "inactive": -0.4},
+                                  "inactive": -0.4, "inactive_benefit": -0.4},
             "nhs_cost_weekly": {"working": 10.0, "absent": 40.0, "phased": 20.0,
-                                "unemployed": 20.0, "inactive": 30.0},
+                                "unemployed": 20.0, "inactive": 30.0,
+                                "inactive_benefit": 30.0, "retired": 10.0},
         },
         "pathways": {"phased_return": {"hours_fraction": 0.5}},
     }
@@ -128,12 +129,21 @@ def test_benefits_after_sick_pay_runs_out():
 
 
 def test_benefit_rule_by_state_code():
-    from sim.categories import ABSENT, INACTIVE, PHASED, UNEMPLOYED, WORKING
+    from sim.categories import (
+        ABSENT,
+        INACTIVE,
+        INACTIVE_BENEFIT,
+        PHASED,
+        RETIRED,
+        UNEMPLOYED,
+        WORKING,
+    )
     from sim.economics import BENEFIT_RULES, weekly_benefit
 
     econ = _econ_cfg()["economics"]
     assert weekly_benefit(UNEMPLOYED, econ) == 100.0
-    assert weekly_benefit(INACTIVE, econ) == 200.0
+    assert weekly_benefit(INACTIVE_BENEFIT, econ) == 200.0  # ESA / UC health
+    assert weekly_benefit(INACTIVE, econ) == weekly_benefit(RETIRED, econ) == 0.0
     assert weekly_benefit(ABSENT, econ) == 50.0
     assert weekly_benefit(WORKING, econ) == weekly_benefit(PHASED, econ) == 0.0
     assert set(BENEFIT_RULES.values()) == set(econ["benefit_weekly"])
