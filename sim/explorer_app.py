@@ -37,8 +37,8 @@ from sim.explorer import (
 # Okabe-Ito, as the HTML report
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
            "#000000")
-STATE_COLOURS = dict(zip(STATES, ("#009E73", "#D55E00", "#56B4E9", "#E69F00", "#999999"),
-                         strict=True))
+STATE_COLOURS = dict(zip(STATES, ("#009E73", "#D55E00", "#56B4E9", "#E69F00", "#999999",
+                                  "#CC79A7", "#444444"), strict=True))
 
 
 def _evidence_label(entry_id: str) -> str:

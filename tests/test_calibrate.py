@@ -200,7 +200,8 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path, override, message):
     out, written = tmp_path / "run", tmp_path / "cal.yaml"
     r = _run(f"out={out}", f"write_config={written}", *SMALL, override, timeout=60)
     assert r.returncode == 2, r.stderr
-    lines = r.stderr.strip().splitlines()
+    lines = [ln for ln in r.stderr.strip().splitlines()
+             if not ln.startswith("config warning:")]  # RTW weeks a short horizon leaves out
     assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0], r.stderr
     assert "eval" not in r.stdout
     assert not list(tmp_path.iterdir())

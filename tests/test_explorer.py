@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from sim.categories import STATES
 from sim.config import load_config
 from sim.explorer import (
     Controls,
@@ -169,7 +170,8 @@ def test_stepping_runs_the_same_simulation_as_the_full_run():
     assert model.running and model.week == 0
     while model.running:
         model.step()
-    assert model.week == 104
+    horizon = model.outcome.design.results.config["horizon_weeks"]
+    assert model.week == horizon
     live = model.live["design"]
     full = model.outcome.design.results
     # the live model, stepped week by week, ends where the full run ended, person by person
@@ -177,18 +179,17 @@ def test_stepping_runs_the_same_simulation_as_the_full_run():
     assert (live.columns["first_rtw"] == agents["first_rtw"].to_numpy()).all()
     assert (live.columns["relapses"] == agents["relapses"].to_numpy()).all()
     states = model.states_view("design")
-    assert len(states) == 105
-    np.testing.assert_allclose(states[["working", "absent", "phased", "unemployed",
-                                       "inactive"]].sum(axis=1), 1.0)
+    assert len(states) == horizon + 1
+    np.testing.assert_allclose(states[list(STATES)].sum(axis=1), 1.0)
     v = model.person_view()
     path = v["path"]["design"]
-    assert len(path) == 105 and path[0] == "absent"
+    assert len(path) == horizon + 1 and path[0] == "absent"
     assert path[-1] == v["outcomes"]["design"]["final_state"] == v["live"]["state"]
     first = agents.iloc[11]["first_rtw"]
     if first >= 0:  # the path shows the first return in the week the table records it
         assert path[first] in ("working", "phased") and path[first - 1] == "absent"
     dc = model.datacollector.get_model_vars_dataframe()
-    assert len(dc) == 105
+    assert len(dc) == horizon + 1
 
 
 def test_usual_care_alone_says_so():

@@ -157,7 +157,7 @@ def test_cli_sweep_refuses_cells_that_fit_alone_but_not_together(tmp_path):
     600,000 people (~660 MiB each) on a 1,000 MiB budget: each fits, both at once do not."""
     sweep = tmp_path / "sweep"
     result = _cli("-m", "programme=usual_care,rtw_coordinator", "population.n=600000",
-                  "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={sweep}",
+                  "horizon_weeks=104", "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={sweep}",
                   env={"RTW_SIM_MEMORY_MB": "1000"}, timeout=300)
     assert result.returncode == 2, result.stderr[-2000:]
     lines = result.stderr.strip().splitlines()
