@@ -14,7 +14,7 @@ run: venv  ## run the default scenario; results and summary under outputs/latest
 
 test: venv  ## ruff, then the full test suite (what CI runs)
 	$(PY) -m ruff check .
-	$(PY) -m pytest -q $(ARGS)
+	$(PY) -m pytest -q -n 2 $(ARGS)
 
 lint: venv
 	$(PY) -m ruff check .
