@@ -188,15 +188,21 @@ def _curves_figure(model):
     return fig
 
 
-def Curves(model: ExplorerModel):  # noqa: N802
-    with solara.Column(classes=["rtw-curves"]) as main:
-        solara.Markdown("### Return to work by group (full runs)")
+def _figure_panel(model: ExplorerModel, key: str, title: str, build):
+    """A titled panel holding one cached matplotlib figure (or '-' after a bad setting)."""
+    with solara.Column(classes=[f"rtw-{key}"]) as main:
+        solara.Markdown(f"### {title}")
         if model.error:
             solara.Text("-")
             return main
-        solara.FigureMatplotlib(_cached(model, "curves", lambda: _curves_figure(model)),
+        solara.FigureMatplotlib(_cached(model, key, lambda: build(model)),
                                 format="png", dependencies=[id(model)])
     return main
+
+
+def Curves(model: ExplorerModel):  # noqa: N802
+    return _figure_panel(model, "curves", "Return to work by group (full runs)",
+                         _curves_figure)
 
 
 def _interval(est, lo, hi, scale=100, fmt="{:+.2f}"):
@@ -232,14 +238,8 @@ def Gaps(model: ExplorerModel):  # noqa: N802
 
 
 def Costs(model: ExplorerModel):  # noqa: N802
-    with solara.Column(classes=["rtw-costs"]) as main:
-        solara.Markdown("### Costs by perspective (discounted, GBP per person)")
-        if model.error:
-            solara.Text("-")
-            return main
-        solara.FigureMatplotlib(_cached(model, "costs", lambda: _costs_figure(model)),
-                                format="png", dependencies=[id(model)])
-    return main
+    return _figure_panel(model, "costs", "Costs by perspective (discounted, GBP per person)",
+                         _costs_figure)
 
 
 def _costs_figure(model):
