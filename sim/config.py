@@ -28,6 +28,7 @@ from sim.categories import (
     SEXES,
     STATES,
 )
+from sim.vocabulary import COMBINE_RULES, COMPONENT_STATES, DOMAINS, EFFECT_KEYS, PRIORITIES
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 SHARE_TOLERANCE = 1e-6
@@ -490,11 +491,11 @@ ETH_RR = _by(ETHNICITIES, "ethnic group", RATIO)
 COMPONENT = Struct(
     {
         "label": Str(),
-        "domain": Str(("health", "coordination", "workplace", "vocational")),
+        "domain": Str(DOMAINS),
         "duration_weeks": Int(1, 520),
         "effect_lag_weeks": Int(0, 520),
         "eligibility": Struct({
-            "state": Str(("absent", "unemployed", "inactive", "inactive_benefit")),
+            "state": Str(COMPONENT_STATES),
             "refer_at_week": Int(0, 520),
             "conditions": Subset(CONDITIONS, "condition"),
             "severities": Subset(SEVERITIES, "severity"),
@@ -512,13 +513,11 @@ COMPONENT = Struct(
         }, sources=True),
         "capacity": Struct({
             "starts_per_week_per_100k": Num(0.0, 1e9),
-            "priority": Str(("fifo", "most_deprived", "longest_absent")),
+            "priority": Str(PRIORITIES),
             "max_wait_weeks": Int(0, 520),
         }, optional=("starts_per_week_per_100k",)),
         "effects": Struct(
-            {k: RATIO_OR_ID for k in ("rtw_hr", "job_loss_hr", "reemploy_hr", "relapse_hr",
-                                      "phased_rr")},
-            optional=("rtw_hr", "job_loss_hr", "reemploy_hr", "relapse_hr", "phased_rr"),
+            dict.fromkeys(EFFECT_KEYS, RATIO_OR_ID), optional=EFFECT_KEYS,
         ),
         "effect_modification": Struct({
             "condition": _by(CONDITIONS, "condition", Num(0.0, 10.0)),
@@ -529,7 +528,14 @@ COMPONENT = Struct(
             "per_participant_gbp": COST_OR_ID,
             "per_participant_week_gbp": COST_OR_ID,
         }),
+        # how long the weekly effects outlive the service (sim.persistence); absent: they
+        # stop when it ends
+        "persistence": Struct({
+            "half_life_weeks": EvidenceRef(Num(0.0, 520.0)),
+            "lasting": EvidenceRef(PROB),
+        }),
     },
+    optional=("persistence",),
     sources=True,
 )
 
@@ -547,7 +553,7 @@ MODIFIER = Choice("kind", {
         "imd_quintiles": Subset((1, 2, 3, 4, 5), "IMD quintile"),
         "conditions": Subset(CONDITIONS, "condition"),
         "referral_imd_rr": IMD5,
-        "priority": Str(("fifo", "most_deprived", "longest_absent")),
+        "priority": Str(PRIORITIES),
     }, optional=("imd_quintiles", "conditions", "referral_imd_rr", "priority"), sources=True),
 })
 
@@ -556,7 +562,7 @@ PROGRAMME = Struct(
         "name": Name(),
         "description": Str(),
         "combine": Struct({
-            "rule": Str(("domain_strongest", "strongest", "multiplicative")),
+            "rule": Str(COMBINE_RULES),
             "multidomain_hr": RATIO_OR_ID,
         }),
         "components": Mapping(COMPONENT),

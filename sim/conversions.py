@@ -562,3 +562,93 @@ def ratios_to_reference(values, reference: int) -> list[float]:
 
 
 __all__ += ["working_days_per_week", "weekly_hazard_from_share", "ratios_to_reference"]
+
+
+# ---------------------------------------------------------------------------------------
+# Conversions anchored on the source trial (issue 15)
+# ---------------------------------------------------------------------------------------
+#
+# A published effect is converted on the source trial's own terms, never re-solved on the
+# model's baseline: a risk ratio with the trial's control-arm risk ``p0`` by its follow-up
+# gives the trial-level hazard ratio (:func:`hr_from_rr_at_followup`, proportional
+# hazards); a published HR of time to RTW is one already. That trial-level HR is an
+# average over the follow-up of the effect in everyone randomised. When the service acts
+# fully while people take part and then fades (sim.persistence), the share of the enrolled
+# log HR a participant has in follow-up week u is ``profile[u]``
+# (:func:`sim.persistence.expected_profile`), and a Cox estimate averages log HR over the
+# weeks weighted by where the events fall. With the control arm's events spread by a
+# constant hazard that gives ``p0`` by the follow-up (:func:`event_weights`):
+#
+#     log HR_trial = log HR_enrolled * W,   W = sum_u weights[u] * profile[u]
+#
+# so HR_enrolled = HR_trial ** (1 / W) (:func:`enrolled_hr_from_trial_hr`). Every positive
+# trial HR has an enrolled HR, whatever the model's own baseline, so probabilistic draws
+# are never clamped; a risk ratio above 1 / p0 cannot have come from the source trial and
+# draws are made on the trial-HR scale (:func:`rr_from_trial_hr`) so none arises.
+
+def event_weights(weeks: int, control_risk: float | None = None) -> np.ndarray:
+    """Weight of each follow-up week ``0 .. weeks-1`` in a trial's Cox estimate: the share
+    of the control arm's events in it, for a constant weekly hazard that gives
+    ``control_risk`` by the end of the follow-up (equal weights when it is None).
+
+    >>> [round(float(x), 3) for x in event_weights(2, 0.75)]
+    [0.667, 0.333]
+    """
+    if int(weeks) < 1:
+        raise ValueError(f"follow-up must be at least 1 week, got {weeks}")
+    if control_risk is None:
+        return np.full(int(weeks), 1.0 / int(weeks))
+    _check_cum_incidence(control_risk)
+    rate = -math.log1p(-control_risk) / weeks
+    w = np.exp(-rate * np.arange(int(weeks)))  # proportional to S(u) (1 - exp(-rate))
+    return w / w.sum()
+
+
+def exposure_share(profile, weights) -> float:
+    """W = sum of ``weights`` x ``profile`` (ValueError unless > 0)."""
+    p = np.asarray(profile, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    if p.shape != w.shape:
+        raise ValueError(f"profile has {p.size} weeks, weights {w.size}")
+    share = float(w @ p)
+    if not share > 0:
+        raise ValueError("the service never acts within the follow-up (its lag is as long as "
+                         "the follow-up or it ends before its lag), so no effect can be "
+                         "converted")
+    return share
+
+
+def enrolled_hr_from_trial_hr(trial_hr: float, profile, weights) -> float:
+    """Enrolled-period HR whose event-weighted average over the follow-up is ``trial_hr``:
+    ``trial_hr ** (1 / W)``. ``profile``: the share of the enrolled log HR by follow-up
+    week; ``weights``: :func:`event_weights`.
+
+    >>> round(enrolled_hr_from_trial_hr(1.21, [1.0, 0.0], [0.5, 0.5]), 4)
+    1.4641
+    """
+    if not trial_hr > 0 or not math.isfinite(trial_hr):
+        raise ValueError(f"hazard ratio must be finite and > 0, got {trial_hr}")
+    return math.exp(math.log(trial_hr) / exposure_share(profile, weights))
+
+
+def trial_hr_from_enrolled_hr(enrolled_hr: float, profile, weights) -> float:
+    """Inverse of :func:`enrolled_hr_from_trial_hr`: ``enrolled_hr ** W``."""
+    if not enrolled_hr > 0 or not math.isfinite(enrolled_hr):
+        raise ValueError(f"hazard ratio must be finite and > 0, got {enrolled_hr}")
+    return math.exp(math.log(enrolled_hr) * exposure_share(profile, weights))
+
+
+def trial_hr_from_rr(rr: float, control_risk: float) -> float:
+    """Trial-level HR implied by a risk ratio of the event by the follow-up at the source
+    trial's control-arm risk (proportional hazards; :func:`hr_from_rr_at_followup`)."""
+    return hr_from_rr_at_followup(rr, control_risk)
+
+
+def rr_from_trial_hr(hr: float, control_risk: float) -> float:
+    """The risk ratio a trial with control-arm risk ``control_risk`` reports for a
+    trial-level ``hr`` (always below 1 / control_risk)."""
+    return rr_at_followup_from_hr(hr, control_risk)
+
+
+__all__ += ["event_weights", "exposure_share", "enrolled_hr_from_trial_hr",
+            "trial_hr_from_enrolled_hr", "trial_hr_from_rr", "rr_from_trial_hr"]

@@ -33,16 +33,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim import conversions
 from sim.categories import ABSENT
+from sim.evidence import ANCHORED_RR_MEASURES
+from sim.persistence import Persistence, expected_profile
+from sim.vocabulary import DIRECT_EFFECTS, EFFECT_MEASURES, MULTIDOMAIN_DOMAINS, NEEDS_STATE
 
 MAX_STRATA = 4000  # people sampled to describe the eligible population's baseline
-# Measures used as they are, and the effects each may set.
-DIRECT_EFFECTS = {"hr_time_to_rtw": ("rtw_hr", "reemploy_hr"), "hr_relapse": ("relapse_hr",),
-                  "hr_job_loss": ("job_loss_hr",),
-                  "rr_phased_return": ("phased_rr",)}
-RR_RTW_MEASURES = ("rr_rtw_at_followup", "rr_at_work")
-EFFECT_TO_HAZARD = {"rtw_hr": "rtw", "reemploy_hr": "reemploy", "job_loss_hr": "job_loss",
-                    "relapse_hr": "relapse", "phased_rr": "phased"}
+# Registry measures a component's persistence may name.
+PERSISTENCE_MEASURES = {"half_life_weeks": ("duration_weeks",), "lasting": ("proportion",)}
 
 
 class EffectError(ValueError):
@@ -133,13 +132,17 @@ def exposure_of(spec: dict) -> tuple[int, int, float]:
 
 def convert(entry, value: float, effect_key: str, spec: dict, model) -> float:
     """Hazard ratio for ``effect_key`` of a component from registry ``entry``."""
-    from sim import conversions
-
     measure = entry.measure
     where = f"evidence entry {entry.id!r} (measure {measure})"
-    trial_hr = (measure == "hr_time_to_rtw" and effect_key == "rtw_hr"
+    trial_hr = (measure == "hr_time_to_rtw" and effect_key in ("rtw_hr", "reemploy_hr")
                 and entry.followup_weeks is not None)
-    if measure in DIRECT_EFFECTS and not trial_hr:
+    if trial_hr or (measure in ANCHORED_RR_MEASURES
+                    and measure in EFFECT_MEASURES.get(effect_key, ())):
+        try:
+            return anchored_hr(entry, value, spec, model.cfg.get("evidence_values"))
+        except ValueError as err:
+            raise EffectError(f"{where}: {str(err).splitlines()[0]}", entry.id) from err
+    if measure in DIRECT_EFFECTS:
         if effect_key not in DIRECT_EFFECTS[measure]:
             raise EffectError(f"{where} cannot set {effect_key} (it sets "
                               f"{', '.join(DIRECT_EFFECTS[measure])})")
@@ -153,18 +156,6 @@ def convert(entry, value: float, effect_key: str, spec: dict, model) -> float:
     acts = {"exposure": exposure_of(spec),
             "exponent": modification_exponents(spec, model, idx)}
     try:
-        if trial_hr:
-            h, other, w = absent_baseline(model, idx, refer, follow)
-            return float(conversions.hr_for_target_cox_hr(value, h, other, follow, weights=w,
-                                                          **acts))
-        if measure in RR_RTW_MEASURES and effect_key == "rtw_hr":
-            h, other, w = absent_baseline(model, idx, refer, follow)
-            return float(conversions.hr_for_target_rr_competing(value, h, other, follow,
-                                                               weights=w, **acts))
-        if measure == "rr_employment" and effect_key == "reemploy_hr":
-            h, other, w = unemployed_baseline(model, idx, refer, follow)
-            return float(conversions.hr_for_target_rr_competing(value, h, other, follow,
-                                                               weights=w, **acts))
         if measure == "md_days_absent" and effect_key == "rtw_hr":
             h, other, w = absent_baseline(model, idx, refer, follow)
             from sim.outcomes import days_per_week
@@ -175,6 +166,25 @@ def convert(entry, value: float, effect_key: str, spec: dict, model) -> float:
     except ValueError as err:
         raise EffectError(f"{where}: {str(err).splitlines()[0]}", entry.id) from err
     raise EffectError(f"{where} cannot set {effect_key}")
+
+
+def anchored_hr(entry, value: float, spec: dict, overrides: dict | None = None) -> float:
+    """Enrolled-period HR of a component from a registry entry, anchored on the source trial
+    (never on this model's baseline; see sim.conversions): the trial-level HR (the value of
+    an ``hr_time_to_rtw``; for a risk ratio, the HR it implies at the source's control-arm
+    risk ``control_risk`` by its follow-up) spread over the weeks of the source's follow-up
+    in which the component acts on a participant, fully while enrolled and then as its
+    ``persistence`` says, weighted by where the control arm's events fall."""
+    follow = int(entry.followup_weeks)
+    if entry.measure in ANCHORED_RR_MEASURES:
+        trial = conversions.trial_hr_from_rr(value, entry.control_risk)
+    else:
+        trial = value
+    lag, duration, dropout = exposure_of(spec)
+    profile = expected_profile(follow, lag, duration, dropout,
+                               resolve_persistence(spec.get("persistence"), overrides))
+    weights = conversions.event_weights(follow, entry.control_risk)
+    return conversions.enrolled_hr_from_trial_hr(trial, profile, weights)
 
 
 def resolve_design(cfg: dict, model) -> dict:
@@ -203,21 +213,6 @@ def resolve_design(cfg: dict, model) -> dict:
     return out
 
 
-# Registry measures each effect of a component may name (and the state it must act on).
-EFFECT_MEASURES = {
-    "rtw_hr": ("hr_time_to_rtw", "rr_rtw_at_followup", "rr_at_work", "md_days_absent"),
-    "reemploy_hr": ("hr_time_to_rtw", "rr_employment"),
-    "relapse_hr": ("hr_relapse",),
-    "phased_rr": ("rr_phased_return",),
-    "job_loss_hr": ("hr_job_loss",),
-}
-# An effect converted from the registry is solved on the baseline of people in this state.
-NEEDS_STATE = {"rtw_hr": "absent", "reemploy_hr": "unemployed"}
-
-
-MULTIDOMAIN_DOMAINS = ("health", "coordination", "workplace")  # as sim.interventions
-
-
 def read_evidence_ids(cfg: dict) -> list[str]:
     """Registry ids whose values the chosen design reads, in order of first use.
 
@@ -233,6 +228,7 @@ def read_evidence_ids(cfg: dict) -> list[str]:
     for spec in components.values():
         found += [v for v in (spec.get("effects") or {}).values() if isinstance(v, str)]
         found += [v for v in (spec.get("cost") or {}).values() if isinstance(v, str)]
+        found += [v for v in (spec.get("persistence") or {}).values() if isinstance(v, str)]
     for mod in (design.get("modifiers") or {}).values():
         found += [v for k, v in (mod or {}).items()
                   if k == "cost_per_participant_gbp" and isinstance(v, str)]
@@ -276,6 +272,10 @@ def check_evidence_refs(cfg: dict) -> None:
         for cost_key, ref in (spec.get("cost") or {}).items():
             if isinstance(ref, str):
                 refs.append((f"{base}.cost.{cost_key}", ref, ("cost_gbp",), None))
+        for key_p, ref in (spec.get("persistence") or {}).items():
+            if isinstance(ref, str):
+                refs.append((f"{base}.persistence.{key_p}", ref, PERSISTENCE_MEASURES[key_p],
+                             None))
     for key, mod in (design.get("modifiers") or {}).items():
         ref = (mod or {}).get("cost_per_participant_gbp")
         if isinstance(ref, str):
@@ -349,6 +349,14 @@ def _economics_refs(econ: dict) -> list:
                 path = f"economics.{key}" + (f".{sub}" if sub else "")
                 refs.append((path, ref, allowed(sub or key, key if sub else None), None))
     return refs
+
+
+def resolve_persistence(spec: dict | None, overrides=None) -> Persistence:
+    """A component's persistence block (numbers or registry ids) as a Persistence."""
+    if not spec:
+        return Persistence()
+    return Persistence(resolve_cost(spec["half_life_weeks"], overrides),
+                       resolve_cost(spec["lasting"], overrides))
 
 
 def resolve_cost(ref, overrides=None) -> float:

@@ -72,6 +72,8 @@ DIRECT_MEASURES = ("hr_time_to_rtw", "hr_job_loss", "hr_relapse", "rr_phased_ret
 # Measures that a conversion turns into a hazard ratio on the model's own baseline: they
 # need the follow-up (or horizon) over which the source measured them.
 FOLLOWUP_MEASURES = ("rr_rtw_at_followup", "rr_at_work", "rr_employment", "md_days_absent")
+# Risk ratios converted on the source trial's own control-arm risk (sim.conversions).
+ANCHORED_RR_MEASURES = ("rr_rtw_at_followup", "rr_at_work", "rr_employment")
 UNIT_MEASURES = ("rate", "count", "cost_gbp")
 CERTAINTY = ("high", "moderate", "low", "very_low", "not_graded")
 DIRECTIONS = ("benefit", "harm", "no_difference", "mixed", "unclear", "higher", "lower")
@@ -97,7 +99,8 @@ ALLOWED_DISTRIBUTIONS = {
 FIELDS = ("value", "ci", "distribution", "measure", "unit", "followup_weeks",
           "followup_assumed", "population", "source", "brief_ref", "certainty",
           "certainty_note", "conversion", "assumption", "reason", "uncertainty_reported",
-          "direction", "studies", "notes", "price_year")
+          "direction", "studies", "notes", "price_year", "control_risk",
+          "control_risk_source")
 REQUIRED = ("value", "measure", "population", "source", "brief_ref", "certainty",
             "conversion", "assumption")
 POPULATION_FIELDS = ("text", "conditions", "severities", "ethnic_groups", "imd_quintiles")
@@ -136,6 +139,9 @@ class EvidenceEntry:
     studies: str | None = None
     notes: str | None = None
     price_year: int | None = None
+    # the source trial's control-arm risk of the outcome by the follow-up: anchors the
+    # conversion of a risk ratio (sim.conversions.trial_hr_from_rr) and the event weights
+    control_risk: float | None = None
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -319,6 +325,17 @@ def validate_entry(entry_id, raw, file: str = "<registry>") -> EvidenceEntry:
     if price_year is not None and (not isinstance(price_year, int) or isinstance(price_year, bool)):
         fail("price_year must be a year")
 
+    control_risk = raw.get("control_risk")
+    if control_risk is not None and not (_num(control_risk) and 0 < control_risk < 1):
+        fail(f"control_risk must be a proportion strictly between 0 and 1, got "
+             f"{control_risk!r}")
+    if control_risk is not None and not str(raw.get("control_risk_source") or "").strip():
+        fail("control_risk needs control_risk_source (where the figure comes from, or why "
+             "it is assumed)")
+    if measure in ANCHORED_RR_MEASURES and control_risk is None:
+        fail(f"measure {measure} needs control_risk (the source trial's control-arm risk by "
+             "the follow-up), which anchors its conversion")
+
     value, ci, dist, direction, reported = None, None, None, None, None
     if kind == "narrative":
         if raw["value"] is not None:
@@ -354,6 +371,12 @@ def validate_entry(entry_id, raw, file: str = "<registry>") -> EvidenceEntry:
             fail("uncertainty_reported is false but there is no reason saying how it was set")
         dist = _check_distribution(raw.get("distribution"), value, ci, kind, fail)
 
+    if control_risk is not None and measure in ANCHORED_RR_MEASURES:
+        top = max([value] + list(ci or ()))
+        if top * control_risk >= 1:
+            fail(f"risk ratio {top:g} with control_risk {control_risk:g} would need more "
+                 "than 100% of the treated arm to have the outcome")
+
     return EvidenceEntry(
         id=entry_id, file=file, measure=measure, value=value, ci=ci, distribution=dist,
         population=population, conditions=conditions, source=raw["source"].strip(),
@@ -362,7 +385,8 @@ def validate_entry(entry_id, raw, file: str = "<registry>") -> EvidenceEntry:
         followup_weeks=followup, followup_assumed=followup_assumed, unit=unit,
         uncertainty_reported=reported, direction=direction,
         certainty_note=raw.get("certainty_note"), studies=raw.get("studies"),
-        notes=raw.get("notes"), price_year=price_year, raw=dict(raw))
+        notes=raw.get("notes"), price_year=price_year,
+        control_risk=None if control_risk is None else float(control_risk), raw=dict(raw))
 
 
 def _check_population(pop, fail):

@@ -68,7 +68,7 @@ IMD_TARGETS = OrderedDict([
 # A few key evidence values; the page shows each one's registry value and 95% interval.
 KEY_EVIDENCE = OrderedDict([
     ("ev_coordinator", "coordination_vogel2017_hr"),
-    ("ev_cbt", "cbt_xu2023_md_days"),
+    ("ev_cbt", "work_focused_cbt_hr"),
     ("ev_mdt", "mdt_tingulstad2022_rr"),
     ("ev_multidomain", "multidomain_bonus_hr"),
 ])

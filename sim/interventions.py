@@ -40,7 +40,7 @@ numbers a design with zero uptake or unit effects reproduces usual care exactly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -55,17 +55,31 @@ from sim.categories import (
     UNEMPLOYED,
     WORKING,
 )
+from sim.persistence import NEGLIGIBLE, Persistence
+from sim.vocabulary import (
+    COMPONENT_STATES,
+    DECLINED,
+    DOMAINS,
+    DROPPED,
+    EFFECT_KEYS,
+    EFFECT_TO_HAZARD,
+    ENROLLED,
+    FINISHED,
+    LEFT_LIST,
+    MULTIDOMAIN_DOMAINS,
+    MULTIDOMAIN_EFFECTS,
+    NEVER,
+    REEMPLOY_INACTIVE,
+    STARTED,
+    STATUS_NAMES,
+    WAITING,
+    WEEKLY_EFFECTS,
+)
 
-NEVER, WAITING, ENROLLED, FINISHED, DROPPED, LEFT_LIST, DECLINED = range(7)
-STATUS_NAMES = ("never", "waiting", "enrolled", "finished", "dropped", "left_list", "declined")
-DOMAINS = ("health", "coordination", "workplace", "vocational")
-EFFECT_KEYS = ("rtw_hr", "job_loss_hr", "reemploy_hr", "relapse_hr", "phased_rr")
-PRIORITIES = ("fifo", "most_deprived", "longest_absent")
-COMBINE_RULES = ("domain_strongest", "strongest", "multiplicative")
 # the state a component serves; people inactive for ill health (on a health benefit or not)
 # can be served too (IPS, WorkWell-type services for people out of work)
-ACTS_ON = {"absent": ABSENT, "unemployed": UNEMPLOYED, "inactive": INACTIVE,
-           "inactive_benefit": INACTIVE_BENEFIT}
+ACTS_ON = dict(zip(COMPONENT_STATES, (ABSENT, UNEMPLOYED, INACTIVE, INACTIVE_BENEFIT),
+                   strict=True))
 
 
 def _by_name(mapping, names, default=1.0):
@@ -94,6 +108,7 @@ class Component:
     cost_per_participant: float
     cost_per_week: float
     effect_lag_weeks: int
+    persistence: Persistence = field(default_factory=Persistence)  # after the service ends
 
 
 def _component_arrays(spec: dict, people, modifiers: list[dict], resolved: dict,
@@ -138,7 +153,7 @@ def _component_arrays(spec: dict, people, modifiers: list[dict], resolved: dict,
             effects[key] = None
             continue
         effects[key] = np.exp(np.log(value) * exponent)
-    from sim.effects import resolve_cost
+    from sim.effects import resolve_cost, resolve_persistence
 
     cost = {k: resolve_cost(v, evidence_values) for k, v in spec["cost"].items()}
     culture_cost = sum(resolve_cost(m["cost_per_participant_gbp"], evidence_values)
@@ -162,6 +177,7 @@ def _component_arrays(spec: dict, people, modifiers: list[dict], resolved: dict,
         cost_per_participant=float(cost["per_participant_gbp"]) + culture_cost,
         cost_per_week=float(cost["per_participant_week_gbp"]),
         effect_lag_weeks=int(spec["effect_lag_weeks"]),
+        persistence=resolve_persistence(spec.get("persistence"), evidence_values),
     )
 
 
@@ -203,6 +219,9 @@ class Programme:
         self.start_week = np.full((k, n), -1, dtype=np.int32)  # engine week of the start
         self.waiting = [np.zeros(0, dtype=np.int64) for _ in range(k)]
         self.enrolled = [np.zeros(0, dtype=np.int64) for _ in range(k)]
+        # people who left a component whose effect outlives it (sim.persistence), after the
+        # effect had started; their end week is status_week
+        self.former = [np.zeros(0, dtype=np.int64) for _ in range(k)]
         self.starts_by_week = np.zeros((k, n_weeks + 1), dtype=np.int64)
         self._active = np.zeros(0, dtype=np.int64)
         self.imd = people.imd_quintile
@@ -216,19 +235,17 @@ class Programme:
         """Give the model's effect table full arrays for the effects this design uses."""
         n = self.status.shape[1]
         used = {key for c in self.components for key, v in c.effects.items() if v is not None}
-        domains = {c.domain for c in self.components} & {"health", "coordination", "workplace"}
+        domains = {c.domain for c in self.components} & set(MULTIDOMAIN_DOMAINS)
         if self.multidomain_hr != 1.0 and len(domains) >= 2:
-            used |= {"rtw_hr", "reemploy_hr"}  # the multi-domain term acts on its own too
-        mapping = {"rtw_hr": "rtw", "job_loss_hr": "job_loss", "reemploy_hr": "reemploy",
-                   "relapse_hr": "relapse", "phased_rr": "phased"}
+            used |= set(MULTIDOMAIN_EFFECTS)  # the multi-domain term acts on its own too
         for key in used:
-            effects.arrays[mapping[key]] = np.ones(n)
+            effects.arrays[EFFECT_TO_HAZARD[key]] = np.ones(n)
         # re-employment effects of services for people inactive for ill health act on moves
         # into work from inactivity ("reemploy_inactive"); those of services for the
         # unemployed act on re-employment from unemployment only ("reemploy")
         if any(c.acts_on in (INACTIVE, INACTIVE_BENEFIT) and c.effects["reemploy_hr"] is not None
                for c in self.components):
-            effects.arrays["reemploy_inactive"] = np.ones(n)
+            effects.arrays[REEMPLOY_INACTIVE] = np.ones(n)
 
     # ---- weekly hooks ---------------------------------------------------------------
 
@@ -295,6 +312,9 @@ class Programme:
                 status[e[done]] = FINISHED
                 ended = e[drop | done]
                 self.status_week[k, ended] = t
+                if comp.persistence.active:  # only those the effect had reached keep it
+                    had = (t - self.start_week[k, ended]) > comp.effect_lag_weeks
+                    self.former[k] = np.concatenate([self.former[k], ended[had]])
                 e = e[~(drop | done)]
                 self.enrolled[k] = e
                 self.weeks_enrolled[k, e] += 1
@@ -314,14 +334,12 @@ class Programme:
     def _set_effects(self, model, t):
         """This week's multipliers for everyone enrolled (and reset those who left)."""
         eff = model.effects.arrays
-        keys = (("rtw_hr", "rtw"), ("job_loss_hr", "job_loss"), ("reemploy_hr", "reemploy"),
-                ("phased_rr", "phased"))
+        keys = tuple((key, EFFECT_TO_HAZARD[key]) for key in WEEKLY_EFFECTS)
         prev = self._active
-        for name in (*(n for _, n in keys), "reemploy_inactive"):
+        for name in (*(n for _, n in keys), REEMPLOY_INACTIVE):
             if eff[name] is not None and prev.size:
                 eff[name][prev] = 1.0
-        lagged = [e[(t - self.status_week[k, e]) >= c.effect_lag_weeks]
-                  for k, (c, e) in enumerate(zip(self.components, self.enrolled, strict=True))]
+        lagged, shares = self._members(t)
         active = np.unique(np.concatenate(lagged)) if lagged else np.zeros(0, np.int64)
         self._active = active
         if not active.size:
@@ -329,14 +347,39 @@ class Programme:
         for key, name in keys:
             if eff[name] is None:
                 continue
-            eff[name][active] = self._combined(key, lagged, active)
-        if eff["reemploy_inactive"] is not None:
+            eff[name][active] = self._combined(key, lagged, active, shares)
+        if eff[REEMPLOY_INACTIVE] is not None:
             serving = [e if c.acts_on in (INACTIVE, INACTIVE_BENEFIT) else e[:0]
                        for c, e in zip(self.components, lagged, strict=True)]
-            eff["reemploy_inactive"][active] = self._combined("reemploy_hr", serving, active)
+            eff[REEMPLOY_INACTIVE][active] = self._combined("reemploy_hr", serving, active,
+                                                            shares)
 
-    def _combined(self, key, lagged, idx):
+    def _members(self, t):
+        """Per component: the people its weekly effects reach this week (enrolled past the
+        lag, then former participants while their effect lasts) and each one's share of
+        the enrolled log HR (None: all 1, nobody former)."""
+        members, shares = [], []
+        for k, (c, e) in enumerate(zip(self.components, self.enrolled, strict=True)):
+            on = e[(t - self.status_week[k, e]) >= c.effect_lag_weeks]
+            f = self.former[k]
+            if not f.size:
+                members.append(on)
+                shares.append(None)
+                continue
+            g = c.persistence.share(t - self.status_week[k, f] + 1)
+            if c.persistence.lasting == 0:  # decayed to nothing: gone for good
+                keep = g >= NEGLIGIBLE
+                f, g = f[keep], g[keep]
+                self.former[k] = f
+            members.append(np.concatenate([on, f]))
+            shares.append(np.concatenate([np.ones(on.size), g]))
+        return members, shares
+
+    def _combined(self, key, lagged, idx, shares=None):
         """Combined multiplier of effect ``key`` for people ``idx`` (sorted, unique).
+
+        ``lagged``: per component, the people it reaches; ``shares``: per component, each
+        one's share of the enrolled log HR (None: 1), so a person gets ``HR ** share``.
 
         ``strongest`` keeps the effect furthest from 1 (on the log scale) in one pool;
         ``domain_strongest`` keeps one such pool per domain and multiplies the pools;
@@ -344,7 +387,8 @@ class Programme:
         """
         pools = np.ones((len(DOMAINS) if self.combine == "domain_strongest" else 1, idx.size))
         domains = np.zeros((len(DOMAINS), idx.size), dtype=bool)
-        for comp, members in zip(self.components, lagged, strict=True):
+        shares = shares if shares is not None else [None] * len(self.components)
+        for comp, members, share in zip(self.components, lagged, shares, strict=True):
             if not members.size:
                 continue
             pos = np.searchsorted(idx, members)
@@ -353,7 +397,7 @@ class Programme:
             values = comp.effects[key]
             if values is None:
                 continue
-            v = values[members]
+            v = values[members] if share is None else np.power(values[members], share)
             pool = pools[d if self.combine == "domain_strongest" else 0]
             if self.combine == "multiplicative":
                 pool[pos] *= v
@@ -361,14 +405,14 @@ class Programme:
                 better = np.abs(np.log(v)) > np.abs(np.log(pool[pos]))
                 pool[pos] = np.where(better, v, pool[pos])
         combined = pools.prod(axis=0)
-        if self.multidomain_hr != 1.0 and key in ("rtw_hr", "reemploy_hr"):
+        if self.multidomain_hr != 1.0 and key in MULTIDOMAIN_EFFECTS:
             multi = domains[:3].sum(axis=0) >= 2  # health, coordination, workplace
             combined[multi] *= self.multidomain_hr
         return combined
 
     def after_decisions(self, model, t: int) -> None:
         """Relapse protection for returns supported by a component with a relapse effect."""
-        eff = model.effects.arrays["relapse"]
+        eff = model.effects.arrays[EFFECT_TO_HAZARD["relapse_hr"]]
         if eff is None or not self.components:
             return
         col = model.columns
@@ -394,7 +438,7 @@ class Programme:
         """Programme cost per person (per-participant and per-week parts), GBP."""
         cost = np.zeros(self.status.shape[1])
         for k, comp in enumerate(self.components):
-            started = np.isin(self.status[k], (ENROLLED, FINISHED, DROPPED))
+            started = np.isin(self.status[k], STARTED)
             cost += (comp.cost_per_participant * started
                      + comp.cost_per_week * self.weeks_enrolled[k])
         return cost
@@ -409,7 +453,7 @@ def ever_enrolled(programme: Programme) -> np.ndarray:
     if not programme.components:
         return np.zeros(programme.status.shape[1], dtype=bool)
     s = programme.status
-    return ((s == ENROLLED) | (s == FINISHED) | (s == DROPPED)).any(axis=0)
+    return np.isin(s, STARTED).any(axis=0)
 
 
 __all__ = ["Programme", "Component", "ever_enrolled", "STATUS_NAMES", "INACTIVE"]

@@ -54,6 +54,7 @@ from sim.pathways import (
 )
 from sim.population import ATTRIBUTES, People, synthesise
 from sim.rng import Streams
+from sim.vocabulary import HAZARD_KEYS
 
 # Mesa logs every step at INFO; under Hydra's INFO root logger that is 100+ lines a run.
 logging.getLogger("MESA").setLevel(logging.WARNING)
@@ -283,7 +284,7 @@ class Effects:
     a return is phased). Usual care sets none.
     """
 
-    KEYS = ("rtw", "job_loss", "relapse", "reemploy", "phased", "reemploy_inactive")
+    KEYS = HAZARD_KEYS  # sim.vocabulary
 
     def __init__(self):
         self.arrays: dict[str, np.ndarray | None] = dict.fromkeys(self.KEYS)

@@ -57,7 +57,16 @@ from sim.categories import (
     STATES,
     WORKING,
 )
-from sim.interventions import STATUS_NAMES, ever_enrolled
+from sim.interventions import ever_enrolled
+from sim.vocabulary import (
+    DECLINED,
+    DROPPED,
+    FINISHED,
+    LEFT_LIST,
+    NEVER,
+    STARTED,
+    STATUS_NAMES,
+)
 
 CATEGORY_NAMES = {
     "age_band": AGE_BANDS,
@@ -292,7 +301,7 @@ def programme_table(model) -> pd.DataFrame:
     resolved = model.resolved_effects
     for k, comp in enumerate(prog.components):
         status = prog.status[k]
-        started = np.isin(status, (2, 3, 4))
+        started = np.isin(status, STARTED)
         for rep in range(model.replicates):
             in_rep = model.people.replicate == rep
             row = {
@@ -300,12 +309,12 @@ def programme_table(model) -> pd.DataFrame:
                 "component": comp.key,
                 "label": comp.label,
                 "domain": comp.domain,
-                "referred_or_waiting": int((status[in_rep] != 0).sum()),
+                "referred_or_waiting": int((status[in_rep] != NEVER).sum()),
                 "started": int(started[in_rep].sum()),
-                "completed": int((status[in_rep] == 3).sum()),
-                "dropped": int((status[in_rep] == 4).sum()),
-                "left_waiting_list": int((status[in_rep] == 5).sum()),
-                "declined": int((status[in_rep] == 6).sum()),
+                "completed": int((status[in_rep] == FINISHED).sum()),
+                "dropped": int((status[in_rep] == DROPPED).sum()),
+                "left_waiting_list": int((status[in_rep] == LEFT_LIST).sum()),
+                "declined": int((status[in_rep] == DECLINED).sum()),
                 "mean_wait_weeks": float(prog.wait_weeks[k][in_rep & started].mean())
                 if (in_rep & started).any() else 0.0,
                 "participant_weeks": int(prog.weeks_enrolled[k][in_rep].sum()),

@@ -59,7 +59,8 @@ def test_prim_refuses_an_outcome_without_both_kinds():
 
 
 SMALL = ["n=400", "replicates=1", "n_jobs=2",
-         *[f"~factors.{f}" for f in ("cbt_days", "multidomain_hr",
+         *[f"~factors.{f}" for f in ("cbt_days", "multidomain_hr", "persistence_half_life",
+                                     "persistence_lasting",
                                      "access_ethnicity_gradient", "rtw_ethnicity_gradient",
                                      "rtw_duration_scale", "graded_return_hr", "uptake")]]
 

@@ -270,9 +270,9 @@ def test_job_loss_effect_lowers_job_loss_and_nothing_else_moves_back(make_config
 
 
 def test_registry_effects_at_no_effect_reproduce_usual_care(make_config):
-    """Through the registry and its conversions: evidence_values at 'no effect' (ratios 1,
-    mean difference 0) give exactly the usual-care outcomes (the conversions return 1)."""
-    null = {"coordination_vogel2017_hr": 1, "cbt_xu2023_md_days": 0,
+    """Through the registry and its conversions: evidence_values at 'no effect' (ratios 1)
+    give exactly the usual-care outcomes (the conversions return 1)."""
+    null = {"coordination_vogel2017_hr": 1, "work_focused_cbt_hr": 1,
             "graded_return_rtw_hr": 1, "graded_return_phased_rr": 1,
             "graded_return_job_loss_hr": 1,
             "multidomain_bonus_hr": 1}

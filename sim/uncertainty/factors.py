@@ -96,10 +96,14 @@ def parse_factors(spec: Mapping, registry: Mapping | None = None) -> list[Factor
                 raise ValueError(f"{where}.id: {eid!r} is narrative (no number to vary)")
             if paths:
                 raise ValueError(f"{where}: an evidence factor takes id, not paths")
-            if (low is None or high is None) and entry.ci is None:
-                raise ValueError(f"{where}: {eid!r} has no 95% interval; give low and high")
-            low = entry.ci[0] if low is None else low
-            high = entry.ci[1] if high is None else high
+            dist = entry.distribution or {}
+            bounds = entry.ci or ((dist["low"], dist["high"]) if dist.get("type") == "uniform"
+                                  else None)  # an assumed range (e.g. persistence)
+            if (low is None or high is None) and bounds is None:
+                raise ValueError(f"{where}: {eid!r} has no 95% interval or uniform range; "
+                                 "give low and high")
+            low = bounds[0] if low is None else low
+            high = bounds[1] if high is None else high
             nominal = float(entry.value) if nominal is None else nominal
         else:
             if eid is not None:
