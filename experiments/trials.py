@@ -71,15 +71,19 @@ def main(argv: list[str] | None = None) -> int:
     dest = parent / stamp
     staging.rename(dest)
     print(md)
-    outside = df[(df["inside"] == "no") & (df["role"] == "primary")]
-    missed = df[(df["inside"] == "no") & (df["role"] != "primary")]
+    # primary trials gate on reproducing what is carried from the source (the implied
+    # trial HR of an anchored risk ratio; sim.trials.TrialResult.reproduced)
+    outside = df[(df["reproduced"] == "no") & (df["role"] == "primary")]
+    missed = df[(df["reproduced"] == "no") & (df["role"] != "primary")]
     print(f"\n{len(df)} trials ({(df['role'] == 'primary').sum()} primary), {len(outside)} "
-          f"primary and {len(missed)} cross-checks outside the source's 95% CI; "
+          f"primary and {len(missed)} cross-checks not reproduced; "
           f"written to {dest} in {time.perf_counter() - t0:.1f} s")
     if len(outside):
         for r in outside.itertuples():
-            print(f"outside: {r.component} ({r.evidence_id}): {r.estimate:.3f} not in "
-                  f"[{r.source_low:g}, {r.source_high:g}]", file=sys.stderr)
+            print(f"not reproduced: {r.component} ({r.evidence_id}): {r.estimate:.3f} "
+                  f"(source {r.source_low:g} to {r.source_high:g}; trial HR "
+                  f"{r.model_trial_hr:.3f}, source {r.source_trial_hr_low:g} to "
+                  f"{r.source_trial_hr_high:g})", file=sys.stderr)
         return 1
     return 0
 

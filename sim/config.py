@@ -546,7 +546,9 @@ MODIFIER = Choice("kind", {
         "uptake_rr": ETH_RR,
         "dropout_hr": ETH_RR,
         "cost_per_participant_gbp": COST_OR_ID,
-    }, sources=True),
+        "effect_exponent": EvidenceRef(Num(0.0, 10.0)),
+        "effect_groups": Subset(ETHNICITIES, "ethnic group"),
+    }, optional=("effect_exponent", "effect_groups"), sources=True),
     "targeting": Struct({
         "kind": Str(),
         "label": Str(),

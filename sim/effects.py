@@ -139,7 +139,8 @@ def convert(entry, value: float, effect_key: str, spec: dict, model) -> float:
     if trial_hr or (measure in ANCHORED_RR_MEASURES
                     and measure in EFFECT_MEASURES.get(effect_key, ())):
         try:
-            return anchored_hr(entry, value, spec, model.cfg.get("evidence_values"))
+            return anchored_hr(entry, value, spec, model.cfg.get("evidence_values"),
+                               mean_exponent(spec, model, entry))
         except ValueError as err:
             raise EffectError(f"{where}: {str(err).splitlines()[0]}", entry.id) from err
     if measure in DIRECT_EFFECTS:
@@ -168,7 +169,22 @@ def convert(entry, value: float, effect_key: str, spec: dict, model) -> float:
     raise EffectError(f"{where} cannot set {effect_key}")
 
 
-def anchored_hr(entry, value: float, spec: dict, overrides: dict | None = None) -> float:
+def mean_exponent(spec: dict, model, entry) -> float:
+    """Mean effect-modification exponent of the component over the people it serves who
+    are in the source's population (its conditions): the source's pooled log HR is this
+    times the base log HR. 1 without effect modification."""
+    idx = eligible_sample(spec, model)
+    if entry.conditions:
+        from sim.categories import CONDITIONS
+
+        cond = np.asarray(CONDITIONS)[model.people.condition[idx]]
+        idx = idx[np.isin(cond, entry.conditions)]
+    exponent = modification_exponents(spec, model, idx) if idx.size else None
+    return 1.0 if exponent is None else float(np.mean(exponent))
+
+
+def anchored_hr(entry, value: float, spec: dict, overrides: dict | None = None,
+                exponent: float = 1.0) -> float:
     """Enrolled-period HR of a component from a registry entry, anchored on the source trial
     (never on this model's baseline; see sim.conversions): the trial-level HR (the value of
     an ``hr_time_to_rtw``; for a risk ratio, the HR it implies at the source's control-arm
@@ -184,7 +200,10 @@ def anchored_hr(entry, value: float, spec: dict, overrides: dict | None = None) 
     profile = expected_profile(follow, lag, duration, dropout,
                                resolve_persistence(spec.get("persistence"), overrides))
     weights = conversions.event_weights(follow, entry.control_risk)
-    return conversions.enrolled_hr_from_trial_hr(trial, profile, weights)
+    if not exponent > 0:
+        raise ValueError("effect modification removes the effect in the whole source "
+                         "population, so no base HR gives the source's")
+    return conversions.enrolled_hr_from_trial_hr(trial, profile * exponent, weights)
 
 
 def resolve_design(cfg: dict, model) -> dict:
@@ -231,7 +250,7 @@ def read_evidence_ids(cfg: dict) -> list[str]:
         found += [v for v in (spec.get("persistence") or {}).values() if isinstance(v, str)]
     for mod in (design.get("modifiers") or {}).values():
         found += [v for k, v in (mod or {}).items()
-                  if k == "cost_per_participant_gbp" and isinstance(v, str)]
+                  if k in ("cost_per_participant_gbp", "effect_exponent") and isinstance(v, str)]
     ref = (design.get("combine") or {}).get("multidomain_hr")
     domains = {(spec or {}).get("domain") for spec in components.values()}
     if isinstance(ref, str) and len(domains & set(MULTIDOMAIN_DOMAINS)) >= 2:
@@ -281,6 +300,10 @@ def check_evidence_refs(cfg: dict) -> None:
         if isinstance(ref, str):
             refs.append((f"programme.modifiers.{key}.cost_per_participant_gbp", ref,
                          ("cost_gbp",), None))
+        ref = (mod or {}).get("effect_exponent")
+        if isinstance(ref, str):
+            refs.append((f"programme.modifiers.{key}.effect_exponent", ref,
+                         ("effect_exponent",), None))
     ref = (design.get("combine") or {}).get("multidomain_hr")
     if isinstance(ref, str):
         refs.append(("programme.combine.multidomain_hr", ref, ("hr_time_to_rtw",), None))

@@ -50,6 +50,8 @@ MEASURES: dict[str, tuple[str, str]] = {
                                   "(graded); used as it is"),
     "rr_uptake": ("ratio", "multiplier on the probability of referral or uptake; used as it is"),
     "hr_dropout": ("ratio", "hazard ratio on the weekly drop-out hazard; used as it is"),
+    "effect_exponent": ("ratio", "exponent on the log of a service's hazard ratios for a "
+                                 "group (effect modification; 1 = unchanged)"),
     "md_days_absent": ("difference", "mean difference in working days of sickness absence per "
                                      "person over the follow-up (negative = fewer)"),
     "es_unspecified": ("difference", "pooled effect size whose type the source does not "
@@ -103,7 +105,8 @@ FIELDS = ("value", "ci", "distribution", "measure", "unit", "followup_weeks",
           "control_risk_source")
 REQUIRED = ("value", "measure", "population", "source", "brief_ref", "certainty",
             "conversion", "assumption")
-POPULATION_FIELDS = ("text", "conditions", "severities", "ethnic_groups", "imd_quintiles")
+POPULATION_FIELDS = ("text", "conditions", "severities", "ethnic_groups", "imd_quintiles",
+                     "weeks_off_at_entry")
 CONVERSION_FIELDS = ("method", "function")
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -414,6 +417,10 @@ def _check_population(pop, fail):
                 fail(f"unknown {what} {v!r} in population.{key}; expected one of {shown}")
         if len(set(values)) != len(values):
             fail(f"repeated {what} in population.{key}")
+    entry_week = pop.get("weeks_off_at_entry")
+    if entry_week is not None and (not isinstance(entry_week, int) or isinstance(entry_week, bool)
+                                   or not 0 <= entry_week <= 520):
+        fail(f"population.weeks_off_at_entry must be whole weeks (0-520), got {entry_week!r}")
     return dict(pop), tuple(pop.get("conditions", ()))
 
 

@@ -55,6 +55,7 @@ from sim.categories import (
     UNEMPLOYED,
     WORKING,
 )
+from sim.effects import resolve_cost, resolve_persistence
 from sim.persistence import NEGLIGIBLE, Persistence
 from sim.vocabulary import (
     COMPONENT_STATES,
@@ -126,11 +127,17 @@ def _component_arrays(spec: dict, people, modifiers: list[dict], resolved: dict,
     uptake = access["uptake"] * np.asarray(access["uptake_imd_rr"], float)[imd] * (
         _by_name(access["uptake_ethnicity_rr"], ETHNICITIES)[people.ethnicity])
     dropout_hr = np.ones(n)
+    effect_exponent = np.ones(n)  # cultural adaptation: how much better services work
     priority = spec["capacity"]["priority"]
     for mod in modifiers:
         if mod["kind"] == "cultural_adaptation":
             uptake = uptake * _by_name(mod["uptake_rr"], ETHNICITIES)[people.ethnicity]
             dropout_hr = dropout_hr * _by_name(mod["dropout_hr"], ETHNICITIES)[people.ethnicity]
+            if mod.get("effect_exponent") is not None:  # adapted services work better
+                groups = np.isin(np.asarray(ETHNICITIES), mod.get("effect_groups") or [])
+                value = resolve_cost(mod["effect_exponent"], evidence_values)
+                effect_exponent = effect_exponent * np.where(groups, value, 1.0)[
+                    people.ethnicity]
         elif mod["kind"] == "targeting":
             if mod.get("imd_quintiles") is not None:
                 imd_ok = imd_ok & np.isin(np.arange(1, 6), mod["imd_quintiles"])
@@ -146,15 +153,13 @@ def _component_arrays(spec: dict, people, modifiers: list[dict], resolved: dict,
     effects = {}
     cond_mod = _by_name(spec["effect_modification"]["condition"], CONDITIONS)
     sev_mod = _by_name(spec["effect_modification"]["severity"], SEVERITIES)
-    exponent = cond_mod[people.condition] * sev_mod[people.severity]
+    exponent = cond_mod[people.condition] * sev_mod[people.severity] * effect_exponent
     for key in EFFECT_KEYS:
         value = resolved.get(key)
         if value is None or value == 1.0:
             effects[key] = None
             continue
         effects[key] = np.exp(np.log(value) * exponent)
-    from sim.effects import resolve_cost, resolve_persistence
-
     cost = {k: resolve_cost(v, evidence_values) for k, v in spec["cost"].items()}
     culture_cost = sum(resolve_cost(m["cost_per_participant_gbp"], evidence_values)
                        for m in modifiers if m["kind"] == "cultural_adaptation")
@@ -199,8 +204,7 @@ class Programme:
                  evidence_values: dict | None = None):
         self.name = design["name"]
         self.combine = design["combine"]["rule"]
-        from sim.effects import resolve_cost  # numbers or registry ids alike
-
+        # numbers or registry ids alike
         # evidence_values (id -> value) replace registry values, as in sim.effects
         self.multidomain_hr = resolve_cost(design["combine"]["multidomain_hr"], evidence_values)
         modifiers = [m for m in design["modifiers"].values()] if design["modifiers"] else []

@@ -24,13 +24,27 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.evidence import EvidenceEntry
+from sim.conversions import lognormal_from_ci, rr_from_trial_hr, trial_hr_from_rr
+from sim.evidence import ANCHORED_RR_MEASURES, EvidenceEntry
 
 
 def _ppf(entry: EvidenceEntry, u: np.ndarray) -> np.ndarray:
-    """The entry's distribution evaluated at probabilities ``u`` (inverse CDF)."""
+    """The entry's distribution evaluated at probabilities ``u`` (inverse CDF).
+
+    A risk ratio converted on its source trial's control-arm risk (``control_risk``) is
+    drawn on the scale of the trial-level hazard ratio it implies (lognormal through the
+    HRs of its value and interval), then turned back into a risk ratio: every draw is one
+    the source trial could have reported (below 1 / control_risk), so none is clamped.
+    """
     d = entry.distribution
     t = d["type"]
+    if t == "lognormal" and entry.control_risk is not None and entry.ci is not None \
+            and entry.measure in ANCHORED_RR_MEASURES:
+        p0 = entry.control_risk
+        mu, sd = lognormal_from_ci(*(trial_hr_from_rr(x, p0) for x in (entry.value,
+                                                                          *entry.ci)))
+        hr = stats.lognorm.ppf(u, s=sd, scale=np.exp(mu))
+        return np.array([rr_from_trial_hr(h, p0) for h in np.ravel(hr)]).reshape(np.shape(u))
     if t == "lognormal":
         return stats.lognorm.ppf(u, s=d["sdlog"], scale=np.exp(d["meanlog"]))
     if t == "normal":
