@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.conversions import lognormal_from_ci, rr_from_trial_hr, trial_hr_from_rr
+from sim.conversions import Z95, rr_from_trial_hr, trial_hr_from_rr
 from sim.evidence import ANCHORED_RR_MEASURES, EvidenceEntry
 
 
@@ -32,19 +32,24 @@ def _ppf(entry: EvidenceEntry, u: np.ndarray) -> np.ndarray:
     """The entry's distribution evaluated at probabilities ``u`` (inverse CDF).
 
     A risk ratio converted on its source trial's control-arm risk (``control_risk``) is
-    drawn on the scale of the trial-level hazard ratio it implies (lognormal through the
-    HRs of its value and interval), then turned back into a risk ratio: every draw is one
-    the source trial could have reported (below 1 / control_risk), so none is clamped.
+    drawn on the scale of the trial-level hazard ratio it implies, then turned back into a
+    risk ratio: every draw is one the source trial could have reported (below
+    1 / control_risk), so none is clamped. On the log-HR scale the distribution is a
+    two-piece normal with its median at the HR of the published value and its 2.5% and
+    97.5% points at the HRs of the published interval, so the drawn risk ratios keep the
+    published median and interval exactly.
     """
     d = entry.distribution
     t = d["type"]
     if t == "lognormal" and entry.control_risk is not None and entry.ci is not None \
             and entry.measure in ANCHORED_RR_MEASURES:
         p0 = entry.control_risk
-        mu, sd = lognormal_from_ci(*(trial_hr_from_rr(x, p0) for x in (entry.value,
-                                                                          *entry.ci)))
-        hr = stats.lognorm.ppf(u, s=sd, scale=np.exp(mu))
-        return np.array([rr_from_trial_hr(h, p0) for h in np.ravel(hr)]).reshape(np.shape(u))
+        lo, mid, hi = (np.log(trial_hr_from_rr(x, p0)) for x in (entry.ci[0], entry.value,
+                                                                   entry.ci[1]))
+        z = stats.norm.ppf(u)
+        log_hr = mid + z * np.where(z < 0, mid - lo, hi - mid) / Z95
+        return np.array([rr_from_trial_hr(h, p0) for h in np.exp(np.ravel(log_hr))]
+                        ).reshape(np.shape(u))
     if t == "lognormal":
         return stats.lognorm.ppf(u, s=d["sdlog"], scale=np.exp(d["meanlog"]))
     if t == "normal":

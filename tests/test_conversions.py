@@ -244,3 +244,68 @@ def test_effect_modification_exponent_per_stratum():
         == pytest.approx(1.2, rel=1e-9)
     with pytest.raises(ValueError, match="exponents needed"):
         cv.cif_rtw(h, other, 1.5, 40, w, exponent=[1.0, 2.0])
+
+
+# ---- conversions anchored on the source trial (issue 15) --------------------------------
+
+def test_event_weights_follow_a_constant_control_hazard():
+    w = cv.event_weights(52, 0.6)
+    assert w.sum() == pytest.approx(1.0)
+    rate = -math.log(0.4) / 52
+    assert w[1:] / w[:-1] == pytest.approx(np.full(51, math.exp(-rate)))
+    assert cv.event_weights(4) == pytest.approx([0.25] * 4)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        cv.event_weights(52, 1.0)
+
+
+def test_enrolled_and_trial_hr_are_inverse():
+    profile = np.r_[np.ones(12), np.full(40, 0.3)]
+    w = cv.event_weights(52, 0.7)
+    share = float(w @ profile)
+    enrolled = cv.enrolled_hr_from_trial_hr(1.3, profile, w)
+    assert math.log(enrolled) == pytest.approx(math.log(1.3) / share)
+    assert cv.trial_hr_from_enrolled_hr(enrolled, profile, w) == pytest.approx(1.3)
+    # acting all the time: the enrolled HR is the trial HR
+    assert cv.enrolled_hr_from_trial_hr(1.3, np.ones(52), w) == pytest.approx(1.3)
+    with pytest.raises(ValueError, match="never acts"):
+        cv.enrolled_hr_from_trial_hr(1.3, np.zeros(52), w)
+
+
+def test_risk_ratio_and_trial_hr_round_trip_and_stay_feasible():
+    hr = cv.trial_hr_from_rr(1.23, 0.66)
+    # S1 = S0 ** HR: the treated arm's risk is 1.23 x 0.66
+    assert 1 - 0.34 ** hr == pytest.approx(1.23 * 0.66)
+    assert cv.rr_from_trial_hr(hr, 0.66) == pytest.approx(1.23)
+    assert cv.rr_from_trial_hr(20.0, 0.66) < 1 / 0.66  # never beyond 100% risk
+
+
+def test_anchored_effect_does_not_depend_on_the_models_baseline(make_config):
+    """The HR carried to the model comes from the source trial, not from re-solving on the
+    model's usual care: a slower baseline gives the same enrolled-period HR (the old
+    conversions gave a different one)."""
+    from sim.model import RTWModel
+
+    base = ("programme=multidisciplinary_bps", "population.n=2000", "horizon_weeks=12")
+    slow = "pathways.rtw.scale_weeks={cmd: 12.0, smi: 28.0, msk: 7.0, cancer: 40.0, " \
+           "abi_stroke: 52.0, cvd: 16.0, other: 1.1}"
+    a = RTWModel(make_config(*base)).resolved_effects
+    b = RTWModel(make_config(*base, slow)).resolved_effects
+    assert a == b
+    assert a["cancer_rehab"]["rtw_hr"] > 1.0
+
+
+def test_psa_draws_of_anchored_risk_ratios_are_never_infeasible():
+    """Drawn on the implied trial-HR scale: the median and 95% interval of the draws are the
+    published ones, and no draw needs more than 100% of the treated arm to return."""
+    from sim.evidence import ANCHORED_RR_MEASURES, load_registry
+    from sim.psa import draw_evidence
+
+    reg = load_registry()
+    entries = [e for e in reg.values() if e.measure in ANCHORED_RR_MEASURES]
+    assert entries and all(e.control_risk is not None for e in entries)
+    draws = draw_evidence(entries, 4000, seed=3, rho=0.0)
+    for e in entries:
+        x = draws[e.id].to_numpy()
+        assert np.all(x * e.control_risk < 1) and np.all(x > 0)
+        q = np.quantile(x, [0.025, 0.5, 0.975])
+        assert q == pytest.approx([e.ci[0], e.value, e.ci[1]], rel=0.03)
