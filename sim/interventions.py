@@ -12,13 +12,15 @@ A **component** is a service (RTW coordinator, work-focused CBT, IPS ...) that d
   list, a priority rule and a maximum wait;
 * effects while enrolled: hazard ratios on RTW, job loss and re-employment, a multiplier of
   the chance that a return is phased, and a hazard ratio on relapse after a supported
-  return; modified by condition and severity (``HR_c = HR ** modifier_c``);
+  return; modified by condition and severity (``HR_c = HR ** modifier_c``); the weekly
+  ones fade after the service ends as its ``persistence`` says (:mod:`sim.persistence`:
+  ``HR ** g(s)`` s weeks after leaving, computed here from enrolment history);
 * costs: fixed per week of running, per participant, per participant-week.
 
-A **modifier** changes the design's services: ``cultural_adaptation`` raises uptake and
-lowers drop-out for minority ethnic groups; ``targeting`` restricts eligibility or priority
-by deprivation or condition, or boosts referral in deprived areas (proportionate
-universalism).
+A **modifier** changes the design's services: ``cultural_adaptation`` raises uptake, lowers
+drop-out and (``effect_exponent``) strengthens the effect for minority ethnic groups;
+``targeting`` restricts eligibility or priority by deprivation or condition, or boosts
+referral in deprived areas (proportionate universalism).
 
 A **design** (``configs/programme/*.yaml``) lists components and modifiers and says how the
 effects of several components on one person combine (``combine``). Each component's

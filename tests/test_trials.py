@@ -1,5 +1,6 @@
-"""In-silico trials: the estimators, the trial design, and the model reproducing the
-evidence it was given (each numerically sourced component lands inside the source's CI)."""
+"""In-silico trials: the estimators, the trial design, and the model run as each source
+trial (issue 15: effects anchored on the source, so the trials test the evidence on the
+model; the control arm's figure is shown beside the model's usual care)."""
 
 import math
 
@@ -95,29 +96,38 @@ def trial_table():
     return trials.trials_table(trials.run_trials(n=100_000, seed=11))
 
 
-def test_every_trial_lands_inside_the_source_interval(trial_table):
+def test_every_primary_trial_reproduces_its_source(trial_table):
+    """Each primary trial (the entry that sets the effect, converted on the source trial's
+    own terms, not re-solved on the model's baseline) lands inside the source's interval in
+    the source's measure, and its Cox HR inside the trial-level HR the source carries."""
     df = trial_table
-    assert len(df) >= 6
+    assert len(df) >= 5
+    assert set(df["follow_up"]) == {"fitted"}
     assert (df["inside"] == "yes").all(), df[df["inside"] == "no"].to_string()
-    # and close to the point estimate: the source value lies within the trial's own 95% CI
-    # widened by half (conversion bias would put it far outside)
-    biased = []
-    for r in df.itertuples():
-        if r.measure == "md_days_absent":
-            half = (r.estimate_high - r.estimate_low) / 2
-            close = abs(r.estimate - r.source_value) < 1.5 * half
-        else:
-            half = math.log(r.estimate_high / r.estimate_low) / 2
-            close = abs(math.log(r.estimate / r.source_value)) < 1.5 * half
-        if not close:
-            biased.append(r.evidence_id)
-    # Known conversion bias, kept visible (not hidden by a wider band): with pathways v2
-    # re-employment falls with time out of work and people retire, and the IPS conversion
-    # (solved on the model's own baseline) gives RR 2.18 against Modini's 2.40, inside the
-    # source's CI. Conversions anchored on the source trial (issue 15) are the fix; when
-    # this entry comes back close, the test fails so that the exception is removed.
-    known = {"ips_modini2016_rr"}
-    assert set(biased) == known, biased
+    assert (df["reproduced"] == "yes").all(), df[df["reproduced"] == "no"].to_string()
+    # close to the carried HR: within 12% on the HR scale. The coordinator is the furthest
+    # (about 9% low): a Cox HR over people whose own RTW hazards differ is smaller than the
+    # HR each person has (non-collapsibility), and the anchored conversion cannot know the
+    # source trial's heterogeneity. A conversion that ignored the persistence of effects or
+    # the control arm's risk would miss by far more (cancer: enrolled HR 3.3 instead of 1.7).
+    gap = np.abs(np.log(df["model_trial_hr"] / df["source_trial_hr"]))
+    assert (gap < math.log(1.12)).all(), df.assign(gap=gap).to_string()
+
+
+def test_trials_show_the_control_arm_beside_the_models_usual_care(trial_table):
+    """The baseline mismatch is shown, not absorbed into the HR: every anchored entry has
+    the source's control-arm risk beside the model's usual care for the trial population,
+    and the trial enrols at the source's time off work."""
+    df = trial_table.set_index("evidence_id")
+    anchored = df[df["measure"].isin(["rr_rtw_at_followup", "rr_employment", "rr_at_work"])]
+    assert len(anchored) >= 3
+    assert anchored["source_control"].between(0, 1).all()
+    assert df["model_control"].between(0, 1).all()
+    assert df.loc["coordination_vogel2017_hr", "enrol_week"] == 4  # "off >= 4 weeks"
+    # IPS: the model's people with SMI out of work find fewer jobs under usual care than the
+    # trials' controls, so the same trial HR gives a larger risk ratio
+    ips = df.loc["ips_modini2016_rr"]
+    assert ips["model_control"] < ips["source_control"] and ips["estimate"] > 2.4
 
 
 def test_trials_markdown_lists_every_trial(trial_table):
@@ -125,6 +135,7 @@ def test_trials_markdown_lists_every_trial(trial_table):
     lines = md.splitlines()
     assert len(lines) == len(trial_table) + 2
     assert "coordination_vogel2017_hr" in md and "| yes |" in md
+    assert "control arm: source / model" in md
 
 
 def _experiment():
@@ -175,21 +186,22 @@ def test_cross_check_other_outcomes_of_the_same_review():
     e = registry["coordination_vogel2017_md_days"]
     r = trials.run_trial("rtw_coordinator", "rtw_coordinator", "rtw_hr", e, e.value, *e.ci,
                          n=60_000, seed=11)
-    assert r.inside and r.estimate < -8  # about -15 days, Vogel -16.2 (-32.4 to 0.1)
-    assert r.model_hr > 1.32  # the coordinator's HR while enrolled, from Vogel's HR
+    assert r.inside and r.estimate < -6  # about -9.6 days, Vogel -16.2 (-32.4 to 0.1)
+    assert r.model_hr == pytest.approx(1.32, rel=0.02)  # lasting effect: about Vogel's HR
 
 
 def test_trial_reproduces_the_source_under_effect_modification():
     """With the coordinator's effect modified by condition and severity, the conversion
-    solves for the base HR so that the pooled trial still gives Vogel's HR."""
+    scales the base HR by the mean exponent over the source's population, so the pooled
+    trial gives the same HR as without modification (and the base HR did change)."""
     e = load_registry()["coordination_vogel2017_hr"]
     mod = "programme.components.rtw_coordinator.effect_modification"
     r = trials.run_trial("rtw_coordinator", "rtw_coordinator", "rtw_hr", e, e.value, *e.ci,
                          n=60_000, seed=11,
                          overrides=[f"{mod}.condition.msk=2.0", f"{mod}.condition.cmd=0.5",
                                     f"{mod}.severity.severe=0.3"])
-    half = math.log(r.high / r.low) / 2
-    assert abs(math.log(r.estimate / 1.32)) < 1.5 * half
     plain = trials.run_trial("rtw_coordinator", "rtw_coordinator", "rtw_hr", e, e.value,
                              *e.ci, n=60_000, seed=11)
+    half = math.log(r.high / r.low) / 2
+    assert abs(math.log(r.estimate / plain.estimate)) < 1.5 * half
     assert r.model_hr != pytest.approx(plain.model_hr, rel=0.05)  # the HRs did change
