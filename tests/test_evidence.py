@@ -180,7 +180,7 @@ def test_table_command_markdown_and_csv():
             "assumption", "conversion"} <= set(df.columns)
     row = df.set_index("id").loc["ips_modini2016_rr"]
     assert row["value (95% CI)"] == "2.4 (1.99 to 2.9)"
-    assert "[82]" in row["source/brief ref"] and "hr_from_rr_employment" in row["conversion"]
+    assert "[82]" in row["source/brief ref"] and "enrolled_hr_from_trial_hr" in row["conversion"]
     code, out, _ = _run_main()
     lines = out.strip().splitlines()
     assert code == 0 and len(lines) == n + 2 and lines[1].startswith("|---")

@@ -30,14 +30,24 @@ def test_effects_follow_evidence_values(make_config):
     one = _model(make_config, "rtw_coordinator", {"coordination_vogel2017_hr": 1.0})
     two = _model(make_config, "rtw_coordinator", {"coordination_vogel2017_hr": 1.6})
     assert one.resolved_effects["rtw_coordinator"]["rtw_hr"] == 1.0
-    # 1.6 is a trial-level HR over Vogel's 52 weeks; the model's HR while enrolled (12 weeks,
-    # with drop-out) that reproduces it is larger (sim.effects, docs/EVIDENCE.md s2.4)
+    # 1.6 is a trial-level HR over Vogel's 52 weeks, carried to the enrolled period on the
+    # source's terms (sim.effects.anchored_hr, docs/EVIDENCE.md s2.5): with the fitted
+    # lasting effect (1) and no lag the coordinator acts over nearly the whole follow-up,
+    # so the enrolled HR is about the trial HR; with an effect that stops at the end of the 12-week
+    # service it must be larger while it acts
     from sim import conversions
-    from sim.effects import absent_baseline, eligible_sample, exposure_of
+    from sim.effects import exposure_of
+    from sim.persistence import Persistence, expected_profile
 
-    spec = two.cfg["programme"]["components"]["rtw_coordinator"]
-    idx = eligible_sample(spec, two)
-    h, other, w = absent_baseline(two, idx, 4, 52)
-    expected = conversions.hr_for_target_cox_hr(1.6, h, other, 52, weights=w,
-                                                exposure=exposure_of(spec))
-    assert two.resolved_effects["rtw_coordinator"]["rtw_hr"] == expected > 1.6
+    # (a little above 1.6: the 2% who drop out in the first week keep nothing)
+    assert 1.6 < two.resolved_effects["rtw_coordinator"]["rtw_hr"] < 1.62
+    short = _model(make_config, "rtw_coordinator", {"coordination_vogel2017_hr": 1.6,
+                                                    "coordination_vogel2017_lasting": 0.0,
+                                                    "persistence_half_life_assumed": 0.0})
+    spec = short.cfg["programme"]["components"]["rtw_coordinator"]
+    profile = expected_profile(52, *exposure_of(spec), Persistence())
+    expected = conversions.enrolled_hr_from_trial_hr(
+        1.6, profile, conversions.event_weights(52, 0.625))
+    assert short.resolved_effects["rtw_coordinator"]["rtw_hr"] == expected > 1.6
+
+

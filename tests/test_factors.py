@@ -119,27 +119,39 @@ def test_every_shipped_factor_set_fits_its_design(path):
 
 
 def test_infeasible_evidence_is_clamped_at_the_boundary_and_reported():
+    """Anchored risk ratios always convert (issue 15): the MDT's upper 1.48 and beyond
+    build without clamping. A mean difference in days, still solved on the model's
+    baseline, can ask for more than the baseline allows: it is clamped at the boundary."""
     from sim.effects import EffectError
     from sim.model import RTWModel
     from sim.uncertainty.factors import feasible_evidence, run_measures
 
     cfg = load_config(["programme=culturally_adapted_mdt", "population.n=2000", "replicates=1",
                        "horizon_weeks=60"])
-    ok = {**cfg, "evidence_values": {"mdt_tingulstad2022_rr": 1.05}}
+    for rr in (1.05, 1.48, 1.9):
+        assert feasible_evidence({**cfg, "evidence_values": {"mdt_tingulstad2022_rr": rr}}
+                                 )[1] == []
+    cfg = load_config(["programme=rtw_coordinator", "population.n=2000", "replicates=1",
+                       "horizon_weeks=60", "programme.components.rtw_coordinator.effects."
+                       "rtw_hr=coordination_vogel2017_md_days"])
+    entry = "coordination_vogel2017_md_days"
+    ok = {**cfg, "evidence_values": {entry: -10.0}}
     assert feasible_evidence(ok)[1] == []
-    bad = {**cfg, "evidence_values": {"mdt_tingulstad2022_rr": 1.48}}
+    bad = {**cfg, "evidence_values": {entry: -400.0}}  # more days than a year has
     with pytest.raises(EffectError) as err:
         RTWModel(bad)
-    assert err.value.entry_id == "mdt_tingulstad2022_rr"
+    assert err.value.entry_id == entry
     fixed, moves = feasible_evidence(bad)
-    assert [m["entry"] for m in moves] == ["mdt_tingulstad2022_rr"]
+    assert [m["entry"] for m in moves] == [entry]
     used = moves[0]["used"]
-    assert 1.01 < used < 1.48 and moves[0]["requested"] == 1.48
+    assert -400 < used < -16.18 and moves[0]["requested"] == -400.0
     RTWModel(fixed)  # the clamped value builds
-    # just beyond the boundary (1/256 of the way on the log scale, plus a margin) fails
-    beyond = {**cfg, "evidence_values": {"mdt_tingulstad2022_rr": used * (1.48 / 1.01) ** 0.01}}
+    # just beyond the boundary (1/256 of the way, plus a margin) fails
+    beyond = {**cfg, "evidence_values": {entry: used + 0.01 * (-400.0 + 16.18)}}
     with pytest.raises(EffectError):
         RTWModel(beyond)
     m = run_measures(validate(bad))
-    assert m["clamped"].startswith("mdt_tingulstad2022_rr 1.48 -> ")
+    assert m["clamped"].startswith(f"{entry} -400 -> ")
     assert m == run_measures(validate(fixed)) | {"clamped": m["clamped"]}
+
+
