@@ -1,32 +1,31 @@
-"""From evidence to model effects: each component's effect as a hazard ratio on this model.
+"""From evidence to model effects: each component's enrolled-period hazard ratio.
 
 A component's effect (``effects.rtw_hr`` ...) is either a number (a hazard ratio, with its
 source in the component's ``sources``) or the id of an evidence registry entry
-(``configs/evidence/``). Registry entries are converted according to their measure:
+(``configs/evidence/``). Registry entries are converted according to their measure, on the
+source trial's own terms and never re-solved on this model's baseline (issue 15;
+:func:`anchored_hr`, docs/EVIDENCE.md s2.5):
 
-* ``hr_time_to_rtw`` with a ``followup_weeks``: the HR while enrolled such that a trial
-  of the component (intention to treat, Cox regression of time to first RTW over the
-  follow-up) would estimate the published HR; without a follow-up (e.g. the multi-domain
-  term) it is used as it is, as are ``hr_job_loss``, ``hr_relapse`` and
-  ``rr_phased_return``;
-* ``rr_rtw_at_followup`` / ``rr_at_work``: the weekly RTW hazard ratio while enrolled that
-  gives the same risk ratio of RTW by the follow-up week, on this model's own baseline for
-  the people the component is eligible for (their weekly RTW and competing hazards from the
-  referral week, weighted by the chance they are still absent then);
-* ``rr_employment``: the same for re-employment of unemployed people;
+* ``hr_time_to_rtw`` with a ``followup_weeks``: a trial-level HR; without a follow-up
+  (e.g. the multi-domain term) it is used as it is, as are ``hr_job_loss``,
+  ``hr_relapse`` and ``rr_phased_return``;
+* ``rr_rtw_at_followup`` / ``rr_at_work`` / ``rr_employment``: the trial-level HR the risk
+  ratio implies at the source trial's control-arm risk (``control_risk``) by its
+  follow-up;
+* the enrolled-period HR is that trial HR ** (1 / W), W the event-weighted share of the
+  follow-up in which the component's effect reaches a participant: from
+  ``effect_lag_weeks`` while enrolled (less drop-out, :func:`exposure_of`), then fading as
+  its ``persistence`` says (:mod:`sim.persistence`), times the mean effect-modification
+  exponent over the source's population (:func:`mean_exponent`; a person with exponent m
+  gets HR ** m);
 * ``md_days_absent``: the hazard ratio that shortens the mean working days absent over the
-  follow-up by the mean difference.
+  follow-up by the mean difference on the model's own baseline (the one conversion left on
+  it: no source gives its control arm's days; it ignores persistence, and only
+  cross-checks use it).
 
-Every conversion accounts for how long the component acts on a participant: from
-``effect_lag_weeks`` after the start to ``duration_weeks``, less drop-out
-(:func:`exposure_of`), and for effect modification (the converted HR is the base HR; a
-person with exponent m gets HR ** m, :func:`modification_exponents`), so the trial of the
-component over its eligible population gives back the published pooled figure. A
-published effect is an average over the trial's follow-up in everyone randomised, so a
-service that acts for 12 weeks of a 52-week follow-up needs a larger HR while it acts.
-The conversion functions are in :mod:`sim.conversions`; this module builds the baseline
-they need. ``evidence_values`` in the config (id -> value) replaces registry values, which
-is how probabilistic sensitivity analysis draws them.
+The conversion functions are in :mod:`sim.conversions`. ``evidence_values`` in the config
+(id -> value) replaces registry values, which is how probabilistic sensitivity analysis
+draws them.
 """
 
 from __future__ import annotations
