@@ -15,13 +15,15 @@ Targets (DIGEST s3; see README "Calibration"):
 
 * pathways v2 (issue 14), flows and persistence: of fit-note cohort members still absent
   at 26 weeks, the share in work at 104 weeks = 0.26 (DWP RR774: ESA claimants who were in
-  work before claiming, back in work 12-18 months after the claim) and at 260 weeks
-  (Henderson et al. BMJ 2005: 20% of people on incapacity benefit for 6+ months work again
-  within five years; held out); claimants back in work within 65 weeks of the claim (RR774,
-  held out); people leaving work for inactivity because of ill health straight from an
-  absence, per worker-year = 0.0097 (Black & Frost 2011: ~300,000 a year); women's absence
-  rate / men's = 1.5 (ONS 2022, 2024; held out). Retired people are left out of the
-  persistence denominators (the sources are about people of working age).
+  work before claiming, back in work 12-18 months after the claim; held out, because most
+  people still off at 26 weeks have a job to go back to, unlike RR774's claimants) and at
+  260 weeks (Henderson et al. BMJ 2005: 20% of people on incapacity benefit for 6+ months
+  work again within five years); claimants back in work within 65 weeks of the claim (RR774,
+  fitted: measured on the model's own claimants, the population RR774 describes); people
+  leaving work for inactivity because of ill health straight from an absence, per
+  worker-year = 0.0097 (Black & Frost 2011: ~300,000 a year); women's absence rate / men's
+  = 1.5 (ONS 2022, 2024; held out). Retired people are left out of the persistence
+  denominators (the sources are about people of working age).
 
 Days per worker are on the ONS definition (``outcomes.working_days_per_year`` = 219), so
 they equal 219 x the absence rate.
