@@ -195,8 +195,9 @@ def test_experiment_end_to_end(tmp_path, make_config):
     ("fit.n=-5", "fit.n"),
     ("factors.onset.low=3", "low 3"),
     ("targets.absence_rate=-1", "weight"),
-    ("model_overrides=['horizon_weeks=52']", "needs horizon_weeks >= 104"),
+    ("model_overrides=['horizon_weeks=52']", "needs horizon_weeks >= 66"),
     ("optimiser.method=BFGS", "optimiser.method"),
+    ("factors.imd_gradient.low=0", "low must be > 0"),
     ("write_config=configs/pathways/baseline.yaml", "baseline"),
 ])
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path, override, message):
