@@ -37,8 +37,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sim.analysis import REPO, launch  # noqa: E402
+from sim.calibration import SOURCE_STRENGTH  # noqa: E402
 
 LABELS = {
+    "absence_rate_imd1_to_imd5": "workforce: absence rate, most / least\ndeprived quintile",
     "remain_off_52w_given_off_6w": "fit-note cohort: not at work at 52 weeks\n"
                                    "among those off at 6 weeks",
     "absence_rate": "workforce: share of working time lost",
@@ -134,9 +136,12 @@ def settings(c: dict) -> dict:
         _number(opt[key], f"optimiser.{key}")
     factors = parse_factors(c.get("factors") or {})
     for f in factors:
-        if f.kind != "scale":
-            raise ValueError(f"factors.{f.name}.kind: got {f.kind!r}, expected scale (the "
-                             "fit searches multipliers)")
+        if f.kind not in ("scale", "exponent"):
+            raise ValueError(f"factors.{f.name}.kind: got {f.kind!r}, expected scale or "
+                             "exponent (the fit searches multipliers or powers)")
+        if f.kind == "exponent" and f.low <= 0:
+            raise ValueError(f"factors.{f.name}.low: an exponent is searched on the log "
+                             f"scale, so low must be > 0, got {f.low:g}")
         for p in f.paths:
             if not p.startswith("pathways."):
                 raise ValueError(f"factors.{f.name}.paths: {p!r} is not under pathways. "
@@ -236,7 +241,9 @@ def calibrated_pathways(start: dict, factors, x, objective_text: str, when: str)
         for name in dict.fromkeys(n for n, _, _ in items):
             v = next(val for n, val, _ in items if n == name)
             keys = ", ".join(r for n, _, r in items if n == name)
-            parts.append(f"multiplier {v:.3f} on {value_of} of {keys} ({name})")
+            what = ("exponent" if next(f for f in factors if f.name == name).kind
+                    == "exponent" else "multiplier")
+            parts.append(f"{what} {v:.3f} on {value_of} of {keys} ({name})")
         sources[block] = (f"{sources[block]} | calibrated by experiments/calibrate.py "
                           f"({objective_text}, {when}): " + "; ".join(parts))
     fitted["name"] = "calibrated"
@@ -442,6 +449,7 @@ def task(cfg) -> int:
         "calibrated_mean": cal[t][0], "calibrated_low": cal[t][1],
         "calibrated_high": cal[t][2], "z_baseline": z_b[t], "z_calibrated": z_c[t],
         "evidence_id": TARGET_EVIDENCE[t], "source": TARGETS[t][1],
+        "source_strength": SOURCE_STRENGTH.get(t, ""),
     } for t in TARGETS if t in weights])
 
     trace = res.trace
@@ -503,11 +511,10 @@ def task(cfg) -> int:
         "fitted targets means inside the intervals on average.", "",
         f"Fitted ({len(fitted_targets)}): {', '.join(fitted_targets)}. Reported only: "
         f"{', '.join(t for t in weights if weights[t] == 0) or 'none'}. Days per worker "
-        "is 5 x 52 x the absence share in the model, i.e. the absence rate in other units "
-        "(260 working days); ONS's pair (2.6%, 5.7 days) implies about "
-        f"{ONS_WORKING_DAYS:.0f} working days a year, so both cannot be met and only the "
-        "rate is fitted. The three spell-length shares sum to 1, so two are fitted and "
-        "2-4 weeks is their complement.", "",
+        "are on the ONS definition (outcomes.working_days_per_year = 219, the working days "
+        f"ONS's own pair implies: 5.7 / 2.6% = {ONS_WORKING_DAYS:.0f}), so they equal 219 x "
+        "the absence rate and only the rate is fitted. The three spell-length shares sum "
+        "to 1, so two are fitted and 2-4 weeks is their complement.", "",
         "## Optimiser", "",
         f"`scipy.optimize.minimize`, {res.method}, on log multipliers within the factors' "
         f"bounds, from the hand-tuned baseline (all multipliers 1). Every evaluation runs "
@@ -536,7 +543,8 @@ def task(cfg) -> int:
             "calibrated": [f"{r.calibrated_mean:.4g} ({r.calibrated_low:.4g}-"
                            f"{r.calibrated_high:.4g})" for r in table.itertuples()],
             "z baseline": table["z_baseline"].round(2),
-            "z calibrated": table["z_calibrated"].round(2)})), "",
+            "z calibrated": table["z_calibrated"].round(2),
+            "source strength": table["source_strength"]})), "",
         "## What still misses", "",
     ]
     if misses.empty:
@@ -544,11 +552,9 @@ def task(cfg) -> int:
     for r in misses.itertuples():
         why = ""
         if r.target == "days_lost_per_worker_year" and rate is not None:
-            why = (f" Not fitted: with ONS's implied {ONS_WORKING_DAYS:.0f} working days a "
-                   f"year the calibrated absence rate gives {rate * ONS_WORKING_DAYS:.2f} "
-                   "days, against 5.7.")
+            why = (f" Not fitted: 219 x the calibrated absence rate = {rate * 219:.2f} days.")
         lines.append(f"- {r.target}: {r.calibrated_mean:.4g} vs {r.uk_value:.4g} "
-                     f"(z {r.z_calibrated:+.2f}).{why}")
+                     f"(z {r.z_calibrated:+.2f}; source {r.source_strength}).{why}")
     at_bound = params.loc[params["at_bound"], "factor"].unique()
     if len(at_bound):
         lines += ["", f"At a bound: {', '.join(at_bound)} (the fit wanted to go further; "

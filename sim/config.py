@@ -620,7 +620,11 @@ OUTCOMES = Struct(
         "snapshot_weeks": List(Int(0, 520)),
         "rtw_weeks": List(Int(1, 520), min_len=1),
         "working_days_per_year": Num(1.0, 366.0),
-    }
+        # people in each counterfactual run of the gap decomposition (sim.decomposition;
+        # 0 = none); optional so configs saved before it existed still load
+        "decomposition_n": Int(0, 10_000_000),
+    },
+    optional=("decomposition_n",),
 )
 
 OUTPUT = Struct(

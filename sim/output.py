@@ -124,6 +124,11 @@ def summary_markdown(results, figures: list[str]) -> str:
             lines.append(f"| {md_text(row.target)} | {row.target_value:.3g} | "
                          f"{row.simulated:.3g} | {md_text(row.source)} |")
         lines.append("")
+    from sim.decomposition import decomposition_markdown
+
+    section = decomposition_markdown(getattr(results, "decomposition", None))
+    if section:
+        lines += [section, ""]
     if figures:
         lines += ["## Figures", ""] + [f"![{f}]({f})" for f in figures] + [""]
     lines += [
@@ -137,6 +142,8 @@ def summary_markdown(results, figures: list[str]) -> str:
         "- `state_totals.csv`: weekly totals by state (Mesa DataCollector)",
         "- `spell_lengths.csv`: absence spells by length (completed / ongoing at the horizon)",
         "- `calibration.csv`: UK targets vs simulated",
+        "- `gap_decomposition.csv`: the deprivation and ethnicity gaps split into population "
+        "structure, sourced and assumed hazard differences (counterfactual runs)",
         "- `programme.csv`: per component: hazard ratios used, referrals, starts, waits, costs",
         "- `economics.parquet`: per replicate and group (all, IMD, ethnicity, condition, "
         "IMD x ethnicity): mean discounted cost per person by perspective, discounted weeks "
@@ -175,6 +182,11 @@ def write_results(results, dest: Path) -> Path:
         save("state_totals.csv", lambda p: results.state_totals.to_csv(p, index=False))
         save("spell_lengths.csv", lambda p: results.spells.to_csv(p, index=False))
         save("calibration.csv", lambda p: results.calibration.to_csv(p, index=False))
+        from sim.decomposition import for_results
+
+        decomposition = for_results(results)
+        if not decomposition.empty:
+            save("gap_decomposition.csv", lambda p: decomposition.to_csv(p, index=False))
         if not results.programme.empty:
             save("programme.csv", lambda p: results.programme.to_csv(p, index=False))
         # cell-level tables a comparison report reads (present even without agents.parquet)

@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from sim import report_dcea
+from sim import decomposition, report_dcea
 from sim.categories import ETHNICITIES, ETHNICITY_LABELS
 from sim.metrics import paired_difference, slope_index
 
@@ -1101,7 +1101,8 @@ def render_html(comp: Comparison, figs: dict[str, str],
                "settings that differ.</p>")
         + _league_html(comp) + _img(figs["league"], "league chart"))
     sec["Return to work by group"] = _img(figs["curves"], "RTW curves")
-    sec["Inequality gaps"] = _img(figs["gaps"], "gap chart")
+    sec["Inequality gaps"] = _img(figs["gaps"], "gap chart") + Markup(
+        decomposition.report_html(comp.cells))  # issue 14 hook: escaped in sim.decomposition
     sec["Equity-efficiency impact plane"] = _img(figs["plane"], "impact plane")
     sec["Costs by perspective"] = (
         Markup("<p>Discounted (3.5% a year beyond year one) cost per person in the "

@@ -49,6 +49,9 @@ class Results:
     economics: pd.DataFrame = field(default_factory=pd.DataFrame)  # costs by perspective
     rtw_curves: pd.DataFrame = field(default_factory=pd.DataFrame)  # RTW by week and group
     cif: pd.DataFrame = field(default_factory=pd.DataFrame)  # Aalen-Johansen by group
+    # how much of each equity gap is structure, sourced or assumed hazards (sim.decomposition;
+    # computed when results are written, or by sim.decomposition.for_results)
+    decomposition: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def simulate(cfg: dict, model: RTWModel | None = None, core_only: bool = False) -> Results:

@@ -13,7 +13,8 @@ from sim.output import write_results
 from sim.simulate import simulate
 
 TABLES = ("agents.parquet", "group_summary.parquet", "group_summary.csv",
-          "weekly_counts.parquet", "state_totals.csv", "spell_lengths.csv", "calibration.csv")
+          "weekly_counts.parquet", "state_totals.csv", "spell_lengths.csv", "calibration.csv",
+          "gap_decomposition.csv")
 
 
 def _tables(results, dest):
