@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from sim.categories import ABSENT, INACTIVE, INACTIVE_BENEFIT, STATES, UNEMPLOYED
 
@@ -302,7 +301,10 @@ def _interval(values: np.ndarray, level: float = 0.95):
     mean = float(values.mean())
     if values.size < 2:
         return mean, float("nan"), float("nan")
-    half = stats.t.ppf(0.5 + level / 2, values.size - 1) * values.std(ddof=1) / np.sqrt(
+    # scipy.stats costs about 0.4 s to import (issue 19) and is needed only here
+    from scipy.stats import t as t_dist
+
+    half = t_dist.ppf(0.5 + level / 2, values.size - 1) * values.std(ddof=1) / np.sqrt(
         values.size)
     return mean, mean - half, mean + half
 
