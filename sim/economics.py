@@ -158,18 +158,33 @@ def _weeks_by_year(agents: pd.DataFrame) -> dict[str, np.ndarray]:
             for s in STATES}
 
 
+# People costed at a time: the accounting builds about 20 [years x people] float64
+# temporaries, which for 1M people at once set the run's memory peak (+333 bytes a person,
+# issue 19). Every figure is per person, so chunking changes no value.
+PERSON_COSTS_CHUNK = 1 << 16
+
+
 def person_costs(agents: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     """Discounted costs (GBP) by perspective, discounted QALYs and weeks, one row per
     person. Raises :class:`ReconciliationError` if the perspectives do not add up to the
     societal cost."""
     econ = resolve_economics(cfg["economics"], cfg.get("evidence_values"))
-    tax = econ["tax"]
-    hours = cfg["pathways"]["phased_return"]["hours_fraction"]
-    weeks = _weeks_by_year(agents)
     unknown = [s for s in STATES if s not in ("working", "absent", "phased", "unemployed",
                                                "inactive", "inactive_benefit", "retired")]
     if unknown:  # a new state needs its pay, output and benefit rule defined here
         raise ReconciliationError(f"economics: no accounting rule for state(s) {unknown}")
+    hours = cfg["pathways"]["phased_return"]["hours_fraction"]
+    n = len(agents)
+    if n <= PERSON_COSTS_CHUNK:
+        return _person_costs(agents, econ, hours)
+    return pd.concat([_person_costs(agents.iloc[lo:lo + PERSON_COSTS_CHUNK], econ, hours)
+                      for lo in range(0, n, PERSON_COSTS_CHUNK)], ignore_index=True)
+
+
+def _person_costs(agents: pd.DataFrame, econ: dict, hours: float) -> pd.DataFrame:
+    """:func:`person_costs` for one chunk of people (``econ`` resolved)."""
+    tax = econ["tax"]
+    weeks = _weeks_by_year(agents)
     n_years = weeks["working"].shape[0]
     disc = discount_factors(n_years, econ["discount_rate"])[:, None]
     manual = (agents["occupation"] == "manual").to_numpy()
