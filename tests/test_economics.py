@@ -245,7 +245,13 @@ def test_person_costs_in_chunks_equal_all_at_once(monkeypatch, make_config):
     r = simulate(make_config(*["population.n=700", "replicates=2", "horizon_weeks=110",
                               "programme=multicomponent"]))
     whole = person_costs(r.agents, r.config)
+    table = economics.economics_table(r.agents, r.config, r.programme)
+    with_costs = economics.with_person_economics(r.agents, r.config)
     monkeypatch.setattr(economics, "PERSON_COSTS_CHUNK", 97)
     chunked = person_costs(r.agents, r.config)
     assert len(chunked) == len(r.agents) == 1400
     pd.testing.assert_frame_equal(chunked, whole, check_exact=True)
+    pd.testing.assert_frame_equal(economics.economics_table(r.agents, r.config, r.programme),
+                                  table, check_exact=True)
+    pd.testing.assert_frame_equal(economics.with_person_economics(r.agents, r.config),
+                                  with_costs, check_exact=True)
