@@ -628,28 +628,25 @@ class RTWModel(mesa.Model):
 
     def _decide_working(self, t):
         """Working: a move needs u < p_spell (bottom) or u >= 1 - p_top (top), so only those
-        draws are examined; the bounds make this exact, not an approximation. People
-        reaching State Pension age this week are added whatever their draw."""
+        draws are examined; the bounds make this exact, not an approximation. Above the
+        background bound only people back at work within the relapse window can start a
+        spell. People reaching State Pension age this week are examined whatever their draw.
+        (The slack of 1e-9 in the bounds covers rounding; an extra candidate only costs
+        time: its decision is exact.)"""
         u = self.draws_transition
-        state = self.columns["state"]
+        col = self.columns
         background, relapse, top = self._onset_bound
+        p_background = float(hazard_to_probability(background * (1.0 + 1e-9)))
         p_upper = float(hazard_to_probability(
             (background + relapse * self.effects.upper_bound("relapse")) * (1.0 + 1e-9)))
-        p_top = float(hazard_to_probability(top * (1.0 + 1e-9)))
-        # u < p_upper or u >= 1 - p_top as |u - mid| >= half, on one temporary (a draw
-        # exactly at p_upper is a harmless extra candidate; the slack of 1e-9 in the bounds
-        # covers rounding)
-        mid = 0.5 * (p_upper + 1.0 - p_top)
-        half = 0.5 * (1.0 - p_top - p_upper)
-        dist = np.subtract(u, mid)
-        np.abs(dist, out=dist)
-        cand = np.flatnonzero(dist >= half)
-        del dist
-        due = self.pension_due
-        if due.size:
-            extra = due[(u[due] >= p_upper) & (u[due] < 1.0 - p_top)]
-            cand = np.sort(np.concatenate([cand, extra]))
-        cw = cand[state[cand] == WORKING]
+        p_high = 1.0 - float(hazard_to_probability(top * (1.0 + 1e-9)))
+        cand = np.flatnonzero((u < p_upper) | (u >= p_high))
+        u_c = u[cand]
+        cand = cand[(u_c < p_background) | (u_c >= p_high)
+                    | (t - col["last_return"][cand] < self.pathways.relapse_window)]
+        if self.pension_due.size:
+            cand = np.union1d(cand, self.pension_due)
+        cw = cand[col["state"][cand] == WORKING]
         out = self.pathways.working_decision(u[cw], cw, self._work_spell_hazard(t, cw))
         return self._moving(cw, out)
 
