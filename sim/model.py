@@ -644,8 +644,13 @@ class RTWModel(mesa.Model):
         u_c = u[cand]
         cand = cand[(u_c < p_background) | (u_c >= p_high)
                     | (t - col["last_return"][cand] < self.pathways.relapse_window)]
-        if self.pension_due.size:
-            cand = np.union1d(cand, self.pension_due)
+        due = self.pension_due
+        if due.size:  # add those not already candidates (both sorted)
+            pos = np.searchsorted(cand, due)
+            known = np.zeros(due.size, dtype=bool)
+            inside = pos < cand.size
+            known[inside] = cand[pos[inside]] == due[inside]
+            cand = np.sort(np.concatenate([cand, due[~known]]))
         cw = cand[col["state"][cand] == WORKING]
         out = self.pathways.working_decision(u[cw], cw, self._work_spell_hazard(t, cw))
         return self._moving(cw, out)
