@@ -545,9 +545,16 @@ class RTWModel(mesa.Model):
 
     def weeks_by_state_per_year(self) -> np.ndarray:
         """[year, state, person] observed weeks in each state in each year of the horizon."""
-        marks = [*self.weeks_by_state_at_year_end,
-                 self.columns["weeks_by_state"].astype(np.int32)]
-        return np.diff(np.stack([np.zeros_like(marks[0]), *marks]), axis=0)
+        return np.stack(list(self.weeks_by_state_in_years()))
+
+    def weeks_by_state_in_years(self):
+        """The same as :meth:`weeks_by_state_per_year`, one [state, person] year at a time
+        (no [years x states x people] temporaries: they set a run's memory peak)."""
+        previous = None
+        for mark in [*self.weeks_by_state_at_year_end, self.columns["weeks_by_state"]]:
+            mark = np.asarray(mark, dtype=np.int32)  # year-end marks are int32 already
+            yield mark if previous is None else mark - previous
+            previous = mark
 
     def _background_onset_bound(self) -> tuple[float, float, float]:
         """Upper bounds on any working person's weekly probabilities, before programme

@@ -120,11 +120,10 @@ def agent_outcomes(model) -> pd.DataFrame:
         separation_week=col["separation_week"],
         left_inactive_week=col["left_inactive_week"],
     )
-    per_year = model.weeks_by_state_per_year()
-    if per_year.shape[0] > 1:
-        for y in range(per_year.shape[0]):
+    if model.weeks_by_state_at_year_end:  # more than one observed year
+        for y, weeks in enumerate(model.weeks_by_state_in_years()):
             for k, state in enumerate(STATES):
-                data[f"weeks_{state}_y{y + 1}"] = per_year[y, k].astype(np.int16)
+                data[f"weeks_{state}_y{y + 1}"] = weeks[k].astype(np.int16)
     programme = model.programme
     if programme.components:
         starts = np.where(programme.start_week >= 0, programme.start_week,
