@@ -1,20 +1,29 @@
-"""Performance figures for the weekly loop and a whole run.
+"""Performance figures for the weekly loop, the tables, memory and start-up.
 
-Prints, for each population size (default 100k and 1M people x 104 weeks, default
-programme), on lines of their own:
+Prints, for each population size x horizon (default 1M people x 104 and x 260 weeks,
+default programme), on lines of their own:
 
+    loop: <ns> ns/agent-week = <r>x one PCG64 double   weekly loop vs the draws it makes
     vectorised: <X> M agent-weeks/s      weekly loop of the vectorised engine
     per-agent: <Y> M agent-weeks/s       scalar reference engine (Mesa agents.do("step"))
     ratio: <X/Y>x
+    tables: <s> s (group_summary <s>)
     end-to-end: <s> s (population, model, run, tables, outputs)
-    peak memory: <MB> MB
+    peak memory: <MB> MB = <B> bytes/person above the <MB> MB after imports
 
-Each size runs in a fresh subprocess so its peak memory is its own. The per-agent engine
-is measured on a smaller population (it is ~100x+ slower) and its rate compared with the
-vectorised rate at the full size. Targets (issue 2, 2-core machine): loop >= 25 M
-agent-weeks/s; 1M x 104 end to end <= 10 s; peak memory <= 1.5 GB at 1M; ratio >= 100.
+then the fixed start-up cost (``python -m sim --help`` and importing what a run imports,
+min of 3 fresh processes) and the explorer's update times.
 
-    python experiments/bench.py [--sizes 100000 1000000] [--population workforce]
+The machine is shared, so the loop is measured as a ratio within one process: its time per
+agent-week against the time per uniform double of the PCG64 draws the same loop makes (the
+``transition`` stream, timed week by week inside the run), and against a standalone PCG64
+fill of the same size (the lower of the two is the reference). Each size runs in a fresh
+subprocess so its peak memory is its own. The per-agent engine is measured on a smaller
+population (it is ~100x+ slower) and its rate compared with the vectorised rate at the full
+size. Targets (issue 19, 2-core machine): loop <= 4x one PCG64 double per agent-week; 1M x
+260 end to end < 10 s; peak <= 400 bytes/person; start-up < 1 s.
+
+    python experiments/bench.py [--sizes 100000 1000000] [--weeks 104 260]
     python experiments/bench.py --explorer-only     # just the explorer's update times
 
 Then the interactive explorer (``make explore``) at its default 20,000 people: seconds for
@@ -39,40 +48,98 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 
+def pcg_ns_per_double(n: int, repeats: int = 5) -> float:
+    """Nanoseconds per uniform double of a PCG64 fill of ``n`` (min of ``repeats``)."""
+    import numpy as np
+
+    buf = np.empty(n)
+    gen = np.random.Generator(np.random.PCG64(1))
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        gen.random(out=buf)
+        best = min(best, time.perf_counter() - t)
+    return best / n * 1e9
+
+
 def worker(n: int, weeks: int, population: str, engine: str) -> dict:
     from sim.config import load_config
     from sim.manifest import peak_memory_mb
     from sim.model import RTWModel
+    from sim.outcomes import group_summary
     from sim.output import write_results
     from sim.population import synthesise
     from sim.simulate import simulate
 
     cfg = load_config([f"population={population}", f"population.n={n}",
                        f"horizon_weeks={weeks}", f"engine={engine}"])
+    base_mb = peak_memory_mb()
+    pcg_before = pcg_ns_per_double(n)
     t0 = time.perf_counter()
     people = synthesise(cfg["population"], cfg["seed"], cfg["replicates"])
     t1 = time.perf_counter()
     model = RTWModel(cfg, people=people)
     t2 = time.perf_counter()
+    uniform, draw_seconds = model.streams.uniform, []
+
+    def timed_uniform(week, decision):  # the loop's own PCG64 draws, timed as it runs
+        t = time.perf_counter()
+        out = uniform(week, decision)
+        draw_seconds.append(time.perf_counter() - t)
+        return out
+
+    model.streams.uniform = timed_uniform
     results = simulate(cfg, model=model)
     t3 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         write_results(results, Path(tmp) / "results")
     t4 = time.perf_counter()
+    pcg_after = pcg_ns_per_double(n)
+    t = time.perf_counter()
+    group_summary(results.agents, results.config)
+    summary_s = time.perf_counter() - t
     agent_weeks = results.timings["agent_weeks"]
+    run_s = results.timings["run_seconds"]
+    pcg_in_loop = sum(draw_seconds) / agent_weeks * 1e9
+    peak = peak_memory_mb()
     return {
         "n": n,
         "weeks": weeks,
         "engine": engine,
         "population_s": t1 - t0,
         "model_s": t2 - t1,
-        "run_s": results.timings["run_seconds"],
+        "run_s": run_s,
         "tables_s": results.timings["tables_seconds"],
+        "summary_s": summary_s,
         "outputs_s": t4 - t3,
         "end_to_end_s": t4 - t0,
-        "rate_m": agent_weeks / results.timings["run_seconds"] / 1e6,
-        "peak_mb": peak_memory_mb(),
+        "rate_m": agent_weeks / run_s / 1e6,
+        "ns_per_agent_week": run_s / agent_weeks * 1e9,
+        "pcg_ns": min(pcg_in_loop, pcg_before, pcg_after),
+        "pcg_in_loop_ns": pcg_in_loop,
+        "peak_mb": peak,
+        "base_mb": base_mb,
+        "bytes_per_person": (peak - base_mb) * 2**20 / n,
     }
+
+
+def startup() -> dict:
+    """Fixed start-up: fresh processes, min of 3 (seconds)."""
+    probes = {
+        "python": [sys.executable, "-c", "pass"],
+        "help": [sys.executable, "-m", "sim", "--help"],
+        "imports": [sys.executable, "-c",
+                    "import sim.__main__, sim.simulate, sim.output, sim.economics"],
+    }
+    out = {}
+    for name, cmd in probes.items():
+        best = float("inf")
+        for _ in range(3):
+            t = time.perf_counter()
+            subprocess.run(cmd, capture_output=True, check=True, cwd=REPO)
+            best = min(best, time.perf_counter() - t)
+        out[name] = best
+    return out
 
 
 def explorer_worker(n: int) -> dict:
@@ -122,8 +189,8 @@ def run_worker(n, weeks, population, engine):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    ap.add_argument("--weeks", type=int, default=104)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1_000_000])
+    ap.add_argument("--weeks", type=int, nargs="+", default=[104, 260])
     ap.add_argument("--population", default="fit_note_cohort")
     ap.add_argument("--agents-n", type=int, default=20_000,
                     help="population for the per-agent engine measurement")
@@ -146,17 +213,29 @@ def main():
 
     slow = run_worker(args.agents_n, args.agents_weeks, args.population, "agents")
     for n in args.sizes:
-        fast = run_worker(n, args.weeks, args.population, "vectorised")
-        print(f"== {n:,} agents x {args.weeks} weeks ({args.population}, usual_care) ==")
-        print(f"vectorised: {fast['rate_m']:.1f} M agent-weeks/s")
-        print(f"per-agent: {slow['rate_m']:.3f} M agent-weeks/s "
-              f"(measured on {slow['n']:,} agents x {slow['weeks']} weeks)")
-        print(f"ratio: {fast['rate_m'] / slow['rate_m']:.0f}x")
-        print(f"end-to-end: {fast['end_to_end_s']:.2f} s (population {fast['population_s']:.2f}, "
-              f"model {fast['model_s']:.2f}, run {fast['run_s']:.2f}, "
-              f"tables {fast['tables_s']:.2f}, outputs {fast['outputs_s']:.2f})")
-        print(f"peak memory: {fast['peak_mb']:.0f} MB")
-        sys.stdout.flush()
+        for weeks in args.weeks:
+            fast = run_worker(n, weeks, args.population, "vectorised")
+            print(f"== {n:,} agents x {weeks} weeks ({args.population}, usual_care) ==")
+            print(f"loop: {fast['ns_per_agent_week']:.1f} ns/agent-week = "
+                  f"{fast['ns_per_agent_week'] / fast['pcg_ns']:.1f}x one PCG64 double "
+                  f"({fast['pcg_ns']:.2f} ns; the loop's own draws {fast['pcg_in_loop_ns']:.2f}"
+                  " ns/agent-week)")
+            print(f"vectorised: {fast['rate_m']:.1f} M agent-weeks/s")
+            print(f"per-agent: {slow['rate_m']:.3f} M agent-weeks/s "
+                  f"(measured on {slow['n']:,} agents x {slow['weeks']} weeks)")
+            print(f"ratio: {fast['rate_m'] / slow['rate_m']:.0f}x")
+            print(f"tables: {fast['tables_s']:.2f} s (group_summary {fast['summary_s']:.2f} s)")
+            print(f"end-to-end: {fast['end_to_end_s']:.2f} s (population "
+                  f"{fast['population_s']:.2f}, model {fast['model_s']:.2f}, run "
+                  f"{fast['run_s']:.2f}, tables {fast['tables_s']:.2f}, outputs "
+                  f"{fast['outputs_s']:.2f})")
+            print(f"peak memory: {fast['peak_mb']:.0f} MB = {fast['bytes_per_person']:.0f} "
+                  f"bytes/person above the {fast['base_mb']:.0f} MB after imports")
+            sys.stdout.flush()
+    s = startup()
+    print(f"start-up: python -m sim --help {s['help']:.2f} s; imports of a run "
+          f"{s['imports']:.2f} s (bare interpreter {s['python']:.2f} s; min of 3)")
+    sys.stdout.flush()
     run_explorer(args.explorer_n)
 
 

@@ -38,10 +38,19 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import optimize, stats
 
-Z95 = float(stats.norm.ppf(0.975))  # 1.959964...
+# scipy.stats and scipy.optimize are imported inside the functions that use them: at module
+# level they cost about 0.4 s of every run's start-up (issue 19, `python -X importtime`),
+# and a usual-care run never calls them. Z95 is scipy.stats.norm.ppf(0.975) written out
+# (tests/test_conversions.py checks it is exactly that value).
+Z95 = 1.959963984540054
 HR_BOUNDS = (1e-4, 1e4)  # search range for numerical conversions
+
+
+def _brentq(*args, **kwargs):
+    from scipy.optimize import brentq  # lazy: see the note on the imports above
+
+    return brentq(*args, **kwargs)
 
 
 # ---------------------------------------------------------------------------------------
@@ -52,7 +61,9 @@ def z_for_level(level: float = 0.95) -> float:
     """Standard normal quantile for a two-sided interval of coverage ``level``."""
     if not 0 < level < 1:
         raise ValueError(f"interval level must be between 0 and 1, got {level}")
-    return float(stats.norm.ppf(0.5 + level / 2))
+    from scipy.special import ndtri  # = scipy.stats.norm.ppf, without importing scipy.stats
+
+    return float(ndtri(0.5 + level / 2))
 
 
 def _check_interval(est, low, high):
@@ -319,7 +330,7 @@ def hr_for_target_rr_competing(rr: float, h_rtw, h_other, followup_weeks: int,
                          f"cumulative incidence {target:.4g} by week {weeks} (baseline "
                          f"{f0:.4g}), but hazard ratios in [{lo:g}, {hi:g}] reach only "
                          f"{f_lo:.4g} to {f_hi:.4g}")
-    x = optimize.brentq(lambda x: cif(math.exp(x)) - target, math.log(lo), math.log(hi),
+    x = _brentq(lambda x: cif(math.exp(x)) - target, math.log(lo), math.log(hi),
                         xtol=1e-12, rtol=1e-12, maxiter=500)
     return math.exp(x)
 
@@ -371,7 +382,7 @@ def _cox_from_counts(n0, d0, n1, d1) -> float:
         e = math.exp(b)
         return float(np.sum(d1 - (d0 + d1) * n1 * e / (n1 * e + n0)))
 
-    return math.exp(optimize.brentq(score, -20.0, 20.0, xtol=1e-13, rtol=1e-13, maxiter=500))
+    return math.exp(_brentq(score, -20.0, 20.0, xtol=1e-13, rtol=1e-13, maxiter=500))
 
 
 def hr_for_target_cox_hr(target_hr: float, h_rtw, h_other, followup_weeks: int,
@@ -401,7 +412,7 @@ def hr_for_target_cox_hr(target_hr: float, h_rtw, h_other, followup_weeks: int,
         raise ValueError(f"hazard ratio {target_hr:g} over {h.shape[1]} weeks is unreachable: "
                          f"within-programme hazard ratios in [{lo:g}, {hi:g}] give trial "
                          f"hazard ratios {c_lo:.4g} to {c_hi:.4g}")
-    x = optimize.brentq(lambda x: math.log(cox(math.exp(x))) - math.log(target_hr),
+    x = _brentq(lambda x: math.log(cox(math.exp(x))) - math.log(target_hr),
                         math.log(lo), math.log(hi), xtol=1e-10, rtol=1e-10, maxiter=500)
     return math.exp(x)
 
@@ -479,7 +490,7 @@ def hr_from_mean_difference_days(md_days: float, h_rtw=None, h_other=None, *,
                          f"{target:.4g} mean days absent over {weeks} weeks (baseline "
                          f"{d0:.4g}), but hazard ratios in [{lo:g}, {hi:g}] give "
                          f"{d_least:.4g} to {d_most:.4g}")
-    x = optimize.brentq(lambda x: days(math.exp(x)) - target, math.log(lo), math.log(hi),
+    x = _brentq(lambda x: days(math.exp(x)) - target, math.log(lo), math.log(hi),
                         xtol=1e-12, rtol=1e-12, maxiter=500)
     return math.exp(x)
 

@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from sim.categories import ABSENT, INACTIVE, INACTIVE_BENEFIT, STATES, UNEMPLOYED
 
@@ -159,18 +158,51 @@ def _weeks_by_year(agents: pd.DataFrame) -> dict[str, np.ndarray]:
             for s in STATES}
 
 
+# People costed at a time (32,768): the accounting builds about 40 [years x people] float64
+# temporaries, which for 1M people at once set the run's memory peak (+333 bytes a person,
+# issue 19). Every figure is per person, so chunking changes no value.
+PERSON_COSTS_CHUNK = 1 << 15
+
+
 def person_costs(agents: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     """Discounted costs (GBP) by perspective, discounted QALYs and weeks, one row per
     person. Raises :class:`ReconciliationError` if the perspectives do not add up to the
     societal cost."""
     econ = resolve_economics(cfg["economics"], cfg.get("evidence_values"))
-    tax = econ["tax"]
-    hours = cfg["pathways"]["phased_return"]["hours_fraction"]
-    weeks = _weeks_by_year(agents)
     unknown = [s for s in STATES if s not in ("working", "absent", "phased", "unemployed",
                                                "inactive", "inactive_benefit", "retired")]
     if unknown:  # a new state needs its pay, output and benefit rule defined here
         raise ReconciliationError(f"economics: no accounting rule for state(s) {unknown}")
+    hours = cfg["pathways"]["phased_return"]["hours_fraction"]
+    n = len(agents)
+    if n <= PERSON_COSTS_CHUNK:
+        return _person_costs(agents, econ, hours)
+    return pd.DataFrame(person_cost_columns(agents, cfg))
+
+
+def person_cost_columns(agents: pd.DataFrame, cfg: dict, columns=None) -> dict:
+    """Columns ``columns`` (default: all) of :func:`person_costs` as numpy arrays, filled
+    chunk by chunk (no whole-population temporaries, no second copy for a concat)."""
+    if len(agents) <= PERSON_COSTS_CHUNK:
+        costs = person_costs(agents, cfg)
+        return {c: costs[c].to_numpy() for c in (columns or costs.columns)}
+    econ = resolve_economics(cfg["economics"], cfg.get("evidence_values"))
+    hours = cfg["pathways"]["phased_return"]["hours_fraction"]
+    out: dict[str, np.ndarray] = {}
+    for lo in range(0, len(agents), PERSON_COSTS_CHUNK):
+        part = _person_costs(agents.iloc[lo:lo + PERSON_COSTS_CHUNK], econ, hours)
+        for c in columns or part.columns:
+            values = part[c].to_numpy()
+            if c not in out:
+                out[c] = np.empty(len(agents), dtype=values.dtype)
+            out[c][lo:lo + len(values)] = values
+    return out
+
+
+def _person_costs(agents: pd.DataFrame, econ: dict, hours: float) -> pd.DataFrame:
+    """:func:`person_costs` for one chunk of people (``econ`` resolved)."""
+    tax = econ["tax"]
+    weeks = _weeks_by_year(agents)
     n_years = weeks["working"].shape[0]
     disc = discount_factors(n_years, econ["discount_rate"])[:, None]
     manual = (agents["occupation"] == "manual").to_numpy()
@@ -276,8 +308,8 @@ def with_person_economics(agents: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     """``agents`` plus each person's discounted QALYs (``qaly_disc``), NHS/PSS cost
     (programme + health-care use, ``cost_nhs_pss_disc``) and societal cost, for the
     per-person table (``agents.parquet``)."""
-    costs = person_costs(agents, cfg)
-    return agents.assign(**{col: costs[src].to_numpy() for col, src in AGENT_COLUMNS.items()})
+    costs = person_cost_columns(agents, cfg, list(AGENT_COLUMNS.values()))
+    return agents.assign(**{col: costs[src] for col, src in AGENT_COLUMNS.items()})
 
 
 def reconcile(costs: pd.DataFrame, tolerance: float = RECONCILE_TOLERANCE) -> float:
@@ -302,7 +334,10 @@ def _interval(values: np.ndarray, level: float = 0.95):
     mean = float(values.mean())
     if values.size < 2:
         return mean, float("nan"), float("nan")
-    half = stats.t.ppf(0.5 + level / 2, values.size - 1) * values.std(ddof=1) / np.sqrt(
+    # scipy.stats costs about 0.4 s to import (issue 19) and is needed only here
+    from scipy.stats import t as t_dist
+
+    half = t_dist.ppf(0.5 + level / 2, values.size - 1) * values.std(ddof=1) / np.sqrt(
         values.size)
     return mean, mean - half, mean + half
 
@@ -442,7 +477,8 @@ def economics_table(agents: pd.DataFrame, cfg: dict,
     a distributional cost-effectiveness analysis works on). Groups with nobody are left out.
     """
     horizon = int(cfg["horizon_weeks"])
-    costs = person_costs(agents, cfg)
+    costs = person_cost_columns(agents, cfg, [*COST_COLUMNS, "qaly_disc", "weeks_in_work_disc",
+                                              "weeks_absent_disc"])
     window = min(52, horizon)
     onset = agents["first_onset"].to_numpy()
     followed = (onset >= 0) & (onset + window <= horizon)
@@ -453,12 +489,11 @@ def economics_table(agents: pd.DataFrame, cfg: dict,
     fixed = fixed_cost_per_person(programme if programme is not None else pd.DataFrame(),
                                   sizes, horizon, cfg["economics"]["discount_rate"])
     fixed_by_person = np.array([fixed[r] for r in range(n_rep)])[replicate] if n_rep else 0.0
-    values = {c: costs[c].to_numpy() for c in COST_COLUMNS}
+    values = {c: costs[c] for c in COST_COLUMNS}
     for col in ("cost_programme", "cost_nhs_pss", "cost_societal"):
         values[col] = values[col] + fixed_by_person
-    values["qaly_disc"] = costs["qaly_disc"].to_numpy()
-    values["weeks_in_work_disc"] = costs["weeks_in_work_disc"].to_numpy()
-    values["weeks_absent_disc"] = costs["weeks_absent_disc"].to_numpy()
+    for c in ("qaly_disc", "weeks_in_work_disc", "weeks_absent_disc"):
+        values[c] = costs[c]
     frames = []
     for dim in ECONOMICS_DIMENSIONS:
         codes, labels = _economics_codes(agents, dim)

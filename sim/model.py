@@ -427,6 +427,24 @@ class RTWModel(mesa.Model):
         self._pension_order = np.argsort(cols["pension_week"], kind="stable")
         self._pension_sorted = cols["pension_week"][self._pension_order]
         self.pension_due = np.zeros(0, dtype=np.intp)
+        self._band_weeks, self._band_people = self._band_events(band, cols["band_week"])
+
+    def _band_events(self, band, band_week):
+        """Every move to a new age band before the end of the run as (engine week, person),
+        sorted by week then person: each week's movers are then a slice (no pass over
+        everyone). The same weeks ``_next_band_week`` gives one band at a time."""
+        end = self.warmup + self.horizon
+        idx = np.arange(self.people.n)
+        weeks, people = [], []
+        while idx.size:
+            live = band_week < end
+            idx, band, band_week = idx[live], band[live] + 1, band_week[live]
+            weeks.append(band_week)
+            people.append(idx)
+            band_week = self._next_band_week(idx, band)
+        weeks, people = np.concatenate(weeks), np.concatenate(people)
+        order = np.lexsort((people, weeks))
+        return weeks[order].astype(np.int32), people[order]
 
     def _next_band_week(self, idx, band):
         """Engine week at which people ``idx`` (now in ``band``) enter the next age band."""
@@ -438,13 +456,15 @@ class RTWModel(mesa.Model):
     def _age(self, t: int):
         """Ageing at the start of week ``t`` (model level, shared by both engines)."""
         col = self.columns
-        moved = np.flatnonzero(col["band_week"] == t)
+        key = np.array([t, t + 1], dtype=np.int32)  # the arrays' dtype: no cast of them
+        lo, hi = np.searchsorted(self._band_weeks, key)
+        moved = self._band_people[lo:hi]
         if moved.size:
             band = col["age_band_now"][moved].astype(np.intp) + 1
             col["age_band_now"][moved] = band
             self.pathways.set_age(moved, band)
             col["band_week"][moved] = self._next_band_week(moved, band)
-        lo, hi = np.searchsorted(self._pension_sorted, [t, t + 1])
+        lo, hi = np.searchsorted(self._pension_sorted, key)
         self.pension_due = np.sort(self._pension_order[lo:hi])  # State Pension age this week
 
     def step(self):
@@ -526,9 +546,16 @@ class RTWModel(mesa.Model):
 
     def weeks_by_state_per_year(self) -> np.ndarray:
         """[year, state, person] observed weeks in each state in each year of the horizon."""
-        marks = [*self.weeks_by_state_at_year_end,
-                 self.columns["weeks_by_state"].astype(np.int32)]
-        return np.diff(np.stack([np.zeros_like(marks[0]), *marks]), axis=0)
+        return np.stack(list(self.weeks_by_state_in_years()))
+
+    def weeks_by_state_in_years(self):
+        """The same as :meth:`weeks_by_state_per_year`, one [state, person] year at a time
+        (no [years x states x people] temporaries: they set a run's memory peak)."""
+        previous = None
+        for mark in [*self.weeks_by_state_at_year_end, self.columns["weeks_by_state"]]:
+            mark = np.asarray(mark, dtype=np.int32)  # year-end marks are int32 already
+            yield mark if previous is None else mark - previous
+            previous = mark
 
     def _background_onset_bound(self) -> tuple[float, float, float]:
         """Upper bounds on any working person's weekly probabilities, before programme
@@ -548,80 +575,120 @@ class RTWModel(mesa.Model):
               & (in_work >= self.sustained_weeks))
         col["sustained_rtw"][idx[ok]] = last_obs[ok]
 
+    # ---- the vectorised engine: one small function per state, then the transitions ----
+    # Each ``_decide_*`` returns the people of one state who move this week and their
+    # outcome codes (STAY dropped), from start-of-week values and the hazard functions of
+    # :mod:`sim.pathways` that ``Person.step`` shares; ``_apply`` then changes the states.
+
     def _advance_vectorised(self, t: int):
+        state = self.columns["state"]
+        not_working = np.flatnonzero(state != WORKING)
+        s_nw = state[not_working]
+        groups = [
+            self._decide_absent(t, not_working[s_nw == ABSENT]),
+            self._decide_phased(t, not_working[s_nw == PHASED]),
+            self._decide_working(t),
+            self._decide_unemployed(t, not_working[s_nw == UNEMPLOYED]),
+            self._decide_inactive(t, not_working[(s_nw == INACTIVE)
+                                                 | (s_nw == INACTIVE_BENEFIT)]),
+        ]
+        self._apply(t, groups)
+
+    def _moving(self, idx, out):
+        """People of sorted index array ``idx`` who leave their state (outcome ``out``),
+        everyone reaching State Pension age this week retiring whatever the draw."""
+        due = self.pension_due
+        if due.size and idx.size:
+            pos = np.minimum(np.searchsorted(idx, due), idx.size - 1)
+            out[pos[idx[pos] == due]] = RETIRE
+        nz = np.flatnonzero(out)  # STAY is 0
+        return idx[nz], out[nz]
+
+    def _decide_absent(self, t, ia):
+        """Absent: RTW, job loss, inactivity (on a benefit or not), retirement."""
+        eff = self.effects
+        out = self.pathways.absent_decision(
+            self.draws_transition[ia], ia, self.condition_severity[ia],
+            t - self.columns["state_since"][ia], eff.get("rtw", ia), eff.get("job_loss", ia))
+        return self._moving(ia, out)
+
+    def _work_spell_hazard(self, t, idx):
+        """New-spell hazard of people in work ``idx``: background plus the relapse excess
+        within the relapse window of their last return."""
+        col, pw = self.columns, self.pathways
+        since = t - col["last_return"][idx]
+        h = pw.spell_hazard[idx]  # a copy (fancy indexing)
+        win = np.flatnonzero(since < pw.relapse_window)
+        if win.size:
+            iw = idx[win]
+            h[win] += pw.relapse_hazard(iw, since[win], col["early_return"][iw],
+                                        col["phased_return"][iw],
+                                        self.effects.get("relapse", iw))
+        return h
+
+    def _decide_phased(self, t, ip):
+        """Phased return: full hours or relapse."""
+        pw = self.pathways
+        p_full, p_rel = competing_probabilities(pw.full_return_hazard,
+                                                self._work_spell_hazard(t, ip))
+        out = two_way_outcome(self.draws_transition[ip], p_full, p_rel, RETURN, RELAPSE)
+        return self._moving(ip, out)
+
+    def _decide_working(self, t):
+        """Working: a move needs u < p_spell (bottom) or u >= 1 - p_top (top), so only those
+        draws are examined; the bounds make this exact, not an approximation. Above the
+        background bound only people back at work within the relapse window can start a
+        spell. People reaching State Pension age this week are examined whatever their draw.
+        (The slack of 1e-9 in the bounds covers rounding; an extra candidate only costs
+        time: its decision is exact.)"""
+        u = self.draws_transition
+        col = self.columns
+        background, relapse, top = self._onset_bound
+        p_background = float(hazard_to_probability(background * (1.0 + 1e-9)))
+        p_upper = float(hazard_to_probability(
+            (background + relapse * self.effects.upper_bound("relapse")) * (1.0 + 1e-9)))
+        p_high = 1.0 - float(hazard_to_probability(top * (1.0 + 1e-9)))
+        cand = np.flatnonzero((u < p_upper) | (u >= p_high))
+        u_c = u[cand]
+        cand = cand[(u_c < p_background) | (u_c >= p_high)
+                    | (t - col["last_return"][cand] < self.pathways.relapse_window)]
+        due = self.pension_due
+        if due.size:  # add those not already candidates (both sorted)
+            pos = np.searchsorted(cand, due)
+            known = np.zeros(due.size, dtype=bool)
+            inside = pos < cand.size
+            known[inside] = cand[pos[inside]] == due[inside]
+            cand = np.sort(np.concatenate([cand, due[~known]]))
+        cw = cand[col["state"][cand] == WORKING]
+        out = self.pathways.working_decision(u[cw], cw, self._work_spell_hazard(t, cw))
+        return self._moving(cw, out)
+
+    def _decide_unemployed(self, t, iu):
+        """Unemployed: re-employment, inactivity or retirement."""
+        out = self.pathways.unemployed_decision(
+            self.draws_transition[iu], iu, t - self.columns["state_since"][iu],
+            self.effects.get("reemploy", iu))
+        return self._moving(iu, out)
+
+    def _decide_inactive(self, t, ii):
+        """Inactive for ill health: into work, seeking work, a benefit claim, retirement."""
+        col = self.columns
+        out = self.pathways.inactive_decision(
+            self.draws_transition[ii], ii, col["state"][ii] == INACTIVE_BENEFIT,
+            t - col["state_since"][ii], self.effects.get("reemploy_inactive", ii))
+        return self._moving(ii, out)
+
+    def _apply(self, t, groups):
+        """Transitions of the movers ``groups`` [(idx, outcome)] in the order absent,
+        phased, working, unemployed, inactive (every decision used start-of-week values)."""
         col = self.columns
         pw = self.pathways
-        eff = self.effects
-        u = self.draws_transition
         state = col["state"]
         state_since = col["state_since"]
         last_return = col["last_return"]
-        pension_week = col["pension_week"]
-
-        not_working = np.flatnonzero(state != WORKING)
-        s_nw = state[not_working]
-        ia = not_working[s_nw == ABSENT]
-        ip = not_working[s_nw == PHASED]
-        iu = not_working[s_nw == UNEMPLOYED]
-        ii = not_working[(s_nw == INACTIVE) | (s_nw == INACTIVE_BENEFIT)]
-
-        # absent: RTW, job loss, inactivity (on a benefit or not), retirement
-        out_a = pw.absent_decision(u[ia], ia, self.condition_severity[ia], t - state_since[ia],
-                                   eff.get("rtw", ia), eff.get("job_loss", ia))
-
-        # phased: full hours or relapse
-        since_p = t - last_return[ip]
-        h_rel = pw.spell_hazard[ip].copy()
-        win = np.flatnonzero(since_p < pw.relapse_window)
-        if win.size:
-            iw = ip[win]
-            h_rel[win] += pw.relapse_hazard(iw, since_p[win], col["early_return"][iw],
-                                            col["phased_return"][iw], eff.get("relapse", iw))
-        p_full, p_rel = competing_probabilities(pw.full_return_hazard, h_rel)
-        out_p = two_way_outcome(u[ip], p_full, p_rel, RETURN, RELAPSE)
-
-        # working: a move needs u < p_spell (bottom) or u >= 1 - p_top (top), so only those
-        # draws are examined; the bounds make this exact, not an approximation. People
-        # reaching State Pension age this week are added whatever their draw.
-        background, relapse, top = self._onset_bound
-        p_upper = float(hazard_to_probability(
-            (background + relapse * eff.upper_bound("relapse")) * (1.0 + 1e-9)))
-        p_top = float(hazard_to_probability(top * (1.0 + 1e-9)))
-        # u < p_upper or u >= 1 - p_top, in two passes over the population: |u - mid| >=
-        # half (a draw exactly at p_upper is a harmless extra candidate; the slack of 1e-9
-        # in the bounds covers rounding)
-        mid = 0.5 * (p_upper + 1.0 - p_top)
-        half = 0.5 * (1.0 - p_top - p_upper)
-        cand = np.flatnonzero(np.abs(u - mid) >= half)
-        due = self.pension_due
-        if due.size:
-            extra = due[(u[due] >= p_upper) & (u[due] < 1.0 - p_top)]
-            cand = np.sort(np.concatenate([cand, extra]))
-        cw = cand[state[cand] == WORKING]
-        since_w = t - last_return[cw]
-        h_w = pw.spell_hazard[cw].copy()
-        win = np.flatnonzero(since_w < pw.relapse_window)
-        if win.size:
-            iw = cw[win]
-            h_w[win] += pw.relapse_hazard(iw, since_w[win], col["early_return"][iw],
-                                          col["phased_return"][iw], eff.get("relapse", iw))
-        out_w = pw.working_decision(u[cw], cw, h_w)
-
-        # unemployed: re-employment, inactivity or retirement
-        out_u = pw.unemployed_decision(u[iu], iu, t - state_since[iu], eff.get("reemploy", iu))
-        # inactive for ill health: into work, seeking work, a benefit claim, retirement
-        out_i = pw.inactive_decision(u[ii], ii, state[ii] == INACTIVE_BENEFIT,
-                                     t - state_since[ii], eff.get("reemploy_inactive", ii))
-
-        # State Pension age reached this week: retire whatever the draw
-        groups = [(ia, out_a), (ip, out_p), (cw, out_w), (iu, out_u), (ii, out_i)]
-        for idx, out in groups:
-            out[pension_week[idx] == t] = RETIRE
-
-        # ---- apply (every decision above used start-of-week values) ----
         nxt = t + 1
         obs_next = nxt - self.warmup
-        moved = np.concatenate([idx[out != STAY] for idx, out in groups])
+        moved = np.concatenate([idx for idx, _ in groups])
         if moved.size == 0:
             return
         from_state = state[moved]

@@ -160,8 +160,6 @@ def summary_markdown(results, figures: list[str]) -> str:
 
 def write_results(results, dest: Path) -> Path:
     """Write every table, figure and the manifest to ``dest`` atomically."""
-    from sim import plots
-
     dest = Path(dest)
     with staged_dir(dest) as staging:
         cfg = results.config
@@ -196,6 +194,8 @@ def write_results(results, dest: Path) -> Path:
                 save(f"{name}.parquet", lambda p, t=table: t.to_parquet(p, index=False))
         figures = []
         if cfg["output"]["plots"]:
+            from sim import plots  # matplotlib (~0.3 s to import) only when plotting
+
             save("rtw_curves.png", lambda p: plots.rtw_curves_figure(
                 results.agents, cfg["horizon_weeks"], p))
             save("states.png", lambda p: plots.states_figure(results.state_totals, p))

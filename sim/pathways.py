@@ -59,7 +59,9 @@ NO_RETURN_WEEK = -32768  # "never returned": makes weeks-since-return huge
 
 def competing_probabilities(*hazards):
     """Split ``1 - exp(-sum h)`` between competing causes in proportion to their hazards."""
-    total = sum(hazards)
+    total = hazards[0]
+    for h in hazards[1:]:  # left to right, as sum() (0 + h is h exactly for h >= 0)
+        total = total + h
     p_any = -np.expm1(-total)
     safe_total = np.where(total > 0.0, total, 1.0)
     scale = p_any / safe_total
@@ -80,20 +82,44 @@ def banded_outcome(u, low=(), high=()):
     >>> banded_outcome(np.array([0.05, 0.5, 0.97]), [(0.1, RETURN)], [(0.05, JOB_LOSS)]).tolist()
     [1, 0, 2]
     """
-    conds, codes = [], []
+    lows, highs = [], []
     edge = 0.0
     for p, code in low:
         edge = edge + p
-        conds.append(u < edge)
-        codes.append(code)
+        lows.append((edge, code))
     edge = 1.0
     for p, code in high:
         edge = edge - p
-        conds.append(u >= edge)
-        codes.append(code)
-    if not conds:
-        return np.zeros(np.shape(u), dtype=np.int64)
-    return np.select(conds, codes, STAY)
+        highs.append((edge, code))
+    if np.ndim(u) == 0:  # one person (the per-agent engine)
+        for edge, code in lows:
+            if u < edge:
+                return code
+        for edge, code in highs:
+            if u >= edge:
+                return code
+        return STAY
+    # Probabilities are >= 0, so low edges only rise and high edges only fall: a draw
+    # stays unless it is below the last low edge or at or above the last high edge. Only
+    # those draws (a few per cent) are classified, the first matching band winning.
+    out = np.zeros(np.shape(u), dtype=np.int8)
+    moving = np.zeros(np.shape(u), dtype=bool)
+    if lows:
+        moving |= u < lows[-1][0]
+    if highs:
+        moving |= u >= highs[-1][0]
+    idx = np.flatnonzero(moving)
+    if idx.size == 0:
+        return out
+    sub = u[idx]
+
+    def at(edge):
+        return edge[idx] if np.ndim(edge) else edge
+
+    conds = [sub < at(edge) for edge, _ in lows] + [sub >= at(edge) for edge, _ in highs]
+    codes = [code for _, code in lows] + [code for _, code in highs]
+    out[idx] = np.select(conds, codes, STAY)
+    return out
 
 
 def absent_outcome(u, p_rtw, p_job_loss, p_inactive, p_benefit=0.0, p_retire=0.0):
@@ -353,13 +379,14 @@ class Pathways:
         """RTW, job-loss, inactivity-on-benefit, inactivity-without and retirement hazards
         for absent people ``idx`` at spell week ``d``."""
         d = np.minimum(d, self.n_weeks - 1)
-        h_rtw = self.rtw_table[cs, d] * self.rtw_mult[idx]
+        cell = cs * self.n_weeks + d  # one flat index for both [cs, d] tables
+        h_rtw = self.rtw_table.ravel()[cell] * self.rtw_mult[idx]
         if rtw_effect is not None:
             h_rtw = h_rtw * rtw_effect
         h_jl = self.job_loss_table[d] * self.job_loss_mult[idx]
         if job_loss_effect is not None:
             h_jl = h_jl * job_loss_effect
-        h_in = self.inactivity_table[cs, d] * self.inactivity_mult[idx]
+        h_in = self.inactivity_table.ravel()[cell] * self.inactivity_mult[idx]
         return (h_rtw, h_jl, h_in * self.benefit_share, h_in * (1.0 - self.benefit_share),
                 self.retire_hazard[idx])
 

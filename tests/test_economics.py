@@ -235,3 +235,23 @@ def test_evidence_values_reach_the_economics(make_config):
     cfg["evidence_values"] = {"utility_decrement_absent": -0.5}
     low = person_costs(agents, cfg)["qaly_disc"].iloc[0]
     assert low == pytest.approx(base - 30 * 0.3 / 52)
+
+
+def test_person_costs_in_chunks_equal_all_at_once(monkeypatch, make_config):
+    """Costing people in chunks (the memory bound, issue 19) changes no value or dtype."""
+    import sim.economics as economics
+    from sim.simulate import simulate
+
+    r = simulate(make_config(*["population.n=700", "replicates=2", "horizon_weeks=110",
+                              "programme=multicomponent"]))
+    whole = person_costs(r.agents, r.config)
+    table = economics.economics_table(r.agents, r.config, r.programme)
+    with_costs = economics.with_person_economics(r.agents, r.config)
+    monkeypatch.setattr(economics, "PERSON_COSTS_CHUNK", 97)
+    chunked = person_costs(r.agents, r.config)
+    assert len(chunked) == len(r.agents) == 1400
+    pd.testing.assert_frame_equal(chunked, whole, check_exact=True)
+    pd.testing.assert_frame_equal(economics.economics_table(r.agents, r.config, r.programme),
+                                  table, check_exact=True)
+    pd.testing.assert_frame_equal(economics.with_person_economics(r.agents, r.config),
+                                  with_costs, check_exact=True)

@@ -104,3 +104,31 @@ def test_cell_level_tables_agree_with_per_agent_data(small_results, tmp_path):
     econ = r.economics.query("dimension == 'all'")
     assert (econ["n"].to_numpy() == r.agents.groupby("replicate").size().to_numpy()).all()
     assert (econ["followed"] >= econ["returned"]).all()
+
+
+def test_group_summary_matches_a_groupby_reference(make_config):
+    """group_summary (its repeated work hoisted, issue 19) against pandas: per replicate and
+    group, n = eligible people and value = mean numerator among them, for every dimension
+    and metric; groups with nobody eligible left out."""
+    from sim.outcomes import SUMMARY_DIMENSIONS, _group_codes, _metrics, group_summary
+    from sim.simulate import simulate
+
+    r = simulate(make_config("population.n=1500", "replicates=2", "horizon_weeks=60",
+                             "programme=multicomponent"))
+    cfg, agents = r.config, r.agents
+    table = group_summary(agents, cfg).set_index(["replicate", "dimension", "group", "metric"])
+    metrics = _metrics(agents, cfg["horizon_weeks"], cfg["outcomes"]["rtw_weeks"],
+                       cfg["outcomes"]["snapshot_weeks"], cfg["outcomes"]["sustained_weeks"])
+    expected = 0
+    for dim in SUMMARY_DIMENSIONS:
+        codes, labels = _group_codes(agents, dim)
+        for metric, (num, eligible) in metrics.items():
+            frame = pd.DataFrame({"rep": agents["replicate"].to_numpy(), "g": codes,
+                                  "num": np.asarray(num, dtype=float), "ok": eligible})
+            ref = frame[frame["ok"]].groupby(["rep", "g"])["num"].agg(["mean", "size"])
+            for (rep, g), row in ref.iterrows():
+                got = table.loc[(rep, dim, str(labels[g]), metric)]
+                assert got["n"] == row["size"]
+                assert got["value"] == pytest.approx(row["mean"], rel=1e-12, abs=1e-12)
+                expected += 1
+    assert len(table) == expected

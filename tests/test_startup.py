@@ -1,0 +1,40 @@
+"""Start-up cost (issue 19): a plain run imports neither scipy.stats, scipy.optimize nor
+matplotlib (together about 0.7 s of fixed cost), and the values that replaced them are
+exactly scipy's."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from scipy import stats
+
+from sim import conversions, metrics
+
+REPO = Path(__file__).resolve().parent.parent
+
+PROBE = """
+import sys
+from sim.config import load_config
+from sim.simulate import simulate
+from sim.output import write_results
+import sim.__main__  # the CLI module itself
+import tempfile, pathlib
+results = simulate(load_config(["population.n=300", "horizon_weeks=30", "output.plots=false"]))
+with tempfile.TemporaryDirectory() as tmp:
+    write_results(results, pathlib.Path(tmp) / "results")
+heavy = sorted(m for m in ("scipy.stats", "scipy.optimize", "matplotlib") if m in sys.modules)
+print(",".join(heavy) or "none")
+"""
+
+
+def test_plain_run_does_not_import_heavy_modules():
+    out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True,
+                         cwd=REPO, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "none"
+
+
+def test_lazy_quantiles_equal_scipy_stats():
+    assert conversions.Z95 == float(stats.norm.ppf(0.975))
+    for level in (0.5, 0.8, 0.9, 0.95, 0.99):
+        assert conversions.z_for_level(level) == float(stats.norm.ppf(0.5 + level / 2))
+        assert metrics._z(level) == float(stats.norm.ppf(0.5 + level / 2.0))
