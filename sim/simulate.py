@@ -51,15 +51,19 @@ class Results:
     cif: pd.DataFrame = field(default_factory=pd.DataFrame)  # Aalen-Johansen by group
 
 
-def simulate(cfg: dict, model: RTWModel | None = None, core_only: bool = False) -> Results:
+def simulate(cfg: dict, model: RTWModel | None = None, core_only: bool = False,
+             validated: bool = False) -> Results:
     """Validate ``cfg``, run the model and collect its tables.
 
     ``core_only`` skips the tables an analysis loop does not need (weekly, spells,
     calibration, RTW curves, competing risks: left empty); summary, programme and
-    economics are the same as in a full run.
+    economics are the same as in a full run. ``validated=True`` says ``cfg`` is already
+    the result of :func:`sim.config.validate` with its memory checked (the CLI and the
+    sweep check before they create anything), so it is not checked twice.
     """
-    cfg = validate(cfg)
-    if model is None:
+    if not validated:
+        cfg = validate(cfg)
+    if model is None and not validated:
         check_memory(cfg)
     t0 = time.perf_counter()
     if model is None:
