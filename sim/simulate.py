@@ -65,7 +65,7 @@ def simulate(cfg: dict, model: RTWModel | None = None, core_only: bool = False,
         cfg = validate(cfg)
     if model is None and not validated:
         check_memory(cfg)
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     if model is None:
         model = RTWModel(cfg)
     t1 = time.perf_counter()
@@ -91,6 +91,7 @@ def simulate(cfg: dict, model: RTWModel | None = None, core_only: bool = False,
         "build_seconds": t1 - t0,
         "run_seconds": t2 - t1,
         "tables_seconds": t3 - t2,
+        "cpu_seconds": time.process_time() - cpu0,  # build + loop + tables, this process's CPU
         "agent_weeks": model.people.n * (model.warmup + model.horizon),
     }
     return Results(cfg, agents, summary, weekly, spells, calibration, totals.reset_index(),
