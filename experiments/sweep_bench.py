@@ -11,9 +11,10 @@ joblib launcher, into a fresh sweep directory, and prints on lines of their own:
 
 Target (issue 5, 2-core machine): the full sweep in under 2 minutes, i.e. at least 500
 scenario-replicates/min. ``--quick`` runs 8 cells of 2,000 people to check the wiring.
-``--profile`` adds where the time of each job went (from the cells' manifests).
+``--profile`` adds where the time of each job went (from the cells' manifests) and the
+share of core time spent inside ``simulate()`` (build, weekly loop, tables).
 
-    python experiments/sweep_bench.py [--quick] [--workers 2] [--launcher joblib]
+    python experiments/sweep_bench.py [--quick] [--workers 2] [--launcher rtw_joblib] [overrides]
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -38,24 +40,34 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="8 small cells (wiring check)")
     parser.add_argument("--workers", type=int, default=2, help="joblib workers (default 2)")
-    parser.add_argument("--launcher", default="joblib", help="hydra/launcher (default joblib)")
+    parser.add_argument("--launcher", default="rtw_joblib",
+                        help="hydra/launcher (default rtw_joblib, the sweep default; joblib "
+                             "is hydra-joblib-launcher without the per-worker config cache)")
     parser.add_argument("--keep", action="store_true", help="keep the sweep directory")
     parser.add_argument("--profile", action="store_true", help="per-job time breakdown")
+    parser.add_argument("overrides", nargs="*",
+                        help="extra Hydra overrides, e.g. a smaller grid: "
+                             "programme=usual_care,multicomponent")
     args = parser.parse_args()
 
     sweep_dir = Path(tempfile.mkdtemp(prefix="sweep_bench_", dir=REPO / "outputs")
                      if (REPO / "outputs").is_dir() else tempfile.mkdtemp(prefix="sweep_bench_"))
     cmd = [sys.executable, "-m", "sim", "-m", "experiment=sweep_bench",
            f"hydra/launcher={args.launcher}", f"hydra.sweep.dir={sweep_dir}"]
-    if args.launcher == "joblib":
+    if args.launcher in ("joblib", "rtw_joblib"):
         cmd.append(f"hydra.launcher.n_jobs={args.workers}")
     if args.quick:
         cmd += QUICK
+    cmd += args.overrides
     load_before = os.getloadavg()[0]
     t_start = time.time()
     t0 = time.perf_counter()
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
     wall = time.perf_counter() - t0
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_all = sum(getattr(cpu_after, f) - getattr(cpu_before, f)
+                  for f in ("ru_utime", "ru_stime"))
     load_after = os.getloadavg()[0]
     if proc.returncode != 0:
         print(proc.stderr[-3000:], file=sys.stderr)
@@ -85,6 +97,15 @@ def main() -> int:
               + f", writing + config {other:.1f} s; "
               f"outside jobs (start-up, pre-flight, Hydra, aggregation): "
               f"{wall - job_s / max(args.workers, 1):.1f} s of wall")
+        inside = sum(parts.values())
+        print(f"inside simulate(): {100 * inside / (wall * args.workers):.0f}% of core time "
+              f"({inside:.1f} of {wall * args.workers:.1f} core-s = wall x {args.workers} "
+              f"workers; target >= 80%)")
+        cpu_in = sum(m["timings"].get("cpu_seconds", 0.0) for m in manifests)
+        print(f"inside simulate(), by CPU time: {100 * cpu_in / max(cpu_all, 1e-9):.0f}% "
+              f"({cpu_in:.1f} of {cpu_all:.1f} CPU-s used by the whole command and its "
+              f"workers; unlike the wall-clock share, other load on the machine hardly "
+              f"changes it)")
     if args.profile and manifests:
         started = json.loads((sweep_dir / "sweep.json").read_text())["started"]
         by_worker: dict = {}

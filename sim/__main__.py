@@ -78,7 +78,7 @@ def main(cfg: DictConfig) -> None:
 
     dest = run_dir / "results"
     try:
-        results = simulate(checked)
+        results = simulate(checked, validated=True)
         dest = write_results(results, dest)
     except MemoryError:
         fail("error: out of memory while running; use fewer people (population.n) or "

@@ -26,6 +26,7 @@ any cell runs.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
@@ -76,3 +77,105 @@ def prepare_local_ray(init: dict, allow_ray_on_network: bool = False) -> None:
 
 
 __all__ = ["prepare_local_ray", "network_exposure"]
+
+
+# --------------------------------------------------------------------------------------
+# The default multirun launcher (hydra/launcher=rtw_joblib): joblib, with each worker
+# composing a cell's config once per set of config-group choices.
+# --------------------------------------------------------------------------------------
+
+# Per worker process: (config name, hydra overrides, structural overrides) -> composed config
+_SWEEP_CONFIGS: dict = {}
+
+
+def _is_value_override(ov, repository) -> bool:
+    """A ``key=value`` change of the task config: not a config group, add, delete or sweep."""
+    key = ov.get_key_element()
+    if ov.is_hydra_override() or ov.is_sweep_override() or ov.is_add() or ov.is_delete() \
+            or ov.is_force_add() or "@" in key or "/" in key:
+        return False
+    return not repository.group_exists(key.replace(".", "/"))
+
+
+def cached_sweep_config(loader, master, overrides: list[str]):
+    """The job config Hydra's ``load_sweep_config(master, overrides)`` returns, faster.
+
+    Hydra composes every job from scratch (about 0.3-0.4 s of CPU: it reads and merges
+    some 30 YAML files). A sweep over designs x populations x values has few distinct
+    config-group choices, so a worker composes once per choice set and then applies the
+    plain ``key=value`` overrides with Hydra's own function, in the same order and with
+    the same struct checks as a full compose (about 0.07 s: a deep copy).
+    ``tests/test_sweep.py`` checks the result equals Hydra's full compose.
+    """
+    import copy
+
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl, get_overrides_dirname
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf, open_dict
+
+    parsed = OverridesParser.create().parse_overrides(list(overrides))
+    repository = getattr(loader, "repository", None)
+    if repository is None:  # not Hydra's ConfigLoaderImpl: no shortcut
+        return loader.load_sweep_config(master, list(overrides))
+    values = [ov for ov in parsed if _is_value_override(ov, repository)]
+    structural = [ov.input_line for ov in parsed if not _is_value_override(ov, repository)]
+    key = (str(master.hydra.job.config_name),
+           tuple(OmegaConf.to_container(master.hydra.overrides.hydra)), tuple(structural))
+    base = _SWEEP_CONFIGS.get(key)
+    if base is None:
+        base = _SWEEP_CONFIGS[key] = loader.load_sweep_config(master, structural)
+    cfg = copy.deepcopy(base)
+    ConfigLoaderImpl._apply_overrides_to_config(values, cfg)
+    app = [ov for ov in parsed if not ov.is_hydra_override()]
+    with open_dict(cfg.hydra):
+        cfg.hydra.overrides.task = [ov.input_line for ov in app]
+        conf = cfg.hydra.job.config.override_dirname
+        cfg.hydra.job.override_dirname = get_overrides_dirname(
+            overrides=app, kv_sep=conf.kv_sep, item_sep=conf.item_sep,
+            exclude_keys=conf.exclude_keys)
+    OmegaConf.copy_cache(from_config=master, to_config=cfg)
+    return cfg
+
+
+def execute_job_cached(idx, overrides, hydra_context, config, task_function, singleton_state):
+    """hydra-joblib-launcher's ``execute_job`` with :func:`cached_sweep_config`."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.core.singleton import Singleton
+    from hydra.core.utils import run_job, setup_globals
+    from omegaconf import open_dict
+
+    setup_globals()
+    Singleton.set_state(singleton_state)
+    sweep_config = cached_sweep_config(hydra_context.config_loader, config, list(overrides))
+    with open_dict(sweep_config):
+        sweep_config.hydra.job.id = f"{sweep_config.hydra.job.name}_{idx}"
+        sweep_config.hydra.job.num = idx
+    HydraConfig.instance().set_config(sweep_config)
+    return run_job(hydra_context=hydra_context, config=sweep_config,
+                   task_function=task_function, job_dir_key="hydra.sweep.dir",
+                   job_subdir_key="hydra.sweep.subdir")
+
+
+def launch_joblib_cached(launcher, job_overrides, initial_job_idx):
+    """hydra-joblib-launcher's ``_core.launch``, dispatching :func:`execute_job_cached`."""
+    from pathlib import Path
+
+    from hydra.core.singleton import Singleton
+    from hydra.core.utils import configure_log, setup_globals
+    from hydra_plugins.hydra_joblib_launcher._core import process_joblib_cfg
+    from joblib import Parallel, delayed
+
+    setup_globals()
+    configure_log(launcher.config.hydra.hydra_logging, launcher.config.hydra.verbose)
+    Path(str(launcher.config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
+    joblib_cfg = launcher.joblib
+    joblib_cfg["backend"] = "loky"  # as hydra-joblib-launcher: threads do not suit Hydra
+    process_joblib_cfg(joblib_cfg)
+    logging.getLogger("hydra_plugins.hydra_joblib_launcher").info(
+        "Joblib.Parallel(%s) is launching %d jobs (configs composed once per group choices)",
+        ",".join(f"{k}={v}" for k, v in joblib_cfg.items()), len(job_overrides))
+    singleton_state = Singleton.get_state()
+    return Parallel(**joblib_cfg)(
+        delayed(execute_job_cached)(initial_job_idx + idx, overrides, launcher.hydra_context,
+                                    launcher.config, launcher.task_function, singleton_state)
+        for idx, overrides in enumerate(job_overrides))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import platform
@@ -16,6 +17,7 @@ PACKAGES = ("mesa", "numpy", "scipy", "pandas", "pyarrow", "matplotlib", "hydra-
 REPO = Path(__file__).resolve().parent.parent
 
 
+@functools.cache  # per process: a sweep worker writes one manifest per cell
 def package_versions() -> dict:
     out = {"python": platform.python_version()}
     for name in PACKAGES:
@@ -26,6 +28,7 @@ def package_versions() -> dict:
     return out
 
 
+@functools.cache  # per process: the code a process runs is the code it imported
 def git_commit() -> dict:
     """Commit hash and whether the work tree had uncommitted changes (None outside git)."""
     def run(*args):
@@ -65,8 +68,8 @@ def build_manifest(results, files: list[str]) -> dict:
         "n_agents": int(len(results.agents)),
         "horizon_weeks": cfg["horizon_weeks"],
         "engine": cfg["engine"],
-        "versions": package_versions(),
-        "git": git_commit(),
+        "versions": dict(package_versions()),
+        "git": dict(git_commit()),
         "timings": results.timings,
         "peak_memory_mb": round(peak_memory_mb(), 1),
         "files": files,

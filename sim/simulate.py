@@ -54,17 +54,21 @@ class Results:
     decomposition: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
-def simulate(cfg: dict, model: RTWModel | None = None, core_only: bool = False) -> Results:
+def simulate(cfg: dict, model: RTWModel | None = None, core_only: bool = False,
+             validated: bool = False) -> Results:
     """Validate ``cfg``, run the model and collect its tables.
 
     ``core_only`` skips the tables an analysis loop does not need (weekly, spells,
     calibration, RTW curves, competing risks: left empty); summary, programme and
-    economics are the same as in a full run.
+    economics are the same as in a full run. ``validated=True`` says ``cfg`` is already
+    the result of :func:`sim.config.validate` with its memory checked (the CLI and the
+    sweep check before they create anything), so it is not checked twice.
     """
-    cfg = validate(cfg)
-    if model is None:
+    if not validated:
+        cfg = validate(cfg)
+    if model is None and not validated:
         check_memory(cfg)
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     if model is None:
         model = RTWModel(cfg)
     t1 = time.perf_counter()
@@ -90,6 +94,7 @@ def simulate(cfg: dict, model: RTWModel | None = None, core_only: bool = False) 
         "build_seconds": t1 - t0,
         "run_seconds": t2 - t1,
         "tables_seconds": t3 - t2,
+        "cpu_seconds": time.process_time() - cpu0,  # build + loop + tables, this process's CPU
         "agent_weeks": model.people.n * (model.warmup + model.horizon),
     }
     return Results(cfg, agents, summary, weekly, spells, calibration, totals.reset_index(),

@@ -253,7 +253,7 @@ def run_cell(cfg, sweep_dir: Path, task_overrides: list[str], choices: dict) -> 
         hook = os.environ.get(FAIL_ENV)
         if hook and any(hook in ov for ov in task_overrides):
             raise RuntimeError(f"failure injected for testing ({FAIL_ENV}={hook})")
-        results = simulate(checked)
+        results = simulate(checked, validated=True)
         write_results(results, cell_dir / RESULTS)
         (cell_dir / FAILED_FILE).unlink(missing_ok=True)
     except Exception as err:  # noqa: BLE001 - a failed cell must not stop the sweep

@@ -352,3 +352,57 @@ def test_a_preset_grid_narrowed_on_the_command_line_runs_exactly_those_cells(tmp
     assert set(cells["population"]) == {"workforce"} and set(cells["status"]) == {"complete"}
     manifest = json.loads(next(out.glob("cells/*/results/manifest.json")).read_text())
     assert manifest["config"]["output"]["write_agents"] is False  # the preset's setting
+
+
+@pytest.mark.parametrize("overrides", [
+    ["programme=multicomponent", "population=workforce", "pathways.rtw.manual_hr=0.85",
+     "population.n=300", "replicates=2"],
+    ["population.n=400", "programme=usual_care", "outcomes.rtw_weeks=[13,26]", "seed=7"],
+    ["programme=ips_smi", "+extra_key=1", "horizon_weeks=52"],
+])
+def test_cached_sweep_config_equals_hydras_full_compose(overrides):
+    """The default launcher's shortcut (compose once per group choices, then apply the
+    key=value overrides) gives the job config Hydra's own compose gives, hydra node
+    included, for a second, third ... cell with the same choices."""
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.types import RunMode
+    from omegaconf import OmegaConf
+
+    from sim import launchers
+    from sim.config import CONFIG_DIR
+
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
+        loader = GlobalHydra.instance().hydra.config_loader
+        master = loader.load_configuration("config", ["hydra.launcher.n_jobs=2"],
+                                           run_mode=RunMode.MULTIRUN)
+        launchers._SWEEP_CONFIGS.clear()
+        first = launchers.cached_sweep_config(loader, master, overrides)
+        first.seed = 99  # a job may change its config: the cached one must not see it
+        fast = launchers.cached_sweep_config(loader, master, overrides)
+        full = loader.load_sweep_config(master, overrides)
+    assert len(launchers._SWEEP_CONFIGS) == 1
+    fast_c, full_c = (OmegaConf.to_container(c, resolve=False) for c in (fast, full))
+    for c in (fast_c, full_c):
+        c["hydra"]["runtime"].pop("cwd")
+    assert fast_c == full_c
+    assert OmegaConf.is_struct(fast) == OmegaConf.is_struct(full)
+
+
+def test_cached_sweep_config_rejects_an_unknown_key_as_hydra_does():
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.errors import ConfigCompositionException
+    from hydra.types import RunMode
+
+    from sim import launchers
+    from sim.config import CONFIG_DIR
+
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
+        loader = GlobalHydra.instance().hydra.config_loader
+        master = loader.load_configuration("config", [], run_mode=RunMode.MULTIRUN)
+        with pytest.raises(ConfigCompositionException) as full:
+            loader.load_sweep_config(master, ["population.nn=3"])
+        with pytest.raises(ConfigCompositionException) as fast:
+            launchers.cached_sweep_config(loader, master, ["population.nn=3"])
+    assert str(fast.value) == str(full.value)

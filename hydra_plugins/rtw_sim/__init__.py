@@ -26,3 +26,20 @@ if RayLauncher is not None:
             init = OmegaConf.to_container(self.ray_cfg.init, resolve=True) or {}
             prepare_local_ray(init, self.allow_ray_on_network)
             return super().launch(job_overrides, initial_job_idx)
+
+
+try:
+    from hydra_plugins.hydra_joblib_launcher.joblib_launcher import JoblibLauncher
+except ImportError:  # hydra-joblib-launcher not installed: nothing to offer
+    JoblibLauncher = None
+
+if JoblibLauncher is not None:
+
+    class CachingJoblibLauncher(JoblibLauncher):
+        """hydra-joblib-launcher's launcher; each worker composes a cell's config once per
+        set of config-group choices (sim.launchers.cached_sweep_config)."""
+
+        def launch(self, job_overrides, initial_job_idx):
+            from sim.launchers import launch_joblib_cached
+
+            return launch_joblib_cached(self, job_overrides, initial_job_idx)
