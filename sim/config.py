@@ -28,6 +28,8 @@ from sim.categories import (
     SEXES,
     STATES,
 )
+from sim.eligibility import ATTRIBUTES as ELIGIBILITY_ATTRIBUTES
+from sim.eligibility import OPTIONAL as ELIGIBILITY_OPTIONAL
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 SHARE_TOLERANCE = 1e-6
@@ -459,12 +461,17 @@ class Subset:
             raise ConfigError(f"{path}: got {_fmt(value)}, expected a non-empty list of "
                               f"{self.what}s")
         for v in value:
-            if v not in self.names:
+            if v not in self.names or not any(  # true is not the IMD quintile 1
+                    isinstance(v, bool) == isinstance(n, bool) for n in self.names if n == v):
                 shown = ", ".join(str(n) for n in self.names)
                 raise ConfigError(f"{path}: unknown {self.what} {v!r}, expected one of {shown}")
         if len(set(value)) != len(value):
             raise ConfigError(f"{path}: repeated {self.what} in {_fmt(value)}")
         return list(value)
+
+
+ELIGIBILITY_KEYS = {key: Subset(names, what)
+                    for key, (_, names, what) in ELIGIBILITY_ATTRIBUTES.items()}
 
 
 class Choice:
@@ -496,10 +503,8 @@ COMPONENT = Struct(
         "eligibility": Struct({
             "state": Str(("absent", "unemployed", "inactive", "inactive_benefit")),
             "refer_at_week": Int(0, 520),
-            "conditions": Subset(CONDITIONS, "condition"),
-            "severities": Subset(SEVERITIES, "severity"),
-            "imd_quintiles": Subset((1, 2, 3, 4, 5), "IMD quintile"),
-        }),
+            **ELIGIBILITY_KEYS,  # conditions, severities, IMD, age, sex, ... (sim.eligibility)
+        }, optional=ELIGIBILITY_OPTIONAL),
         "access": Struct({
             "name": Str(),
             "referral": PROB,
@@ -544,11 +549,10 @@ MODIFIER = Choice("kind", {
     "targeting": Struct({
         "kind": Str(),
         "label": Str(),
-        "imd_quintiles": Subset((1, 2, 3, 4, 5), "IMD quintile"),
-        "conditions": Subset(CONDITIONS, "condition"),
+        **ELIGIBILITY_KEYS,  # restricts who is served by any person attribute
         "referral_imd_rr": IMD5,
         "priority": Str(("fifo", "most_deprived", "longest_absent")),
-    }, optional=("imd_quintiles", "conditions", "referral_imd_rr", "priority"), sources=True),
+    }, optional=(*ELIGIBILITY_ATTRIBUTES, "referral_imd_rr", "priority"), sources=True),
 })
 
 PROGRAMME = Struct(
