@@ -565,8 +565,9 @@ PROGRAMME = Struct(
         }),
         "components": Mapping(COMPONENT),
         "modifiers": Mapping(MODIFIER),
+        "variant": Str(),  # set by sim.variants: the label of the variant applied
     },
-    optional=("components", "modifiers"),
+    optional=("components", "modifiers", "variant"),
 )
 
 GBP_OR_ID = EvidenceRef(Num(0.0, 1e7))
@@ -659,13 +660,21 @@ SCHEMA = Struct(
         "outcomes": OUTCOMES,
         "output": OUTPUT,
         "evidence_values": EvidenceValues(),
+        "variant": Str(),  # the chosen named design variant (sim.variants), or null
+        "variants": AnyValue(),  # label -> {programme.<key>: value}; checked by sim.variants
     },
-    optional=("evidence_values",),
+    optional=("evidence_values", "variant", "variants"),
 )
 
 
 def validate(cfg: dict) -> dict:
     """Check a plain-dict config against the schema; return the checked copy."""
+    from sim.variants import VariantError, apply_variant  # a named design variant
+
+    try:
+        cfg = apply_variant(cfg) if isinstance(cfg, dict) else cfg
+    except VariantError as err:
+        raise ConfigError(str(err)) from None
     out = SCHEMA.check("", cfg)
     if out.get("evidence_values") is None:  # optional: absent unless PSA sets it
         out.pop("evidence_values", None)

@@ -59,6 +59,7 @@ from sim.categories import ETHNICITIES, ETHNICITY_LABELS
 from sim.metrics import paired_difference, slope_index
 
 REFERENCE = "usual_care"
+VARIANT_KEYS = ("variant", "variants")  # named design variants (sim.variants): not a setting
 SMALL_CELL = 10  # groups with fewer people than this are suppressed in tables
 # Okabe-Ito: a colour-blind-safe qualitative palette
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
@@ -258,7 +259,7 @@ def _group_config(cell: Cell) -> dict:
     (they only change the programme's effects and costs), output settings and the seed
     (runs with other seeds are further independent replicates, paired within a seed)."""
     return {k: v for k, v in cell.config.items()
-            if k not in ("programme", "output", "evidence_values", "seed")}
+            if k not in ("programme", "output", "evidence_values", "seed", *VARIANT_KEYS)}
 
 
 def _variant_config(cell: Cell) -> dict:
@@ -338,17 +339,21 @@ def select_runs(cells: list[Cell]) -> Selection:
                            if len({f.get(k) for f in flats.values()}) > 1
                            and k not in ("programme.name",))
         for vkey, cs in variants.items():
-            label = ", ".join(f"{k.removeprefix('programme.')}={_show(flats[vkey].get(k))}"
+            named = cs[0].config["programme"].get("variant")  # a named variant's label
+            label = named or ", ".join(f"{k.removeprefix('programme.')}={_show(flats[vkey].get(k))}"
                               for k in differing[:3])
-            if len(differing) > 3:
+            if len(differing) > 3 and not named:
                 label += f", +{len(differing) - 3} more settings"
             arm = Arm(design, label, {})
             for c in cs:
                 seed = c.config.get("seed")
                 if seed in arm.cells:
+                    why = (f"variant {c.config.get('variant')} does not change this design"
+                           if c.config.get("variant") != arm.cells[seed].config.get("variant")
+                           else "same configuration and seed")
                     left_out.append({"path": str(c.path), "design": c.design,
-                                     "reason": f"repeat of {arm.cells[seed].path} (same "
-                                               "configuration and seed, so the same results)"})
+                                     "reason": f"repeat of {arm.cells[seed].path} ({why}, "
+                                               "so the same results)"})
                 else:
                     arm.cells[seed] = c
             arms.append(arm)
