@@ -431,8 +431,10 @@ def replicate_measures(cell: Cell, week: int | None = None) -> pd.DataFrame:
     minorities = [g for g in ETHNICITIES[1:] if g in eth]
     if ETHNICITIES[0] in eth and minorities:
         short = (eth[ETHNICITIES[0]].to_numpy()[:, None] - eth[minorities].to_numpy())
-        weights = eth_n[minorities].to_numpy()
-        out["ethnic_gap"] = (short * weights).sum(axis=1) / weights.sum(axis=1)
+        # a group with no value (nobody in it reached the RTW week) carries no weight
+        weights = np.where(np.isfinite(short), eth_n[minorities].to_numpy(), 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["ethnic_gap"] = np.nansum(short * weights, axis=1) / weights.sum(axis=1)
     else:  # a population without White British or without minority groups: no gap
         out["ethnic_gap"] = np.nan
     ea = e[e["dimension"] == "all"].set_index("replicate")
@@ -490,10 +492,15 @@ def compare_cells(cells: list[Cell]) -> Comparison:
             "programme_cost": (m["cost_programme_disc"], b_["cost_programme_disc"]),
         }
         for name, (values, b) in delta.items():
-            res = paired_difference(values.to_numpy(), b.to_numpy())
-            league.append({"design": design, "measure": name, "level": float(values.mean()),
-                           "estimate": res.estimate, "low": res.low, "high": res.high,
-                           "n_replicates": res.n})
+            v, bv = values.to_numpy(dtype=float), b.to_numpy(dtype=float)
+            ok = np.isfinite(v) & np.isfinite(bv)  # e.g. a gap of a group nobody is in
+            res = paired_difference(v[ok], bv[ok]) if ok.any() else None
+            league.append({"design": design, "measure": name,
+                           "level": float(np.nanmean(v)) if ok.any() else np.nan,
+                           "estimate": res.estimate if res else np.nan,
+                           "low": res.low if res else np.nan,
+                           "high": res.high if res else np.nan,
+                           "n_replicates": res.n if res else 0})
         extra = m["returned_window"] - b_["returned_window"]
         d_cost = (m["cost_programme_disc"] - b_["cost_programme_disc"]) * m["people"]
         cper = np.where(extra > 0, d_cost / extra.where(extra > 0, 1), np.nan)

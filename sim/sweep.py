@@ -20,7 +20,8 @@ Layout of a sweep directory::
                                  setting: outcomes, gaps, SII/RII, costs, QALYs, NMB, NHB
                                  (sim.sweep_compare)
       aggregate/cells.csv, failures.csv
-      report/                    comparison report (sim.report, when available)
+      report/                    index.html naming every setting + one report per setting
+                                 (sim.report_sweep; one setting: report.html)
 
 Resume: a cell whose ``results/`` exists for the same config hash is skipped. The hash
 leaves out settings that do not change results (``output.*``, Hydra, launcher).
@@ -410,15 +411,16 @@ def aggregate(sweep_dir: Path, report: bool = True, quiet: bool = False) -> dict
 
 
 def _write_report(paths: list[Path], out_dir: Path, quiet: bool) -> Path | None:
-    """The comparison report by :func:`sim.report.write_report`, if that module exists."""
+    """The comparison report of every setting (:mod:`sim.report_sweep`: one report per
+    population / assumption setting and an index page naming them all)."""
     try:
-        from sim.report import write_report
+        from sim.report_sweep import write_sweep_report
     except (ImportError, AttributeError) as err:
         if not quiet:
-            print(f"report: skipped (sim.report.write_report not available: {one_line(err)})")
+            print(f"report: skipped (sim.report_sweep not available: {one_line(err)})")
         return None
     try:
-        path = write_report(paths, out_dir)
+        path = write_sweep_report(paths, out_dir, quiet)
     except Exception as err:  # noqa: BLE001 - the tables above are already written
         print(f"report: failed: {one_line(err)}", file=sys.stderr)
         return None

@@ -88,8 +88,10 @@ def _inequality(summary: pd.DataFrame, metric: str) -> list[dict]:
     n = eth.pivot_table(index="replicate", columns="group", values="n")
     minorities = [g for g in v.columns if g != WHITE_BRITISH]
     if WHITE_BRITISH in v and minorities:
-        w = n[minorities].to_numpy(float)
-        mean_min = (v[minorities].to_numpy(float) * w).sum(axis=1) / w.sum(axis=1)
+        vals = v[minorities].to_numpy(float)
+        w = np.where(np.isfinite(vals), n[minorities].to_numpy(float), 0.0)  # empty: no weight
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_min = np.nansum(vals * w, axis=1) / w.sum(axis=1)
         wb = v[WHITE_BRITISH].to_numpy(float)
         rows += _rows(dict(zip(v.index, wb - mean_min, strict=True)), "inequality",
                       "ethnic_gap", metric)
