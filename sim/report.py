@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from sim import report_dcea
+from sim import report_dcea, report_words
 from sim.categories import ETHNICITIES, ETHNICITY_LABELS
 from sim.metrics import paired_difference, slope_index
 
@@ -801,23 +801,17 @@ def _answers(comp: Comparison) -> list[Markup]:
         "{} weeks than usual care, and changes days absent per person by {}; it costs {}.")
         .format(names[best], ci(best, "extra_rtw_per_1000"), w, ci(best, "days_absent"),
                 cost_text(best)))
-    sii = val(fairest, "sii")
-    lines.append(Markup(
-        "<b>Deprivation gap:</b> {} {} it most: the slope index of inequality in RTW changes "
-        "by {} percentage points (gap between most and least deprived ends, usual care {:.1f} "
-        "points){}; it costs {}.").format(
-            names[fairest], "narrows" if sii < 0 else "does not narrow",
-            ci(fairest, "sii", 100), 100 * val(ref_key, "sii", "level"),
-            _sure(val(fairest, "sii", "low"), val(fairest, "sii", "high")),
-            cost_text(fairest)))
+    # gaps: "narrows most" only of a change that clears the noise (sim.report_words)
+    trio = lambda d, m: tuple(val(d, m, k) for k in ("estimate", "low", "high"))  # noqa: E731
+    lines.append(report_words.gap_line(
+        "Deprivation gap", "the deprivation gap (slope index of inequality, SII, in RTW "
+        "between the most and least deprived ends)", {d: trio(d, "sii") for d in designs},
+        names, val(ref_key, "sii", "level")))
     if with_gap:
-        eth = min(with_gap, key=lambda d: val(d, "ethnic_gap"))
-        lines.append(Markup(
-            "<b>Ethnic gap:</b> {} changes the average RTW shortfall of minority ethnic groups "
-            "against White British most, by {} percentage points (usual care {:.1f}){}.").format(
-                names[eth], ci(eth, "ethnic_gap", 100),
-                100 * val(ref_key, "ethnic_gap", "level"),
-                _sure(val(eth, "ethnic_gap", "low"), val(eth, "ethnic_gap", "high"))))
+        lines.append(report_words.gap_line(
+            "Ethnic gap", "the average RTW shortfall of minority ethnic groups against White "
+            "British", {d: trio(d, "ethnic_gap") for d in with_gap}, names,
+            val(ref_key, "ethnic_gap", "level")))
     else:
         lines.append(Markup("<b>Ethnic gap:</b> not measurable: the population has no White "
                             "British group or no minority ethnic group."))
