@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from sim import report_dcea, report_words
+from sim import report_dcea, report_text, report_words
 from sim.categories import ETHNICITIES, ETHNICITY_LABELS
 from sim.metrics import paired_difference, slope_index
 
@@ -68,12 +68,12 @@ PERSPECTIVES = (("cost_programme", "Programme (NHS / commissioner)"),
                 ("cost_employer", "Employer (sick pay, net productivity loss, recruitment)"),
                 ("cost_exchequer", "Exchequer (benefits, lost tax)"),
                 ("cost_individual", "Individual (lost income)"))
-SECTIONS = ("Answers", "Runs not used", "League table", "How sure, given the evidence",
+SECTIONS = ("Answers", "Glossary", "Runs not used", "League table", "How sure, given the evidence",
             "Cost-effectiveness (NICE reference case)",
             "Distributional cost-effectiveness (DCEA)",
             "Return to work by group", "Inequality gaps",
             "Equity-efficiency impact plane", "Costs by perspective", "Groups",
-            "Evidence", "Assumptions", "Runs and configuration", "How to read this report")
+            "Evidence", "Assumptions", "Runs and configuration")
 
 
 class ReportError(ValueError):
@@ -846,8 +846,9 @@ def _answers(comp: Comparison) -> list[Markup]:
 def _table(df: pd.DataFrame, text: bool = False) -> Markup:
     """A DataFrame as an HTML table; pandas escapes every cell and header. ``text``: a table
     of words (left-aligned) rather than numbers."""
-    return Markup(df.to_html(index=False, escape=True, border=0, na_rep="-",
-                             classes="t text" if text else "t"))
+    return Markup('<div class="scroll">{}</div>').format(  # scrolls sideways on a phone
+        Markup(df.to_html(index=False, escape=True, border=0, na_rep="-",
+                          classes="t text" if text else "t")))
 
 
 def _league_html(comp: Comparison) -> Markup:
@@ -880,18 +881,9 @@ def _league_html(comp: Comparison) -> Markup:
 
 
 def _groups_html(comp: Comparison) -> Markup:
-    g = comp.groups.copy()
-    labels = dict(ETHNICITY_LABELS)
-    col = f"RTW {comp.rtw_week} w (%)"
-    g["group"] = [labels.get(x, x) if dim == "ethnicity" else x
-                  for dim, x in zip(g["dimension"], g["group"], strict=True)]
-    small = g["n"] < SMALL_CELL
-    g[col] = np.where(small, "suppressed (<10)", (100 * g[comp.rtw]).round(1).astype(str))
-    g["days absent"] = np.where(small, "suppressed (<10)", g["days_absent"].round(1).astype(str))
-    g["n"] = np.where(small, f"<{SMALL_CELL}", g["n"].map("{:,}".format))
-    ref = comp.ref_key
-    keep = g["design"].isin([ref, *sorted(set(g["design"]) - {ref})[:3]])
-    return _table(g.loc[keep, ["design", "dimension", "group", "n", col, "days absent"]])
+    """Display names for groups, and each group's RTW change against usual care."""
+    return _table(report_text.groups_table(comp.groups, comp.rtw, comp.ref_key, _names(comp),
+                                           SMALL_CELL))
 
 
 def _left_out_html(comp: Comparison) -> Markup:
@@ -1037,7 +1029,8 @@ def _psa_html(psa: dict | None, names: dict) -> Markup:
                      "expected gain from deciding with perfect knowledge of all evidence (EVPI) "
                      "{}; per entry (EVPPI), the evidence gaps most worth closing:</p>").format(
                          evpi_text)
-            + _table(top.rename(columns={"parameters": "evidence entry",
+            + _table(top.assign(parameters=top["parameters"].map(report_text.entry_label))
+                     .rename(columns={"parameters": "evidence entry",
                                          "value_per_person": "EVPPI (GBP per person)"})
                      .round(1)))
 
@@ -1049,7 +1042,8 @@ def _psa_answer(psa: dict | None, names: dict) -> Markup | None:
     voi = psa["voi"][psa["voi"]["parameters"] != "all (EVPI)"].sort_values(
         "value_per_person", ascending=False)
     gap = (Markup("; the evidence gap most worth closing is <i>{}</i> (EVPPI GBP {:,.0f} per "
-                  "person)").format(voi.iloc[0]["parameters"], voi.iloc[0]["value_per_person"])
+                  "person)").format(report_text.entry_label(voi.iloc[0]["parameters"]),
+                                    voi.iloc[0]["value_per_person"])
            if len(voi) else "")
     return Markup("<b>How sure, given the evidence:</b> {} has the highest net benefit in "
                   "{:.0%} of {} evidence draws{}.").format(
@@ -1126,15 +1120,7 @@ def render_html(comp: Comparison, figs: dict[str, str],
     sec["Evidence"] = evidence
     sec["Assumptions"] = Markup("<p>Parameters without a published figure, with the reasoning "
                                 "recorded in the configs and the registry.</p>") + assumptions
-    sec["How to read this report"] = Markup(
-        "<p>RTW: first return to work (full or phased) within {} weeks of the absence "
-        "starting. SII: slope index of inequality across IMD quintiles (PHE/OHID Fingertips "
-        "convention: weighted regression on the cumulative population mid-point rank, "
-        "quintile 1 most deprived), the fitted difference between the least and most "
-        "deprived ends; some publications divide it by the mean instead. Ethnic gap: "
-        "population-weighted mean of each minority group's shortfall against White British. "
-        "NMB: willingness to pay x change in discounted weeks in work minus change in "
-        "programme cost. See docs/REPORT.md.</p>").format(w)
+    sec["Glossary"] = report_text.glossary_html(w)  # near the top: acronyms expanded
     env = Environment(loader=FileSystemLoader(_TEMPLATES), autoescape=True,
                       undefined=StrictUndefined, keep_trailing_newline=True)
     return env.get_template("report.html.j2").render(
