@@ -54,8 +54,8 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from sim import report_dcea, report_text, report_words
-from sim.categories import ETHNICITIES, ETHNICITY_LABELS
+from sim import report_charts, report_dcea, report_text, report_words
+from sim.categories import ETHNICITIES
 from sim.metrics import paired_difference, slope_index
 
 REFERENCE = "usual_care"
@@ -634,12 +634,14 @@ def figures(comp: Comparison) -> dict[str, str]:
     for ax, measure, scale, title in (
         (axes[0], "extra_rtw_per_1000", 1, f"Extra people back at work within {w} weeks\n"
                                            "per 1,000 people (vs usual care)"),
-        (axes[1], "sii", 100, "Change in deprivation gradient (SII, percentage points)\n"
-                              "negative = gap narrows"),
+        (axes[1], "sii", -100, "Reduction in deprivation gradient (SII, percentage points)"
+                               "\npositive = gap narrows"),
     ):
         est = [scale * _league_value(comp, d, measure) for d in designs]
-        lo = [scale * _league_value(comp, d, measure, "low") for d in designs]
-        hi = [scale * _league_value(comp, d, measure, "high") for d in designs]
+        lo = [scale * _league_value(comp, d, measure, "low" if scale > 0 else "high")
+              for d in designs]
+        hi = [scale * _league_value(comp, d, measure, "high" if scale > 0 else "low")
+              for d in designs]
         y = np.arange(len(designs))
         err = np.array([np.subtract(est, lo), np.subtract(hi, est)])
         ax.errorbar(est, y, xerr=np.nan_to_num(err), fmt="o", color=PALETTE[0], capsize=3)
@@ -651,55 +653,11 @@ def figures(comp: Comparison) -> dict[str, str]:
     axes[1].set_xlabel("percentage points (95% interval over replicates)")
     out["league"] = _fig_to_uri(fig)
 
-    # 2. RTW curves by IMD quintile and by ethnic group: usual care vs the design with
-    # most extra returns (rows: grouping; columns: design)
-    best = designs[-1] if designs else ref
-    fig, axes = plt.subplots(2, 2, figsize=(11, 8), sharey=True)
-    eth_labels = dict(ETHNICITY_LABELS)
-    groupings = (("imd_quintile", ["1", "2", "3", "4", "5"],
-                  lambda q: {"1": "Q1 most deprived", "5": "Q5 least deprived"}.get(q, f"Q{q}")),
-                 ("ethnicity", list(ETHNICITIES), lambda e: eth_labels.get(e, e)))
-    for row, (dim, groups, label_of) in enumerate(groupings):
-        for col, design in enumerate((ref, best)):
-            ax = axes[row, col]
-            cur = comp.curves[(comp.curves["design"] == design)
-                              & (comp.curves["dimension"] == dim)]
-            for k, g in enumerate(groups):
-                c = cur[cur["group"] == g]
-                if c.empty or c["n"].iloc[0] < SMALL_CELL:
-                    continue  # small groups are not drawn
-                ax.step(c["week"], 100 * c["share"], where="post",
-                        color=PALETTE[k % len(PALETTE)], label=label_of(g))
-            ax.set_title(f"{names[design]}: by {'IMD quintile' if row == 0 else 'ethnic group'}")
-            ax.set_xlabel("weeks since the absence began")
-            ax.grid(alpha=0.3)
-        axes[row, 0].set_ylabel("back at work (%)")
-        axes[row, 1].legend(loc="lower right", fontsize=7)
-    fig.tight_layout()
-    out["curves"] = _fig_to_uri(fig)
-
-    # 3. gaps per design: absolute and relative IMD gap, ethnic gap
-    order = [ref] + designs[::-1]
-    fig, axes = plt.subplots(1, 3, figsize=(13, 0.4 * len(order) + 1.8), sharey=True)
-    for ax, measure, scale, xlabel in (
-        (axes[0], "imd_gap_abs", 100, f"Q5 minus Q1 RTW at {w} weeks (percentage points)"),
-        (axes[1], "imd_gap_rel", 1, f"relative gap: Q5 RTW at {w} weeks is this\n"
-                                    "% higher than Q1 (ratio - 1, x 100)"),
-        (axes[2], "ethnic_gap", 100, "White British minus minority groups\n"
-                                     "(weighted mean, percentage points)"),
-    ):
-        vals = [scale * _league_value(comp, d, measure, "level") for d in order]
-        if measure == "imd_gap_rel":  # bars from zero: no truncated axis
-            vals = [100 * (v - 1) for v in vals]
-        ax.barh(np.arange(len(order)), vals,
-                color=[PALETTE[1] if d == ref else PALETTE[0] for d in order])
-        ax.set_xlabel(xlabel, fontsize=9)
-        ax.grid(axis="x", alpha=0.3)
-    axes[0].set_yticks(np.arange(len(order)), [names[d] for d in order])
-    axes[0].invert_yaxis()
-    fig.suptitle(f"Inequality gaps in return to work within {w} weeks (orange: usual care)",
-                 fontsize=11)
-    out["gaps"] = _fig_to_uri(fig)
+    # 2. RTW over time as the difference from usual care; 3. gap reductions with
+    # intervals, zoomed (sim.report_charts: ordinal IMD and colour-blind-safe palettes)
+    out["curves"] = _fig_to_uri(report_charts.rtw_difference(comp, names, SMALL_CELL))
+    out["gaps"] = _fig_to_uri(report_charts.gap_reductions(
+        comp, names, lambda d, m, w="estimate": _league_value(comp, d, m, w)))
 
     # 4. equity-efficiency impact plane
     fig, ax = plt.subplots(figsize=(7.5, 5.5))
@@ -715,7 +673,8 @@ def figures(comp: Comparison) -> dict[str, str]:
     ax.axhline(0, color="grey", lw=1)
     ax.axvline(0, color="grey", lw=1)
     ax.set_xlabel(f"change in RTW within {w} weeks vs usual care (percentage points)")
-    ax.set_ylabel("reduction in deprivation gradient (SII, percentage points)")
+    ax.set_ylabel("reduction in deprivation gradient (SII, percentage points;\n"
+                  "positive = gap narrows)")
     ax.set_title("Equity-efficiency impact plane\n(top right: more returns and a smaller gap)",
                  fontsize=10)
     if designs:
@@ -1100,8 +1059,8 @@ def render_html(comp: Comparison, figs: dict[str, str],
                "design run with other settings (a variant) has its own row, labelled with the "
                "settings that differ.</p>")
         + _league_html(comp) + _img(figs["league"], "league chart"))
-    sec["Return to work by group"] = _img(figs["curves"], "RTW curves")
-    sec["Inequality gaps"] = _img(figs["gaps"], "gap chart")
+    sec["Return to work by group"] = _img(figs["curves"], "RTW difference from usual care")
+    sec["Inequality gaps"] = _img(figs["gaps"], "gap reductions vs usual care")
     sec["Equity-efficiency impact plane"] = _img(figs["plane"], "impact plane")
     sec["Costs by perspective"] = (
         Markup("<p>Discounted (3.5% a year beyond year one) cost per person in the "
