@@ -51,8 +51,11 @@ GLOSSARY = (
 def glossary_html(rtw_week: int) -> Markup:
     rows = Markup("").join(Markup("<dt>{}</dt><dd>{}</dd>").format(term, text)
                            for term, text in GLOSSARY)
-    return (Markup("<p>The RTW measure is return within {} weeks. Sign convention on every "
-                   "gap chart and table: <b>negative change = gap narrows</b>.</p>")
+    return (Markup("<p>The RTW measure is return within {} weeks. Gaps: charts plot the "
+                   "<b>reduction</b> in each gap against usual care, so <b>positive = gap "
+                   "narrows</b> (stated on each chart); tables and sentences give the "
+                   "<b>change</b> in a gap (design minus usual care), so there a negative "
+                   "change means the gap narrows.</p>")
             .format(rtw_week) + Markup('<dl class="glossary">{}</dl>').format(rows))
 
 
