@@ -61,21 +61,20 @@ def _rows(values: dict, dimension: str, metric: str, group: str) -> list[dict]:
              "value": float(v)} for r, v in values.items()]
 
 
-def _inequality(summary: pd.DataFrame, metric: str) -> list[dict]:
-    """Per replicate: SII, RII, Q5-Q1 gap, concentration index, ethnic gaps of ``metric``."""
+def _inequality(v_imd, n_imd, v_eth, n_eth, metric: str) -> list[dict]:
+    """Per replicate: SII, RII, Q5-Q1 gap, concentration index, ethnic gaps of ``metric``
+    (``v_*``/``n_*``: values and denominators, replicate x group, or None)."""
     from sim.metrics import concentration_index, slope_index
 
     rows: list[dict] = []
-    sub = summary[summary["metric"] == metric]
-    imd = sub[sub["dimension"] == "imd_quintile"]
-    if set(imd["group"].astype(str)) >= {"1", "2", "3", "4", "5"}:
-        q = [str(i) for i in range(1, 6)]
-        v = imd.pivot_table(index="replicate", columns="group", values="value")[q]
-        n = imd.pivot_table(index="replicate", columns="group", values="n")[q]
+    q = [str(i) for i in range(1, 6)]
+    if v_imd is not None and set(q) <= set(v_imd.columns):
+        v, n = v_imd[q], n_imd[q]
         out: dict[str, dict] = {"sii": {}, "rii": {}, "imd_gap": {},
                                 "concentration_index": {}}
-        for r in v.index:
-            y, w = v.loc[r].to_numpy(float), n.loc[r].to_numpy(float)
+        for r, y, w in zip(v.index, v.to_numpy(float), n.to_numpy(float), strict=True):
+            if not (np.isfinite(y).all() and np.isfinite(w).all()):
+                continue  # a quintile with no value in this replicate
             s = slope_index(y, w, ci="none")
             out["sii"][r], out["rii"][r] = s.sii, s.rii
             out["imd_gap"][r] = y[4] - y[0]
@@ -83,23 +82,37 @@ def _inequality(summary: pd.DataFrame, metric: str) -> list[dict]:
                 concentration_index(y, np.arange(1, 6), w).index if y @ w > 0 else np.nan)
         for name, vals in out.items():
             rows += _rows(vals, "inequality", name, metric)
-    eth = sub[sub["dimension"] == "ethnicity"]
-    v = eth.pivot_table(index="replicate", columns="group", values="value")
-    n = eth.pivot_table(index="replicate", columns="group", values="n")
-    minorities = [g for g in v.columns if g != WHITE_BRITISH]
-    if WHITE_BRITISH in v and minorities:
-        vals = v[minorities].to_numpy(float)
-        w = np.where(np.isfinite(vals), n[minorities].to_numpy(float), 0.0)  # empty: no weight
+    if v_eth is None:
+        return rows
+    minorities = [g for g in v_eth.columns if g != WHITE_BRITISH]
+    if WHITE_BRITISH in v_eth and minorities:
+        vals = v_eth[minorities].to_numpy(float)
+        w = np.where(np.isfinite(vals), n_eth[minorities].to_numpy(float), 0.0)  # empty: 0
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean_min = np.nansum(vals * w, axis=1) / w.sum(axis=1)
-        wb = v[WHITE_BRITISH].to_numpy(float)
-        rows += _rows(dict(zip(v.index, wb - mean_min, strict=True)), "inequality",
+            mean_min = np.nansum(np.nan_to_num(vals) * w, axis=1) / w.sum(axis=1)
+        wb = v_eth[WHITE_BRITISH].to_numpy(float)
+        rows += _rows(dict(zip(v_eth.index, wb - mean_min, strict=True)), "inequality",
                       "ethnic_gap", metric)
         with np.errstate(divide="ignore", invalid="ignore"):
             rel = np.where(wb > 0, mean_min / wb, np.nan)
-        rows += _rows(dict(zip(v.index, rel, strict=True)), "inequality", "ethnic_gap_rel",
+        rows += _rows(dict(zip(v_eth.index, rel, strict=True)), "inequality", "ethnic_gap_rel",
                       metric)
     return rows
+
+
+def _wide(summary: pd.DataFrame, metrics) -> dict:
+    """(metric, dimension) -> (values, denominators), replicate x group, in one reshape."""
+    sub = summary[summary["metric"].isin(metrics)
+                  & summary["dimension"].isin(BY_GROUP)]
+    if sub.empty:
+        return {}
+    wide = sub.set_index(["metric", "dimension", "replicate", "group"])[["value", "n"]]
+    wide = wide[~wide.index.duplicated()].unstack("group")
+    out = {}
+    for key in wide.index.droplevel("replicate").unique():
+        part = wide.loc[key]
+        out[key] = (part["value"], part["n"])
+    return out
 
 
 def _economics(econ: pd.DataFrame, config: dict) -> list[dict]:
@@ -130,9 +143,12 @@ def cell_measures(results_dir: Path, summary: pd.DataFrame) -> pd.DataFrame:
                    & summary["dimension"].isin(("all", *BY_GROUP))]
     frames = [keep[["replicate", "dimension", "group", "metric", "value"]]]
     rows: list[dict] = []
-    for metric in sorted(m for m in set(keep["metric"]) if m.startswith(("rtw_",
-                                                                         "sustained_rtw_"))):
-        rows += _inequality(summary, metric)
+    rtw = sorted(m for m in set(keep["metric"]) if m.startswith(("rtw_", "sustained_rtw_")))
+    wide = _wide(summary, rtw)
+    for metric in rtw:
+        v_imd, n_imd = wide.get((metric, "imd_quintile"), (None, None))
+        v_eth, n_eth = wide.get((metric, "ethnicity"), (None, None))
+        rows += _inequality(v_imd, n_imd, v_eth, n_eth, metric)
     econ_path = Path(results_dir) / "economics.parquet"
     if econ_path.is_file():
         manifest = json.loads((Path(results_dir) / "manifest.json").read_text())
