@@ -102,7 +102,11 @@ def rtw_difference(comp, names: dict, small: int, max_designs: int = 5):
         ax.set_title(f"{names.get(best, best)} minus usual care, by "
                      f"{'IMD quintile' if dim == 'imd_quintile' else 'ethnic group'}",
                      fontsize=10)
-        ax.legend(fontsize=7, loc="best")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7, loc="best")
+        else:  # every group below the small-cell limit
+            ax.text(0.5, 0.5, f"groups under {small} people are not drawn",
+                    transform=ax.transAxes, ha="center", fontsize=9)
     for ax in axes:
         ax.set_xlabel("weeks since the absence began")
         ax.grid(alpha=0.3)
