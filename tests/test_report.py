@@ -77,7 +77,8 @@ def test_small_groups_are_suppressed(cells_dir):
     comp.groups.loc[comp.groups.index[0], "n"] = 7  # a group below the publication threshold
     shown = comp.groups.iloc[0]
     text = _groups_html(comp)
-    assert text.count("suppressed (&lt;10)") == 2  # its RTW rate and days absent
+    # its RTW rate, its RTW change against usual care and days absent
+    assert text.count("suppressed (&lt;10)") == 3
     assert f"{100 * shown['rtw_52w']:.1f}</td>" not in text.split("suppressed")[0][-400:]
 
 
