@@ -226,6 +226,11 @@ def task(cfg) -> int:
         (folder / "summary.md").write_text(summary_md(c, factors, sobol, morris, tornado,
                                                       noise_tab, samples, total, elapsed))
     print(f"GSA: {total} points x {len(configs)} designs in {elapsed:.0f} s -> {c['out']}")
+    from sim.report_words import noise_warning
+
+    for row in noise_tab.itertuples():  # an index that noise dominates is no finding
+        if noise_warning(row.noise_share_of_variance):
+            print(f"GSA {row.output}: {noise_warning(row.noise_share_of_variance)}")
     return 0
 
 
@@ -234,6 +239,7 @@ def summary_md(c, factors, sobol, morris, tornado, noise_tab, samples, total,
     import pandas as pd
 
     from sim.evidence import to_markdown as md
+    from sim.report_words import noise_warning  # an index that noise dominates is no finding
 
     lines = [f"# Global sensitivity analysis: {c['design']}", "",
              f"Model: {c['population']}, {c['n']:,} people x {c['replicates']} replicates "
@@ -260,7 +266,9 @@ def summary_md(c, factors, sobol, morris, tornado, noise_tab, samples, total,
     for o in c["outputs"]:
         s = sobol[sobol["output"] == o].sort_values("ST", ascending=False)
         top = s.iloc[0]
-        lines += [f"## {LABELS.get(o, o)}", "",
+        share = noise_tab.loc[noise_tab["output"] == o, "noise_share_of_variance"]
+        warn = noise_warning(float(share.iloc[0]) if len(share) else float("nan"))
+        lines += [f"## {LABELS.get(o, o)}", "", *([f"**{warn}.**", ""] if warn else []),
                   f"Largest total index: **{top['parameter']}** (ST {top['ST']:.2f}, 95% "
                   f"{top['ST'] - top['ST_conf']:.2f} to {top['ST'] + top['ST_conf']:.2f}); "
                   f"sum of first-order indices {s['S1'].sum():.2f} (1 = additive).", "",

@@ -144,10 +144,11 @@ def task(cfg) -> int:
             else 0
         (folder / "summary.md").write_text(summary_md(c, factors, source, fails, box, elapsed,
                                                       n_clamped, noise_text))
-    rate = float(np.mean(fails))
-    what = box.describe() if box is not None else "no box (failures are all or none)"
-    print(f"Scenario discovery: {int(fails.sum())}/{len(fails)} points fail ({rate:.0%}); "
-          f"box: {what} -> {c['out']}")
+    from sim.report_words import discovery_line  # a box is a finding only if significant
+
+    firm = 0 if box is None else int((box.limits["qp_value"] <= 0.05).sum())
+    what = None if box is None else box.describe()
+    print(f"{discovery_line(int(fails.sum()), len(fails), what, firm)} -> {c['out']}")
     return 0
 
 

@@ -28,6 +28,8 @@ from sim.categories import (
     SEXES,
     STATES,
 )
+from sim.eligibility import ATTRIBUTES as ELIGIBILITY_ATTRIBUTES
+from sim.eligibility import OPTIONAL as ELIGIBILITY_OPTIONAL
 from sim.vocabulary import COMBINE_RULES, COMPONENT_STATES, DOMAINS, EFFECT_KEYS, PRIORITIES
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
@@ -460,12 +462,17 @@ class Subset:
             raise ConfigError(f"{path}: got {_fmt(value)}, expected a non-empty list of "
                               f"{self.what}s")
         for v in value:
-            if v not in self.names:
+            if v not in self.names or not any(  # true is not the IMD quintile 1
+                    isinstance(v, bool) == isinstance(n, bool) for n in self.names if n == v):
                 shown = ", ".join(str(n) for n in self.names)
                 raise ConfigError(f"{path}: unknown {self.what} {v!r}, expected one of {shown}")
         if len(set(value)) != len(value):
             raise ConfigError(f"{path}: repeated {self.what} in {_fmt(value)}")
         return list(value)
+
+
+ELIGIBILITY_KEYS = {key: Subset(names, what)
+                    for key, (_, names, what) in ELIGIBILITY_ATTRIBUTES.items()}
 
 
 class Choice:
@@ -497,10 +504,8 @@ COMPONENT = Struct(
         "eligibility": Struct({
             "state": Str(COMPONENT_STATES),
             "refer_at_week": Int(0, 520),
-            "conditions": Subset(CONDITIONS, "condition"),
-            "severities": Subset(SEVERITIES, "severity"),
-            "imd_quintiles": Subset((1, 2, 3, 4, 5), "IMD quintile"),
-        }),
+            **ELIGIBILITY_KEYS,  # conditions, severities, IMD, age, sex, ... (sim.eligibility)
+        }, optional=ELIGIBILITY_OPTIONAL),
         "access": Struct({
             "name": Str(),
             "referral": PROB,
@@ -552,11 +557,10 @@ MODIFIER = Choice("kind", {
     "targeting": Struct({
         "kind": Str(),
         "label": Str(),
-        "imd_quintiles": Subset((1, 2, 3, 4, 5), "IMD quintile"),
-        "conditions": Subset(CONDITIONS, "condition"),
+        **ELIGIBILITY_KEYS,  # restricts who is served by any person attribute
         "referral_imd_rr": IMD5,
         "priority": Str(PRIORITIES),
-    }, optional=("imd_quintiles", "conditions", "referral_imd_rr", "priority"), sources=True),
+    }, optional=(*ELIGIBILITY_ATTRIBUTES, "referral_imd_rr", "priority"), sources=True),
 })
 
 PROGRAMME = Struct(
@@ -569,8 +573,9 @@ PROGRAMME = Struct(
         }),
         "components": Mapping(COMPONENT),
         "modifiers": Mapping(MODIFIER),
+        "variant": Str(),  # set by sim.variants: the label of the variant applied
     },
-    optional=("components", "modifiers"),
+    optional=("components", "modifiers", "variant"),
 )
 
 GBP_OR_ID = EvidenceRef(Num(0.0, 1e7))
@@ -667,13 +672,21 @@ SCHEMA = Struct(
         "outcomes": OUTCOMES,
         "output": OUTPUT,
         "evidence_values": EvidenceValues(),
+        "variant": Str(),  # the chosen named design variant (sim.variants), or null
+        "variants": AnyValue(),  # label -> {programme.<key>: value}; checked by sim.variants
     },
-    optional=("evidence_values",),
+    optional=("evidence_values", "variant", "variants"),
 )
 
 
 def validate(cfg: dict) -> dict:
     """Check a plain-dict config against the schema; return the checked copy."""
+    from sim.variants import VariantError, apply_variant  # a named design variant
+
+    try:
+        cfg = apply_variant(cfg) if isinstance(cfg, dict) else cfg
+    except VariantError as err:
+        raise ConfigError(str(err)) from None
     out = SCHEMA.check("", cfg)
     if out.get("evidence_values") is None:  # optional: absent unless PSA sets it
         out.pop("evidence_values", None)

@@ -66,14 +66,9 @@ def entry_value(entry, overrides: dict | None):
 
 def eligible_sample(spec: dict, model) -> np.ndarray:
     """Up to MAX_STRATA people meeting the component's static eligibility (deterministic)."""
-    from sim.categories import CONDITIONS, SEVERITIES
+    from sim.eligibility import static_mask
 
-    p = model.people
-    elig = spec["eligibility"]
-    ok = (np.isin(np.asarray(CONDITIONS)[p.condition], elig["conditions"])
-          & np.isin(np.asarray(SEVERITIES)[p.severity], elig["severities"])
-          & np.isin(p.imd_quintile, elig["imd_quintiles"]))
-    idx = np.flatnonzero(ok)
+    idx = np.flatnonzero(static_mask(spec["eligibility"], model.people))
     if idx.size > MAX_STRATA:
         idx = idx[np.linspace(0, idx.size - 1, MAX_STRATA).astype(np.int64)]
     return idx

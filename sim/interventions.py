@@ -2,9 +2,10 @@
 
 A **component** is a service (RTW coordinator, work-focused CBT, IPS ...) that declares
 
-* eligibility: conditions, severities, IMD quintiles, the state it acts on (absent,
-  unemployed, inactive or inactive_benefit) and the week in that state at which people are
-  referred;
+* eligibility: the state it acts on (absent, unemployed, inactive or inactive_benefit),
+  the week in that state at which people are referred, and who may be served by any person
+  attribute: condition, severity, IMD quintile, age band, sex, ethnic group, occupation,
+  employer size, occupational health access (:mod:`sim.eligibility`);
 * referral and uptake probabilities, with relative risks by IMD quintile and ethnic group
   (disadvantaged groups get poorer access unless the design addresses it), and a weekly
   drop-out hazard;
@@ -19,8 +20,8 @@ A **component** is a service (RTW coordinator, work-focused CBT, IPS ...) that d
 
 A **modifier** changes the design's services: ``cultural_adaptation`` raises uptake, lowers
 drop-out and (``effect_exponent``) strengthens the effect for minority ethnic groups;
-``targeting`` restricts eligibility or priority by deprivation or condition, or boosts
-referral in deprived areas (proportionate universalism).
+``targeting`` restricts eligibility by any person attribute (as above), sets the priority
+rule, or boosts referral in deprived areas (proportionate universalism).
 
 A **design** (``configs/programme/*.yaml``) lists components and modifiers and says how the
 effects of several components on one person combine (``combine``). Each component's
@@ -58,6 +59,7 @@ from sim.categories import (
     WORKING,
 )
 from sim.effects import resolve_cost, resolve_persistence
+from sim.eligibility import static_mask
 from sim.persistence import NEGLIGIBLE, Persistence
 from sim.vocabulary import (
     COMPONENT_STATES,
@@ -120,9 +122,6 @@ def _component_arrays(spec: dict, people, modifiers: list[dict], resolved: dict,
     n = people.n
     imd = people.imd_quintile - 1
     elig = spec["eligibility"]
-    cond_ok = np.isin(np.asarray(CONDITIONS), elig["conditions"])
-    sev_ok = np.isin(np.asarray(SEVERITIES), elig["severities"])
-    imd_ok = np.isin(np.arange(1, 6), elig["imd_quintiles"])
     access = spec["access"]
     referral = access["referral"] * np.asarray(access["referral_imd_rr"], float)[imd] * (
         _by_name(access["referral_ethnicity_rr"], ETHNICITIES)[people.ethnicity])
@@ -140,16 +139,12 @@ def _component_arrays(spec: dict, people, modifiers: list[dict], resolved: dict,
                 value = resolve_cost(mod["effect_exponent"], evidence_values)
                 effect_exponent = effect_exponent * np.where(groups, value, 1.0)[
                     people.ethnicity]
-        elif mod["kind"] == "targeting":
-            if mod.get("imd_quintiles") is not None:
-                imd_ok = imd_ok & np.isin(np.arange(1, 6), mod["imd_quintiles"])
-            if mod.get("conditions") is not None:
-                cond_ok = cond_ok & np.isin(np.asarray(CONDITIONS), mod["conditions"])
+        elif mod["kind"] == "targeting":  # who it serves: eligibility.static_mask below
             if mod.get("referral_imd_rr") is not None:
                 referral = referral * np.asarray(mod["referral_imd_rr"], float)[imd]
             if mod.get("priority") is not None:
                 priority = mod["priority"]
-    eligible = cond_ok[people.condition] & sev_ok[people.severity] & imd_ok[imd]
+    eligible = static_mask(elig, people, modifiers)  # any person attribute, AND targeting
     weekly_dropout = -np.expm1(-spec["access"]["dropout_weekly_hazard"] * dropout_hr)
 
     effects = {}

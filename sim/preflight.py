@@ -193,8 +193,25 @@ def _validate_cells(cells: list[list[str]], config_name: str) -> str | None:
         except (ConfigError, ResourceError) as err:
             return f"{err}{where}"
         except Exception as err:
-            return f"{one_line(err)}{where}"
+            return f"{_design_hint(err, cell) or one_line(err)}{where}"
     return None
+
+
+def _design_hint(err: BaseException, cell: list[str]) -> str | None:
+    """A programme setting the chosen design does not have (e.g. usual care has no
+    components): Hydra suggests ``+key=value``, which would add a broken half-component.
+    Say what works instead: a named variant (sim.variants), which leaves designs without
+    the setting unchanged."""
+    text = one_line(err)
+    if "Could not override 'programme." not in text:
+        return None
+    key = text.split("'", 2)[1]
+    design = next((o.split("=", 1)[1] for o in cell if o.lstrip("+").startswith("programme=")),
+                  "the chosen design")
+    return (f"{key}: programme {design} has no such setting, so it cannot be swept across "
+            f"designs; name each setting as a variant instead, e.g. "
+            f"variants={{w1:{{{key}:1}},w4:{{{key}:4}}}} variant=w1,w4 (or in an experiment "
+            f"YAML; README 'Design variants'); designs without the setting run unchanged")
 
 
 def parse_command_line(argv: list[str]):

@@ -54,11 +54,12 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from sim import decomposition, report_dcea
-from sim.categories import ETHNICITIES, ETHNICITY_LABELS
+from sim import decomposition, report_charts, report_dcea, report_text, report_words
+from sim.categories import ETHNICITIES
 from sim.metrics import paired_difference, slope_index
 
 REFERENCE = "usual_care"
+VARIANT_KEYS = ("variant", "variants")  # named design variants (sim.variants): not a setting
 SMALL_CELL = 10  # groups with fewer people than this are suppressed in tables
 # Okabe-Ito: a colour-blind-safe qualitative palette
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
@@ -67,12 +68,12 @@ PERSPECTIVES = (("cost_programme", "Programme (NHS / commissioner)"),
                 ("cost_employer", "Employer (sick pay, net productivity loss, recruitment)"),
                 ("cost_exchequer", "Exchequer (benefits, lost tax)"),
                 ("cost_individual", "Individual (lost income)"))
-SECTIONS = ("Answers", "Runs not used", "League table", "How sure, given the evidence",
+SECTIONS = ("Answers", "Glossary", "Runs not used", "League table", "How sure, given the evidence",
             "Cost-effectiveness (NICE reference case)",
             "Distributional cost-effectiveness (DCEA)",
             "Return to work by group", "Inequality gaps",
             "Equity-efficiency impact plane", "Costs by perspective", "Groups",
-            "Evidence", "Assumptions", "Runs and configuration", "How to read this report")
+            "Evidence", "Assumptions", "Runs and configuration")
 
 
 class ReportError(ValueError):
@@ -258,7 +259,7 @@ def _group_config(cell: Cell) -> dict:
     (they only change the programme's effects and costs), output settings and the seed
     (runs with other seeds are further independent replicates, paired within a seed)."""
     return {k: v for k, v in cell.config.items()
-            if k not in ("programme", "output", "evidence_values", "seed")}
+            if k not in ("programme", "output", "evidence_values", "seed", *VARIANT_KEYS)}
 
 
 def _variant_config(cell: Cell) -> dict:
@@ -338,17 +339,21 @@ def select_runs(cells: list[Cell]) -> Selection:
                            if len({f.get(k) for f in flats.values()}) > 1
                            and k not in ("programme.name",))
         for vkey, cs in variants.items():
-            label = ", ".join(f"{k.removeprefix('programme.')}={_show(flats[vkey].get(k))}"
+            named = cs[0].config["programme"].get("variant")  # a named variant's label
+            label = named or ", ".join(f"{k.removeprefix('programme.')}={_show(flats[vkey].get(k))}"
                               for k in differing[:3])
-            if len(differing) > 3:
+            if len(differing) > 3 and not named:
                 label += f", +{len(differing) - 3} more settings"
             arm = Arm(design, label, {})
             for c in cs:
                 seed = c.config.get("seed")
                 if seed in arm.cells:
+                    why = (f"variant {c.config.get('variant')} does not change this design"
+                           if c.config.get("variant") != arm.cells[seed].config.get("variant")
+                           else "same configuration and seed")
                     left_out.append({"path": str(c.path), "design": c.design,
-                                     "reason": f"repeat of {arm.cells[seed].path} (same "
-                                               "configuration and seed, so the same results)"})
+                                     "reason": f"repeat of {arm.cells[seed].path} ({why}, "
+                                               "so the same results)"})
                 else:
                     arm.cells[seed] = c
             arms.append(arm)
@@ -426,8 +431,10 @@ def replicate_measures(cell: Cell, week: int | None = None) -> pd.DataFrame:
     minorities = [g for g in ETHNICITIES[1:] if g in eth]
     if ETHNICITIES[0] in eth and minorities:
         short = (eth[ETHNICITIES[0]].to_numpy()[:, None] - eth[minorities].to_numpy())
-        weights = eth_n[minorities].to_numpy()
-        out["ethnic_gap"] = (short * weights).sum(axis=1) / weights.sum(axis=1)
+        # a group with no value (nobody in it reached the RTW week) carries no weight
+        weights = np.where(np.isfinite(short), eth_n[minorities].to_numpy(), 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["ethnic_gap"] = np.nansum(short * weights, axis=1) / weights.sum(axis=1)
     else:  # a population without White British or without minority groups: no gap
         out["ethnic_gap"] = np.nan
     ea = e[e["dimension"] == "all"].set_index("replicate")
@@ -485,10 +492,15 @@ def compare_cells(cells: list[Cell]) -> Comparison:
             "programme_cost": (m["cost_programme_disc"], b_["cost_programme_disc"]),
         }
         for name, (values, b) in delta.items():
-            res = paired_difference(values.to_numpy(), b.to_numpy())
-            league.append({"design": design, "measure": name, "level": float(values.mean()),
-                           "estimate": res.estimate, "low": res.low, "high": res.high,
-                           "n_replicates": res.n})
+            v, bv = values.to_numpy(dtype=float), b.to_numpy(dtype=float)
+            ok = np.isfinite(v) & np.isfinite(bv)  # e.g. a gap of a group nobody is in
+            res = paired_difference(v[ok], bv[ok]) if ok.any() else None
+            league.append({"design": design, "measure": name,
+                           "level": float(np.nanmean(v)) if ok.any() else np.nan,
+                           "estimate": res.estimate if res else np.nan,
+                           "low": res.low if res else np.nan,
+                           "high": res.high if res else np.nan,
+                           "n_replicates": res.n if res else 0})
         extra = m["returned_window"] - b_["returned_window"]
         d_cost = (m["cost_programme_disc"] - b_["cost_programme_disc"]) * m["people"]
         cper = np.where(extra > 0, d_cost / extra.where(extra > 0, 1), np.nan)
@@ -622,12 +634,14 @@ def figures(comp: Comparison) -> dict[str, str]:
     for ax, measure, scale, title in (
         (axes[0], "extra_rtw_per_1000", 1, f"Extra people back at work within {w} weeks\n"
                                            "per 1,000 people (vs usual care)"),
-        (axes[1], "sii", 100, "Change in deprivation gradient (SII, percentage points)\n"
-                              "negative = gap narrows"),
+        (axes[1], "sii", -100, "Reduction in deprivation gradient (SII, percentage points)"
+                               "\npositive = gap narrows"),
     ):
         est = [scale * _league_value(comp, d, measure) for d in designs]
-        lo = [scale * _league_value(comp, d, measure, "low") for d in designs]
-        hi = [scale * _league_value(comp, d, measure, "high") for d in designs]
+        lo = [scale * _league_value(comp, d, measure, "low" if scale > 0 else "high")
+              for d in designs]
+        hi = [scale * _league_value(comp, d, measure, "high" if scale > 0 else "low")
+              for d in designs]
         y = np.arange(len(designs))
         err = np.array([np.subtract(est, lo), np.subtract(hi, est)])
         ax.errorbar(est, y, xerr=np.nan_to_num(err), fmt="o", color=PALETTE[0], capsize=3)
@@ -639,55 +653,11 @@ def figures(comp: Comparison) -> dict[str, str]:
     axes[1].set_xlabel("percentage points (95% interval over replicates)")
     out["league"] = _fig_to_uri(fig)
 
-    # 2. RTW curves by IMD quintile and by ethnic group: usual care vs the design with
-    # most extra returns (rows: grouping; columns: design)
-    best = designs[-1] if designs else ref
-    fig, axes = plt.subplots(2, 2, figsize=(11, 8), sharey=True)
-    eth_labels = dict(ETHNICITY_LABELS)
-    groupings = (("imd_quintile", ["1", "2", "3", "4", "5"],
-                  lambda q: {"1": "Q1 most deprived", "5": "Q5 least deprived"}.get(q, f"Q{q}")),
-                 ("ethnicity", list(ETHNICITIES), lambda e: eth_labels.get(e, e)))
-    for row, (dim, groups, label_of) in enumerate(groupings):
-        for col, design in enumerate((ref, best)):
-            ax = axes[row, col]
-            cur = comp.curves[(comp.curves["design"] == design)
-                              & (comp.curves["dimension"] == dim)]
-            for k, g in enumerate(groups):
-                c = cur[cur["group"] == g]
-                if c.empty or c["n"].iloc[0] < SMALL_CELL:
-                    continue  # small groups are not drawn
-                ax.step(c["week"], 100 * c["share"], where="post",
-                        color=PALETTE[k % len(PALETTE)], label=label_of(g))
-            ax.set_title(f"{names[design]}: by {'IMD quintile' if row == 0 else 'ethnic group'}")
-            ax.set_xlabel("weeks since the absence began")
-            ax.grid(alpha=0.3)
-        axes[row, 0].set_ylabel("back at work (%)")
-        axes[row, 1].legend(loc="lower right", fontsize=7)
-    fig.tight_layout()
-    out["curves"] = _fig_to_uri(fig)
-
-    # 3. gaps per design: absolute and relative IMD gap, ethnic gap
-    order = [ref] + designs[::-1]
-    fig, axes = plt.subplots(1, 3, figsize=(13, 0.4 * len(order) + 1.8), sharey=True)
-    for ax, measure, scale, xlabel in (
-        (axes[0], "imd_gap_abs", 100, f"Q5 minus Q1 RTW at {w} weeks (percentage points)"),
-        (axes[1], "imd_gap_rel", 1, f"relative gap: Q5 RTW at {w} weeks is this\n"
-                                    "% higher than Q1 (ratio - 1, x 100)"),
-        (axes[2], "ethnic_gap", 100, "White British minus minority groups\n"
-                                     "(weighted mean, percentage points)"),
-    ):
-        vals = [scale * _league_value(comp, d, measure, "level") for d in order]
-        if measure == "imd_gap_rel":  # bars from zero: no truncated axis
-            vals = [100 * (v - 1) for v in vals]
-        ax.barh(np.arange(len(order)), vals,
-                color=[PALETTE[1] if d == ref else PALETTE[0] for d in order])
-        ax.set_xlabel(xlabel, fontsize=9)
-        ax.grid(axis="x", alpha=0.3)
-    axes[0].set_yticks(np.arange(len(order)), [names[d] for d in order])
-    axes[0].invert_yaxis()
-    fig.suptitle(f"Inequality gaps in return to work within {w} weeks (orange: usual care)",
-                 fontsize=11)
-    out["gaps"] = _fig_to_uri(fig)
+    # 2. RTW over time as the difference from usual care; 3. gap reductions with
+    # intervals, zoomed (sim.report_charts: ordinal IMD and colour-blind-safe palettes)
+    out["curves"] = _fig_to_uri(report_charts.rtw_difference(comp, names, SMALL_CELL))
+    out["gaps"] = _fig_to_uri(report_charts.gap_reductions(
+        comp, names, lambda d, m, w="estimate": _league_value(comp, d, m, w)))
 
     # 4. equity-efficiency impact plane
     fig, ax = plt.subplots(figsize=(7.5, 5.5))
@@ -703,7 +673,8 @@ def figures(comp: Comparison) -> dict[str, str]:
     ax.axhline(0, color="grey", lw=1)
     ax.axvline(0, color="grey", lw=1)
     ax.set_xlabel(f"change in RTW within {w} weeks vs usual care (percentage points)")
-    ax.set_ylabel("reduction in deprivation gradient (SII, percentage points)")
+    ax.set_ylabel("reduction in deprivation gradient (SII, percentage points;\n"
+                  "positive = gap narrows)")
     ax.set_title("Equity-efficiency impact plane\n(top right: more returns and a smaller gap)",
                  fontsize=10)
     if designs:
@@ -789,23 +760,17 @@ def _answers(comp: Comparison) -> list[Markup]:
         "{} weeks than usual care, and changes days absent per person by {}; it costs {}.")
         .format(names[best], ci(best, "extra_rtw_per_1000"), w, ci(best, "days_absent"),
                 cost_text(best)))
-    sii = val(fairest, "sii")
-    lines.append(Markup(
-        "<b>Deprivation gap:</b> {} {} it most: the slope index of inequality in RTW changes "
-        "by {} percentage points (gap between most and least deprived ends, usual care {:.1f} "
-        "points){}; it costs {}.").format(
-            names[fairest], "narrows" if sii < 0 else "does not narrow",
-            ci(fairest, "sii", 100), 100 * val(ref_key, "sii", "level"),
-            _sure(val(fairest, "sii", "low"), val(fairest, "sii", "high")),
-            cost_text(fairest)))
+    # gaps: "narrows most" only of a change that clears the noise (sim.report_words)
+    trio = lambda d, m: tuple(val(d, m, k) for k in ("estimate", "low", "high"))  # noqa: E731
+    lines.append(report_words.gap_line(
+        "Deprivation gap", "the deprivation gap (slope index of inequality, SII, in RTW "
+        "between the most and least deprived ends)", {d: trio(d, "sii") for d in designs},
+        names, val(ref_key, "sii", "level")))
     if with_gap:
-        eth = min(with_gap, key=lambda d: val(d, "ethnic_gap"))
-        lines.append(Markup(
-            "<b>Ethnic gap:</b> {} changes the average RTW shortfall of minority ethnic groups "
-            "against White British most, by {} percentage points (usual care {:.1f}){}.").format(
-                names[eth], ci(eth, "ethnic_gap", 100),
-                100 * val(ref_key, "ethnic_gap", "level"),
-                _sure(val(eth, "ethnic_gap", "low"), val(eth, "ethnic_gap", "high"))))
+        lines.append(report_words.gap_line(
+            "Ethnic gap", "the average RTW shortfall of minority ethnic groups against White "
+            "British", {d: trio(d, "ethnic_gap") for d in with_gap}, names,
+            val(ref_key, "ethnic_gap", "level")))
     else:
         lines.append(Markup("<b>Ethnic gap:</b> not measurable: the population has no White "
                             "British group or no minority ethnic group."))
@@ -840,8 +805,9 @@ def _answers(comp: Comparison) -> list[Markup]:
 def _table(df: pd.DataFrame, text: bool = False) -> Markup:
     """A DataFrame as an HTML table; pandas escapes every cell and header. ``text``: a table
     of words (left-aligned) rather than numbers."""
-    return Markup(df.to_html(index=False, escape=True, border=0, na_rep="-",
-                             classes="t text" if text else "t"))
+    return Markup('<div class="scroll">{}</div>').format(  # scrolls sideways on a phone
+        Markup(df.to_html(index=False, escape=True, border=0, na_rep="-",
+                          classes="t text" if text else "t")))
 
 
 def _league_html(comp: Comparison) -> Markup:
@@ -874,18 +840,9 @@ def _league_html(comp: Comparison) -> Markup:
 
 
 def _groups_html(comp: Comparison) -> Markup:
-    g = comp.groups.copy()
-    labels = dict(ETHNICITY_LABELS)
-    col = f"RTW {comp.rtw_week} w (%)"
-    g["group"] = [labels.get(x, x) if dim == "ethnicity" else x
-                  for dim, x in zip(g["dimension"], g["group"], strict=True)]
-    small = g["n"] < SMALL_CELL
-    g[col] = np.where(small, "suppressed (<10)", (100 * g[comp.rtw]).round(1).astype(str))
-    g["days absent"] = np.where(small, "suppressed (<10)", g["days_absent"].round(1).astype(str))
-    g["n"] = np.where(small, f"<{SMALL_CELL}", g["n"].map("{:,}".format))
-    ref = comp.ref_key
-    keep = g["design"].isin([ref, *sorted(set(g["design"]) - {ref})[:3]])
-    return _table(g.loc[keep, ["design", "dimension", "group", "n", col, "days absent"]])
+    """Display names for groups, and each group's RTW change against usual care."""
+    return _table(report_text.groups_table(comp.groups, comp.rtw, comp.ref_key, _names(comp),
+                                           SMALL_CELL))
 
 
 def _left_out_html(comp: Comparison) -> Markup:
@@ -1031,7 +988,8 @@ def _psa_html(psa: dict | None, names: dict) -> Markup:
                      "expected gain from deciding with perfect knowledge of all evidence (EVPI) "
                      "{}; per entry (EVPPI), the evidence gaps most worth closing:</p>").format(
                          evpi_text)
-            + _table(top.rename(columns={"parameters": "evidence entry",
+            + _table(top.assign(parameters=top["parameters"].map(report_text.entry_label))
+                     .rename(columns={"parameters": "evidence entry",
                                          "value_per_person": "EVPPI (GBP per person)"})
                      .round(1)))
 
@@ -1043,7 +1001,8 @@ def _psa_answer(psa: dict | None, names: dict) -> Markup | None:
     voi = psa["voi"][psa["voi"]["parameters"] != "all (EVPI)"].sort_values(
         "value_per_person", ascending=False)
     gap = (Markup("; the evidence gap most worth closing is <i>{}</i> (EVPPI GBP {:,.0f} per "
-                  "person)").format(voi.iloc[0]["parameters"], voi.iloc[0]["value_per_person"])
+                  "person)").format(report_text.entry_label(voi.iloc[0]["parameters"]),
+                                    voi.iloc[0]["value_per_person"])
            if len(voi) else "")
     return Markup("<b>How sure, given the evidence:</b> {} has the highest net benefit in "
                   "{:.0%} of {} evidence draws{}.").format(
@@ -1100,8 +1059,8 @@ def render_html(comp: Comparison, figs: dict[str, str],
                "design run with other settings (a variant) has its own row, labelled with the "
                "settings that differ.</p>")
         + _league_html(comp) + _img(figs["league"], "league chart"))
-    sec["Return to work by group"] = _img(figs["curves"], "RTW curves")
-    sec["Inequality gaps"] = _img(figs["gaps"], "gap chart") + Markup(
+    sec["Return to work by group"] = _img(figs["curves"], "RTW difference from usual care")
+    sec["Inequality gaps"] = _img(figs["gaps"], "gap reductions vs usual care") + Markup(
         decomposition.report_html(comp.cells))  # issue 14 hook: escaped in sim.decomposition
     sec["Equity-efficiency impact plane"] = _img(figs["plane"], "impact plane")
     sec["Costs by perspective"] = (
@@ -1121,15 +1080,7 @@ def render_html(comp: Comparison, figs: dict[str, str],
     sec["Evidence"] = evidence
     sec["Assumptions"] = Markup("<p>Parameters without a published figure, with the reasoning "
                                 "recorded in the configs and the registry.</p>") + assumptions
-    sec["How to read this report"] = Markup(
-        "<p>RTW: first return to work (full or phased) within {} weeks of the absence "
-        "starting. SII: slope index of inequality across IMD quintiles (PHE/OHID Fingertips "
-        "convention: weighted regression on the cumulative population mid-point rank, "
-        "quintile 1 most deprived), the fitted difference between the least and most "
-        "deprived ends; some publications divide it by the mean instead. Ethnic gap: "
-        "population-weighted mean of each minority group's shortfall against White British. "
-        "NMB: willingness to pay x change in discounted weeks in work minus change in "
-        "programme cost. See docs/REPORT.md.</p>").format(w)
+    sec["Glossary"] = report_text.glossary_html(w)  # near the top: acronyms expanded
     env = Environment(loader=FileSystemLoader(_TEMPLATES), autoescape=True,
                       undefined=StrictUndefined, keep_trailing_newline=True)
     return env.get_template("report.html.j2").render(

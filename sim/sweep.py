@@ -16,9 +16,12 @@ Layout of a sweep directory::
         results/                 complete results (written atomically by sim.output)
         FAILED.json              one-line error if the cell failed (no results/)
       aggregate/summary.parquet  every complete cell's group_summary + factor columns
-      aggregate/comparison.csv   paired differences of each design vs the reference programme
+      aggregate/comparison.csv   paired differences of each design vs usual care in every
+                                 setting: outcomes, gaps, SII/RII, costs, QALYs, NMB, NHB
+                                 (sim.sweep_compare)
       aggregate/cells.csv, failures.csv
-      report/                    comparison report (sim.report, when available)
+      report/                    index.html naming every setting + one report per setting
+                                 (sim.report_sweep; one setting: report.html)
 
 Resume: a cell whose ``results/`` exists for the same config hash is skipped. The hash
 leaves out settings that do not change results (``output.*``, Hydra, launcher).
@@ -47,6 +50,7 @@ from typing import Any
 
 from sim.io import describe_os_error, remove_stale_staging, write_atomic
 from sim.manifest import config_hash
+from sim.sweep_compare import cell_measures, comparison_table
 
 CELLS = "cells"
 RESULTS = "results"
@@ -58,8 +62,6 @@ AGGREGATE = "aggregate"
 HASH_EXCLUDED = ("output",)  # settings that do not change any result table
 FACTOR_EXCLUDED = ("experiment", "output")  # overrides that are not scenario factors
 REFERENCE_PROGRAMME = "usual_care"
-COMPARISON_METRICS = ("rtw_13w", "rtw_26w", "rtw_52w", "sustained_rtw_52w", "days_absent",
-                      "job_loss", "inactive", "relapse", "programme_cost")
 SWEEP_OFF = ("plots", "write_agents")  # per-cell outputs a sweep does not need by default
 FAIL_ENV = "RTW_SIM_FAIL_CELL"  # test hook: cells whose overrides contain this string raise
 MAX_KEY_CHARS = 120
@@ -333,48 +335,6 @@ def _save_csv(df, path: Path) -> None:
     write_atomic(path, df.to_csv(index=False, lineterminator="\n"))
 
 
-def comparison_table(summary, factors: list[str]):
-    """Paired difference of each design vs the reference programme, per other factors.
-
-    Only cells with the same seed and replicates pair (they are other factors, or shared
-    by the base config); differences are taken replicate by replicate (same people, same
-    luck) over the whole population and by IMD quintile, with the paired t interval of
-    :func:`sim.metrics.paired_difference` (95%; NaN with one replicate).
-    """
-    import numpy as np
-    import pandas as pd
-    from scipy.stats import t as t_dist
-
-    cols = ["programme", "reference", *[f for f in factors if f != "programme"], "dimension",
-            "group", "metric", "n_replicates", "design", "baseline", "difference", "low", "high"]
-    if "programme" not in factors or summary.empty:
-        return pd.DataFrame(columns=cols)
-    others = [f for f in factors if f != "programme"]
-    keep = summary[summary["dimension"].isin(["all", "imd_quintile"])
-                   & summary["metric"].isin(COMPARISON_METRICS)]
-    base = keep[keep["programme"] == REFERENCE_PROGRAMME]
-    if base.empty:
-        return pd.DataFrame(columns=cols)
-    on = [*others, "dimension", "group", "metric", "replicate"]
-    merged = keep[keep["programme"] != REFERENCE_PROGRAMME].merge(
-        base[[*on, "value"]], on=on, suffixes=("", "_ref"))
-    # the paired t interval of sim.metrics.paired_difference, for all groups at once
-    merged["diff"] = merged["value"] - merged["value_ref"]
-    by = ["programme", *others, "dimension", "group", "metric"]
-    stats_ = merged.sort_values([*by, "replicate"], kind="mergesort").groupby(
-        by, sort=True, dropna=False).agg(n_replicates=("diff", "size"), design=("value", "mean"),
-                                         baseline=("value_ref", "mean"),
-                                         difference=("diff", "mean"), sd=("diff", "std"))
-    stats_ = stats_.reset_index()
-    n = stats_["n_replicates"].to_numpy()
-    q = t_dist.ppf(0.975, np.maximum(n - 1, 1))
-    half = np.where(n >= 2, q * stats_["sd"].to_numpy() / np.sqrt(n), np.nan)
-    stats_["low"] = stats_["difference"] - half
-    stats_["high"] = stats_["difference"] + half
-    stats_["reference"] = REFERENCE_PROGRAMME
-    return stats_[cols]
-
-
 def aggregate(sweep_dir: Path, report: bool = True, quiet: bool = False) -> dict:
     """Join every complete cell into ``aggregate/summary.parquet`` and build the report.
 
@@ -398,9 +358,10 @@ def aggregate(sweep_dir: Path, report: bool = True, quiet: bool = False) -> dict
             c["status"] = "superseded"
     complete = [c for c in cells if c["status"] == "complete"]
     factors = _factor_columns(complete)
-    frames = []
+    frames, measures = [], []
     for c in complete:
         df = pd.read_parquet(c["dir"] / RESULTS / "group_summary.parquet")
+        measures.append(cell_measures(c["dir"] / RESULTS, df))
         df.insert(0, "cell", c["key"])
         frames.append((c, df))
     out_dir = sweep_dir / AGGREGATE
@@ -408,18 +369,22 @@ def aggregate(sweep_dir: Path, report: bool = True, quiet: bool = False) -> dict
     if frames:
         for name in factors:
             values = _column([c["factors"].get(name) for c, _ in frames])
-            for (_, df), v in zip(frames, values, strict=True):
+            for (_, df), m, v in zip(frames, measures, values, strict=True):
                 df.insert(1 + factors.index(name), name, v)
+                m.insert(factors.index(name), name, v)
         summary = pd.concat([df for _, df in frames], ignore_index=True)
+        measures = pd.concat(measures, ignore_index=True)
     else:
         summary = pd.DataFrame(columns=["cell", *factors, "replicate", "dimension", "group",
                                         "metric", "value", "n"])
+        measures = pd.DataFrame(columns=[*factors, "replicate", "dimension", "group",
+                                         "metric", "value"])
     summary = summary.sort_values(["cell", "replicate", "dimension", "group", "metric"],
                                   kind="mergesort").reset_index(drop=True)
     for col in ("cell", "dimension", "group", "metric"):
         summary[col] = summary[col].astype(str)
     _save_parquet(summary, out_dir / "summary.parquet")
-    comparison = comparison_table(summary, factors)
+    comparison = comparison_table(measures, factors)  # every design x setting (sweep_compare)
     _save_csv(comparison, out_dir / "comparison.csv")
     listing = pd.DataFrame([{"cell": c["key"], "hash": c["hash"], "status": c["status"],
                              **{f: _scalar_text(c["factors"].get(f, "")) for f in factors}}
@@ -446,15 +411,16 @@ def aggregate(sweep_dir: Path, report: bool = True, quiet: bool = False) -> dict
 
 
 def _write_report(paths: list[Path], out_dir: Path, quiet: bool) -> Path | None:
-    """The comparison report by :func:`sim.report.write_report`, if that module exists."""
+    """The comparison report of every setting (:mod:`sim.report_sweep`: one report per
+    population / assumption setting and an index page naming them all)."""
     try:
-        from sim.report import write_report
+        from sim.report_sweep import write_sweep_report
     except (ImportError, AttributeError) as err:
         if not quiet:
-            print(f"report: skipped (sim.report.write_report not available: {one_line(err)})")
+            print(f"report: skipped (sim.report_sweep not available: {one_line(err)})")
         return None
     try:
-        path = write_report(paths, out_dir)
+        path = write_sweep_report(paths, out_dir, quiet)
     except Exception as err:  # noqa: BLE001 - the tables above are already written
         print(f"report: failed: {one_line(err)}", file=sys.stderr)
         return None

@@ -77,7 +77,8 @@ def test_small_groups_are_suppressed(cells_dir):
     comp.groups.loc[comp.groups.index[0], "n"] = 7  # a group below the publication threshold
     shown = comp.groups.iloc[0]
     text = _groups_html(comp)
-    assert text.count("suppressed (&lt;10)") == 2  # its RTW rate and days absent
+    # its RTW rate, its RTW change against usual care and days absent
+    assert text.count("suppressed (&lt;10)") == 3
     assert f"{100 * shown['rtw_52w']:.1f}</td>" not in text.split("suppressed")[0][-400:]
 
 
@@ -129,3 +130,46 @@ def test_psa_results_are_shown_when_attached(cells_dir, tmp_path):
     with pytest.raises(ReportError, match="no summary.csv"):
         write_report([cells_dir], tmp_path / "bad", psa_dir=cells_dir)
     assert not (tmp_path / "bad").exists()
+
+
+def test_charts_show_differences_with_one_sign_convention(cells_dir):
+    """Gap charts: reductions vs usual care, zoomed to the intervals, sign stated; IMD
+    palette ordinal (luminance falls with deprivation rank: readable in greyscale)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from sim import report_charts
+    from sim.report import _league_value, _names
+
+    comp = compare_cells(load_cells([cells_dir]))
+    names = _names(comp)
+    fig = report_charts.gap_reductions(
+        comp, names, lambda d, m, w="estimate": _league_value(comp, d, m, w))
+    widest = 0.0
+    for ax, (measure, _) in zip(fig.axes, report_charts.GAPS, strict=True):
+        assert "positive = gap narrows" in ax.get_title()
+        for d in names:
+            if d != comp.ref_key:
+                widest = max(abs(100 * _league_value(comp, d, measure, k)) for k in
+                             ("low", "high"))
+                lo, hi = ax.get_xlim()
+                assert lo <= -widest and widest <= hi and hi - lo <= 2.4 * max(
+                    abs(100 * _league_value(comp, e, measure, k)) for e in names
+                    for k in ("low", "high") if e != comp.ref_key) + 1e-6
+    lum = [0.2126 * r + 0.7152 * g + 0.0722 * b for r, g, b, _ in report_charts.imd_colours()]
+    assert all(a < b for a, b in zip(lum, lum[1:], strict=False))
+    curves = report_charts.rtw_difference(comp, names, 10)
+    assert "minus usual care" in curves.axes[0].get_title()
+    assert "positive = more back at work" in curves.axes[0].get_ylabel()
+
+
+def test_page_layout_glossary_and_groups_against_usual_care(cells_dir, tmp_path):
+    text = write_report([cells_dir], tmp_path / "r").read_text()
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in text
+    assert text.index(">Glossary</h2>") < text.index(">League table</h2>")
+    for term in ("Individual Placement and Support", "severe mental illness",
+                 "multidisciplinary team", "biopsychosocial", "vocational support worker"):
+        assert term in text
+    assert '<div class="scroll"><table' in text
+    assert "RTW vs usual care (pp)" in text and "Common mental disorder" in text
+    assert "1 (most deprived)" in text and ">abi_stroke<" not in text

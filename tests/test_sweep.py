@@ -252,13 +252,13 @@ def test_aggregate_hands_every_complete_cell_to_the_report(basic_sweep, tmp_path
     shutil.copytree(src, copy)
     calls = []
 
-    def write_report(paths, out_dir):
+    def write_sweep_report(paths, out_dir, quiet=False):  # one report per setting + index
         calls.append((list(paths), out_dir))
         out_dir.mkdir()
         return out_dir / "report.md"
 
-    monkeypatch.setitem(sys.modules, "sim.report", types.SimpleNamespace(
-        write_report=write_report))
+    monkeypatch.setitem(sys.modules, "sim.report_sweep", types.SimpleNamespace(
+        write_sweep_report=write_sweep_report))
     outcome = sweep.aggregate(copy)
     assert len(calls) == 1
     paths, out_dir = calls[0]
@@ -267,7 +267,7 @@ def test_aggregate_hands_every_complete_cell_to_the_report(basic_sweep, tmp_path
     assert all((p / "manifest.json").exists() for p in paths)
     assert outcome["report"] == copy / "report" / "report.md"
     # without the module: a one-line note, tables still written
-    monkeypatch.setitem(sys.modules, "sim.report", None)
+    monkeypatch.setitem(sys.modules, "sim.report_sweep", None)
     outcome = sweep.aggregate(copy)
     assert outcome["report"] is None
     assert "report: skipped" in capsys.readouterr().out

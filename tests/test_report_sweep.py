@@ -1,0 +1,53 @@
+"""A sweep's report: every setting (population, assumption values) shown and named."""
+
+import re
+
+import pytest
+
+from sim.output import write_results
+from sim.report import load_cells
+from sim.report_sweep import settings, write_sweep_report
+from sim.simulate import simulate
+
+BASE = ("population.n=1500", "replicates=2", "horizon_weeks=53", "output.plots=false",
+        "output.write_agents=false")
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    from sim.config import load_config
+
+    root = tmp_path_factory.mktemp("settings")
+    grid = [(p, d, ()) for p in ("fit_note_cohort", "workforce")
+            for d in ("usual_care", "multicomponent")]
+    grid.append(("workforce", "ips_smi", ("economics.discount_rate=0.015",)))
+    for pop, design, extra in grid:
+        cfg = load_config([f"population={pop}", f"programme={design}", *BASE, *extra])
+        write_results(simulate(cfg), root / f"{pop}_{design}" / "results")
+    return root
+
+
+def test_settings_are_named_by_what_differs(runs):
+    names = [name for name, _ in settings(load_cells([runs]))]
+    assert sorted(names) == ["population=fit_note_cohort, economics.discount_rate=0.035",
+                             "population=workforce, economics.discount_rate=0.015",
+                             "population=workforce, economics.discount_rate=0.035"]
+
+
+def test_index_names_every_setting_and_links_its_report(runs, tmp_path):
+    index = write_sweep_report([runs], tmp_path / "report", quiet=True)
+    text = index.read_text()
+    assert index.name == "index.html"
+    assert 'name="viewport"' in text
+    for pop in ("fit_note_cohort", "workforce"):
+        assert f"population={pop}" in text
+    links = re.findall(r'href="([^"#]+/report.html)"', text)
+    assert len(links) == 2  # the two settings with usual care
+    for link in links:
+        page = tmp_path / "report" / link
+        assert page.is_file() and (page.parent / "league.csv").is_file()
+        assert "Runs not used" in page.read_text()
+    # the setting with only ips_smi has no usual care: listed with the reason, not dropped
+    assert "no usual_care run in this setting (runs of: ips_smi)" in text
+    assert "Multicomponent" in text or "multicomponent" in text
+    assert "per 1,000" in text and "negative = narrows" in text
