@@ -76,7 +76,7 @@ def test_sustained_label_names_the_configured_weeks(tmp_path):
     (("programme=rtw_coordinator", "+evidence_values.cost_mdt=100"),
      "config error: evidence_values.cost_mdt: programme 'rtw_coordinator' never reads this "
      "entry, so overriding it would change nothing; it reads coordination_vogel2017_hr, "
-     "cost_rtw_coordinator"),
+     "cost_rtw_coordinator, persistence_half_life_assumed, coordination_vogel2017_lasting"),
     (("+evidence_values.coordination_vogel2017_hr=1.5",),
      "config error: evidence_values.coordination_vogel2017_hr: programme 'usual_care' never "
      "reads this entry, so overriding it would change nothing; it reads no registry entry"),
