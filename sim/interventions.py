@@ -225,6 +225,7 @@ class Programme:
         self.former = [np.zeros(0, dtype=np.int64) for _ in range(k)]
         self.starts_by_week = np.zeros((k, n_weeks + 1), dtype=np.int64)
         self._active = np.zeros(0, dtype=np.int64)
+        self._mask = np.zeros(n, dtype=bool)  # scratch for _union
         self.imd = people.imd_quintile
         self.replicate = people.replicate
 
@@ -341,7 +342,7 @@ class Programme:
             if eff[name] is not None and prev.size:
                 eff[name][prev] = 1.0
         lagged, shares = self._members(t)
-        active = np.unique(np.concatenate(lagged)) if lagged else np.zeros(0, np.int64)
+        active = self._union(lagged)
         self._active = active
         if not active.size:
             return
@@ -354,6 +355,19 @@ class Programme:
                        for c, e in zip(self.components, lagged, strict=True)]
             eff[REEMPLOY_INACTIVE][active] = self._combined("reemploy_hr", serving, active,
                                                             shares)
+
+    def _union(self, groups: list[np.ndarray]) -> np.ndarray:
+        """Sorted unique people in any of ``groups`` (np.unique's result). A mask over
+        everyone is used once the groups are large: hash-unique of everyone ever enrolled
+        (former participants keep a lasting effect) was the programme's largest weekly
+        cost; a mask of n bytes and np.flatnonzero cost O(n) but a small constant."""
+        total = sum(g.size for g in groups)
+        if total * 16 < self._mask.size:
+            return np.unique(np.concatenate(groups)) if groups else np.zeros(0, np.int64)
+        self._mask[:] = False
+        for g in groups:
+            self._mask[g] = True
+        return np.flatnonzero(self._mask)
 
     def _members(self, t):
         """Per component: the people its weekly effects reach this week (enrolled past the
