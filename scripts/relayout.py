@@ -31,9 +31,12 @@ from __future__ import annotations
 
 import argparse
 import ast
+import io
 import re
 import subprocess
 import sys
+import tokenize
+import tomllib
 from pathlib import Path
 
 PKG = "sim"
@@ -241,6 +244,7 @@ def build_rewriter(moves: dict[str, str], mapping: dict[str, str], keep_dotted=(
 
 _FILE_PARENT = re.compile(r"Path\(__file__\)(\.resolve\(\))?\.parent\b")
 _FILE_WITH_NAME = re.compile(r"Path\(__file__\)(\.resolve\(\))?\.with_name\(")
+_FILE_PARENTS = re.compile(r"Path\(__file__\)(\.resolve\(\))?\.parents\[\d+\]")
 
 
 def deepen(text: str, extra: int) -> str:
@@ -249,6 +253,83 @@ def deepen(text: str, extra: int) -> str:
     text = _FILE_PARENT.sub(lambda m: m.group(0) + ".parent" * extra, text)
     return _FILE_WITH_NAME.sub(
         lambda m: f"Path(__file__){m.group(1) or ''}.parents[{extra}].joinpath(", text)
+
+
+# -- step 4b: lines the rewrite made too long -----------------------------------------------------
+
+
+def line_limit(root: Path) -> int:
+    try:
+        with open(root / "pyproject.toml", "rb") as f:
+            return int(tomllib.load(f)["tool"]["ruff"]["line-length"])
+    except (OSError, KeyError, ValueError, tomllib.TOMLDecodeError):
+        return 100
+
+
+def _split(line: str, limit: int, lead: str) -> list[str]:
+    """Break ``line`` at spaces so each piece fits; continuation lines start with ``lead``."""
+    out = []
+    while len(line) > limit:
+        cut = line.rfind(" ", len(lead) + 1, limit + 1)
+        if cut <= len(lead) or not line[:cut].strip().strip("#\"'"):
+            break
+        out.append(line[:cut].rstrip())
+        line = lead + line[cut + 1:].lstrip()
+    return [*out, line]
+
+
+def fix_long_lines(text: str, before: str, limit: int) -> tuple[str, list[int]]:
+    """Re-wrap Python lines the rewrite pushed over ``limit``: docstring lines and full-line
+    comments are broken at a space; other code gets ``# noqa: E501``; anything else (a line
+    inside a non-doc string) is returned as a line number to fix by hand."""
+    old = set(before.splitlines())
+    lines = text.splitlines()
+    long = [i for i, ln in enumerate(lines) if len(ln) > limit and ln not in old]
+    if not long:
+        return text, []
+    try:
+        tree = ast.parse(text)
+        toks = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (SyntaxError, tokenize.TokenError):
+        return text, [i + 1 for i in long]
+    doc = set()
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+                and isinstance(node.value.value, str)):
+            doc.update(range(node.lineno - 1, node.end_lineno))
+    comment = {}
+    for t in toks:
+        if t.type == tokenize.COMMENT:
+            comment[t.start[0] - 1] = t.start[1]
+    manual, out = [], []
+    for i, ln in enumerate(lines):
+        if i not in long:
+            out.append(ln)
+            continue
+        ind = ln[: len(ln) - len(ln.lstrip())]
+        if i in doc:
+            out.extend(_split(ln, limit, ind))
+        elif i in comment and not ln[: comment[i]].strip():
+            out.extend(_split(ln, limit, ind + "# "))
+        elif i not in comment and not _multiline_string_at(toks, i):
+            out.append(ln + "  # noqa: E501")
+        else:
+            out.append(ln)
+            manual.append(i + 1)
+        if len(out[-1]) > limit and "noqa" not in out[-1] and i + 1 not in manual:
+            manual.append(i + 1)
+    return "\n".join(out) + ("\n" if text.endswith("\n") else ""), manual
+
+
+_FSTRING = {getattr(tokenize, n) for n in ("FSTRING_START", "FSTRING_MIDDLE", "FSTRING_END")
+            if hasattr(tokenize, n)}
+
+
+def _multiline_string_at(toks, i: int) -> bool:
+    """Is line ``i`` (0-based) inside or at the end of a string token spanning lines (so a
+    trailing comment would land inside the string)?"""
+    return any(t.start[0] - 1 < i <= t.end[0] - 1 for t in toks
+               if t.type == tokenize.STRING or t.type in _FSTRING)
 
 
 # -- step 5: shims ---------------------------------------------------------------------------------
@@ -321,11 +402,15 @@ def apply(root: Path, mapping: dict[str, str], *, ruff: bool = True) -> list[str
     rewrite = build_rewriter(moves, mapping)
     rewrite_prose = build_rewriter(moves, mapping, keep_dotted=SHIMS)
     moved_to = {root / PKG / f"{new}.py": new.count("/") for new in moves.values()}
-    changed_py = []
+    changed_py, limit = [], line_limit(root)
     for path in tracked_text_files(root):
         text = path.read_text(encoding="utf-8")
         new = (rewrite_prose if path.suffix in (".md", ".rst") else rewrite)(text)
         new = deepen(new, moved_to.get(path, 0))
+        if path.suffix == ".py" and new != text:
+            new, manual = fix_long_lines(new, text, limit)
+            log.extend(f"warning: {path.relative_to(root)}:{n} is over {limit} characters after "
+                       "the rewrite: re-wrap it by hand" for n in manual)
         if new != text:
             path.write_text(new, encoding="utf-8")
             if path.suffix == ".py":
@@ -333,7 +418,7 @@ def apply(root: Path, mapping: dict[str, str], *, ruff: bool = True) -> list[str
     log.append(f"rewritten references in {len(changed_py)} Python files and others")
     for path, extra in moved_to.items():
         if extra and "__file__" in (text := path.read_text(encoding="utf-8")):
-            rest = _FILE_WITH_NAME.sub("", _FILE_PARENT.sub("", text))
+            rest = _FILE_PARENTS.sub("", _FILE_PARENT.sub("", text))
             if "__file__" in rest:
                 log.append(f"warning: {path.relative_to(root)} uses __file__ in a way not "
                            "adjusted for its new depth: check it")

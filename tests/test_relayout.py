@@ -72,7 +72,13 @@ FILES = {
         def run():
             return load() + factors.F + metrics.slope_index() + m.RTWModel.RATE
         """,
-    "sim/uncertainty/factors.py": "F = 10\n",
+    "sim/uncertainty/factors.py": (
+        '"""Factors: draws come from sim.evidence.load, which reads the registry, '
+        'one by one, in order."""\n\n'
+        "# the factor values below are made up for this test and mean nothing at all here; "
+        "see sim.evidence\n"
+        'F = 10\nMSG = f"{F} factors from sim.evidence.load, the registry, read in order; '
+        'checked {F} of {F}"\n'),
     "tests/test_a.py": """\
         import sim.model
         from sim import config, evidence
@@ -169,6 +175,13 @@ def test_apply_moves_rewrites_and_keeps_the_public_api(fake, capsys):
                      "as R; from sim.metrics import slope_index, SMALL; "
                      "print(RTWModel is R, slope_index(), SMALL)") == "True 3 5"
     assert "_private" not in (fake / "sim/model.py").read_text()
+    # lines the rewrite pushed over 100 characters are re-wrapped (docstrings, comments) or
+    # marked (code), and the module still works
+    factors = (fake / "sim/uncertainty/factors.py").read_text()
+    assert all(len(ln) <= 100 or ln.endswith("# noqa: E501") for ln in factors.splitlines())
+    assert "# noqa: E501" in factors and "\n# sim.evidence.registry\n" in factors
+    assert _py(fake, "import sim.uncertainty.factors as f; print(f.MSG)").startswith(
+        "10 factors from sim.evidence.registry.load")
     # the rewritten test passes in the new layout
     res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                           "tests/test_a.py"], cwd=fake, capture_output=True, text=True)
