@@ -34,6 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.categories import ABSENT
+from sim.errors import ConfigError, EffectError
 
 MAX_STRATA = 4000  # people sampled to describe the eligible population's baseline
 # Measures used as they are, and the effects each may set.
@@ -43,15 +44,6 @@ DIRECT_EFFECTS = {"hr_time_to_rtw": ("rtw_hr", "reemploy_hr"), "hr_relapse": ("r
 RR_RTW_MEASURES = ("rr_rtw_at_followup", "rr_at_work")
 EFFECT_TO_HAZARD = {"rtw_hr": "rtw", "reemploy_hr": "reemploy", "job_loss_hr": "job_loss",
                     "relapse_hr": "relapse", "phased_rr": "phased"}
-
-
-class EffectError(ValueError):
-    """An effect that cannot be derived from its evidence (one line). ``entry_id`` names the
-    registry entry when its value is what cannot be reproduced (PSA and GSA clamp it)."""
-
-    def __init__(self, message: str, entry_id: str | None = None):
-        super().__init__(message)
-        self.entry_id = entry_id
 
 
 def _registry():
@@ -262,7 +254,6 @@ def check_evidence_refs(cfg: dict) -> None:
     ``evidence_values`` override lies in its measure's range and names an entry the
     design reads (:func:`read_evidence_ids`; otherwise the run would be unchanged).
     """
-    from sim.config import ConfigError
     from sim.evidence import MEASURES, EvidenceError, load_registry
 
     design = cfg.get("programme") or {}

@@ -55,11 +55,11 @@ import pandas as pd
 from markupsafe import Markup
 
 from sim import report_dcea
-from sim.categories import ETHNICITIES, ETHNICITY_LABELS
+from sim.categories import ETHNICITIES, ETHNICITY_LABELS, SMALL_CELL
+from sim.errors import ReportError
 from sim.metrics import paired_difference, slope_index
 
 REFERENCE = "usual_care"
-SMALL_CELL = 10  # groups with fewer people than this are suppressed in tables
 # Okabe-Ito: a colour-blind-safe qualitative palette
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
            "#000000")
@@ -73,10 +73,6 @@ SECTIONS = ("Answers", "Runs not used", "League table", "How sure, given the evi
             "Return to work by group", "Inequality gaps",
             "Equity-efficiency impact plane", "Costs by perspective", "Groups",
             "Evidence", "Assumptions", "Runs and configuration", "How to read this report")
-
-
-class ReportError(ValueError):
-    """A problem with the report's inputs (one line)."""
 
 
 SUMMARY_COLUMNS = ("replicate", "dimension", "group", "metric", "value", "n")

@@ -45,6 +45,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from sim.errors import typed_line as one_line  # Type: message
 from sim.io import describe_os_error, remove_stale_staging, write_atomic
 from sim.manifest import config_hash
 
@@ -78,11 +79,6 @@ def append_line(path: Path, record: dict) -> None:
         os.write(fd, data)
     finally:
         os.close(fd)
-
-
-def one_line(err: BaseException) -> str:
-    text = " ".join(str(err).split())
-    return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
 def cell_hash(cfg: dict) -> str:
