@@ -19,11 +19,8 @@ point's factors and outputs: reusable by scenario discovery), ``sobol.png``, ``m
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sim.analysis import launch  # noqa: E402
 

@@ -18,11 +18,8 @@ limits with quasi-p-values), ``tradeoff.png`` (coverage vs density, chosen box m
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sim.analysis import launch  # noqa: E402
 
