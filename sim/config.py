@@ -742,8 +742,10 @@ def to_plain(cfg) -> dict:
     return cfg
 
 
-def load_config(overrides: Sequence[str] = (), config_name: str = "config") -> dict:
+def load_config(overrides: Sequence[str] = (), config_name: str = "config",
+                config_dir: str | Path | None = None) -> dict:
     """Compose the Hydra config with ``overrides`` (as on the command line) and validate it.
+    ``config_dir``: another configs/ tree (default: the repository's).
 
     >>> cfg = load_config(["population=workforce", "population.n=1000"])
     >>> cfg["population"]["mode"]
@@ -758,7 +760,8 @@ def load_config(overrides: Sequence[str] = (), config_name: str = "config") -> d
     saved = outer.hydra if outer.is_initialized() else None
     outer.clear()
     try:
-        with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
+        with initialize_config_dir(version_base="1.3",
+                                   config_dir=str(Path(config_dir or CONFIG_DIR).resolve())):
             composed = compose(config_name=config_name, overrides=list(overrides))
     finally:
         if saved is not None:
