@@ -57,14 +57,12 @@ def app_overrides(argv: list[str]) -> list[str] | None:
 
 def _cells(overrides: list[str], sweeper_params: dict | None = None) -> list[list[str]]:
     """The sweep's cells (Hydra's basic-sweeper rules); one override at a time if huge."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
     # lazy: sim.sweep imports Hydra's callback machinery (~1.3 s under load), needed only
     # for multiruns; a single run's pre-flight stays light
-    from sim.sweep import grid
+    from sim.sweep import grid, parse_overrides
 
     lines = [f"{k}={v}" for k, v in (sweeper_params or {}).items()] + list(overrides)
-    parsed = OverridesParser.create().parse_overrides(lines)
+    parsed = parse_overrides(lines)
     total = 1
     for ov in parsed:
         if ov.is_sweep_override():
