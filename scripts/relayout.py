@@ -50,11 +50,12 @@ MAPPING: dict[str, str] = {
     "rng": "engine/rng",
     "categories": "engine/categories",
     "transitions": "engine/transitions",
-    "persistence": "engine/persistence",
     # programme: components, eligibility, capacity, resolving evidence into hazard ratios
     "interventions": "programme/interventions",
     "effects": "programme/effects",
     "eligibility": "programme/eligibility",
+    "persistence": "programme/persistence",
+    "variants": "programme/variants",
     # evidence: the registry, conversions between effect measures, in-silico trials
     "evidence": "evidence/registry",
     "conversions": "evidence/conversions",
@@ -68,14 +69,18 @@ MAPPING: dict[str, str] = {
     "plots": "results/plots",
     # stats: equity metrics, survival, paired comparisons
     "metrics": "stats/metrics",
-    "decomposition": "stats/decomposition",
     # compare: designs against usual care (sweeps, the report)
     "sweep": "compare/sweep",
     "report": "compare/report",
     "report_dcea": "compare/report_dcea",
     "report_sweep": "compare/report_sweep",
+    "report_charts": "compare/report_charts",
+    "report_text": "compare/report_text",
+    "report_words": "compare/report_words",
+    "sweep_compare": "compare/sweep_compare",
     # uncertainty: PSA joins factors, gsa, discovery there
     "psa": "uncertainty/psa",
+    "decomposition": "uncertainty/decomposition",  # equity gaps: evidence vs assumption
     # cli: everything between a command line and simulate() (python -m sim stays sim/__main__)
     "analysis": "cli/apps",
     "preflight": "cli/preflight",
@@ -280,8 +285,9 @@ def _split(line: str, limit: int, lead: str) -> list[str]:
 
 def fix_long_lines(text: str, before: str, limit: int) -> tuple[str, list[int]]:
     """Re-wrap Python lines the rewrite pushed over ``limit``: docstring lines and full-line
-    comments are broken at a space; other code gets ``# noqa: E501``; anything else (a line
-    inside a non-doc string) is returned as a line number to fix by hand."""
+    comments are broken at a space, a trailing comment moves above its code, other code gets
+    ``# noqa: E501``; anything else (a line inside a non-doc string) is returned as a line
+    number to fix by hand."""
     old = set(before.splitlines())
     lines = text.splitlines()
     long = [i for i, ln in enumerate(lines) if len(ln) > limit and ln not in old]
@@ -311,6 +317,10 @@ def fix_long_lines(text: str, before: str, limit: int) -> tuple[str, list[int]]:
             out.extend(_split(ln, limit, ind))
         elif i in comment and not ln[: comment[i]].strip():
             out.extend(_split(ln, limit, ind + "# "))
+        elif i in comment and len(ln[: comment[i]].rstrip()) <= limit:
+            # a trailing comment moves to its own line(s) above the code
+            out.extend(_split(ind + ln[comment[i]:], limit, ind + "# "))
+            out.append(ln[: comment[i]].rstrip())
         elif i not in comment and not _multiline_string_at(toks, i):
             out.append(ln + "  # noqa: E501")
         else:

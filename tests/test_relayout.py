@@ -78,7 +78,9 @@ FILES = {
         "# the factor values below are made up for this test and mean nothing at all here; "
         "see sim.evidence\n"
         'F = 10\nMSG = f"{F} factors from sim.evidence.load, the registry, read in order; '
-        'checked {F} of {F}"\n'),
+        'checked {F} of {F}"\n'
+        "G = [F,\n     F]  # the two factor values again, from sim.evidence.load, the registry, "
+        "in the same order\n"),
     "tests/test_a.py": """\
         import sim.model
         from sim import config, evidence
@@ -180,6 +182,8 @@ def test_apply_moves_rewrites_and_keeps_the_public_api(fake, capsys):
     factors = (fake / "sim/uncertainty/factors.py").read_text()
     assert all(len(ln) <= 100 or ln.endswith("# noqa: E501") for ln in factors.splitlines())
     assert "# noqa: E501" in factors and "\n# sim.evidence.registry\n" in factors
+    assert "     # the two factor values again, from sim.evidence.registry.load" in factors
+    assert "\n     F]\n" in factors  # the trailing comment moved above its code
     assert _py(fake, "import sim.uncertainty.factors as f; print(f.MSG)").startswith(
         "10 factors from sim.evidence.registry.load")
     # the rewritten test passes in the new layout
