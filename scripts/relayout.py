@@ -382,6 +382,11 @@ def apply(root: Path, mapping: dict[str, str], *, ruff: bool = True) -> list[str
     moves, unknown, problems = plan(root, mapping)
     if problems:
         raise RelayoutError("; ".join(problems))
+    dirty = git(root, "status", "--porcelain", "--untracked-files=no").strip()
+    if moves and dirty:
+        raise RelayoutError(f"{root} has uncommitted changes ({dirty.splitlines()[0].strip()} "
+                            "...): commit or stash them first, so the move is one reviewable "
+                            "change and nothing of yours is rewritten unseen")
     log = [f"warning: {PKG}/{n}.py is not in MAPPING: left in place (add a line to place it)"
            for n in unknown]
     if not moves:

@@ -213,6 +213,15 @@ def test_a_move_never_overwrites(fake, capsys):
     assert _snapshot(fake) == snap
 
 
+def test_uncommitted_changes_are_refused(fake, capsys):
+    (fake / "sim/pathways.py").write_text("def rate():\n    return 3\n")
+    snap = _snapshot(fake)
+    assert relayout.main(["--root", str(fake), "--no-ruff"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "uncommitted changes" in err
+    assert _snapshot(fake) == snap
+
+
 def test_bad_map_is_one_line(fake, capsys):
     assert relayout.main(["--root", str(fake), "--map", "nonsense"]) == 2
     assert capsys.readouterr().err.startswith("relayout: error: --map 'nonsense'")
