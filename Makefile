@@ -4,7 +4,7 @@ EXPLORE_PORT ?= 8765
 ARGS ?=
 
 .PHONY: venv run test check lint bench sweep-bench calibration-check evidence trials \
-	sweep compare psa gsa discover calibrate explore clean
+	sweep compare psa gsa discover calibrate explore docs clean
 
 venv:
 	@scripts/ensure_venv.sh
@@ -38,6 +38,9 @@ calibrate: venv  ## fit the baseline hazards to the UK targets -> configs/pathwa
 
 evidence: venv  ## the evidence registry as a markdown table (ARGS="--format csv" for CSV)
 	$(PY) -m sim.evidence $(ARGS)
+
+docs: venv  ## docs/DESIGNS.md: the components and designs table, from their YAML
+	$(PY) -m sim.docs_tables
 
 trials: venv  ## in-silico trials: does the model reproduce each published effect?
 	$(PY) experiments/trials.py $(ARGS)

@@ -28,16 +28,13 @@ from __future__ import annotations
 
 import copy
 import math
-import os
-import sys
 import time
 from datetime import date
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from sim.analysis import REPO, launch  # noqa: E402
-from sim.calibration import SOURCE_STRENGTH  # noqa: E402
+from sim.analysis import REPO, launch
+from sim.calibration import SOURCE_STRENGTH
+from sim.io import write_atomic
 
 LABELS = {
     "absence_rate_imd1_to_imd5": "workforce: absence rate, most / least\ndeprived quintile",
@@ -294,15 +291,6 @@ def check_written(text: str, configs: dict) -> None:
         c = copy.deepcopy(cfg)
         c["pathways"] = loaded
         validate(c)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 # ---- plot and summary ----------------------------------------------------------------------

@@ -10,10 +10,6 @@ script only reports how close the shipped baseline comes.
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sim.config import load_config  # noqa: E402
 from sim.simulate import simulate  # noqa: E402

@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
 
 DEFAULT_DESIGNS = ("usual_care", "rtw_coordinator", "work_focused_cbt", "multicomponent",
                    "multidisciplinary_bps", "culturally_adapted_mdt", "ips_smi", "wave_vsw",

@@ -16,11 +16,8 @@ Written to a staging folder and renamed, so a killed run leaves nothing.
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sim.analysis import launch  # noqa: E402
 

@@ -21,8 +21,6 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from sim.config import ConfigError  # noqa: E402
 from sim.effects import EffectError  # noqa: E402
 from sim.evidence import EvidenceError, load_registry  # noqa: E402

@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
-# Create .venv with the pinned packages if it is missing or the pins changed.
-# Idempotent and cheap when nothing changed (a stamp file holds the lock's hash).
+# Create .venv with the pinned packages if it is missing or stale, and install the project
+# into it in editable mode (so scripts and notebooks import `sim` without editing sys.path).
+# Idempotent and cheap when nothing changed: a stamp file holds the hash of the lock, of
+# pyproject.toml and of this recipe; a venv made before the editable step (old stamp) is
+# upgraded in place.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=.venv
-want=$(sha1sum requirements.lock | cut -c1-12)
+RECIPE=editable-1   # change when the steps below change, to redo them in existing venvs
+want=$( (cat requirements.lock pyproject.toml; echo "$RECIPE") | sha1sum | cut -c1-12)
 if [ -f "$VENV/.stamp" ] && [ "$(cat "$VENV/.stamp")" = "$want" ] && [ -x "$VENV/bin/python" ]; then
   exit 0
 fi
 py=$(scripts/find_python.sh)
-echo "setting up $VENV with $py (pinned packages from requirements.lock) ..." >&2
+echo "setting up $VENV with $py (pinned packages from requirements.lock, project editable) ..." >&2
 [ -x "$VENV/bin/python" ] || "$py" -m venv "$VENV"
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements.lock >&2
+pip=("$VENV/bin/python" -m pip install --quiet --disable-pip-version-check)
+"${pip[@]}" --upgrade pip >&2
+"${pip[@]}" -r requirements.lock >&2
+# The project itself, editable, without touching the pins (its dependencies are in the lock;
+# the optional [cluster] extra's ray/submitit too, so the launcher tests run).
+"${pip[@]}" --no-deps -e . >&2
 echo "$want" > "$VENV/.stamp"

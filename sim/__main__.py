@@ -28,7 +28,9 @@ from omegaconf import DictConfig
 
 from sim.config import CONFIG_DIR, ConfigError, to_plain, validate
 from sim.io import OutputError, describe_os_error
+from sim.preflight import prepare
 from sim.resources import check_memory
+from sim.sweep import run_cell
 
 # The run directory :func:`sim.preflight.prepare` created for this invocation (None when
 # Hydra was started another way). Only that directory may be removed on failure: a
@@ -57,8 +59,6 @@ def fail(message: str, run_dir: Path, code: int) -> None:
 def main(cfg: DictConfig) -> None:
     hydra_cfg = HydraConfig.get()
     if hydra_cfg.mode == RunMode.MULTIRUN:  # one sweep cell: a failure must not stop the others
-        from sim.sweep import run_cell
-
         run_cell(cfg, Path(hydra_cfg.sweep.dir), list(hydra_cfg.overrides.task),
                  dict(hydra_cfg.runtime.choices))
         return
@@ -73,6 +73,8 @@ def main(cfg: DictConfig) -> None:
     except Exception as err:  # interpolation errors and the like, still one line
         fail(f"config error: {type(err).__name__}: {str(err).splitlines()[0]}", run_dir, 2)
 
+    # lazy on purpose: the engine and its tables (mesa, scipy, pandas, matplotlib: ~1.3 s
+    # idle) load only once the config has passed, so a bad config is answered at once
     from sim.output import point_latest, write_results
     from sim.simulate import simulate
 
@@ -104,8 +106,6 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    from sim.preflight import prepare
-
     try:
         argv, CREATED_RUN_DIR = prepare(sys.argv[1:], task_function=main)
     except ConfigError as err:

@@ -17,7 +17,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from sim.config import CONFIG_DIR, load_config
+from sim.errors import one_line
 from sim.io import staged_dir
+from sim.preflight import app_overrides
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -43,8 +46,6 @@ def plain(cfg) -> dict:
 
 def design_configs(designs: Sequence[str], model: Sequence[str]) -> dict[str, dict]:
     """Validated model configs per design (usual care first), from ``model`` overrides."""
-    from sim.config import load_config
-
     designs = list(dict.fromkeys(["usual_care", *designs]))
     return {d: load_config([f"programme={d}", *model]) for d in designs}
 
@@ -90,9 +91,6 @@ def launch(name: str, task) -> None:
     from hydra.core.global_hydra import GlobalHydra
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
-
-    from sim.config import CONFIG_DIR
-    from sim.preflight import app_overrides, one_line
 
     bad_input = (ValueError, HydraException, OmegaConfBaseException, FileExistsError)
     overrides = app_overrides(sys.argv[1:])

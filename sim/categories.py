@@ -74,3 +74,7 @@ DIMENSIONS = {
     "occupation": OCCUPATIONS,
     "employer_size": EMPLOYER_SIZES,
 }
+
+# Disclosure control: groups with fewer people than this are suppressed ("<10") in every
+# table and summary (run summary, report, DCEA section). One value for all of them.
+SMALL_CELL = 10

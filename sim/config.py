@@ -30,19 +30,11 @@ from sim.categories import (
 )
 from sim.eligibility import ATTRIBUTES as ELIGIBILITY_ATTRIBUTES
 from sim.eligibility import OPTIONAL as ELIGIBILITY_OPTIONAL
+from sim.errors import ConfigError, ConfigWarning  # defined there; still importable from here
 from sim.vocabulary import COMBINE_RULES, COMPONENT_STATES, DOMAINS, EFFECT_KEYS, PRIORITIES
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 SHARE_TOLERANCE = 1e-6
-
-
-class ConfigError(ValueError):
-    """A configuration problem, described in one line."""
-
-
-class ConfigWarning(UserWarning):
-    """A setting that is valid but leaves something out (one line): the result is
-    correct, and the warning says what is not reported and why."""
 
 
 _format_warning = warnings.formatwarning
@@ -71,7 +63,7 @@ warnings.formatwarning = _format_config_warning
 warnings.showwarning = _show_config_warning
 
 
-def _fmt(value) -> str:
+def _repr(value) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -91,15 +83,15 @@ class Num:
     def check(self, path, value):
         if isinstance(value, bool) or not isinstance(value, int | float):
             kind = "an integer" if self.integer else "a number"
-            raise ConfigError(f"{path}: got {_fmt(value)}, expected {kind}")
+            raise ConfigError(f"{path}: got {_repr(value)}, expected {kind}")
         if self.integer and not isinstance(value, int):
-            raise ConfigError(f"{path}: got {_fmt(value)}, expected an integer")
+            raise ConfigError(f"{path}: got {_repr(value)}, expected an integer")
         if isinstance(value, float) and not math.isfinite(value):
-            raise ConfigError(f"{path}: got {_fmt(value)}, expected a finite number")
+            raise ConfigError(f"{path}: got {_repr(value)}, expected a finite number")
         if (self.gt and value <= self.lo) or value < self.lo or value > self.hi:
             low = "(" if self.gt else "["
             raise ConfigError(
-                f"{path}: got {_fmt(value)}, expected a value in {low}{self.lo}, {self.hi}]"
+                f"{path}: got {_repr(value)}, expected a value in {low}{self.lo}, {self.hi}]"
             )
         return value
 
@@ -119,7 +111,7 @@ class Str:
 
     def check(self, path, value):
         if not isinstance(value, str):
-            raise ConfigError(f"{path}: got {_fmt(value)}, expected a string")
+            raise ConfigError(f"{path}: got {_repr(value)}, expected a string")
         if self.choices is not None and value not in self.choices:
             raise ConfigError(
                 f"{path}: unknown value {value!r}, expected one of {', '.join(self.choices)}"
@@ -138,7 +130,7 @@ class Name:
         Str().check(path, value)
         if not NAME_PATTERN.fullmatch(value) or ".." in value:
             raise ConfigError(
-                f"{path}: got {_fmt(value)}, expected a safe file name (it names output "
+                f"{path}: got {_repr(value)}, expected a safe file name (it names output "
                 "directories): 1-80 letters, digits, '_', '-', '.', '+', starting with a "
                 "letter or digit, no '..'"
             )
@@ -149,7 +141,7 @@ class Name:
 class Bool:
     def check(self, path, value):
         if not isinstance(value, bool):
-            raise ConfigError(f"{path}: got {_fmt(value)}, expected true or false")
+            raise ConfigError(f"{path}: got {_repr(value)}, expected true or false")
         return value
 
 
@@ -163,7 +155,7 @@ class Vector:
 
     def check(self, path, value):
         if not isinstance(value, list | tuple):
-            raise ConfigError(f"{path}: got {_fmt(value)}, expected a list of {self.length}")
+            raise ConfigError(f"{path}: got {_repr(value)}, expected a list of {self.length}")
         if len(value) != self.length:
             raise ConfigError(
                 f"{path}: has {len(value)} values, expected {self.length}"
@@ -181,7 +173,7 @@ class List:
 
     def check(self, path, value):
         if not isinstance(value, list | tuple):
-            raise ConfigError(f"{path}: got {_fmt(value)}, expected a list")
+            raise ConfigError(f"{path}: got {_repr(value)}, expected a list")
         if len(value) < self.min_len:
             raise ConfigError(f"{path}: has {len(value)} items, expected at least {self.min_len}")
         return [self.item.check(f"{path}[{i}]", v) for i, v in enumerate(value)]
@@ -198,7 +190,7 @@ class ByName:
 
     def check(self, path, value):
         if not isinstance(value, dict):
-            raise ConfigError(f"{path}: got {_fmt(value)}, expected a mapping by {self.what}")
+            raise ConfigError(f"{path}: got {_repr(value)}, expected a mapping by {self.what}")
         for key in value:
             if key not in self.names:
                 raise ConfigError(
@@ -223,7 +215,7 @@ class Struct:
 
     def check(self, path, value):
         if not isinstance(value, dict):
-            raise ConfigError(f"{_p(path)}: got {_fmt(value)}, expected a mapping")
+            raise ConfigError(f"{_p(path)}: got {_repr(value)}, expected a mapping")
         allowed = set(self.keys) | ({"sources"} if self.sources else set())
         for key in value:
             if key not in allowed:
@@ -447,7 +439,7 @@ class Mapping:
         if value is None:
             return {}
         if not isinstance(value, dict):
-            raise ConfigError(f"{path}: got {_fmt(value)}, expected a mapping of names")
+            raise ConfigError(f"{path}: got {_repr(value)}, expected a mapping of names")
         return {str(k): self.item.check(f"{path}.{k}", v) for k, v in value.items()}
 
 
@@ -459,7 +451,7 @@ class Subset:
 
     def check(self, path, value):
         if not isinstance(value, list | tuple) or not value:
-            raise ConfigError(f"{path}: got {_fmt(value)}, expected a non-empty list of "
+            raise ConfigError(f"{path}: got {_repr(value)}, expected a non-empty list of "
                               f"{self.what}s")
         for v in value:
             if v not in self.names or not any(  # true is not the IMD quintile 1
@@ -467,7 +459,7 @@ class Subset:
                 shown = ", ".join(str(n) for n in self.names)
                 raise ConfigError(f"{path}: unknown {self.what} {v!r}, expected one of {shown}")
         if len(set(value)) != len(value):
-            raise ConfigError(f"{path}: repeated {self.what} in {_fmt(value)}")
+            raise ConfigError(f"{path}: repeated {self.what} in {_repr(value)}")
         return list(value)
 
 
@@ -483,7 +475,7 @@ class Choice:
 
     def check(self, path, value):
         if not isinstance(value, dict):
-            raise ConfigError(f"{path}: got {_fmt(value)}, expected a mapping")
+            raise ConfigError(f"{path}: got {_repr(value)}, expected a mapping")
         kind = value.get(self.key)
         if kind not in self.options:
             raise ConfigError(f"{_join(path, self.key)}: unknown value {kind!r}, expected one "
@@ -645,8 +637,11 @@ class EvidenceValues:
 
     def check(self, path, value):
         if not isinstance(value, dict):
-            raise ConfigError(f"{path}: got {_fmt(value)}, expected a mapping of evidence id "
+            raise ConfigError(f"{path}: got {_repr(value)}, expected a mapping of evidence id "
                               "to number")
+        # lazy on purpose: sim.evidence imports scipy.stats (0.43 s on an idle machine,
+        # docs STACK_NOTES; 20 s measured under load), and the CLI pre-flight imports this
+        # module to answer a bad command line at once; only configs with evidence_values pay
         from sim.evidence import load_registry
 
         registry = load_registry()
@@ -691,6 +686,8 @@ def validate(cfg: dict) -> dict:
     if out.get("evidence_values") is None:  # optional: absent unless PSA sets it
         out.pop("evidence_values", None)
     _check_cross_fields(out)
+    # lazy on purpose (no cycle since sim.errors): sim.effects imports numpy, ~0.9 s more
+    # before the CLI pre-flight can answer a bad command line (measured under load)
     from sim.effects import check_evidence_refs  # the registry ids the config names
 
     check_evidence_refs(out)
@@ -770,8 +767,10 @@ def to_plain(cfg) -> dict:
     return cfg
 
 
-def load_config(overrides: Sequence[str] = (), config_name: str = "config") -> dict:
+def load_config(overrides: Sequence[str] = (), config_name: str = "config",
+                config_dir: str | Path | None = None) -> dict:
     """Compose the Hydra config with ``overrides`` (as on the command line) and validate it.
+    ``config_dir``: another configs/ tree (default: the repository's).
 
     >>> cfg = load_config(["population=workforce", "population.n=1000"])
     >>> cfg["population"]["mode"]
@@ -786,7 +785,8 @@ def load_config(overrides: Sequence[str] = (), config_name: str = "config") -> d
     saved = outer.hydra if outer.is_initialized() else None
     outer.clear()
     try:
-        with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
+        with initialize_config_dir(version_base="1.3",
+                                   config_dir=str(Path(config_dir or CONFIG_DIR).resolve())):
             composed = compose(config_name=config_name, overrides=list(overrides))
     finally:
         if saved is not None:

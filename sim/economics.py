@@ -47,6 +47,8 @@ import numpy as np
 import pandas as pd
 
 from sim.categories import ABSENT, INACTIVE, INACTIVE_BENEFIT, STATES, UNEMPLOYED
+from sim.effects import resolve_cost
+from sim.errors import ReconciliationError
 
 PERSPECTIVES = ("programme", "nhs", "employer", "exchequer", "individual", "societal")
 # Benefit rule: state code -> the ``benefit_weekly`` entry a person in that state would
@@ -61,10 +63,6 @@ BENEFIT_RULES: dict[int, str] = {
 RECONCILE_TOLERANCE = 1e-6  # GBP per person
 
 
-class ReconciliationError(RuntimeError):
-    """The perspectives, transfers netted out, do not add up to the societal cost."""
-
-
 def discount_factors(n_years: int, rate: float) -> np.ndarray:
     """1 for year one, then 1/(1+rate)^k for year k+1."""
     return 1.0 / (1.0 + rate) ** np.arange(n_years)
@@ -73,8 +71,6 @@ def discount_factors(n_years: int, rate: float) -> np.ndarray:
 def resolve_economics(econ: dict, overrides: dict | None = None) -> dict:
     """The economics block with every evidence-registry id replaced by its value
     (``overrides``: the config's ``evidence_values``, as in a PSA draw)."""
-    from sim.effects import resolve_cost
-
     def walk(x, key=None):
         if key in ("sources", "name"):
             return x

@@ -34,6 +34,7 @@ import numpy as np
 
 from sim import conversions
 from sim.categories import ABSENT
+from sim.errors import ConfigError, EffectError
 from sim.evidence import ANCHORED_RR_MEASURES
 from sim.persistence import Persistence, expected_profile
 from sim.vocabulary import DIRECT_EFFECTS, EFFECT_MEASURES, MULTIDOMAIN_DOMAINS, NEEDS_STATE
@@ -41,15 +42,6 @@ from sim.vocabulary import DIRECT_EFFECTS, EFFECT_MEASURES, MULTIDOMAIN_DOMAINS,
 MAX_STRATA = 4000  # people sampled to describe the eligible population's baseline
 # Registry measures a component's persistence may name.
 PERSISTENCE_MEASURES = {"half_life_weeks": ("duration_weeks",), "lasting": ("proportion",)}
-
-
-class EffectError(ValueError):
-    """An effect that cannot be derived from its evidence (one line). ``entry_id`` names the
-    registry entry when its value is what cannot be reproduced (PSA and GSA clamp it)."""
-
-    def __init__(self, message: str, entry_id: str | None = None):
-        super().__init__(message)
-        self.entry_id = entry_id
 
 
 def _registry():
@@ -271,7 +263,6 @@ def check_evidence_refs(cfg: dict) -> None:
     ``evidence_values`` override lies in its measure's range and names an entry the
     design reads (:func:`read_evidence_ids`; otherwise the run would be unchanged).
     """
-    from sim.config import ConfigError
     from sim.evidence import MEASURES, EvidenceError, load_registry
 
     design = cfg.get("programme") or {}

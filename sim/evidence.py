@@ -28,6 +28,7 @@ import yaml
 
 from sim import conversions
 from sim.categories import CONDITIONS, ETHNICITIES, SEVERITIES
+from sim.errors import EvidenceError
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DIR = "configs/evidence"
@@ -109,10 +110,6 @@ POPULATION_FIELDS = ("text", "conditions", "severities", "ethnic_groups", "imd_q
                      "weeks_off_at_entry")
 CONVERSION_FIELDS = ("method", "function")
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-class EvidenceError(ValueError):
-    """An invalid evidence registry (the message is one line naming file, entry, problem)."""
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,14 @@ from sim.categories import (
 )
 from sim.config import CONFIG_DIR, ConfigError, load_config, validate
 from sim.effects import read_evidence_ids
+from sim.errors import ExplorerError
 from sim.manifest import config_hash
+from sim.metrics import slope_index
+from sim.model import RTWModel
+from sim.outcomes import rtw_curve_table
+from sim.population import synthesise
+from sim.report import Cell, _answers, compare_cells
+from sim.simulate import simulate
 
 REFERENCE = "usual_care"
 PRESETS = tuple(sorted(p.stem for p in (CONFIG_DIR / "population").glob("*.yaml")))
@@ -73,10 +80,6 @@ KEY_EVIDENCE = OrderedDict([
     ("ev_multidomain", "multidomain_bonus_hr"),
 ])
 MINORITIES = ETHNICITIES[1:]
-
-
-class ExplorerError(ValueError):
-    """A control the schema cannot check (e.g. the person to follow), in one line."""
 
 
 # ---- controls ---------------------------------------------------------------------------
@@ -309,10 +312,6 @@ _CACHE_LOCK = threading.Lock()  # page sessions run in threads
 
 def run_arm(cfg: dict) -> Arm:
     """Simulate one config (cached by config hash: switching designs reuses usual care)."""
-    from sim.outcomes import rtw_curve_table
-    from sim.report import Cell
-    from sim.simulate import simulate
-
     key = config_hash(cfg)
     with _CACHE_LOCK:
         if key in _CACHE:
@@ -347,8 +346,6 @@ class Outcome:
 def answer_lines(comparison) -> list[tuple[str, str]]:
     """The report's plain-words answer (:func:`sim.report._answers`), as (label, text)
     pairs of plain text: the page shows them as text, never as HTML."""
-    from sim.report import _answers
-
     out = []
     for line in _answers(comparison):
         m = re.match(r"\s*<b>(.*?)</b>\s*(.*)", line, flags=re.S)
@@ -359,8 +356,6 @@ def answer_lines(comparison) -> list[tuple[str, str]]:
 
 
 def evaluate(scenario: Scenario) -> Outcome:
-    from sim.report import compare_cells
-
     ref = run_arm(scenario.reference)
     design = ref if scenario.config["programme"]["name"] == REFERENCE and \
         config_hash(scenario.config) == config_hash(scenario.reference) else \
@@ -408,8 +403,6 @@ def gaps_view(outcome: Outcome) -> pd.DataFrame:
     """Per design: SII (Fingertips simulation interval) and ethnic gap (binomial interval)
     of RTW within 52 weeks, levels pooled over replicates, plus the change vs usual care with
     its 95% paired interval over replicates (NaN with one replicate)."""
-    from sim.metrics import slope_index
-
     rows = []
     league = outcome.comparison.league
     for arm in ([outcome.reference] if outcome.design is outcome.reference
@@ -513,9 +506,6 @@ class ExplorerModel(mesa.Model):
 
     # live arms
     def _start_live(self):
-        from sim.model import RTWModel
-        from sim.population import synthesise
-
         cfg, ref = self.setup.config, self.setup.reference
         people = synthesise(cfg["population"], cfg["seed"], cfg["replicates"])
         self.live = {"design": RTWModel(cfg, people)}

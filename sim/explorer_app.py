@@ -20,6 +20,7 @@ from mesa.visualization.solara_viz import ModelController, ModelCreator
 from mesa.visualization.utils import update_counter
 
 from sim.categories import CONDITION_LABELS, ETHNICITIES, ETHNICITY_LABELS, STATES
+from sim.evidence import load_registry
 from sim.explorer import (
     DESIGNS,
     IMD_TARGETS,
@@ -42,8 +43,6 @@ STATE_COLOURS = dict(zip(STATES, ("#009E73", "#D55E00", "#56B4E9", "#E69F00", "#
 
 
 def _evidence_label(entry_id: str) -> str:
-    from sim.evidence import load_registry
-
     e = load_registry()[entry_id]
     ci = f", 95% {e.ci[0]:g} to {e.ci[1]:g}" if e.ci else ""
     return f"Evidence {entry_id} (registry {e.value:g}{ci}; blank: registry)"

@@ -25,13 +25,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from sim.errors import OutputError
+
 STAGING_MARK = ".partial-"  # ".<name>.partial-<pid>": a directory being written
 TMP_MARK = ".tmp-"  # ".<name>.tmp-<pid>": a file being written
 MAX_CLAIM_TRIES = 1000
-
-
-class OutputError(Exception):
-    """A problem with where output goes, said in one line (no traceback)."""
 
 
 def write_atomic(path: Path, text: str | bytes) -> None:

@@ -57,7 +57,9 @@ from sim.categories import (
     STATES,
     WORKING,
 )
+from sim.conversions import working_days_per_week
 from sim.interventions import ever_enrolled
+from sim.metrics import aalen_johansen
 from sim.vocabulary import (
     DECLINED,
     DROPPED,
@@ -91,8 +93,6 @@ def days_per_week(cfg: dict) -> float:
     >>> round(days_per_week({"outcomes": {"working_days_per_year": 219}}), 3)
     4.212
     """
-    from sim.conversions import working_days_per_week
-
     return working_days_per_week(cfg["outcomes"]["working_days_per_year"])
 
 
@@ -420,8 +420,6 @@ def competing_risks_table(agents: pd.DataFrame, cfg: dict, level: float = 0.95
     group, cause, week, cif, low, high, n_risk, n (people in the group). Weeks with no
     event are filled forward so every group has weeks 0..horizon.
     """
-    from sim.metrics import aalen_johansen
-
     horizon = int(cfg["horizon_weeks"])
     time, cause, mask = first_exit(agents, horizon)
     sub = agents.loc[mask]

@@ -14,13 +14,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.categories import CONDITION_LABELS, ETHNICITY_LABELS
+from sim.categories import CONDITION_LABELS, ETHNICITY_LABELS, SMALL_CELL
+from sim.economics import with_person_economics
 from sim.io import TMP_MARK, describe_os_error, staged_dir
 from sim.manifest import build_manifest
 from sim.outcomes import sustained_label
 from sim.textsafe import md_text
-
-SMALL_CELL = 10  # groups with fewer people than this are not shown in the summary
 
 HEADLINE = (
     ("rtw_13w", "Returned to work within 13 weeks", "pct"),
@@ -35,7 +34,7 @@ HEADLINE = (
 GROUP_COLUMNS = ("rtw_13w", "rtw_52w", "days_absent", "job_loss")
 
 
-def _fmt(value, kind):
+def _cell_text(value, kind):
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "-"
     return f"{100 * value:.1f}%" if kind == "pct" else f"{value:,.1f}"
@@ -63,7 +62,7 @@ def _group_table(means: pd.DataFrame, dimension: str, labels: dict | None) -> st
                          + " |")
             continue
         lines.append(f"| {name} | {n:,} | "
-                     + " | ".join(_fmt(vals.get(c), kinds[c]) for c in cols) + " |")
+                     + " | ".join(_cell_text(vals.get(c), kinds[c]) for c in cols) + " |")
     return "\n".join(lines)
 
 
@@ -90,7 +89,7 @@ def summary_markdown(results, figures: list[str]) -> str:
         if metric.startswith("sustained_"):  # the configured weeks, e.g. (26+ weeks in work)
             label = label.replace("Sustained return", sustained_label(cfg).capitalize())
         if metric in overall:
-            lines.append(f"| {label} | {_fmt(overall[metric], kind)} |")
+            lines.append(f"| {label} | {_cell_text(overall[metric], kind)} |")
     sw = cfg["outcomes"]["sustained_weeks"]
     lines += ["", "RTW rates count people followed for the full period after their first "
               f"absence began (sustained return: that period plus {sw} weeks, so every "
@@ -170,8 +169,6 @@ def write_results(results, dest: Path) -> Path:
             files.append(name)
 
         if cfg["output"]["write_agents"]:
-            from sim.economics import with_person_economics  # adds qaly_disc and costs
-
             save("agents.parquet", lambda p: with_person_economics(
                 results.agents, cfg).to_parquet(p, index=False))
         save("group_summary.parquet", lambda p: results.summary.to_parquet(p, index=False))

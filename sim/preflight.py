@@ -23,26 +23,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sim.config import CONFIG_DIR, ConfigError, to_plain, validate
+from sim.errors import one_line
 from sim.io import OutputError, claim_dir, describe_os_error, remove_stale_staging
 from sim.resources import ResourceError, check_memory
 
 MAX_CELLS = 5000  # beyond this a sweep is validated one override at a time
 NAME_KEYS = ("population.name", "programme.name")  # names that become parts of paths
 INFO_FLAGS = ("help", "hydra_help", "cfg", "info", "shell_completion", "experimental_rerun")
-
-
-def one_line(err: BaseException) -> str:
-    """An exception (and its cause) as one line."""
-    parts = []
-    while err is not None and len(parts) < 3:
-        text = " ".join(line.strip() for line in str(err).splitlines()
-                        if line.strip() and "HYDRA_FULL_ERROR" not in line
-                        and not line.strip().startswith(("provider=", "Config search path",
-                                                         "full_key:", "object_type=")))
-        if text and text not in parts:
-            parts.append(text)
-        err = err.__cause__
-    return "; ".join(parts)
 
 
 def is_multirun(argv: list[str]) -> bool:
@@ -70,12 +57,12 @@ def app_overrides(argv: list[str]) -> list[str] | None:
 
 def _cells(overrides: list[str], sweeper_params: dict | None = None) -> list[list[str]]:
     """The sweep's cells (Hydra's basic-sweeper rules); one override at a time if huge."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    from sim.sweep import grid
+    # lazy: sim.sweep imports Hydra's callback machinery (~1.3 s under load), needed only
+    # for multiruns; a single run's pre-flight stays light
+    from sim.sweep import grid, parse_overrides
 
     lines = [f"{k}={v}" for k, v in (sweeper_params or {}).items()] + list(overrides)
-    parsed = OverridesParser.create().parse_overrides(lines)
+    parsed = parse_overrides(lines)
     total = 1
     for ov in parsed:
         if ov.is_sweep_override():

@@ -55,12 +55,12 @@ import pandas as pd
 from markupsafe import Markup
 
 from sim import decomposition, report_charts, report_dcea, report_text, report_words
-from sim.categories import ETHNICITIES
+from sim.categories import ETHNICITIES, SMALL_CELL
+from sim.errors import ReportError
 from sim.metrics import paired_difference, slope_index
 
 REFERENCE = "usual_care"
 VARIANT_KEYS = ("variant", "variants")  # named design variants (sim.variants): not a setting
-SMALL_CELL = 10  # groups with fewer people than this are suppressed in tables
 # Okabe-Ito: a colour-blind-safe qualitative palette
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
            "#000000")
@@ -74,10 +74,6 @@ SECTIONS = ("Answers", "Glossary", "Runs not used", "League table", "How sure, g
             "Return to work by group", "Inequality gaps",
             "Equity-efficiency impact plane", "Costs by perspective", "Groups",
             "Evidence", "Assumptions", "Runs and configuration")
-
-
-class ReportError(ValueError):
-    """A problem with the report's inputs (one line)."""
 
 
 SUMMARY_COLUMNS = ("replicate", "dimension", "group", "metric", "value", "n")

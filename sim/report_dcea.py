@@ -48,14 +48,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.categories import ETHNICITY_LABELS
+from sim.categories import ETHNICITY_LABELS, SMALL_CELL
+from sim.economics import economics_evidence_ids, icer, net_health_benefit
+from sim.effects import evidence_ids
+from sim.evidence import evidence_table, load_registry
 from sim.metrics import atkinson_ede, concentration_index, kolm_ede, paired_difference
 
 REFERENCE = "usual_care"
 ATKINSON_EPSILONS = (0.0, 1.0, 3.0, 5.0, 10.0)
 KOLM_ALPHAS = (0.0, 0.5, 1.0, 2.0, 5.0)  # per QALY
 NEEDED = ("qaly_disc", "cost_nhs_pss", "cost_societal")
-SMALL_CELL = 10  # groups with fewer people (all replicates) are suppressed, as in the report
 
 
 class DceaData:
@@ -93,8 +95,6 @@ def reference_case(comp) -> pd.DataFrame:
     (mean and paired 95% interval over replicates), ICER (ratio of the mean changes; NaN when
     dominant or dominated), NHB at each threshold, and beside them the wider-perspective
     changes (societal cost, programme cost). Empty if the runs predate QALYs."""
-    from sim.economics import icer, net_health_benefit
-
     data = DceaData(comp)
     if not data.available:
         return pd.DataFrame()
@@ -280,9 +280,6 @@ def reference_case_html(comp) -> str:
 
 def inputs_html(comp) -> str:
     """The economic inputs the runs use (rates, utilities, NHS/PSS costs), with sources."""
-    from sim.economics import economics_evidence_ids
-    from sim.evidence import evidence_table, load_registry
-
     registry = load_registry()
     ids = [i for i in economics_evidence_ids(comp.cells[0].config) if i in registry]
     if not ids:
@@ -542,10 +539,6 @@ def order_how_sure(answers: list[str], *evidence_lines: str | None) -> list[str]
 
 def _assumed_economics(comp) -> list[str]:
     """Registry ids behind the economics and programme costs that are flagged assumptions."""
-    from sim.economics import economics_evidence_ids
-    from sim.effects import evidence_ids
-    from sim.evidence import load_registry
-
     registry = load_registry()
     ids = []
     for c in comp.cells:

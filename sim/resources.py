@@ -48,7 +48,9 @@ import math
 import os
 import sys
 
-from sim.config import ConfigError
+from sim.config import CONFIG_DIR
+from sim.errors import ResourceError
+from sim.launchers import OPT_IN, network_exposure
 
 BASE_MB = 282.0
 FLOOR_MB = 300.0
@@ -58,11 +60,6 @@ PER_MILLION_COMPONENT_MB = 67.0
 PER_MILLION_MESA_MB = 500.0  # engine=agents: one Mesa Person object each (20k vs 60k people)
 MARGIN = 0.9  # refuse above 90% of what is available
 BUDGET_ENV = "RTW_SIM_MEMORY_MB"  # optional cap (MiB) on a shared machine
-
-
-class ResourceError(ConfigError):
-    """A run that cannot be done on this machine (one line); a ConfigError, so every
-    entry point that reports config errors in one line reports this one too."""
 
 
 def years_observed(horizon_weeks: int) -> int:
@@ -241,7 +238,7 @@ def _estimate_relevant(override: str) -> bool:
 def _sweep_cells(config) -> list[list[str]]:
     from omegaconf import OmegaConf
 
-    from sim.sweep import grid
+    from sim.sweep import grid  # lazy, as in sim.preflight._cells: multiruns only
 
     params = OmegaConf.select(config, "hydra.sweeper.params", default=None) or {}
     if OmegaConf.is_config(params):
@@ -283,8 +280,6 @@ def _quick_upper_bound_mb(config, cells: list[list[str]]) -> float | None:
     picks a population preset, the largest of any preset), with the most components any
     programme preset has. None when the overrides do something it cannot bound."""
     from omegaconf import OmegaConf
-
-    from sim.config import CONFIG_DIR
 
     presets = {o.split("=", 1)[1] for cell in cells for o in cell
                if o.lstrip("+").split("=", 1)[0] == "experiment"}
@@ -342,8 +337,6 @@ def guard_sweep(config) -> None:
     try:
         if "LoopbackRayLauncher" in str(launcher.get("_target_", "")) and not launcher.get(
                 "allow_ray_on_network"):
-            from sim.launchers import OPT_IN, network_exposure
-
             problem = network_exposure((launcher.get("ray") or {}).get("init") or {})
             if problem:
                 raise ResourceError(f"{problem}; to run Ray reachable from the network "

@@ -48,6 +48,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from sim.config import CONFIG_DIR
+from sim.errors import typed_line as one_line  # Type: message
 from sim.io import describe_os_error, remove_stale_staging, write_atomic
 from sim.manifest import config_hash
 from sim.sweep_compare import cell_measures, comparison_table
@@ -82,11 +84,6 @@ def append_line(path: Path, record: dict) -> None:
         os.close(fd)
 
 
-def one_line(err: BaseException) -> str:
-    text = " ".join(str(err).split())
-    return f"{type(err).__name__}: {text}" if text else type(err).__name__
-
-
 def cell_hash(cfg: dict) -> str:
     """Hash of a resolved, validated config without the settings that leave results alone."""
     return config_hash({k: v for k, v in cfg.items() if k not in HASH_EXCLUDED})
@@ -115,11 +112,28 @@ def _scalar_text(value) -> str:
 def grid(task_overrides: list[str], sweeper_params: dict | None = None) -> list[list[str]]:
     """The cells Hydra's basic sweeper makes of ``params`` + command-line overrides."""
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-    from hydra.core.override_parser.overrides_parser import OverridesParser
 
     lines = [f"{k}={v}" for k, v in (sweeper_params or {}).items()] + list(task_overrides)
+    return BasicSweeper.split_arguments(parse_overrides(lines), None)[0]
+
+
+def parse_overrides(lines: list[str]) -> list:
+    """Hydra's parse of override lines, able to list glob sweeps (``programme=glob(*)``:
+    every design in configs/programme/) before Hydra runs, as its sweeper will."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
     parsed = OverridesParser.create().parse_overrides(lines)
-    return BasicSweeper.split_arguments(parsed, None)[0]
+    for ov in parsed:
+        ov.config_loader = _GroupOptions()
+    return parsed
+
+
+class _GroupOptions:
+    """What Hydra's config loader tells a glob sweep: the options of a config group (here
+    from configs/; a --config-dir added on the command line is not searched)."""
+
+    def get_group_options(self, group: str, results_filter=None) -> list[str]:
+        return sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
 
 
 # --------------------------------------------------------------------------------------

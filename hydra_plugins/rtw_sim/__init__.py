@@ -21,6 +21,8 @@ if RayLauncher is not None:
         def launch(self, job_overrides, initial_job_idx):
             from omegaconf import OmegaConf
 
+            # lazy: Hydra imports this module while scanning plugins at every start; sim is
+            # needed only when this launcher actually launches
             from sim.launchers import prepare_local_ray
 
             init = OmegaConf.to_container(self.ray_cfg.init, resolve=True) or {}

@@ -43,6 +43,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sim.config import ConfigError, validate
+from sim.effects import EffectError, evidence_ids
+from sim.evidence import load_registry
+from sim.manifest import config_hash
+from sim.model import RTWModel
+from sim.report import Cell, replicate_measures
+from sim.simulate import simulate
+from sim.uncertainty.gsa import make_problem
+
 KINDS = ("evidence", "value", "scale", "exponent")
 SPEC_KEYS = {"kind", "paths", "id", "low", "high", "nominal", "note"}
 # measures reported per design (and as the change vs usual care); see run_measures
@@ -86,8 +95,6 @@ def parse_factors(spec: Mapping, registry: Mapping | None = None) -> list[Factor
         low, high, nominal = s.get("low"), s.get("high"), s.get("nominal")
         if kind == "evidence":
             if registry is None:
-                from sim.evidence import load_registry
-
                 registry = load_registry()
             if eid not in registry:
                 raise ValueError(f"{where}.id: {eid!r} is not in the evidence registry")
@@ -133,8 +140,6 @@ def parse_factors(spec: Mapping, registry: Mapping | None = None) -> list[Factor
 
 def problem(factors: Sequence[Factor]) -> dict:
     """The SALib problem for these factors (uniform on [low, high])."""
-    from sim.uncertainty.gsa import make_problem
-
     return make_problem([f.name for f in factors], [f.bounds() for f in factors])
 
 
@@ -182,8 +187,6 @@ def apply(cfg: dict, factors: Sequence[Factor], x: Sequence[float],
     for f, v in zip(factors, x, strict=True):
         v = float(v)
         if f.kind == "evidence":
-            from sim.effects import evidence_ids
-
             if f.id in evidence_ids(cfg) or strict:
                 out.setdefault("evidence_values", {})
                 out["evidence_values"] = {**(out["evidence_values"] or {}), f.id: v}
@@ -206,10 +209,6 @@ def check_factors(configs: Mapping[str, dict], factors: Sequence[Factor]) -> Non
     """Before any work: every path reaches some config, every evidence id is used by some
     design, and each factor's low and high (others nominal) give configs that validate and
     effects the baseline can reproduce. One-line ``ValueError`` naming the factor."""
-    from sim.config import ConfigError, validate
-    from sim.effects import EffectError, evidence_ids
-    from sim.model import RTWModel
-
     for f in factors:
         if f.kind == "evidence":
             if not any(f.id in evidence_ids(c) for c in configs.values()):
@@ -249,10 +248,6 @@ def feasible_evidence(cfg: dict, steps: int = 8) -> tuple[dict, list[dict]]:
     registry value to the requested one (log scale for ratios) to within 1/2**steps of the
     way; the registry value itself must be feasible.
     """
-    from sim.effects import EffectError
-    from sim.evidence import load_registry
-    from sim.model import RTWModel
-
     registry = load_registry()
     cfg = copy.deepcopy(cfg)
     moves = []
@@ -296,10 +291,6 @@ def run_measures(cfg: dict) -> dict:
     boundary first (:func:`feasible_evidence`); ``clamped`` lists what moved (empty if
     nothing did).
     """
-    from sim.effects import EffectError
-    from sim.report import Cell, replicate_measures
-    from sim.simulate import simulate
-
     clamped = ""
     try:
         r = simulate(cfg, core_only=True)
@@ -335,9 +326,6 @@ def evaluate(configs: Mapping[str, dict], factors: Sequence[Factor], x: np.ndarr
     """
     from joblib import Parallel, delayed
     from tqdm import tqdm
-
-    from sim.config import validate
-    from sim.manifest import config_hash
 
     x = np.asarray(x, dtype=float)
     unique: dict[str, dict] = {}
