@@ -211,9 +211,17 @@ def report_section(table: pd.DataFrame) -> str:
 
 def for_results(results) -> pd.DataFrame:
     """The decomposition of a finished run (computed once, kept on ``results``)."""
+    import warnings
+
+    from sim.config import ConfigError
+
     table = getattr(results, "decomposition", None)
     if table is None or table.empty:
-        table = decompose(results.config, results.summary)
+        try:
+            table = decompose(results.config, results.summary)
+        except ConfigError as err:  # a config changed after the run no longer validates
+            warnings.warn(f"gap decomposition left out: {err}", stacklevel=2)
+            table = pd.DataFrame(columns=COLUMNS)
         results.decomposition = table
     return table
 

@@ -37,7 +37,8 @@ def test_registry_loads_with_sources_and_reasons():
     registry = load_registry()
     assert len(registry) > 50
     files = {Path(e.file).stem for e in registry.values()}
-    assert files == {"effects", "uk_targets", "costs", "economics", "labour_market"}
+    assert files == {"effects", "uk_targets", "costs", "economics", "labour_market",
+                     "gradients"}
     for e in registry.values():
         assert e.source
         if e.assumption:
