@@ -162,19 +162,25 @@ def job_factors(task_overrides: list[str], choices: dict, cfg) -> dict:
 
 
 def sweep_output_defaults(cfg: dict, task_overrides: list[str], choices: dict) -> dict:
-    """In a sweep, per-cell figures and per-person tables are off unless asked for.
+    """In a sweep, per-cell figures, per-person tables and the gap decomposition are off
+    unless asked for.
 
     They cost more than the simulation for small cells and the aggregate does not use
-    them. ``output.plots=true`` / ``output.write_agents=true`` on the command line, or an
+    them (the decomposition re-runs the cell three times; ``outcomes.decomposition_n=20000``
+    on the command line turns it on). ``output.plots=true`` / ``output.write_agents=true`` on the command line, or an
     experiment preset's own values, are kept. ``outputs/latest`` is never re-pointed.
     """
     explicit = {_factor_key(o.split("=", 1)[0]) for o in task_overrides}
     output = dict(cfg["output"], latest_link=False)
+    outcomes = cfg["outcomes"]
     if choices.get("experiment") is None:
         for key in SWEEP_OFF:
             if f"output.{key}" not in explicit and "output" not in explicit:
                 output[key] = False
-    return {**cfg, "output": output}
+        # the gap decomposition re-runs the cell three times (sim.decomposition)
+        if not explicit & {"outcomes.decomposition_n", "outcomes"}:
+            outcomes = dict(outcomes, decomposition_n=0)
+    return {**cfg, "output": output, "outcomes": outcomes}
 
 
 def is_complete(cell_dir: Path) -> bool:

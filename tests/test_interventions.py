@@ -185,17 +185,24 @@ def test_bad_component_config(make_config, override, expected):
 
 
 def test_same_budget_targeted_and_untargeted(make_config):
-    """targeted_deprived spends what multicomponent_capped spends (same places, same unit
-    costs, places full in both), all of it on IMD quintiles 1-2; with no cap it would be more."""
+    """targeted_deprived spends what multicomponent_capped spends when places are full in
+    both (same places, same unit costs), all of it on IMD quintiles 1-2; with no cap it
+    would be more. The places are halved here so that they bind in IMD quintiles 1-2 too:
+    with the pathways v2 calibration (less absence) the designs' own places do not always
+    fill there, and then the targeted design spends less (a property, not a fault)."""
     spend, served = {}, {}
+    half = ["programme.components.rtw_coordinator.capacity.starts_per_week_per_100k=7",
+            "programme.components.work_focused_cbt.capacity.starts_per_week_per_100k=2.25",
+            "programme.components.graded_return.capacity.starts_per_week_per_100k=11"]
     for design in ("multicomponent_capped", "targeted_deprived", "multicomponent"):
         r = simulate(make_config(f"programme={design}", "population=workforce",
                                  "population.n=50000", "horizon_weeks=104",
-                                 "output.plots=false"))
+                                 "output.plots=false",
+                                 *(half if design != "multicomponent" else [])))
         spend[design] = r.agents["programme_cost"].sum()
         served[design] = r.agents.loc[r.agents["enrolled_any"], "imd_quintile"]
     assert spend["targeted_deprived"] == pytest.approx(spend["multicomponent_capped"], rel=0.03)
-    assert spend["multicomponent"] > 1.5 * spend["multicomponent_capped"]  # places bind
+    assert spend["multicomponent"] > 2 * spend["multicomponent_capped"]  # places bind
     assert served["targeted_deprived"].isin([1, 2]).all()
     assert not served["multicomponent_capped"].isin([1, 2]).all()
 

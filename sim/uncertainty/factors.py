@@ -50,7 +50,6 @@ from sim.manifest import config_hash
 from sim.model import RTWModel
 from sim.report import Cell, replicate_measures
 from sim.simulate import simulate
-from sim.uncertainty.gsa import make_problem
 
 KINDS = ("evidence", "value", "scale", "exponent")
 SPEC_KEYS = {"kind", "paths", "id", "low", "high", "nominal", "note"}
@@ -140,6 +139,10 @@ def parse_factors(spec: Mapping, registry: Mapping | None = None) -> list[Factor
 
 def problem(factors: Sequence[Factor]) -> dict:
     """The SALib problem for these factors (uniform on [low, high])."""
+    # lazy: sim.uncertainty.gsa imports SALib and scipy.stats (~0.5 s), and every run's gap
+    # decomposition imports this module (tests/test_startup.py)
+    from sim.uncertainty.gsa import make_problem
+
     return make_problem([f.name for f in factors], [f.bounds() for f in factors])
 
 
