@@ -168,7 +168,8 @@ def sweep_output_defaults(cfg: dict, task_overrides: list[str], choices: dict) -
     They cost more than the simulation for small cells and the aggregate does not use
     them (the decomposition re-runs the cell three times; ``outcomes.decomposition_n=20000``
     on the command line turns it on). ``output.plots=true`` / ``output.write_agents=true``
-    on the command line, or an experiment preset's own values, are kept. ``outputs/latest`` is never re-pointed.
+    on the command line, or an experiment preset's own values, are kept. ``outputs/latest``
+    is never re-pointed.
     """
     explicit = {_factor_key(o.split("=", 1)[0]) for o in task_overrides}
     output = dict(cfg["output"], latest_link=False)
