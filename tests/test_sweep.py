@@ -72,7 +72,11 @@ def test_comparison_is_paired_by_replicate(basic_sweep):
     comparison = pd.read_csv(out / "aggregate" / "comparison.csv")
     assert set(comparison["programme"]) == {"ips_smi"}
     assert set(comparison["reference"]) == {"usual_care"}
-    assert (comparison["n_replicates"] == 2).all()
+    # every replicate pairs; an inequality measure skips a replicate in which a group has
+    # nobody (small test cells), so it may have fewer
+    direct = comparison["dimension"].isin(["all", "imd_quintile", "economics"])
+    assert (comparison.loc[direct, "n_replicates"] == 2).all()
+    assert comparison["n_replicates"].between(1, 2).all()
     row = comparison.query("population == 'workforce' and dimension == 'all' "
                            "and metric == 'days_absent'").iloc[0]
     sel = summary.query("population == 'workforce' and dimension == 'all' "
