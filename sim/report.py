@@ -399,6 +399,14 @@ def _metric(summary, dimension, metric):
         sub.pivot_table(index="replicate", columns="group", values="n", aggfunc="sum")
 
 
+def _sii(values: np.ndarray, n: np.ndarray) -> float:
+    """The SII of one replicate; NaN when a quintile has no value (nobody in it was followed
+    to the RTW week, as in a small workforce run), which the paired comparisons skip."""
+    if not np.isfinite(values).all():
+        return np.nan
+    return slope_index(values, n, ci="none").sii
+
+
 def replicate_measures(cell: Cell, week: int | None = None) -> pd.DataFrame:
     """Per replicate: the outcome, gap and cost measures of one cell (wide).
 
@@ -421,8 +429,8 @@ def replicate_measures(cell: Cell, week: int | None = None) -> pd.DataFrame:
         raise ReportError(f"{cell.path}: {rtw} is not there for every IMD quintile")
     out["imd_gap_abs"] = imd["5"] - imd["1"]  # least minus most deprived
     out["imd_gap_rel"] = imd["5"] / imd["1"]
-    out["sii"] = [slope_index(imd.loc[r, cols].to_numpy(), imd_n.loc[r, cols].to_numpy(),
-                              ci="none").sii for r in imd.index]
+    out["sii"] = [_sii(imd.loc[r, cols].to_numpy(), imd_n.loc[r, cols].to_numpy())
+                  for r in imd.index]
     eth, eth_n = _metric(s, "ethnicity", rtw)
     minorities = [g for g in ETHNICITIES[1:] if g in eth]
     if ETHNICITIES[0] in eth and minorities:

@@ -86,7 +86,10 @@ def append_line(path: Path, record: dict) -> None:
 
 def cell_hash(cfg: dict) -> str:
     """Hash of a resolved, validated config without the settings that leave results alone."""
-    return config_hash({k: v for k, v in cfg.items() if k not in HASH_EXCLUDED})
+    kept = {k: v for k, v in cfg.items() if k not in HASH_EXCLUDED}
+    if isinstance(kept.get("outcomes"), dict):  # the gap decomposition adds a table only
+        kept["outcomes"] = {k: v for k, v in kept["outcomes"].items() if k != "decomposition_n"}
+    return config_hash(kept)
 
 
 def _factor_key(key: str) -> str:

@@ -265,7 +265,13 @@ def test_job_loss_effect_lowers_job_loss_and_nothing_else_moves_back(make_config
                                        "job_loss_hr=0.5")).agents
     lost0, lost1 = none["job_loss_week"] >= 0, half["job_loss_week"] >= 0
     assert lost1.sum() < lost0.sum()
-    assert not (lost1 & ~lost0).any()
+    # Exits from absence are bands of one draw (sim.pathways.absent_outcome), job loss
+    # outermost: a smaller job-loss band can shift the inner bands (inactivity, retirement),
+    # so someone who retired or left for inactivity under usual care may stay and lose the
+    # job later. Nobody else who kept the job under usual care loses it.
+    other_exit = (none["retired_week"] >= 0) | (none["inactive_week"] >= 0)
+    assert not (lost1 & ~lost0 & ~other_exit).any()
+    assert (lost1 & ~lost0).sum() <= max(2, 0.02 * lost0.sum())
     # while enrolled (weeks 2-13 of the spell) participants' job losses about halve
     took = none["enrolled_any"]
     early0 = (took & lost0 & (none["job_loss_week"] <= 14)).sum()
