@@ -153,7 +153,10 @@ def standardised_absence_rates(a: pd.DataFrame, hours: float, by: str = "imd_qui
     emp = (a["weeks_working"].to_numpy() + a["weeks_phased"].to_numpy()
            + a["weeks_absent"].to_numpy())
     df = pd.DataFrame({"group": a[by].to_numpy(), "off": off, "emp": emp})
-    key = a[list(strata)].astype(str).agg("|".join, axis=1).to_numpy()
+    key = a[strata[0]].astype(str)  # the same "age|sex" keys as a row-wise join, vectorised
+    for col in strata[1:]:  # (the row-wise join took ~1 s per 100k people)
+        key = key + "|" + a[col].astype(str)
+    key = key.to_numpy()
     df["stratum"] = key
     cell = df.groupby(["group", "stratum"], observed=True)[["off", "emp"]].sum()
     weight = df.groupby("stratum")["emp"].sum()
