@@ -71,6 +71,18 @@ def check_settings(c: dict) -> dict:
     return c
 
 
+def _save_grid(plt, fig, axes, used: int, title: str, path: Path, legend: bool = False):
+    """Finish a grid of per-output panels: blank the unused ones, legend, title, save."""
+    for ax in list(axes.flat)[used:]:
+        ax.axis("off")
+    if legend:
+        axes.flat[0].legend(fontsize=7, loc="lower right")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def plots(folder: Path, sobol, morris, tornado, outputs, design: str) -> None:
     import matplotlib
 
@@ -94,14 +106,8 @@ def plots(folder: Path, sobol, morris, tornado, outputs, design: str) -> None:
         ax.axvline(0, color="grey", lw=0.6)
         ax.set_title(LABELS.get(o, o), fontsize=9)
         ax.grid(axis="x", alpha=0.3)
-    for ax in list(axes.flat)[k:]:
-        ax.axis("off")
-    axes.flat[0].legend(fontsize=7, loc="lower right")
-    fig.suptitle(f"Sobol indices, {design} (bars: share of output variance; lines: 95% "
-                 "bootstrap intervals)", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(folder / "sobol.png", dpi=110)
-    plt.close(fig)
+    _save_grid(plt, fig, axes, k, f"Sobol indices, {design} (bars: share of output variance; "
+               "lines: 95% bootstrap intervals)", folder / "sobol.png", legend=True)
 
     # Tornado: output at each factor's low / high, others nominal
     fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 0.32 * len(
@@ -119,14 +125,8 @@ def plots(folder: Path, sobol, morris, tornado, outputs, design: str) -> None:
         ax.set_yticks(y, t["parameter"], fontsize=8)
         ax.set_title(LABELS.get(o, o), fontsize=9)
         ax.grid(axis="x", alpha=0.3)
-    for ax in list(axes.flat)[k:]:
-        ax.axis("off")
-    axes.flat[0].legend(fontsize=7, loc="lower right")
-    fig.suptitle(f"Tornado, {design}: one factor at a time from its nominal value "
-                 "(black line) to its low and high", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(folder / "tornado.png", dpi=110)
-    plt.close(fig)
+    _save_grid(plt, fig, axes, k, f"Tornado, {design}: one factor at a time from its nominal "
+               "value (black line) to its low and high", folder / "tornado.png", legend=True)
 
     # Morris: mu* vs sigma
     fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 4.2 * rows), squeeze=False)
@@ -140,12 +140,7 @@ def plots(folder: Path, sobol, morris, tornado, outputs, design: str) -> None:
         ax.set_ylabel("sigma (interactions / non-linearity)", fontsize=8)
         ax.set_title(LABELS.get(o, o), fontsize=9)
         ax.grid(alpha=0.3)
-    for ax in list(axes.flat)[k:]:
-        ax.axis("off")
-    fig.suptitle(f"Morris screening, {design}", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(folder / "morris.png", dpi=110)
-    plt.close(fig)
+    _save_grid(plt, fig, axes, k, f"Morris screening, {design}", folder / "morris.png")
 
 
 def run_gsa(c: dict, configs: dict[str, dict]) -> dict:
