@@ -64,7 +64,10 @@ AGGREGATE = "aggregate"
 HASH_EXCLUDED = ("output",)  # settings that do not change any result table
 FACTOR_EXCLUDED = ("experiment", "output")  # overrides that are not scenario factors
 REFERENCE_PROGRAMME = "usual_care"
-SWEEP_OFF = ("plots", "write_agents")  # per-cell outputs a sweep does not need by default
+# per-cell outputs a sweep does not need by default: (section, key) -> value in a sweep;
+# the gap decomposition re-runs the cell three times (sim.decomposition)
+SWEEP_OFF = {("output", "plots"): False, ("output", "write_agents"): False,
+             ("outcomes", "decomposition_n"): 0}
 FAIL_ENV = "RTW_SIM_FAIL_CELL"  # test hook: cells whose overrides contain this string raise
 MAX_KEY_CHARS = 120
 
@@ -175,16 +178,13 @@ def sweep_output_defaults(cfg: dict, task_overrides: list[str], choices: dict) -
     is never re-pointed.
     """
     explicit = {_factor_key(o.split("=", 1)[0]) for o in task_overrides}
-    output = dict(cfg["output"], latest_link=False)
-    outcomes = cfg["outcomes"]
+    out = {**cfg, "output": dict(cfg["output"], latest_link=False),
+           "outcomes": dict(cfg["outcomes"])}
     if choices.get("experiment") is None:
-        for key in SWEEP_OFF:
-            if f"output.{key}" not in explicit and "output" not in explicit:
-                output[key] = False
-        # the gap decomposition re-runs the cell three times (sim.decomposition)
-        if not explicit & {"outcomes.decomposition_n", "outcomes"}:
-            outcomes = dict(outcomes, decomposition_n=0)
-    return {**cfg, "output": output, "outcomes": outcomes}
+        for (section, key), value in SWEEP_OFF.items():
+            if not explicit & {f"{section}.{key}", section}:
+                out[section][key] = value
+    return out
 
 
 def is_complete(cell_dir: Path) -> bool:
