@@ -37,7 +37,7 @@ calibrate: venv  ## fit the baseline hazards to the UK targets -> configs/pathwa
 	$(PY) experiments/calibrate.py $(ARGS)
 
 evidence: venv  ## the evidence registry as a markdown table (ARGS="--format csv" for CSV)
-	$(PY) -m sim.evidence $(ARGS)
+	$(PY) -m sim.evidence.registry $(ARGS)
 
 docs: venv  ## docs/DESIGNS.md: the components and designs table, from their YAML
 	$(PY) -m sim.docs_tables
@@ -59,7 +59,7 @@ calibration-check: venv  ## baseline vs UK calibration targets
 
 explore: venv  ## the interactive explorer in the browser, http://127.0.0.1:8765 (loopback only)
 	@echo "rtw-sim explorer: open http://127.0.0.1:$(EXPLORE_PORT)  (first load takes a few seconds; Ctrl-C stops it)"
-	SOLARA_TELEMETRY_MIXPANEL_ENABLE=False $(PY) -m solara run sim/explorer_app.py \
+	SOLARA_TELEMETRY_MIXPANEL_ENABLE=False $(PY) -m solara run sim/explorer/app.py \
 		--host 127.0.0.1 --port $(EXPLORE_PORT) --no-open --production --no-check-version $(ARGS)
 
 clean:

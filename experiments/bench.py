@@ -63,11 +63,11 @@ def pcg_ns_per_double(n: int, repeats: int = 5) -> float:
 
 def worker(n: int, weeks: int, population: str, engine: str) -> dict:
     from sim.config import load_config
-    from sim.manifest import peak_memory_mb
-    from sim.model import RTWModel
-    from sim.outcomes import group_summary
-    from sim.output import write_results
-    from sim.population import synthesise
+    from sim.engine.model import RTWModel
+    from sim.engine.population import synthesise
+    from sim.results.manifest import peak_memory_mb
+    from sim.results.outcomes import group_summary
+    from sim.results.output import write_results
     from sim.simulate import simulate
 
     cfg = load_config([f"population={population}", f"population.n={n}",
@@ -132,7 +132,7 @@ def startup() -> dict:
         "python": [sys.executable, "-c", "pass"],
         "help": [sys.executable, "-m", "sim", "--help"],
         "imports": [sys.executable, "-c",
-                    "import sim.__main__, sim.simulate, sim.output, sim.economics"],
+                    "import sim.__main__, sim.simulate, sim.results.output, sim.results.economics"],
     }
     out = {}
     for name, cmd in probes.items():
@@ -146,7 +146,7 @@ def startup() -> dict:
 
 
 def explorer_worker(n: int) -> dict:
-    from sim.explorer import ExplorerModel
+    from sim.explorer.adapter import ExplorerModel
 
     def timed(**controls):
         t = time.perf_counter()

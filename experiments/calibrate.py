@@ -4,7 +4,7 @@
     .venv/bin/python experiments/calibrate.py fit.n=20000 write_config=/tmp/calibrated.yaml
 
 Parameters: multipliers on numbers of the baseline pathways (``scale`` factors of
-:mod:`sim.uncertainty.factors`; nominal 1 = hand-tuned). Objective (sim/calibration.py)::
+:mod:`sim.uncertainty.factors`; nominal 1 = hand-tuned). Objective (sim/results/calibration.py)::
 
     J = sum over fitted targets t of weight_t * ((simulated_t - UK_t) / h_t)^2
 
@@ -32,9 +32,9 @@ import time
 from datetime import date
 from pathlib import Path
 
-from sim.analysis import REPO, launch
-from sim.calibration import SOURCE_STRENGTH
+from sim.cli.apps import REPO, launch
 from sim.io import write_atomic
+from sim.results.calibration import SOURCE_STRENGTH
 
 LABELS = {
     "absence_rate_imd1_to_imd5": "workforce: absence rate, most / least\ndeprived quintile",
@@ -74,7 +74,7 @@ def _resolve(path: str) -> Path:
 
 def settings(c: dict) -> dict:
     """The analysis config's own keys, checked (one-line ValueError) before any work."""
-    from sim.calibration import METHODS, TARGETS
+    from sim.results.calibration import METHODS, TARGETS
     from sim.uncertainty.factors import parse_factors
 
     targets = c.get("targets")
@@ -105,8 +105,8 @@ def settings(c: dict) -> dict:
                                               "seed"):
             raise ValueError(f"model: {o!r} is set by the calibration (targets, fit, "
                              "validation)")
-    from sim.calibration import TARGET_MIN_HORIZON
     from sim.config import load_config
+    from sim.results.calibration import TARGET_MIN_HORIZON
 
     weights = c.get("targets") or {}
     needed = {t: TARGET_MIN_HORIZON[t] for t, w in weights.items()
@@ -180,8 +180,8 @@ def per_replicate(configs: dict, factors, x):
     """Per-replicate simulated targets for multipliers ``x`` (all populations)."""
     import pandas as pd
 
-    from sim.calibration import simulated_targets
     from sim.config import validate
+    from sim.results.calibration import simulated_targets
     from sim.uncertainty.factors import apply
 
     return pd.concat([simulated_targets(validate(apply(cfg, factors, x)))
@@ -360,12 +360,13 @@ def task(cfg) -> int:
     import numpy as np
     import pandas as pd
 
-    from sim.analysis import plain, save_config, staged_output
-    from sim.evidence import to_markdown
+    from sim.cli.apps import plain, save_config, staged_output
+    from sim.evidence.registry import to_markdown
 
     def md(df) -> str:
         return to_markdown(df, ".4g") + "\n"
-    from sim.calibration import (
+    from sim.config import CONFIG_DIR, load_config
+    from sim.results.calibration import (
         TARGET_EVIDENCE,
         TARGET_POPULATION,
         TARGETS,
@@ -374,7 +375,6 @@ def task(cfg) -> int:
         target_intervals,
         z_scores,
     )
-    from sim.config import CONFIG_DIR, load_config
     from sim.uncertainty.factors import check_factors
 
     t_start = time.perf_counter()

@@ -2,7 +2,7 @@
 
 Runs each design on the same population (same seed and replicates, so every comparison is
 paired person by person) in this process, writes each run's results atomically, then
-builds the HTML report (:mod:`sim.report`).
+builds the HTML report (:mod:`sim.compare.report`).
 
     python experiments/compare_designs.py [--n 20000] [--replicates 10]
         [--designs usual_care,multicomponent,...] [--population fit_note_cohort] [--out DIR]
@@ -86,10 +86,10 @@ def check_arguments(args) -> tuple[list[str], str | None]:
 
 
 def main(argv=None) -> int:
+    from sim.cli.preflight import one_line
+    from sim.compare.report import ReportError, load_psa, write_report
     from sim.config import ConfigError, load_config
-    from sim.output import write_results
-    from sim.preflight import one_line
-    from sim.report import ReportError, load_psa, write_report
+    from sim.results.output import write_results
     from sim.simulate import simulate
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])

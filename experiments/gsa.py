@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.analysis import (
+from sim.cli.apps import (
     design_configs,
     launch,
     model_overrides,
@@ -30,7 +30,7 @@ from sim.analysis import (
     save_config,
     staged_output,
 )
-from sim.report_words import noise_warning
+from sim.compare.report_words import noise_warning
 from sim.uncertainty.gsa_analysis import check_settings, run_gsa, write_gsa
 
 

@@ -1,4 +1,4 @@
-"""Probabilistic sensitivity analysis with value of information (see :mod:`sim.psa`).
+"""Probabilistic sensitivity analysis with value of information (see :mod:`sim.uncertainty.psa`).
 
     .venv/bin/python experiments/psa.py [key=value ...]     # config: configs/analysis/psa.yaml
     .venv/bin/python experiments/psa.py draws=200 'designs=[multicomponent,ips_smi]'
@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from sim.analysis import launch  # noqa: E402
+from sim.cli.apps import launch  # noqa: E402
 
 
 def task(cfg) -> int:
@@ -31,11 +31,11 @@ def task(cfg) -> int:
     import pandas as pd
     from tqdm import tqdm
 
-    from sim.analysis import design_configs, model_overrides, plain, save_config, staged_output
-    from sim.effects import evidence_ids
-    from sim.evidence import load_registry
-    from sim.psa import ceac, draw_evidence, evpi, evppi, net_benefit
+    from sim.cli.apps import design_configs, model_overrides, plain, save_config, staged_output
+    from sim.evidence.registry import load_registry
+    from sim.programme.effects import evidence_ids
     from sim.uncertainty.factors import Factor, evaluate
+    from sim.uncertainty.psa import ceac, draw_evidence, evpi, evppi, net_benefit
 
     c = plain(cfg)
     if not isinstance(c["draws"], int) or c["draws"] < 2:

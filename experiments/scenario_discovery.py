@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.analysis import (
+from sim.cli.apps import (
     design_configs,
     launch,
     model_overrides,
@@ -29,7 +29,7 @@ from sim.analysis import (
     save_config,
     staged_output,
 )
-from sim.report_words import discovery_line
+from sim.compare.report_words import discovery_line
 from sim.uncertainty.discovery_analysis import check_settings, run_discovery, write_discovery
 
 

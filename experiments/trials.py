@@ -5,9 +5,10 @@
 For every component of every design (``configs/programme/``) whose effect comes from a
 numerically sourced evidence entry (not an assumption), run a trial-like cohort under usual
 care and under the component with common random numbers, randomise 1:1, and estimate the
-effect in the source's own measure (see :mod:`sim.trials`). Writes
+effect in the source's own measure (see :mod:`sim.evidence.trials`). Writes
 ``<out>/<timestamp>/trials.csv`` and ``trials.md`` (written under a temporary name, then
-renamed into place) and prints the markdown table. Cross-checks (``sim.trials.CROSS_CHECKS``:
+renamed into place) and prints the markdown table. Cross-checks
+(``sim.evidence.trials.CROSS_CHECKS``:
 other outcomes the same reviews report, e.g. Vogel's mean difference in days for the
 coordinator set from Vogel's HR) are run and reported too. Exit code 1 if the estimate of
 an entry that sets an effect falls outside the source's 95% interval, 2 on bad input.
@@ -22,10 +23,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sim.config import ConfigError  # noqa: E402
-from sim.effects import EffectError  # noqa: E402
-from sim.evidence import EvidenceError, load_registry  # noqa: E402
+from sim.evidence.registry import EvidenceError, load_registry  # noqa: E402
+from sim.evidence.trials import all_designs, run_trials, trials_markdown, trials_table  # noqa: E402
 from sim.io import write_atomic  # noqa: E402
-from sim.trials import all_designs, run_trials, trials_markdown, trials_table  # noqa: E402
+from sim.programme.effects import EffectError  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     staging.rename(dest)
     print(md)
     # primary trials gate on reproducing what is carried from the source (the implied
-    # trial HR of an anchored risk ratio; sim.trials.TrialResult.reproduced)
+    # trial HR of an anchored risk ratio; sim.evidence.trials.TrialResult.reproduced)
     outside = df[(df["reproduced"] == "no") & (df["role"] == "primary")]
     missed = df[(df["reproduced"] == "no") & (df["role"] != "primary")]
     print(f"\n{len(df)} trials ({(df['role'] == 'primary').sum()} primary), {len(outside)} "

@@ -9,9 +9,9 @@ Examples::
     python -m sim -m experiment=designs_x_populations     # a sweep preset (configs/experiment/)
 
 In a multirun each job is one scenario cell (its replicates run vectorised inside it); see
-:mod:`sim.sweep` for resume, failures, progress and aggregation.
+:mod:`sim.compare.sweep` for resume, failures, progress and aggregation.
 
-The CLI only wires Hydra to :func:`sim.simulate.simulate` and :mod:`sim.output`.
+The CLI only wires Hydra to :func:`sim.simulate.simulate` and :mod:`sim.results.output`.
 Configuration problems are reported in one line, exit code 2, and leave no output behind.
 """
 
@@ -26,13 +26,13 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from sim.cli.preflight import prepare
+from sim.cli.resources import check_memory
+from sim.compare.sweep import run_cell
 from sim.config import CONFIG_DIR, ConfigError, to_plain, validate
 from sim.io import OutputError, describe_os_error
-from sim.preflight import prepare
-from sim.resources import check_memory
-from sim.sweep import run_cell
 
-# The run directory :func:`sim.preflight.prepare` created for this invocation (None when
+# The run directory :func:`sim.cli.preflight.prepare` created for this invocation (None when
 # Hydra was started another way). Only that directory may be removed on failure: a
 # directory the user named and already had is never removed, whatever happens.
 CREATED_RUN_DIR: Path | None = None
@@ -75,7 +75,7 @@ def main(cfg: DictConfig) -> None:
 
     # lazy on purpose: the engine and its tables (mesa, scipy, pandas, matplotlib: ~1.3 s
     # idle) load only once the config has passed, so a bad config is answered at once
-    from sim.output import point_latest, write_results
+    from sim.results.output import point_latest, write_results
     from sim.simulate import simulate
 
     dest = run_dir / "results"

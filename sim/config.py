@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sim.categories import (
+from sim.engine.categories import (
     AGE_BANDS,
     CONDITIONS,
     ETHNICITIES,
@@ -28,9 +28,9 @@ from sim.categories import (
     SEXES,
     STATES,
 )
-from sim.eligibility import ATTRIBUTES as ELIGIBILITY_ATTRIBUTES
-from sim.eligibility import OPTIONAL as ELIGIBILITY_OPTIONAL
 from sim.errors import ConfigError, ConfigWarning  # defined there; still importable from here
+from sim.programme.eligibility import ATTRIBUTES as ELIGIBILITY_ATTRIBUTES
+from sim.programme.eligibility import OPTIONAL as ELIGIBILITY_OPTIONAL
 from sim.vocabulary import COMBINE_RULES, COMPONENT_STATES, DOMAINS, EFFECT_KEYS, PRIORITIES
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
@@ -496,7 +496,8 @@ COMPONENT = Struct(
         "eligibility": Struct({
             "state": Str(COMPONENT_STATES),
             "refer_at_week": Int(0, 520),
-            **ELIGIBILITY_KEYS,  # conditions, severities, IMD, age, sex, ... (sim.eligibility)
+            # conditions, severities, IMD, age, sex, ... (sim.programme.eligibility)
+            **ELIGIBILITY_KEYS,
         }, optional=ELIGIBILITY_OPTIONAL),
         "access": Struct({
             "name": Str(),
@@ -525,7 +526,7 @@ COMPONENT = Struct(
             "per_participant_gbp": COST_OR_ID,
             "per_participant_week_gbp": COST_OR_ID,
         }),
-        # how long the weekly effects outlive the service (sim.persistence); absent: they
+        # how long the weekly effects outlive the service (sim.programme.persistence); absent: they
         # stop when it ends
         "persistence": Struct({
             "half_life_weeks": EvidenceRef(Num(0.0, 520.0)),
@@ -565,7 +566,7 @@ PROGRAMME = Struct(
         }),
         "components": Mapping(COMPONENT),
         "modifiers": Mapping(MODIFIER),
-        "variant": Str(),  # set by sim.variants: the label of the variant applied
+        "variant": Str(),  # set by sim.programme.variants: the label of the variant applied
     },
     optional=("components", "modifiers", "variant"),
 )
@@ -573,7 +574,7 @@ PROGRAMME = Struct(
 GBP_OR_ID = EvidenceRef(Num(0.0, 1e7))
 RATE_OR_ID = EvidenceRef(PROB)
 UTILITY_OR_ID = EvidenceRef(Num(-1.0, 1.0))
-STATE_NAMES = STATES  # every labour-market state (sim.categories)
+STATE_NAMES = STATES  # every labour-market state (sim.engine.categories)
 
 ECONOMICS = Struct(
     {
@@ -585,7 +586,7 @@ ECONOMICS = Struct(
         "ssp_max_weeks": Int(0, 520),
         "occupational_sick_pay": _by(("large", "sme"), "employer size", PROB),
         "occupational_sick_pay_weeks": Int(0, 520),
-        # the benefit rule is keyed by state (sim.economics.BENEFIT_RULES)
+        # the benefit rule is keyed by state (sim.results.economics.BENEFIT_RULES)
         "benefit_weekly": _by(("absent_after_sick_pay", "unemployed", "inactive_benefit"),
                               "benefit", GBP_OR_ID),
         "tax": Struct({
@@ -617,7 +618,7 @@ OUTCOMES = Struct(
         "snapshot_weeks": List(Int(0, 520)),
         "rtw_weeks": List(Int(1, 520), min_len=1),
         "working_days_per_year": Num(1.0, 366.0),
-        # people in each counterfactual run of the gap decomposition (sim.decomposition;
+        # people in each counterfactual run of the gap decomposition (sim.uncertainty.decomposition;
         # 0 = none); optional so configs saved before it existed still load
         "decomposition_n": Int(0, 10_000_000),
     },
@@ -639,10 +640,10 @@ class EvidenceValues:
         if not isinstance(value, dict):
             raise ConfigError(f"{path}: got {_repr(value)}, expected a mapping of evidence id "
                               "to number")
-        # lazy on purpose: sim.evidence imports scipy.stats (0.43 s on an idle machine,
+        # lazy on purpose: sim.evidence.registry imports scipy.stats (0.43 s on an idle machine,
         # docs STACK_NOTES; 20 s measured under load), and the CLI pre-flight imports this
         # module to answer a bad command line at once; only configs with evidence_values pay
-        from sim.evidence import load_registry
+        from sim.evidence.registry import load_registry
 
         registry = load_registry()
         out = {}
@@ -667,8 +668,9 @@ SCHEMA = Struct(
         "outcomes": OUTCOMES,
         "output": OUTPUT,
         "evidence_values": EvidenceValues(),
-        "variant": Str(),  # the chosen named design variant (sim.variants), or null
-        "variants": AnyValue(),  # label -> {programme.<key>: value}; checked by sim.variants
+        "variant": Str(),  # the chosen named design variant (sim.programme.variants), or null
+        # label -> {programme.<key>: value}; checked by sim.programme.variants
+        "variants": AnyValue(),
     },
     optional=("evidence_values", "variant", "variants"),
 )
@@ -676,7 +678,7 @@ SCHEMA = Struct(
 
 def validate(cfg: dict) -> dict:
     """Check a plain-dict config against the schema; return the checked copy."""
-    from sim.variants import VariantError, apply_variant  # a named design variant
+    from sim.programme.variants import VariantError, apply_variant  # a named design variant
 
     try:
         cfg = apply_variant(cfg) if isinstance(cfg, dict) else cfg
@@ -686,9 +688,9 @@ def validate(cfg: dict) -> dict:
     if out.get("evidence_values") is None:  # optional: absent unless PSA sets it
         out.pop("evidence_values", None)
     _check_cross_fields(out)
-    # lazy on purpose (no cycle since sim.errors): sim.effects imports numpy, ~0.9 s more
+    # lazy on purpose (no cycle since sim.errors): sim.programme.effects imports numpy, ~0.9 s more
     # before the CLI pre-flight can answer a bad command line (measured under load)
-    from sim.effects import check_evidence_refs  # the registry ids the config names
+    from sim.programme.effects import check_evidence_refs  # the registry ids the config names
 
     check_evidence_refs(out)
     return out
@@ -728,7 +730,7 @@ def _check_horizon(cfg):
     A warning, when the run is right but reports less than the config lists: RTW weeks
     beyond the horizon are left out, and the warning names each. Snapshot weeks beyond the
     horizon and sustained-RTW weeks whose returns cannot be followed ``sustained_weeks``
-    before the horizon (sim.outcomes) are left out too, without a warning (documented in
+    before the horizon (sim.results.outcomes) are left out too, without a warning (documented in
     configs/config.yaml).
     """
     horizon = cfg["horizon_weeks"]

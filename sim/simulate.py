@@ -1,7 +1,7 @@
 """The pure entry point: ``simulate(cfg) -> Results``.
 
 The Hydra CLI, sweeps, tests and any notebook call this; it reads no files other than
-what ``cfg`` names and writes none (see :mod:`sim.output` for writing).
+what ``cfg`` names and writes none (see :mod:`sim.results.output` for writing).
 
 >>> from sim.config import load_config
 >>> results = simulate(load_config(["population.n=2000", "horizon_weeks=26"]))
@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from sim.calibration import calibration_table
+from sim.cli.resources import check_memory
 from sim.config import validate
-from sim.economics import economics_table
-from sim.model import RTWModel
-from sim.outcomes import (
+from sim.engine.model import RTWModel
+from sim.results.calibration import calibration_table
+from sim.results.economics import economics_table
+from sim.results.outcomes import (
     agent_outcomes,
     competing_risks_table,
     group_summary,
@@ -29,7 +30,6 @@ from sim.outcomes import (
     spell_table,
     weekly_table,
 )
-from sim.resources import check_memory
 
 
 @dataclass
@@ -49,8 +49,9 @@ class Results:
     economics: pd.DataFrame = field(default_factory=pd.DataFrame)  # costs by perspective
     rtw_curves: pd.DataFrame = field(default_factory=pd.DataFrame)  # RTW by week and group
     cif: pd.DataFrame = field(default_factory=pd.DataFrame)  # Aalen-Johansen by group
-    # how much of each equity gap is structure, sourced or assumed hazards (sim.decomposition;
-    # computed when results are written, or by sim.decomposition.for_results)
+    # how much of each equity gap is structure, sourced or assumed hazards
+    # (sim.uncertainty.decomposition;
+    # computed when results are written, or by sim.uncertainty.decomposition.for_results)
     decomposition: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 

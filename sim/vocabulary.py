@@ -1,10 +1,11 @@
 """The programme vocabulary, declared once: effect kinds, domains, statuses, rules.
 
 Every module that reads a component's effects (``sim.config`` validates them,
-``sim.effects`` converts evidence into them, ``sim.interventions`` applies them and
-``sim.model.Effects`` holds this week's multipliers) takes the names from here, so adding an
+``sim.programme.effects`` converts evidence into them, ``sim.programme.interventions`` applies them
+and
+``sim.engine.model.Effects`` holds this week's multipliers) takes the names from here, so adding an
 effect kind is one entry in :data:`EFFECT_KINDS` plus the line of the weekly loop that reads
-its hazard. State codes live in :mod:`sim.categories`.
+its hazard. State codes live in :mod:`sim.engine.categories`.
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ class EffectKind:
     """One kind of component effect.
 
     ``name``: the key in a component's ``effects`` block. ``hazard``: the key of
-    ``sim.model.Effects`` it multiplies. ``measures``: registry measures that may set it;
+    ``sim.engine.model.Effects`` it multiplies. ``measures``: registry measures that may set it;
     ``direct``: those used as they are (the others are converted). ``needs_state``: the
     state whose baseline a conversion uses (the component must act on it), or None.
     ``domain``: where in a pathway it acts: ``absence`` (weekly, while absent),
     ``out_of_work`` (weekly, while out of work), ``at_return`` (once, when a person returns).
     ``weekly``: a weekly hazard multiplier, which persists after the service ends as the
-    component's ``persistence`` says (see :mod:`sim.persistence`). ``multidomain``: the
+    component's ``persistence`` says (see :mod:`sim.programme.persistence`). ``multidomain``: the
     multi-domain term multiplies it.
     """
 
@@ -65,7 +66,7 @@ for _kind in EFFECT_KINDS:
 WEEKLY_EFFECTS = tuple(k.name for k in EFFECT_KINDS if k.weekly)
 MULTIDOMAIN_EFFECTS = tuple(k.name for k in EFFECT_KINDS if k.multidomain)
 
-# The keys of sim.model.Effects: each effect's hazard, and re-employment from inactivity
+# The keys of sim.engine.model.Effects: each effect's hazard, and re-employment from inactivity
 # (set by services for people inactive for ill health, from their reemploy_hr).
 REEMPLOY_INACTIVE = "reemploy_inactive"
 HAZARD_KEYS = ("rtw", "job_loss", "relapse", "reemploy", "phased", REEMPLOY_INACTIVE)
@@ -74,11 +75,11 @@ assert set(EFFECT_TO_HAZARD.values()) | {REEMPLOY_INACTIVE} == set(HAZARD_KEYS)
 # Component domains; the multi-domain term acts on people in two or more of the first three.
 DOMAINS = ("health", "coordination", "workplace", "vocational")
 MULTIDOMAIN_DOMAINS = DOMAINS[:3]
-# How effects of several components on one person combine (see sim.interventions).
+# How effects of several components on one person combine (see sim.programme.interventions).
 COMBINE_RULES = ("domain_strongest", "strongest", "multiplicative")
 # Waiting-list priority rules.
 PRIORITIES = ("fifo", "most_deprived", "longest_absent")
-# The states a component may serve (names of sim.categories.STATES).
+# The states a component may serve (names of sim.engine.categories.STATES).
 COMPONENT_STATES = ("absent", "unemployed", "inactive", "inactive_benefit")
 
 # A person's status in a component (int8 codes, in this order).

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import yaml
 
-from sim.calibration import (
+from sim.config import validate
+from sim.results.calibration import (
     TARGETS,
     fit,
     objective,
@@ -16,7 +17,6 @@ from sim.calibration import (
     target_intervals,
     z_scores,
 )
-from sim.config import validate
 from sim.uncertainty.factors import Factor, apply, parse_factors
 
 REPO = __import__("pathlib").Path(__file__).resolve().parent.parent

@@ -6,9 +6,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from sim.effects import read_evidence_ids
-from sim.interventions import Programme
-from sim.model import RTWModel
+from sim.engine.model import RTWModel
+from sim.programme.effects import read_evidence_ids
+from sim.programme.interventions import Programme
 
 N = 4
 

@@ -1,4 +1,4 @@
-"""Effect-measure conversions (sim/conversions.py), each checked against an independent
+"""Effect-measure conversions (sim/evidence/conversions.py), each checked against an independent
 calculation: closed forms, explicit week-by-week loops, and simulated data."""
 
 import math
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim import conversions as cv
+from sim.evidence import conversions as cv
 
 Z = stats.norm.ppf(0.975)
 
@@ -164,8 +164,9 @@ def test_hr_for_target_cox_round_trip_and_exposure():
 
 
 def test_expected_cox_hr_matches_a_cox_fit_on_simulated_trial_data():
-    """A simulated 1:1 trial with the same exposure, analysed by sim.trials.cox_hr_binary."""
-    from sim.trials import cox_hr_binary
+    """A simulated 1:1 trial with the same exposure, analysed by
+    sim.evidence.trials.cox_hr_binary."""
+    from sim.evidence.trials import cox_hr_binary
 
     rng = np.random.default_rng(3)
     weeks, lag, duration, dropout, hr = 26, 1, 10, 0.05, 1.7
@@ -283,7 +284,7 @@ def test_anchored_effect_does_not_depend_on_the_models_baseline(make_config):
     """The HR carried to the model comes from the source trial, not from re-solving on the
     model's usual care: a slower baseline gives the same enrolled-period HR (the old
     conversions gave a different one)."""
-    from sim.model import RTWModel
+    from sim.engine.model import RTWModel
 
     base = ("programme=multidisciplinary_bps", "population.n=2000", "horizon_weeks=12")
     slow = "pathways.rtw.scale_weeks={cmd: 12.0, smi: 28.0, msk: 7.0, cancer: 40.0, " \
@@ -297,8 +298,8 @@ def test_anchored_effect_does_not_depend_on_the_models_baseline(make_config):
 def test_psa_draws_of_anchored_risk_ratios_are_never_infeasible():
     """Drawn on the implied trial-HR scale: the median and 95% interval of the draws are the
     published ones, and no draw needs more than 100% of the treated arm to return."""
-    from sim.evidence import ANCHORED_RR_MEASURES, load_registry
-    from sim.psa import draw_evidence
+    from sim.evidence.registry import ANCHORED_RR_MEASURES, load_registry
+    from sim.uncertainty.psa import draw_evidence
 
     reg = load_registry()
     entries = [e for e in reg.values() if e.measure in ANCHORED_RR_MEASURES]

@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.decomposition import (
+from sim.results.output import write_results
+from sim.simulate import simulate
+from sim.uncertainty.decomposition import (
     ASSUMED_PATHS,
     COLUMNS,
     SOURCED_PATHS,
@@ -19,8 +21,6 @@ from sim.decomposition import (
     gaps,
     report_html,
 )
-from sim.output import write_results
-from sim.simulate import simulate
 
 SMALL = ("population.n=1500", "horizon_weeks=60", "replicates=2", "output.plots=false")
 

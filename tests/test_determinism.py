@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from sim.output import write_results
+from sim.results.output import write_results
 from sim.simulate import simulate
 
 TABLES = ("agents.parquet", "group_summary.parquet", "group_summary.csv",
@@ -47,7 +47,7 @@ def test_engines_write_byte_identical_tables(make_config, tmp_path):
 def test_separate_processes_give_byte_identical_tables(tmp_path):
     """Hash seeds, import order and the like must not leak into results."""
     code = ("import sys; from sim.config import load_config; from sim.simulate import simulate;"
-            "from sim.output import write_results;"
+            "from sim.results.output import write_results;"
             "cfg = load_config(['population.n=2000', 'horizon_weeks=20', 'output.plots=false']);"
             "write_results(simulate(cfg), __import__('pathlib').Path(sys.argv[1]))")
     for name, hashseed in (("p1", "1"), ("p2", "12345")):

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.categories import STATES
-from sim.economics import compare, discount_factors, person_costs
+from sim.engine.categories import STATES
+from sim.results.economics import compare, discount_factors, person_costs
 
 
 def _econ_cfg():
@@ -89,7 +89,7 @@ def test_hand_worked_person():
 def test_perspectives_add_up_to_societal_cost(make_config):
     """Regression (issue 16): the employer counted lost output on top of sick pay, so the
     perspectives summed to far more than the societal cost (19,131 vs 10,732 GBP)."""
-    from sim.economics import PERSPECTIVES
+    from sim.results.economics import PERSPECTIVES
     from sim.simulate import simulate
 
     r = simulate(make_config("population.n=3000", "horizon_weeks=104", "replicates=2",
@@ -103,7 +103,7 @@ def test_perspectives_add_up_to_societal_cost(make_config):
 
 def test_employer_ni_not_deducted_from_worker():
     """Regression (issue 16): a 30% share including employer NI was taken off the worker."""
-    from sim.economics import employee_ni, employer_ni, income_tax, net_pay
+    from sim.results.economics import employee_ni, employer_ni, income_tax, net_pay
 
     tax = _econ_cfg()["economics"]["tax"]
     assert net_pay(500.0, tax) == pytest.approx(500 - 60 - 30)
@@ -129,7 +129,7 @@ def test_benefits_after_sick_pay_runs_out():
 
 
 def test_benefit_rule_by_state_code():
-    from sim.categories import (
+    from sim.engine.categories import (
         ABSENT,
         INACTIVE,
         INACTIVE_BENEFIT,
@@ -138,7 +138,7 @@ def test_benefit_rule_by_state_code():
         UNEMPLOYED,
         WORKING,
     )
-    from sim.economics import BENEFIT_RULES, weekly_benefit
+    from sim.results.economics import BENEFIT_RULES, weekly_benefit
 
     econ = _econ_cfg()["economics"]
     assert weekly_benefit(UNEMPLOYED, econ) == 100.0
@@ -150,7 +150,7 @@ def test_benefit_rule_by_state_code():
 
 
 def test_reconcile_raises_on_a_one_sided_transfer():
-    from sim.economics import ReconciliationError, reconcile
+    from sim.results.economics import ReconciliationError, reconcile
 
     agents = pd.DataFrame([_person(weeks_absent_y1=30, weeks_working_y1=22)])
     c = person_costs(agents, _econ_cfg())
@@ -162,7 +162,7 @@ def test_reconcile_raises_on_a_one_sided_transfer():
 
 def test_uk_2024_tax_matches_the_hmrc_worked_example(make_config):
     """GOV.UK: 35,000 GBP taxable income with the standard allowance pays 20% on 22,430."""
-    from sim.economics import employee_ni, employer_ni, income_tax, resolve_economics
+    from sim.results.economics import employee_ni, employer_ni, income_tax, resolve_economics
 
     econ = resolve_economics(make_config()["economics"])
     tax = econ["tax"]
@@ -239,7 +239,7 @@ def test_evidence_values_reach_the_economics(make_config):
 
 def test_person_costs_in_chunks_equal_all_at_once(monkeypatch, make_config):
     """Costing people in chunks (the memory bound, issue 19) changes no value or dtype."""
-    import sim.economics as economics
+    import sim.results.economics as economics
     from sim.simulate import simulate
 
     r = simulate(make_config(*["population.n=700", "replicates=2", "horizon_weeks=110",

@@ -1,11 +1,11 @@
-"""Eligibility and targeting by any person attribute (sim/eligibility.py)."""
+"""Eligibility and targeting by any person attribute (sim/programme/eligibility.py)."""
 
 import numpy as np
 import pytest
 
 from sim.config import ConfigError
-from sim.eligibility import ATTRIBUTES, static_mask
-from sim.model import RTWModel
+from sim.engine.model import RTWModel
+from sim.programme.eligibility import ATTRIBUTES, static_mask
 from sim.simulate import simulate
 
 ELIG = "programme.components.rtw_coordinator.eligibility"

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sim.model import RTWModel
+from sim.engine.model import RTWModel
 
 
 def _run(cfg, engine):

@@ -2,8 +2,14 @@
 
 import pytest
 
-from sim import config, economics, effects, errors, evidence, explorer, io, report, resources
+from sim import config, errors, io
+from sim.cli import resources
+from sim.compare import report
 from sim.errors import one_line, typed_line
+from sim.evidence import registry as evidence
+from sim.explorer import adapter as explorer
+from sim.programme import effects
+from sim.results import economics
 
 
 def test_every_error_type_has_one_definition():

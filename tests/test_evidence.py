@@ -1,4 +1,5 @@
-"""Evidence registry (sim/evidence.py, configs/evidence/): loading, validation with one-line
+"""Evidence registry (sim/evidence/registry.py, configs/evidence/): loading, validation with
+one-line
 errors, references from configs, sampling, the table command, and the CLI pre-flight."""
 
 import copy
@@ -16,9 +17,9 @@ import pytest
 import yaml
 from scipy import stats
 
-from sim import evidence
 from sim.config import CONFIG_DIR, ConfigError
-from sim.evidence import EvidenceError, load_registry, sample_entry, validate_entry
+from sim.evidence import registry as evidence
+from sim.evidence.registry import EvidenceError, load_registry, sample_entry, validate_entry
 
 REPO = CONFIG_DIR.parent
 Z = stats.norm.ppf(0.975)
@@ -75,7 +76,7 @@ def test_every_id_named_by_a_config_exists():
 
 
 def test_every_design_passes_the_evidence_check(make_config):
-    from sim.trials import all_designs
+    from sim.evidence.trials import all_designs
 
     for design in all_designs():
         make_config(f"programme={design}")  # validate() runs check_evidence_refs
@@ -248,7 +249,7 @@ def test_cli_broken_registry_fails_before_the_run(tmp_path):
 
 
 def test_evidence_table_of_the_entries_a_design_uses(make_config):
-    from sim.effects import evidence_ids
+    from sim.programme.effects import evidence_ids
 
     cfg = make_config("programme=culturally_adapted_mdt")
     ids = evidence_ids(cfg)

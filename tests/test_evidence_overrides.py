@@ -2,7 +2,7 @@
 uses them: effects, component costs, modifier costs and the multi-domain term. This is
 how probabilistic sensitivity analysis draws the evidence."""
 
-from sim.model import RTWModel
+from sim.engine.model import RTWModel
 
 
 def _model(make_config, design, values):
@@ -31,13 +31,13 @@ def test_effects_follow_evidence_values(make_config):
     two = _model(make_config, "rtw_coordinator", {"coordination_vogel2017_hr": 1.6})
     assert one.resolved_effects["rtw_coordinator"]["rtw_hr"] == 1.0
     # 1.6 is a trial-level HR over Vogel's 52 weeks, carried to the enrolled period on the
-    # source's terms (sim.effects.anchored_hr, docs/EVIDENCE.md s2.5): with the fitted
+    # source's terms (sim.programme.effects.anchored_hr, docs/EVIDENCE.md s2.5): with the fitted
     # lasting effect (1) and no lag the coordinator acts over nearly the whole follow-up,
     # so the enrolled HR is about the trial HR; with an effect that stops at the end of the 12-week
     # service it must be larger while it acts
-    from sim import conversions
-    from sim.effects import exposure_of
-    from sim.persistence import Persistence, expected_profile
+    from sim.evidence import conversions
+    from sim.programme.effects import exposure_of
+    from sim.programme.persistence import Persistence, expected_profile
 
     # (a little above 1.6: the 2% who drop out in the first week keep nothing)
     assert 1.6 < two.resolved_effects["rtw_coordinator"]["rtw_hr"] < 1.62

@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim.categories import STATES
+from sim.compare.report import _answers, compare_cells, load_cells, replicate_measures
 from sim.config import load_config
-from sim.explorer import (
+from sim.engine.categories import STATES
+from sim.explorer.adapter import (
     Controls,
     ExplorerModel,
     answer_lines,
@@ -24,7 +25,6 @@ from sim.explorer import (
     gaps_view,
     parse_value,
 )
-from sim.report import _answers, compare_cells, load_cells, replicate_measures
 
 REPO = Path(__file__).resolve().parent.parent
 SMALL = {"n": "2000"}

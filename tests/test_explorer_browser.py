@@ -65,7 +65,7 @@ def server():
     log = open(ARTEFACTS / "explorer-server.log", "w")  # noqa: SIM115 - closed in finally
     env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "solara", "run", "sim/explorer_app.py", "--host", "127.0.0.1",
+        [sys.executable, "-m", "solara", "run", "sim/explorer/app.py", "--host", "127.0.0.1",
          "--port", str(port), "--no-open", "--production", "--no-check-version"],
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:

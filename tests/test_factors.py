@@ -122,8 +122,8 @@ def test_infeasible_evidence_is_clamped_at_the_boundary_and_reported():
     """Anchored risk ratios always convert (issue 15): the MDT's upper 1.48 and beyond
     build without clamping. A mean difference in days, still solved on the model's
     baseline, can ask for more than the baseline allows: it is clamped at the boundary."""
-    from sim.effects import EffectError
-    from sim.model import RTWModel
+    from sim.engine.model import RTWModel
+    from sim.programme.effects import EffectError
     from sim.uncertainty.factors import feasible_evidence, run_measures
 
     cfg = load_config(["programme=culturally_adapted_mdt", "population.n=2000", "replicates=1",

@@ -144,7 +144,7 @@ def test_refer_week_bound_is_where_referrals_stop(make_config):
 
 
 def test_read_evidence_ids_follow_what_the_design_reads(make_config):
-    from sim.effects import read_evidence_ids
+    from sim.programme.effects import read_evidence_ids
 
     multi = make_config("programme=multicomponent")
     assert "multidomain_bonus_hr" in read_evidence_ids(multi)

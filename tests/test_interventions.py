@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 from sim.config import ConfigError
-from sim.interventions import DROPPED, ENROLLED, FINISHED, NEVER
-from sim.model import RTWModel
+from sim.engine.model import RTWModel
+from sim.programme.interventions import DROPPED, ENROLLED, FINISHED, NEVER
 from sim.simulate import simulate
 
 MC = ("rtw_coordinator", "work_focused_cbt", "graded_return")
@@ -238,7 +238,7 @@ def test_ips_acts_only_on_unemployed_people_with_smi(make_config):
 def test_cbt_alone_delays_return_more_for_msk(make_config):
     """CBT alone: a harmful HR from the registry (trial-level 0.9), doubled on the log
     scale for MSK (chronic pain), none for conditions it is not offered to."""
-    from sim.categories import CONDITIONS
+    from sim.engine.categories import CONDITIONS
 
     model = RTWModel(make_config("programme=cbt_alone", "population.n=3000",
                                  "horizon_weeks=10"))
@@ -265,7 +265,7 @@ def test_job_loss_effect_lowers_job_loss_and_nothing_else_moves_back(make_config
                                        "job_loss_hr=0.5")).agents
     lost0, lost1 = none["job_loss_week"] >= 0, half["job_loss_week"] >= 0
     assert lost1.sum() < lost0.sum()
-    # Exits from absence are bands of one draw (sim.pathways.absent_outcome), job loss
+    # Exits from absence are bands of one draw (sim.engine.pathways.absent_outcome), job loss
     # outermost: a smaller job-loss band can shift the inner bands (inactivity, retirement),
     # so someone who retired or left for inactivity under usual care may stay and lose the
     # job later. Nobody else who kept the job under usual care loses it.

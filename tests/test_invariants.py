@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.categories import STATES
-from sim.model import RTWModel
+from sim.engine.categories import STATES
+from sim.engine.model import RTWModel
 from sim.simulate import simulate
 
 

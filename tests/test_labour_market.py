@@ -7,10 +7,10 @@ Each test pins a property the issue asks for, against the sourced figure where o
 import numpy as np
 import pytest
 
-from sim.calibration import per_replicate
-from sim.categories import RETIRED
-from sim.model import RTWModel
-from sim.outcomes import agent_outcomes, spell_table
+from sim.engine.categories import RETIRED
+from sim.engine.model import RTWModel
+from sim.results.calibration import per_replicate
+from sim.results.outcomes import agent_outcomes, spell_table
 
 
 def _run(cfg):
@@ -118,7 +118,7 @@ def test_absence_by_deprivation_matches_daras_2022(make_config):
     """Age-sex standardised absence rate, most / least deprived IMD quintile: Daras et al.
     BMJ Open 2022 (NHS staff, 2018-19) 1.41 (1.16-1.70); the stacked hand-set multipliers
     gave 1.82. The gradient runs the right way across all five quintiles."""
-    from sim.calibration import standardised_absence_rates
+    from sim.results.calibration import standardised_absence_rates
 
     cfg = make_config("population=workforce", "population.n=30000", "horizon_weeks=52")
     model, agents = _run(cfg)
@@ -145,7 +145,7 @@ def test_womens_absence_above_mens(make_config):
 
 def test_five_year_horizon_outputs(make_config, tmp_path):
     """260 weeks: snapshots to week 260, five years of weeks by state, costs for 5 years."""
-    from sim.economics import person_costs
+    from sim.results.economics import person_costs
     from sim.simulate import simulate
 
     cfg = make_config("population.n=1500", "output.plots=false")

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sim.metrics import (
+from sim.stats.metrics import (
     aalen_johansen,
     atkinson_ede,
     concentration_index,

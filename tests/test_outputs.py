@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.output import point_latest, write_results
+from sim.results.output import point_latest, write_results
 from sim.simulate import simulate
 
 
@@ -30,7 +30,7 @@ def test_writes_every_table_and_a_manifest(small_results, tmp_path):
     assert manifest["peak_memory_mb"] > 0
     agents = pd.read_parquet(dest / "agents.parquet")
     # the per-person table adds each person's discounted QALYs and costs (issue 16)
-    from sim.economics import AGENT_COLUMNS, person_costs
+    from sim.results.economics import AGENT_COLUMNS, person_costs
 
     pd.testing.assert_frame_equal(agents.drop(columns=list(AGENT_COLUMNS)),
                                   small_results.agents, check_categorical=False)
@@ -43,12 +43,12 @@ def test_writes_every_table_and_a_manifest(small_results, tmp_path):
 
 
 def test_failure_half_way_leaves_nothing(small_results, tmp_path, monkeypatch):
-    import sim.plots
+    import sim.results.plots
 
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(sim.plots, "states_figure", boom)
+    monkeypatch.setattr(sim.results.plots, "states_figure", boom)
     with pytest.raises(RuntimeError):
         write_results(small_results, tmp_path / "results")
     assert list(tmp_path.iterdir()) == []
@@ -71,7 +71,7 @@ def test_latest_link_points_at_newest(small_results, tmp_path):
 
 
 def test_small_groups_are_suppressed_in_the_summary(make_config):
-    from sim.output import summary_markdown
+    from sim.results.output import summary_markdown
 
     results = simulate(make_config("population.n=150", "horizon_weeks=60"))
     text = summary_markdown(results, [])
@@ -81,8 +81,8 @@ def test_small_groups_are_suppressed_in_the_summary(make_config):
 def test_cell_level_tables_agree_with_per_agent_data(small_results, tmp_path):
     import numpy as np
 
-    from sim.metrics import aalen_johansen
-    from sim.outcomes import first_exit
+    from sim.results.outcomes import first_exit
+    from sim.stats.metrics import aalen_johansen
 
     r = small_results
     dest = write_results(r, tmp_path / "results")
@@ -110,7 +110,7 @@ def test_group_summary_matches_a_groupby_reference(make_config):
     """group_summary (its repeated work hoisted, issue 19) against pandas: per replicate and
     group, n = eligible people and value = mean numerator among them, for every dimension
     and metric; groups with nobody eligible left out."""
-    from sim.outcomes import SUMMARY_DIMENSIONS, _group_codes, _metrics, group_summary
+    from sim.results.outcomes import SUMMARY_DIMENSIONS, _group_codes, _metrics, group_summary
     from sim.simulate import simulate
 
     r = simulate(make_config("population.n=1500", "replicates=2", "horizon_weeks=60",

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sim.pathways import (
+from sim.engine.pathways import (
     INACTIVITY,
     JOB_LOSS,
     RETURN,
@@ -56,7 +56,7 @@ def test_job_loss_profile_rises_and_steps_at_ssp_end():
 
 
 def test_rtw_hazard_depends_on_the_person(make_config):
-    from sim.model import RTWModel
+    from sim.engine.model import RTWModel
 
     model = RTWModel(make_config("population.n=20000"))
     pw, p = model.pathways, model.people

@@ -6,9 +6,9 @@ import math
 import numpy as np
 import pytest
 
-from sim import conversions
-from sim.model import RTWModel
-from sim.persistence import Persistence, expected_profile, fit_persistence
+from sim.engine.model import RTWModel
+from sim.evidence import conversions
+from sim.programme.persistence import Persistence, expected_profile, fit_persistence
 
 
 def test_share_is_lasting_plus_halving_decay():
@@ -27,7 +27,7 @@ def test_share_is_lasting_plus_halving_decay():
 
 def test_profile_without_persistence_is_the_enrolment_curve():
     """No persistence: the share is 1 while enrolled past the lag, as the old conversions
-    assumed (sim.conversions.enrolment_curve)."""
+    assumed (sim.evidence.conversions.enrolment_curve)."""
     enrolled, active = conversions.enrolment_curve(40, (2, 12, 0.05))
     prof = expected_profile(40, 2, 12, 0.05, Persistence())
     assert prof == pytest.approx(np.where(active, enrolled, 0.0))
@@ -102,8 +102,8 @@ def test_fit_recovers_persistence_from_two_follow_ups():
 def test_coordinator_persistence_is_the_fit_to_vogel(make_config):
     """The registry's lasting part for the coordinator is what fits Vogel 2017 at 6 and 12
     months (trial HRs and intervals from the registry)."""
-    from sim.effects import exposure_of
-    from sim.evidence import load_registry
+    from sim.evidence.registry import load_registry
+    from sim.programme.effects import exposure_of
 
     reg = load_registry()
     six, twelve = reg["coordination_vogel2017_hr_alt"], reg["coordination_vogel2017_hr"]

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from sim.categories import CONDITIONS, ETHNICITIES
-from sim.population import synthesise
+from sim.engine.categories import CONDITIONS, ETHNICITIES
+from sim.engine.population import synthesise
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +72,8 @@ def test_replicates_are_stacked_independent_populations(make_config):
 
 
 def test_presets_start_in_the_right_state(make_config):
-    from sim.categories import ABSENT, WORKING
-    from sim.model import RTWModel
+    from sim.engine.categories import ABSENT, WORKING
+    from sim.engine.model import RTWModel
 
     cohort = RTWModel(make_config("population.n=500"))
     assert (cohort.columns["state"] == ABSENT).all()

@@ -4,8 +4,8 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.categories import STATES
-from sim.model import RTWModel
+from sim.engine.categories import STATES
+from sim.engine.model import RTWModel
 from sim.simulate import simulate
 
 SETTINGS = settings(max_examples=12, deadline=None,

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.evidence import load_registry
-from sim.psa import ceac, draw_evidence, evpi, evppi
+from sim.evidence.registry import load_registry
+from sim.uncertainty.psa import ceac, draw_evidence, evpi, evppi
 
 
 def test_copula_draws_keep_marginals_and_correlate_within_a_source():

@@ -3,8 +3,7 @@
 import numpy as np
 import pytest
 
-from sim.output import write_results
-from sim.report import (
+from sim.compare.report import (
     SECTIONS,
     ReportError,
     compare_cells,
@@ -12,6 +11,7 @@ from sim.report import (
     replicate_measures,
     write_report,
 )
+from sim.results.output import write_results
 from sim.simulate import simulate
 
 BASE = ("population.n=3000", "replicates=3", "horizon_weeks=60", "output.plots=false",
@@ -71,7 +71,7 @@ def test_gap_measures_follow_their_definitions(cells_dir):
 
 
 def test_small_groups_are_suppressed(cells_dir):
-    from sim.report import _groups_html
+    from sim.compare.report import _groups_html
 
     comp = compare_cells(load_cells([cells_dir]))
     comp.groups.loc[comp.groups.index[0], "n"] = 7  # a group below the publication threshold
@@ -94,7 +94,7 @@ def test_cli_reports_bad_input_in_one_line(tmp_path):
     import subprocess
     import sys
 
-    r = subprocess.run([sys.executable, "-m", "sim.report", str(tmp_path)],
+    r = subprocess.run([sys.executable, "-m", "sim.compare.report", str(tmp_path)],
                        capture_output=True, text=True)
     assert r.returncode == 2
     assert r.stderr.strip().startswith("report error:") and len(r.stderr.strip().splitlines()) == 1
@@ -138,8 +138,8 @@ def test_charts_show_differences_with_one_sign_convention(cells_dir):
     import matplotlib
 
     matplotlib.use("Agg")
-    from sim import report_charts
-    from sim.report import _league_value, _names
+    from sim.compare import report_charts
+    from sim.compare.report import _league_value, _names
 
     comp = compare_cells(load_cells([cells_dir]))
     names = _names(comp)

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from sim.metrics import atkinson_ede, concentration_index
-from sim.output import write_results
-from sim.report import compare_cells, load_cells
+from sim.compare.report import compare_cells, load_cells
+from sim.results.output import write_results
 from sim.simulate import simulate
+from sim.stats.metrics import atkinson_ede, concentration_index
 
 BASE = ("population.n=2000", "replicates=3", "horizon_weeks=60", "output.plots=false",
         "output.write_agents=false")
@@ -24,7 +24,7 @@ def comp(tmp_path_factory):
 
 
 def test_reference_case_matches_the_economics_tables(comp):
-    from sim.report_dcea import reference_case
+    from sim.compare.report_dcea import reference_case
 
     ref = reference_case(comp).set_index("design")
     cells = {c.design: c.economics.query("dimension == 'all'").set_index("replicate")
@@ -41,7 +41,7 @@ def test_reference_case_matches_the_economics_tables(comp):
 
 
 def test_dcea_is_consistent_with_the_metrics(comp):
-    from sim.report_dcea import dcea, reference_case
+    from sim.compare.report_dcea import dcea, reference_case
 
     out = dcea(comp)
     s = out["summary"].set_index("design")
@@ -76,7 +76,7 @@ def test_dcea_is_consistent_with_the_metrics(comp):
 
 
 def test_sections_escape_design_names(comp):
-    from sim import report_dcea
+    from sim.compare import report_dcea
 
     cell = next(c for c in comp.cells if c.design == "rtw_coordinator")
     hostile = "<img src=x onerror=alert(1)>"
@@ -91,7 +91,7 @@ def test_sections_escape_design_names(comp):
 
 
 def test_first_screen_states_thresholds_and_assumptions(comp):
-    from sim.report_dcea import answer_lines
+    from sim.compare.report_dcea import answer_lines
 
     lines = answer_lines(comp)
     text = " ".join(lines)
@@ -101,7 +101,7 @@ def test_first_screen_states_thresholds_and_assumptions(comp):
 
 
 def test_reference_case_lists_the_economic_inputs_with_sources(comp):
-    from sim.report_dcea import reference_case_html
+    from sim.compare.report_dcea import reference_case_html
 
     text = reference_case_html(comp)
     for entry in ("econ_ssp_weekly", "econ_employer_ni_rate", "utility_decrement_unemployed",
@@ -115,7 +115,7 @@ def test_report_md_worked_examples():
     from pathlib import Path
 
     from sim.config import load_config
-    from sim.economics import (
+    from sim.results.economics import (
         employee_ni,
         employer_ni,
         icer,
@@ -124,7 +124,7 @@ def test_report_md_worked_examples():
         net_pay,
         resolve_economics,
     )
-    from sim.metrics import kolm_ede
+    from sim.stats.metrics import kolm_ede
 
     doc = (Path(__file__).resolve().parent.parent / "docs" / "REPORT.md").read_text()
     econ = resolve_economics(load_config([])["economics"])
@@ -151,7 +151,7 @@ def test_report_md_worked_examples():
 def test_psa_tie_line_names_designs_close_to_the_best():
     import pandas as pd
 
-    from sim.report_dcea import psa_tie_line
+    from sim.compare.report_dcea import psa_tie_line
 
     summary = pd.DataFrame({
         "design": ["usual_care", "multicomponent", "culturally_adapted_mdt", "ips_smi"],
@@ -187,7 +187,7 @@ def test_compare_refuses_a_bad_psa_size_before_any_work(tmp_path, capsys):
 def test_psa_tie_line_uses_paired_draws_when_present(tmp_path):
     import pandas as pd
 
-    from sim.report_dcea import psa_tie_line
+    from sim.compare.report_dcea import psa_tie_line
 
     # A beats B by 10 in every draw (paired interval excludes 0: no tie);
     # C equals A +/- 50 (paired interval includes 0: a tie)
@@ -209,7 +209,7 @@ def test_psa_tie_line_uses_paired_draws_when_present(tmp_path):
 
 
 def test_evidence_uncertainty_comes_before_replicate_noise():
-    from sim.report_dcea import order_how_sure
+    from sim.compare.report_dcea import order_how_sure
 
     answers = ["<b>Most people</b> x", "<b>How sure:</b> 100% of replicates", "Population",
                "<b>How sure, given the evidence:</b> 33%"]
@@ -222,7 +222,7 @@ def test_evidence_uncertainty_comes_before_replicate_noise():
 
 
 def test_small_groups_are_suppressed(comp):
-    from sim.report_dcea import dcea_html
+    from sim.compare.report_dcea import dcea_html
 
     cell = next(c for c in comp.cells if c.design == "usual_care")
     saved = cell.economics
@@ -241,7 +241,7 @@ def test_small_groups_are_suppressed(comp):
 def test_psa_reference_case_line():
     import pandas as pd
 
-    from sim.report_dcea import psa_reference_case_line
+    from sim.compare.report_dcea import psa_reference_case_line
 
     summary = pd.DataFrame({"design": ["usual_care", "a", "b"],
                             "p_best_nhb_qaly": [0.6, 0.4, 0.0],

@@ -28,7 +28,7 @@ def _heading_lines(md: str) -> list[str]:
 
 
 def test_hostile_descriptions_through_the_cli_are_text_in_report_and_summary(tmp_path):
-    """``python -m sim`` with hostile descriptions, then ``python -m sim.report``."""
+    """``python -m sim`` with hostile descriptions, then ``python -m sim.compare.report``."""
     def sim(*args):
         r = subprocess.run([sys.executable, "-m", "sim", *RUN, *args], cwd=REPO,
                            capture_output=True, text=True, timeout=300)
@@ -45,7 +45,7 @@ def test_hostile_descriptions_through_the_cli_are_text_in_report_and_summary(tmp
         assert "&lt;script&gt;" in md and "<script" not in md
     assert "&lt;img src=x onerror=alert(1)&gt;" in (
         tmp_path / "runs" / "mc_hostile" / "results" / "summary.md").read_text()
-    r = subprocess.run([sys.executable, "-m", "sim.report", str(tmp_path / "runs"), "--out",
+    r = subprocess.run([sys.executable, "-m", "sim.compare.report", str(tmp_path / "runs"), "--out",
                         str(tmp_path / "report")], cwd=REPO, capture_output=True, text=True,
                        timeout=300)
     assert r.returncode == 0, r.stderr
@@ -61,7 +61,7 @@ def hostile_cells(tmp_path_factory):
     """Runs whose manifests carry hostile names (as an edited or foreign manifest could,
     whatever the config checks allow on the command line)."""
     from sim.config import load_config
-    from sim.output import write_results
+    from sim.results.output import write_results
     from sim.simulate import simulate
 
     root = tmp_path_factory.mktemp("hostile")
@@ -96,7 +96,7 @@ def _hostile_psa(folder: Path) -> Path:
 
 
 def test_renderer_escapes_hostile_names_in_every_section(hostile_cells, tmp_path):
-    from sim.report import write_report
+    from sim.compare.report import write_report
 
     psa = _hostile_psa(tmp_path / "psa")
     page = write_report([hostile_cells], tmp_path / "report", psa_dir=psa).read_text()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.output import write_results
+from sim.results.output import write_results
 from sim.simulate import simulate
 
 REPO = Path(__file__).resolve().parent.parent
@@ -18,8 +18,8 @@ BASE = ("population.n=1000", "replicates=2", "horizon_weeks=60", "output.plots=f
 
 
 def report(*args, timeout=300):
-    """``python -m sim.report ARGS`` in a new process (to see what a user sees)."""
-    return subprocess.run([sys.executable, "-m", "sim.report", *map(str, args)], cwd=REPO,
+    """``python -m sim.compare.report ARGS`` in a new process (to see what a user sees)."""
+    return subprocess.run([sys.executable, "-m", "sim.compare.report", *map(str, args)], cwd=REPO,
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -28,7 +28,7 @@ def report_main(*args):
     import contextlib
     import io
 
-    from sim.report import main
+    from sim.compare.report import main
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -133,7 +133,7 @@ def test_horizon_under_52_weeks_reports_at_the_latest_rtw_week(tmp_path):
 
 
 def test_runs_without_any_rtw_week_are_refused_in_one_line():
-    from sim.report import ReportError, rtw_week
+    from sim.compare.report import ReportError, rtw_week
 
     summary = pd.DataFrame({"dimension": ["all", "all"], "metric": ["days_absent", "rtw_60w"]})
     with pytest.raises(ReportError, match="no RTW rate .* run with horizon_weeks of at least"):
@@ -283,7 +283,7 @@ def test_report_of_a_path_that_does_not_exist_is_one_line(tmp_path):
 
 def test_variant_labels_never_merge_rows(make_config):
     """Variants whose labels shorten to the same text stay separate rows (numbered)."""
-    from sim.report import Cell, select_runs
+    from sim.compare.report import Cell, select_runs
 
     cells = [Cell(Path("uc"), {"config": make_config("programme=usual_care")}, None, None,
                   None)]

@@ -4,9 +4,9 @@ import re
 
 import pytest
 
-from sim.output import write_results
-from sim.report import load_cells
-from sim.report_sweep import settings, write_sweep_report
+from sim.compare.report import load_cells
+from sim.compare.report_sweep import settings, write_sweep_report
+from sim.results.output import write_results
 from sim.simulate import simulate
 
 BASE = ("population.n=1500", "replicates=2", "horizon_weeks=53", "output.plots=false",

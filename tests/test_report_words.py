@@ -1,8 +1,8 @@
-"""Plain words that never overclaim (sim/report_words.py): pinned wording."""
+"""Plain words that never overclaim (sim/compare/report_words.py): pinned wording."""
 
 import math
 
-from sim.report_words import discovery_line, gap_line, noise_warning
+from sim.compare.report_words import discovery_line, gap_line, noise_warning
 
 NAMES = {"a": "Design A", "b": "Design B"}
 

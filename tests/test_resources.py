@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from sim.resources import (
+from sim.cli.resources import (
     ResourceError,
     check_memory,
     check_sweep_memory,
@@ -172,8 +172,8 @@ def test_quick_bound_covers_every_cell_it_stands_for(make_config):
     """The sweep check composes cells only when a cheap upper bound does not fit."""
     from hydra import compose, initialize_config_dir
 
+    from sim.cli.resources import _quick_upper_bound_mb
     from sim.config import CONFIG_DIR
-    from sim.resources import _quick_upper_bound_mb
 
     cells = [["programme=usual_care", "population.n=600000"],
              ["programme=multicomponent", "replicates=2"],

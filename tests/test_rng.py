@@ -1,7 +1,7 @@
 import numpy as np
 from scipy import stats
 
-from sim.rng import Streams
+from sim.engine.rng import Streams
 
 
 def test_streams_are_keyed_not_sequential():

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from scipy import stats
 
-from sim import conversions, metrics
+from sim.evidence import conversions
+from sim.stats import metrics
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -16,7 +17,7 @@ PROBE = """
 import sys
 from sim.config import load_config
 from sim.simulate import simulate
-from sim.output import write_results
+from sim.results.output import write_results
 import sim.__main__  # the CLI module itself
 import tempfile, pathlib
 results = simulate(load_config(["population.n=300", "horizon_weeks=30", "output.plots=false"]))

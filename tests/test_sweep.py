@@ -12,7 +12,7 @@ import time
 import pandas as pd
 import pytest
 
-from sim import sweep
+from sim.compare import sweep
 from tests.conftest import REPO
 
 # 4 cells (2 designs x 2 populations), small enough to run in ~1 s each
@@ -143,7 +143,7 @@ def test_sigkill_mid_sweep_leaves_complete_cells_or_none_and_rerun_matches(basic
             manifest = json.loads((results / "manifest.json").read_text())
             assert all((results / f).stat().st_size > 0 for f in manifest["files"])
     # aggregating the killed sweep by hand reads complete cells only
-    by_hand = subprocess.run([sys.executable, "-m", "sim.sweep", "aggregate", str(out),
+    by_hand = subprocess.run([sys.executable, "-m", "sim.compare.sweep", "aggregate", str(out),
                               "--no-report"], cwd=REPO, capture_output=True, text=True,
                              timeout=60)
     assert by_hand.returncode == 0, by_hand.stderr
@@ -211,7 +211,7 @@ def test_cell_key_is_a_safe_file_name():
 
 
 def test_preflight_checks_every_cell_of_an_experiment_preset():
-    from sim.preflight import _cells, _preset_params, check
+    from sim.cli.preflight import _cells, _preset_params, check
 
     problem = check(["-m", "experiment=sweep_bench", "population.n=10,-5"])
     assert problem.startswith("population.n: got -5")
@@ -261,7 +261,7 @@ def test_aggregate_hands_every_complete_cell_to_the_report(basic_sweep, tmp_path
         out_dir.mkdir()
         return out_dir / "report.md"
 
-    monkeypatch.setitem(sys.modules, "sim.report_sweep", types.SimpleNamespace(
+    monkeypatch.setitem(sys.modules, "sim.compare.report_sweep", types.SimpleNamespace(
         write_sweep_report=write_sweep_report))
     outcome = sweep.aggregate(copy)
     assert len(calls) == 1
@@ -271,7 +271,7 @@ def test_aggregate_hands_every_complete_cell_to_the_report(basic_sweep, tmp_path
     assert all((p / "manifest.json").exists() for p in paths)
     assert outcome["report"] == copy / "report" / "report.md"
     # without the module: a one-line note, tables still written
-    monkeypatch.setitem(sys.modules, "sim.report_sweep", None)
+    monkeypatch.setitem(sys.modules, "sim.compare.report_sweep", None)
     outcome = sweep.aggregate(copy)
     assert outcome["report"] is None
     assert "report: skipped" in capsys.readouterr().out
@@ -373,7 +373,7 @@ def test_cached_sweep_config_equals_hydras_full_compose(overrides):
     from hydra.types import RunMode
     from omegaconf import OmegaConf
 
-    from sim import launchers
+    from sim.cli import launchers
     from sim.config import CONFIG_DIR
 
     with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
@@ -399,7 +399,7 @@ def test_cached_sweep_config_rejects_an_unknown_key_as_hydra_does():
     from hydra.errors import ConfigCompositionException
     from hydra.types import RunMode
 
-    from sim import launchers
+    from sim.cli import launchers
     from sim.config import CONFIG_DIR
 
     with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):

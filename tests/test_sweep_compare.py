@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.sweep_compare import cell_measures, comparison_table
+from sim.compare.sweep_compare import cell_measures, comparison_table
 
 
 def _summary(rtw_imd, rtw_eth, n_imd=(100,) * 5, n_eth=None, replicate=0):

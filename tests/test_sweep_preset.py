@@ -2,8 +2,8 @@
 
 import yaml
 
+from sim.compare.sweep import grid
 from sim.config import CONFIG_DIR
-from sim.sweep import grid
 
 DESIGNS = sorted(p.stem for p in (CONFIG_DIR / "programme").glob("*.yaml"))
 

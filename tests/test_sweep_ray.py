@@ -150,7 +150,7 @@ def test_ray_local_refuses_network_settings_without_opt_in(tmp_path, override, m
 
 
 def test_network_exposure_rules():
-    from sim.launchers import network_exposure
+    from sim.cli.launchers import network_exposure
 
     ok = {"address": "local", "_node_ip_address": "127.0.0.1", "include_dashboard": False}
     assert network_exposure(ok) is None

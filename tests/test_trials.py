@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim import trials
-from sim.categories import CONDITIONS
-from sim.evidence import load_registry
+from sim.engine.categories import CONDITIONS
+from sim.evidence import trials
+from sim.evidence.registry import load_registry
 
 Z = stats.norm.ppf(0.975)
 

@@ -1,9 +1,10 @@
-"""Named design variants (sim/variants.py): applied, validated, reported as their own rows."""
+"""Named design variants (sim/programme/variants.py): applied, validated, reported as their own
+rows."""
 
 import pytest
 
 from sim.config import ConfigError
-from sim.variants import VariantError, apply_variant
+from sim.programme.variants import VariantError, apply_variant
 
 WEEK = "programme.components.rtw_coordinator.eligibility.refer_at_week"
 CAP = "programme.components.rtw_coordinator.capacity.starts_per_week_per_100k"
@@ -64,7 +65,7 @@ def test_variant_from_the_command_line(make_config):
 
 
 def test_sweeping_a_setting_usual_care_lacks_suggests_variants():
-    from sim.preflight import check
+    from sim.cli.preflight import check
 
     problem = check(["-m", "programme=usual_care,rtw_coordinator", f"{WEEK}=1,4"])
     assert "variant" in problem and "+programme" not in problem and "\n" not in problem
@@ -73,9 +74,9 @@ def test_sweeping_a_setting_usual_care_lacks_suggests_variants():
 
 
 def test_variants_are_separate_rows_and_usual_care_is_one(tmp_path):
+    from sim.compare.report import compare_cells, load_cells
     from sim.config import load_config
-    from sim.output import write_results
-    from sim.report import compare_cells, load_cells
+    from sim.results.output import write_results
     from sim.simulate import simulate
 
     over = _variants(w1={WEEK: 1}, w4={WEEK: 4})

@@ -1,7 +1,7 @@
 """rtw-sim's Hydra launcher plugin (Hydra loads launchers only from ``hydra_plugins``).
 
 ``hydra_plugins/`` here has no ``__init__.py`` on purpose: it is a namespace package
-shared with the installed plugins (joblib, ray, submitit). The checks are in sim.launchers.
+shared with the installed plugins (joblib, ray, submitit). The checks are in sim.cli.launchers.
 """
 
 try:
@@ -23,7 +23,7 @@ if RayLauncher is not None:
 
             # lazy: Hydra imports this module while scanning plugins at every start; sim is
             # needed only when this launcher actually launches
-            from sim.launchers import prepare_local_ray
+            from sim.cli.launchers import prepare_local_ray
 
             init = OmegaConf.to_container(self.ray_cfg.init, resolve=True) or {}
             prepare_local_ray(init, self.allow_ray_on_network)
@@ -39,9 +39,9 @@ if JoblibLauncher is not None:
 
     class CachingJoblibLauncher(JoblibLauncher):
         """hydra-joblib-launcher's launcher; each worker composes a cell's config once per
-        set of config-group choices (sim.launchers.cached_sweep_config)."""
+        set of config-group choices (sim.cli.launchers.cached_sweep_config)."""
 
         def launch(self, job_overrides, initial_job_idx):
-            from sim.launchers import launch_joblib_cached
+            from sim.cli.launchers import launch_joblib_cached
 
             return launch_joblib_cached(self, job_overrides, initial_job_idx)

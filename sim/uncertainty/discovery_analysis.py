@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import qmc
 
-from sim.evidence import to_markdown as md
+from sim.evidence.registry import to_markdown as md
 from sim.uncertainty.discovery import Discovery, find_box
 from sim.uncertainty.factors import (
     MEASURES,

@@ -43,12 +43,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sim.compare.report import Cell, replicate_measures
 from sim.config import ConfigError, validate
-from sim.effects import EffectError, evidence_ids
-from sim.evidence import load_registry
-from sim.manifest import config_hash
-from sim.model import RTWModel
-from sim.report import Cell, replicate_measures
+from sim.engine.model import RTWModel
+from sim.evidence.registry import load_registry
+from sim.programme.effects import EffectError, evidence_ids
+from sim.results.manifest import config_hash
 from sim.simulate import simulate
 
 KINDS = ("evidence", "value", "scale", "exponent")

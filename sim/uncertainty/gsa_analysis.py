@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.evidence import to_markdown as md
-from sim.report_words import noise_warning  # an index that noise dominates is no finding
+from sim.compare.report_words import noise_warning  # an index that noise dominates is no finding
+from sim.evidence.registry import to_markdown as md
 from sim.uncertainty import gsa
 from sim.uncertainty.factors import (
     MEASURES,

@@ -1,0 +1,1 @@
+"""Command lines: preflight checks, launchers, the analysis apps' plumbing."""

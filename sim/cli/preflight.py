@@ -1,0 +1,417 @@
+"""Check the command line's config before Hydra starts (and creates any directory).
+
+Hydra reports composition problems (a key that does not exist, a missing config group
+option) over several lines; the pre-flight composes the same config with the compose API,
+expands sweeps (``a=1,2``) into their cells, validates each, and reports the first
+problem in one line. Overrides of Hydra's own settings (``hydra.*``, ``hydra/...``) are
+left to Hydra. In a multirun, the grid of an ``experiment=<name>`` preset
+(``hydra.sweeper.params``) is expanded too, exactly as Hydra's basic sweeper combines it
+with the command line, so every cell the sweep will run is checked.
+
+The command line is parsed with Hydra's own parser, so flags (``-cd``/``--config-dir``,
+``-cn``/``--config-name``, ``-cp``/``--config-path``) are honoured: the check composes
+exactly the config Hydra will run. :func:`prepare` then gives every single run a new
+directory of its own (created here, atomically, so parallel runs never share one) and
+refuses a ``hydra.run.dir`` that already holds files, so nothing a user had is ever
+overwritten or removed.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+from sim.cli.resources import ResourceError, check_memory
+from sim.config import CONFIG_DIR, ConfigError, to_plain, validate
+from sim.errors import one_line
+from sim.io import OutputError, claim_dir, describe_os_error, remove_stale_staging
+
+MAX_CELLS = 5000  # beyond this a sweep is validated one override at a time
+NAME_KEYS = ("population.name", "programme.name")  # names that become parts of paths
+INFO_FLAGS = ("help", "hydra_help", "cfg", "info", "shell_completion", "experimental_rerun")
+
+
+def is_multirun(argv: list[str]) -> bool:
+    return any(arg in ("-m", "--multirun") for arg in argv)
+
+
+def app_overrides(argv: list[str]) -> list[str] | None:
+    """The app's overrides from a command line, or None if it has flags we do not parse."""
+    out = []
+    skip_next = False
+    for arg in argv:
+        if skip_next:
+            skip_next = False
+            continue
+        if arg in ("-m", "--multirun"):
+            continue
+        if arg.startswith("-"):
+            return None  # --cfg, --help, -cd ...: let Hydra handle the whole line
+        key = arg.lstrip("+~").split("=", 1)[0]
+        if key == "hydra" or key.startswith(("hydra.", "hydra/")):
+            continue
+        out.append(arg)
+    return out
+
+
+def _cells(overrides: list[str], sweeper_params: dict | None = None) -> list[list[str]]:
+    """The sweep's cells (Hydra's basic-sweeper rules); one override at a time if huge."""
+    # lazy: sim.compare.sweep imports Hydra's callback machinery (~1.3 s under load), needed only
+    # for multiruns; a single run's pre-flight stays light
+    from sim.compare.sweep import grid, parse_overrides
+
+    lines = [f"{k}={v}" for k, v in (sweeper_params or {}).items()] + list(overrides)
+    parsed = parse_overrides(lines)
+    total = 1
+    for ov in parsed:
+        if ov.is_sweep_override():
+            total *= len(list(ov.sweep_string_iterator()))
+    if total <= MAX_CELLS:
+        return grid(list(overrides), sweeper_params)
+    choices: dict = {}  # vary one override at a time (later overrides of a key win)
+    for ov in parsed:
+        key = ov.get_key_element()
+        if ov.is_sweep_override():
+            choices[key] = [f"{key}={v}" for v in ov.sweep_string_iterator()]
+        else:
+            choices[key] = [f"{key}={ov.get_value_element_as_str()}"]
+    lists = list(choices.values())
+    base = [c[0] for c in lists]
+    cells = []
+    for i, c in enumerate(lists):
+        for v in c:
+            cells.append(base[:i] + [v] + base[i + 1:])
+    return cells
+
+
+def _preset_params(overrides: list[str], config_name: str) -> dict[str, dict]:
+    """``hydra.sweeper.params`` of each ``experiment=`` choice on the command line."""
+    from hydra import compose
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf
+
+    out = {}
+    for ov in OverridesParser.create().parse_overrides(overrides):
+        if ov.get_key_element().lstrip("+") != "experiment":
+            continue
+        values = list(ov.sweep_string_iterator()) if ov.is_sweep_override() else [
+            ov.get_value_element_as_str()]
+        for value in values:
+            cfg = compose(config_name=config_name, overrides=[f"experiment={value}"],
+                          return_hydra_config=True)
+            params = OmegaConf.select(cfg, "hydra.sweeper.params", default=None) or {}
+            if OmegaConf.is_config(params):
+                params = OmegaConf.to_container(params, resolve=True)
+            out[value] = {str(k): str(v) for k, v in params.items()}
+    return out
+
+
+def _is_plain_value(ov) -> bool:
+    """A ``key=value`` override of an existing value (not a config group, add or delete)."""
+    key = ov.get_key_element()
+    if ov.is_sweep_override() or key.startswith(("+", "~")) or "@" in key or "/" in key:
+        return False
+    return not (CONFIG_DIR / key.replace(".", "/")).is_dir()
+
+
+def _has_interpolation(node) -> bool:
+    if isinstance(node, dict):
+        return any(_has_interpolation(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_has_interpolation(v) for v in node)
+    return isinstance(node, str) and "${" in node
+
+
+def _compose_cell(cell: list[str], config_name: str, cache: dict) -> dict:
+    """The cell's config: composed once per set of group choices, values set on a copy.
+
+    Composition costs ~0.1-0.3 s; a 100-cell sweep over a few designs and populations has
+    few distinct group choices, so values are applied the way Hydra applies them after
+    composition (in order) to a plain copy. A key that does not exist, or a config with
+    interpolations, falls back to a full compose (Hydra's own behaviour and errors).
+    """
+    import copy
+
+    from hydra import compose
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf
+
+    parsed = OverridesParser.create().parse_overrides(cell)
+    values = [ov for ov in parsed if _is_plain_value(ov)]
+    structural = tuple(ov.input_line for ov in parsed if not _is_plain_value(ov))
+    if structural not in cache:
+        composed = compose(config_name=config_name, overrides=list(structural))
+        plain = OmegaConf.to_container(composed, resolve=False)
+        plain.pop("hydra", None)
+        cache[structural] = None if _has_interpolation(plain) else plain
+    base = cache[structural]
+    if base is None:
+        return _full_compose(cell, config_name)
+    cfg = copy.deepcopy(base)
+    for ov in values:
+        *parents, leaf = ov.get_key_element().split(".")
+        node = cfg
+        for name in parents:
+            node = node.get(name) if isinstance(node, dict) else None
+        if not isinstance(node, dict) or leaf not in node:
+            return _full_compose(cell, config_name)  # Hydra's own error message
+        value = ov.value()
+        if isinstance(value, str) and "${" in value:
+            return _full_compose(cell, config_name)  # interpolations resolve as Hydra would
+        node[leaf] = OmegaConf.to_container(value) if OmegaConf.is_config(value) else value
+    return cfg
+
+
+def _full_compose(cell: list[str], config_name: str) -> dict:
+    from hydra import compose
+
+    plain = to_plain(compose(config_name=config_name, overrides=cell))
+    plain.pop("hydra", None)
+    return plain
+
+
+def _validate_cells(cells: list[list[str]], config_name: str) -> str | None:
+    cache: dict = {}
+    for cell in cells:
+        where = f" (in sweep cell: {' '.join(cell)})" if len(cells) > 1 else ""
+        try:
+            check_memory(validate(_compose_cell(cell, config_name, cache)))
+        except (ConfigError, ResourceError) as err:
+            return f"{err}{where}"
+        except Exception as err:
+            return f"{_design_hint(err, cell) or one_line(err)}{where}"
+    return None
+
+
+def _design_hint(err: BaseException, cell: list[str]) -> str | None:
+    """A programme setting the chosen design does not have (e.g. usual care has no
+    components): Hydra suggests ``+key=value``, which would add a broken half-component.
+    Say what works instead: a named variant (sim.programme.variants), which leaves designs without
+    the setting unchanged."""
+    text = one_line(err)
+    if "Could not override 'programme." not in text:
+        return None
+    key = text.split("'", 2)[1]
+    design = next((o.split("=", 1)[1] for o in cell if o.lstrip("+").startswith("programme=")),
+                  "the chosen design")
+    return (f"{key}: programme {design} has no such setting, so it cannot be swept across "
+            f"designs; name each setting as a variant instead, e.g. "
+            f"variants={{w1:{{{key}:1}},w4:{{{key}:4}}}} variant=w1,w4 (or in an experiment "
+            f"YAML; README 'Design variants'); designs without the setting run unchanged")
+
+
+def parse_command_line(argv: list[str]):
+    """Hydra's own parse of ``argv`` (flags and overrides), or None if argparse rejects it."""
+    from hydra._internal.utils import get_args_parser
+
+    parser = get_args_parser()
+    parser.exit_on_error = False
+    try:
+        return parser.parse_args(argv)
+    except (SystemExit, Exception):  # noqa: BLE001 - Hydra prints its own usage error
+        return None
+
+
+@contextmanager
+def hydra_context(args, task_function=None):
+    """Initialise Hydra with the search path it will use for this command line."""
+    from hydra._internal.hydra import Hydra
+    from hydra._internal.utils import (
+        compute_search_path_dir,
+        create_config_search_path,
+        detect_calling_file_or_module_from_task_function,
+    )
+    from hydra.core.global_hydra import GlobalHydra
+
+    config_path = str(CONFIG_DIR)
+    calling_file = calling_module = None
+    if args is not None and args.config_path is not None:
+        config_path = args.config_path
+        if task_function is not None:
+            calling_file, calling_module = detect_calling_file_or_module_from_task_function(
+                task_function)
+        else:
+            calling_file = str(Path(__file__).parents[1].joinpath("__main__.py"))
+    search_path = create_config_search_path(
+        compute_search_path_dir(calling_file, calling_module, config_path))
+    if args is not None and args.config_dir is not None:
+        extra = os.path.abspath(args.config_dir)
+        if not os.path.isdir(extra):
+            raise ConfigError(f"--config-dir: {extra} is not a directory")
+        search_path.prepend(provider="command-line", path=f"file://{extra}")
+    GlobalHydra.instance().clear()
+    Hydra.create_main_hydra2(task_name="rtw_sim", config_search_path=search_path)
+    try:
+        yield
+    finally:
+        GlobalHydra.instance().clear()
+
+
+def _check_literal_names(overrides: list[str]) -> str | None:
+    """Names that become paths may not carry interpolations (``${oc.env:HOME}`` ...)."""
+    for arg in overrides:
+        key, _, value = arg.lstrip("+~").partition("=")
+        if key in NAME_KEYS and "${" in value:
+            return (f"{key}: got {value!r}, expected a plain name (interpolations are not "
+                    "allowed in names: they become parts of file paths)")
+    return None
+
+
+def check(argv: list[str], config_name: str = "config", task_function=None) -> str | None:
+    """None if every cell of the command line's config is valid, else a one-line error.
+
+    Flags (``-cd``, ``-cn``, ``-cp``) are honoured; for commands that run nothing
+    (``--help``, ``--cfg`` ...) and lines argparse rejects, Hydra answers itself.
+    """
+    args = parse_command_line(argv)
+    if args is None or any(getattr(args, flag, None) for flag in INFO_FLAGS):
+        return None
+    config_name = args.config_name or config_name
+    overrides = app_overrides(list(args.overrides))
+    if overrides is None:
+        return None
+    problem = _check_literal_names(overrides)
+    if problem:
+        return problem
+    try:
+        cells = _cells(overrides)
+    except Exception as err:  # override syntax errors
+        return one_line(err)
+    try:
+        with hydra_context(args, task_function):
+            if args.multirun:
+                try:
+                    presets = _preset_params(overrides, config_name)
+                except Exception as err:  # an unknown preset: Hydra's message, one line
+                    return one_line(err)
+                if presets:
+                    cells = []
+                    for name, params in presets.items():
+                        fixed = [o if o.lstrip("+").split("=", 1)[0] != "experiment"
+                                 else f"experiment={name}" for o in overrides]
+                        try:
+                            cells += _cells(fixed, params)
+                        except Exception as err:
+                            return (f"{one_line(err)} (in hydra.sweeper.params of "
+                                    f"experiment={name})")
+            return _validate_cells(cells, config_name)
+    except ConfigError as err:
+        return str(err)
+    except Exception as err:  # a broken config file (YAML tags, syntax): one line
+        return one_line(err)
+
+
+def _hydra_settings(args, config_name: str, task_function=None) -> dict:
+    """The resolved ``hydra.run.dir`` / ``hydra.sweep.dir`` and which the user set."""
+    from hydra import compose
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf
+
+    parsed = OverridesParser.create().parse_overrides(list(args.overrides))
+    overrides = [o.input_line for o in parsed if not o.is_sweep_override()]
+    given = {o.get_key_element().lstrip("+~") for o in parsed}
+    with hydra_context(args, task_function):
+        cfg = compose(config_name=config_name, overrides=overrides, return_hydra_config=True)
+        run_dir = OmegaConf.select(cfg, "hydra.run.dir", default=None)
+        people = (OmegaConf.select(cfg, "population.n", default=0)
+                  * OmegaConf.select(cfg, "replicates", default=1))
+        sweep_dir = OmegaConf.select(cfg, "hydra.sweep.dir", default=None)
+    return {"run_dir": run_dir, "sweep_dir": sweep_dir, "people": people,
+            "run_dir_given": "hydra.run.dir" in given,
+            "sweep_dir_given": "hydra.sweep.dir" in given,
+            "output_subdir_given": "hydra.output_subdir" in given}
+
+
+def _quote(path: Path) -> str:
+    text = str(path).replace("\\", "\\\\").replace("'", "\\'")
+    return f"'{text}'"
+
+
+def _run_dir(settings: dict) -> tuple[Path, bool]:
+    """This run's directory: (path, created here). Raises OutputError if unusable."""
+    raw = settings["run_dir"]
+    if raw is None or not str(raw).strip():
+        raise OutputError("hydra.run.dir: empty; give a new directory for this run's "
+                          "results (or leave it at its default)")
+    path = Path(str(raw))
+    if not settings["run_dir_given"]:
+        return claim_dir(path), True  # default: a new directory, never shared
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        raise OutputError(f"hydra.run.dir: {path} exists and is not a directory; give a new "
+                          "directory for this run")
+    if path.is_dir():
+        try:
+            empty = not any(path.iterdir())
+        except OSError as err:
+            raise OutputError(f"hydra.run.dir: {path}: {describe_os_error(err)}") from err
+        if not empty:
+            raise OutputError(f"hydra.run.dir: {path} already exists and is not empty; every "
+                              "run needs a directory of its own (give a new one)")
+        if not os.access(path, os.W_OK):
+            raise OutputError(f"hydra.run.dir: {path} is not writable")
+        return path, False
+    return claim_dir(path), True
+
+
+# Measured: a run's results take ~90-150 bytes a person (agents.parquet and the tables)
+# plus ~0.3 MB of figures and Hydra's files; the check asks for 150 B a person + 2 MB.
+DISK_BYTES_PER_PERSON = 150
+DISK_BYTES_FIXED = 2 * 1024**2
+
+
+def _check_disk(run_dir: Path, people: int) -> None:
+    """Refuse before any work if the run's results cannot fit on the disk."""
+    import shutil
+
+    need = DISK_BYTES_FIXED + DISK_BYTES_PER_PERSON * int(people)
+    try:
+        free = shutil.disk_usage(run_dir).free
+    except OSError:
+        return
+    if free < need:
+        raise OutputError(f"not enough free disk space for {run_dir}: {free / 1e6:.1f} MB "
+                          f"free, about {need / 1e6:.1f} MB needed; free some space or "
+                          "choose another hydra.run.dir")
+
+
+def prepare(argv: list[str], task_function=None) -> tuple[list[str], Path | None]:
+    """Check a ``python -m sim`` command line and give a single run its own directory.
+
+    Returns the command line to hand to Hydra (with ``hydra.run.dir`` / ``hydra.sweep.dir``
+    pinned to the directory created here, if it was not given) and the directory this
+    invocation created (None if it created none). Raises ConfigError or OutputError with
+    a one-line message before any work and before any directory exists.
+    """
+    problem = check(argv, task_function=task_function)
+    if problem:
+        raise ConfigError(problem)
+    args = parse_command_line(argv)
+    if args is None or any(getattr(args, flag, None) for flag in INFO_FLAGS):
+        return list(argv), None
+    config_name = args.config_name or "config"
+    try:
+        settings = _hydra_settings(args, config_name, task_function)
+    except Exception as err:  # noqa: BLE001 - bad hydra.* overrides: Hydra's message, one line
+        raise ConfigError(one_line(err)) from err
+    if args.multirun:
+        # Each cell's results carry their config (manifest.json, cell.json); Hydra's per-job
+        # copies are off so that a full disk fails one cell, not Hydra's launcher.
+        extra = [] if settings["output_subdir_given"] else ["hydra.output_subdir=null"]
+        if settings["sweep_dir_given"] or not settings["sweep_dir"]:
+            return [*argv, *extra], None  # an explicit sweep dir resumes or extends it
+        created = claim_dir(Path(str(settings["sweep_dir"])))
+        return [*argv, *extra, f"hydra.sweep.dir={_quote(created)}"], created
+    run_dir, created = _run_dir(settings)
+    try:
+        _check_disk(run_dir, settings["people"])
+    except OutputError:
+        if created:
+            run_dir.rmdir()  # empty, and created just now by this invocation
+        raise
+    for sibling in run_dir.parent.iterdir() if run_dir.parent.is_dir() else ():
+        if sibling != run_dir and (sibling / ".hydra").is_dir():
+            remove_stale_staging(sibling)  # results staging left by killed runs
+    argv = list(argv) if settings["run_dir_given"] else [*argv,
+                                                         f"hydra.run.dir={_quote(run_dir)}"]
+    return argv, run_dir if created else None

@@ -1,0 +1,1 @@
+"""Designs against usual care: sweeps, aggregation and the HTML report."""

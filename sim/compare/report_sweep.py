@@ -1,0 +1,122 @@
+"""A sweep's report: one full report per setting, and a first page that names them all.
+
+A sweep over designs x populations x assumption settings has several *settings*: groups
+of runs that match in everything but the programme (and its named variant), seed and
+output options (:func:`sim.compare.report._group_config`). A single report compares the runs of
+one setting; nothing is kept silently: every setting that has a usual-care run gets its
+own report in ``report/<n>_<name>/report.html``, and ``report/index.html`` names every
+setting on its first screen (the settings that tell them apart: population, assumption
+values ...) with its headline, design by design: change in RTW and in the slope index of
+inequality (SII) against usual care, with 95% intervals over paired replicates. Settings
+without a usual-care run are listed with the reason. With one setting the report is
+written as before (``report/report.html``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import pandas as pd
+from markupsafe import Markup
+
+from sim.compare import report as rp
+
+INDEX = "index.html"
+
+
+def settings(cells: list) -> list[tuple[str, list]]:
+    """The runs grouped by setting, each with its name: the settings that differ from the
+    other groups (e.g. ``population.name=workforce``), in the order first given."""
+    groups: dict[str, list] = {}
+    for c in cells:
+        groups.setdefault(json.dumps(rp._group_config(c), sort_keys=True, default=str),
+                          []).append(c)
+    flats = [rp._flat(rp._group_config(cs[0])) for cs in groups.values()]
+    keys = sorted({k for f in flats for k in f} - {"population.description"})
+    differing = [k for k in keys if len({f.get(k) for f in flats}) > 1]
+    if "population.name" in differing:  # a preset's own values go with its name
+        differing = ["population.name"] + [
+            k for k in differing if not k.startswith("population.") or len(
+                {(f.get("population.name"), f.get(k)) for f in flats}) > len(
+                {f.get("population.name") for f in flats})]
+    out = []
+    for f, cs in zip(flats, groups.values(), strict=True):
+        name = ", ".join(f"{k.removesuffix('.name')}={rp._show(f.get(k))}"
+                         for k in differing[:4])
+        if len(differing) > 4:
+            name += f", +{len(differing) - 4} more"
+        out.append((name or "all runs", cs))
+    return out
+
+
+def _slug(i: int, name: str) -> str:
+    text = re.sub(r"[^A-Za-z0-9]+", "_", name.replace("population=", "")).strip("_")
+    return f"{i + 1:02d}_{text[:60] or 'setting'}"
+
+
+def _headline(comp) -> pd.DataFrame:
+    """Design x (RTW change, SII change) against usual care, with intervals."""
+    lg = comp.league.set_index(["design", "measure"])
+    names = rp._names(comp)
+    rows = []
+    for arm in comp.arms[1:]:
+        r, s = lg.loc[(arm.key, comp.rtw)], lg.loc[(arm.key, "sii")]
+        rows.append({
+            "design": names.get(arm.key, arm.key),
+            f"extra back at work by week {comp.rtw_week}, per 1,000": rp._ci(
+                1000 * r["estimate"], 1000 * r["low"], 1000 * r["high"], "{:+.1f}"),
+            "deprivation gap (SII), change in points (negative = narrows)": rp._ci(
+                100 * s["estimate"], 100 * s["low"], 100 * s["high"], "{:+.2f}"),
+        })
+    return pd.DataFrame(rows)
+
+
+def write_sweep_report(paths, out_dir: Path, quiet: bool = False) -> Path:
+    """Reports of every setting of the runs under ``paths`` and their index page.
+
+    Returns the index page (or the single report when there is one setting)."""
+    cells = rp.load_cells(paths)
+    groups = settings(cells)
+    if len(groups) == 1:
+        return rp.write_report(paths, out_dir)
+    out_dir = rp._free_out(Path(out_dir))
+    out_dir.mkdir(parents=True)
+    entries = []
+    for i, (name, cs) in enumerate(groups):
+        entry = {"name": name, "runs": len(cs), "link": None, "table": None, "note": ""}
+        if not any(c.design == rp.REFERENCE for c in cs):
+            designs = ", ".join(sorted({c.design for c in cs}))
+            entry["note"] = (f"not compared: no usual_care run in this setting (runs of: "
+                             f"{designs})")
+        else:
+            sub = out_dir / _slug(i, name)
+            try:
+                comp = rp.compare_cells(cs)
+                page = rp.write_report([c.path for c in cs], sub, if_exists="refuse")
+            except rp.ReportError as err:
+                entry["note"] = f"not compared: {err}"
+            else:
+                entry["link"] = f"{sub.name}/{page.name}"
+                entry["table"] = rp._table(_headline(comp), text=True)
+                entry["people"] = f"{int(comp.cells[0].manifest.get('n_agents') or 0):,}"
+        entries.append(entry)
+        if not quiet:
+            print(f"report: setting {name}: {entry['link'] or entry['note']}", file=sys.stderr)
+    (out_dir / INDEX).write_text(render_index(entries), encoding="utf-8")
+    return out_dir / INDEX
+
+
+def render_index(entries: list[dict]) -> str:
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    env = Environment(loader=FileSystemLoader(rp._TEMPLATES), autoescape=True,
+                      undefined=StrictUndefined, keep_trailing_newline=True)
+    intro = Markup(
+        "Each setting (population or assumption values) is compared in its own report: "
+        "designs against usual care on the same people. Changes are design minus usual care "
+        "with 95% intervals over paired replicates; an interval that spans zero means the "
+        "runs cannot tell the change from noise.")
+    return env.get_template("sweep_index.html.j2").render(entries=entries, intro=intro)

@@ -1,0 +1,553 @@
+"""Hydra sweeps: one job per scenario cell, resume, failures, progress and aggregation.
+
+A multirun (``python -m sim -m programme=a,b population=c,d`` or ``experiment=<name>``)
+runs one Hydra job per cell; each job runs all its replicates vectorised in one process.
+Cells share ``seed`` and ``replicates`` unless swept, so replicate r of every design meets
+the same people with the same luck (paired comparisons).
+
+Layout of a sweep directory::
+
+    <sweep_dir>/
+      sweep.json                 total cells and start time of the latest launch (progress)
+      progress.jsonl             one line per finished job (done / skipped / failed)
+      jobs/<num>/                Hydra's own per-job files (.hydra/, rtw_sim.log)
+      cells/<key>__<hash>/       one per cell: key = its overrides, hash = its resolved config
+        cell.json                factors (overrides), hash, overrides
+        results/                 complete results (written atomically by sim.results.output)
+        FAILED.json              one-line error if the cell failed (no results/)
+      aggregate/summary.parquet  every complete cell's group_summary + factor columns
+      aggregate/comparison.csv   paired differences of each design vs usual care in every
+                                 setting: outcomes, gaps, SII/RII, costs, QALYs, NMB, NHB
+                                 (sim.compare.sweep_compare)
+      aggregate/cells.csv, failures.csv
+      report/                    index.html naming every setting + one report per setting
+                                 (sim.compare.report_sweep; one setting: report.html)
+
+Resume: a cell whose ``results/`` exists for the same config hash is skipped. The hash
+leaves out settings that do not change results (``output.*``, Hydra, launcher).
+
+Command line (also works by hand on any sweep directory)::
+
+    python -m sim.compare.sweep aggregate <sweep_dir>
+    python -m sim.compare.sweep status <sweep_dir>
+
+Nothing here keeps module-level mutable state: launcher workers are reused between jobs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import re
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from sim.compare.sweep_compare import cell_measures, comparison_table
+from sim.config import CONFIG_DIR
+from sim.errors import typed_line as one_line  # Type: message
+from sim.io import describe_os_error, remove_stale_staging, write_atomic
+from sim.results.manifest import config_hash
+
+CELLS = "cells"
+RESULTS = "results"
+CELL_FILE = "cell.json"
+FAILED_FILE = "FAILED.json"
+PROGRESS_FILE = "progress.jsonl"
+SWEEP_FILE = "sweep.json"
+AGGREGATE = "aggregate"
+HASH_EXCLUDED = ("output",)  # settings that do not change any result table
+FACTOR_EXCLUDED = ("experiment", "output")  # overrides that are not scenario factors
+REFERENCE_PROGRAMME = "usual_care"
+# per-cell outputs a sweep does not need by default: (section, key) -> value in a sweep;
+# the gap decomposition re-runs the cell three times (sim.uncertainty.decomposition)
+SWEEP_OFF = {("output", "plots"): False, ("output", "write_agents"): False,
+             ("outcomes", "decomposition_n"): 0}
+FAIL_ENV = "RTW_SIM_FAIL_CELL"  # test hook: cells whose overrides contain this string raise
+MAX_KEY_CHARS = 120
+
+
+# --------------------------------------------------------------------------------------
+# Small helpers
+# --------------------------------------------------------------------------------------
+
+
+def append_line(path: Path, record: dict) -> None:
+    """Append one JSON line with a single write (O_APPEND: lines from workers do not mix)."""
+    data = (json.dumps(record, sort_keys=True) + "\n").encode()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
+def cell_hash(cfg: dict) -> str:
+    """Hash of a resolved, validated config without the settings that leave results alone."""
+    kept = {k: v for k, v in cfg.items() if k not in HASH_EXCLUDED}
+    if isinstance(kept.get("outcomes"), dict):  # the gap decomposition adds a table only
+        kept["outcomes"] = {k: v for k, v in kept["outcomes"].items() if k != "decomposition_n"}
+    return config_hash(kept)
+
+
+def _factor_key(key: str) -> str:
+    return key.lstrip("+~")
+
+
+def cell_key(factors: dict) -> str:
+    """A readable, file-name-safe name for a cell from its factors (sorted by name)."""
+    if not factors:
+        return "base"
+    text = ",".join(f"{k}={_scalar_text(v)}" for k, v in sorted(factors.items()))
+    text = re.sub(r"[^A-Za-z0-9._=,+-]", "_", text)
+    if len(text) > MAX_KEY_CHARS:  # keep names unique when cut short
+        digest = hashlib.sha256(text.encode()).hexdigest()[:8]
+        text = f"{text[:MAX_KEY_CHARS - 9]}~{digest}"
+    return text
+
+
+def _scalar_text(value) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def grid(task_overrides: list[str], sweeper_params: dict | None = None) -> list[list[str]]:
+    """The cells Hydra's basic sweeper makes of ``params`` + command-line overrides."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+
+    lines = [f"{k}={v}" for k, v in (sweeper_params or {}).items()] + list(task_overrides)
+    return BasicSweeper.split_arguments(parse_overrides(lines), None)[0]
+
+
+def parse_overrides(lines: list[str]) -> list:
+    """Hydra's parse of override lines, able to list glob sweeps (``programme=glob(*)``:
+    every design in configs/programme/) before Hydra runs, as its sweeper will."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parsed = OverridesParser.create().parse_overrides(lines)
+    for ov in parsed:
+        ov.config_loader = _GroupOptions()
+    return parsed
+
+
+class _GroupOptions:
+    """What Hydra's config loader tells a glob sweep: the options of a config group (here
+    from configs/; a --config-dir added on the command line is not searched)."""
+
+    def get_group_options(self, group: str, results_filter=None) -> list[str]:
+        return sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
+
+
+# --------------------------------------------------------------------------------------
+# One job = one cell
+# --------------------------------------------------------------------------------------
+
+
+def job_factors(task_overrides: list[str], choices: dict, cfg) -> dict:
+    """Scenario factors of a job: each task override (group choice or value), by key."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf
+
+    factors = {}
+    for ov in OverridesParser.create().parse_overrides(list(task_overrides)):
+        key = _factor_key(ov.get_key_element())
+        if key.split(".")[0].split("/")[0] in FACTOR_EXCLUDED or ov.is_delete():
+            continue
+        if key in choices:
+            factors[key] = choices[key]
+        else:
+            value = OmegaConf.select(cfg, key, default=None)
+            if OmegaConf.is_config(value):
+                value = OmegaConf.to_container(value, resolve=True)
+            factors[key] = value
+    return factors
+
+
+def sweep_output_defaults(cfg: dict, task_overrides: list[str], choices: dict) -> dict:
+    """In a sweep, per-cell figures, per-person tables and the gap decomposition are off
+    unless asked for.
+
+    They cost more than the simulation for small cells and the aggregate does not use
+    them (the decomposition re-runs the cell three times; ``outcomes.decomposition_n=20000``
+    on the command line turns it on). ``output.plots=true`` / ``output.write_agents=true``
+    on the command line, or an experiment preset's own values, are kept. ``outputs/latest``
+    is never re-pointed.
+    """
+    explicit = {_factor_key(o.split("=", 1)[0]) for o in task_overrides}
+    out = {**cfg, "output": dict(cfg["output"], latest_link=False),
+           "outcomes": dict(cfg["outcomes"])}
+    if choices.get("experiment") is None:
+        for (section, key), value in SWEEP_OFF.items():
+            if not explicit & {f"{section}.{key}", section}:
+                out[section][key] = value
+    return out
+
+
+def is_complete(cell_dir: Path) -> bool:
+    """True if ``cell_dir`` holds results written to completion (atomic rename + manifest)."""
+    return (cell_dir / CELL_FILE).is_file() and (cell_dir / RESULTS / "manifest.json").is_file()
+
+
+def _progress(sweep_dir: Path, key: str, status: str, seconds: float) -> str:
+    """Record a finished job and return the progress line ``[k/N] ... ETA``."""
+    now = time.time()
+    append_line(sweep_dir / PROGRESS_FILE, {"cell": key, "status": status, "pid": os.getpid(),
+                                            "seconds": round(seconds, 3), "time": now})
+    try:
+        sweep = json.loads((sweep_dir / SWEEP_FILE).read_text())
+    except (OSError, ValueError):
+        sweep = None
+    verb = {"done": "done in", "skipped": "skipped (complete)", "failed": "FAILED after"}[status]
+    timing = f" {seconds:.1f} s" if status != "skipped" else ""
+    if not sweep:
+        return f"[cell] {key} {verb}{timing}"
+    started, total = sweep["started"], sweep["total"]
+    done = 0
+    with open(sweep_dir / PROGRESS_FILE) as fh:
+        for line in fh:
+            try:
+                if json.loads(line)["time"] >= started:
+                    done += 1
+            except (ValueError, KeyError):
+                continue  # a line being written by another worker
+    elapsed = now - started
+    left = max(total - done, 0)
+    eta = elapsed / done * left if done else float("nan")
+    eta_text = "-" if math.isnan(eta) else _duration(eta)
+    return (f"[{done}/{total}] {key} {verb}{timing}; elapsed {_duration(elapsed)}, "
+            f"ETA {eta_text}")
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, secs = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def run_cell(cfg, sweep_dir: Path, task_overrides: list[str], choices: dict) -> str:
+    """Run one cell of a sweep (``cfg``: the job's Hydra config) unless it is complete.
+
+    Returns "done", "skipped" or "failed"; never raises for a failing cell. A failure is
+    recorded in ``FAILED.json`` (written atomically) and listed by :func:`aggregate`; the
+    other cells go on.
+    """
+    from sim.config import to_plain, validate
+
+    t0 = time.perf_counter()
+    sweep_dir = Path(sweep_dir)
+    try:
+        factors = job_factors(task_overrides, choices, cfg)
+    except Exception:  # noqa: BLE001 - unresolvable value: name the cell by its overrides
+        factors = {_factor_key(o.split("=", 1)[0]): o.split("=", 1)[-1]
+                   for o in task_overrides}
+    checked, problem = None, None
+    try:
+        checked = sweep_output_defaults(validate(to_plain(cfg)), task_overrides, choices)
+        digest = cell_hash(checked)
+    except Exception as err:  # noqa: BLE001 - recorded as this cell's failure below
+        problem = err
+        digest = config_hash({"invalid": sorted(task_overrides)})
+    key = cell_key(factors)
+    cells = sweep_dir / CELLS
+    done_elsewhere = [d for d in cells.glob(f"*__{digest}") if is_complete(d)]
+    if done_elsewhere:
+        os.utime(done_elsewhere[0] / CELL_FILE)  # the latest attempt at this cell's name
+        print(_progress(sweep_dir, key, "skipped", 0.0), flush=True)
+        return "skipped"
+    cell_dir = cells / f"{key}__{digest}"
+    status = "done"
+    try:
+        from sim.results.output import write_results
+        from sim.simulate import simulate
+
+        cell_dir.mkdir(parents=True, exist_ok=True)
+        remove_stale_staging(cell_dir)
+        write_atomic(cell_dir / CELL_FILE, json.dumps(
+            {"key": key, "hash": digest, "factors": factors, "overrides": list(task_overrides)},
+            indent=2, sort_keys=True, default=str))
+        if problem is not None:
+            raise problem
+        hook = os.environ.get(FAIL_ENV)
+        if hook and any(hook in ov for ov in task_overrides):
+            raise RuntimeError(f"failure injected for testing ({FAIL_ENV}={hook})")
+        results = simulate(checked, validated=True)
+        write_results(results, cell_dir / RESULTS)
+        (cell_dir / FAILED_FILE).unlink(missing_ok=True)
+    except Exception as err:  # noqa: BLE001 - a failed cell must not stop the sweep
+        if is_complete(cell_dir):  # the same cell twice in one sweep: the other one won
+            return "skipped"
+        status = "failed"
+        message = (describe_os_error(err) if isinstance(err, OSError) else one_line(err))
+        last = traceback.extract_tb(err.__traceback__)[-1:]
+        where = f"{Path(last[0].filename).name}:{last[0].lineno}" if last else ""
+        try:  # recording the failure may itself fail (a full disk): the sweep goes on
+            write_atomic(cell_dir / FAILED_FILE, json.dumps(
+                {"key": key, "hash": digest, "error": message, "where": where},
+                indent=2, sort_keys=True))
+        except OSError as record_err:
+            message += f" (and the failure could not be recorded: " \
+                       f"{describe_os_error(record_err)})"
+        print(f"cell {key} failed: {message}", file=sys.stderr, flush=True)
+    try:
+        line = _progress(sweep_dir, key, status, time.perf_counter() - t0)
+    except OSError:  # progress is a convenience: never a reason to stop the sweep
+        line = f"[cell] {key} {status}"
+    print(line, flush=True)
+    return status
+
+
+# --------------------------------------------------------------------------------------
+# Aggregation
+# --------------------------------------------------------------------------------------
+
+
+def scan(sweep_dir: Path) -> list[dict]:
+    """Every cell of a sweep directory with its status: complete, failed or incomplete."""
+    rows = []
+    for cell_file in sorted(Path(sweep_dir, CELLS).glob(f"*/{CELL_FILE}")):
+        cell_dir = cell_file.parent
+        try:
+            info = json.loads(cell_file.read_text())
+        except (OSError, ValueError) as err:
+            rows.append({"key": cell_dir.name, "hash": "", "factors": {}, "dir": cell_dir,
+                         "status": "failed", "error": f"unreadable cell.json: {one_line(err)}"})
+            continue
+        row = {"key": info["key"], "hash": info["hash"], "factors": info["factors"],
+               "dir": cell_dir, "error": ""}
+        if is_complete(cell_dir):
+            row["status"] = "complete"
+        elif (cell_dir / FAILED_FILE).is_file():
+            row["status"] = "failed"
+            try:
+                row["error"] = json.loads((cell_dir / FAILED_FILE).read_text())["error"]
+            except (OSError, ValueError, KeyError) as err:
+                row["error"] = f"unreadable {FAILED_FILE}: {one_line(err)}"
+        else:
+            row["status"] = "incomplete"
+            row["error"] = "no results (killed, or still running)"
+        rows.append(row)
+    return rows
+
+
+def _factor_columns(cells: list[dict]) -> list[str]:
+    first = ["population", "programme"]
+    names = {k for c in cells for k in c["factors"]}
+    return [n for n in first if n in names] + sorted(names - set(first))
+
+
+def _column(values: list) -> list:
+    """One factor column: numbers stay numbers if every value is a number, else text."""
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        return values
+    return ["" if v is None else _scalar_text(v) for v in values]
+
+
+def _save_parquet(df, path: Path) -> None:
+    write_atomic(path, df.to_parquet(index=False))
+
+
+def _save_csv(df, path: Path) -> None:
+    write_atomic(path, df.to_csv(index=False, lineterminator="\n"))
+
+
+def aggregate(sweep_dir: Path, report: bool = True, quiet: bool = False) -> dict:
+    """Join every complete cell into ``aggregate/summary.parquet`` and build the report.
+
+    The table is sorted and holds no paths, times or host names, so it is byte-identical
+    whichever launcher and however many workers produced the cells. Returns counts and
+    paths; failed and incomplete cells are listed in ``aggregate/failures.csv``.
+    """
+    import pandas as pd
+
+    sweep_dir = Path(sweep_dir)
+    cells = scan(sweep_dir)
+    # one cell per name: if the configs changed between runs of the same sweep (same
+    # overrides, another hash), the latest attempt counts; the older are "superseded"
+    latest: dict = {}
+    for c in cells:
+        stamp = (c["dir"] / CELL_FILE).stat().st_mtime_ns if c["hash"] else 0
+        if c["key"] not in latest or stamp > latest[c["key"]][0]:
+            latest[c["key"]] = (stamp, c)
+    for c in cells:
+        if latest[c["key"]][1] is not c:
+            c["status"] = "superseded"
+    complete = [c for c in cells if c["status"] == "complete"]
+    factors = _factor_columns(complete)
+    frames, measures = [], []
+    for c in complete:
+        df = pd.read_parquet(c["dir"] / RESULTS / "group_summary.parquet")
+        measures.append(cell_measures(c["dir"] / RESULTS, df))
+        df.insert(0, "cell", c["key"])
+        frames.append((c, df))
+    out_dir = sweep_dir / AGGREGATE
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if frames:
+        for name in factors:
+            values = _column([c["factors"].get(name) for c, _ in frames])
+            for (_, df), m, v in zip(frames, measures, values, strict=True):
+                df.insert(1 + factors.index(name), name, v)
+                m.insert(factors.index(name), name, v)
+        summary = pd.concat([df for _, df in frames], ignore_index=True)
+        measures = pd.concat(measures, ignore_index=True)
+    else:
+        summary = pd.DataFrame(columns=["cell", *factors, "replicate", "dimension", "group",
+                                        "metric", "value", "n"])
+        measures = pd.DataFrame(columns=[*factors, "replicate", "dimension", "group",
+                                         "metric", "value"])
+    summary = summary.sort_values(["cell", "replicate", "dimension", "group", "metric"],
+                                  kind="mergesort").reset_index(drop=True)
+    for col in ("cell", "dimension", "group", "metric"):
+        summary[col] = summary[col].astype(str)
+    _save_parquet(summary, out_dir / "summary.parquet")
+    comparison = comparison_table(measures, factors)  # every design x setting (sweep_compare)
+    _save_csv(comparison, out_dir / "comparison.csv")
+    listing = pd.DataFrame([{"cell": c["key"], "hash": c["hash"], "status": c["status"],
+                             **{f: _scalar_text(c["factors"].get(f, "")) for f in factors}}
+                            for c in cells], columns=["cell", "hash", "status", *factors])
+    _save_csv(listing, out_dir / "cells.csv")
+    failed = [c for c in cells if c["status"] in ("failed", "incomplete")]
+    failures = pd.DataFrame([{"cell": c["key"], "hash": c["hash"], "status": c["status"],
+                              "error": c["error"]} for c in failed],
+                            columns=["cell", "hash", "status", "error"])
+    _save_csv(failures, out_dir / "failures.csv")
+    report_dir = None
+    if report and complete:
+        report_dir = _write_report([c["dir"] / RESULTS for c in complete], sweep_dir / "report",
+                                   quiet)
+    outcome = {"cells": len(cells), "complete": len(complete), "failed": len(failures),
+               "summary": out_dir / "summary.parquet", "comparison": out_dir / "comparison.csv",
+               "failures": out_dir / "failures.csv", "report": report_dir}
+    if not quiet:
+        print(f"aggregate: {len(complete)} complete cell(s), {len(failures)} failed or "
+              f"incomplete -> {out_dir / 'summary.parquet'}")
+        for c in failed:
+            print(f"  {c['status'].upper()}: {c['key']}: {c['error']}")
+    return outcome
+
+
+def _write_report(paths: list[Path], out_dir: Path, quiet: bool) -> Path | None:
+    """The comparison report of every setting (:mod:`sim.compare.report_sweep`: one report per
+    population / assumption setting and an index page naming them all)."""
+    try:
+        from sim.compare.report_sweep import write_sweep_report
+    except (ImportError, AttributeError) as err:
+        if not quiet:
+            print(f"report: skipped (sim.compare.report_sweep not available: {one_line(err)})")
+        return None
+    try:
+        path = write_sweep_report(paths, out_dir, quiet)
+    except Exception as err:  # noqa: BLE001 - the tables above are already written
+        print(f"report: failed: {one_line(err)}", file=sys.stderr)
+        return None
+    if not quiet:
+        print(f"report: {path}")
+    return path
+
+
+# --------------------------------------------------------------------------------------
+# Hydra callback (configured in configs/config.yaml: hydra.callbacks.sweep)
+# --------------------------------------------------------------------------------------
+
+
+try:
+    from hydra.experimental.callback import Callback as _HydraCallback
+except ImportError:  # pragma: no cover - Hydra is a dependency
+    _HydraCallback = object
+
+
+class SweepCallback(_HydraCallback):
+    """Writes the cell count before a multirun (for progress) and aggregates after it."""
+
+    def __init__(self, aggregate: bool = True, report: bool = True):
+        self.aggregate = aggregate
+        self.report = report
+
+    def on_multirun_start(self, config, **kwargs: Any) -> None:
+        from omegaconf import OmegaConf
+
+        from sim.cli.resources import guard_sweep
+
+        guard_sweep(config)  # launcher settings, memory of the cells run at once: exit 2
+        sweep_dir = Path(str(config.hydra.sweep.dir))
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        params = OmegaConf.select(config, "hydra.sweeper.params", default=None) or {}
+        if OmegaConf.is_config(params):
+            params = OmegaConf.to_container(params, resolve=True)
+        try:
+            total = len(grid(list(config.hydra.overrides.task), params))
+        except Exception:  # noqa: BLE001 - another sweeper: no total, progress still counts
+            return
+        write_atomic(sweep_dir / SWEEP_FILE, json.dumps(
+            {"total": total, "started": time.time()}, indent=2))
+        print(f"sweep: {total} cell(s) -> {sweep_dir}", flush=True)
+
+    def on_multirun_end(self, config, **kwargs: Any) -> None:
+        sweep_dir = Path(str(config.hydra.sweep.dir))
+        failed = 0
+        if self.aggregate:
+            try:
+                failed = aggregate(sweep_dir, report=self.report)["failed"]
+            except OSError as err:  # e.g. a full disk: say so in one line; cells are kept
+                print(f"sweep: could not write the aggregate of {sweep_dir}: "
+                      f"{describe_os_error(err)}; run `python -m sim.compare.sweep aggregate "
+                      f"{sweep_dir}` when that is fixed", file=sys.stderr)
+                sys.exit(1)
+        print(f"to resume or extend this sweep, run it again with hydra.sweep.dir={sweep_dir}")
+        if failed:  # scripts and CI see it; the other cells' results are all written
+            print(f"sweep: {failed} cell(s) failed (see {sweep_dir / AGGREGATE / 'failures.csv'})",
+                  file=sys.stderr)
+            sys.exit(1)
+
+
+# --------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------
+
+
+def status(sweep_dir: Path) -> dict:
+    cells = scan(sweep_dir)
+    counts: dict = {}
+    for c in cells:
+        counts[c["status"]] = counts.get(c["status"], 0) + 1
+    return counts
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sim.compare.sweep", description=__doc__.split(
+        "\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    agg = sub.add_parser("aggregate", help="join a sweep's cells into one table and report")
+    agg.add_argument("sweep_dir", type=Path)
+    agg.add_argument("--no-report", action="store_true", help="tables only")
+    st = sub.add_parser("status", help="count complete / failed / incomplete cells")
+    st.add_argument("sweep_dir", type=Path)
+    args = parser.parse_args(argv)
+    if not (args.sweep_dir / CELLS).is_dir():
+        print(f"sweep_dir: {args.sweep_dir} has no '{CELLS}/' directory; expected the "
+              "hydra.sweep.dir of a multirun of python -m sim", file=sys.stderr)
+        return 2
+    if args.command == "status":
+        counts = status(args.sweep_dir)
+        text = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "no cells"
+        try:
+            total = json.loads((args.sweep_dir / SWEEP_FILE).read_text())["total"]
+            text += f" (latest launch: {total} cells)"
+        except (OSError, ValueError, KeyError):
+            pass
+        print(text)
+        return 0
+    aggregate(args.sweep_dir, report=not args.no_report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

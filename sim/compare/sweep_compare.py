@@ -1,0 +1,197 @@
+"""``aggregate/comparison.csv`` of a sweep: every design vs usual care, in every setting.
+
+One row per design x setting x measure (x group for the by-group measures), long and
+tidy: the design's label (``design``: the programme name, with a named variant's label in
+brackets), its ``programme``, the reference, one column per other swept setting
+(``population``, assumption settings, ``variant`` ...), then ``dimension``, ``group``,
+``metric``, ``n_replicates``, ``design_value`` and ``reference_value`` (means over
+replicates), ``difference`` (design minus usual care, paired replicate by replicate: same
+people, same luck) and its 95% paired t interval ``low``-``high`` (NaN with one
+replicate), as :func:`sim.stats.metrics.paired_difference`.
+
+Measures, from each cell's ``group_summary`` and ``economics`` tables:
+
+* overall (``dimension = all``): RTW and sustained RTW at each reported week, days absent,
+  job loss, inactivity, on a health benefit, relapse, programme cost;
+* the same by IMD quintile and by ethnic group (``dimension = imd_quintile / ethnicity``);
+* inequality (``dimension = inequality``, ``group`` = the measure it is of, e.g.
+  ``rtw_52w``): ``sii`` and ``rii`` by IMD (Fingertips convention: least minus / over
+  most deprived, :func:`sim.stats.metrics.slope_index`), ``imd_gap`` (quintile 5 minus 1),
+  ``concentration_index`` over IMD (> 0: concentrated among the less deprived),
+  ``ethnic_gap`` (population-weighted mean shortfall of minority groups against White
+  British, percentage points as a share) and ``ethnic_gap_rel`` (their weighted mean over
+  White British's: < 1 means minority groups do worse). For every one of them a fall is a
+  narrowing gap when the outcome is good (RTW); ``ethnic_gap_rel`` and ``rii`` narrow
+  towards 1;
+* economics (``dimension = economics``, per person, discounted): costs by perspective
+  (``cost_<perspective>``), ``qaly``, ``weeks_in_work``, and the two net benefits whose
+  difference is the net benefit of the design: ``nmb`` (willingness to pay per week in
+  work x weeks in work minus programme cost; the report's NMB) and ``nhb_<k>`` (QALYs
+  minus NHS/PSS cost / k, for each threshold k of ``economics.qaly_thresholds``; the
+  difference is the net health benefit).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REFERENCE_PROGRAMME = "usual_care"
+BY_GROUP = ("imd_quintile", "ethnicity")
+OVERALL = ("days_absent", "job_loss", "inactive", "health_benefit", "relapse",
+           "programme_cost")
+COSTS = ("cost_programme", "cost_nhs_pss", "cost_employer", "cost_exchequer",
+         "cost_individual", "cost_societal")
+WHITE_BRITISH = "white_british"
+COLUMNS = ("design", "programme", "reference")
+VALUES = ("dimension", "group", "metric", "n_replicates", "design_value", "reference_value",
+          "difference", "low", "high")
+
+
+def _is_outcome(metric: str) -> bool:
+    return metric in OVERALL or (metric.startswith(("rtw_", "sustained_rtw_"))
+                                 and metric.endswith("w"))
+
+
+def _rows(values: dict, dimension: str, metric: str, group: str) -> list[dict]:
+    return [{"replicate": r, "dimension": dimension, "group": group, "metric": metric,
+             "value": float(v)} for r, v in values.items()]
+
+
+def _inequality(v_imd, n_imd, v_eth, n_eth, metric: str) -> list[dict]:
+    """Per replicate: SII, RII, Q5-Q1 gap, concentration index, ethnic gaps of ``metric``
+    (``v_*``/``n_*``: values and denominators, replicate x group, or None)."""
+    from sim.stats.metrics import concentration_index, slope_index
+
+    rows: list[dict] = []
+    q = [str(i) for i in range(1, 6)]
+    if v_imd is not None and set(q) <= set(v_imd.columns):
+        v, n = v_imd[q], n_imd[q]
+        out: dict[str, dict] = {"sii": {}, "rii": {}, "imd_gap": {},
+                                "concentration_index": {}}
+        for r, y, w in zip(v.index, v.to_numpy(float), n.to_numpy(float), strict=True):
+            if not (np.isfinite(y).all() and np.isfinite(w).all()):
+                continue  # a quintile with no value in this replicate
+            s = slope_index(y, w, ci="none")
+            out["sii"][r], out["rii"][r] = s.sii, s.rii
+            out["imd_gap"][r] = y[4] - y[0]
+            out["concentration_index"][r] = (
+                concentration_index(y, np.arange(1, 6), w).index if y @ w > 0 else np.nan)
+        for name, vals in out.items():
+            rows += _rows(vals, "inequality", name, metric)
+    if v_eth is None:
+        return rows
+    minorities = [g for g in v_eth.columns if g != WHITE_BRITISH]
+    if WHITE_BRITISH in v_eth and minorities:
+        vals = v_eth[minorities].to_numpy(float)
+        w = np.where(np.isfinite(vals), n_eth[minorities].to_numpy(float), 0.0)  # empty: 0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_min = np.nansum(np.nan_to_num(vals) * w, axis=1) / w.sum(axis=1)
+        wb = v_eth[WHITE_BRITISH].to_numpy(float)
+        rows += _rows(dict(zip(v_eth.index, wb - mean_min, strict=True)), "inequality",
+                      "ethnic_gap", metric)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rel = np.where(wb > 0, mean_min / wb, np.nan)
+        rows += _rows(dict(zip(v_eth.index, rel, strict=True)), "inequality", "ethnic_gap_rel",
+                      metric)
+    return rows
+
+
+def _wide(summary: pd.DataFrame, metrics) -> dict:
+    """(metric, dimension) -> (values, denominators), replicate x group, in one reshape."""
+    sub = summary[summary["metric"].isin(metrics)
+                  & summary["dimension"].isin(BY_GROUP)]
+    if sub.empty:
+        return {}
+    wide = sub.set_index(["metric", "dimension", "replicate", "group"])[["value", "n"]]
+    wide = wide[~wide.index.duplicated()].unstack("group")
+    out = {}
+    for key in wide.index.droplevel("replicate").unique():
+        part = wide.loc[key]
+        out[key] = (part["value"], part["n"])
+    return out
+
+
+def _economics(econ: pd.DataFrame, config: dict) -> list[dict]:
+    e = econ[econ["dimension"] == "all"].set_index("replicate")
+    rows: list[dict] = []
+    for col in COSTS:
+        if col in e:
+            rows += _rows(e[col].to_dict(), "economics", col, "all")
+    if "qaly_disc" in e:
+        rows += _rows(e["qaly_disc"].to_dict(), "economics", "qaly", "all")
+    rows += _rows(e["weeks_in_work_disc"].to_dict(), "economics", "weeks_in_work", "all")
+    eco = config.get("economics") or {}
+    wtp = eco.get("willingness_to_pay_per_week_in_work")
+    if wtp is not None:
+        rows += _rows((wtp * e["weeks_in_work_disc"] - e["cost_programme"]).to_dict(),
+                      "economics", "nmb", "all")
+    if "qaly_disc" in e and "cost_nhs_pss" in e:
+        for k in eco.get("qaly_thresholds") or ():
+            rows += _rows((e["qaly_disc"] - e["cost_nhs_pss"] / float(k)).to_dict(),
+                          "economics", f"nhb_{float(k):g}", "all")
+    return rows
+
+
+def cell_measures(results_dir: Path, summary: pd.DataFrame) -> pd.DataFrame:
+    """Every measure of one cell, per replicate (long: replicate, dimension, group, metric,
+    value), from its ``group_summary`` (``summary``), ``economics`` and manifest."""
+    keep = summary[summary["metric"].map(_is_outcome)
+                   & summary["dimension"].isin(("all", *BY_GROUP))]
+    frames = [keep[["replicate", "dimension", "group", "metric", "value"]]]
+    rows: list[dict] = []
+    rtw = sorted(m for m in set(keep["metric"]) if m.startswith(("rtw_", "sustained_rtw_")))
+    wide = _wide(summary, rtw)
+    for metric in rtw:
+        v_imd, n_imd = wide.get((metric, "imd_quintile"), (None, None))
+        v_eth, n_eth = wide.get((metric, "ethnicity"), (None, None))
+        rows += _inequality(v_imd, n_imd, v_eth, n_eth, metric)
+    econ_path = Path(results_dir) / "economics.parquet"
+    if econ_path.is_file():
+        manifest = json.loads((Path(results_dir) / "manifest.json").read_text())
+        rows += _economics(pd.read_parquet(econ_path), manifest.get("config") or {})
+    frames.append(pd.DataFrame(rows, columns=["replicate", "dimension", "group", "metric",
+                                              "value"]))
+    out = pd.concat(frames, ignore_index=True)
+    out["group"] = out["group"].astype(str)
+    return out
+
+
+def comparison_table(measures: pd.DataFrame, factors: list[str]) -> pd.DataFrame:
+    """Paired difference of each design vs usual care in each setting (module docstring).
+
+    ``measures``: :func:`cell_measures` of every cell with its factor columns."""
+    from scipy.stats import t as t_dist
+
+    others = [f for f in factors if f != "programme"]
+    cols = [*COLUMNS, *others, *VALUES]
+    if "programme" not in factors or measures.empty:
+        return pd.DataFrame(columns=cols)
+    base = measures[measures["programme"] == REFERENCE_PROGRAMME]
+    if base.empty:
+        return pd.DataFrame(columns=cols)
+    on = [*others, "dimension", "group", "metric", "replicate"]
+    merged = measures[measures["programme"] != REFERENCE_PROGRAMME].merge(
+        base[[*on, "value"]], on=on, suffixes=("", "_ref"))
+    merged["diff"] = merged["value"] - merged["value_ref"]
+    by = ["programme", *others, "dimension", "group", "metric"]
+    stats_ = merged.sort_values([*by, "replicate"], kind="mergesort").groupby(
+        by, sort=True, dropna=False).agg(
+        n_replicates=("diff", "size"), design_value=("value", "mean"),
+        reference_value=("value_ref", "mean"), difference=("diff", "mean"),
+        sd=("diff", "std")).reset_index()
+    n = stats_["n_replicates"].to_numpy()
+    q = t_dist.ppf(0.975, np.maximum(n - 1, 1))
+    half = np.where(n >= 2, q * stats_["sd"].to_numpy() / np.sqrt(np.maximum(n, 1)), np.nan)
+    stats_["low"] = stats_["difference"] - half
+    stats_["high"] = stats_["difference"] + half
+    stats_["reference"] = REFERENCE_PROGRAMME
+    variant = stats_["variant"].astype(str) if "variant" in stats_ else None
+    stats_["design"] = stats_["programme"].astype(str)
+    if variant is not None:
+        named = (variant != "") & (variant != "nan") & (variant != "None")
+        stats_.loc[named, "design"] = stats_["programme"].astype(str) + " [" + variant + "]"
+    return stats_[cols]

@@ -1,0 +1,1 @@
+"""The simulation engine: population, hazards, the weekly loop in two engines."""

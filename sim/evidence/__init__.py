@@ -1,0 +1,1 @@
+"""The evidence registry, conversions between effect measures, trials."""

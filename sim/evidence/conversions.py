@@ -1,0 +1,665 @@
+"""Conversions between effect measures, so published effects can act on this model.
+
+The model moves an absent person on by discrete weekly competing risks. With cause-specific
+weekly hazards ``h_rtw`` (return to work) and ``h_other`` (job loss + inactivity), a person
+still absent at the start of week ``t`` leaves during that week with
+
+    H_t = h_rtw_t + h_other_t,    p_any_t = 1 - exp(-H_t),    p_rtw_t = p_any_t * h_rtw_t / H_t
+
+(0 when ``H_t == 0``). An intervention multiplies ``h_rtw`` (never ``h_other``) by a hazard
+ratio (HR). Reviews report other measures: a risk ratio (RR) of RTW at a follow-up, a mean
+difference (MD) in days absent, an odds ratio. The functions here find the HR that
+reproduces the published measure on a given baseline, which is how the model uses it:
+
+* :func:`hr_from_rr_at_followup` - closed form, one homogeneous group, no competing risk;
+* :func:`hr_for_target_rr_competing` - numerical, on the model's own discrete competing-risk
+  baseline for a heterogeneous population (a weighted mixture of strata);
+* :func:`hr_from_mean_difference_days` - numerical, restricted mean days absent;
+* :func:`hr_for_target_cox_hr` - numerical, the within-programme HR whose trial-level Cox
+  hazard ratio over the follow-up equals a published one;
+* :func:`rr_from_or` / :func:`or_from_rr` - Zhang & Yu (1998);
+* :func:`lognormal_from_ci` etc. - distributions matching a reported 95% interval, for
+  probabilistic sensitivity analysis.
+
+A service acts only while a person takes part in it. ``exposure=(lag_weeks, duration_weeks,
+weekly_dropout)`` describes that: from the referral week (week 0 of the follow-up) a
+participant stays enrolled for ``duration_weeks`` weeks unless they drop out (probability
+``weekly_dropout`` each week, checked at the start of each week including the first), and
+the HR acts from week ``lag_weeks`` while enrolled. People who leave the service keep the
+baseline hazard. Trials report intention-to-treat effects over their follow-up, so the
+conversions solve for the within-programme HR that reproduces the published figure for the
+whole randomised arm. ``exposure=None`` means the HR acts over the whole follow-up.
+
+Errors are ``ValueError`` with a one-line message.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+# scipy.stats and scipy.optimize are imported inside the functions that use them: at module
+# level they cost about 0.4 s of every run's start-up (issue 19, `python -X importtime`),
+# and a usual-care run never calls them. Z95 is scipy.stats.norm.ppf(0.975) written out
+# (tests/test_conversions.py checks it is exactly that value).
+Z95 = 1.959963984540054
+HR_BOUNDS = (1e-4, 1e4)  # search range for numerical conversions
+
+
+def _brentq(*args, **kwargs):
+    from scipy.optimize import brentq  # lazy: see the note on the imports above
+
+    return brentq(*args, **kwargs)
+
+
+# ---------------------------------------------------------------------------------------
+# Distributions from a reported interval
+# ---------------------------------------------------------------------------------------
+
+def z_for_level(level: float = 0.95) -> float:
+    """Standard normal quantile for a two-sided interval of coverage ``level``."""
+    if not 0 < level < 1:
+        raise ValueError(f"interval level must be between 0 and 1, got {level}")
+    from scipy.special import ndtri  # = scipy.stats.norm.ppf, without importing scipy.stats
+
+    return float(ndtri(0.5 + level / 2))
+
+
+def _check_interval(est, low, high):
+    if not all(math.isfinite(float(x)) for x in (est, low, high)):
+        raise ValueError(f"non-finite estimate or interval: {est} ({low} to {high})")
+    if low > high:
+        raise ValueError(f"interval low {low} is above high {high}")
+    if not low <= est <= high:
+        raise ValueError(f"estimate {est} is outside its interval ({low} to {high})")
+
+
+def lognormal_from_ci(est: float, low: float, high: float,
+                      level: float = 0.95) -> tuple[float, float]:
+    """(mu, sigma) of a lognormal for a ratio ``est`` with interval (``low``, ``high``).
+
+    mu = log(est), sigma = (log(high) - log(low)) / (2 z), z = 1.959964 for 95%.
+    """
+    if min(est, low, high) <= 0:
+        raise ValueError(f"a ratio and its interval must be > 0, got {est} ({low} to {high})")
+    _check_interval(est, low, high)
+    return math.log(est), (math.log(high) - math.log(low)) / (2 * z_for_level(level))
+
+
+def normal_from_ci(est: float, low: float, high: float,
+                   level: float = 0.95) -> tuple[float, float]:
+    """(mean, sd) of a normal for a difference ``est`` with interval (``low``, ``high``).
+
+    mean = est, sd = (high - low) / (2 z).
+    """
+    _check_interval(est, low, high)
+    return float(est), (high - low) / (2 * z_for_level(level))
+
+
+def beta_from_ci(est: float, low: float, high: float,
+                 level: float = 0.95) -> tuple[float, float]:
+    """(alpha, beta) of a beta with mean ``est`` and sd (high - low) / (2 z) (moments)."""
+    _check_interval(est, low, high)
+    if not 0 < est < 1:
+        raise ValueError(f"a beta needs a proportion strictly between 0 and 1, got {est}")
+    sd = (high - low) / (2 * z_for_level(level))
+    var = sd * sd
+    if not 0 < var < est * (1 - est):
+        raise ValueError(f"interval ({low} to {high}) is too wide or empty for a beta "
+                         f"with mean {est}")
+    k = est * (1 - est) / var - 1
+    return est * k, (1 - est) * k
+
+
+def gamma_from_ci(est: float, low: float, high: float,
+                  level: float = 0.95) -> tuple[float, float]:
+    """(shape, scale) of a gamma with mean ``est`` and sd (high - low) / (2 z) (moments)."""
+    _check_interval(est, low, high)
+    if est <= 0:
+        raise ValueError(f"a gamma needs a positive mean, got {est}")
+    sd = (high - low) / (2 * z_for_level(level))
+    if sd <= 0:
+        raise ValueError(f"interval ({low} to {high}) is empty")
+    return (est / sd) ** 2, sd * sd / est
+
+
+# ---------------------------------------------------------------------------------------
+# Risk ratio at a follow-up <-> hazard ratio, closed form (no competing risk)
+# ---------------------------------------------------------------------------------------
+
+def _check_cum_incidence(f0):
+    if not 0 < f0 < 1:
+        raise ValueError(f"baseline cumulative incidence must be between 0 and 1, got {f0}")
+
+
+def rr_at_followup_from_hr(hr: float, baseline_cum_incidence: float) -> float:
+    """RR of the event by the follow-up for a proportional-hazards ``hr``.
+
+    S1 = S0 ** HR and RR = (1 - S1) / (1 - S0), with S0 = 1 - baseline_cum_incidence.
+    """
+    if hr <= 0:
+        raise ValueError(f"hazard ratio must be > 0, got {hr}")
+    _check_cum_incidence(baseline_cum_incidence)
+    s0 = 1.0 - baseline_cum_incidence
+    return -math.expm1(hr * math.log(s0)) / baseline_cum_incidence
+
+
+def hr_from_rr_at_followup(rr: float, baseline_cum_incidence: float) -> float:
+    """Proportional-hazards HR giving risk ratio ``rr`` of the event by the follow-up.
+
+    HR = log(1 - RR (1 - S0)) / log(S0), S0 = 1 - baseline_cum_incidence. Infeasible
+    (ValueError) when RR (1 - S0) >= 1: the treated group would need >= 100% events.
+    """
+    if rr <= 0:
+        raise ValueError(f"risk ratio must be > 0, got {rr}")
+    _check_cum_incidence(baseline_cum_incidence)
+    target = rr * baseline_cum_incidence
+    if target >= 1:
+        raise ValueError(f"risk ratio {rr:g} is infeasible with baseline cumulative incidence "
+                         f"{baseline_cum_incidence:g}: it needs {target:.3g} >= 1 of the "
+                         "treated group to have the event")
+    return math.log1p(-target) / math.log1p(-baseline_cum_incidence)
+
+
+# ---------------------------------------------------------------------------------------
+# The model's discrete competing-risk baseline
+# ---------------------------------------------------------------------------------------
+
+def _baseline(h_rtw, h_other, followup_weeks, weights):
+    """Validated (strata, weeks) hazard arrays cut to the follow-up, and weights summing to 1."""
+    h = np.asarray(h_rtw, dtype=float)
+    if h.ndim == 1:
+        h = h[None, :]
+    if h.ndim != 2 or h.shape[1] == 0:
+        raise ValueError(f"h_rtw must have shape (strata, weeks), got {np.shape(h_rtw)}")
+    other = np.zeros_like(h) if h_other is None else np.asarray(h_other, dtype=float)
+    if other.ndim == 1 and other.shape[0] == h.shape[1]:
+        other = other[None, :]
+    try:
+        other = np.broadcast_to(other, h.shape)
+    except ValueError:
+        raise ValueError(f"h_other with shape {np.shape(h_other)} does not match h_rtw "
+                         f"with shape {h.shape}") from None
+    weeks = h.shape[1] if followup_weeks is None else int(followup_weeks)
+    if weeks < 1:
+        raise ValueError(f"follow-up must be at least 1 week, got {followup_weeks}")
+    if weeks > h.shape[1]:
+        raise ValueError(f"hazards cover {h.shape[1]} weeks, fewer than the follow-up of "
+                         f"{weeks} weeks")
+    h, other = h[:, :weeks], other[:, :weeks]
+    if not (np.all(np.isfinite(h)) and np.all(np.isfinite(other))):
+        raise ValueError("hazards must be finite")
+    if np.any(h < 0) or np.any(other < 0):
+        raise ValueError("hazards must be >= 0")
+    if weights is None:
+        w = np.full(h.shape[0], 1.0 / h.shape[0])
+    else:
+        w = np.asarray(weights, dtype=float).reshape(-1)
+        if w.shape[0] != h.shape[0]:
+            raise ValueError(f"{w.shape[0]} weights for {h.shape[0]} strata")
+        if np.any(~np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+            raise ValueError("weights must be finite, >= 0 and not all 0")
+        w = w / w.sum()
+    return h, other, w
+
+
+def _weekly(h, other, hr):
+    """Survival at the start of each week and the probability of RTW during it."""
+    hr_h = hr * h
+    total = hr_h + other
+    p_any = -np.expm1(-total)
+    p_rtw = np.divide(p_any * hr_h, total, out=np.zeros_like(total), where=total > 0)
+    cum = np.cumsum(total, axis=1)
+    surv_start = np.exp(-(cum - total))  # still absent at the start of week t
+    return surv_start, p_rtw
+
+
+def enrolment_curve(weeks: int, exposure) -> tuple[np.ndarray, np.ndarray]:
+    """(enrolled, active) per follow-up week for ``exposure=(lag, duration, dropout)``.
+
+    enrolled[u] = (1 - dropout) ** (u + 1) for u < duration, else 0 (the chance a
+    participant is still in the service during week u); active[u] = u >= lag.
+    """
+    lag, duration, dropout = exposure
+    if not (isinstance(lag, int | np.integer) and isinstance(duration, int | np.integer)):
+        raise ValueError(f"exposure lag and duration must be whole weeks, got {lag}, {duration}")
+    if lag < 0 or duration < 1:
+        raise ValueError(f"exposure needs lag >= 0 and duration >= 1, got {lag}, {duration}")
+    if not 0 <= dropout < 1:
+        raise ValueError(f"weekly drop-out probability must be in [0, 1), got {dropout}")
+    u = np.arange(weeks)
+    enrolled = np.where(u < duration, (1.0 - dropout) ** (u + 1.0), 0.0)
+    return enrolled, u >= lag
+
+
+def arm_paths(h, other, hr, exposure=None, exponent=None):
+    """Expected (at risk, RTW events) per stratum and week for an arm offered the service.
+
+    ``h``, ``other``: validated (strata, weeks) hazards. Without ``exposure`` the HR acts in
+    every week (a closed form). With it, two compartments are followed week by week: people
+    still absent and enrolled (hazard ``hr * h`` once active) and people still absent who
+    have left the service (hazard ``h``). ``exponent``: effect modification, one exponent
+    on log HR per stratum (stratum s gets ``hr ** exponent[s]``; default 1).
+    """
+    if exponent is not None:
+        exponent = np.asarray(exponent, dtype=float).reshape(-1)
+        if exponent.shape[0] != h.shape[0] or not np.all(np.isfinite(exponent)):
+            raise ValueError(f"{exponent.shape[0]} finite exponents needed for "
+                             f"{h.shape[0]} strata")
+        hr = np.power(hr, exponent)
+    if exposure is None:
+        surv_start, p_rtw = _weekly(h, other, np.reshape(hr, (-1, 1)) if np.ndim(hr) else hr)
+        return surv_start, surv_start * p_rtw
+    enrolled, active = enrolment_curve(h.shape[1], exposure)
+    on = np.ones(h.shape[0])
+    off = np.zeros(h.shape[0])
+    at_risk = np.empty_like(h)
+    events = np.empty_like(h)
+    before = 1.0
+    for u in range(h.shape[1]):
+        stay = enrolled[u] / before if before > 0 else 0.0
+        off = off + on * (1.0 - stay)
+        on = on * stay
+        before = enrolled[u]
+        at_risk[:, u] = on + off
+        hr_u = hr if active[u] else 1.0
+        p_rtw_on, p_other_on = _split(hr_u * h[:, u], other[:, u])
+        p_rtw_off, p_other_off = _split(h[:, u], other[:, u])
+        events[:, u] = on * p_rtw_on + off * p_rtw_off
+        on = on * (1.0 - p_rtw_on - p_other_on)
+        off = off * (1.0 - p_rtw_off - p_other_off)
+    return at_risk, events
+
+
+def _split(h_event, h_other):
+    total = h_event + h_other
+    p_any = -np.expm1(-total)
+    scale = np.divide(p_any, total, out=np.zeros_like(total), where=total > 0)
+    return h_event * scale, h_other * scale
+
+
+def cif_rtw(h_rtw, h_other=None, hr: float = 1.0, followup_weeks: int | None = None,
+            weights=None, exposure=None, exponent=None) -> float:
+    """Cumulative incidence of RTW by ``followup_weeks`` with the RTW hazard times ``hr``.
+
+    ``h_rtw`` and ``h_other``: weekly cause-specific hazards, shape (strata, weeks) (or
+    (weeks,) for one stratum; ``h_other`` may also be a scalar or None for no competing
+    risk). ``weights``: relative size of each stratum (default equal). Week t contributes
+    S(t) * p_rtw(t), with S the chance of still being absent at its start; the population
+    figure is the weighted mean over strata. ``exposure``, ``exponent``: see
+    :func:`arm_paths` and the module docstring.
+    """
+    if hr < 0 or not math.isfinite(hr):
+        raise ValueError(f"hazard ratio must be finite and >= 0, got {hr}")
+    h, other, w = _baseline(h_rtw, h_other, followup_weeks, weights)
+    _, events = arm_paths(h, other, hr, exposure, exponent)
+    return float(w @ events.sum(axis=1))
+
+
+def hr_for_target_rr_competing(rr: float, h_rtw, h_other, followup_weeks: int,
+                               weights=None, bounds: tuple[float, float] = HR_BOUNDS,
+                               exposure=None, exponent=None) -> float:
+    """HR on the RTW hazard such that CIF_treated / CIF_control = ``rr`` by the follow-up.
+
+    The cumulative incidences are :func:`cif_rtw` on the given baseline (the competing
+    hazard is not multiplied; the control arm has HR 1, the treated arm the HR while
+    ``exposure`` says it acts). Solved with Brent's method on log(HR) within ``bounds``;
+    ValueError (one line) when ``rr`` cannot be reached there.
+    """
+    if not rr > 0 or not math.isfinite(rr):
+        raise ValueError(f"risk ratio must be finite and > 0, got {rr}")
+    h, other, w = _baseline(h_rtw, h_other, followup_weeks, weights)
+    weeks = h.shape[1]
+
+    def cif(hr):
+        _, events = arm_paths(h, other, hr, exposure, exponent)
+        return float(w @ events.sum(axis=1))
+
+    f0 = cif(1.0)
+    if f0 <= 0:
+        raise ValueError(f"the baseline has no RTW by week {weeks}, so a risk ratio cannot "
+                         "be converted")
+    if rr == 1:
+        return 1.0
+    target = rr * f0
+    lo, hi = bounds
+    f_lo, f_hi = cif(lo), cif(hi)
+    if not f_lo < target < f_hi:
+        raise ValueError(f"risk ratio {rr:g} is infeasible on this baseline: it needs RTW "
+                         f"cumulative incidence {target:.4g} by week {weeks} (baseline "
+                         f"{f0:.4g}), but hazard ratios in [{lo:g}, {hi:g}] reach only "
+                         f"{f_lo:.4g} to {f_hi:.4g}")
+    x = _brentq(lambda x: cif(math.exp(x)) - target, math.log(lo), math.log(hi),
+                        xtol=1e-12, rtol=1e-12, maxiter=500)
+    return math.exp(x)
+
+
+def hr_from_rr_employment(rr: float, h_reemploy, h_other, followup_weeks: int,
+                          weights=None, bounds: tuple[float, float] = HR_BOUNDS,
+                          exposure=None, exponent=None) -> float:
+    """HR on the re-employment hazard of people out of work for a risk ratio of employment.
+
+    The same calculation as :func:`hr_for_target_rr_competing` with the re-employment hazard
+    in place of the RTW hazard and inactivity as the competing risk (e.g. IPS for people
+    who have lost their job).
+    """
+    return hr_for_target_rr_competing(rr, h_reemploy, h_other, followup_weeks,
+                                      weights=weights, bounds=bounds, exposure=exposure,
+                                      exponent=exponent)
+
+
+# ---------------------------------------------------------------------------------------
+# Trial-level Cox hazard ratio <-> within-programme hazard ratio
+# ---------------------------------------------------------------------------------------
+
+def expected_cox_hr(h_rtw, h_other, hr: float, followup_weeks: int, weights=None,
+                    exposure=None, exponent=None) -> float:
+    """The hazard ratio a large 1:1 trial would estimate by Cox regression (Breslow ties).
+
+    Time from referral to first RTW, censored by the competing risk and at the follow-up.
+    Expected at-risk numbers n0(u), n1(u) and events d0(u), d1(u) per week come from
+    :func:`arm_paths`; beta solves the expected partial-likelihood score
+    sum_u [d1 - (d0 + d1) n1 e^b / (n1 e^b + n0)] = 0. With ``exposure=None`` and
+    proportional hazards this returns ``hr`` itself (up to the discrete-time split of
+    competing risks).
+    """
+    if not hr > 0 or not math.isfinite(hr):
+        raise ValueError(f"hazard ratio must be finite and > 0, got {hr}")
+    h, other, w = _baseline(h_rtw, h_other, followup_weeks, weights)
+    n0, d0 = (w @ a for a in arm_paths(h, other, 1.0, None))
+    n1, d1 = (w @ a for a in arm_paths(h, other, hr, exposure, exponent))
+    return _cox_from_counts(n0, d0, n1, d1)
+
+
+def _cox_from_counts(n0, d0, n1, d1) -> float:
+    keep = (d0 + d1) > 0
+    n0, d0, n1, d1 = n0[keep], d0[keep], n1[keep], d1[keep]
+    if not keep.any():
+        raise ValueError("no RTW events in the follow-up, so there is no hazard ratio")
+
+    def score(b):
+        e = math.exp(b)
+        return float(np.sum(d1 - (d0 + d1) * n1 * e / (n1 * e + n0)))
+
+    return math.exp(_brentq(score, -20.0, 20.0, xtol=1e-13, rtol=1e-13, maxiter=500))
+
+
+def hr_for_target_cox_hr(target_hr: float, h_rtw, h_other, followup_weeks: int,
+                         weights=None, exposure=None,
+                         bounds: tuple[float, float] = (1e-3, 1e3), exponent=None) -> float:
+    """Within-programme HR such that :func:`expected_cox_hr` equals ``target_hr``.
+
+    A published HR of time to RTW is a trial-level (intention-to-treat) average over the
+    follow-up. When the service acts only for part of it (``exposure``), the HR while it
+    acts must be larger than the published one; without ``exposure`` the answer is close to
+    ``target_hr`` itself. ValueError (one line) when the target is unreachable.
+    """
+    if not target_hr > 0 or not math.isfinite(target_hr):
+        raise ValueError(f"hazard ratio must be finite and > 0, got {target_hr}")
+    h, other, w = _baseline(h_rtw, h_other, followup_weeks, weights)
+    n0, d0 = (w @ a for a in arm_paths(h, other, 1.0, None))
+
+    def cox(hr):
+        n1, d1 = (w @ a for a in arm_paths(h, other, hr, exposure, exponent))
+        return _cox_from_counts(n0, d0, n1, d1)
+
+    if target_hr == 1:
+        return 1.0
+    lo, hi = bounds
+    c_lo, c_hi = cox(lo), cox(hi)
+    if not c_lo < target_hr < c_hi:
+        raise ValueError(f"hazard ratio {target_hr:g} over {h.shape[1]} weeks is unreachable: "
+                         f"within-programme hazard ratios in [{lo:g}, {hi:g}] give trial "
+                         f"hazard ratios {c_lo:.4g} to {c_hi:.4g}")
+    x = _brentq(lambda x: math.log(cox(math.exp(x))) - math.log(target_hr),
+                        math.log(lo), math.log(hi), xtol=1e-10, rtol=1e-10, maxiter=500)
+    return math.exp(x)
+
+
+# ---------------------------------------------------------------------------------------
+# Mean difference in days absent -> hazard ratio
+# ---------------------------------------------------------------------------------------
+
+def hazards_from_survival(survival) -> np.ndarray:
+    """Weekly hazards from a survival curve S(0)=1, S(1), ..., S(T) (one value per week
+    boundary): h_t = log(S(t) / S(t+1)). Returns shape (strata, T)."""
+    s = np.asarray(survival, dtype=float)
+    if s.ndim == 1:
+        s = s[None, :]
+    if s.ndim != 2 or s.shape[1] < 2:
+        raise ValueError("survival must hold S(0) and at least one later week")
+    if np.any(s <= 0) or np.any(s > 1) or np.any(np.diff(s, axis=1) > 0):
+        raise ValueError("survival must be in (0, 1] and not increase")
+    return np.log(s[:, :-1] / s[:, 1:])
+
+
+def mean_days_absent(h_rtw, h_other=None, hr: float = 1.0, horizon_weeks: int | None = None,
+                     weights=None, days_per_week: float = 5.0, exposure=None,
+                     exponent=None) -> float:
+    """Restricted mean working days absent over ``horizon_weeks`` from the start.
+
+    days_per_week * sum over weeks t < horizon of S(t), S(t) the chance of still being
+    absent at the start of week t (a person counts the week in which they return). People
+    who leave by the competing risk (job loss, inactivity) stop counting as absent.
+    """
+    if hr < 0 or not math.isfinite(hr):
+        raise ValueError(f"hazard ratio must be finite and >= 0, got {hr}")
+    h, other, w = _baseline(h_rtw, h_other, horizon_weeks, weights)
+    at_risk, _ = arm_paths(h, other, hr, exposure, exponent)
+    return float(days_per_week * (w @ at_risk.sum(axis=1)))
+
+
+def hr_from_mean_difference_days(md_days: float, h_rtw=None, h_other=None, *,
+                                 baseline_survival=None, weights=None,
+                                 days_per_week: float = 5.0, horizon_weeks: int = 52,
+                                 bounds: tuple[float, float] = (1e-3, 1e3),
+                                 exposure=None, exponent=None) -> float:
+    """HR on the RTW hazard that changes mean days absent over the horizon by ``md_days``.
+
+    ``md_days`` < 0 means fewer days absent (HR > 1). The baseline is either hazards
+    (``h_rtw``, ``h_other`` as in :func:`cif_rtw`) or ``baseline_survival`` (weekly S(0)=1,
+    S(1), ..., no competing risk). Brent's method on log(HR) within ``bounds``; ValueError
+    (one line) when the target is unreachable.
+    """
+    if not math.isfinite(md_days):
+        raise ValueError(f"mean difference must be finite, got {md_days}")
+    if days_per_week <= 0:
+        raise ValueError(f"days_per_week must be > 0, got {days_per_week}")
+    if baseline_survival is not None:
+        if h_rtw is not None:
+            raise ValueError("give either hazards or baseline_survival, not both")
+        h_rtw, h_other = hazards_from_survival(baseline_survival), None
+    elif h_rtw is None:
+        raise ValueError("a baseline is needed: hazards h_rtw or baseline_survival")
+    h, other, w = _baseline(h_rtw, h_other, horizon_weeks, weights)
+    weeks = h.shape[1]
+
+    def days(hr):
+        at_risk, _ = arm_paths(h, other, hr, exposure, exponent)
+        return float(days_per_week * (w @ at_risk.sum(axis=1)))
+
+    d0 = days(1.0)
+    if md_days == 0:
+        return 1.0
+    target = d0 + md_days
+    lo, hi = bounds
+    d_most, d_least = days(lo), days(hi)  # days fall as the HR rises
+    if not d_least < target < d_most:
+        raise ValueError(f"mean difference {md_days:g} days is unreachable: it needs "
+                         f"{target:.4g} mean days absent over {weeks} weeks (baseline "
+                         f"{d0:.4g}), but hazard ratios in [{lo:g}, {hi:g}] give "
+                         f"{d_least:.4g} to {d_most:.4g}")
+    x = _brentq(lambda x: days(math.exp(x)) - target, math.log(lo), math.log(hi),
+                        xtol=1e-12, rtol=1e-12, maxiter=500)
+    return math.exp(x)
+
+
+# ---------------------------------------------------------------------------------------
+# Odds ratio <-> risk ratio (Zhang & Yu 1998)
+# ---------------------------------------------------------------------------------------
+
+def rr_from_or(or_: float, p0: float) -> float:
+    """Risk ratio from an odds ratio at control risk ``p0``: RR = OR / (1 - p0 + p0 OR)."""
+    if or_ <= 0:
+        raise ValueError(f"odds ratio must be > 0, got {or_}")
+    if not 0 < p0 < 1:
+        raise ValueError(f"control risk must be between 0 and 1, got {p0}")
+    return or_ / (1 - p0 + p0 * or_)
+
+
+def or_from_rr(rr: float, p0: float) -> float:
+    """Odds ratio from a risk ratio at control risk ``p0``: OR = RR (1 - p0) / (1 - RR p0)."""
+    if rr <= 0:
+        raise ValueError(f"risk ratio must be > 0, got {rr}")
+    if not 0 < p0 < 1:
+        raise ValueError(f"control risk must be between 0 and 1, got {p0}")
+    if rr * p0 >= 1:
+        raise ValueError(f"risk ratio {rr:g} is infeasible at control risk {p0:g}: the "
+                         f"treated risk would be {rr * p0:.3g} >= 1")
+    return rr * (1 - p0) / (1 - rr * p0)
+
+
+__all__ = [
+    "Z95", "z_for_level", "lognormal_from_ci", "normal_from_ci", "beta_from_ci",
+    "gamma_from_ci", "rr_at_followup_from_hr", "hr_from_rr_at_followup", "cif_rtw",
+    "enrolment_curve", "arm_paths", "expected_cox_hr", "hr_for_target_cox_hr",
+    "hr_for_target_rr_competing", "hr_from_rr_employment", "hazards_from_survival",
+    "mean_days_absent", "hr_from_mean_difference_days", "rr_from_or", "or_from_rr",
+]
+
+
+def working_days_per_week(working_days_per_year: float) -> float:
+    """Working days lost per week of full absence, from working days in a year.
+
+    ONS counts days lost per worker against about 219 working days a year (net of leave and
+    bank holidays; registry ``ons_working_days_per_year``), so a week off is 219 / 52 = 4.21
+    working days, not 5.
+
+    >>> round(working_days_per_week(219), 3)
+    4.212
+    """
+    if not working_days_per_year > 0:
+        raise ValueError(f"working_days_per_year must be > 0, got {working_days_per_year}")
+    return float(working_days_per_year) / 52.0
+
+
+def weekly_hazard_from_share(share: float, weeks: float) -> float:
+    """Constant weekly hazard under which ``share`` of people have the event within ``weeks``.
+
+    ``h = -ln(1 - share) / weeks``: e.g. 26% back in work 12-18 months after an ESA claim
+    (DWP RR774) over about 65 weeks is 0.0046 a week.
+
+    >>> round(weekly_hazard_from_share(0.26, 65), 5)
+    0.00463
+    """
+    if not 0 <= share < 1:
+        raise ValueError(f"share must be in [0, 1), got {share}")
+    if not weeks > 0:
+        raise ValueError(f"weeks must be > 0, got {weeks}")
+    return float(-np.log1p(-share) / weeks)
+
+
+def ratios_to_reference(values, reference: int) -> list[float]:
+    """Each value divided by ``values[reference]`` (rates by group as ratios to a reference).
+
+    >>> ratios_to_reference([2.7, 3.4, 4.3, 6.1], 2)
+    [0.628, 0.791, 1.0, 1.419]
+    """
+    arr = np.asarray(values, dtype=float)
+    if arr[reference] <= 0:
+        raise ValueError("the reference value must be > 0")
+    return [round(float(v), 3) for v in arr / arr[reference]]
+
+
+__all__ += ["working_days_per_week", "weekly_hazard_from_share", "ratios_to_reference"]
+
+
+# ---------------------------------------------------------------------------------------
+# Conversions anchored on the source trial (issue 15)
+# ---------------------------------------------------------------------------------------
+#
+# A published effect is converted on the source trial's own terms, never re-solved on the
+# model's baseline: a risk ratio with the trial's control-arm risk ``p0`` by its follow-up
+# gives the trial-level hazard ratio (:func:`hr_from_rr_at_followup`, proportional
+# hazards); a published HR of time to RTW is one already. That trial-level HR is an
+# average over the follow-up of the effect in everyone randomised. When the service acts
+# fully while people take part and then fades (sim.programme.persistence), the share of the enrolled
+# log HR a participant has in follow-up week u is ``profile[u]``
+# (:func:`sim.programme.persistence.expected_profile`), and a Cox estimate averages log HR over the
+# weeks weighted by where the events fall. With the control arm's events spread by a
+# constant hazard that gives ``p0`` by the follow-up (:func:`event_weights`):
+#
+#     log HR_trial = log HR_enrolled * W,   W = sum_u weights[u] * profile[u]
+#
+# so HR_enrolled = HR_trial ** (1 / W) (:func:`enrolled_hr_from_trial_hr`). Every positive
+# trial HR has an enrolled HR, whatever the model's own baseline, so probabilistic draws
+# are never clamped; a risk ratio above 1 / p0 cannot have come from the source trial and
+# draws are made on the trial-HR scale (:func:`rr_from_trial_hr`) so none arises.
+
+def event_weights(weeks: int, control_risk: float | None = None) -> np.ndarray:
+    """Weight of each follow-up week ``0 .. weeks-1`` in a trial's Cox estimate: the share
+    of the control arm's events in it, for a constant weekly hazard that gives
+    ``control_risk`` by the end of the follow-up (equal weights when it is None).
+
+    >>> [round(float(x), 3) for x in event_weights(2, 0.75)]
+    [0.667, 0.333]
+    """
+    if int(weeks) < 1:
+        raise ValueError(f"follow-up must be at least 1 week, got {weeks}")
+    if control_risk is None:
+        return np.full(int(weeks), 1.0 / int(weeks))
+    _check_cum_incidence(control_risk)
+    rate = -math.log1p(-control_risk) / weeks
+    w = np.exp(-rate * np.arange(int(weeks)))  # proportional to S(u) (1 - exp(-rate))
+    return w / w.sum()
+
+
+def exposure_share(profile, weights) -> float:
+    """W = sum of ``weights`` x ``profile`` (ValueError unless > 0)."""
+    p = np.asarray(profile, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    if p.shape != w.shape:
+        raise ValueError(f"profile has {p.size} weeks, weights {w.size}")
+    share = float(w @ p)
+    if not share > 0:
+        raise ValueError("the service never acts within the follow-up (its lag is as long as "
+                         "the follow-up or it ends before its lag), so no effect can be "
+                         "converted")
+    return share
+
+
+def enrolled_hr_from_trial_hr(trial_hr: float, profile, weights) -> float:
+    """Enrolled-period HR whose event-weighted average over the follow-up is ``trial_hr``:
+    ``trial_hr ** (1 / W)``. ``profile``: the share of the enrolled log HR by follow-up
+    week; ``weights``: :func:`event_weights`.
+
+    >>> round(enrolled_hr_from_trial_hr(1.21, [1.0, 0.0], [0.5, 0.5]), 4)
+    1.4641
+    """
+    if not trial_hr > 0 or not math.isfinite(trial_hr):
+        raise ValueError(f"hazard ratio must be finite and > 0, got {trial_hr}")
+    return math.exp(math.log(trial_hr) / exposure_share(profile, weights))
+
+
+def trial_hr_from_enrolled_hr(enrolled_hr: float, profile, weights) -> float:
+    """Inverse of :func:`enrolled_hr_from_trial_hr`: ``enrolled_hr ** W``."""
+    if not enrolled_hr > 0 or not math.isfinite(enrolled_hr):
+        raise ValueError(f"hazard ratio must be finite and > 0, got {enrolled_hr}")
+    return math.exp(math.log(enrolled_hr) * exposure_share(profile, weights))
+
+
+def trial_hr_from_rr(rr: float, control_risk: float) -> float:
+    """Trial-level HR implied by a risk ratio of the event by the follow-up at the source
+    trial's control-arm risk (proportional hazards; :func:`hr_from_rr_at_followup`)."""
+    return hr_from_rr_at_followup(rr, control_risk)
+
+
+def rr_from_trial_hr(hr: float, control_risk: float) -> float:
+    """The risk ratio a trial with control-arm risk ``control_risk`` reports for a
+    trial-level ``hr`` (always below 1 / control_risk)."""
+    return rr_at_followup_from_hr(hr, control_risk)
+
+
+__all__ += ["event_weights", "exposure_share", "enrolled_hr_from_trial_hr",
+            "trial_hr_from_enrolled_hr", "trial_hr_from_rr", "rr_from_trial_hr"]

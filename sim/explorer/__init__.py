@@ -1,0 +1,1 @@
+"""The interactive explorer: model adapter and Solara page."""

@@ -1,0 +1,355 @@
+"""The browser explorer: Mesa's SolaraViz on :class:`sim.explorer.adapter.ExplorerModel`.
+
+Run it with ``make explore`` (http://127.0.0.1:8765, loopback only), or::
+
+    .venv/bin/python -m solara run sim/explorer/app.py --host 127.0.0.1 --port 8765
+
+Set the controls in the sidebar and press Mesa's **Reset** to apply them (Mesa's
+convention); **Step** and **▶** run the live models week by week. Everything shown comes
+from :mod:`sim.explorer.adapter` (pure, unit-tested); this module only draws it. Text that could
+carry user input is shown as text, never as HTML.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import solara
+from matplotlib.figure import Figure
+from mesa.visualization import make_plot_component
+from mesa.visualization.solara_viz import ModelController, ModelCreator
+from mesa.visualization.utils import update_counter
+
+from sim.engine.categories import CONDITION_LABELS, ETHNICITIES, ETHNICITY_LABELS, STATES
+from sim.evidence.registry import load_registry
+from sim.explorer.adapter import (
+    DESIGNS,
+    IMD_TARGETS,
+    KEY_EVIDENCE,
+    PRESETS,
+    REFERENCE,
+    Controls,
+    ExplorerModel,
+    costs_view,
+    curves_view,
+    design_label,
+    gaps_view,
+)
+
+# Okabe-Ito, as the HTML report
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
+           "#000000")
+STATE_COLOURS = dict(zip(STATES, ("#009E73", "#D55E00", "#56B4E9", "#E69F00", "#999999",
+                                  "#CC79A7", "#444444"), strict=True))
+
+
+def _evidence_label(entry_id: str) -> str:
+    e = load_registry()[entry_id]
+    ci = f", 95% {e.ci[0]:g} to {e.ci[1]:g}" if e.ci else ""
+    return f"Evidence {entry_id} (registry {e.value:g}{ci}; blank: registry)"
+
+
+def _text(label, key, **extra):
+    return {"type": "InputText", "value": getattr(Controls(), key), "label": label, **extra}
+
+
+MODEL_PARAMS = {
+    "population": {"type": "Select", "value": Controls().population, "values": list(PRESETS),
+                   "label": "Population preset"},
+    "n": _text("People per replicate", "n"),
+    "design": {"type": "Select", "value": Controls().design, "values": list(DESIGNS),
+               "label": "Design (compared with usual care)"},
+    "refer_at_week": _text("Referral week (blank: the design's own)", "refer_at_week"),
+    "capacity": _text("Capacity: starts per week per 100,000 (blank: the design's own)",
+                      "capacity"),
+    "imd_target": {"type": "Select", "value": Controls().imd_target,
+                   "values": list(IMD_TARGETS), "label": "Eligible IMD quintiles"},
+    "minority_referral": _text("Referral, minority ethnic groups (x White British)",
+                               "minority_referral"),
+    "minority_uptake": _text("Uptake, minority ethnic groups (x White British)",
+                             "minority_uptake"),
+    "deprived_uptake": _text("Uptake, IMD quintiles 1-2 (x quintile 5)", "deprived_uptake"),
+    "dropout": _text("Drop-out, weekly hazard", "dropout"),
+    "seed": _text("Seed", "seed"),
+    "replicates": _text("Replicates (paired)", "replicates"),
+    **{key: _text(_evidence_label(entry), key) for key, entry in KEY_EVIDENCE.items()},
+    "follow": _text("Person to follow (row number)", "follow"),
+}
+
+
+def _cached(model, key, make):
+    """A view computed once per model (scenario): steps redraw only the live views."""
+    cache = model.__dict__.setdefault("_view_cache", {})
+    if key not in cache:
+        cache[key] = make()
+    return cache[key]
+
+
+def _names(model):
+    d = model.setup.config["programme"]["name"]
+    return d, design_label(d)
+
+
+# ---- components (each takes the model; SolaraViz re-draws them after every step) ---------
+
+
+def Answer(model: ExplorerModel):  # noqa: N802 - Solara component naming
+    with solara.Column(classes=["rtw-answer"]) as main:
+        if model.error:
+            # (solara.Error fails to render with this Solara/ipyvuetify pair: plain text)
+            solara.Text(model.error, classes=["rtw-error"],
+                        style={"color": "#b00020", "font-weight": "bold"})
+            solara.Text("Fix the value and press Reset.")
+            return main
+        solara.Markdown("### The answer, over the full horizon")
+        for label, text in model.outcome.answer:
+            with solara.Row(gap="4px"):
+                if label:
+                    solara.Text(label, style={"font-weight": "bold"})
+                solara.Text(text)
+        if model.setup.unused_evidence:
+            solara.Text("Not used by this design, so without effect here: "
+                        + ", ".join(model.setup.unused_evidence) + ".")
+        solara.Text(f"Week {model.week} of {model.horizon} (Step or ▶ to run the live "
+                    "models).", classes=["rtw-week"])
+        s = model.setup
+        solara.FileDownload(s.yaml(), filename=f"rtw-{s.config['programme']['name']}.yaml",
+                            label="Download this scenario (YAML)")
+        solara.Text("Reproduce with:")
+        solara.Preformatted(s.command() + "\n" + s.command(reference=True),
+                            )
+    return main
+
+
+def _states_figure(model):
+    d, label = _names(model)
+    arms = [("design", label)] + ([] if model.same_arms else [(REFERENCE, "usual care")])
+    fig = Figure(figsize=(7, 3.2), dpi=90)
+    axes = fig.subplots(1, len(arms), sharey=True, squeeze=False)[0]
+    for ax, (arm, title) in zip(axes, arms, strict=True):
+        df = model.states_view(arm)
+        ax.stackplot(df["week"], *[100 * df[s] for s in STATES], labels=STATES,
+                     colors=[STATE_COLOURS[s] for s in STATES], step="post")
+        ax.set_xlim(0, model.horizon)
+        ax.set_ylim(0, 100)
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("week")
+    axes[0].set_ylabel("people (%)")
+    axes[-1].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def States(model: ExplorerModel):  # noqa: N802
+    with solara.Column(classes=["rtw-states"]) as main:
+        solara.Markdown("### States week by week (live models)")
+        if model.error:
+            solara.Text("-")
+            return main
+        solara.FigureMatplotlib(_states_figure(model), format="png",
+                                dependencies=[id(model), model.week])
+    return main
+
+
+def _curves_figure(model):
+    d, label = _names(model)
+    fig = Figure(figsize=(8, 6), dpi=90)
+    axes = fig.subplots(2, 2, sharex=True)
+    eth = dict(ETHNICITY_LABELS)
+    for row, (dim, groups, name) in enumerate((
+            ("imd_quintile", [str(q) for q in range(1, 6)], lambda g: f"IMD Q{g}"),
+            ("ethnicity", list(ETHNICITIES), lambda g: eth[g]))):
+        view = curves_view(model.outcome, dim)
+        for k, g in enumerate(groups):
+            colour = PALETTE[k % len(PALETTE)]
+            ref = view[(view["design"] == REFERENCE) & (view["group"] == g)]
+            des = view[(view["design"] == d) & (view["group"] == g)]
+            if ref.empty:
+                continue
+            axes[row, 0].step(ref["week"], 100 * ref["share"], where="post", color=colour,
+                              ls="--", lw=1)
+            if not model.same_arms:
+                axes[row, 0].step(des["week"], 100 * des["share"], where="post",
+                                  color=colour, label=name(g))
+                axes[row, 1].step(des["week"], 100 * des["vs_usual_care"], where="post",
+                                  color=colour, label=name(g))
+        axes[row, 0].set_ylabel("back at work (%)")
+        axes[row, 1].set_ylabel("vs usual care (points)")
+        axes[row, 1].axhline(0, color="grey", lw=0.8)
+        axes[row, 0].set_title(f"by {'IMD quintile' if row == 0 else 'ethnic group'}: "
+                               f"{label} (solid), usual care (dashed)", fontsize=9)
+        axes[row, 1].set_title("difference from usual care", fontsize=9)
+        axes[row, 0].legend(fontsize=6, loc="lower right")
+    for ax in axes.ravel():
+        ax.grid(alpha=0.3)
+    for ax in axes[1]:
+        ax.set_xlabel("weeks since the absence began")
+    fig.tight_layout()
+    return fig
+
+
+def _figure_panel(model: ExplorerModel, key: str, title: str, build):
+    """A titled panel holding one cached matplotlib figure (or '-' after a bad setting)."""
+    with solara.Column(classes=[f"rtw-{key}"]) as main:
+        solara.Markdown(f"### {title}")
+        if model.error:
+            solara.Text("-")
+            return main
+        solara.FigureMatplotlib(_cached(model, key, lambda: build(model)),
+                                format="png", dependencies=[id(model)])
+    return main
+
+
+def Curves(model: ExplorerModel):  # noqa: N802
+    return _figure_panel(model, "curves", "Return to work by group (full runs)",
+                         _curves_figure)
+
+
+def _interval(est, lo, hi, scale=100, fmt="{:+.2f}"):
+    if not np.isfinite(est):
+        return "-"
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return fmt.format(scale * est) + " (2+ replicates for an interval)"
+    return f"{fmt.format(scale * est)} ({fmt.format(scale * lo)} to {fmt.format(scale * hi)})"
+
+
+def Gaps(model: ExplorerModel):  # noqa: N802
+    with solara.Column(classes=["rtw-gaps"]) as main:
+        solara.Markdown("### Inequality gaps in RTW within 52 weeks")
+        if model.error:
+            solara.Text("-")
+            return main
+        g = _cached(model, "gaps", lambda: gaps_view(model.outcome))
+        rows = []
+        names = {"sii": "Slope index of inequality, IMD (points)",
+                 "ethnic_gap": "Ethnic gap vs White British (points)"}
+        for r in g.itertuples():
+            rows.append({"design": design_label(r.design), "measure": names[r.measure],
+                         "level (95% interval)": _interval(r.level, r.low, r.high,
+                                                           fmt="{:.2f}"),
+                         "change vs usual care (95% paired)": _interval(
+                             r.change, r.change_low, r.change_high)})
+        import pandas as pd
+
+        solara.DataFrame(pd.DataFrame(rows), items_per_page=10)
+        solara.Text("Level intervals: sampling (Fingertips simulation for the SII, binomial "
+                    "for the ethnic gap); changes: paired over replicates.")
+    return main
+
+
+def Costs(model: ExplorerModel):  # noqa: N802
+    return _figure_panel(model, "costs", "Costs by perspective (discounted, GBP per person)",
+                         _costs_figure)
+
+
+def _costs_figure(model):
+    """Discounted cost per person by perspective, usual care and the design."""
+    c = costs_view(model.outcome)
+    d, label = _names(model)
+    fig = Figure(figsize=(7, 3), dpi=90)
+    ax = fig.subplots()
+    persp = list(dict.fromkeys(c["perspective"]))
+    y = np.arange(len(persp))
+    for k, (arm, name) in enumerate(((REFERENCE, "usual care"), (d, label))):
+        sub = c[c["design"] == arm].set_index("perspective").reindex(persp)
+        if sub["level"].isna().all():
+            continue
+        ax.barh(y + (k - 0.5) * 0.38, sub["level"], height=0.38, color=PALETTE[k],
+                label=name)
+    ax.set_yticks(y, [p.split(" (")[0] for p in persp])
+    ax.invert_yaxis()
+    ax.set_xlabel("discounted cost per person (GBP)")
+    ax.legend(fontsize=8)
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def Person(model: ExplorerModel):  # noqa: N802
+    with solara.Column(classes=["rtw-person"]) as main:
+        solara.Markdown("### Follow one person")
+        if model.error:
+            solara.Text("-")
+            return main
+        v = model.person_view()
+        who = v["who"]
+        eth = dict(ETHNICITY_LABELS)
+        solara.Text(f"Person {v['index']}: {who['sex']}, aged {who['age_band']}, "
+                    f"{eth.get(who['ethnicity'], who['ethnicity'])}, IMD quintile "
+                    f"{who['imd_quintile']}, "
+                    f"{CONDITION_LABELS.get(who['condition'], who['condition'])} "
+                    f"({who['severity']}), "
+                    f"{who['occupation'].replace('_', '-')} work at a "
+                    f"{'small/medium' if who['employer_size'] == 'sme' else 'large'} employer, "
+                    f"{'with' if who['oh_access'] else 'no'} occupational health.")
+        d, label = _names(model)
+        for arm, name in ((d if not model.same_arms else REFERENCE, label),
+                          (REFERENCE, "usual care")):
+            key = "design" if arm != REFERENCE or model.same_arms else REFERENCE
+            o = v["outcomes"][key]
+            rtw = (f"back at work {o['weeks_to_rtw']} weeks after the absence began"
+                   if o["weeks_to_rtw"] >= 0 else "not back at work")
+            prog = (f", started the programme in week {o['programme_start_week']} "
+                    f"(GBP {o['programme_cost']:,.0f})" if o["programme_start_week"] >= 0
+                    else "")
+            solara.Text(f"Under {name}: {rtw}, {o['days_absent']:.0f} days absent, "
+                        f"{o['relapses']} relapses{prog}; {o['final_state']} at the end.")
+            if model.same_arms:
+                break
+        if "path" in v:
+            for arm, states in v["path"].items():
+                if arm == REFERENCE and model.same_arms:
+                    continue
+                name = "usual care" if arm == REFERENCE else label
+                runs, last, start = [], None, 0
+                for w, s in enumerate(states):
+                    if s != last:
+                        if last is not None:
+                            runs.append(f"{last} w{start}-{w - 1}")
+                        last, start = s, w
+                runs.append(f"{last} w{start}-{len(states) - 1}")
+                solara.Text(f"Live path, {name}: " + ", ".join(runs), classes=["rtw-path"])
+            live = v["live"]
+            solara.Text("model.person(i).describe() now: " + ", ".join(
+                f"{k}={live[k]}" for k in ("state", "state_since", "first_rtw", "relapses",
+                                          "spells")))
+        else:
+            solara.Text("Step the model to follow this person week by week.")
+    return main
+
+
+InWork, _ = make_plot_component({"in work, design (%)": PALETTE[0],
+                                 "in work, usual care (%)": PALETTE[1]})
+VIEWS = (Answer, States, Curves, Gaps, Costs, Person)
+
+
+@solara.component
+def Page():
+    """Mesa's SolaraViz pieces (its ModelController: Reset / ▶ / Step, and ModelCreator for
+    the parameters) with the views laid out in one column. SolaraViz's own draggable grid
+    needs a JavaScript grid library that the offline asset bundle lacks (the page stays
+    blank without internet access), so the layout is done here."""
+    first = solara.use_memo(ExplorerModel, [])
+    model = solara.use_reactive(first)
+    params = solara.use_reactive({})
+    play_interval = solara.use_reactive(150)
+    render_interval = solara.use_reactive(1)
+    use_threads = solara.use_reactive(False)
+    with solara.AppBar():
+        solara.AppBarTitle("rtw-sim explorer: return-to-work designs, who gains")
+    update_counter.get()  # re-draw after every step (Mesa's force_update)
+    # controls in a left column (Solara's Sidebar overlays the views in this version)
+    with solara.Columns([1, 3]):
+        with solara.Column():
+            with solara.Card("Run"):
+                ModelController(model, model_parameters=params, play_interval=play_interval,
+                                render_interval=render_interval, use_threads=use_threads)
+                solara.Text("Set the scenario below, then press Reset to apply it.")
+            with solara.Card("Scenario"):
+                ModelCreator(model, MODEL_PARAMS, model_parameters=params)
+        with solara.Column(style={"max-width": "1100px"}):
+            for view in VIEWS:
+                with solara.Card():
+                    view(model.value)
+            with solara.Card():
+                solara.Markdown("### Share in work, live (Mesa make_plot_component)")
+                InWork(model.value)

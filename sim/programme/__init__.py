@@ -1,0 +1,1 @@
+"""Programme designs: components, eligibility, capacity, hazard ratios."""

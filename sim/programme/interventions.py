@@ -1,0 +1,475 @@
+"""Programme designs: evidence-based components that change people's weekly hazards.
+
+A **component** is a service (RTW coordinator, work-focused CBT, IPS ...) that declares
+
+* eligibility: the state it acts on (absent, unemployed, inactive or inactive_benefit),
+  the week in that state at which people are referred, and who may be served by any person
+  attribute: condition, severity, IMD quintile, age band, sex, ethnic group, occupation,
+  employer size, occupational health access (:mod:`sim.programme.eligibility`);
+* referral and uptake probabilities, with relative risks by IMD quintile and ethnic group
+  (disadvantaged groups get poorer access unless the design addresses it), and a weekly
+  drop-out hazard;
+* capacity (new starts per week per 100,000 people, in each replicate) with a waiting
+  list, a priority rule and a maximum wait;
+* effects while enrolled: hazard ratios on RTW, job loss and re-employment, a multiplier of
+  the chance that a return is phased, and a hazard ratio on relapse after a supported
+  return; modified by condition and severity (``HR_c = HR ** modifier_c``); the weekly
+  ones fade after the service ends as its ``persistence`` says (:mod:`sim.programme.persistence`:
+  ``HR ** g(s)`` s weeks after leaving, computed here from enrolment history);
+* costs: fixed per week of running, per participant, per participant-week.
+
+A **modifier** changes the design's services: ``cultural_adaptation`` raises uptake, lowers
+drop-out and (``effect_exponent``) strengthens the effect for minority ethnic groups;
+``targeting`` restricts eligibility by any person attribute (as above), sets the priority
+rule, or boosts referral in deprived areas (proportionate universalism).
+
+A **design** (``configs/programme/*.yaml``) lists components and modifiers and says how the
+effects of several components on one person combine (``combine``). Each component's
+effect was estimated against usual care, so two components that work through the same
+mechanism cannot both add their full effect: the default ``domain_strongest`` keeps only the
+strongest effect within a domain (health, coordination, workplace, vocational) and
+multiplies across domains (Cullen 2018: components from different domains add to each
+other). ``strongest`` (only the largest effect overall: the lower bound) and
+``multiplicative`` (the product of all: the upper bound, double counting within a domain)
+are there for sensitivity analysis. ``multidomain_hr`` is an extra term for people in two or
+more of the domains health, coordination and workplace; unsourced, so it is 1.0 (off) in the
+registry, with a range the sensitivity analyses vary.
+
+All programme logic runs at model level on the columns, before and after the week's
+decisions, so the vectorised and per-agent engines share it exactly. Every random decision
+(referral, uptake, drop-out) draws from a keyed subset stream, so with common random
+numbers a design with zero uptake or unit effects reproduces usual care exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sim.engine.categories import (
+    ABSENT,
+    CONDITIONS,
+    ETHNICITIES,
+    INACTIVE,
+    INACTIVE_BENEFIT,
+    PHASED,
+    SEVERITIES,
+    UNEMPLOYED,
+    WORKING,
+)
+from sim.programme.effects import resolve_cost, resolve_persistence
+from sim.programme.eligibility import static_mask
+from sim.programme.persistence import NEGLIGIBLE, Persistence
+from sim.vocabulary import (
+    COMPONENT_STATES,
+    DECLINED,
+    DOMAINS,
+    DROPPED,
+    EFFECT_KEYS,
+    EFFECT_TO_HAZARD,
+    ENROLLED,
+    FINISHED,
+    LEFT_LIST,
+    MULTIDOMAIN_DOMAINS,
+    MULTIDOMAIN_EFFECTS,
+    NEVER,
+    REEMPLOY_INACTIVE,
+    STARTED,
+    STATUS_NAMES,
+    WAITING,
+    WEEKLY_EFFECTS,
+)
+
+# the state a component serves; people inactive for ill health (on a health benefit or not)
+# can be served too (IPS, WorkWell-type services for people out of work)
+ACTS_ON = dict(zip(COMPONENT_STATES, (ABSENT, UNEMPLOYED, INACTIVE, INACTIVE_BENEFIT),
+                   strict=True))
+
+
+def _by_name(mapping, names, default=1.0):
+    return np.array([float(mapping.get(n, default)) if mapping else default for n in names])
+
+
+@dataclass
+class Component:
+    """One service of a design, with its per-person arrays precomputed for a population."""
+
+    key: str
+    label: str
+    domain: str
+    acts_on: int
+    refer_week: int
+    duration_weeks: int
+    capacity: int | None
+    priority: str
+    max_wait_weeks: int
+    eligible: np.ndarray  # bool per person (static part of eligibility)
+    p_referral: np.ndarray
+    p_uptake: np.ndarray
+    p_dropout: np.ndarray  # weekly probability
+    effects: dict  # effect key -> per-person multiplier (None if the component has none)
+    cost_fixed_per_week: float
+    cost_per_participant: float
+    cost_per_week: float
+    effect_lag_weeks: int
+    persistence: Persistence = field(default_factory=Persistence)  # after the service ends
+
+
+def _component_arrays(spec: dict, people, modifiers: list[dict], resolved: dict,
+                      replicate_size: int, evidence_values: dict | None = None) -> Component:
+    """Per-person eligibility, access probabilities and effects for one component."""
+    n = people.n
+    imd = people.imd_quintile - 1
+    elig = spec["eligibility"]
+    access = spec["access"]
+    referral = access["referral"] * np.asarray(access["referral_imd_rr"], float)[imd] * (
+        _by_name(access["referral_ethnicity_rr"], ETHNICITIES)[people.ethnicity])
+    uptake = access["uptake"] * np.asarray(access["uptake_imd_rr"], float)[imd] * (
+        _by_name(access["uptake_ethnicity_rr"], ETHNICITIES)[people.ethnicity])
+    dropout_hr = np.ones(n)
+    effect_exponent = np.ones(n)  # cultural adaptation: how much better services work
+    priority = spec["capacity"]["priority"]
+    for mod in modifiers:
+        if mod["kind"] == "cultural_adaptation":
+            uptake = uptake * _by_name(mod["uptake_rr"], ETHNICITIES)[people.ethnicity]
+            dropout_hr = dropout_hr * _by_name(mod["dropout_hr"], ETHNICITIES)[people.ethnicity]
+            if mod.get("effect_exponent") is not None:  # adapted services work better
+                groups = np.isin(np.asarray(ETHNICITIES), mod.get("effect_groups") or [])
+                value = resolve_cost(mod["effect_exponent"], evidence_values)
+                effect_exponent = effect_exponent * np.where(groups, value, 1.0)[
+                    people.ethnicity]
+        elif mod["kind"] == "targeting":  # who it serves: eligibility.static_mask below
+            if mod.get("referral_imd_rr") is not None:
+                referral = referral * np.asarray(mod["referral_imd_rr"], float)[imd]
+            if mod.get("priority") is not None:
+                priority = mod["priority"]
+    eligible = static_mask(elig, people, modifiers)  # any person attribute, AND targeting
+    weekly_dropout = -np.expm1(-spec["access"]["dropout_weekly_hazard"] * dropout_hr)
+
+    effects = {}
+    cond_mod = _by_name(spec["effect_modification"]["condition"], CONDITIONS)
+    sev_mod = _by_name(spec["effect_modification"]["severity"], SEVERITIES)
+    exponent = cond_mod[people.condition] * sev_mod[people.severity] * effect_exponent
+    for key in EFFECT_KEYS:
+        value = resolved.get(key)
+        if value is None or value == 1.0:
+            effects[key] = None
+            continue
+        effects[key] = np.exp(np.log(value) * exponent)
+    cost = {k: resolve_cost(v, evidence_values) for k, v in spec["cost"].items()}
+    culture_cost = sum(resolve_cost(m["cost_per_participant_gbp"], evidence_values)
+                       for m in modifiers if m["kind"] == "cultural_adaptation")
+    return Component(
+        key=spec["key"],
+        label=spec["label"],
+        domain=spec["domain"],
+        acts_on=ACTS_ON[elig["state"]],
+        refer_week=int(elig["refer_at_week"]),
+        duration_weeks=int(spec["duration_weeks"]),
+        capacity=_capacity(spec["capacity"]["starts_per_week_per_100k"], replicate_size),
+        priority=priority,
+        max_wait_weeks=int(spec["capacity"]["max_wait_weeks"]),
+        eligible=eligible,
+        p_referral=np.minimum(1.0, referral),
+        p_uptake=np.minimum(1.0, uptake),
+        p_dropout=weekly_dropout,
+        effects=effects,
+        cost_fixed_per_week=float(cost["fixed_per_week_gbp"]),
+        cost_per_participant=float(cost["per_participant_gbp"]) + culture_cost,
+        cost_per_week=float(cost["per_participant_week_gbp"]),
+        effect_lag_weeks=int(spec["effect_lag_weeks"]),
+        persistence=resolve_persistence(spec.get("persistence"), evidence_values),
+    )
+
+
+def _capacity(per_100k, replicate_size: int) -> int | None:
+    """New starts per week in one replicate's population (None: no limit)."""
+    if per_100k is None:
+        return None
+    return int(np.floor(per_100k * replicate_size / 100_000 + 0.5))
+
+
+class Programme:
+    """A design's components acting on one model's population.
+
+    ``before_decisions(model, t)`` refers, enrols and sets this week's effect multipliers;
+    ``after_decisions(model, t)`` attaches relapse protection to supported returns.
+    """
+
+    def __init__(self, design: dict, people, resolved_effects: dict, n_weeks: int,
+                 evidence_values: dict | None = None):
+        self.name = design["name"]
+        self.combine = design["combine"]["rule"]
+        # numbers or registry ids alike
+        # evidence_values (id -> value) replace registry values, as in sim.programme.effects
+        self.multidomain_hr = resolve_cost(design["combine"]["multidomain_hr"], evidence_values)
+        modifiers = [m for m in design["modifiers"].values()] if design["modifiers"] else []
+        specs = design["components"] or {}
+        replicate_size = int(np.bincount(people.replicate).max()) if people.n else 0
+        self.components = [
+            _component_arrays(dict(spec, key=key), people, modifiers, resolved_effects[key],
+                              replicate_size, evidence_values)
+            for key, spec in specs.items()
+        ]
+        k, n = len(self.components), people.n
+        self.status = np.zeros((k, n), dtype=np.int8)
+        self.status_week = np.zeros((k, n), dtype=np.int32)
+        self.weeks_enrolled = np.zeros((k, n), dtype=np.int16)
+        self.wait_weeks = np.zeros((k, n), dtype=np.int16)
+        self.start_week = np.full((k, n), -1, dtype=np.int32)  # engine week of the start
+        self.waiting = [np.zeros(0, dtype=np.int64) for _ in range(k)]
+        self.enrolled = [np.zeros(0, dtype=np.int64) for _ in range(k)]
+        # people who left a component whose effect outlives it (sim.programme.persistence), after
+        # the
+        # effect had started; their end week is status_week
+        self.former = [np.zeros(0, dtype=np.int64) for _ in range(k)]
+        self.starts_by_week = np.zeros((k, n_weeks + 1), dtype=np.int64)
+        self._active = np.zeros(0, dtype=np.int64)
+        self._mask = np.zeros(n, dtype=bool)  # scratch for _union
+        self.imd = people.imd_quintile
+        self.replicate = people.replicate
+
+    @property
+    def active(self) -> bool:
+        return bool(self.components)
+
+    def install(self, effects) -> None:
+        """Give the model's effect table full arrays for the effects this design uses."""
+        n = self.status.shape[1]
+        used = {key for c in self.components for key, v in c.effects.items() if v is not None}
+        domains = {c.domain for c in self.components} & set(MULTIDOMAIN_DOMAINS)
+        if self.multidomain_hr != 1.0 and len(domains) >= 2:
+            used |= set(MULTIDOMAIN_EFFECTS)  # the multi-domain term acts on its own too
+        for key in used:
+            effects.arrays[EFFECT_TO_HAZARD[key]] = np.ones(n)
+        # re-employment effects of services for people inactive for ill health act on moves
+        # into work from inactivity ("reemploy_inactive"); those of services for the
+        # unemployed act on re-employment from unemployment only ("reemploy")
+        if any(c.acts_on in (INACTIVE, INACTIVE_BENEFIT) and c.effects["reemploy_hr"] is not None
+               for c in self.components):
+            effects.arrays[REEMPLOY_INACTIVE] = np.ones(n)
+
+    # ---- weekly hooks ---------------------------------------------------------------
+
+    def before_decisions(self, model, t: int) -> None:
+        if not self.components:
+            return
+        col = model.columns
+        state = col["state"]
+        since = col["state_since"]
+        streams = model.streams
+        for k, comp in enumerate(self.components):
+            status = self.status[k]
+            # 1. referral and uptake at the referral week of a spell (once per person)
+            target_state = comp.acts_on
+            cand = np.flatnonzero((since == t - comp.refer_week) & (state == target_state))
+            cand = cand[comp.eligible[cand] & (status[cand] == NEVER)]
+            if cand.size:
+                referred = streams.uniform_at(t, f"{comp.key}:referral", cand) < \
+                    comp.p_referral[cand]
+                took = streams.uniform_at(t, f"{comp.key}:uptake", cand) < comp.p_uptake[cand]
+                joins = cand[referred & took]
+                declined = cand[referred & ~took]
+                status[declined] = DECLINED
+                self.status_week[k, declined] = t
+                status[joins] = WAITING
+                self.status_week[k, joins] = t
+                self.waiting[k] = np.concatenate([self.waiting[k], joins])
+            # 2. the waiting list: leave when no longer in the target state or waited too long
+            w = self.waiting[k]
+            if w.size:
+                gone = (state[w] != target_state) | (t - self.status_week[k, w]
+                                                     > comp.max_wait_weeks)
+                left = w[gone]
+                status[left] = LEFT_LIST
+                self.wait_weeks[k, left] = t - self.status_week[k, left]
+                self.status_week[k, left] = t
+                w = w[~gone]
+                # 3. capacity: in each replicate, start up to `capacity` people per week,
+                # by priority
+                if comp.capacity is None:
+                    start, w = w, w[:0]
+                else:
+                    order = self._priority_order(comp, w, since, k)
+                    ranked = w[order]
+                    rep = self.replicate[ranked]
+                    first_of_rep = np.searchsorted(rep, rep, side="left")
+                    within = np.arange(ranked.size) - first_of_rep
+                    take = within < comp.capacity
+                    start, w = ranked[take], np.sort(ranked[~take])
+                if start.size:
+                    self.wait_weeks[k, start] = t - self.status_week[k, start]
+                    status[start] = ENROLLED
+                    self.status_week[k, start] = t
+                    self.start_week[k, start] = t
+                    self.enrolled[k] = np.concatenate([self.enrolled[k], start])
+                    self.starts_by_week[k, min(t, self.starts_by_week.shape[1] - 1)] += start.size
+                self.waiting[k] = w
+            # 4. drop-out and completion
+            e = self.enrolled[k]
+            if e.size:
+                drop = streams.uniform_at(t, f"{comp.key}:dropout", e) < comp.p_dropout[e]
+                done = (t - self.status_week[k, e]) >= comp.duration_weeks
+                status[e[drop & ~done]] = DROPPED
+                status[e[done]] = FINISHED
+                ended = e[drop | done]
+                self.status_week[k, ended] = t
+                if comp.persistence.active:  # only those the effect had reached keep it
+                    had = (t - self.start_week[k, ended]) > comp.effect_lag_weeks
+                    self.former[k] = np.concatenate([self.former[k], ended[had]])
+                e = e[~(drop | done)]
+                self.enrolled[k] = e
+                self.weeks_enrolled[k, e] += 1
+        self._set_effects(model, t)
+
+    def _priority_order(self, comp, w, since, k):
+        """Order of the waiting list, grouped by replicate: first come first served, or by
+        priority with ties broken by waiting time then person index (deterministic)."""
+        joined = self.status_week[k, w]
+        rep = self.replicate[w]
+        if comp.priority == "most_deprived":
+            return np.lexsort((w, joined, self.imd[w], rep))
+        if comp.priority == "longest_absent":
+            return np.lexsort((w, joined, since[w], rep))
+        return np.lexsort((w, joined, rep))
+
+    def _set_effects(self, model, t):
+        """This week's multipliers for everyone enrolled (and reset those who left)."""
+        eff = model.effects.arrays
+        keys = tuple((key, EFFECT_TO_HAZARD[key]) for key in WEEKLY_EFFECTS)
+        prev = self._active
+        for name in (*(n for _, n in keys), REEMPLOY_INACTIVE):
+            if eff[name] is not None and prev.size:
+                eff[name][prev] = 1.0
+        lagged, shares = self._members(t)
+        active = self._union(lagged)
+        self._active = active
+        if not active.size:
+            return
+        for key, name in keys:
+            if eff[name] is None:
+                continue
+            eff[name][active] = self._combined(key, lagged, active, shares)
+        if eff[REEMPLOY_INACTIVE] is not None:
+            serving = [e if c.acts_on in (INACTIVE, INACTIVE_BENEFIT) else e[:0]
+                       for c, e in zip(self.components, lagged, strict=True)]
+            eff[REEMPLOY_INACTIVE][active] = self._combined("reemploy_hr", serving, active,
+                                                            shares)
+
+    def _union(self, groups: list[np.ndarray]) -> np.ndarray:
+        """Sorted unique people in any of ``groups`` (np.unique's result). A mask over
+        everyone is used once the groups are large: hash-unique of everyone ever enrolled
+        (former participants keep a lasting effect) was the programme's largest weekly
+        cost; a mask of n bytes and np.flatnonzero cost O(n) but a small constant."""
+        total = sum(g.size for g in groups)
+        if total * 16 < self._mask.size:
+            return np.unique(np.concatenate(groups)) if groups else np.zeros(0, np.int64)
+        self._mask[:] = False
+        for g in groups:
+            self._mask[g] = True
+        return np.flatnonzero(self._mask)
+
+    def _members(self, t):
+        """Per component: the people its weekly effects reach this week (enrolled past the
+        lag, then former participants while their effect lasts) and each one's share of
+        the enrolled log HR (None: all 1, nobody former)."""
+        members, shares = [], []
+        for k, (c, e) in enumerate(zip(self.components, self.enrolled, strict=True)):
+            on = e[(t - self.status_week[k, e]) >= c.effect_lag_weeks]
+            f = self.former[k]
+            if not f.size:
+                members.append(on)
+                shares.append(None)
+                continue
+            g = c.persistence.share(t - self.status_week[k, f] + 1)
+            if c.persistence.lasting == 0:  # decayed to nothing: gone for good
+                keep = g >= NEGLIGIBLE
+                f, g = f[keep], g[keep]
+                self.former[k] = f
+            members.append(np.concatenate([on, f]))
+            shares.append(np.concatenate([np.ones(on.size), g]))
+        return members, shares
+
+    def _combined(self, key, lagged, idx, shares=None):
+        """Combined multiplier of effect ``key`` for people ``idx`` (sorted, unique).
+
+        ``lagged``: per component, the people it reaches; ``shares``: per component, each
+        one's share of the enrolled log HR (None: 1), so a person gets ``HR ** share``.
+
+        ``strongest`` keeps the effect furthest from 1 (on the log scale) in one pool;
+        ``domain_strongest`` keeps one such pool per domain and multiplies the pools;
+        ``multiplicative`` multiplies every component's effect.
+        """
+        pools = np.ones((len(DOMAINS) if self.combine == "domain_strongest" else 1, idx.size))
+        domains = np.zeros((len(DOMAINS), idx.size), dtype=bool)
+        shares = shares if shares is not None else [None] * len(self.components)
+        for comp, members, share in zip(self.components, lagged, shares, strict=True):
+            if not members.size:
+                continue
+            pos = np.searchsorted(idx, members)
+            d = DOMAINS.index(comp.domain)
+            domains[d, pos] = True
+            values = comp.effects[key]
+            if values is None:
+                continue
+            v = values[members] if share is None else np.power(values[members], share)
+            pool = pools[d if self.combine == "domain_strongest" else 0]
+            if self.combine == "multiplicative":
+                pool[pos] *= v
+            else:
+                better = np.abs(np.log(v)) > np.abs(np.log(pool[pos]))
+                pool[pos] = np.where(better, v, pool[pos])
+        combined = pools.prod(axis=0)
+        if self.multidomain_hr != 1.0 and key in MULTIDOMAIN_EFFECTS:
+            multi = domains[:3].sum(axis=0) >= 2  # health, coordination, workplace
+            combined[multi] *= self.multidomain_hr
+        return combined
+
+    def after_decisions(self, model, t: int) -> None:
+        """Relapse protection for returns supported by a component with a relapse effect."""
+        eff = model.effects.arrays[EFFECT_TO_HAZARD["relapse_hr"]]
+        if eff is None or not self.components:
+            return
+        col = model.columns
+        nxt = t + 1
+        started = np.flatnonzero(col["state_since"] == nxt)
+        if not started.size:
+            return
+        st = col["state"][started]
+        new_spell = started[st == ABSENT]
+        eff[new_spell] = 1.0
+        returned = started[((st == WORKING) | (st == PHASED))
+                           & (col["last_return"][started] == nxt)]
+        if not returned.size:
+            return
+        supported = [np.intersect1d(e, returned, assume_unique=True) for e in self.enrolled]
+        members = np.unique(np.concatenate(supported))
+        if members.size:
+            eff[members] = self._combined("relapse_hr", supported, members)
+
+    # ---- outputs --------------------------------------------------------------------
+
+    def person_costs(self) -> np.ndarray:
+        """Programme cost per person (per-participant and per-week parts), GBP."""
+        cost = np.zeros(self.status.shape[1])
+        for k, comp in enumerate(self.components):
+            started = np.isin(self.status[k], STARTED)
+            cost += (comp.cost_per_participant * started
+                     + comp.cost_per_week * self.weeks_enrolled[k])
+        return cost
+
+    def fixed_costs(self, weeks: int) -> float:
+        """Running costs that do not depend on use (per replicate)."""
+        return sum(c.cost_fixed_per_week for c in self.components) * weeks
+
+
+def ever_enrolled(programme: Programme) -> np.ndarray:
+    """Per person: enrolled in at least one component during the run."""
+    if not programme.components:
+        return np.zeros(programme.status.shape[1], dtype=bool)
+    s = programme.status
+    return np.isin(s, STARTED).any(axis=0)
+
+
+__all__ = ["Programme", "Component", "ever_enrolled", "STATUS_NAMES", "INACTIVE"]

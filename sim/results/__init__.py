@@ -1,0 +1,1 @@
+"""What a run produces: outcomes, economics, calibration, files, figures."""

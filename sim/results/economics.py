@@ -1,0 +1,514 @@
+"""Costs by perspective, QALYs and cost-effectiveness of a design against usual care.
+
+Per person, from weeks spent in each state in each year (year one undiscounted, later
+years discounted at ``economics.discount_rate``, 3.5% in the NICE reference case; one
+function, :func:`discount_factors`, discounts costs and QALYs alike).
+
+Each state's week is compared with the counterfactual of a week in full work at the
+person's wage ``w`` (labour cost ``L = w + employer NI(w)``). Pay in the week (wage, phased
+wage, occupational or Statutory Sick Pay, nothing) is taxed by the 2024/25 rules (income
+tax and employee NI are deducted from the worker; employer NI is an employer cost, see
+:func:`income_tax`, :func:`employee_ni`, :func:`employer_ni`), and people who are not paid
+get the benefit they would claim in their state (:data:`BENEFIT_RULES`). Then:
+
+* **programme** (NHS / commissioner): the components' per-participant and per-week costs,
+  discounted by the year the person started;
+* **NHS and PSS** health-care use: a weekly cost by state;
+* **employer**: sick pay (with the employer NI on it) + net productivity loss (output lost,
+  valued at ``output_per_labour_cost x L``, minus the labour cost saved) + recruitment after
+  a job loss. With output valued at labour cost (the human-capital default) the net
+  productivity loss is zero while absent: the employer saves the wage it no longer pays;
+* **Exchequer**: benefits paid + income tax, employee and employer NI not collected;
+* **individual**: net (after tax and NI) income lost, less benefits received;
+* **societal**: programme + NHS/PSS + lost output + recruitment. Sick pay, benefits and
+  taxes are transfers: they cancel across perspectives, so programme + NHS/PSS + employer
+  + Exchequer + individual equals the societal cost exactly. :func:`person_costs` checks
+  this on every call and raises :class:`ReconciliationError` if it fails.
+
+Lost output while out of work (unemployed, inactive) is valued at the labour cost for the
+whole horizon (human-capital method); the team-production share above it
+(``output_per_labour_cost > 1``) falls on the employer only while the worker is absent or
+phased. QALYs: each week in a state is worth ``utility_in_work + utility_decrement[state]``
+/ 52 (EQ-5D, UK value set), discounted like costs.
+
+Spell-level sick pay is approximated from totals: a person with ``s`` spells and ``a``
+weeks absent gets SSP for ``min(a, ssp_max_weeks s)`` weeks, of which
+``min(a, occupational_sick_pay_weeks s)`` are topped up to full pay by the share of
+employers of that size who do so, spread over years in proportion to absent weeks; the
+remaining absent weeks are unpaid and draw the ``absent_after_sick_pay`` benefit.
+
+The comparison of a design with usual care is paired: the same people with the same random
+numbers in both arms, so per-replicate differences have tight intervals.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim.engine.categories import ABSENT, INACTIVE, INACTIVE_BENEFIT, STATES, UNEMPLOYED
+from sim.errors import ReconciliationError
+from sim.programme.effects import resolve_cost
+
+PERSPECTIVES = ("programme", "nhs", "employer", "exchequer", "individual", "societal")
+# Benefit rule: state code -> the ``benefit_weekly`` entry a person in that state would
+# claim (ABSENT: only for absent weeks without sick pay). States not listed claim nothing.
+# A new state (e.g. unemployed on a particular benefit) adds one line here and one key in
+# ``economics.benefit_weekly``.
+BENEFIT_RULES: dict[int, str] = {
+    ABSENT: "absent_after_sick_pay",
+    UNEMPLOYED: "unemployed",
+    INACTIVE_BENEFIT: "inactive_benefit",  # ESA / UC with limited capability for work
+}  # INACTIVE (for ill health, not on a health benefit) and RETIRED claim nothing here
+RECONCILE_TOLERANCE = 1e-6  # GBP per person
+
+
+def discount_factors(n_years: int, rate: float) -> np.ndarray:
+    """1 for year one, then 1/(1+rate)^k for year k+1."""
+    return 1.0 / (1.0 + rate) ** np.arange(n_years)
+
+
+def resolve_economics(econ: dict, overrides: dict | None = None) -> dict:
+    """The economics block with every evidence-registry id replaced by its value
+    (``overrides``: the config's ``evidence_values``, as in a PSA draw)."""
+    def walk(x, key=None):
+        if key in ("sources", "name"):
+            return x
+        if isinstance(x, dict):
+            return {k: walk(v, k) for k, v in x.items()}
+        if isinstance(x, list):
+            return [walk(v) for v in x]
+        if isinstance(x, str):
+            return resolve_cost(x, overrides)
+        return x
+
+    return walk(econ)
+
+
+def economics_evidence_ids(cfg: dict) -> list[str]:
+    """Registry ids named by the economics block, in order (for evidence tables)."""
+    found = []
+
+    def walk(x, key=None):
+        if key in ("sources", "name"):
+            return
+        if isinstance(x, dict):
+            for k, v in x.items():
+                walk(v, k)
+        elif isinstance(x, str):
+            found.append(x)
+
+    walk(cfg.get("economics") or {})
+    return list(dict.fromkeys(found))
+
+
+def income_tax(pay, tax: dict) -> np.ndarray:
+    """Weekly income tax on weekly gross pay (rUK bands; weekly PAYE, week-1 basis)."""
+    pay = np.asarray(pay, dtype=float)
+    pa, hr = tax["personal_allowance_weekly"], tax["higher_rate_threshold_weekly"]
+    return (tax["basic_rate"] * np.clip(np.minimum(pay, hr) - pa, 0.0, None)
+            + tax["higher_rate"] * np.clip(pay - hr, 0.0, None))
+
+
+def employee_ni(pay, tax: dict) -> np.ndarray:
+    """Weekly employee (primary) Class 1 NI: deducted from the worker's pay."""
+    pay = np.asarray(pay, dtype=float)
+    pt, uel = tax["employee_ni_threshold_weekly"], tax["upper_earnings_limit_weekly"]
+    return (tax["employee_ni_rate"] * np.clip(np.minimum(pay, uel) - pt, 0.0, None)
+            + tax["employee_ni_upper_rate"] * np.clip(pay - uel, 0.0, None))
+
+
+def employer_ni(pay, tax: dict) -> np.ndarray:
+    """Weekly employer (secondary) Class 1 NI: an employer cost, not a deduction."""
+    pay = np.asarray(pay, dtype=float)
+    return tax["employer_ni_rate"] * np.clip(pay - tax["employer_ni_threshold_weekly"], 0.0,
+                                             None)
+
+
+def net_pay(pay, tax: dict) -> np.ndarray:
+    """Take-home pay: gross less income tax and employee NI."""
+    return np.asarray(pay, dtype=float) - income_tax(pay, tax) - employee_ni(pay, tax)
+
+
+def weekly_benefit(state: int, econ: dict) -> float:
+    """GBP a week a person in ``state`` (a code of :data:`sim.engine.categories.STATES`) would
+    claim, by :data:`BENEFIT_RULES` (0 for states that claim nothing)."""
+    key = BENEFIT_RULES.get(int(state))
+    return 0.0 if key is None else float(econ["benefit_weekly"][key])
+
+
+def state_utilities(econ: dict) -> dict[str, float]:
+    """Utility of a week in each state: in-work value plus the state's decrement."""
+    base = float(econ["utility_in_work"])
+    dec = econ["utility_decrement"]
+    return {s: min(1.0, base + (float(dec[s]) if s in dec else 0.0)) for s in STATES}
+
+
+def _weeks_by_year(agents: pd.DataFrame) -> dict[str, np.ndarray]:
+    """{state: [year, person] weeks}; one year when per-year columns are absent."""
+    years = sorted({int(c.rsplit("_y", 1)[1]) for c in agents.columns
+                    if c.startswith("weeks_working_y")})
+    if not years:
+        return {s: agents[f"weeks_{s}"].to_numpy()[None, :].astype(float) for s in STATES}
+    return {s: np.stack([agents[f"weeks_{s}_y{y}"].to_numpy() for y in years]).astype(float)
+            for s in STATES}
+
+
+# People costed at a time (32,768): the accounting builds about 40 [years x people] float64
+# temporaries, which for 1M people at once set the run's memory peak (+333 bytes a person,
+# issue 19). Every figure is per person, so chunking changes no value.
+PERSON_COSTS_CHUNK = 1 << 15
+
+
+def person_costs(agents: pd.DataFrame, cfg: dict) -> pd.DataFrame:
+    """Discounted costs (GBP) by perspective, discounted QALYs and weeks, one row per
+    person. Raises :class:`ReconciliationError` if the perspectives do not add up to the
+    societal cost."""
+    econ = resolve_economics(cfg["economics"], cfg.get("evidence_values"))
+    unknown = [s for s in STATES if s not in ("working", "absent", "phased", "unemployed",
+                                               "inactive", "inactive_benefit", "retired")]
+    if unknown:  # a new state needs its pay, output and benefit rule defined here
+        raise ReconciliationError(f"economics: no accounting rule for state(s) {unknown}")
+    hours = cfg["pathways"]["phased_return"]["hours_fraction"]
+    n = len(agents)
+    if n <= PERSON_COSTS_CHUNK:
+        return _person_costs(agents, econ, hours)
+    return pd.DataFrame(person_cost_columns(agents, cfg))
+
+
+def person_cost_columns(agents: pd.DataFrame, cfg: dict, columns=None) -> dict:
+    """Columns ``columns`` (default: all) of :func:`person_costs` as numpy arrays, filled
+    chunk by chunk (no whole-population temporaries, no second copy for a concat)."""
+    if len(agents) <= PERSON_COSTS_CHUNK:
+        costs = person_costs(agents, cfg)
+        return {c: costs[c].to_numpy() for c in (columns or costs.columns)}
+    econ = resolve_economics(cfg["economics"], cfg.get("evidence_values"))
+    hours = cfg["pathways"]["phased_return"]["hours_fraction"]
+    out: dict[str, np.ndarray] = {}
+    for lo in range(0, len(agents), PERSON_COSTS_CHUNK):
+        part = _person_costs(agents.iloc[lo:lo + PERSON_COSTS_CHUNK], econ, hours)
+        for c in columns or part.columns:
+            values = part[c].to_numpy()
+            if c not in out:
+                out[c] = np.empty(len(agents), dtype=values.dtype)
+            out[c][lo:lo + len(values)] = values
+    return out
+
+
+def _person_costs(agents: pd.DataFrame, econ: dict, hours: float) -> pd.DataFrame:
+    """:func:`person_costs` for one chunk of people (``econ`` resolved)."""
+    tax = econ["tax"]
+    weeks = _weeks_by_year(agents)
+    n_years = weeks["working"].shape[0]
+    disc = discount_factors(n_years, econ["discount_rate"])[:, None]
+    manual = (agents["occupation"] == "manual").to_numpy()
+    wage = np.where(manual, econ["weekly_wage"]["manual"], econ["weekly_wage"]["non_manual"])
+    sme = (agents["employer_size"] == "sme").to_numpy()
+    osp_share = np.where(sme, econ["occupational_sick_pay"]["sme"],
+                         econ["occupational_sick_pay"]["large"])
+    ssp = float(econ["ssp_weekly"])
+    labour = wage + employer_ni(wage, tax)  # counterfactual labour cost of a week in work
+    value = econ["output_per_labour_cost"] * labour  # output of a week in work
+
+    absent = weeks["absent"]
+    total_absent = absent.sum(axis=0)
+    spells = np.maximum(agents["spells"].to_numpy(), 1)
+    share_by_year = np.divide(absent, total_absent, out=np.zeros_like(absent),
+                              where=total_absent > 0)
+    ssp_weeks = np.minimum(total_absent, econ["ssp_max_weeks"] * spells) * share_by_year
+    osp_weeks = np.minimum(np.minimum(total_absent, econ["occupational_sick_pay_weeks"]
+                                      * spells) * share_by_year, ssp_weeks)
+    full_pay_weeks = osp_share * osp_weeks
+    # (weeks [year, person], gross pay a week, benefit a week, output lost a week, sick pay?)
+    buckets = [
+        (weeks["phased"], hours * wage, 0.0, (1.0 - hours) * value, False),
+        (full_pay_weeks, wage, 0.0, value, True),
+        (ssp_weeks - full_pay_weeks, np.full_like(wage, ssp), 0.0, value, True),
+        (absent - ssp_weeks, np.zeros_like(wage), weekly_benefit(ABSENT, econ), value, False),
+        (weeks["unemployed"], np.zeros_like(wage), weekly_benefit(UNEMPLOYED, econ), labour,
+         False),
+        (weeks["inactive"], np.zeros_like(wage), weekly_benefit(INACTIVE, econ), labour,
+         False),
+        (weeks["inactive_benefit"], np.zeros_like(wage), weekly_benefit(INACTIVE_BENEFIT, econ),
+         labour, False),
+    ]  # retired weeks (State Pension age, the same in every arm) count as no loss
+    zero = np.zeros_like(absent)
+    sick_pay, net_prod, benefits, lost_tax, lost_income, lost_output = (
+        zero.copy() for _ in range(6))
+    net_w = net_pay(wage, tax)
+    tax_w = income_tax(wage, tax) + employee_ni(wage, tax) + employer_ni(wage, tax)
+    for wk, pay, benefit, lost, is_sick_pay in buckets:
+        outlay = pay + employer_ni(pay, tax)  # what the employer pays for the week
+        if is_sick_pay:
+            sick_pay += wk * outlay
+            net_prod += wk * (lost - labour)
+        else:
+            net_prod += wk * (lost - (labour - outlay))
+        benefits += wk * benefit
+        lost_tax += wk * (tax_w - income_tax(pay, tax) - employee_ni(pay, tax)
+                          - employer_ni(pay, tax))
+        lost_income += wk * (net_w - net_pay(pay, tax))
+        lost_output += wk * lost
+
+    job_loss_week = agents["job_loss_week"].to_numpy()
+    recruitment = np.zeros_like(absent)
+    lost = job_loss_week >= 0
+    year_of_loss = np.minimum(np.maximum(job_loss_week - 1, 0) // 52, n_years - 1)
+    recruitment[year_of_loss[lost], np.flatnonzero(lost)] = econ[
+        "recruitment_cost_per_job_loss"]
+
+    start = agents["programme_start_week"].to_numpy()
+    start_year = np.minimum(np.maximum(start, 0) // 52, n_years - 1)
+    programme = agents["programme_cost"].to_numpy() * disc[start_year, 0]
+
+    nhs_weekly = econ["nhs_cost_weekly"]
+    utility = state_utilities(econ)
+    nhs = sum(weeks[s] * float(nhs_weekly[s]) for s in STATES)
+    qaly = sum(weeks[s] * utility[s] for s in STATES) / 52.0
+
+    def d(x):
+        return (x * disc).sum(axis=0)
+
+    out = pd.DataFrame({
+        "replicate": agents["replicate"].to_numpy(),
+        "person_id": agents["person_id"].to_numpy(),
+        "cost_programme": programme,
+        "cost_nhs": d(nhs),
+        "cost_employer_sick_pay": d(sick_pay),
+        "cost_employer_net_productivity": d(net_prod),
+        "cost_employer_recruitment": d(recruitment),
+        "cost_exchequer_benefits": d(benefits),
+        "cost_exchequer_lost_tax": d(lost_tax),
+        "cost_individual_lost_income": d(lost_income),
+        "cost_lost_output": d(lost_output),
+        "qaly_disc": d(qaly),
+        "weeks_in_work_disc": d(weeks["working"] + weeks["phased"]),
+        "weeks_absent_disc": d(absent),
+    })
+    out["cost_employer"] = (out["cost_employer_sick_pay"] + out["cost_employer_net_productivity"]
+                            + out["cost_employer_recruitment"])
+    out["cost_exchequer"] = out["cost_exchequer_benefits"] + out["cost_exchequer_lost_tax"]
+    out["cost_individual"] = out["cost_individual_lost_income"] - out["cost_exchequer_benefits"]
+    out["cost_nhs_pss"] = out["cost_programme"] + out["cost_nhs"]
+    out["cost_societal"] = (out["cost_programme"] + out["cost_nhs"] + out["cost_lost_output"]
+                            + out["cost_employer_recruitment"])
+    reconcile(out)
+    return out
+
+
+AGENT_COLUMNS = {"qaly_disc": "qaly_disc", "cost_nhs_pss_disc": "cost_nhs_pss",
+                 "cost_societal_disc": "cost_societal"}
+
+
+def with_person_economics(agents: pd.DataFrame, cfg: dict) -> pd.DataFrame:
+    """``agents`` plus each person's discounted QALYs (``qaly_disc``), NHS/PSS cost
+    (programme + health-care use, ``cost_nhs_pss_disc``) and societal cost, for the
+    per-person table (``agents.parquet``)."""
+    costs = person_cost_columns(agents, cfg, list(AGENT_COLUMNS.values()))
+    return agents.assign(**{col: costs[src] for col, src in AGENT_COLUMNS.items()})
+
+
+def reconcile(costs: pd.DataFrame, tolerance: float = RECONCILE_TOLERANCE) -> float:
+    """Largest gap (GBP per person) between the sum of the perspectives (programme, NHS/PSS,
+    employer, Exchequer, individual; transfers cancel) and the societal cost; raises
+    :class:`ReconciliationError` if any person's gap exceeds ``tolerance``."""
+    total = (costs["cost_programme"] + costs["cost_nhs"] + costs["cost_employer"]
+             + costs["cost_exchequer"] + costs["cost_individual"]).to_numpy()
+    gap = np.abs(total - costs["cost_societal"].to_numpy())
+    worst = float(gap.max()) if gap.size else 0.0
+    if not np.isfinite(worst) or worst > tolerance:
+        raise ReconciliationError(
+            f"economics: the perspectives add up to a cost that differs from the societal "
+            f"cost by up to GBP {worst:.6g} per person (tolerance {tolerance:g}); a transfer "
+            "is counted on one side only")
+    return worst
+
+
+def _interval(values: np.ndarray, level: float = 0.95):
+    """Mean and t interval over replicates (NaN interval with one replicate)."""
+    values = np.asarray(values, dtype=float)
+    mean = float(values.mean())
+    if values.size < 2:
+        return mean, float("nan"), float("nan")
+    # scipy.stats costs about 0.4 s to import (issue 19) and is needed only here
+    from scipy.stats import t as t_dist
+
+    half = t_dist.ppf(0.5 + level / 2, values.size - 1) * values.std(ddof=1) / np.sqrt(
+        values.size)
+    return mean, mean - half, mean + half
+
+
+def compare(design_agents: pd.DataFrame, usual_agents: pd.DataFrame, cfg: dict,
+            rtw_week: int = 52) -> pd.DataFrame:
+    """Paired economic comparison of a design with usual care, by replicate and pooled.
+
+    Rows: one per measure; columns: estimate (mean over replicates), low, high (t interval
+    over replicates). Costs are per person in the population; ``cost_per_extra_rtw`` is the
+    programme cost per additional person back at work within ``rtw_week`` weeks;
+    ``cost_per_week_absence_averted`` the programme cost per discounted week of absence
+    averted; ``nmb_per_person`` the commissioner's net monetary benefit per person at the
+    configured willingness to pay per week in work (a wider-perspective measure, not the
+    reference case). NICE reference case: ``delta_qaly_per_person`` (discounted),
+    ``delta_cost_nhs_pss`` (programme + NHS/PSS use), ``nhb_qaly_at_<k>`` net health benefit
+    (QALYs) at each threshold ``k`` of ``economics.qaly_thresholds``, and ``icer_nhs_pss``
+    (ratio of the mean changes, no interval; NaN when dominant or dominated).
+    """
+    econ = cfg["economics"]
+    wtp = econ["willingness_to_pay_per_week_in_work"]
+    thresholds = [float(k) for k in econ["qaly_thresholds"]]
+    dc, uc = person_costs(design_agents, cfg), person_costs(usual_agents, cfg)
+    per_rep = []
+    for rep in sorted(dc["replicate"].unique()):
+        a, b = dc[dc["replicate"] == rep], uc[uc["replicate"] == rep]
+        da = design_agents[design_agents["replicate"] == rep]
+        ua = usual_agents[usual_agents["replicate"] == rep]
+        row = {"replicate": rep}
+        for p in PERSPECTIVES:
+            row[f"delta_cost_{p}"] = a[f"cost_{p}"].mean() - b[f"cost_{p}"].mean()
+        extra_rtw = _returned(da, rtw_week).sum() - _returned(ua, rtw_week).sum()
+        absence_averted = b["weeks_absent_disc"].sum() - a["weeks_absent_disc"].sum()
+        programme_total = a["cost_programme"].sum() - b["cost_programme"].sum()
+        row["extra_rtw_per_1000"] = 1000.0 * extra_rtw / len(da)
+        row["weeks_absence_averted_per_person"] = absence_averted / len(da)
+        row["delta_weeks_in_work_per_person"] = (a["weeks_in_work_disc"].mean()
+                                                 - b["weeks_in_work_disc"].mean())
+        row["cost_per_extra_rtw"] = programme_total / extra_rtw if extra_rtw > 0 else np.nan
+        row["cost_per_week_absence_averted"] = (programme_total / absence_averted
+                                                if absence_averted > 0 else np.nan)
+        row["nmb_per_person"] = wtp * row["delta_weeks_in_work_per_person"] - row[
+            "delta_cost_programme"]
+        row["delta_qaly_per_person"] = a["qaly_disc"].mean() - b["qaly_disc"].mean()
+        row["delta_cost_nhs_pss"] = a["cost_nhs_pss"].mean() - b["cost_nhs_pss"].mean()
+        for k in thresholds:
+            row[f"nhb_qaly_at_{k:g}"] = net_health_benefit(
+                row["delta_qaly_per_person"], row["delta_cost_nhs_pss"], k)
+        per_rep.append(row)
+    per_rep = pd.DataFrame(per_rep)
+    rows = []
+    for measure in per_rep.columns.drop("replicate"):
+        values = per_rep[measure].to_numpy()
+        finite = values[np.isfinite(values)]
+        est = _interval(finite) if finite.size else (np.nan, np.nan, np.nan)
+        rows.append({"measure": measure, "estimate": est[0], "low": est[1], "high": est[2],
+                     "replicates": int(finite.size)})
+    rows.append({"measure": "icer_nhs_pss",
+                 "estimate": icer(per_rep["delta_cost_nhs_pss"].mean(),
+                                  per_rep["delta_qaly_per_person"].mean()),
+                 "low": np.nan, "high": np.nan, "replicates": len(per_rep)})
+    return pd.DataFrame(rows)
+
+
+def icer(delta_cost: float, delta_qaly: float) -> float:
+    """Incremental cost per QALY gained: ``delta_cost / delta_qaly``; NaN when the QALY
+    change is zero, or when the design is dominated (costs more, gains no QALYs) or
+    dominant (costs less, gains QALYs), where a ratio misleads: read net health benefit."""
+    if not (np.isfinite(delta_cost) and np.isfinite(delta_qaly)) or delta_qaly == 0:
+        return np.nan
+    if (delta_qaly > 0) != (delta_cost > 0):
+        return np.nan  # dominant or dominated: no meaningful ratio
+    return float(delta_cost / delta_qaly)
+
+
+def net_health_benefit(delta_qaly, delta_cost, threshold: float):
+    """Net health benefit in QALYs: ``delta_qaly - delta_cost / threshold`` (health
+    forgone elsewhere in the NHS at the cost-effectiveness threshold, GBP per QALY)."""
+    return np.asarray(delta_qaly) - np.asarray(delta_cost) / float(threshold) if np.ndim(
+        delta_qaly) else float(delta_qaly) - float(delta_cost) / float(threshold)
+
+
+def _returned(agents: pd.DataFrame, week: int) -> np.ndarray:
+    onset = agents["first_onset"].to_numpy()
+    rtw = agents["weeks_to_rtw"].to_numpy()
+    return (onset >= 0) & (agents["first_rtw"].to_numpy() >= 0) & (rtw <= week)
+
+
+# Cell-level economics table (written by every run, so a report needs no per-agent data)
+
+ECONOMICS_DIMENSIONS = ("all", "imd_quintile", "ethnicity", "condition", "imd_ethnicity")
+COST_COLUMNS = ("cost_programme", "cost_nhs", "cost_nhs_pss", "cost_employer",
+                "cost_employer_sick_pay", "cost_employer_net_productivity",
+                "cost_employer_recruitment", "cost_exchequer", "cost_exchequer_benefits",
+                "cost_exchequer_lost_tax", "cost_individual", "cost_individual_lost_income",
+                "cost_lost_output", "cost_societal")
+
+
+def _economics_codes(agents: pd.DataFrame, dimension: str):
+    if dimension == "all":
+        return np.zeros(len(agents), dtype=np.int64), ["all"]
+    imd = agents["imd_quintile"].to_numpy().astype(np.int64) - 1
+    if dimension == "imd_quintile":
+        return imd, ["1", "2", "3", "4", "5"]
+    if dimension == "imd_ethnicity":
+        eth = agents["ethnicity"]
+        cats = list(eth.cat.categories)
+        codes = imd * len(cats) + eth.cat.codes.to_numpy().astype(np.int64)
+        return codes, [f"{q}|{e}" for q in range(1, 6) for e in cats]
+    series = agents[dimension]
+    return series.cat.codes.to_numpy().astype(np.int64), list(series.cat.categories)
+
+
+def fixed_cost_per_person(programme: pd.DataFrame, sizes: dict, horizon: int,
+                          rate: float) -> dict:
+    """Fixed running costs of a design per person, by replicate, discounted by week.
+
+    ``programme`` is the run's programme table (``fixed_cost_gbp`` = weekly fixed cost x
+    horizon per component and replicate); fixed costs are shared equally by everyone.
+    """
+    if programme.empty or "fixed_cost_gbp" not in programme:
+        return {rep: 0.0 for rep in sizes}
+    disc = discount_factors(horizon // 52 + 1, rate)[np.arange(horizon) // 52].mean()
+    total = programme.groupby("replicate")["fixed_cost_gbp"].sum()
+    return {rep: float(total.get(rep, 0.0)) * disc / max(n, 1) for rep, n in sizes.items()}
+
+
+def economics_table(agents: pd.DataFrame, cfg: dict,
+                    programme: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per replicate and group: mean discounted cost per person by perspective, discounted
+    QALYs, discounted weeks in work and absent, people returned within
+    ``rtw_window_weeks`` (52, or the horizon if shorter) among those followed that long.
+
+    Tidy: replicate, dimension, group, n, rtw_window_weeks, returned, followed, then one
+    column per cost (mean GBP per person) and weeks measure. Dimensions: all, IMD quintile,
+    ethnicity, condition and IMD quintile x ethnicity (``"1|white_british"``: the subgroups
+    a distributional cost-effectiveness analysis works on). Groups with nobody are left out.
+    """
+    horizon = int(cfg["horizon_weeks"])
+    costs = person_cost_columns(agents, cfg, [*COST_COLUMNS, "qaly_disc", "weeks_in_work_disc",
+                                              "weeks_absent_disc"])
+    window = min(52, horizon)
+    onset = agents["first_onset"].to_numpy()
+    followed = (onset >= 0) & (onset + window <= horizon)
+    returned = followed & _returned(agents, window)
+    replicate = agents["replicate"].to_numpy().astype(np.int64)
+    n_rep = int(replicate.max()) + 1 if len(agents) else 0
+    sizes = {rep: int(c) for rep, c in enumerate(np.bincount(replicate, minlength=n_rep))}
+    fixed = fixed_cost_per_person(programme if programme is not None else pd.DataFrame(),
+                                  sizes, horizon, cfg["economics"]["discount_rate"])
+    fixed_by_person = np.array([fixed[r] for r in range(n_rep)])[replicate] if n_rep else 0.0
+    values = {c: costs[c] for c in COST_COLUMNS}
+    for col in ("cost_programme", "cost_nhs_pss", "cost_societal"):
+        values[col] = values[col] + fixed_by_person
+    for c in ("qaly_disc", "weeks_in_work_disc", "weeks_absent_disc"):
+        values[c] = costs[c]
+    frames = []
+    for dim in ECONOMICS_DIMENSIONS:
+        codes, labels = _economics_codes(agents, dim)
+        k = len(labels)
+        cell = replicate * k + codes
+        n = np.bincount(cell, minlength=n_rep * k)
+        keep = np.flatnonzero(n > 0)
+        frame = {
+            "replicate": keep // k,
+            "dimension": dim,
+            "group": [str(labels[j]) for j in keep % k],
+            "n": n[keep].astype(np.int64),
+            "rtw_window_weeks": window,
+            "returned": np.bincount(cell, weights=returned, minlength=n_rep * k)[keep]
+            .astype(np.int64),
+            "followed": np.bincount(cell, weights=followed, minlength=n_rep * k)[keep]
+            .astype(np.int64),
+        }
+        for name, v in values.items():
+            frame[name] = np.bincount(cell, weights=v, minlength=n_rep * k)[keep] / n[keep]
+        frames.append(pd.DataFrame(frame))
+    return pd.concat(frames, ignore_index=True)

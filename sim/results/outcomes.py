@@ -1,0 +1,465 @@
+"""What a run observed: per-agent outcomes, group summaries, weekly counts, spell lengths.
+
+Definitions (all in observation weeks, 0 = start of observation):
+
+* ``first_onset``: week the person's first absence spell in the observation window began
+  (0 for everyone in a fit-note cohort; -1 if none).
+* ``first_rtw``: first week back in work (full or phased, same or new employer) after
+  ``first_onset``; -1 if never. ``weeks_to_rtw = first_rtw - first_onset``.
+* ``rtw_<w>w``: share returned within ``w`` weeks of onset, among people whose onset was at
+  least ``w`` weeks before the horizon (so everyone counted was followed for ``w`` weeks).
+* ``sustained_rtw``: week of the first return (on or after ``first_rtw``) followed by at
+  least ``outcomes.sustained_weeks`` (``s``) weeks in work without a new spell.
+* ``sustained_rtw_<w>w``: share with a sustained return (``s``+ weeks in work) that began
+  within ``w`` weeks of onset, among people whose onset was at least ``w + s`` weeks before
+  the horizon: for them, whether any return by week ``w`` lasted ``s`` weeks is always
+  observed. (Counting everyone followed ``w`` weeks, as RTW does, would count a return too
+  late to be followed for ``s`` weeks as "not sustained", so the figure would depend on the
+  horizon: 82.6% at 52 weeks vs 92.3% at 104 for the same people with ``s`` = 26.) Not
+  reported when ``w + s`` exceeds the horizon; the config check says so.
+* ``days_absent``: working days per week x (weeks absent + weeks phased x (1 - hours
+  fraction)), where working days per week = ``outcomes.working_days_per_year`` / 52 (219 on
+  the ONS definition, net of leave and bank holidays: :func:`days_per_week`).
+* ``relapses``: new spells starting within ``relapse_window_weeks`` of a return.
+* ``in_work_<w>w``: in work (full or phased) at week ``w`` (point prevalence);
+  ``health_benefit_<w>w``: economically inactive on ESA / UC health at week ``w``.
+* ``health_benefit``: ever on ESA / UC health (``benefit_week`` >= 0); ``left_inactivity``:
+  among people ever economically inactive for ill health, the share who later moved back
+  to seeking work or into work (``left_inactive_week``); ``job_separation``: an ordinary
+  job separation from work to unemployment; ``retired``: retired or reached State Pension
+  age (``retired_week``).
+* ``weeks_<state>_y<k>``: weeks in each state in observed year k (when the horizon is longer
+  than a year), for discounting.
+* ``enrolled``: started at least one programme component; ``programme_cost``: per-person
+  programme cost in GBP (per-participant and per-week costs; fixed running costs are in the
+  programme table).
+
+Summaries are tidy: one row per (replicate, dimension, group, metric) with the value and
+its denominator ``n``; cells with no denominator are left out rather than written as NaN.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim.engine.categories import (
+    ABSENT,
+    AGE_BANDS,
+    CONDITIONS,
+    EMPLOYER_SIZES,
+    ETHNICITIES,
+    INACTIVE_BENEFIT,
+    OCCUPATIONS,
+    PHASED,
+    SEVERITIES,
+    SEXES,
+    STATES,
+    WORKING,
+)
+from sim.evidence.conversions import working_days_per_week
+from sim.programme.interventions import ever_enrolled
+from sim.stats.metrics import aalen_johansen
+from sim.vocabulary import (
+    DECLINED,
+    DROPPED,
+    FINISHED,
+    LEFT_LIST,
+    NEVER,
+    STARTED,
+    STATUS_NAMES,
+)
+
+CATEGORY_NAMES = {
+    "age_band": AGE_BANDS,
+    "sex": SEXES,
+    "ethnicity": ETHNICITIES,
+    "condition": CONDITIONS,
+    "severity": SEVERITIES,
+    "occupation": OCCUPATIONS,
+    "employer_size": EMPLOYER_SIZES,
+}
+SUMMARY_DIMENSIONS = ("all", "condition", "severity", "ethnicity", "imd_quintile", "age_band",
+                      "sex", "occupation", "employer_size", "oh_access")
+
+
+def days_per_week(cfg: dict) -> float:
+    """Working days in a week of absence: ``outcomes.working_days_per_year`` / 52.
+
+    ONS counts days lost per worker against about 219 working days a year (its 2022 pair,
+    2.6% of hours and 5.7 days per worker, and its 2024 pair, 2.0% and 4.4 days, both give
+    219-220), not 5 x 52 = 260.
+
+    >>> round(days_per_week({"outcomes": {"working_days_per_year": 219}}), 3)
+    4.212
+    """
+    return working_days_per_week(cfg["outcomes"]["working_days_per_year"])
+
+
+def agent_outcomes(model) -> pd.DataFrame:
+    """One row per person: attributes (as categories) and outcomes."""
+    col = model.columns
+    cfg = model.cfg
+    hours = cfg["pathways"]["phased_return"]["hours_fraction"]
+    day_weeks = days_per_week(cfg)
+    wbs = col["weeks_by_state"].astype(np.int32)
+    first_onset, first_rtw = col["first_onset"], col["first_rtw"]
+    data = {
+        "replicate": col["replicate"],
+        "person_id": col["person_id"],
+    }
+    for name, names in CATEGORY_NAMES.items():
+        data[name] = pd.Categorical.from_codes(col[name], categories=list(names))
+    data["imd_quintile"] = col["imd_quintile"]
+    data["oh_access"] = col["oh_access"]
+    data.update(
+        first_onset=first_onset,
+        first_rtw=first_rtw,
+        weeks_to_rtw=np.where(first_rtw >= 0, first_rtw - first_onset, -1).astype(np.int16),
+        sustained_rtw=col["sustained_rtw"],
+        spells=col["spells"],
+        relapses=col["relapses"],
+        **{f"weeks_{state}": wbs[k] for k, state in enumerate(STATES)},
+        days_absent=day_weeks * (wbs[ABSENT] + wbs[PHASED] * (1.0 - hours)),
+        job_loss_week=col["job_loss_week"],
+        inactive_week=col["inactive_week"],
+        reemployed_week=col["reemployed_week"],
+        benefit_week=col["benefit_week"],
+        retired_week=col["retired_week"],
+        separation_week=col["separation_week"],
+        left_inactive_week=col["left_inactive_week"],
+    )
+    if model.weeks_by_state_at_year_end:  # more than one observed year
+        for y, weeks in enumerate(model.weeks_by_state_in_years()):
+            for k, state in enumerate(STATES):
+                data[f"weeks_{state}_y{y + 1}"] = weeks[k].astype(np.int16)
+    programme = model.programme
+    if programme.components:
+        starts = np.where(programme.start_week >= 0, programme.start_week,
+                          np.iinfo(np.int32).max).min(axis=0)
+        data["programme_start_week"] = np.where(
+            starts < np.iinfo(np.int32).max, starts - model.warmup, -1).astype(np.int16)
+        data["programme_cost"] = programme.person_costs()
+        data["enrolled_any"] = ever_enrolled(programme)
+        for k, comp in enumerate(programme.components):
+            data[f"status_{comp.key}"] = pd.Categorical.from_codes(
+                programme.status[k], categories=list(STATUS_NAMES))
+            data[f"wait_weeks_{comp.key}"] = programme.wait_weeks[k]
+    else:
+        data["programme_start_week"] = np.full(len(col["state"]), -1, dtype=np.int16)
+        data["programme_cost"] = np.zeros(len(col["state"]))
+        data["enrolled_any"] = np.zeros(len(col["state"]), dtype=bool)
+    for week, snap in sorted(model.snapshots.items()):
+        data[f"state_week_{week}"] = pd.Categorical.from_codes(snap, categories=list(STATES))
+    data["final_state"] = pd.Categorical.from_codes(col["state"], categories=list(STATES))
+    return pd.DataFrame(data)
+
+
+def sustained_label(cfg: dict) -> str:
+    """How a report names sustained return, with the configured number of weeks."""
+    return f"sustained return ({cfg['outcomes']['sustained_weeks']}+ weeks in work)"
+
+
+def _metrics(agents: pd.DataFrame, horizon: int, rtw_weeks, snapshot_weeks,
+             sustained_weeks: int):
+    """Per-person indicator arrays (numerator, eligible) for each summary metric."""
+    onset = agents["first_onset"].to_numpy()
+    rtw = agents["weeks_to_rtw"].to_numpy()
+    returned = agents["first_rtw"].to_numpy() >= 0
+    sustained = agents["sustained_rtw"].to_numpy()
+    everyone = np.ones(len(agents), dtype=bool)
+    out = {}
+    for w in rtw_weeks:
+        if w > horizon:
+            continue
+        followed = (onset >= 0) & (onset + w <= horizon)
+        out[f"rtw_{w}w"] = (followed & returned & (rtw <= w), followed)
+        if w + sustained_weeks <= horizon:  # a return by week w is followed s weeks
+            seen = (onset >= 0) & (onset + w + sustained_weeks <= horizon)
+            out[f"sustained_rtw_{w}w"] = (
+                seen & (sustained >= 0) & (sustained - onset <= w), seen)
+    for w in snapshot_weeks:
+        if w <= horizon and f"state_week_{w}" in agents:
+            state = agents[f"state_week_{w}"].cat.codes.to_numpy()
+            out[f"in_work_{w}w"] = ((state == WORKING) | (state == PHASED), everyone)
+            out[f"health_benefit_{w}w"] = (state == INACTIVE_BENEFIT, everyone)
+    out["days_absent"] = (agents["days_absent"].to_numpy(), everyone)
+    out["job_loss"] = (agents["job_loss_week"].to_numpy() >= 0, everyone)
+    out["inactive"] = (agents["inactive_week"].to_numpy() >= 0, everyone)
+    if "benefit_week" in agents:
+        ever_inactive = agents["inactive_week"].to_numpy() >= 0
+        out["health_benefit"] = (agents["benefit_week"].to_numpy() >= 0, everyone)
+        out["left_inactivity"] = (agents["left_inactive_week"].to_numpy() >= 0, ever_inactive)
+        out["job_separation"] = (agents["separation_week"].to_numpy() >= 0, everyone)
+        out["retired"] = (agents["retired_week"].to_numpy() >= 0, everyone)
+    out["relapse"] = (returned & (agents["relapses"].to_numpy() > 0), returned)
+    out["enrolled"] = (agents["enrolled_any"].to_numpy(), everyone)
+    out["programme_cost"] = (agents["programme_cost"].to_numpy(), everyone)
+    return out
+
+
+def _group_codes(agents: pd.DataFrame, dimension: str):
+    if dimension == "all":
+        return np.zeros(len(agents), dtype=np.int64), ["all"]
+    if dimension == "imd_quintile":
+        return agents["imd_quintile"].to_numpy().astype(np.int64) - 1, [1, 2, 3, 4, 5]
+    if dimension == "oh_access":
+        return agents["oh_access"].to_numpy().astype(np.int64), [False, True]
+    series = agents[dimension]
+    return series.cat.codes.to_numpy().astype(np.int64), list(series.cat.categories)
+
+
+def group_summary(agents: pd.DataFrame, cfg: dict) -> pd.DataFrame:
+    """Tidy table: replicate, dimension, group, metric, value (mean over eligible), n.
+
+    The work repeated across dimensions is done once (issue 19: 1.3 s of a 1M-person
+    run): each metric's numerator among the eligible, and each distinct eligibility's
+    count per group, which many metrics share. The sums are the same bincounts as a
+    metric-by-metric loop, so the table is too, to the bit.
+    """
+    horizon = cfg["horizon_weeks"]
+    metrics = _metrics(agents, horizon, cfg["outcomes"]["rtw_weeks"],
+                       cfg["outcomes"]["snapshot_weeks"], cfg["outcomes"]["sustained_weeks"])
+    replicate = agents["replicate"].to_numpy().astype(np.int64)
+    n_rep = int(replicate.max()) + 1 if len(agents) else 0
+    numerators = {m: np.where(eligible, num, 0.0) for m, (num, eligible) in metrics.items()}
+    cols: dict[str, list] = {"replicate": [], "dimension": [], "group": [], "metric": [],
+                             "value": [], "n": []}
+    for dim in SUMMARY_DIMENSIONS:
+        codes, labels = _group_codes(agents, dim)
+        k = len(labels)
+        cell = replicate * k + codes
+        counts: dict[int, np.ndarray] = {}  # by eligibility array (several metrics share one)
+        for metric, (_, eligible) in metrics.items():
+            n = counts.get(id(eligible))
+            if n is None:
+                n = counts[id(eligible)] = np.bincount(cell, weights=eligible,
+                                                       minlength=n_rep * k)
+            total = np.bincount(cell, weights=numerators[metric], minlength=n_rep * k)
+            idx = np.flatnonzero(n > 0)
+            cols["replicate"].append(idx // k)
+            cols["dimension"].append([dim] * idx.size)
+            cols["group"].append([str(labels[j]) for j in idx % k])
+            cols["metric"].append([metric] * idx.size)
+            cols["value"].append(total[idx] / n[idx])
+            cols["n"].append(n[idx].astype(np.int64))
+    out = {}
+    for name, parts in cols.items():
+        if name in ("dimension", "group", "metric"):
+            out[name] = np.array([x for part in parts for x in part], dtype=object)
+        else:
+            out[name] = np.concatenate(parts) if parts else np.zeros(0)
+    return pd.DataFrame(out)
+
+
+def weekly_table(model) -> pd.DataFrame:
+    """Tidy weekly counts: week, replicate, imd_quintile, ethnicity, condition, state, count."""
+    counts = model.weekly_counts  # [week, group, state]
+    weeks, groups, states = counts.shape
+    week_idx, group_idx, state_idx = np.nonzero(counts)
+    cond = group_idx % len(CONDITIONS)
+    rest = group_idx // len(CONDITIONS)
+    eth = rest % len(ETHNICITIES)
+    rest //= len(ETHNICITIES)
+    imd = rest % 5 + 1
+    rep = rest // 5
+    return pd.DataFrame({
+        "week": week_idx.astype(np.int16),
+        "replicate": rep.astype(np.int16),
+        "imd_quintile": imd.astype(np.int8),
+        "ethnicity": pd.Categorical.from_codes(eth, categories=list(ETHNICITIES)),
+        "condition": pd.Categorical.from_codes(cond, categories=list(CONDITIONS)),
+        "state": pd.Categorical.from_codes(state_idx, categories=list(STATES)),
+        "count": counts[week_idx, group_idx, state_idx],
+    })
+
+
+def spell_table(model) -> pd.DataFrame:
+    """Absence spells by length in weeks: completed, and still ongoing at the horizon."""
+    completed, ongoing = model.spell_lengths, model.ongoing_spell_lengths
+    rows = []
+    for kind, arr in (("completed", completed), ("ongoing", ongoing)):
+        rep, length = np.nonzero(arr)
+        rows.append(pd.DataFrame({"replicate": rep, "weeks": length, "status": kind,
+                                  "spells": arr[rep, length]}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def rtw_curve(agents: pd.DataFrame, by: str, weeks: int) -> pd.DataFrame:
+    """Share returned by each week since onset, per group, among people followed ``weeks``."""
+    onset = agents["first_onset"].to_numpy()
+    followed = (onset >= 0) & (onset + weeks <= agents.attrs.get("horizon", np.inf))
+    sub = agents.loc[followed]
+    codes, labels = _group_codes(sub, by)
+    rtw = sub["weeks_to_rtw"].to_numpy()
+    out = []
+    for j, label in enumerate(labels):
+        mask = codes == j
+        n = int(mask.sum())
+        if n == 0:
+            continue
+        r = rtw[mask]
+        hist = np.bincount(r[r >= 0], minlength=weeks + 1)[: weeks + 1]
+        out.append(pd.DataFrame({"group": str(label), "week": np.arange(weeks + 1),
+                                 "share_returned": np.cumsum(hist) / n, "n": n}))
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(
+        columns=["group", "week", "share_returned", "n"])
+
+
+def programme_table(model) -> pd.DataFrame:
+    """One row per component: the hazard ratios used (after conversion), use and cost."""
+    prog = model.programme
+    rows = []
+    spec = model.cfg["programme"]["components"] or {}
+    resolved = model.resolved_effects
+    for k, comp in enumerate(prog.components):
+        status = prog.status[k]
+        started = np.isin(status, STARTED)
+        for rep in range(model.replicates):
+            in_rep = model.people.replicate == rep
+            row = {
+                "replicate": rep,
+                "component": comp.key,
+                "label": comp.label,
+                "domain": comp.domain,
+                "referred_or_waiting": int((status[in_rep] != NEVER).sum()),
+                "started": int(started[in_rep].sum()),
+                "completed": int((status[in_rep] == FINISHED).sum()),
+                "dropped": int((status[in_rep] == DROPPED).sum()),
+                "left_waiting_list": int((status[in_rep] == LEFT_LIST).sum()),
+                "declined": int((status[in_rep] == DECLINED).sum()),
+                "mean_wait_weeks": float(prog.wait_weeks[k][in_rep & started].mean())
+                if (in_rep & started).any() else 0.0,
+                "participant_weeks": int(prog.weeks_enrolled[k][in_rep].sum()),
+                "variable_cost_gbp": float(
+                    comp.cost_per_participant * started[in_rep].sum()
+                    + comp.cost_per_week * prog.weeks_enrolled[k][in_rep].sum()),
+                "fixed_cost_gbp": comp.cost_fixed_per_week * model.horizon,
+            }
+            for effect_key, value in resolved.get(comp.key, {}).items():
+                ref = spec[comp.key]["effects"].get(effect_key)
+                row[f"{effect_key}_source"] = "" if ref is None else str(ref)
+                row[effect_key] = np.nan if value is None else float(value)
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# Cell-level curves (written by every run, so a report needs no per-agent data)
+
+CURVE_DIMENSIONS = ("all", "imd_quintile", "ethnicity", "condition")
+CAUSES = ("rtw", "job_loss", "inactive")  # competing first exits from a sickness absence
+
+
+def rtw_curve_table(agents: pd.DataFrame, cfg: dict) -> pd.DataFrame:
+    """Share back at work by week since onset, per replicate and group, in counts.
+
+    Tidy: replicate, dimension, group, week (0..min(52, horizon)), returned (people back
+    in work by that week, full or phased, any employer), n (people followed that long).
+    ``returned / n`` at week 52 equals the ``rtw_52w`` summary metric.
+    """
+    horizon = int(cfg["horizon_weeks"])
+    weeks = min(52, horizon)
+    onset = agents["first_onset"].to_numpy()
+    followed = (onset >= 0) & (onset + weeks <= horizon)
+    sub = agents.loc[followed]
+    rtw = sub["weeks_to_rtw"].to_numpy().astype(np.int64)
+    replicate = sub["replicate"].to_numpy().astype(np.int64)
+    n_rep = int(agents["replicate"].max()) + 1 if len(agents) else 0
+    frames = []
+    for dim in CURVE_DIMENSIONS:
+        codes, labels = _group_codes(sub, dim)
+        k = len(labels)
+        cell = replicate * k + codes
+        n = np.bincount(cell, minlength=n_rep * k)
+        hit = (rtw >= 0) & (rtw <= weeks)
+        hist = np.bincount(cell[hit] * (weeks + 1) + rtw[hit],
+                           minlength=n_rep * k * (weeks + 1)).reshape(n_rep * k, weeks + 1)
+        cum = np.cumsum(hist, axis=1)
+        keep = np.flatnonzero(n > 0)
+        frames.append(pd.DataFrame({
+            "replicate": np.repeat(keep // k, weeks + 1),
+            "dimension": dim,
+            "group": np.repeat([str(labels[j]) for j in keep % k], weeks + 1),
+            "week": np.tile(np.arange(weeks + 1), len(keep)),
+            "returned": cum[keep].ravel().astype(np.int64),
+            "n": np.repeat(n[keep], weeks + 1).astype(np.int64),
+        }))
+    return pd.concat(frames, ignore_index=True)
+
+
+def first_exit(agents: pd.DataFrame, horizon: int):
+    """Time (weeks since onset) and cause of the first exit from the first absence.
+
+    Cause 1 = back in work, 2 = job loss, 3 = economically inactive, 0 = still off at the
+    horizon (censored at ``horizon - onset``). The first of the three counts; at the same
+    week RTW wins over job loss over inactivity. Only people with an onset are returned
+    (``mask`` selects them); events dated before the onset are ignored.
+    """
+    onset = agents["first_onset"].to_numpy().astype(np.int64)
+    mask = onset >= 0
+    onset = onset[mask]
+    big = np.iinfo(np.int64).max
+    times = []
+    for column in ("first_rtw", "job_loss_week", "inactive_week"):
+        week = agents[column].to_numpy().astype(np.int64)[mask]
+        times.append(np.where(week >= onset, week - onset, big))
+    stacked = np.stack(times)
+    first = stacked.min(axis=0)
+    cause = np.where(first < big, stacked.argmin(axis=0) + 1, 0)
+    time = np.where(cause > 0, first, horizon - onset)
+    return time, cause, mask
+
+
+def competing_risks_table(agents: pd.DataFrame, cfg: dict, level: float = 0.95
+                          ) -> pd.DataFrame:
+    """Aalen-Johansen cumulative incidence of RTW, job loss and inactivity by group.
+
+    Pooled over replicates (the interval is the Aalen-Johansen delta-method interval of the
+    pooled sample). People are collapsed to (time, cause) counts first and passed as
+    frequency weights, which gives exactly the individual-level estimator. Tidy: dimension,
+    group, cause, week, cif, low, high, n_risk, n (people in the group). Weeks with no
+    event are filled forward so every group has weeks 0..horizon.
+    """
+    horizon = int(cfg["horizon_weeks"])
+    time, cause, mask = first_exit(agents, horizon)
+    sub = agents.loc[mask]
+    weeks = np.arange(horizon + 1)
+    cols = {k: [] for k in ("dimension", "group", "cause", "cif", "low", "high", "n_risk",
+                            "n")}
+    for dim in CURVE_DIMENSIONS:
+        codes, labels = _group_codes(sub, dim)
+        for j, label in enumerate(labels):
+            sel = codes == j
+            n = int(sel.sum())
+            if n == 0:
+                continue
+            counts = np.bincount(time[sel] * 4 + cause[sel])
+            uniq = np.flatnonzero(counts)
+            aj = aalen_johansen(uniq // 4, uniq % 4, causes=[1, 2, 3], weights=counts[uniq],
+                                level=level)
+            for k, name in enumerate(CAUSES, start=1):
+                c = aj[aj["cause"] == k]
+                t = c["time"].to_numpy()
+                # value at week w = estimate at the last observed time <= w (0 before any)
+                pos = np.searchsorted(t, weeks, side="right") - 1
+                nxt = np.searchsorted(t, weeks, side="left")  # at risk: next observed time
+                for col in ("cif", "low", "high"):
+                    v = c[col].to_numpy()
+                    cols[col].append(np.where(pos >= 0, v[np.maximum(pos, 0)], 0.0))
+                risk = c["n_risk"].to_numpy()
+                cols["n_risk"].append(np.where(nxt < len(t), risk[np.minimum(nxt, len(t) - 1)],
+                                               0.0).astype(np.int64))
+                cols["dimension"].append(np.full(len(weeks), dim, dtype=object))
+                cols["group"].append(np.full(len(weeks), str(label), dtype=object))
+                cols["cause"].append(np.full(len(weeks), name, dtype=object))
+                cols["n"].append(np.full(len(weeks), n, dtype=np.int64))
+    n_curves = len(cols["cif"])
+    if n_curves == 0:  # nobody had an absence in the observation window
+        return pd.DataFrame(columns=["dimension", "group", "cause", "week", "cif", "low",
+                                     "high", "n_risk", "n"])
+    out = {k: np.concatenate(v) for k, v in cols.items() if k not in ("cif",)}
+    return pd.DataFrame({
+        "dimension": out["dimension"], "group": out["group"], "cause": out["cause"],
+        "week": np.tile(weeks, n_curves), "cif": np.concatenate(cols["cif"]),
+        "low": out["low"], "high": out["high"], "n_risk": out["n_risk"], "n": out["n"],
+    })

@@ -1,0 +1,224 @@
+"""Writing a run's results: all or nothing.
+
+Files are written into a hidden staging directory next to the destination, the manifest
+last, and the staging directory is renamed into place in one step. A run that fails or is
+killed half-way leaves no ``results/`` directory that could pass for a complete one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.engine.categories import CONDITION_LABELS, ETHNICITY_LABELS, SMALL_CELL
+from sim.io import TMP_MARK, describe_os_error, staged_dir
+from sim.results.economics import with_person_economics
+from sim.results.manifest import build_manifest
+from sim.results.outcomes import sustained_label
+from sim.textsafe import md_text
+
+HEADLINE = (
+    ("rtw_13w", "Returned to work within 13 weeks", "pct"),
+    ("rtw_26w", "Returned to work within 26 weeks", "pct"),
+    ("rtw_52w", "Returned to work within 52 weeks", "pct"),
+    ("sustained_rtw_52w", "Sustained return within 52 weeks", "pct"),  # + weeks: config
+    ("days_absent", "Working days absent per person over the horizon", "num"),
+    ("job_loss", "Lost their job", "pct"),
+    ("inactive", "Became economically inactive", "pct"),
+    ("relapse", "Relapsed after returning (of those who returned)", "pct"),
+)
+GROUP_COLUMNS = ("rtw_13w", "rtw_52w", "days_absent", "job_loss")
+
+
+def _cell_text(value, kind):
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "-"
+    return f"{100 * value:.1f}%" if kind == "pct" else f"{value:,.1f}"
+
+
+def _mean_over_replicates(summary: pd.DataFrame) -> pd.DataFrame:
+    return (summary.groupby(["dimension", "group", "metric"], sort=False)
+            .agg(value=("value", "mean"), n=("n", "sum")).reset_index())
+
+
+def _group_table(means: pd.DataFrame, dimension: str, labels: dict | None) -> str:
+    sub = means[means["dimension"] == dimension]
+    if sub.empty:
+        return ""
+    kinds = {m: k for m, _, k in HEADLINE}
+    cols = [c for c in GROUP_COLUMNS if c in set(sub["metric"])]
+    header = "| group | people | " + " | ".join(cols) + " |"
+    lines = [header, "|" + "---|" * (len(cols) + 2)]
+    for group, g in sub.groupby("group", sort=False):
+        vals = dict(zip(g["metric"], g["value"], strict=True))
+        n = int(g.loc[g["metric"] == "days_absent", "n"].sum())
+        name = md_text(labels.get(group, group) if labels else group)
+        if n < SMALL_CELL:
+            lines.append(f"| {name} | <{SMALL_CELL} | " + " | ".join("suppressed" for _ in cols)
+                         + " |")
+            continue
+        lines.append(f"| {name} | {n:,} | "
+                     + " | ".join(_cell_text(vals.get(c), kinds[c]) for c in cols) + " |")
+    return "\n".join(lines)
+
+
+def summary_markdown(results, figures: list[str]) -> str:
+    cfg = results.config
+    means = _mean_over_replicates(results.summary)
+    overall = means[means["dimension"] == "all"].set_index("metric")["value"]
+    t = results.timings
+    lines = [
+        f"# rtw-sim: {md_text(cfg['population']['name'])} x {md_text(cfg['programme']['name'])}",
+        "",
+        f"{md_text(cfg['population']['description'])}; programme: "
+        f"{md_text(cfg['programme']['description'])}.",
+        f"{len(results.agents):,} people ({cfg['replicates']} replicate(s) of "
+        f"{cfg['population']['n']:,}), {cfg['horizon_weeks']} weeks, seed {cfg['seed']}, "
+        f"engine {cfg['engine']}; simulated in {t.get('run_seconds', 0):.2f} s.",
+        "",
+        "## Headline outcomes",
+        "",
+        "| outcome | value |",
+        "|---|---|",
+    ]
+    for metric, label, kind in HEADLINE:
+        if metric.startswith("sustained_"):  # the configured weeks, e.g. (26+ weeks in work)
+            label = label.replace("Sustained return", sustained_label(cfg).capitalize())
+        if metric in overall:
+            lines.append(f"| {label} | {_cell_text(overall[metric], kind)} |")
+    sw = cfg["outcomes"]["sustained_weeks"]
+    lines += ["", "RTW rates count people followed for the full period after their first "
+              f"absence began (sustained return: that period plus {sw} weeks, so every "
+              "return counted could be seen to last); values are means over replicates. "
+              f"Groups with fewer than {SMALL_CELL} people are suppressed.", ""]
+    if not results.programme.empty:
+        prog = results.programme.groupby(["component", "label"], sort=False).mean(
+            numeric_only=True).reset_index()
+        lines += ["## Programme components", "",
+                  "| component | started (per replicate) | mean wait (weeks) | RTW hazard ratio "
+                  "used | variable cost (GBP) |", "|---|---|---|---|---|"]
+        for r in prog.itertuples():
+            hr = getattr(r, "rtw_hr", float("nan"))
+            hr_text = "-" if hr != hr else f"{hr:.3f}"
+            lines.append(f"| {md_text(r.label)} | {r.started:,.0f} | {r.mean_wait_weeks:.1f} | "
+                         f"{hr_text} | {r.variable_cost_gbp:,.0f} |")
+        enrolled = overall.get("enrolled", 0.0)
+        cost = overall.get("programme_cost", 0.0)
+        lines += ["", f"{100 * enrolled:.1f}% of people started a component; programme cost "
+                  f"{cost:,.0f} GBP per person in the population (see programme.csv).", ""]
+    for dim, title, labels in (
+        ("imd_quintile", "By IMD quintile (1 = most deprived)", None),
+        ("ethnicity", "By ethnic group", ETHNICITY_LABELS),
+        ("condition", "By health condition", CONDITION_LABELS),
+    ):
+        lines += [f"## {title}", "", _group_table(means, dim, labels), ""]
+    if not results.calibration.empty:
+        lines += ["## Calibration against UK figures", "",
+                  "| target | UK figure | simulated | source |", "|---|---|---|---|"]
+        for row in results.calibration.itertuples():
+            lines.append(f"| {md_text(row.target)} | {row.target_value:.3g} | "
+                         f"{row.simulated:.3g} | {md_text(row.source)} |")
+        lines.append("")
+    from sim.uncertainty.decomposition import decomposition_markdown
+
+    section = decomposition_markdown(getattr(results, "decomposition", None))
+    if section:
+        lines += [section, ""]
+    if figures:
+        lines += ["## Figures", ""] + [f"![{f}]({f})" for f in figures] + [""]
+    lines += [
+        "## Files",
+        "",
+        "- `agents.parquet`: one row per person: attributes and outcomes, discounted QALYs "
+        "(`qaly_disc`), NHS/PSS and societal cost",
+        "- `group_summary.csv` / `.parquet`: tidy metrics by replicate, dimension and group "
+        "(value and its denominator n)",
+        "- `weekly_counts.parquet`: people by week, replicate, IMD, ethnicity, condition, state",
+        "- `state_totals.csv`: weekly totals by state (Mesa DataCollector)",
+        "- `spell_lengths.csv`: absence spells by length (completed / ongoing at the horizon)",
+        "- `calibration.csv`: UK targets vs simulated",
+        "- `gap_decomposition.csv`: the deprivation and ethnicity gaps split into population "
+        "structure, sourced and assumed hazard differences (counterfactual runs)",
+        "- `programme.csv`: per component: hazard ratios used, referrals, starts, waits, costs",
+        "- `economics.parquet`: per replicate and group (all, IMD, ethnicity, condition, "
+        "IMD x ethnicity): mean discounted cost per person by perspective, discounted weeks "
+        "in work and absent, people returned within 52 weeks",
+        "- `rtw_curves.parquet`: people back at work by week since onset, per replicate and "
+        "group (counts)",
+        "- `cif.parquet`: Aalen-Johansen cumulative incidence of RTW, job loss and inactivity "
+        "by week and group (pooled over replicates, with 95% intervals)",
+        "- `manifest.json`: config, seed, package versions, git commit, timings, peak memory",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_results(results, dest: Path) -> Path:
+    """Write every table, figure and the manifest to ``dest`` atomically."""
+    dest = Path(dest)
+    with staged_dir(dest) as staging:
+        cfg = results.config
+        files = []
+
+        def save(name, writer):
+            writer(staging / name)
+            files.append(name)
+
+        if cfg["output"]["write_agents"]:
+            save("agents.parquet", lambda p: with_person_economics(
+                results.agents, cfg).to_parquet(p, index=False))
+        save("group_summary.parquet", lambda p: results.summary.to_parquet(p, index=False))
+        save("group_summary.csv", lambda p: results.summary.to_csv(p, index=False))
+        save("weekly_counts.parquet", lambda p: results.weekly.to_parquet(p, index=False))
+        save("state_totals.csv", lambda p: results.state_totals.to_csv(p, index=False))
+        save("spell_lengths.csv", lambda p: results.spells.to_csv(p, index=False))
+        save("calibration.csv", lambda p: results.calibration.to_csv(p, index=False))
+        from sim.uncertainty.decomposition import for_results
+
+        decomposition = for_results(results)
+        if not decomposition.empty:
+            save("gap_decomposition.csv", lambda p: decomposition.to_csv(p, index=False))
+        if not results.programme.empty:
+            save("programme.csv", lambda p: results.programme.to_csv(p, index=False))
+        # cell-level tables a comparison report reads (present even without agents.parquet)
+        for name in ("economics", "rtw_curves", "cif"):
+            table = getattr(results, name, None)
+            if table is not None and not table.empty:
+                save(f"{name}.parquet", lambda p, t=table: t.to_parquet(p, index=False))
+        figures = []
+        if cfg["output"]["plots"]:
+            from sim.results import plots  # matplotlib (~0.3 s to import) only when plotting
+
+            save("rtw_curves.png", lambda p: plots.rtw_curves_figure(
+                results.agents, cfg["horizon_weeks"], p))
+            save("states.png", lambda p: plots.states_figure(results.state_totals, p))
+            figures = ["rtw_curves.png", "states.png"]
+        save("summary.md", lambda p: p.write_text(summary_markdown(results, figures)))
+        manifest = build_manifest(results, files + ["manifest.json"])
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+    return dest
+
+
+def point_latest(results_dir: Path, outputs_root: Path) -> str | None:
+    """Make ``outputs/latest`` a symlink to ``results_dir`` (replaced atomically).
+
+    Returns None on success, else a one-line warning: a ``latest`` that is a real file or
+    directory (not a link this program made) is left alone, and so is an unwritable root.
+    """
+    link = outputs_root / "latest"
+    if link.exists() and not link.is_symlink():
+        return (f"{link} is a real {'directory' if link.is_dir() else 'file'}, not a link; "
+                "left as it is (set output.latest_link=false to stop this warning)")
+    tmp = outputs_root / f".latest{TMP_MARK}{os.getpid()}"
+    try:
+        os.symlink(os.path.relpath(results_dir, outputs_root), tmp)
+        os.replace(tmp, link)
+    except OSError as err:
+        if tmp.is_symlink():
+            tmp.unlink()
+        return f"could not point {link} at the results: {describe_os_error(err)}"
+    return None

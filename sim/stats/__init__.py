@@ -1,0 +1,1 @@
+"""Statistics: equity metrics, survival (Aalen-Johansen), paired differences."""
