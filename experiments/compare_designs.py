@@ -27,7 +27,9 @@ REPO = Path(__file__).resolve().parent.parent
 
 DEFAULT_DESIGNS = ("usual_care", "rtw_coordinator", "work_focused_cbt", "multicomponent",
                    "multidisciplinary_bps", "culturally_adapted_mdt", "ips_smi", "wave_vsw",
-                   "targeted_deprived")
+                   "targeted_deprived", "occupational_health", "access_to_work",
+                   "line_manager_training", "stay_at_work", "anti_racist_mdt",
+                   "community_health_workers_mdt")
 
 
 def _choices(group: str) -> list[str]:

@@ -554,6 +554,18 @@ MODIFIER = Choice("kind", {
         "referral_imd_rr": IMD5,
         "priority": Str(PRIORITIES),
     }, optional=(*ELIGIBILITY_ATTRIBUTES, "referral_imd_rr", "priority"), sources=True),
+    # a referral route that reaches groups with low uptake (community or social health
+    # workers): referral and uptake multiplied for people in the named ethnic groups or IMD
+    # quintiles (sim.programme.interventions)
+    "outreach": Struct({
+        "kind": Str(),
+        "label": Str(),
+        "referral_rr": RATIO_OR_ID,
+        "uptake_rr": RATIO_OR_ID,
+        "ethnicities": Subset(ETHNICITIES, "ethnic group"),
+        "imd_quintiles": Subset((1, 2, 3, 4, 5), "IMD quintile"),
+        "cost_per_participant_gbp": COST_OR_ID,
+    }, optional=("ethnicities", "imd_quintiles"), sources=True),
 })
 
 PROGRAMME = Struct(

@@ -22,7 +22,8 @@ class EffectKind:
     ``direct``: those used as they are (the others are converted). ``needs_state``: the
     state whose baseline a conversion uses (the component must act on it), or None.
     ``domain``: where in a pathway it acts: ``absence`` (weekly, while absent),
-    ``out_of_work`` (weekly, while out of work), ``at_return`` (once, when a person returns).
+    ``out_of_work`` (weekly, while out of work), ``at_return`` (once, when a person returns),
+    ``in_work`` (weekly, while in work: the onset of a new spell; stay-at-work prevention).
     ``weekly``: a weekly hazard multiplier, which persists after the service ends as the
     component's ``persistence`` says (see :mod:`sim.programme.persistence`). ``multidomain``: the
     multi-domain term multiplies it.
@@ -50,6 +51,8 @@ EFFECT_KINDS = (
                "at_return", False, False),
     EffectKind("phased_rr", "phased", ("rr_phased_return",), ("rr_phased_return",), None,
                "at_return", True, False),
+    EffectKind("onset_hr", "onset", ("hr_onset",), ("hr_onset",), None,
+               "in_work", True, False),
 )
 EFFECTS = {k.name: k for k in EFFECT_KINDS}
 EFFECT_KEYS = tuple(EFFECTS)
@@ -69,7 +72,7 @@ MULTIDOMAIN_EFFECTS = tuple(k.name for k in EFFECT_KINDS if k.multidomain)
 # The keys of sim.engine.model.Effects: each effect's hazard, and re-employment from inactivity
 # (set by services for people inactive for ill health, from their reemploy_hr).
 REEMPLOY_INACTIVE = "reemploy_inactive"
-HAZARD_KEYS = ("rtw", "job_loss", "relapse", "reemploy", "phased", REEMPLOY_INACTIVE)
+HAZARD_KEYS = ("rtw", "job_loss", "relapse", "reemploy", "phased", "onset", REEMPLOY_INACTIVE)
 assert set(EFFECT_TO_HAZARD.values()) | {REEMPLOY_INACTIVE} == set(HAZARD_KEYS)
 
 # Component domains; the multi-domain term acts on people in two or more of the first three.
@@ -79,8 +82,11 @@ MULTIDOMAIN_DOMAINS = DOMAINS[:3]
 COMBINE_RULES = ("domain_strongest", "strongest", "multiplicative")
 # Waiting-list priority rules.
 PRIORITIES = ("fifo", "most_deprived", "longest_absent")
-# The states a component may serve (names of sim.engine.categories.STATES).
-COMPONENT_STATES = ("absent", "unemployed", "inactive", "inactive_benefit")
+# The states a component may serve (names of sim.engine.categories.STATES). A component for
+# people in work ("working": stay-at-work prevention) refers each person once, in the first
+# week they have been in work for at least ``refer_at_week`` weeks; the others refer at
+# exactly that week of a spell.
+COMPONENT_STATES = ("absent", "unemployed", "inactive", "inactive_benefit", "working")
 
 # A person's status in a component (int8 codes, in this order).
 STATUS_NAMES = ("never", "waiting", "enrolled", "finished", "dropped", "left_list", "declined")

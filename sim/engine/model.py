@@ -147,6 +147,8 @@ class Person(mesa.Agent):
         elif state == PHASED:
             since = t - int(col["last_return"][i])
             h_rel = pw.spell_hazard[i]
+            if eff.arrays["onset"] is not None:  # stay-at-work prevention
+                h_rel = h_rel * eff.arrays["onset"][i]
             if since < pw.relapse_window:
                 h_rel = h_rel + pw.relapse_hazard(
                     i, since, col["early_return"][i], col["phased_return"][i],
@@ -157,6 +159,8 @@ class Person(mesa.Agent):
         elif state == WORKING:
             since = t - int(col["last_return"][i])
             h = pw.spell_hazard[i]
+            if eff.arrays["onset"] is not None:  # stay-at-work prevention
+                h = h * eff.arrays["onset"][i]
             if since < pw.relapse_window:
                 h = h + pw.relapse_hazard(
                     i, since, col["early_return"][i], col["phased_return"][i],
@@ -279,8 +283,9 @@ class Effects:
     """Per-person multipliers a programme applies this week (None = no effect).
 
     Keys: ``rtw``, ``job_loss``, ``relapse``, ``reemploy`` (hazard ratios; re-employment
-    from unemployment), ``reemploy_inactive`` (into work from inactivity, set by services
-    for people inactive for ill health) and ``phased`` (multiplier of the probability that
+    from unemployment), ``onset`` (hazard ratio on the background new-spell hazard in
+    work), ``reemploy_inactive`` (into work from inactivity, set by services for people
+    inactive for ill health) and ``phased`` (multiplier of the probability that
     a return is phased). Usual care sets none.
     """
 
@@ -618,6 +623,9 @@ class RTWModel(mesa.Model):
         col, pw = self.columns, self.pathways
         since = t - col["last_return"][idx]
         h = pw.spell_hazard[idx]  # a copy (fancy indexing)
+        onset = self.effects.get("onset", idx)  # stay-at-work prevention
+        if onset is not None:
+            h = h * onset
         win = np.flatnonzero(since < pw.relapse_window)
         if win.size:
             iw = idx[win]
@@ -644,6 +652,7 @@ class RTWModel(mesa.Model):
         u = self.draws_transition
         col = self.columns
         background, relapse, top = self._onset_bound
+        background = background * self.effects.upper_bound("onset")
         p_background = float(hazard_to_probability(background * (1.0 + 1e-9)))
         p_upper = float(hazard_to_probability(
             (background + relapse * self.effects.upper_bound("relapse")) * (1.0 + 1e-9)))

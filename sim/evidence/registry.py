@@ -47,6 +47,8 @@ MEASURES: dict[str, tuple[str, str]] = {
     "hr_job_loss": ("ratio", "hazard ratio on job loss while absent; used as it is"),
     "hr_relapse": ("ratio", "hazard ratio on relapse (a new spell soon after a return); "
                             "used as it is"),
+    "hr_onset": ("ratio", "hazard ratio on the onset of a new sickness-absence spell while in "
+                          "work (prevention); used as it is"),
     "rr_phased_return": ("ratio", "multiplier on the probability that a return is phased "
                                   "(graded); used as it is"),
     "rr_uptake": ("ratio", "multiplier on the probability of referral or uptake; used as it is"),
@@ -71,7 +73,7 @@ MEASURES: dict[str, tuple[str, str]] = {
 RATIO_MEASURES = tuple(m for m, (k, _) in MEASURES.items() if k == "ratio")
 # Measures whose value multiplies a model quantity as it is (no conversion needed).
 DIRECT_MEASURES = ("hr_time_to_rtw", "hr_job_loss", "hr_relapse", "rr_phased_return",
-                   "rr_uptake", "hr_dropout")
+                   "rr_uptake", "hr_dropout", "hr_onset")
 # Measures that a conversion turns into a hazard ratio on the model's own baseline: they
 # need the follow-up (or horizon) over which the source measured them.
 FOLLOWUP_MEASURES = ("rr_rtw_at_followup", "rr_at_work", "rr_employment", "md_days_absent")

@@ -237,6 +237,8 @@ def read_evidence_ids(cfg: dict) -> list[str]:
     for mod in (design.get("modifiers") or {}).values():
         found += [v for k, v in (mod or {}).items()
                   if k in ("cost_per_participant_gbp", "effect_exponent") and isinstance(v, str)]
+        if (mod or {}).get("kind") == "outreach":
+            found += [mod[k] for k in ("referral_rr", "uptake_rr") if isinstance(mod.get(k), str)]
     ref = (design.get("combine") or {}).get("multidomain_hr")
     domains = {(spec or {}).get("domain") for spec in components.values()}
     if isinstance(ref, str) and len(domains & set(MULTIDOMAIN_DOMAINS)) >= 2:
@@ -289,6 +291,10 @@ def check_evidence_refs(cfg: dict) -> None:
         if isinstance(ref, str):
             refs.append((f"programme.modifiers.{key}.effect_exponent", ref,
                          ("effect_exponent",), None))
+        for rr_key in ("referral_rr", "uptake_rr"):  # outreach
+            ref = (mod or {}).get(rr_key) if (mod or {}).get("kind") == "outreach" else None
+            if isinstance(ref, str):
+                refs.append((f"programme.modifiers.{key}.{rr_key}", ref, ("rr_uptake",), None))
     ref = (design.get("combine") or {}).get("multidomain_hr")
     if isinstance(ref, str):
         refs.append(("programme.combine.multidomain_hr", ref, ("hr_time_to_rtw",), None))

@@ -21,7 +21,8 @@ A **component** is a service (RTW coordinator, work-focused CBT, IPS ...) that d
 A **modifier** changes the design's services: ``cultural_adaptation`` raises uptake, lowers
 drop-out and (``effect_exponent``) strengthens the effect for minority ethnic groups;
 ``targeting`` restricts eligibility by any person attribute (as above), sets the priority
-rule, or boosts referral in deprived areas (proportionate universalism).
+rule, or boosts referral in deprived areas (proportionate universalism); ``outreach`` (community
+or social health workers) raises referral and uptake for the groups it reaches.
 
 A **design** (``configs/programme/*.yaml``) lists components and modifiers and says how the
 effects of several components on one person combine (``combine``). Each component's
@@ -83,7 +84,7 @@ from sim.vocabulary import (
 
 # the state a component serves; people inactive for ill health (on a health benefit or not)
 # can be served too (IPS, WorkWell-type services for people out of work)
-ACTS_ON = dict(zip(COMPONENT_STATES, (ABSENT, UNEMPLOYED, INACTIVE, INACTIVE_BENEFIT),
+ACTS_ON = dict(zip(COMPONENT_STATES, (ABSENT, UNEMPLOYED, INACTIVE, INACTIVE_BENEFIT, WORKING),
                    strict=True))
 
 
@@ -139,6 +140,12 @@ def _component_arrays(spec: dict, people, modifiers: list[dict], resolved: dict,
                 value = resolve_cost(mod["effect_exponent"], evidence_values)
                 effect_exponent = effect_exponent * np.where(groups, value, 1.0)[
                     people.ethnicity]
+        elif mod["kind"] == "outreach":  # community or social health workers
+            reached = _outreach_reach(mod, people)
+            referral = referral * np.where(
+                reached, resolve_cost(mod["referral_rr"], evidence_values), 1.0)
+            uptake = uptake * np.where(
+                reached, resolve_cost(mod["uptake_rr"], evidence_values), 1.0)
         elif mod["kind"] == "targeting":  # who it serves: eligibility.static_mask below
             if mod.get("referral_imd_rr") is not None:
                 referral = referral * np.asarray(mod["referral_imd_rr"], float)[imd]
@@ -159,7 +166,7 @@ def _component_arrays(spec: dict, people, modifiers: list[dict], resolved: dict,
         effects[key] = np.exp(np.log(value) * exponent)
     cost = {k: resolve_cost(v, evidence_values) for k, v in spec["cost"].items()}
     culture_cost = sum(resolve_cost(m["cost_per_participant_gbp"], evidence_values)
-                       for m in modifiers if m["kind"] == "cultural_adaptation")
+                       for m in modifiers if m["kind"] in ("cultural_adaptation", "outreach"))
     return Component(
         key=spec["key"],
         label=spec["label"],
@@ -181,6 +188,20 @@ def _component_arrays(spec: dict, people, modifiers: list[dict], resolved: dict,
         effect_lag_weeks=int(spec["effect_lag_weeks"]),
         persistence=resolve_persistence(spec.get("persistence"), evidence_values),
     )
+
+
+def _outreach_reach(mod: dict, people) -> np.ndarray:
+    """Per person: in a group an outreach modifier reaches (named ethnic groups or IMD
+    quintiles; neither named: everyone)."""
+    groups, quintiles = mod.get("ethnicities"), mod.get("imd_quintiles")
+    if not groups and not quintiles:
+        return np.ones(people.n, dtype=bool)
+    reached = np.zeros(people.n, dtype=bool)
+    if groups:
+        reached |= np.isin(np.asarray(ETHNICITIES), groups)[people.ethnicity]
+    if quintiles:
+        reached |= np.isin(people.imd_quintile, quintiles)
+    return reached
 
 
 def _capacity(per_100k, replicate_size: int) -> int | None:
@@ -263,7 +284,10 @@ class Programme:
             status = self.status[k]
             # 1. referral and uptake at the referral week of a spell (once per person)
             target_state = comp.acts_on
-            cand = np.flatnonzero((since == t - comp.refer_week) & (state == target_state))
+            if target_state == WORKING:  # in work for at least refer_week weeks (once)
+                cand = np.flatnonzero((since <= t - comp.refer_week) & (state == WORKING))
+            else:
+                cand = np.flatnonzero((since == t - comp.refer_week) & (state == target_state))
             cand = cand[comp.eligible[cand] & (status[cand] == NEVER)]
             if cand.size:
                 referred = streams.uniform_at(t, f"{comp.key}:referral", cand) < \
