@@ -30,6 +30,7 @@ from sim.results.outcomes import (
     spell_table,
     weekly_table,
 )
+from sim.results.quality import quality_table
 
 
 @dataclass
@@ -53,6 +54,8 @@ class Results:
     # (sim.uncertainty.decomposition;
     # computed when results are written, or by sim.uncertainty.decomposition.for_results)
     decomposition: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # quality of the return, health by state, productivity, by group (sim.results.quality)
+    quality: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def simulate(cfg: dict, model: RTWModel | None = None, core_only: bool = False,
@@ -99,4 +102,5 @@ def simulate(cfg: dict, model: RTWModel | None = None, core_only: bool = False,
         "agent_weeks": model.people.n * (model.warmup + model.horizon),
     }
     return Results(cfg, agents, summary, weekly, spells, calibration, totals.reset_index(),
-                   programme, timings, economics, rtw_curves, cif)
+                   programme, timings, economics, rtw_curves, cif,
+                   quality=quality_table(agents, cfg))

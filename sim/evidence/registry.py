@@ -1,9 +1,9 @@
 """Evidence registry: every effect size, UK figure and unit cost the model uses, with source.
 
 The registry is the YAML files in ``configs/evidence/`` (``effects.yaml``, ``uk_targets.yaml``,
-``labour_market.yaml``, ``costs.yaml``, ``economics.yaml``). Each file is a mapping from
-entry id to entry; the
-format, the measure vocabulary and the conversions are documented in ``docs/EVIDENCE.md``.
+``labour_market.yaml``, ``costs.yaml``, ``economics.yaml``, ``gradients.yaml``,
+``levers.yaml``). Each file is a mapping from entry id to entry; the format, the measure
+vocabulary and the conversions are documented in ``docs/EVIDENCE.md``.
 
     load_registry()            -> {id: EvidenceEntry}, validated (EvidenceError, one line)
     evidence_table(registry)   -> pandas.DataFrame for reports

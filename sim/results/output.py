@@ -123,6 +123,11 @@ def summary_markdown(results, figures: list[str]) -> str:
             lines.append(f"| {md_text(row.target)} | {row.target_value:.3g} | "
                          f"{row.simulated:.3g} | {md_text(row.source)} |")
         lines.append("")
+    from sim.results.quality import quality_markdown
+
+    quality = getattr(results, "quality", None)
+    if quality is not None and not quality.empty:
+        lines += [quality_markdown(quality, cfg, SMALL_CELL, {"ethnicity": ETHNICITY_LABELS})]
     from sim.uncertainty.decomposition import decomposition_markdown
 
     section = decomposition_markdown(getattr(results, "decomposition", None))
@@ -149,6 +154,9 @@ def summary_markdown(results, figures: list[str]) -> str:
         "in work and absent, people returned within 52 weeks",
         "- `rtw_curves.parquet`: people back at work by week since onset, per replicate and "
         "group (counts)",
+        "- `quality.parquet`: quality of the return (lasted, broke down, early, same job, "
+        "hours), health (utility, QALYs lost by state) and productivity (FTE weeks lost) per "
+        "replicate and group (sim/results/quality.py)",
         "- `cif.parquet`: Aalen-Johansen cumulative incidence of RTW, job loss and inactivity "
         "by week and group (pooled over replicates, with 95% intervals)",
         "- `manifest.json`: config, seed, package versions, git commit, timings, peak memory",
@@ -185,7 +193,7 @@ def write_results(results, dest: Path) -> Path:
         if not results.programme.empty:
             save("programme.csv", lambda p: results.programme.to_csv(p, index=False))
         # cell-level tables a comparison report reads (present even without agents.parquet)
-        for name in ("economics", "rtw_curves", "cif"):
+        for name in ("economics", "rtw_curves", "cif", "quality"):
             table = getattr(results, name, None)
             if table is not None and not table.empty:
                 save(f"{name}.parquet", lambda p, t=table: t.to_parquet(p, index=False))
