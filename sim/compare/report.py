@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from sim.compare import report_charts, report_dcea, report_text, report_words
+from sim.compare import report_charts, report_dcea, report_quality, report_text, report_words
 from sim.engine.categories import ETHNICITIES, SMALL_CELL
 from sim.errors import ReportError
 from sim.stats.metrics import paired_difference, slope_index
@@ -73,7 +73,7 @@ PERSPECTIVES = (("cost_programme", "Programme (NHS / commissioner)"),
 SECTIONS = ("Answers", "Glossary", "Runs not used", "League table", "How sure, given the evidence",
             "Cost-effectiveness (NICE reference case)",
             "Distributional cost-effectiveness (DCEA)",
-            "Return to work by group", "Inequality gaps",
+            "Return to work by group", "Quality of the return", "Inequality gaps",
             "Equity-efficiency impact plane", "Costs by perspective", "Groups",
             "Evidence", "Assumptions", "Runs and configuration")
 
@@ -1066,6 +1066,7 @@ def render_html(comp: Comparison, figs: dict[str, str],
                "settings that differ.</p>")
         + _league_html(comp) + _img(figs["league"], "league chart"))
     sec["Return to work by group"] = _img(figs["curves"], "RTW difference from usual care")
+    sec["Quality of the return"] = Markup(report_quality.quality_html(comp))  # issue 20
     sec["Inequality gaps"] = _img(figs["gaps"], "gap reductions vs usual care") + Markup(
         # issue 14 hook: escaped in sim.uncertainty.decomposition
         decomposition.report_html(comp.cells))
