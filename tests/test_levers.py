@@ -230,3 +230,27 @@ def _with_groups(df):
             df[name] = pd.Categorical.from_codes([0] * len(df), categories=list(names))
     df["oh_access"] = False
     return df
+
+
+def test_report_quality_section_shows_change_and_escapes(tmp_path):
+    from types import SimpleNamespace
+
+    from sim.compare.report_quality import quality_html
+
+    def arm(key, lasted):
+        d = tmp_path / ("arm" + str(len(list(tmp_path.iterdir()))))
+        d.mkdir()
+        pd.DataFrame({"replicate": [0, 1], "dimension": "all", "group": "all",
+                      "metric": "first_return_sustained", "value": [lasted, lasted],
+                      "n": [10, 10]}).to_parquet(d / "quality.parquet")
+        return SimpleNamespace(key=key, cells={1: SimpleNamespace(path=d)})
+
+    empty = tmp_path / "old"
+    empty.mkdir()
+    comp = SimpleNamespace(arms=[arm("usual_care", 0.90), arm("<b>x</b>", 0.95),
+                                 SimpleNamespace(key="old_run", cells={1: SimpleNamespace(
+                                     path=empty)})])
+    html = quality_html(comp)
+    assert "90.0%" in html and "95.0% (+5.0 pts)" in html
+    assert "<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html
+    assert "old_run" in html  # listed as having no quality table
