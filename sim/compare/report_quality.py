@@ -8,7 +8,7 @@ shown is escaped (design names come from configs)."""
 from __future__ import annotations
 
 import pandas as pd
-from markupsafe import Markup, escape
+from markupsafe import escape
 
 from sim.results.quality import QUALITY_METRICS
 
@@ -76,12 +76,12 @@ def quality_html(comp) -> str:
     note = ""
     if missing:
         note = ("<p>No quality table (runs written before it existed): "
-                + escape(", ".join(missing)) + ".</p>")
+                + str(escape(", ".join(missing))) + ".</p>")
     if not rows:
-        return str(Markup(intro + note))
+        return intro + note
     table = (f"<table><thead><tr><th>design</th>{head}</tr></thead><tbody>"
              + "".join(rows) + "</tbody></table>")
-    return str(Markup(intro + table + note))
+    return intro + table + note  # plain str: every user string was escaped above
 
 
 __all__ = ["quality_html", "arm_quality", "SHOWN"]
