@@ -7,12 +7,11 @@ setting (``population.setting``: employed and off sick, a fit-note cohort; or ou
 a cohort of people who have lost their job), at the point the source enrolled them
 (``population.weeks_off_at_entry``: weeks off sick or out of work; each entry says where
 that comes from in ``population.enrolment_source``). It runs the cohort twice on the
-same people with common
-random numbers (usual care, and the component alone offered to everyone eligible: referral
-and uptake 1 in every group, no capacity limit, no modifiers, drop-out as configured, i.e.
-intention to treat), randomises 1:1 by a keyed draw the people still in their first spell
-at the referral week, and estimates the effect in the source's own measure over the
-source's follow-up from referral:
+same people with common random numbers (usual care, and the component alone offered to
+everyone eligible: referral and uptake 1 in every group, no capacity limit, no modifiers,
+drop-out as configured, i.e. intention to treat), randomises 1:1 by a keyed draw the
+people still in their first spell at the referral week, and estimates the effect in the
+source's own measure over the source's follow-up from referral:
 
 * ``hr_time_to_rtw``: Cox proportional-hazards estimate (Breslow ties) of time from
   referral to first return to the same job, censored at job loss, inactivity or the
