@@ -165,6 +165,16 @@ def test_every_primary_trial_reproduces_its_source(trial_table):
     # the control arm's risk would miss by far more (cancer: enrolled HR 3.3 instead of 1.7).
     gap = np.abs(np.log(df["model_trial_hr"] / df["source_trial_hr"]))
     assert (gap < math.log(1.12)).all(), df.assign(gap=gap).to_string()
+    # trials.csv's model_hr is the enrolled-period HR a run of the component uses (the same
+    # as docs/EVIDENCE.md's evidence review gives for it)
+    from sim.evidence.review_table import component_spec
+    from sim.programme.effects import anchored_hr
+
+    registry = load_registry()
+    for r in df.itertuples():
+        e = registry[r.evidence_id]
+        expected = anchored_hr(e, e.value, component_spec(r.component))
+        assert r.model_hr == pytest.approx(expected, abs=1e-4), r
 
 
 def test_trials_show_the_control_arm_beside_the_models_usual_care(trial_table):
