@@ -310,3 +310,16 @@ def test_psa_draws_of_anchored_risk_ratios_are_never_infeasible():
         assert np.all(x * e.control_risk < 1) and np.all(x > 0)
         q = np.quantile(x, [0.025, 0.5, 0.975])
         assert q == pytest.approx([e.ci[0], e.value, e.ci[1]], rel=0.03)
+
+
+def test_split_modules_are_reexported_unchanged():
+    """conversions.py was split (anchoring, distributions, rates); every name a registry
+    ``conversion.function`` or a caller uses still resolves there, to the same object."""
+    from sim.evidence import anchoring, distributions, rates
+
+    for module in (anchoring, distributions, rates):
+        for name in module.__all__:
+            assert name in cv.__all__, name
+            assert getattr(cv, name) is getattr(module, name), name
+    for name in cv.__all__:
+        assert callable(getattr(cv, name)) or name == "Z95", name

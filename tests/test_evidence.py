@@ -108,6 +108,10 @@ def _without(key):
      "conversion.function 'magic' is not a function"),
     (dict(GOOD, ci=None), "no uncertainty"),
     (dict(GOOD, population={"text": "x", "conditions": ["flu"]}), "unknown condition 'flu'"),
+    (dict(GOOD, population={"text": "x", "setting": "hospital"}),
+     "population.setting must be one of sick_leave, out_of_work, got 'hospital'"),
+    (dict(GOOD, population={"text": "x", "enrolment_source": " "}),
+     "population.enrolment_source must be non-empty text"),
 ])
 def test_bad_entry_gives_one_line_naming_file_and_entry(entry, message):
     with pytest.raises(EvidenceError) as info:

@@ -17,9 +17,13 @@ reproduces the published measure on a given baseline, which is how the model use
 * :func:`hr_from_mean_difference_days` - numerical, restricted mean days absent;
 * :func:`hr_for_target_cox_hr` - numerical, the within-programme HR whose trial-level Cox
   hazard ratio over the follow-up equals a published one;
-* :func:`rr_from_or` / :func:`or_from_rr` - Zhang & Yu (1998);
-* :func:`lognormal_from_ci` etc. - distributions matching a reported 95% interval, for
-  probabilistic sensitivity analysis.
+* :func:`rr_from_or` / :func:`or_from_rr` - Zhang & Yu (1998).
+
+Related conversions live in their own modules and are re-exported here, so
+``sim.evidence.conversions`` stays the one place a registry ``conversion.function`` names:
+:mod:`sim.evidence.anchoring` (closed-form RR <-> HR at a follow-up, and the conversions
+anchored on the source trial that the model uses), :mod:`sim.evidence.distributions`
+(distributions from a reported interval) and :mod:`sim.evidence.rates` (rates and units).
 
 A service acts only while a person takes part in it. ``exposure=(lag_weeks, duration_weeks,
 weekly_dropout)`` describes that: from the referral week (week 0 of the follow-up) a
@@ -39,11 +43,33 @@ import math
 
 import numpy as np
 
-# scipy.stats and scipy.optimize are imported inside the functions that use them: at module
-# level they cost about 0.4 s of every run's start-up (issue 19, `python -X importtime`),
-# and a usual-care run never calls them. Z95 is scipy.stats.norm.ppf(0.975) written out
-# (tests/test_conversions.py checks it is exactly that value).
-Z95 = 1.959963984540054
+from sim.evidence.anchoring import (
+    enrolled_hr_from_trial_hr,
+    event_weights,
+    exposure_share,
+    hr_from_rr_at_followup,
+    rr_at_followup_from_hr,
+    rr_from_trial_hr,
+    trial_hr_from_enrolled_hr,
+    trial_hr_from_rr,
+)
+from sim.evidence.distributions import (
+    Z95,
+    beta_from_ci,
+    gamma_from_ci,
+    lognormal_from_ci,
+    normal_from_ci,
+    z_for_level,
+)
+from sim.evidence.rates import (
+    ratios_to_reference,
+    weekly_hazard_from_share,
+    working_days_per_week,
+)
+
+# scipy.optimize is imported inside the functions that use it: at module level it costs
+# part of every run's start-up (issue 19, `python -X importtime`), and a usual-care run
+# never calls them.
 HR_BOUNDS = (1e-4, 1e4)  # search range for numerical conversions
 
 
@@ -51,115 +77,6 @@ def _brentq(*args, **kwargs):
     from scipy.optimize import brentq  # lazy: see the note on the imports above
 
     return brentq(*args, **kwargs)
-
-
-# ---------------------------------------------------------------------------------------
-# Distributions from a reported interval
-# ---------------------------------------------------------------------------------------
-
-def z_for_level(level: float = 0.95) -> float:
-    """Standard normal quantile for a two-sided interval of coverage ``level``."""
-    if not 0 < level < 1:
-        raise ValueError(f"interval level must be between 0 and 1, got {level}")
-    from scipy.special import ndtri  # = scipy.stats.norm.ppf, without importing scipy.stats
-
-    return float(ndtri(0.5 + level / 2))
-
-
-def _check_interval(est, low, high):
-    if not all(math.isfinite(float(x)) for x in (est, low, high)):
-        raise ValueError(f"non-finite estimate or interval: {est} ({low} to {high})")
-    if low > high:
-        raise ValueError(f"interval low {low} is above high {high}")
-    if not low <= est <= high:
-        raise ValueError(f"estimate {est} is outside its interval ({low} to {high})")
-
-
-def lognormal_from_ci(est: float, low: float, high: float,
-                      level: float = 0.95) -> tuple[float, float]:
-    """(mu, sigma) of a lognormal for a ratio ``est`` with interval (``low``, ``high``).
-
-    mu = log(est), sigma = (log(high) - log(low)) / (2 z), z = 1.959964 for 95%.
-    """
-    if min(est, low, high) <= 0:
-        raise ValueError(f"a ratio and its interval must be > 0, got {est} ({low} to {high})")
-    _check_interval(est, low, high)
-    return math.log(est), (math.log(high) - math.log(low)) / (2 * z_for_level(level))
-
-
-def normal_from_ci(est: float, low: float, high: float,
-                   level: float = 0.95) -> tuple[float, float]:
-    """(mean, sd) of a normal for a difference ``est`` with interval (``low``, ``high``).
-
-    mean = est, sd = (high - low) / (2 z).
-    """
-    _check_interval(est, low, high)
-    return float(est), (high - low) / (2 * z_for_level(level))
-
-
-def beta_from_ci(est: float, low: float, high: float,
-                 level: float = 0.95) -> tuple[float, float]:
-    """(alpha, beta) of a beta with mean ``est`` and sd (high - low) / (2 z) (moments)."""
-    _check_interval(est, low, high)
-    if not 0 < est < 1:
-        raise ValueError(f"a beta needs a proportion strictly between 0 and 1, got {est}")
-    sd = (high - low) / (2 * z_for_level(level))
-    var = sd * sd
-    if not 0 < var < est * (1 - est):
-        raise ValueError(f"interval ({low} to {high}) is too wide or empty for a beta "
-                         f"with mean {est}")
-    k = est * (1 - est) / var - 1
-    return est * k, (1 - est) * k
-
-
-def gamma_from_ci(est: float, low: float, high: float,
-                  level: float = 0.95) -> tuple[float, float]:
-    """(shape, scale) of a gamma with mean ``est`` and sd (high - low) / (2 z) (moments)."""
-    _check_interval(est, low, high)
-    if est <= 0:
-        raise ValueError(f"a gamma needs a positive mean, got {est}")
-    sd = (high - low) / (2 * z_for_level(level))
-    if sd <= 0:
-        raise ValueError(f"interval ({low} to {high}) is empty")
-    return (est / sd) ** 2, sd * sd / est
-
-
-# ---------------------------------------------------------------------------------------
-# Risk ratio at a follow-up <-> hazard ratio, closed form (no competing risk)
-# ---------------------------------------------------------------------------------------
-
-def _check_cum_incidence(f0):
-    if not 0 < f0 < 1:
-        raise ValueError(f"baseline cumulative incidence must be between 0 and 1, got {f0}")
-
-
-def rr_at_followup_from_hr(hr: float, baseline_cum_incidence: float) -> float:
-    """RR of the event by the follow-up for a proportional-hazards ``hr``.
-
-    S1 = S0 ** HR and RR = (1 - S1) / (1 - S0), with S0 = 1 - baseline_cum_incidence.
-    """
-    if hr <= 0:
-        raise ValueError(f"hazard ratio must be > 0, got {hr}")
-    _check_cum_incidence(baseline_cum_incidence)
-    s0 = 1.0 - baseline_cum_incidence
-    return -math.expm1(hr * math.log(s0)) / baseline_cum_incidence
-
-
-def hr_from_rr_at_followup(rr: float, baseline_cum_incidence: float) -> float:
-    """Proportional-hazards HR giving risk ratio ``rr`` of the event by the follow-up.
-
-    HR = log(1 - RR (1 - S0)) / log(S0), S0 = 1 - baseline_cum_incidence. Infeasible
-    (ValueError) when RR (1 - S0) >= 1: the treated group would need >= 100% events.
-    """
-    if rr <= 0:
-        raise ValueError(f"risk ratio must be > 0, got {rr}")
-    _check_cum_incidence(baseline_cum_incidence)
-    target = rr * baseline_cum_incidence
-    if target >= 1:
-        raise ValueError(f"risk ratio {rr:g} is infeasible with baseline cumulative incidence "
-                         f"{baseline_cum_incidence:g}: it needs {target:.3g} >= 1 of the "
-                         "treated group to have the event")
-    return math.log1p(-target) / math.log1p(-baseline_cum_incidence)
 
 
 # ---------------------------------------------------------------------------------------
@@ -526,140 +443,7 @@ __all__ = [
     "enrolment_curve", "arm_paths", "expected_cox_hr", "hr_for_target_cox_hr",
     "hr_for_target_rr_competing", "hr_from_rr_employment", "hazards_from_survival",
     "mean_days_absent", "hr_from_mean_difference_days", "rr_from_or", "or_from_rr",
+    "working_days_per_week", "weekly_hazard_from_share", "ratios_to_reference",
+    "event_weights", "exposure_share", "enrolled_hr_from_trial_hr",
+    "trial_hr_from_enrolled_hr", "trial_hr_from_rr", "rr_from_trial_hr",
 ]
-
-
-def working_days_per_week(working_days_per_year: float) -> float:
-    """Working days lost per week of full absence, from working days in a year.
-
-    ONS counts days lost per worker against about 219 working days a year (net of leave and
-    bank holidays; registry ``ons_working_days_per_year``), so a week off is 219 / 52 = 4.21
-    working days, not 5.
-
-    >>> round(working_days_per_week(219), 3)
-    4.212
-    """
-    if not working_days_per_year > 0:
-        raise ValueError(f"working_days_per_year must be > 0, got {working_days_per_year}")
-    return float(working_days_per_year) / 52.0
-
-
-def weekly_hazard_from_share(share: float, weeks: float) -> float:
-    """Constant weekly hazard under which ``share`` of people have the event within ``weeks``.
-
-    ``h = -ln(1 - share) / weeks``: e.g. 26% back in work 12-18 months after an ESA claim
-    (DWP RR774) over about 65 weeks is 0.0046 a week.
-
-    >>> round(weekly_hazard_from_share(0.26, 65), 5)
-    0.00463
-    """
-    if not 0 <= share < 1:
-        raise ValueError(f"share must be in [0, 1), got {share}")
-    if not weeks > 0:
-        raise ValueError(f"weeks must be > 0, got {weeks}")
-    return float(-np.log1p(-share) / weeks)
-
-
-def ratios_to_reference(values, reference: int) -> list[float]:
-    """Each value divided by ``values[reference]`` (rates by group as ratios to a reference).
-
-    >>> ratios_to_reference([2.7, 3.4, 4.3, 6.1], 2)
-    [0.628, 0.791, 1.0, 1.419]
-    """
-    arr = np.asarray(values, dtype=float)
-    if arr[reference] <= 0:
-        raise ValueError("the reference value must be > 0")
-    return [round(float(v), 3) for v in arr / arr[reference]]
-
-
-__all__ += ["working_days_per_week", "weekly_hazard_from_share", "ratios_to_reference"]
-
-
-# ---------------------------------------------------------------------------------------
-# Conversions anchored on the source trial (issue 15)
-# ---------------------------------------------------------------------------------------
-#
-# A published effect is converted on the source trial's own terms, never re-solved on the
-# model's baseline: a risk ratio with the trial's control-arm risk ``p0`` by its follow-up
-# gives the trial-level hazard ratio (:func:`hr_from_rr_at_followup`, proportional
-# hazards); a published HR of time to RTW is one already. That trial-level HR is an
-# average over the follow-up of the effect in everyone randomised. When the service acts
-# fully while people take part and then fades (sim.programme.persistence), the share of the enrolled
-# log HR a participant has in follow-up week u is ``profile[u]``
-# (:func:`sim.programme.persistence.expected_profile`), and a Cox estimate averages log HR over the
-# weeks weighted by where the events fall. With the control arm's events spread by a
-# constant hazard that gives ``p0`` by the follow-up (:func:`event_weights`):
-#
-#     log HR_trial = log HR_enrolled * W,   W = sum_u weights[u] * profile[u]
-#
-# so HR_enrolled = HR_trial ** (1 / W) (:func:`enrolled_hr_from_trial_hr`). Every positive
-# trial HR has an enrolled HR, whatever the model's own baseline, so probabilistic draws
-# are never clamped; a risk ratio above 1 / p0 cannot have come from the source trial and
-# draws are made on the trial-HR scale (:func:`rr_from_trial_hr`) so none arises.
-
-def event_weights(weeks: int, control_risk: float | None = None) -> np.ndarray:
-    """Weight of each follow-up week ``0 .. weeks-1`` in a trial's Cox estimate: the share
-    of the control arm's events in it, for a constant weekly hazard that gives
-    ``control_risk`` by the end of the follow-up (equal weights when it is None).
-
-    >>> [round(float(x), 3) for x in event_weights(2, 0.75)]
-    [0.667, 0.333]
-    """
-    if int(weeks) < 1:
-        raise ValueError(f"follow-up must be at least 1 week, got {weeks}")
-    if control_risk is None:
-        return np.full(int(weeks), 1.0 / int(weeks))
-    _check_cum_incidence(control_risk)
-    rate = -math.log1p(-control_risk) / weeks
-    w = np.exp(-rate * np.arange(int(weeks)))  # proportional to S(u) (1 - exp(-rate))
-    return w / w.sum()
-
-
-def exposure_share(profile, weights) -> float:
-    """W = sum of ``weights`` x ``profile`` (ValueError unless > 0)."""
-    p = np.asarray(profile, dtype=float)
-    w = np.asarray(weights, dtype=float)
-    if p.shape != w.shape:
-        raise ValueError(f"profile has {p.size} weeks, weights {w.size}")
-    share = float(w @ p)
-    if not share > 0:
-        raise ValueError("the service never acts within the follow-up (its lag is as long as "
-                         "the follow-up or it ends before its lag), so no effect can be "
-                         "converted")
-    return share
-
-
-def enrolled_hr_from_trial_hr(trial_hr: float, profile, weights) -> float:
-    """Enrolled-period HR whose event-weighted average over the follow-up is ``trial_hr``:
-    ``trial_hr ** (1 / W)``. ``profile``: the share of the enrolled log HR by follow-up
-    week; ``weights``: :func:`event_weights`.
-
-    >>> round(enrolled_hr_from_trial_hr(1.21, [1.0, 0.0], [0.5, 0.5]), 4)
-    1.4641
-    """
-    if not trial_hr > 0 or not math.isfinite(trial_hr):
-        raise ValueError(f"hazard ratio must be finite and > 0, got {trial_hr}")
-    return math.exp(math.log(trial_hr) / exposure_share(profile, weights))
-
-
-def trial_hr_from_enrolled_hr(enrolled_hr: float, profile, weights) -> float:
-    """Inverse of :func:`enrolled_hr_from_trial_hr`: ``enrolled_hr ** W``."""
-    if not enrolled_hr > 0 or not math.isfinite(enrolled_hr):
-        raise ValueError(f"hazard ratio must be finite and > 0, got {enrolled_hr}")
-    return math.exp(math.log(enrolled_hr) * exposure_share(profile, weights))
-
-
-def trial_hr_from_rr(rr: float, control_risk: float) -> float:
-    """Trial-level HR implied by a risk ratio of the event by the follow-up at the source
-    trial's control-arm risk (proportional hazards; :func:`hr_from_rr_at_followup`)."""
-    return hr_from_rr_at_followup(rr, control_risk)
-
-
-def rr_from_trial_hr(hr: float, control_risk: float) -> float:
-    """The risk ratio a trial with control-arm risk ``control_risk`` reports for a
-    trial-level ``hr`` (always below 1 / control_risk)."""
-    return rr_at_followup_from_hr(hr, control_risk)
-
-
-__all__ += ["event_weights", "exposure_share", "enrolled_hr_from_trial_hr",
-            "trial_hr_from_enrolled_hr", "trial_hr_from_rr", "rr_from_trial_hr"]

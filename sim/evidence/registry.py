@@ -109,7 +109,10 @@ FIELDS = ("value", "ci", "distribution", "measure", "unit", "followup_weeks",
 REQUIRED = ("value", "measure", "population", "source", "brief_ref", "certainty",
             "conversion", "assumption")
 POPULATION_FIELDS = ("text", "conditions", "severities", "ethnic_groups", "imd_quintiles",
-                     "weeks_off_at_entry")
+                     "weeks_off_at_entry", "setting", "enrolment_source")
+# where the source's people were when enrolled: employed and off sick, or without a job
+# (the in-silico trial enrols them there: sim.evidence.trials)
+SETTINGS = ("sick_leave", "out_of_work")
 CONVERSION_FIELDS = ("method", "function")
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -420,6 +423,11 @@ def _check_population(pop, fail):
     if entry_week is not None and (not isinstance(entry_week, int) or isinstance(entry_week, bool)
                                    or not 0 <= entry_week <= 520):
         fail(f"population.weeks_off_at_entry must be whole weeks (0-520), got {entry_week!r}")
+    if "setting" in pop and pop["setting"] not in SETTINGS:
+        fail(f"population.setting must be one of {', '.join(SETTINGS)}, got {pop['setting']!r}")
+    if "enrolment_source" in pop and (not isinstance(pop["enrolment_source"], str)
+                                      or not pop["enrolment_source"].strip()):
+        fail("population.enrolment_source must be non-empty text")
     return dict(pop), tuple(pop.get("conditions", ()))
 
 

@@ -1,14 +1,17 @@
 """In-silico trials: does the model reproduce the evidence it was given?
 
 For a component whose effect comes from a registry entry with a numeric measure, a trial
-takes a trial-like cohort (the component's eligible conditions and severities, narrowed to
-the source's population; a fit-note cohort for services for absent people, a cohort of
-people who have just lost their job for IPS), runs it twice on the same people with common
-random numbers (usual care, and the component alone offered to everyone eligible: referral
-and uptake 1 in every group, no capacity limit, no modifiers, drop-out as configured, i.e.
-intention to treat), randomises 1:1 by a keyed draw the people still in their first spell
-at the referral week, and estimates the effect in the source's own measure over the
-source's follow-up from referral:
+enrols the source trial's population: the component's eligible conditions and severities
+narrowed to the source's (``population.conditions``, ``severities``), in the source's
+setting (``population.setting``: employed and off sick, a fit-note cohort; or out of work,
+a cohort of people who have lost their job), at the point the source enrolled them
+(``population.weeks_off_at_entry``: weeks off sick or out of work; each entry says where
+that comes from in ``population.enrolment_source``). It runs the cohort twice on the
+same people with common random numbers (usual care, and the component alone offered to
+everyone eligible: referral and uptake 1 in every group, no capacity limit, no modifiers,
+drop-out as configured, i.e. intention to treat), randomises 1:1 by a keyed draw the
+people still in their first spell at the referral week, and estimates the effect in the
+source's own measure over the source's follow-up from referral:
 
 * ``hr_time_to_rtw``: Cox proportional-hazards estimate (Breslow ties) of time from
   referral to first return to the same job, censored at job loss, inactivity or the
@@ -39,6 +42,7 @@ from sim.engine.rng import Streams
 from sim.evidence.conversions import trial_hr_from_rr
 from sim.evidence.registry import ANCHORED_RR_MEASURES
 
+SETTING_TEXT = {"sick_leave": "employed and off sick", "out_of_work": "out of work"}
 TRIAL_MEASURES = ("hr_time_to_rtw", "rr_rtw_at_followup", "rr_at_work", "rr_employment",
                   "md_days_absent")
 Z = stats.norm.ppf(0.975)
@@ -72,6 +76,7 @@ class TrialResult:
     source_hr_high: float = float("nan")
     trial_hr: float = float("nan")
     enrol_week: int = -1
+    setting: str = ""  # the source's setting (registry population.setting)
 
     @property
     def inside(self) -> bool:
@@ -148,6 +153,11 @@ def trial_config(design: str, component_key: str, n: int, seed: int, followup: i
     spec = treated["programme"]["components"][component_key]
     elig = spec["eligibility"]
     source = source_population or {}
+    setting = source.get("setting")
+    if setting is not None and (setting == "sick_leave") != (elig["state"] == "absent"):
+        raise ValueError(f"trial of {component_key}: its source enrolled people "
+                         f"{SETTING_TEXT[setting]}, but the component serves people "
+                         f"{elig['state'].replace('_', ' ')}")
     if source.get("weeks_off_at_entry") is not None:  # how long the source's people were off
         elig["refer_at_week"] = int(source["weeks_off_at_entry"])
     for key in ("conditions", "severities"):
@@ -269,7 +279,8 @@ def run_trial(design: str, component_key: str, effect_key: str, entry, value: fl
                        source_control=float("nan") if p0 is None else float(p0),
                        model_control=float(np.mean(outcome[~arm])),
                        source_hr=implied[0], source_hr_low=implied[1],
-                       source_hr_high=implied[2], trial_hr=hr[0], enrol_week=refer)
+                       source_hr_high=implied[2], trial_hr=hr[0], enrol_week=refer,
+                       setting=str((entry.population or {}).get("setting", "")))
 
 
 def _implied_hr(entry, value, low, high) -> tuple[float, float, float]:
@@ -388,6 +399,7 @@ def trials_table(results: list[tuple]):
             "follow_up": "fitted" if role == "primary" or r.evidence_id in FITTED
             else "held-out",
             "enrol_week": r.enrol_week,
+            "setting": r.setting,
             "source_control": round(r.source_control, 4),
             "model_control": round(r.model_control, 4),
             "source_trial_hr": round(r.source_hr, 4),

@@ -54,6 +54,7 @@ from sim.engine.categories import (
     ETHNICITIES,
     INACTIVE,
     INACTIVE_BENEFIT,
+    OUT_OF_WORK,
     PHASED,
     SEVERITIES,
     UNEMPLOYED,
@@ -264,10 +265,11 @@ class Programme:
             used |= set(MULTIDOMAIN_EFFECTS)  # the multi-domain term acts on its own too
         for key in used:
             effects.arrays[EFFECT_TO_HAZARD[key]] = np.ones(n)
-        # re-employment effects of services for people inactive for ill health act on moves
-        # into work from inactivity ("reemploy_inactive"); those of services for the
-        # unemployed act on re-employment from unemployment only ("reemploy")
-        if any(c.acts_on in (INACTIVE, INACTIVE_BENEFIT) and c.effects["reemploy_hr"] is not None
+        # re-employment effects of services for people out of work act on every move into
+        # work while the participant is out of work: from unemployment ("reemploy") and from
+        # inactivity ("reemploy_inactive"), whichever state they joined in (IPS trials count
+        # a job found by everyone randomised, whether job-seeking or on a health benefit)
+        if any(c.acts_on in OUT_OF_WORK and c.effects["reemploy_hr"] is not None
                for c in self.components):
             effects.arrays[REEMPLOY_INACTIVE] = np.ones(n)
 
@@ -376,7 +378,7 @@ class Programme:
                 continue
             eff[name][active] = self._combined(key, lagged, active, shares)
         if eff[REEMPLOY_INACTIVE] is not None:
-            serving = [e if c.acts_on in (INACTIVE, INACTIVE_BENEFIT) else e[:0]
+            serving = [e if c.acts_on in OUT_OF_WORK else e[:0]
                        for c, e in zip(self.components, lagged, strict=True)]
             eff[REEMPLOY_INACTIVE][active] = self._combined("reemploy_hr", serving, active,
                                                             shares)

@@ -112,7 +112,7 @@ def fit_persistence(followups, trial_hrs, ses, lag: int, duration: int, dropout:
     weighted residual sum of squares) of the best grid point; ties go to the shorter
     half-life and smaller lasting part (the least persistence that fits).
     """
-    from sim.evidence.conversions import event_weights, exposure_share
+    from sim.evidence.anchoring import event_weights, exposure_share
 
     followups = [int(t) for t in followups]
     y = np.log(np.asarray(trial_hrs, dtype=float))
