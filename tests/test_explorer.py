@@ -300,3 +300,17 @@ def test_page_figures_are_drawn_once_per_pair_of_arms():
     other = ExplorerModel(n="1500", refer_at_week="9")  # another design arm: drawn anew
     assert app.figure_png(other, "curves") != curves
     assert list(app.gaps_table(other)["design"]) == ["usual care"] * 2 + ["multicomponent"] * 2
+
+
+def test_prefetch_computes_what_reset_will_ask_for():
+    from sim.explorer import app
+
+    clear_caches()
+    controls = {"n": "1500", "design": "rtw_coordinator", "refer_at_week": "8"}
+    app.PREFETCH.submit({**controls, "refer_at_week": "x"})  # bad: left for Reset to say
+    app.PREFETCH.submit(controls)
+    assert app.PREFETCH.wait_idle()
+    assert ARMS.computed == 2
+    model = ExplorerModel(**controls)  # Reset: everything is there
+    assert ARMS.computed == 2 and ("png", "curves") in model.outcome.views
+    assert ExplorerModel(**{**controls, "refer_at_week": "x"}).error.startswith("config error")

@@ -13,7 +13,6 @@ carry user input is shown as text, never as HTML.
 from __future__ import annotations
 
 import io
-from collections import OrderedDict
 
 import numpy as np
 import pandas as pd
@@ -26,6 +25,7 @@ from mesa.visualization.utils import update_counter
 from sim.engine.categories import CONDITION_LABELS, ETHNICITIES, ETHNICITY_LABELS, STATES
 from sim.evidence.registry import load_registry
 from sim.explorer.adapter import ExplorerModel
+from sim.explorer.runs import Prefetcher, _Memo
 from sim.explorer.scenario import DESIGNS, IMD_TARGETS, KEY_EVIDENCE, PRESETS, REFERENCE, Controls
 from sim.explorer.views import costs_view, curves_view, design_label, gaps_view
 
@@ -166,7 +166,7 @@ def _costs_figure(model):
 
 
 FIGURES = {"states": _states_figure, "curves": _curves_figure, "costs": _costs_figure}
-_START: OrderedDict[tuple, bytes] = OrderedDict()  # the states figure before any step
+_START = _Memo(32)  # the states figure before any step, by what it shows
 
 
 def _png(fig: Figure) -> bytes:
@@ -186,11 +186,7 @@ def figure_png(model: ExplorerModel, key: str) -> bytes:
     if model.week == 0:
         start = (_names(model)[1], model.same_arms, model.horizon,
                  model.setup.config["population"]["mode"])
-        if start not in _START:
-            _START[start] = _png(_states_figure(model))
-            while len(_START) > 32:
-                _START.popitem(last=False)
-        return _START[start]
+        return _START.get(start, lambda: _png(_states_figure(model)))
     live = model.__dict__.setdefault("_live_png", {})
     if live.get("week") != model.week:
         live.update(week=model.week, png=_png(_states_figure(model)))
@@ -335,6 +331,18 @@ InWork, _ = make_plot_component({"in work, design (%)": PALETTE[0],
                                  "in work, usual care (%)": PALETTE[1]})
 
 
+def warm(controls: dict) -> None:
+    """Everything Reset with these controls would compute and draw, into the caches."""
+    model = ExplorerModel(**controls)
+    if model.error is None:
+        gaps_table(model)
+        for key in FIGURES:
+            figure_png(model, key)
+
+
+PREFETCH = Prefetcher(warm)  # one per server process: its caches are shared by sessions
+
+
 @solara.component
 def Page():
     """Mesa's SolaraViz pieces (its ModelController: Reset / ▶ / Step, and ModelCreator for
@@ -350,6 +358,9 @@ def Page():
     with solara.AppBar():
         solara.AppBarTitle("rtw-sim explorer: return-to-work designs, who gains")
     update_counter.get()  # re-draw after every step (Mesa's force_update)
+    # start computing a changed scenario at once, before Reset asks for it
+    solara.use_effect(lambda: PREFETCH.submit(params.value) if params.value else None,
+                      [params.value])
     # controls in a left column (Solara's Sidebar overlays the views in this version)
     with solara.Columns([1, 3]):
         with solara.Column():

@@ -39,6 +39,7 @@ from sim.simulate import simulate
 
 ARM_CACHE_SIZE = 8  # arms (~10 MB each at 20,000 people): usual care + a few designs
 COMPARISON_CACHE_SIZE = 8
+VIEWS_PER_PAIR = 16  # the page draws a table and two figures from a comparison
 
 
 @dataclass
@@ -136,13 +137,11 @@ class Outcome:
     answer: list[tuple[str, str]]  # (bold label, plain text) lines
     # views drawn from this comparison (sim.explorer.views, the page's figures), computed
     # once per pair of arms: shared by every Outcome of the same pair
-    views: dict = field(default_factory=dict)
+    views: _Memo = field(default_factory=lambda: _Memo(VIEWS_PER_PAIR))
 
     def view(self, key, make):
         """``make()`` once per pair of arms (e.g. a figure), then the cached value."""
-        if key not in self.views:
-            self.views[key] = make()
-        return self.views[key]
+        return self.views.get(key, make)
 
 
 def answer_lines(comparison) -> list[tuple[str, str]]:
@@ -168,7 +167,7 @@ def _compare(scenario: Scenario) -> tuple:
     design = ref if same_arms(scenario) else run_arm(scenario.config)
     cells = [ref.cell] if design is ref else [ref.cell, design.cell]
     comp = compare_cells(cells)
-    return design, ref, comp, answer_lines(comp), {}
+    return design, ref, comp, answer_lines(comp), _Memo(VIEWS_PER_PAIR)
 
 
 def evaluate(scenario: Scenario) -> Outcome:
@@ -176,3 +175,52 @@ def evaluate(scenario: Scenario) -> Outcome:
     key = (config_hash(scenario.reference), config_hash(scenario.config))
     design, ref, comp, answer, views = COMPARISONS.get(key, lambda: _compare(scenario))
     return Outcome(scenario, design, ref, comp, answer, views)
+
+
+class Prefetcher:
+    """Starts an update before it is asked for: the page hands it the controls as soon as
+    one changes (Mesa applies them only on Reset), and one background thread computes
+    them (``work(controls)``: the arms, the comparison and the page's views, all into the
+    caches above), so Reset finds them done or under way and waits only for the rest.
+    Only the latest controls are kept: a change made while one is computing replaces any
+    that had not started. It computes nothing the page would not (same functions, same
+    caches), so what the page shows does not depend on it."""
+
+    def __init__(self, work):
+        self._work = work
+        self._pending: dict | None = None
+        self._computing = False
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self.done = 0  # how many controls were computed (tests)
+
+    def submit(self, controls: dict) -> None:
+        with self._wake:
+            self._pending = dict(controls)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, daemon=True,
+                                                name="explorer-prefetch")
+                self._thread.start()
+            self._wake.notify_all()
+
+    def _loop(self) -> None:
+        while True:
+            with self._wake:
+                self._wake.wait_for(lambda: self._pending is not None)
+                controls, self._pending = self._pending, None
+                self._computing = True
+            try:
+                self._work(controls)
+            except Exception:  # noqa: BLE001, S110 - a bad value: the page says so on Reset
+                pass
+            finally:
+                with self._wake:
+                    self._computing = False
+                    self.done += 1
+                    self._wake.notify_all()
+
+    def wait_idle(self, timeout: float = 120) -> bool:
+        """Wait until nothing is pending or computing (tests)."""
+        with self._wake:
+            return self._wake.wait_for(lambda: self._pending is None and not self._computing,
+                                       timeout)
