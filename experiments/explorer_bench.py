@@ -15,6 +15,8 @@ machine is shared, so wall time mostly measures the other users) and as wall sec
     other design         a design not seen before (its Hydra composition is cached after
                          the first time: "composed" is the case with it cached)
     other seed           both arms rerun (usual care too: other people)
+    prefetched           a lever changed, Reset pressed after the page's prefetch (which
+                         starts when a control changes) has finished
     step                 Mesa's Step: the first builds the live models, later ones advance
                          both by one week
 
@@ -65,6 +67,16 @@ def _update(n: int, **controls):
         return model
 
     return _clock(go)
+
+
+def _prefetched(n: int, **controls):
+    """Reset after the page's prefetch (started when the control changed) has finished:
+    what the user waits for when they take longer than the prefetch to press Reset."""
+    from sim.explorer import app
+
+    app.PREFETCH.submit({"n": str(n), **controls})
+    app.PREFETCH.wait_idle()
+    return _update(n, **controls)[0]
 
 
 def _best(samples):
@@ -139,6 +151,11 @@ def main():
     rows.append(("other design, composed", _update(n, design="rtw_coordinator",
                                                    refer_at_week="3")[0]))
     rows.append(("other seed", _update(n, seed="2")[0]))
+    from sim.explorer import app
+
+    if hasattr(app, "PREFETCH"):  # (not before the page prefetched: before/after figures)
+        rows.append(("lever changed, prefetched",
+                     _prefetched(n, refer_at_week=str(2 + k + 2))))
     for name, (cpu, wall) in rows:
         print(f"explorer update, {name}: {cpu:.2f} CPU-s ({wall:.2f} s wall)")
     (c1, _), _ = _clock(model.step)
