@@ -60,7 +60,7 @@ __all__ = [
 
 
 class ExplorerModel(mesa.Model):
-    """What Mesa's SolaraViz drives: one scenario (design vs usual care), stepped weekly.
+    """What Mesa's controls drive: one scenario (design vs usual care), stepped weekly.
 
     Construction checks the controls and computes the full-horizon comparison (answer,
     curves, gaps, costs); a bad control leaves ``error`` set (the CLI's one line) and the

@@ -1,4 +1,6 @@
-"""The browser explorer: Mesa's SolaraViz on :class:`sim.explorer.adapter.ExplorerModel`.
+"""The browser explorer: Mesa's visualization components on
+:class:`sim.explorer.adapter.ExplorerModel` (why not the ``SolaraViz`` page itself: see
+:func:`Page`).
 
 Run it with ``make explore`` (http://127.0.0.1:8765, loopback only), or::
 
@@ -346,9 +348,15 @@ PREFETCH = Prefetcher(warm)  # one per server process: its caches are shared by 
 @solara.component
 def Page():
     """Mesa's SolaraViz pieces (its ModelController: Reset / ▶ / Step, and ModelCreator for
-    the parameters) with the views laid out in one column. SolaraViz's own draggable grid
-    needs a JavaScript grid library that the offline asset bundle lacks (the page stays
-    blank without internet access), so the layout is done here."""
+    the parameters) with the views laid out in one column.
+
+    Why not ``SolaraViz`` itself: it lays the components out in ``solara.GridDraggable``
+    (vue-grid-layout loaded through requirejs). Checked again with Mesa 3.5.1, solara
+    1.58.2 and solara-assets (which does ship vue-grid-layout and requirejs offline) in
+    headless Chromium: SolaraViz's controls render, but its components area stays blank
+    (the tab is drawn, the grid never mounts; no request fails and nothing reaches the
+    network), so the page would show no view. The layout is done here instead; the model,
+    its controls and Mesa's plot component are Mesa's own."""
     first = solara.use_memo(ExplorerModel, [])
     model = solara.use_reactive(first)
     params = solara.use_reactive({})
