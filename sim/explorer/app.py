@@ -14,6 +14,7 @@ carry user input is shown as text, never as HTML.
 
 from __future__ import annotations
 
+import base64
 import io
 
 import numpy as np
@@ -260,10 +261,24 @@ def _answer_body(model):
     solara.Text(f"Week {model.week} of {model.horizon} (Step or ▶ to run the live "
                 "models).", classes=["rtw-week"])
     s = model.setup
-    solara.FileDownload(s.yaml(), filename=f"rtw-{s.config['programme']['name']}.yaml",
-                        label="Download this scenario (YAML)")
+    _download(s)
     solara.Text("Reproduce with:")
     solara.Preformatted(s.command() + "\n" + s.command(reference=True))
+
+
+def _download(scenario) -> None:
+    """The "download this scenario" link: the exact config as YAML (a data: URL, saved by
+    the browser under ``download``). solara.FileDownload is a Vuetify template widget that
+    renders nothing with this Solara/ipyvuetify pair (like solara.Error), so a plain link."""
+    name = scenario.config["programme"]["name"]  # one of DESIGNS: no markup
+    href = "data:application/x-yaml;base64," + base64.b64encode(
+        scenario.yaml().encode("utf-8")).decode("ascii")
+    solara.HTML(tag="a", unsafe_innerHTML="Download this scenario (YAML)",
+                attributes={"href": href, "download": f"rtw-{name}.yaml"},
+                classes=["rtw-download"],
+                style="display: inline-block; padding: 6px 14px; border-radius: 4px; "
+                      "background: #6200ea; color: white; text-decoration: none; "
+                      "font-weight: 500; margin: 6px 0;")
 
 
 def _gaps_body(model):
