@@ -276,7 +276,7 @@ def _download(scenario) -> None:
     solara.HTML(tag="a", unsafe_innerHTML="Download this scenario (YAML)",
                 attributes={"href": href, "download": f"rtw-{name}.yaml"},
                 classes=["rtw-download"],
-                style="display: inline-block; padding: 6px 14px; border-radius: 4px; "
+                style="align-self: flex-start; padding: 6px 14px; border-radius: 4px; "
                       "background: #6200ea; color: white; text-decoration: none; "
                       "font-weight: 500; margin: 6px 0;")
 

@@ -37,8 +37,8 @@ from sim.results.manifest import config_hash
 from sim.results.outcomes import rtw_curve_table
 from sim.simulate import simulate
 
-ARM_CACHE_SIZE = 8  # arms (~10 MB each at 20,000 people): usual care + a few designs
-COMPARISON_CACHE_SIZE = 8
+ARM_CACHE_SIZE = 6  # arms (~10 MB each at 20,000 people, ~250 MB at the 500,000 maximum)
+COMPARISON_CACHE_SIZE = 4  # each keeps its two arms alive too
 VIEWS_PER_PAIR = 16  # the page draws a table and two figures from a comparison
 
 
