@@ -48,8 +48,9 @@ trials: venv  ## in-silico trials: does the model reproduce each published effec
 sweep: venv  ## every design x both populations, paired replicates; aggregate + report
 	$(PY) -m sim -m experiment=designs_x_populations $(ARGS)
 
-bench: venv  ## performance figures for the weekly loop and end to end
+bench: venv  ## performance figures for the weekly loop and end to end, then the explorer's updates
 	$(PY) experiments/bench.py $(ARGS)
+	$(PY) experiments/explorer_bench.py
 
 sweep-bench: venv  ## scenario-replicates per minute for a 100-cell sweep with joblib
 	$(PY) experiments/sweep_bench.py $(ARGS)

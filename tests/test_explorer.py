@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -19,12 +21,14 @@ from sim.explorer.adapter import (
     ExplorerModel,
     answer_lines,
     build_scenario,
+    clear_caches,
     costs_view,
     curves_view,
     ethnic_gap,
     gaps_view,
     parse_value,
 )
+from sim.explorer.runs import ARMS, _Memo
 
 REPO = Path(__file__).resolve().parent.parent
 SMALL = {"n": "2000"}
@@ -208,3 +212,105 @@ def test_infeasible_evidence_value_is_one_line():
     model = ExplorerModel(n="1500", design="multidisciplinary_bps", ev_mdt="3")
     assert model.error.startswith("config error: evidence entry 'mdt_tingulstad2022_rr'")
     assert "infeasible" in model.error and "\n" not in model.error
+
+
+# ---- caches: an update reruns only what changed, and a cached answer is a fresh one ------
+
+
+def _tables(outcome):
+    c = outcome.comparison
+    return {"league": c.league, "per_rep": c.per_replicate, "groups": c.groups, "curves": c.curves,
+            "costs": c.costs, "summary": outcome.design.results.summary,
+            "ref_summary": outcome.reference.results.summary}
+
+
+def test_a_cached_answer_equals_a_fresh_one():
+    clear_caches()
+    first = ExplorerModel(n="1500", design="rtw_coordinator", seed="3")
+    before = ARMS.computed
+    # another design on the same people: usual care is served from the cache
+    cached = ExplorerModel(n="1500", design="targeted_deprived", seed="3")
+    assert ARMS.computed == before + 1
+    assert cached.outcome.reference is first.outcome.reference
+    # the same scenario from nothing: identical tables and words
+    clear_caches()
+    fresh = ExplorerModel(n="1500", design="targeted_deprived", seed="3")
+    assert ARMS.computed == 2 and fresh.outcome.reference is not cached.outcome.reference
+    assert fresh.outcome.answer == cached.outcome.answer
+    for name, table in _tables(fresh.outcome).items():
+        pd.testing.assert_frame_equal(table, _tables(cached.outcome)[name], obj=name)
+    pd.testing.assert_frame_equal(gaps_view(fresh.outcome), gaps_view(cached.outcome))
+
+
+def test_an_update_reruns_only_what_changed():
+    clear_caches()
+    base = ExplorerModel(n="1500", design="multicomponent")
+    assert ARMS.computed == 2  # usual care and the design
+    lever = ExplorerModel(n="1500", design="multicomponent", refer_at_week="7")
+    assert ARMS.computed == 3 and lever.outcome.reference is base.outcome.reference
+    assert lever.outcome.design is not base.outcome.design
+    # the person to follow is not part of either run: nothing reruns, nothing is recompared
+    other = ExplorerModel(n="1500", design="multicomponent", follow="5")
+    assert ARMS.computed == 3 and other.outcome.comparison is base.outcome.comparison
+    assert other.person_view()["index"] == 5
+    # another seed is other people: both arms rerun
+    ExplorerModel(n="1500", design="multicomponent", seed="9")
+    assert ARMS.computed == 5
+
+
+def test_memo_computes_a_key_once_for_callers_at_the_same_time():
+    memo, calls, gate = _Memo(2), [], threading.Event()
+
+    def slow():
+        calls.append(1)
+        gate.wait(5)
+        return object()
+
+    out = []
+    threads = [threading.Thread(target=lambda: out.append(memo.get("k", slow)))
+               for _ in range(3)]
+    for t in threads:
+        t.start()
+    time.sleep(0.2)  # the three callers are in: one computes, two wait
+    gate.set()
+    for t in threads:
+        t.join(5)
+    assert len(calls) == 1 and len(out) == 3 and out[0] is out[1] is out[2]
+    # an error reaches the caller and is not cached: the next call tries again
+    with pytest.raises(ValueError):
+        memo.get("bad", lambda: (_ for _ in ()).throw(ValueError("no")))
+    assert memo.get("bad", lambda: 7) == 7
+    memo.get("a", object), memo.get("b", object)  # size 2: "k" is the oldest, gone
+    assert "k" not in memo and "b" in memo
+
+
+def test_page_figures_are_drawn_once_per_pair_of_arms():
+    from sim.explorer import app
+
+    clear_caches()
+    one = ExplorerModel(n="1500")
+    curves, states = app.figure_png(one, "curves"), app.figure_png(one, "states")
+    assert curves.startswith(b"\x89PNG")
+    two = ExplorerModel(n="1500", follow="4")  # same arms: the same drawings
+    assert app.figure_png(two, "curves") is curves and app.figure_png(two, "states") is states
+    for _ in range(3):  # the live states are drawn anew each week (1 week is ~1 pixel)
+        two.step()
+    stepped = app.figure_png(two, "states")
+    assert stepped != states and app.figure_png(two, "states") is stepped
+    other = ExplorerModel(n="1500", refer_at_week="9")  # another design arm: drawn anew
+    assert app.figure_png(other, "curves") != curves
+    assert list(app.gaps_table(other)["design"]) == ["usual care"] * 2 + ["multicomponent"] * 2
+
+
+def test_prefetch_computes_what_reset_will_ask_for():
+    from sim.explorer import app
+
+    clear_caches()
+    controls = {"n": "1500", "design": "rtw_coordinator", "refer_at_week": "8"}
+    app.PREFETCH.submit({**controls, "refer_at_week": "x"})  # bad: left for Reset to say
+    app.PREFETCH.submit(controls)
+    assert app.PREFETCH.wait_idle()
+    assert ARMS.computed == 2
+    model = ExplorerModel(**controls)  # Reset: everything is there
+    assert ARMS.computed == 2 and ("png", "curves") in model.outcome.views
+    assert ExplorerModel(**{**controls, "refer_at_week": "x"}).error.startswith("config error")

@@ -21,6 +21,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 ARTEFACTS = REPO / "outputs" / "test-artefacts"
@@ -184,6 +185,14 @@ def test_explorer_in_a_real_browser(server):
                 time.sleep(0.5)
             page.get_by_role("button", name="❚❚").click()
             expect(page.get_by_role("button", name="Step")).to_be_enabled()
+
+            # download this scenario: the exact config as YAML, with the reproducing command
+            with page.expect_download() as download:
+                page.locator(".rtw-download").click()
+            assert download.value.suggested_filename == "rtw-rtw_coordinator.yaml"
+            text = Path(download.value.path()).read_text()
+            assert "#   python -m sim population=fit_note_cohort programme=rtw_coordinator" in text
+            assert yaml.safe_load(text)["programme"]["name"] == "rtw_coordinator"
 
             # still loopback only after the work
             assert all(ip in ("127.0.0.1", "::1") for ip, _ in _listening(proc.pid))

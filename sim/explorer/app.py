@@ -1,4 +1,6 @@
-"""The browser explorer: Mesa's SolaraViz on :class:`sim.explorer.adapter.ExplorerModel`.
+"""The browser explorer: Mesa's visualization components on
+:class:`sim.explorer.adapter.ExplorerModel` (why not the ``SolaraViz`` page itself: see
+:func:`Page`).
 
 Run it with ``make explore`` (http://127.0.0.1:8765, loopback only), or::
 
@@ -12,7 +14,11 @@ carry user input is shown as text, never as HTML.
 
 from __future__ import annotations
 
+import base64
+import io
+
 import numpy as np
+import pandas as pd
 import solara
 from matplotlib.figure import Figure
 from mesa.visualization import make_plot_component
@@ -21,23 +27,21 @@ from mesa.visualization.utils import update_counter
 
 from sim.engine.categories import CONDITION_LABELS, ETHNICITIES, ETHNICITY_LABELS, STATES
 from sim.evidence.registry import load_registry
-from sim.explorer.adapter import (
-    DESIGNS,
-    IMD_TARGETS,
-    KEY_EVIDENCE,
-    PRESETS,
-    REFERENCE,
-    Controls,
-    ExplorerModel,
-    costs_view,
-    curves_view,
-    design_label,
-    gaps_view,
-)
+from sim.explorer.adapter import ExplorerModel
+from sim.explorer.runs import Prefetcher, _Memo
+from sim.explorer.scenario import DESIGNS, IMD_TARGETS, KEY_EVIDENCE, PRESETS, REFERENCE, Controls
+from sim.explorer.views import costs_view, curves_view, design_label, gaps_view
 
 # Okabe-Ito, as the HTML report
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
            "#000000")
+# figure margins (fixed: tight_layout would draw each figure once more, ~40% of its cost;
+# these are what it chose for the default view)
+MARGINS = {
+    "states": dict(left=0.104, right=0.979, bottom=0.187, top=0.889, wspace=0.067),
+    "curves": dict(left=0.091, right=0.981, bottom=0.1, top=0.944, wspace=0.211, hspace=0.163),
+    "costs": dict(left=0.155, right=0.979, bottom=0.199, top=0.95),
+}
 STATE_COLOURS = dict(zip(STATES, ("#009E73", "#D55E00", "#56B4E9", "#E69F00", "#999999",
                                   "#CC79A7", "#444444"), strict=True))
 
@@ -76,48 +80,12 @@ MODEL_PARAMS = {
 }
 
 
-def _cached(model, key, make):
-    """A view computed once per model (scenario): steps redraw only the live views."""
-    cache = model.__dict__.setdefault("_view_cache", {})
-    if key not in cache:
-        cache[key] = make()
-    return cache[key]
-
-
 def _names(model):
     d = model.setup.config["programme"]["name"]
     return d, design_label(d)
 
 
-# ---- components (each takes the model; SolaraViz re-draws them after every step) ---------
-
-
-def Answer(model: ExplorerModel):  # noqa: N802 - Solara component naming
-    with solara.Column(classes=["rtw-answer"]) as main:
-        if model.error:
-            # (solara.Error fails to render with this Solara/ipyvuetify pair: plain text)
-            solara.Text(model.error, classes=["rtw-error"],
-                        style={"color": "#b00020", "font-weight": "bold"})
-            solara.Text("Fix the value and press Reset.")
-            return main
-        solara.Markdown("### The answer, over the full horizon")
-        for label, text in model.outcome.answer:
-            with solara.Row(gap="4px"):
-                if label:
-                    solara.Text(label, style={"font-weight": "bold"})
-                solara.Text(text)
-        if model.setup.unused_evidence:
-            solara.Text("Not used by this design, so without effect here: "
-                        + ", ".join(model.setup.unused_evidence) + ".")
-        solara.Text(f"Week {model.week} of {model.horizon} (Step or ▶ to run the live "
-                    "models).", classes=["rtw-week"])
-        s = model.setup
-        solara.FileDownload(s.yaml(), filename=f"rtw-{s.config['programme']['name']}.yaml",
-                            label="Download this scenario (YAML)")
-        solara.Text("Reproduce with:")
-        solara.Preformatted(s.command() + "\n" + s.command(reference=True),
-                            )
-    return main
+# ---- figures and tables (built once per pair of arms, except the live states) -------------
 
 
 def _states_figure(model):
@@ -135,19 +103,8 @@ def _states_figure(model):
         ax.set_xlabel("week")
     axes[0].set_ylabel("people (%)")
     axes[-1].legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
+    fig.subplots_adjust(**MARGINS["states"])
     return fig
-
-
-def States(model: ExplorerModel):  # noqa: N802
-    with solara.Column(classes=["rtw-states"]) as main:
-        solara.Markdown("### States week by week (live models)")
-        if model.error:
-            solara.Text("-")
-            return main
-        solara.FigureMatplotlib(_states_figure(model), format="png",
-                                dependencies=[id(model), model.week])
-    return main
 
 
 def _curves_figure(model):
@@ -178,67 +135,14 @@ def _curves_figure(model):
         axes[row, 0].set_title(f"by {'IMD quintile' if row == 0 else 'ethnic group'}: "
                                f"{label} (solid), usual care (dashed)", fontsize=9)
         axes[row, 1].set_title("difference from usual care", fontsize=9)
-        axes[row, 0].legend(fontsize=6, loc="lower right")
+        if not model.same_arms:
+            axes[row, 0].legend(fontsize=6, loc="lower right")
     for ax in axes.ravel():
         ax.grid(alpha=0.3)
     for ax in axes[1]:
         ax.set_xlabel("weeks since the absence began")
-    fig.tight_layout()
+    fig.subplots_adjust(**MARGINS["curves"])
     return fig
-
-
-def _figure_panel(model: ExplorerModel, key: str, title: str, build):
-    """A titled panel holding one cached matplotlib figure (or '-' after a bad setting)."""
-    with solara.Column(classes=[f"rtw-{key}"]) as main:
-        solara.Markdown(f"### {title}")
-        if model.error:
-            solara.Text("-")
-            return main
-        solara.FigureMatplotlib(_cached(model, key, lambda: build(model)),
-                                format="png", dependencies=[id(model)])
-    return main
-
-
-def Curves(model: ExplorerModel):  # noqa: N802
-    return _figure_panel(model, "curves", "Return to work by group (full runs)",
-                         _curves_figure)
-
-
-def _interval(est, lo, hi, scale=100, fmt="{:+.2f}"):
-    if not np.isfinite(est):
-        return "-"
-    if not (np.isfinite(lo) and np.isfinite(hi)):
-        return fmt.format(scale * est) + " (2+ replicates for an interval)"
-    return f"{fmt.format(scale * est)} ({fmt.format(scale * lo)} to {fmt.format(scale * hi)})"
-
-
-def Gaps(model: ExplorerModel):  # noqa: N802
-    with solara.Column(classes=["rtw-gaps"]) as main:
-        solara.Markdown("### Inequality gaps in RTW within 52 weeks")
-        if model.error:
-            solara.Text("-")
-            return main
-        g = _cached(model, "gaps", lambda: gaps_view(model.outcome))
-        rows = []
-        names = {"sii": "Slope index of inequality, IMD (points)",
-                 "ethnic_gap": "Ethnic gap vs White British (points)"}
-        for r in g.itertuples():
-            rows.append({"design": design_label(r.design), "measure": names[r.measure],
-                         "level (95% interval)": _interval(r.level, r.low, r.high,
-                                                           fmt="{:.2f}"),
-                         "change vs usual care (95% paired)": _interval(
-                             r.change, r.change_low, r.change_high)})
-        import pandas as pd
-
-        solara.DataFrame(pd.DataFrame(rows), items_per_page=10)
-        solara.Text("Level intervals: sampling (Fingertips simulation for the SII, binomial "
-                    "for the ethnic gap); changes: paired over replicates.")
-    return main
-
-
-def Costs(model: ExplorerModel):  # noqa: N802
-    return _figure_panel(model, "costs", "Costs by perspective (discounted, GBP per person)",
-                         _costs_figure)
 
 
 def _costs_figure(model):
@@ -260,74 +164,214 @@ def _costs_figure(model):
     ax.set_xlabel("discounted cost per person (GBP)")
     ax.legend(fontsize=8)
     ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
+    fig.subplots_adjust(**MARGINS["costs"])
     return fig
 
 
-def Person(model: ExplorerModel):  # noqa: N802
-    with solara.Column(classes=["rtw-person"]) as main:
-        solara.Markdown("### Follow one person")
-        if model.error:
+FIGURES = {"states": _states_figure, "curves": _curves_figure, "costs": _costs_figure}
+_START = _Memo(32)  # the states figure before any step, by what it shows
+
+
+def _png(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def figure_png(model: ExplorerModel, key: str) -> bytes:
+    """The page's figure ``key`` as PNG. Drawing is a large part of an update (~0.2-0.9
+    CPU-s a figure), so each is drawn once: those of the full runs once per pair of arms
+    (the outcome's view cache: Reset on a scenario seen before draws nothing), the live
+    states once per model and week, and the states before any step once per design label,
+    population mode and horizon (all it shows)."""
+    if key != "states":
+        return model.outcome.view(("png", key), lambda: _png(FIGURES[key](model)))
+    if model.week == 0:
+        start = (_names(model)[1], model.same_arms, model.horizon,
+                 model.setup.config["population"]["mode"])
+        return _START.get(start, lambda: _png(_states_figure(model)))
+    live = model.__dict__.setdefault("_live_png", {})
+    if live.get("week") != model.week:
+        live.update(week=model.week, png=_png(_states_figure(model)))
+    return live["png"]
+
+
+def _interval(est, lo, hi, scale=100, fmt="{:+.2f}"):
+    if not np.isfinite(est):
+        return "-"
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return fmt.format(scale * est) + " (2+ replicates for an interval)"
+    return f"{fmt.format(scale * est)} ({fmt.format(scale * lo)} to {fmt.format(scale * hi)})"
+
+
+def gaps_table(model: ExplorerModel) -> pd.DataFrame:
+    """The gaps view as the page's table (once per pair of arms)."""
+    names = {"sii": "Slope index of inequality, IMD (points)",
+             "ethnic_gap": "Ethnic gap vs White British (points)"}
+
+    def make():
+        return pd.DataFrame([
+            {"design": design_label(r.design), "measure": names[r.measure],
+             "level (95% interval)": _interval(r.level, r.low, r.high, fmt="{:.2f}"),
+             "change vs usual care (95% paired)": _interval(r.change, r.change_low,
+                                                            r.change_high)}
+            for r in gaps_view(model.outcome).itertuples()])
+
+    return model.outcome.view("gaps", make)
+
+
+# ---- components (each takes the model; the page re-draws them after every step) ---------
+
+
+def _panel(model: ExplorerModel, key: str, title: str | None, body):
+    """One view: a titled column (CSS class ``rtw-<key>``) holding ``body(model)``, or a
+    dash when the controls are bad (the Answer panel shows the message itself)."""
+    with solara.Column(classes=[f"rtw-{key}"]) as main:
+        if title:
+            solara.Markdown(f"### {title}")
+        if model.error and key != "answer":
             solara.Text("-")
-            return main
-        v = model.person_view()
-        who = v["who"]
-        eth = dict(ETHNICITY_LABELS)
-        solara.Text(f"Person {v['index']}: {who['sex']}, aged {who['age_band']}, "
-                    f"{eth.get(who['ethnicity'], who['ethnicity'])}, IMD quintile "
-                    f"{who['imd_quintile']}, "
-                    f"{CONDITION_LABELS.get(who['condition'], who['condition'])} "
-                    f"({who['severity']}), "
-                    f"{who['occupation'].replace('_', '-')} work at a "
-                    f"{'small/medium' if who['employer_size'] == 'sme' else 'large'} employer, "
-                    f"{'with' if who['oh_access'] else 'no'} occupational health.")
-        d, label = _names(model)
-        for arm, name in ((d if not model.same_arms else REFERENCE, label),
-                          (REFERENCE, "usual care")):
-            key = "design" if arm != REFERENCE or model.same_arms else REFERENCE
-            o = v["outcomes"][key]
-            rtw = (f"back at work {o['weeks_to_rtw']} weeks after the absence began"
-                   if o["weeks_to_rtw"] >= 0 else "not back at work")
-            prog = (f", started the programme in week {o['programme_start_week']} "
-                    f"(GBP {o['programme_cost']:,.0f})" if o["programme_start_week"] >= 0
-                    else "")
-            solara.Text(f"Under {name}: {rtw}, {o['days_absent']:.0f} days absent, "
-                        f"{o['relapses']} relapses{prog}; {o['final_state']} at the end.")
-            if model.same_arms:
-                break
-        if "path" in v:
-            for arm, states in v["path"].items():
-                if arm == REFERENCE and model.same_arms:
-                    continue
-                name = "usual care" if arm == REFERENCE else label
-                runs, last, start = [], None, 0
-                for w, s in enumerate(states):
-                    if s != last:
-                        if last is not None:
-                            runs.append(f"{last} w{start}-{w - 1}")
-                        last, start = s, w
-                runs.append(f"{last} w{start}-{len(states) - 1}")
-                solara.Text(f"Live path, {name}: " + ", ".join(runs), classes=["rtw-path"])
-            live = v["live"]
-            solara.Text("model.person(i).describe() now: " + ", ".join(
-                f"{k}={live[k]}" for k in ("state", "state_since", "first_rtw", "relapses",
-                                          "spells")))
         else:
-            solara.Text("Step the model to follow this person week by week.")
+            body(model)
     return main
+
+
+def _figure_body(key: str):
+    def body(model):
+        solara.Image(figure_png(model, key), format="png")
+    return body
+
+
+def _answer_body(model):
+    if model.error:
+        # (solara.Error fails to render with this Solara/ipyvuetify pair: plain text)
+        solara.Text(model.error, classes=["rtw-error"],
+                    style={"color": "#b00020", "font-weight": "bold"})
+        solara.Text("Fix the value and press Reset.")
+        return
+    solara.Markdown("### The answer, over the full horizon")
+    for label, text in model.outcome.answer:
+        with solara.Row(gap="4px"):
+            if label:
+                solara.Text(label, style={"font-weight": "bold"})
+            solara.Text(text)
+    if model.setup.unused_evidence:
+        solara.Text("Not used by this design, so without effect here: "
+                    + ", ".join(model.setup.unused_evidence) + ".")
+    solara.Text(f"Week {model.week} of {model.horizon} (Step or ▶ to run the live "
+                "models).", classes=["rtw-week"])
+    s = model.setup
+    _download(s)
+    solara.Text("Reproduce with:")
+    solara.Preformatted(s.command() + "\n" + s.command(reference=True))
+
+
+def _download(scenario) -> None:
+    """The "download this scenario" link: the exact config as YAML (a data: URL, saved by
+    the browser under ``download``). solara.FileDownload is a Vuetify template widget that
+    renders nothing with this Solara/ipyvuetify pair (like solara.Error), so a plain link."""
+    name = scenario.config["programme"]["name"]  # one of DESIGNS: no markup
+    href = "data:application/x-yaml;base64," + base64.b64encode(
+        scenario.yaml().encode("utf-8")).decode("ascii")
+    solara.HTML(tag="a", unsafe_innerHTML="Download this scenario (YAML)",
+                attributes={"href": href, "download": f"rtw-{name}.yaml"},
+                classes=["rtw-download"],
+                style="align-self: flex-start; padding: 6px 14px; border-radius: 4px; "
+                      "background: #6200ea; color: white; text-decoration: none; "
+                      "font-weight: 500; margin: 6px 0;")
+
+
+def _gaps_body(model):
+    solara.DataFrame(gaps_table(model), items_per_page=10)
+    solara.Text("Level intervals: sampling (Fingertips simulation for the SII, binomial "
+                "for the ethnic gap); changes: paired over replicates.")
+
+
+def _who(who: dict) -> str:
+    eth = dict(ETHNICITY_LABELS)
+    return (f"{who['sex']}, aged {who['age_band']}, "
+            f"{eth.get(who['ethnicity'], who['ethnicity'])}, IMD quintile "
+            f"{who['imd_quintile']}, "
+            f"{CONDITION_LABELS.get(who['condition'], who['condition'])} ({who['severity']}), "
+            f"{who['occupation'].replace('_', '-')} work at a "
+            f"{'small/medium' if who['employer_size'] == 'sme' else 'large'} employer, "
+            f"{'with' if who['oh_access'] else 'no'} occupational health.")
+
+
+def _runs(states: list[str]) -> str:
+    """A weekly path as runs: ``absent w0-5, working w6-260``."""
+    runs, last, start = [], None, 0
+    for w, s in enumerate(states):
+        if s != last:
+            if last is not None:
+                runs.append(f"{last} w{start}-{w - 1}")
+            last, start = s, w
+    runs.append(f"{last} w{start}-{len(states) - 1}")
+    return ", ".join(runs)
+
+
+def _person_body(model):
+    v = model.person_view()
+    solara.Text(f"Person {v['index']}: " + _who(v["who"]))
+    d, label = _names(model)
+    arms = [("design", label)] + ([] if model.same_arms else [(REFERENCE, "usual care")])
+    for key, name in arms:
+        o = v["outcomes"][key]
+        rtw = (f"back at work {o['weeks_to_rtw']} weeks after the absence began"
+               if o["weeks_to_rtw"] >= 0 else "not back at work")
+        prog = (f", started the programme in week {o['programme_start_week']} "
+                f"(GBP {o['programme_cost']:,.0f})" if o["programme_start_week"] >= 0 else "")
+        solara.Text(f"Under {name}: {rtw}, {o['days_absent']:.0f} days absent, "
+                    f"{o['relapses']} relapses{prog}; {o['final_state']} at the end.")
+    if "path" not in v:
+        solara.Text("Step the model to follow this person week by week.")
+        return
+    for key, name in arms:
+        solara.Text(f"Live path, {name}: " + _runs(v["path"][key]), classes=["rtw-path"])
+    live = v["live"]
+    solara.Text("model.person(i).describe() now: " + ", ".join(
+        f"{k}={live[k]}" for k in ("state", "state_since", "first_rtw", "relapses", "spells")))
+
+
+# (key, title, body): the views, top to bottom
+PANELS = (
+    ("answer", None, _answer_body),
+    ("states", "States week by week (live models)", _figure_body("states")),
+    ("curves", "Return to work by group (full runs)", _figure_body("curves")),
+    ("gaps", "Inequality gaps in RTW within 52 weeks", _gaps_body),
+    ("costs", "Costs by perspective (discounted, GBP per person)", _figure_body("costs")),
+    ("person", "Follow one person", _person_body),
+)
 
 
 InWork, _ = make_plot_component({"in work, design (%)": PALETTE[0],
                                  "in work, usual care (%)": PALETTE[1]})
-VIEWS = (Answer, States, Curves, Gaps, Costs, Person)
+
+
+def warm(controls: dict) -> None:
+    """Everything Reset with these controls would compute and draw, into the caches."""
+    model = ExplorerModel(**controls)
+    if model.error is None:
+        gaps_table(model)
+        for key in FIGURES:
+            figure_png(model, key)
+
+
+PREFETCH = Prefetcher(warm)  # one per server process: its caches are shared by sessions
 
 
 @solara.component
 def Page():
     """Mesa's SolaraViz pieces (its ModelController: Reset / ▶ / Step, and ModelCreator for
-    the parameters) with the views laid out in one column. SolaraViz's own draggable grid
-    needs a JavaScript grid library that the offline asset bundle lacks (the page stays
-    blank without internet access), so the layout is done here."""
+    the parameters) with the views laid out in one column.
+
+    Why not ``SolaraViz`` itself: it lays the components out in ``solara.GridDraggable``
+    (vue-grid-layout loaded through requirejs). Checked again with Mesa 3.5.1, solara
+    1.58.2 and solara-assets (which does ship vue-grid-layout and requirejs offline) in
+    headless Chromium: SolaraViz's controls render, but its components area stays blank
+    (the tab is drawn, the grid never mounts; no request fails and nothing reaches the
+    network), so the page would show no view. The layout is done here instead; the model,
+    its controls and Mesa's plot component are Mesa's own."""
     first = solara.use_memo(ExplorerModel, [])
     model = solara.use_reactive(first)
     params = solara.use_reactive({})
@@ -337,6 +381,9 @@ def Page():
     with solara.AppBar():
         solara.AppBarTitle("rtw-sim explorer: return-to-work designs, who gains")
     update_counter.get()  # re-draw after every step (Mesa's force_update)
+    # start computing a changed scenario at once, before Reset asks for it
+    solara.use_effect(lambda: PREFETCH.submit(params.value) if params.value else None,
+                      [params.value])
     # controls in a left column (Solara's Sidebar overlays the views in this version)
     with solara.Columns([1, 3]):
         with solara.Column():
@@ -347,9 +394,9 @@ def Page():
             with solara.Card("Scenario"):
                 ModelCreator(model, MODEL_PARAMS, model_parameters=params)
         with solara.Column(style={"max-width": "1100px"}):
-            for view in VIEWS:
+            for key, title, body in PANELS:
                 with solara.Card():
-                    view(model.value)
+                    _panel(model.value, key, title, body)
             with solara.Card():
                 solara.Markdown("### Share in work, live (Mesa make_plot_component)")
                 InWork(model.value)
