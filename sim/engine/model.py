@@ -21,6 +21,7 @@ import logging
 import mesa
 import numpy as np
 
+from sim.engine.absent import AbsentTable
 from sim.engine.categories import (
     ABSENT,
     AGE_BAND_YEARS,
@@ -385,6 +386,10 @@ class RTWModel(mesa.Model):
                              for k, s in enumerate(STATES)}
         )
         self._agent_views: dict[int, Person] = {}
+        # vectorised engine state kept across weeks (built at the first step)
+        self._absent: AbsentTable | None = None
+        self._absent_leaving = np.zeros(0, dtype=np.intp)  # table rows ending this week
+        self._scratch = np.zeros(n, dtype=bool)  # all False between uses
         if self.engine_name == "agents":
             for i in range(n):
                 self._agent_views[i] = Person(self, i)
@@ -463,6 +468,8 @@ class RTWModel(mesa.Model):
             band = col["age_band_now"][moved].astype(np.intp) + 1
             col["age_band_now"][moved] = band
             self.pathways.set_age(moved, band)
+            if self._absent is not None:
+                self._absent.refresh(moved, self._scratch)
             col["band_week"][moved] = self._next_band_week(moved, band)
         lo, hi = np.searchsorted(self._pension_sorted, key)
         self.pension_due = np.sort(self._pension_order[lo:hi])  # State Pension age this week
@@ -582,15 +589,18 @@ class RTWModel(mesa.Model):
 
     def _advance_vectorised(self, t: int):
         state = self.columns["state"]
-        not_working = np.flatnonzero(state != WORKING)
-        s_nw = state[not_working]
+        if self._absent is None:
+            self._absent = AbsentTable(self.pathways, self.condition_severity,
+                                       self.columns["state_since"])
+            self._absent.add(np.flatnonzero(state == ABSENT))
+        others = np.flatnonzero(state > ABSENT)  # phased, out of work, retired
+        s_o = state[others]
         groups = [
-            self._decide_absent(t, not_working[s_nw == ABSENT]),
-            self._decide_phased(t, not_working[s_nw == PHASED]),
+            self._decide_absent(t),
+            self._decide_phased(t, others[s_o == PHASED]),
             self._decide_working(t),
-            self._decide_unemployed(t, not_working[s_nw == UNEMPLOYED]),
-            self._decide_inactive(t, not_working[(s_nw == INACTIVE)
-                                                 | (s_nw == INACTIVE_BENEFIT)]),
+            self._decide_unemployed(t, others[s_o == UNEMPLOYED]),
+            self._decide_inactive(t, others[(s_o == INACTIVE) | (s_o == INACTIVE_BENEFIT)]),
         ]
         self._apply(t, groups)
 
@@ -604,13 +614,25 @@ class RTWModel(mesa.Model):
         nz = np.flatnonzero(out)  # STAY is 0
         return idx[nz], out[nz]
 
-    def _decide_absent(self, t, ia):
-        """Absent: RTW, job loss, inactivity (on a benefit or not), retirement."""
-        eff = self.effects
-        out = self.pathways.absent_decision(
-            self.draws_transition[ia], ia, self.condition_severity[ia],
-            t - self.columns["state_since"][ia], eff.get("rtw", ia), eff.get("job_loss", ia))
-        return self._moving(ia, out)
+    def _decide_absent(self, t):
+        """Absent: RTW, job loss, inactivity (on a benefit or not), retirement. Screens the
+        absent table (:mod:`sim.engine.absent`), then decides the candidates exactly."""
+        table, eff = self._absent, self.effects
+        rows, u, week = table.candidates(t, self.draws_transition, eff.arrays["rtw"],
+                                         eff.arrays["job_loss"])
+        ia = table.idx[rows]
+        out = self.pathways.absent_decision(u, ia, self.condition_severity[ia], week,
+                                            eff.get("rtw", ia), eff.get("job_loss", ia))
+        due_rows = table.rows_of(self.pension_due, self._scratch)
+        if due_rows.size:  # State Pension age: retire whatever the draw
+            rows, first = np.unique(np.concatenate([due_rows, rows]), return_index=True)
+            out = np.concatenate([np.full(due_rows.size, RETIRE, dtype=out.dtype), out])[first]
+        nz = np.flatnonzero(out)  # STAY is 0
+        rows, out = rows[nz], out[nz]
+        ia = table.idx[rows]
+        order = np.argsort(ia)
+        self._absent_leaving = rows
+        return ia[order], out[order]
 
     def _work_spell_hazard(self, t, idx):
         """New-spell hazard of people in work ``idx``: background plus the relapse excess
@@ -768,6 +790,8 @@ class RTWModel(mesa.Model):
             self._returned(reemp, nxt, obs_next)
 
         state_since[moved] = nxt
+        self._absent.drop(self._absent_leaving)
+        self._absent.add(new_spell)
         size = self.n_groups * N_STATES
         self._counts -= np.bincount(old_keys, minlength=size)
         self._counts += np.bincount(self._group_state_base[moved] + state[moved], minlength=size)
