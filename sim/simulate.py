@@ -74,6 +74,8 @@ def simulate(cfg: dict, model: RTWModel | None = None, core_only: bool = False,
         model = RTWModel(cfg)
     t1 = time.perf_counter()
     model.run()
+    agent_weeks = model.people.n * (model.warmup + model.horizon)
+    model.release_run_state()  # the loop's working memory goes before the tables' peak
     t2 = time.perf_counter()
     agents = agent_outcomes(model)
     agents.attrs["horizon"] = cfg["horizon_weeks"]
@@ -96,7 +98,7 @@ def simulate(cfg: dict, model: RTWModel | None = None, core_only: bool = False,
         "run_seconds": t2 - t1,
         "tables_seconds": t3 - t2,
         "cpu_seconds": time.process_time() - cpu0,  # build + loop + tables, this process's CPU
-        "agent_weeks": model.people.n * (model.warmup + model.horizon),
+        "agent_weeks": agent_weeks,
     }
     return Results(cfg, agents, summary, weekly, spells, calibration, totals.reset_index(),
                    programme, timings, economics, rtw_curves, cif)

@@ -23,6 +23,7 @@ import numpy as np
 # Relative slack on the screen's bounds: covers rounding in the exact decision's edges
 # (an extra candidate only costs time; its decision is exact).
 SLACK = 1.0 + 1e-9
+SCREEN_ROWS = 1 << 16  # rows screened at a time
 
 
 class AbsentTable:
@@ -54,12 +55,18 @@ class AbsentTable:
         """Start rows for people ``new`` (their ``state_since`` already set)."""
         if not new.size:
             return
-        row0 = (self.condition_severity[new] * self.pw.n_weeks).astype(np.int32)
-        self.idx = np.concatenate([self.idx, new])
-        self.row0 = np.concatenate([self.row0, row0])
-        self.start = np.concatenate([self.start, self.state_since[new]])
-        for name, copy in self.copies.items():
-            self.copies[name] = np.concatenate([copy, getattr(self.pw, name)[new]])
+        row0 = self.condition_severity[new].astype(np.int32)
+        row0 *= self.pw.n_weeks
+        rows = {"idx": new, "row0": row0, "start": self.state_since[new]}
+        rows.update((name, getattr(self.pw, name)[new]) for name in self.COPIED)
+        empty = not self.idx.size  # (a cohort starts with everyone absent: no second copy)
+        for name, new_rows in rows.items():
+            old = self.copies[name] if name in self.copies else getattr(self, name)
+            joined = new_rows if empty else np.concatenate([old, new_rows])
+            if name in self.copies:
+                self.copies[name] = joined
+            else:
+                setattr(self, name, joined)
 
     def drop(self, rows: np.ndarray) -> None:
         """Remove table rows ``rows`` (positions, not person indices)."""
@@ -91,33 +98,39 @@ class AbsentTable:
             for name, copy in self.copies.items():
                 copy[rows] = getattr(self.pw, name)[who]
 
-    def candidates(self, t: int, u_all: np.ndarray, rtw_effect, job_loss_effect):
-        """Rows whose draw this week may move them, with their draws and spell weeks.
+    def candidate_blocks(self, t: int, u_all: np.ndarray, rtw_effect, job_loss_effect):
+        """Rows whose draw this week may move them, with their draws and spell weeks, a
+        block of rows at a time (its temporaries, and the exact decision's that follows,
+        stay in cache and small: a cohort starts with everyone absent).
 
         ``rtw_effect``/``job_loss_effect``: the effect columns (length n) or None.
         """
+        for lo in range(0, self.idx.size, SCREEN_ROWS):
+            yield self._screen(lo, lo + SCREEN_ROWS, t, u_all, rtw_effect, job_loss_effect)
+
+    def _screen(self, lo, hi, t, u_all, rtw_effect, job_loss_effect):
         pw, c = self.pw, self.copies
-        idx = self.idx
+        idx = self.idx[lo:hi]
         u = u_all[idx]
-        week = np.subtract(np.int32(t), self.start)  # spell week, as absent_hazards' d
+        week = np.subtract(np.int32(t), self.start[lo:hi])  # spell week, absent_hazards' d
         np.minimum(week, pw.n_weeks - 1, out=week)
-        cell = self.row0 + week
+        cell = self.row0[lo:hi] + week
         h_rtw = self._rtw_flat[cell]
-        h_rtw *= c["rtw_mult"]
+        h_rtw *= c["rtw_mult"][lo:hi]
         if rtw_effect is not None:
             h_rtw *= rtw_effect[idx]
         h_bad = pw.job_loss_table[week]
-        h_bad *= c["job_loss_mult"]
+        h_bad *= c["job_loss_mult"][lo:hi]
         if job_loss_effect is not None:
             h_bad *= job_loss_effect[idx]
         h_in = self._inactivity_flat[cell]
-        h_in *= c["inactivity_mult"]
+        h_in *= c["inactivity_mult"][lo:hi]
         h_bad += h_in
-        h_bad += c["retire_hazard"]
+        h_bad += c["retire_hazard"][lo:hi]
         h_rtw *= SLACK
         h_bad *= SLACK
         np.subtract(1.0 - 1e-12, h_bad, out=h_bad)  # and an absolute slack near u = 1
         maybe = u < h_rtw
         maybe |= u >= h_bad
         rows = np.flatnonzero(maybe)
-        return rows, u[rows], week[rows]
+        return rows + lo, u[rows], week[rows]

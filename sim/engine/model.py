@@ -505,6 +505,25 @@ class RTWModel(mesa.Model):
         np.add.at(self.ongoing_spell_lengths,
                   (self.people.replicate[absent], end - col["state_since"][absent]), 1)
 
+    def release_run_state(self):
+        """Drop what only the weekly loop needs once the run is over: hazard multipliers,
+        effect columns, random-draw buffers, the absent table, ageing schedules (about
+        half a run's per-person memory; the tables, built next, read only the columns,
+        counts, people and programme). The model cannot step again after this."""
+        self.pathways = None
+        self.effects = Effects()
+        self.streams = None
+        self.draws_transition = None
+        self._absent = None
+        self._scratch = None
+        self.condition_severity = None
+        self._group_state_base = None
+        self.age0 = None
+        self._band_weeks = self._band_people = None
+        self._pension_order = self._pension_sorted = None
+        for name in ("band_week", "pension_week"):
+            self.columns.pop(name, None)
+
     def record_spell_end(self, lengths: np.ndarray, idx: np.ndarray):
         np.add.at(self.spell_lengths, (self.people.replicate[idx], lengths), 1)
 
@@ -541,7 +560,9 @@ class RTWModel(mesa.Model):
             if obs_week in self.snapshot_weeks:
                 self.snapshots[obs_week] = self.columns["state"].copy()
             if obs_week in self.year_ends:
-                self.weeks_by_state_at_year_end.append(self._weeks_by_state_now())
+                # int16 like weeks_by_state (a year-end mark is at most the horizon)
+                self.weeks_by_state_at_year_end.append(
+                    self._weeks_by_state_now().astype(np.int16))
             self.datacollector.collect(self)
 
     def _weeks_by_state_now(self) -> np.ndarray:
@@ -618,17 +639,20 @@ class RTWModel(mesa.Model):
         """Absent: RTW, job loss, inactivity (on a benefit or not), retirement. Screens the
         absent table (:mod:`sim.engine.absent`), then decides the candidates exactly."""
         table, eff = self._absent, self.effects
-        rows, u, week = table.candidates(t, self.draws_transition, eff.arrays["rtw"],
-                                         eff.arrays["job_loss"])
-        ia = table.idx[rows]
-        out = self.pathways.absent_decision(u, ia, self.condition_severity[ia], week,
-                                            eff.get("rtw", ia), eff.get("job_loss", ia))
+        moving = []
+        for rows, u, week in table.candidate_blocks(t, self.draws_transition,
+                                                    eff.arrays["rtw"], eff.arrays["job_loss"]):
+            ia = table.idx[rows]
+            out = self.pathways.absent_decision(u, ia, self.condition_severity[ia], week,
+                                                eff.get("rtw", ia), eff.get("job_loss", ia))
+            nz = np.flatnonzero(out)  # STAY is 0
+            moving.append((rows[nz], out[nz]))
+        rows = np.concatenate([r for r, _ in moving]) if moving else np.zeros(0, np.intp)
+        out = np.concatenate([o for _, o in moving]) if moving else np.zeros(0, np.int8)
         due_rows = table.rows_of(self.pension_due, self._scratch)
         if due_rows.size:  # State Pension age: retire whatever the draw
             rows, first = np.unique(np.concatenate([due_rows, rows]), return_index=True)
             out = np.concatenate([np.full(due_rows.size, RETIRE, dtype=out.dtype), out])[first]
-        nz = np.flatnonzero(out)  # STAY is 0
-        rows, out = rows[nz], out[nz]
         ia = table.idx[rows]
         order = np.argsort(ia)
         self._absent_leaving = rows
