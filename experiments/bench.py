@@ -165,7 +165,7 @@ def cli_end_to_end(n: int, weeks: int, population: str) -> dict:
                        capture_output=True, check=True, cwd=REPO)
         wall = time.perf_counter() - wall
         after = os.times()
-        manifest = json.loads((Path(tmp) / "run" / "manifest.json").read_text())
+        manifest = json.loads((Path(tmp) / "run" / "results" / "manifest.json").read_text())
     t = manifest["timings"]
     cpu = (after.children_user - before.children_user
            + after.children_system - before.children_system)
@@ -229,6 +229,8 @@ def main():
     ap.add_argument("--agents-weeks", type=int, default=26)
     ap.add_argument("--explorer-n", type=int, default=20_000)
     ap.add_argument("--explorer-only", action="store_true")
+    ap.add_argument("--no-explorer", dest="explorer", action="store_false",
+                    help="skip the explorer's update times")
     ap.add_argument("--no-cli", dest="cli", action="store_false",
                     help="skip the python -m sim end-to-end run at the longest horizon")
     ap.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
@@ -277,7 +279,8 @@ def main():
     print(f"start-up (CPU): python -m sim --help {s['help']:.2f} s; imports of a run "
           f"{s['imports']:.2f} s (bare interpreter {s['python']:.2f} s; min of 3)")
     sys.stdout.flush()
-    run_explorer(args.explorer_n)
+    if args.explorer:
+        run_explorer(args.explorer_n)
 
 
 if __name__ == "__main__":

@@ -36,49 +36,75 @@ class AbsentTable:
     """
 
     COPIED = ("rtw_mult", "job_loss_mult", "inactivity_mult", "retire_hazard")
+    DTYPES = {"idx": np.intp, "row0": np.int32, "start": np.int32,
+              **dict.fromkeys(COPIED, np.float64)}
 
     def __init__(self, pathways, condition_severity: np.ndarray, state_since: np.ndarray):
         self.pw = pathways
         self.condition_severity = condition_severity
         self.state_since = state_since
-        self.idx = np.zeros(0, dtype=np.intp)
-        self.row0 = np.zeros(0, dtype=np.int32)
-        self.start = np.zeros(0, dtype=np.int32)
-        self.copies = {name: np.zeros(0) for name in self.COPIED}
+        self.size = 0
+        # columns with room to grow: rows [0, size) are in use
+        self._store = {name: np.zeros(0, dtype=dt) for name, dt in self.DTYPES.items()}
         self._rtw_flat = pathways.rtw_table.ravel()
         self._inactivity_flat = pathways.inactivity_table.ravel()
 
     def __len__(self) -> int:
-        return self.idx.size
+        return self.size
+
+    def col(self, name: str) -> np.ndarray:
+        """Column ``name`` of the rows in use (a view)."""
+        return self._store[name][:self.size]
+
+    @property
+    def idx(self) -> np.ndarray:
+        return self.col("idx")
 
     def add(self, new: np.ndarray) -> None:
         """Start rows for people ``new`` (their ``state_since`` already set)."""
-        if not new.size:
-            return
-        row0 = self.condition_severity[new].astype(np.int32)
-        row0 *= self.pw.n_weeks
-        rows = {"idx": new, "row0": row0, "start": self.state_since[new]}
-        rows.update((name, getattr(self.pw, name)[new]) for name in self.COPIED)
-        empty = not self.idx.size  # (a cohort starts with everyone absent: no second copy)
-        for name, new_rows in rows.items():
-            old = self.copies[name] if name in self.copies else getattr(self, name)
-            joined = new_rows if empty else np.concatenate([old, new_rows])
-            if name in self.copies:
-                self.copies[name] = joined
-            else:
-                setattr(self, name, joined)
+        self.update(np.zeros(0, dtype=np.intp), new)
 
-    def drop(self, rows: np.ndarray) -> None:
-        """Remove table rows ``rows`` (positions, not person indices)."""
-        if not rows.size:
+    def update(self, leaving: np.ndarray, new: np.ndarray) -> None:
+        """A week's changes, touching only the rows that change (no copy of the table):
+        people ``new`` (spell started, ``state_since`` set) take the rows ``leaving``
+        (positions of people whose spell ended); then the table grows, or its last rows
+        fill the remaining holes. Row order carries no meaning."""
+        k = min(leaving.size, new.size)
+        if k:
+            self._write(leaving[:k], new[:k])
+        if new.size > k:
+            extra = new[k:]
+            self._reserve(self.size + extra.size)
+            self._write(np.arange(self.size, self.size + extra.size), extra)
+            self.size += extra.size
+        elif leaving.size > k:
+            holes = leaving[k:]
+            end = self.size - holes.size
+            dropped = np.zeros(holes.size, dtype=bool)  # tail rows that are holes themselves
+            dropped[holes[holes >= end] - end] = True
+            tail = np.arange(end, self.size)[~dropped]
+            inside = holes[holes < end]
+            for arr in self._store.values():
+                arr[inside] = arr[tail]
+            self.size = end
+
+    def _write(self, rows: np.ndarray, people: np.ndarray) -> None:
+        store = self._store
+        store["idx"][rows] = people
+        store["row0"][rows] = self.condition_severity[people] * self.pw.n_weeks
+        store["start"][rows] = self.state_since[people]
+        for name in self.COPIED:
+            store[name][rows] = getattr(self.pw, name)[people]
+
+    def _reserve(self, rows: int) -> None:
+        capacity = self._store["idx"].size
+        if rows <= capacity:
             return
-        keep = np.ones(self.idx.size, dtype=bool)
-        keep[rows] = False
-        self.idx = self.idx[keep]
-        self.row0 = self.row0[keep]
-        self.start = self.start[keep]
-        for name, copy in self.copies.items():
-            self.copies[name] = copy[keep]
+        capacity = rows if capacity == 0 else max(rows, 2 * capacity)
+        for name, arr in self._store.items():
+            grown = np.empty(capacity, dtype=arr.dtype)
+            grown[:self.size] = arr[:self.size]
+            self._store[name] = grown
 
     def rows_of(self, people: np.ndarray, scratch: np.ndarray) -> np.ndarray:
         """Table rows of ``people`` (those in the table); ``scratch`` is an all-False
@@ -95,8 +121,8 @@ class AbsentTable:
         rows = self.rows_of(moved, scratch)
         if rows.size:
             who = self.idx[rows]
-            for name, copy in self.copies.items():
-                copy[rows] = getattr(self.pw, name)[who]
+            for name in self.COPIED:
+                self._store[name][rows] = getattr(self.pw, name)[who]
 
     def candidate_blocks(self, t: int, u_all: np.ndarray, rtw_effect, job_loss_effect):
         """Rows whose draw this week may move them, with their draws and spell weeks, a
@@ -109,12 +135,13 @@ class AbsentTable:
             yield self._screen(lo, lo + SCREEN_ROWS, t, u_all, rtw_effect, job_loss_effect)
 
     def _screen(self, lo, hi, t, u_all, rtw_effect, job_loss_effect):
-        pw, c = self.pw, self.copies
-        idx = self.idx[lo:hi]
+        pw, c = self.pw, self._store
+        hi = min(hi, self.size)
+        idx = c["idx"][lo:hi]
         u = u_all[idx]
-        week = np.subtract(np.int32(t), self.start[lo:hi])  # spell week, absent_hazards' d
+        week = np.subtract(np.int32(t), c["start"][lo:hi])  # spell week, absent_hazards' d
         np.minimum(week, pw.n_weeks - 1, out=week)
-        cell = self.row0[lo:hi] + week
+        cell = c["row0"][lo:hi] + week
         h_rtw = self._rtw_flat[cell]
         h_rtw *= c["rtw_mult"][lo:hi]
         if rtw_effect is not None:

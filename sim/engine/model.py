@@ -54,6 +54,7 @@ from sim.engine.pathways import (
 )
 from sim.engine.population import ATTRIBUTES, People, synthesise
 from sim.engine.rng import Streams
+from sim.engine.rosters import Rosters
 from sim.programme.interventions import Programme
 from sim.vocabulary import HAZARD_KEYS
 
@@ -388,6 +389,7 @@ class RTWModel(mesa.Model):
         self._agent_views: dict[int, Person] = {}
         # vectorised engine state kept across weeks (built at the first step)
         self._absent: AbsentTable | None = None
+        self._rosters: Rosters | None = None
         self._absent_leaving = np.zeros(0, dtype=np.intp)  # table rows ending this week
         self._scratch = np.zeros(n, dtype=bool)  # all False between uses
         if self.engine_name == "agents":
@@ -514,7 +516,7 @@ class RTWModel(mesa.Model):
         self.effects = Effects()
         self.streams = None
         self.draws_transition = None
-        self._absent = None
+        self._absent = self._rosters = None
         self._scratch = None
         self.condition_severity = None
         self._group_state_base = None
@@ -609,19 +611,21 @@ class RTWModel(mesa.Model):
     # :mod:`sim.engine.pathways` that ``Person.step`` shares; ``_apply`` then changes the states.
 
     def _advance_vectorised(self, t: int):
-        state = self.columns["state"]
-        if self._absent is None:
+        if self._absent is None:  # first step: who is where, then kept up to date
+            state = self.columns["state"]
             self._absent = AbsentTable(self.pathways, self.condition_severity,
                                        self.columns["state_since"])
             self._absent.add(np.flatnonzero(state == ABSENT))
-        others = np.flatnonzero(state > ABSENT)  # phased, out of work, retired
-        s_o = state[others]
+            self._rosters = Rosters(state, {"phased": (PHASED,), "unemployed": (UNEMPLOYED,),
+                                            "inactive": (INACTIVE, INACTIVE_BENEFIT)},
+                                    N_STATES)
+        rosters = self._rosters
         groups = [
             self._decide_absent(t),
-            self._decide_phased(t, others[s_o == PHASED]),
+            self._decide_phased(t, rosters["phased"]),
             self._decide_working(t),
-            self._decide_unemployed(t, others[s_o == UNEMPLOYED]),
-            self._decide_inactive(t, others[(s_o == INACTIVE) | (s_o == INACTIVE_BENEFIT)]),
+            self._decide_unemployed(t, rosters["unemployed"]),
+            self._decide_inactive(t, rosters["inactive"]),
         ]
         self._apply(t, groups)
 
@@ -814,11 +818,12 @@ class RTWModel(mesa.Model):
             self._returned(reemp, nxt, obs_next)
 
         state_since[moved] = nxt
-        self._absent.drop(self._absent_leaving)
-        self._absent.add(new_spell)
+        self._absent.update(self._absent_leaving, new_spell)
+        to_state = state[moved]
+        self._rosters.move(moved, from_state, to_state)
         size = self.n_groups * N_STATES
         self._counts -= np.bincount(old_keys, minlength=size)
-        self._counts += np.bincount(self._group_state_base[moved] + state[moved], minlength=size)
+        self._counts += np.bincount(self._group_state_base[moved] + to_state, minlength=size)
 
     def _first_time(self, name, idx, obs_next):
         if self.recording and idx.size:
