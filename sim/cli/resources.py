@@ -2,39 +2,40 @@
 
 The estimate is a model fitted to measured peaks, not a guess. Peak resident memory of a
 whole ``python -m sim`` run (default outputs: agents.parquet and figures; the worst case,
-sweeps leave both out) was measured as the maximum RSS of a fresh child process
-(``resource.getrusage(RUSAGE_CHILDREN)``) on the 2-core development machine, 2026-11-29,
-fit-note cohort, usual care unless stated (MiB), after the issue-19 memory work (costs
-built in chunks, per-year weeks one year at a time)::
+sweeps leave both out) was measured as the maximum RSS of the process (``/usr/bin/time``)
+on the 2-core development machine, 2026-11-30, fit-note cohort, usual care unless stated
+(MiB), after the second round of issue-19 memory work (the loop's working state released
+before the tables, the absent table, boolean numerators in ``group_summary``, economics
+summed a chunk at a time)::
 
     people x replicates   horizon   peak      people x replicates   horizon   peak
-    2,000                 26        258       1,000,000             26        755
-    100,000               104       317       1,000,000             104       865
-    300,000               104       468       1,000,000             208       998
-    2,000,000             104       1,527     200,000 x 5           104       872
-    1M, multicomponent    104       1,069
+    300,000               104       372       1,000,000             26        525
+    2,000,000             104       930       1,000,000             104       615
+    1M, multicomponent    104       849       1,000,000             260       788
 
-(Before that work: 940 MiB at 1M x 104, 1,253 at 1M x 208, 1,630 at 2M x 104.) A
-10,000,000-person run at 104 weeks completed with a peak of 6,797 MiB (the fit below
-estimates 6,132: 10% low, within the 25% the tests allow).
+(Before that work, 2026-11-29: 865 MiB at 1M x 104, 998 at 1M x 208, 1,527 at 2M x 104,
+468 at 300k x 104, 1,069 at 1M x 104 with the three-component multicomponent design; a
+10,000,000-person run at 104 weeks then peaked at 6,797 MiB. The 10M run has not been
+repeated since: the fit below estimates 3,534 MiB for it.)
 
-What it shows: memory grows with people x replicates (200,000 x 5 needs what 1,000,000 x 1
-needs), with the number of observed years (``ceil(horizon_weeks / 52)``: per-year state
-counts and per-year columns of the per-person table; 26 and 52 weeks cost the same) and with
-the programme's components (per-person status, waits and effect arrays). Fitted (least
-squares on relative error, 300,000 people and up):
+What it shows: memory grows with people x replicates, with the number of observed years
+(``ceil(horizon_weeks / 52)``: per-year state counts and per-year columns of the per-person
+table; 26 and 52 weeks cost the same) and with the programme's components (per-person
+status, waits and effect arrays). Fitted (least squares on the four 1M/300k points; the
+2M point is a check, estimate 926 against 930 measured):
 
     peak MiB = max(FLOOR_MB, BASE_MB + people x replicates / 1e6
                    x (PER_MILLION_MB + PER_MILLION_YEAR_MB x years
                       + PER_MILLION_COMPONENT_MB x components))
 
-with BASE_MB 282 (Python, numpy, pandas, pyarrow, matplotlib, Hydra), 425 MiB per million
-people, 80 more per million per observed year, 67 per million per component (500 more
+with BASE_MB 274 (Python, numpy, pandas, pyarrow, matplotlib, Hydra), 198 MiB per million
+people, 64 more per million per observed year, 83 per million per component (from the
+multicomponent run) (500 more
 with ``engine=agents``, one Mesa object per person: 297 MiB at 20,000 people, 339 at
 60,000, 10 weeks; that engine is capped at 200,000 people), and a floor of 300 MiB (below
-~100,000 people the import and plotting phase is the peak). At two years that is ~585 MiB
-(~613 bytes) per person. Residuals are within 5% from 300,000 people up (the test keeps it
-within 25% of fresh measurements at two sizes); at 100,000 the estimate errs high by ~8%.
+~100,000 people the import and plotting phase is the peak). At two years that is ~326 MiB
+(~342 bytes) per person above the base, at five years ~518 MiB. Residuals are within 3% on
+the points above (the test keeps it within 25% of fresh measurements at two sizes).
 
 A run is refused when its estimate exceeds 90% of the memory available (``MemAvailable``,
 or a cgroup limit if lower; ``RTW_SIM_MEMORY_MB=<MiB>`` caps it further on a shared
@@ -52,11 +53,11 @@ from sim.cli.launchers import OPT_IN, network_exposure
 from sim.config import CONFIG_DIR
 from sim.errors import ResourceError
 
-BASE_MB = 282.0
+BASE_MB = 274.0
 FLOOR_MB = 300.0
-PER_MILLION_MB = 425.0
-PER_MILLION_YEAR_MB = 80.0
-PER_MILLION_COMPONENT_MB = 67.0
+PER_MILLION_MB = 198.0
+PER_MILLION_YEAR_MB = 64.0
+PER_MILLION_COMPONENT_MB = 83.0
 PER_MILLION_MESA_MB = 500.0  # engine=agents: one Mesa Person object each (20k vs 60k people)
 MARGIN = 0.9  # refuse above 90% of what is available
 BUDGET_ENV = "RTW_SIM_MEMORY_MB"  # optional cap (MiB) on a shared machine

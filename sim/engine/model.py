@@ -21,6 +21,7 @@ import logging
 import mesa
 import numpy as np
 
+from sim.engine.absent import AbsentTable
 from sim.engine.categories import (
     ABSENT,
     AGE_BAND_YEARS,
@@ -53,6 +54,7 @@ from sim.engine.pathways import (
 )
 from sim.engine.population import ATTRIBUTES, People, synthesise
 from sim.engine.rng import Streams
+from sim.engine.rosters import Rosters
 from sim.programme.interventions import Programme
 from sim.vocabulary import HAZARD_KEYS
 
@@ -390,6 +392,11 @@ class RTWModel(mesa.Model):
                              for k, s in enumerate(STATES)}
         )
         self._agent_views: dict[int, Person] = {}
+        # vectorised engine state kept across weeks (built at the first step)
+        self._absent: AbsentTable | None = None
+        self._rosters: Rosters | None = None
+        self._absent_leaving = np.zeros(0, dtype=np.intp)  # table rows ending this week
+        self._scratch = np.zeros(n, dtype=bool)  # all False between uses
         if self.engine_name == "agents":
             for i in range(n):
                 self._agent_views[i] = Person(self, i)
@@ -468,6 +475,8 @@ class RTWModel(mesa.Model):
             band = col["age_band_now"][moved].astype(np.intp) + 1
             col["age_band_now"][moved] = band
             self.pathways.set_age(moved, band)
+            if self._absent is not None:
+                self._absent.refresh(moved, self._scratch)
             col["band_week"][moved] = self._next_band_week(moved, band)
         lo, hi = np.searchsorted(self._pension_sorted, key)
         self.pension_due = np.sort(self._pension_order[lo:hi])  # State Pension age this week
@@ -502,6 +511,25 @@ class RTWModel(mesa.Model):
         self.ongoing_spell_lengths = np.zeros_like(self.spell_lengths)
         np.add.at(self.ongoing_spell_lengths,
                   (self.people.replicate[absent], end - col["state_since"][absent]), 1)
+
+    def release_run_state(self):
+        """Drop what only the weekly loop needs once the run is over: hazard multipliers,
+        effect columns, random-draw buffers, the absent table, ageing schedules (about
+        half a run's per-person memory; the tables, built next, read only the columns,
+        counts, people and programme). The model cannot step again after this."""
+        self.pathways = None
+        self.effects = Effects()
+        self.streams = None
+        self.draws_transition = None
+        self._absent = self._rosters = None
+        self._scratch = None
+        self.condition_severity = None
+        self._group_state_base = None
+        self.age0 = None
+        self._band_weeks = self._band_people = None
+        self._pension_order = self._pension_sorted = None
+        for name in ("band_week", "pension_week"):
+            self.columns.pop(name, None)
 
     def record_spell_end(self, lengths: np.ndarray, idx: np.ndarray):
         np.add.at(self.spell_lengths, (self.people.replicate[idx], lengths), 1)
@@ -539,7 +567,9 @@ class RTWModel(mesa.Model):
             if obs_week in self.snapshot_weeks:
                 self.snapshots[obs_week] = self.columns["state"].copy()
             if obs_week in self.year_ends:
-                self.weeks_by_state_at_year_end.append(self._weeks_by_state_now())
+                # int16 like weeks_by_state (a year-end mark is at most the horizon)
+                self.weeks_by_state_at_year_end.append(
+                    self._weeks_by_state_now().astype(np.int16))
             self.datacollector.collect(self)
 
     def _weeks_by_state_now(self) -> np.ndarray:
@@ -586,16 +616,21 @@ class RTWModel(mesa.Model):
     # :mod:`sim.engine.pathways` that ``Person.step`` shares; ``_apply`` then changes the states.
 
     def _advance_vectorised(self, t: int):
-        state = self.columns["state"]
-        not_working = np.flatnonzero(state != WORKING)
-        s_nw = state[not_working]
+        if self._absent is None:  # first step: who is where, then kept up to date
+            state = self.columns["state"]
+            self._absent = AbsentTable(self.pathways, self.condition_severity,
+                                       self.columns["state_since"])
+            self._absent.add(np.flatnonzero(state == ABSENT))
+            self._rosters = Rosters(state, {"phased": (PHASED,), "unemployed": (UNEMPLOYED,),
+                                            "inactive": (INACTIVE, INACTIVE_BENEFIT)},
+                                    N_STATES)
+        rosters = self._rosters
         groups = [
-            self._decide_absent(t, not_working[s_nw == ABSENT]),
-            self._decide_phased(t, not_working[s_nw == PHASED]),
+            self._decide_absent(t),
+            self._decide_phased(t, rosters["phased"]),
             self._decide_working(t),
-            self._decide_unemployed(t, not_working[s_nw == UNEMPLOYED]),
-            self._decide_inactive(t, not_working[(s_nw == INACTIVE)
-                                                 | (s_nw == INACTIVE_BENEFIT)]),
+            self._decide_unemployed(t, rosters["unemployed"]),
+            self._decide_inactive(t, rosters["inactive"]),
         ]
         self._apply(t, groups)
 
@@ -609,13 +644,28 @@ class RTWModel(mesa.Model):
         nz = np.flatnonzero(out)  # STAY is 0
         return idx[nz], out[nz]
 
-    def _decide_absent(self, t, ia):
-        """Absent: RTW, job loss, inactivity (on a benefit or not), retirement."""
-        eff = self.effects
-        out = self.pathways.absent_decision(
-            self.draws_transition[ia], ia, self.condition_severity[ia],
-            t - self.columns["state_since"][ia], eff.get("rtw", ia), eff.get("job_loss", ia))
-        return self._moving(ia, out)
+    def _decide_absent(self, t):
+        """Absent: RTW, job loss, inactivity (on a benefit or not), retirement. Screens the
+        absent table (:mod:`sim.engine.absent`), then decides the candidates exactly."""
+        table, eff = self._absent, self.effects
+        moving = []
+        for rows, u, week in table.candidate_blocks(t, self.draws_transition,
+                                                    eff.arrays["rtw"], eff.arrays["job_loss"]):
+            ia = table.idx[rows]
+            out = self.pathways.absent_decision(u, ia, self.condition_severity[ia], week,
+                                                eff.get("rtw", ia), eff.get("job_loss", ia))
+            nz = np.flatnonzero(out)  # STAY is 0
+            moving.append((rows[nz], out[nz]))
+        rows = np.concatenate([r for r, _ in moving]) if moving else np.zeros(0, np.intp)
+        out = np.concatenate([o for _, o in moving]) if moving else np.zeros(0, np.int8)
+        due_rows = table.rows_of(self.pension_due, self._scratch)
+        if due_rows.size:  # State Pension age: retire whatever the draw
+            rows, first = np.unique(np.concatenate([due_rows, rows]), return_index=True)
+            out = np.concatenate([np.full(due_rows.size, RETIRE, dtype=out.dtype), out])[first]
+        ia = table.idx[rows]
+        order = np.argsort(ia)
+        self._absent_leaving = rows
+        return ia[order], out[order]
 
     def _work_spell_hazard(self, t, idx):
         """New-spell hazard of people in work ``idx``: background plus the relapse excess
@@ -777,9 +827,12 @@ class RTWModel(mesa.Model):
             self._returned(reemp, nxt, obs_next)
 
         state_since[moved] = nxt
+        self._absent.update(self._absent_leaving, new_spell)
+        to_state = state[moved]
+        self._rosters.move(moved, from_state, to_state)
         size = self.n_groups * N_STATES
         self._counts -= np.bincount(old_keys, minlength=size)
-        self._counts += np.bincount(self._group_state_base[moved] + state[moved], minlength=size)
+        self._counts += np.bincount(self._group_state_base[moved] + to_state, minlength=size)
 
     def _first_time(self, name, idx, obs_next):
         if self.recording and idx.size:

@@ -461,6 +461,47 @@ def fixed_cost_per_person(programme: pd.DataFrame, sizes: dict, horizon: int,
     return {rep: float(total.get(rep, 0.0)) * disc / max(n, 1) for rep, n in sizes.items()}
 
 
+def _economics_sums(agents: pd.DataFrame, cfg: dict, window: int, n_rep: int,
+                    fixed_by_rep: np.ndarray) -> dict:
+    """Per dimension: its labels and, per [replicate x group] cell, the number of people,
+    returned and followed counts and the sum of each cost and weeks measure.
+
+    People are costed a chunk at a time (:data:`PERSON_COSTS_CHUNK`; no whole-population
+    cost columns: they set a run's memory peak) and each chunk is added in person order
+    with ``np.add.at``, which sums in the same order as one ``np.bincount`` over everyone:
+    the sums are the same to the bit."""
+    econ = resolve_economics(cfg["economics"], cfg.get("evidence_values"))
+    hours = cfg["pathways"]["phased_return"]["hours_fraction"]
+    horizon = int(cfg["horizon_weeks"])
+    measures = [*COST_COLUMNS, "qaly_disc", "weeks_in_work_disc", "weeks_absent_disc"]
+    sums: dict[str, tuple] = {}
+    for lo in range(0, max(len(agents), 1), PERSON_COSTS_CHUNK):
+        part = agents.iloc[lo:lo + PERSON_COSTS_CHUNK]
+        costs = (person_costs(part, cfg) if lo == 0 and len(agents) <= PERSON_COSTS_CHUNK
+                 else _person_costs(part, econ, hours))
+        replicate = part["replicate"].to_numpy().astype(np.int64)
+        onset = part["first_onset"].to_numpy()
+        followed = (onset >= 0) & (onset + window <= horizon)
+        values = {"returned": followed & _returned(part, window), "followed": followed}
+        fixed_by_person = fixed_by_rep[replicate] if n_rep else 0.0
+        for c in measures:
+            values[c] = costs[c].to_numpy()
+            if c in ("cost_programme", "cost_nhs_pss", "cost_societal"):
+                values[c] = values[c] + fixed_by_person
+        for dim in ECONOMICS_DIMENSIONS:
+            codes, labels = _economics_codes(part, dim)
+            k = len(labels)
+            if dim not in sums:
+                sums[dim] = (labels, {name: np.zeros(n_rep * k)
+                                      for name in ("n", *values)})
+            cell = replicate * k + codes
+            totals = sums[dim][1]
+            totals["n"] += np.bincount(cell, minlength=n_rep * k)
+            for name, v in values.items():
+                np.add.at(totals[name], cell, v)
+    return sums
+
+
 def economics_table(agents: pd.DataFrame, cfg: dict,
                     programme: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per replicate and group: mean discounted cost per person by perspective, discounted
@@ -473,29 +514,18 @@ def economics_table(agents: pd.DataFrame, cfg: dict,
     a distributional cost-effectiveness analysis works on). Groups with nobody are left out.
     """
     horizon = int(cfg["horizon_weeks"])
-    costs = person_cost_columns(agents, cfg, [*COST_COLUMNS, "qaly_disc", "weeks_in_work_disc",
-                                              "weeks_absent_disc"])
     window = min(52, horizon)
-    onset = agents["first_onset"].to_numpy()
-    followed = (onset >= 0) & (onset + window <= horizon)
-    returned = followed & _returned(agents, window)
     replicate = agents["replicate"].to_numpy().astype(np.int64)
     n_rep = int(replicate.max()) + 1 if len(agents) else 0
     sizes = {rep: int(c) for rep, c in enumerate(np.bincount(replicate, minlength=n_rep))}
     fixed = fixed_cost_per_person(programme if programme is not None else pd.DataFrame(),
                                   sizes, horizon, cfg["economics"]["discount_rate"])
-    fixed_by_person = np.array([fixed[r] for r in range(n_rep)])[replicate] if n_rep else 0.0
-    values = {c: costs[c] for c in COST_COLUMNS}
-    for col in ("cost_programme", "cost_nhs_pss", "cost_societal"):
-        values[col] = values[col] + fixed_by_person
-    for c in ("qaly_disc", "weeks_in_work_disc", "weeks_absent_disc"):
-        values[c] = costs[c]
+    fixed_by_rep = np.array([fixed[r] for r in range(n_rep)])
+    sums = _economics_sums(agents, cfg, window, n_rep, fixed_by_rep)
     frames = []
-    for dim in ECONOMICS_DIMENSIONS:
-        codes, labels = _economics_codes(agents, dim)
+    for dim, (labels, totals) in sums.items():
         k = len(labels)
-        cell = replicate * k + codes
-        n = np.bincount(cell, minlength=n_rep * k)
+        n = totals.pop("n")
         keep = np.flatnonzero(n > 0)
         frame = {
             "replicate": keep // k,
@@ -503,12 +533,10 @@ def economics_table(agents: pd.DataFrame, cfg: dict,
             "group": [str(labels[j]) for j in keep % k],
             "n": n[keep].astype(np.int64),
             "rtw_window_weeks": window,
-            "returned": np.bincount(cell, weights=returned, minlength=n_rep * k)[keep]
-            .astype(np.int64),
-            "followed": np.bincount(cell, weights=followed, minlength=n_rep * k)[keep]
-            .astype(np.int64),
+            "returned": totals.pop("returned")[keep].astype(np.int64),
+            "followed": totals.pop("followed")[keep].astype(np.int64),
         }
-        for name, v in values.items():
-            frame[name] = np.bincount(cell, weights=v, minlength=n_rep * k)[keep] / n[keep]
+        for name, total in totals.items():
+            frame[name] = total[keep] / n[keep]
         frames.append(pd.DataFrame(frame))
     return pd.concat(frames, ignore_index=True)

@@ -209,6 +209,15 @@ def _group_codes(agents: pd.DataFrame, dimension: str):
     return series.cat.codes.to_numpy().astype(np.int64), list(series.cat.categories)
 
 
+def _numerator(num: np.ndarray, eligible: np.ndarray) -> np.ndarray:
+    """A metric's per-person numerator, 0 where not eligible. Indicators stay boolean (1
+    byte a person, not 8: all metrics' float64 numerators at once set a run's memory
+    peak); ``np.bincount`` reads them as the same 0.0 and 1.0 weights."""
+    if num.dtype == bool:
+        return num & eligible
+    return np.where(eligible, num, 0.0)
+
+
 def group_summary(agents: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     """Tidy table: replicate, dimension, group, metric, value (mean over eligible), n.
 
@@ -222,7 +231,7 @@ def group_summary(agents: pd.DataFrame, cfg: dict) -> pd.DataFrame:
                        cfg["outcomes"]["snapshot_weeks"], cfg["outcomes"]["sustained_weeks"])
     replicate = agents["replicate"].to_numpy().astype(np.int64)
     n_rep = int(replicate.max()) + 1 if len(agents) else 0
-    numerators = {m: np.where(eligible, num, 0.0) for m, (num, eligible) in metrics.items()}
+    numerators = {m: _numerator(num, eligible) for m, (num, eligible) in metrics.items()}
     cols: dict[str, list] = {"replicate": [], "dimension": [], "group": [], "metric": [],
                              "value": [], "n": []}
     for dim in SUMMARY_DIMENSIONS:
