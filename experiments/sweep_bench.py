@@ -12,7 +12,11 @@ joblib launcher, into a fresh sweep directory, and prints on lines of their own:
 Target (issue 5, 2-core machine): the full sweep in under 2 minutes, i.e. at least 500
 scenario-replicates/min. ``--quick`` runs 8 cells of 2,000 people to check the wiring.
 ``--profile`` adds where the time of each job went (from the cells' manifests) and the
-share of core time spent inside ``simulate()`` (build, weekly loop, tables).
+share of core time spent inside ``simulate()`` (build, weekly loop, tables), and a
+``CPU split`` line: all CPU the command used, by phase (pre-sweep in the parent; the jobs
+inside and outside ``simulate()``; the workers outside jobs; aggregation tables; reports),
+from ``sim.compare.sweep.record_timing`` and each job's ``cpu_seconds`` in progress.jsonl.
+Shares of CPU time hardly change with other load on the machine; wall-clock figures do.
 
     python experiments/sweep_bench.py [--quick] [--workers 2] [--launcher rtw_joblib] [overrides]
 """
