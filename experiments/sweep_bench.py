@@ -12,7 +12,11 @@ joblib launcher, into a fresh sweep directory, and prints on lines of their own:
 Target (issue 5, 2-core machine): the full sweep in under 2 minutes, i.e. at least 500
 scenario-replicates/min. ``--quick`` runs 8 cells of 2,000 people to check the wiring.
 ``--profile`` adds where the time of each job went (from the cells' manifests) and the
-share of core time spent inside ``simulate()`` (build, weekly loop, tables).
+share of core time spent inside ``simulate()`` (build, weekly loop, tables), and a
+``CPU split`` line: all CPU the command used, by phase (pre-sweep in the parent; the jobs
+inside and outside ``simulate()``; the workers outside jobs; aggregation tables; reports),
+from ``sim.compare.sweep.record_timing`` and each job's ``cpu_seconds`` in progress.jsonl.
+Shares of CPU time hardly change with other load on the machine; wall-clock figures do.
 
     python experiments/sweep_bench.py [--quick] [--workers 2] [--launcher rtw_joblib] [overrides]
 """
@@ -34,6 +38,29 @@ REPO = Path(__file__).resolve().parent.parent
 # command-line sweeps replace the preset's values for the same key: 2 x 2 x 2 = 8 cells
 QUICK = ["programme=usual_care,multicomponent", "pathways.rtw.manual_hr=0.9,1.0",
          "population.n=2000", "replicates=4"]
+
+
+def print_cpu_split(timings: Path, progress: list, cpu_all: float, cpu_in: float) -> None:
+    """Where the CPU time went (the parent's phases from sim.compare.sweep.record_timing,
+    the jobs' CPU from progress.jsonl); shares of all CPU used, so load hardly matters."""
+    rows = [json.loads(line) for line in timings.read_text().splitlines()]
+    parent = {r["phase"]: r["cpu"] for r in rows if r["phase"] != "report_setting"}
+    if not {"start", "jobs", "tables"} <= parent.keys():
+        return
+    report_workers = sum(r["setting_cpu"] for r in rows if r["phase"] == "report_setting"
+                         and r["pid"] != next(x["pid"] for x in rows if x["phase"] == "start"))
+    end = parent.get("report", parent["tables"])
+    jobs = sum(r.get("cpu_seconds", 0.0) for r in progress)
+    workers = cpu_all - end - jobs - report_workers  # start-up, Hydra per job
+    parts = [("pre-sweep (start-up, pre-flight, Hydra's cell check), parent", parent["start"]),
+             ("launching (parent, while the jobs run)", parent["jobs"] - parent["start"]),
+             ("jobs: inside simulate()", cpu_in),
+             ("jobs: config, validation, writing results", jobs - cpu_in),
+             ("workers outside jobs (start-up, Hydra per job)", workers),
+             ("aggregation tables, parent", parent["tables"] - parent["jobs"]),
+             ("reports (parent + workers)", end - parent["tables"] + report_workers)]
+    print(f"CPU split ({cpu_all:.1f} CPU-s in all): " + "; ".join(
+        f"{name} {v:.1f} s ({100 * v / max(cpu_all, 1e-9):.0f}%)" for name, v in parts))
 
 
 def main() -> int:
@@ -63,7 +90,9 @@ def main() -> int:
     t_start = time.time()
     t0 = time.perf_counter()
     cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    timings = sweep_dir.with_name(sweep_dir.name + ".timings.jsonl")
+    env = {**os.environ, "RTW_SIM_SWEEP_TIMINGS": str(timings)}
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - t0
     cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu_all = sum(getattr(cpu_after, f) - getattr(cpu_before, f)
@@ -119,6 +148,9 @@ def main() -> int:
         last = max(r["time"] for r in progress)
         print(f"before the sweep started: {started - t_start:.1f} s (start-up, pre-flight); "
               f"after the last cell: {t_start + wall - last:.1f} s (aggregation, exit)")
+    if args.profile and manifests and timings.is_file():
+        print_cpu_split(timings, progress, cpu_all, cpu_in)
+    timings.unlink(missing_ok=True)
     if args.keep:
         print(f"sweep directory: {sweep_dir}")
     else:

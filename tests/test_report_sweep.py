@@ -51,3 +51,12 @@ def test_index_names_every_setting_and_links_its_report(runs, tmp_path):
     assert "no usual_care run in this setting (runs of: ips_smi)" in text
     assert "Multicomponent" in text or "multicomponent" in text
     assert "per 1,000" in text and "negative = narrows" in text
+    # a sweep writes the settings' reports in several processes: same files, same bytes
+    one = index.parent
+    two = write_sweep_report([runs], tmp_path / "two", quiet=True, workers=2).parent
+    files = sorted(p.relative_to(one) for p in one.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(two) for p in two.rglob("*") if p.is_file())
+    assert len(files) > 10
+    for f in files:
+        assert (one / f).read_bytes() == (two / f).read_bytes(), f
+

@@ -45,3 +45,22 @@ if JoblibLauncher is not None:
             from sim.cli.launchers import launch_joblib_cached
 
             return launch_joblib_cached(self, job_overrides, initial_job_idx)
+
+
+try:
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+except ImportError:  # pragma: no cover - Hydra is a dependency
+    BasicSweeper = None
+
+if BasicSweeper is not None:
+
+    class CachingBasicSweeper(BasicSweeper):
+        """Hydra's basic sweeper; its check that every cell composes before launching
+        composes once per set of config-group choices (sim.cli.launchers.cached_sweep_config)
+        instead of once per cell (about 0.35 s of CPU each, in the parent, before any cell
+        runs). The cells, their order and the errors are Hydra's own."""
+
+        def validate_batch_is_legal(self, batch) -> None:
+            from sim.cli.launchers import validate_batch_cached
+
+            validate_batch_cached(self, batch)

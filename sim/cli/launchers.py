@@ -179,3 +179,13 @@ def launch_joblib_cached(launcher, job_overrides, initial_job_idx):
         delayed(execute_job_cached)(initial_job_idx + idx, overrides, launcher.hydra_context,
                                     launcher.config, launcher.task_function, singleton_state)
         for idx, overrides in enumerate(job_overrides))
+
+
+def validate_batch_cached(sweeper, batch) -> None:
+    """Hydra's ``Sweeper.validate_batch_is_legal`` with :func:`cached_sweep_config`: every
+    cell of the batch composes (same overrides, same struct checks and errors), but the
+    config-group choices are composed once per set, not once per cell."""
+    context = getattr(sweeper, "hydra_context", None)
+    loader = context.config_loader if context is not None else sweeper.config_loader
+    for overrides in batch:
+        cached_sweep_config(loader, sweeper.config, list(overrides))

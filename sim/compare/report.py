@@ -1149,7 +1149,8 @@ def _print_left_out(comp: Comparison) -> None:
         print(f"  not used: {r['path']}: {r['reason']}", file=sys.stderr)
 
 
-def write_report(paths, out_dir, psa_dir=None, if_exists: str = "next") -> Path:
+def write_report(paths, out_dir, psa_dir=None, if_exists: str = "next",
+                 comparison: Comparison | None = None) -> Path:
     """Build the report from results under ``paths`` into ``out_dir`` (atomically);
     ``psa_dir``: a finished PSA run (``experiments/psa.py``) to show how sure the ranking is.
 
@@ -1158,7 +1159,9 @@ def write_report(paths, out_dir, psa_dir=None, if_exists: str = "next") -> Path:
     ``-3``, ... (a sweep's re-aggregation keeps its earlier report), ``"refuse"`` raises a
     ReportError before any work. The files are written into a new hidden folder beside
     ``out_dir`` and renamed into place in one step. Runs given but not compared are
-    listed on stderr and in the report (:func:`select_runs`)."""
+    listed on stderr and in the report (:func:`select_runs`). ``comparison``: the
+    :func:`compare_cells` of the runs under ``paths`` if the caller already has it (a
+    sweep's report), so it is not computed twice."""
     out_dir = Path(out_dir)
     if if_exists == "refuse":
         check_out(out_dir)
@@ -1167,7 +1170,7 @@ def write_report(paths, out_dir, psa_dir=None, if_exists: str = "next") -> Path:
     else:
         raise ValueError(f"if_exists: {if_exists!r}")
     psa = load_psa(psa_dir) if psa_dir is not None else None
-    comp = compare_cells(load_cells(paths))
+    comp = comparison if comparison is not None else compare_cells(load_cells(paths))
     _print_left_out(comp)
     page = render_html(comp, figures(comp), psa)
     if if_exists == "next":

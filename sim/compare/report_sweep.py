@@ -15,8 +15,10 @@ written as before (``report/report.html``).
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -25,6 +27,7 @@ from markupsafe import Markup
 from sim.compare import report as rp
 
 INDEX = "index.html"
+PARALLEL_FROM = 4  # settings from which their reports are written in parallel
 
 
 def settings(cells: list) -> list[tuple[str, list]]:
@@ -74,37 +77,72 @@ def _headline(comp) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def write_sweep_report(paths, out_dir: Path, quiet: bool = False) -> Path:
+def _entry(i: int, name: str, cs: list, out_dir: Path) -> dict:
+    """One setting's report (written under ``out_dir``) and its line of the index page."""
+    from sim.compare.sweep import record_timing
+
+    entry = {"name": name, "runs": len(cs), "link": None, "table": None, "note": ""}
+    cpu0 = time.process_time()
+    try:
+        return _fill_entry(entry, i, cs, out_dir)
+    finally:
+        record_timing("report_setting", setting_cpu=time.process_time() - cpu0)
+
+
+def _fill_entry(entry: dict, i: int, cs: list, out_dir: Path) -> dict:
+    name = entry["name"]
+    if not any(c.design == rp.REFERENCE for c in cs):
+        designs = ", ".join(sorted({c.design for c in cs}))
+        entry["note"] = f"not compared: no usual_care run in this setting (runs of: {designs})"
+        return entry
+    sub = out_dir / _slug(i, name)
+    try:
+        comp = rp.compare_cells(cs)
+        page = rp.write_report([c.path for c in cs], sub, if_exists="refuse",
+                               comparison=comp)
+    except rp.ReportError as err:
+        entry["note"] = f"not compared: {err}"
+    else:
+        entry["link"] = f"{sub.name}/{page.name}"
+        entry["table"] = rp._table(_headline(comp), text=True)
+        entry["people"] = f"{int(comp.cells[0].manifest.get('n_agents') or 0):,}"
+    return entry
+
+
+def _workers(settings_count: int, workers: int | None) -> int:
+    """Processes for the per-setting reports: one per core (at most one per setting); a
+    few settings are not worth starting processes for."""
+    if workers is None:
+        workers = (os.cpu_count() or 1) if settings_count >= PARALLEL_FROM else 1
+    return max(1, min(int(workers), settings_count))
+
+
+def write_sweep_report(paths, out_dir: Path, quiet: bool = False,
+                       workers: int | None = None) -> Path:
     """Reports of every setting of the runs under ``paths`` and their index page.
 
-    Returns the index page (or the single report when there is one setting)."""
+    The settings' reports are independent, so they are written by ``workers`` processes
+    (default: one per core when there are at least ``PARALLEL_FROM`` settings; joblib's
+    reusable loky workers, the same a sweep's launcher used); the pages do not depend on
+    it. Returns the index page (or the single report when there is one setting)."""
     cells = rp.load_cells(paths)
     groups = settings(cells)
     if len(groups) == 1:
         return rp.write_report(paths, out_dir)
     out_dir = rp._free_out(Path(out_dir))
     out_dir.mkdir(parents=True)
-    entries = []
-    for i, (name, cs) in enumerate(groups):
-        entry = {"name": name, "runs": len(cs), "link": None, "table": None, "note": ""}
-        if not any(c.design == rp.REFERENCE for c in cs):
-            designs = ", ".join(sorted({c.design for c in cs}))
-            entry["note"] = (f"not compared: no usual_care run in this setting (runs of: "
-                             f"{designs})")
-        else:
-            sub = out_dir / _slug(i, name)
-            try:
-                comp = rp.compare_cells(cs)
-                page = rp.write_report([c.path for c in cs], sub, if_exists="refuse")
-            except rp.ReportError as err:
-                entry["note"] = f"not compared: {err}"
-            else:
-                entry["link"] = f"{sub.name}/{page.name}"
-                entry["table"] = rp._table(_headline(comp), text=True)
-                entry["people"] = f"{int(comp.cells[0].manifest.get('n_agents') or 0):,}"
-        entries.append(entry)
-        if not quiet:
-            print(f"report: setting {name}: {entry['link'] or entry['note']}", file=sys.stderr)
+    n = _workers(len(groups), workers)
+    if n > 1:
+        from joblib import Parallel, delayed
+
+        entries = Parallel(n_jobs=n, backend="loky")(
+            delayed(_entry)(i, name, cs, out_dir) for i, (name, cs) in enumerate(groups))
+    else:
+        entries = [_entry(i, name, cs, out_dir) for i, (name, cs) in enumerate(groups)]
+    if not quiet:
+        for entry in entries:
+            print(f"report: setting {entry['name']}: {entry['link'] or entry['note']}",
+                  file=sys.stderr)
     (out_dir / INDEX).write_text(render_index(entries), encoding="utf-8")
     return out_dir / INDEX
 

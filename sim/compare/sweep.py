@@ -69,6 +69,7 @@ REFERENCE_PROGRAMME = "usual_care"
 SWEEP_OFF = {("output", "plots"): False, ("output", "write_agents"): False,
              ("outcomes", "decomposition_n"): 0}
 FAIL_ENV = "RTW_SIM_FAIL_CELL"  # test hook: cells whose overrides contain this string raise
+TIMINGS_ENV = "RTW_SIM_SWEEP_TIMINGS"  # bench hook: file to which phases append their CPU time
 MAX_KEY_CHARS = 120
 
 
@@ -85,6 +86,22 @@ def append_line(path: Path, record: dict) -> None:
         os.write(fd, data)
     finally:
         os.close(fd)
+
+
+def record_timing(phase: str, **extra) -> None:
+    """For experiments/sweep_bench.py: append this process's CPU time at ``phase`` to the
+    file named by ``$RTW_SIM_SWEEP_TIMINGS`` (nothing when it is not set)."""
+    path = os.environ.get(TIMINGS_ENV)
+    if not path:
+        return
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    try:
+        append_line(Path(path), {"phase": phase, "pid": os.getpid(), "time": time.time(),
+                                 "cpu": usage.ru_utime + usage.ru_stime, **extra})
+    except OSError:
+        pass  # a measurement aid: never a reason to stop a sweep
 
 
 def cell_hash(cfg: dict) -> str:
@@ -192,11 +209,13 @@ def is_complete(cell_dir: Path) -> bool:
     return (cell_dir / CELL_FILE).is_file() and (cell_dir / RESULTS / "manifest.json").is_file()
 
 
-def _progress(sweep_dir: Path, key: str, status: str, seconds: float) -> str:
+def _progress(sweep_dir: Path, key: str, status: str, seconds: float,
+              cpu: float = 0.0) -> str:
     """Record a finished job and return the progress line ``[k/N] ... ETA``."""
     now = time.time()
     append_line(sweep_dir / PROGRESS_FILE, {"cell": key, "status": status, "pid": os.getpid(),
-                                            "seconds": round(seconds, 3), "time": now})
+                                            "seconds": round(seconds, 3),
+                                            "cpu_seconds": round(cpu, 3), "time": now})
     try:
         sweep = json.loads((sweep_dir / SWEEP_FILE).read_text())
     except (OSError, ValueError):
@@ -242,7 +261,7 @@ def run_cell(cfg, sweep_dir: Path, task_overrides: list[str], choices: dict) -> 
     """
     from sim.config import to_plain, validate
 
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     sweep_dir = Path(sweep_dir)
     try:
         factors = job_factors(task_overrides, choices, cfg)
@@ -298,7 +317,8 @@ def run_cell(cfg, sweep_dir: Path, task_overrides: list[str], choices: dict) -> 
                        f"{describe_os_error(record_err)})"
         print(f"cell {key} failed: {message}", file=sys.stderr, flush=True)
     try:
-        line = _progress(sweep_dir, key, status, time.perf_counter() - t0)
+        line = _progress(sweep_dir, key, status, time.perf_counter() - t0,
+                         time.process_time() - cpu0)
     except OSError:  # progress is a convenience: never a reason to stop the sweep
         line = f"[cell] {key} {status}"
     print(line, flush=True)
@@ -419,10 +439,12 @@ def aggregate(sweep_dir: Path, report: bool = True, quiet: bool = False) -> dict
                               "error": c["error"]} for c in failed],
                             columns=["cell", "hash", "status", "error"])
     _save_csv(failures, out_dir / "failures.csv")
+    record_timing("tables")
     report_dir = None
     if report and complete:
         report_dir = _write_report([c["dir"] / RESULTS for c in complete], sweep_dir / "report",
                                    quiet)
+        record_timing("report")
     outcome = {"cells": len(cells), "complete": len(complete), "failed": len(failures),
                "summary": out_dir / "summary.parquet", "comparison": out_dir / "comparison.csv",
                "failures": out_dir / "failures.csv", "report": report_dir}
@@ -476,6 +498,7 @@ class SweepCallback(_HydraCallback):
 
         from sim.cli.resources import guard_sweep
 
+        record_timing("start")
         guard_sweep(config)  # launcher settings, memory of the cells run at once: exit 2
         sweep_dir = Path(str(config.hydra.sweep.dir))
         sweep_dir.mkdir(parents=True, exist_ok=True)
@@ -493,6 +516,7 @@ class SweepCallback(_HydraCallback):
     def on_multirun_end(self, config, **kwargs: Any) -> None:
         sweep_dir = Path(str(config.hydra.sweep.dir))
         failed = 0
+        record_timing("jobs")
         if self.aggregate:
             try:
                 failed = aggregate(sweep_dir, report=self.report)["failed"]
