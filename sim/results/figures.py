@@ -20,11 +20,12 @@ def pyplot():
     return plt
 
 
-def save(fig, path: Path, dpi: int = 110, tight: bool = True) -> None:
-    """Lay ``fig`` out (``tight``), write it to ``path`` and close it."""
+def save(fig, path: Path, dpi: int = 110, tight: bool = True, crop: bool = False) -> None:
+    """Lay ``fig`` out (``tight``), write it to ``path`` (``crop``: trimmed to what is
+    drawn, ``bbox_inches="tight"``) and close it."""
     import matplotlib.pyplot as plt
 
     if tight:
         fig.tight_layout()
-    fig.savefig(path, dpi=dpi)
+    fig.savefig(path, dpi=dpi, **({"bbox_inches": "tight"} if crop else {}))
     plt.close(fig)
