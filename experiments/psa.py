@@ -36,7 +36,7 @@ log = logging.getLogger("psa")
 
 def task(cfg) -> int:
     c = check_settings(plain(cfg))
-    r = run_psa(c, design_configs(list(c["designs"]), model_overrides(c)))
+    r = run_psa(c, design_configs(c["designs"], model_overrides(c)))
     with staged_output(Path(c["out"])) as staging:
         save_config(cfg, staging)
         write_psa(staging, c, r)

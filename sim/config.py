@@ -556,6 +556,10 @@ MODIFIER = Choice("kind", {
     }, optional=(*ELIGIBILITY_ATTRIBUTES, "referral_imd_rr", "priority"), sources=True),
 })
 
+# Default design lists a design joins through ``tags`` in its YAML (sim.programme.catalogue):
+# compare = experiments/compare_designs.py, psa = configs/analysis/psa.yaml (tagged(psa)).
+DESIGN_TAGS = ("compare", "psa")
+
 PROGRAMME = Struct(
     {
         "name": Name(),
@@ -567,8 +571,9 @@ PROGRAMME = Struct(
         "components": Mapping(COMPONENT),
         "modifiers": Mapping(MODIFIER),
         "variant": Str(),  # set by sim.programme.variants: the label of the variant applied
+        "tags": List(Str(DESIGN_TAGS)),  # default design lists it joins; no effect on a run
     },
-    optional=("components", "modifiers", "variant"),
+    optional=("components", "modifiers", "variant", "tags"),
 )
 
 GBP_OR_ID = EvidenceRef(Num(0.0, 1e7))

@@ -94,7 +94,23 @@ def test_psa_clamped_table_keeps_first_drawn_and_last_used():
 
 @pytest.mark.parametrize("c, message", [({"draws": 1, "wtp": None}, "draws"),
                                          ({"draws": True, "wtp": None}, "draws"),
-                                         ({"draws": 5, "wtp": -1}, "wtp")])
+                                         ({"draws": 5, "wtp": -1}, "wtp"),
+                                         ({"draws": 5, "wtp": None, "designs": "all"}, "tagged"),
+                                         ({"draws": 5, "wtp": None, "designs": "tagged(x)"},
+                                          "design tag")])
 def test_psa_settings_refuse_bad_input(c, message):
     with pytest.raises(ValueError, match=message):
         psa.check_settings(c)
+
+
+def test_design_tags_pick_designs_from_their_yaml(tmp_path):
+    from sim.programme.catalogue import design_list, tagged
+
+    (tmp_path / "programme").mkdir()
+    for name, extra in (("b", "tags: [psa, compare]\n"), ("a", "tags: [psa]\n"), ("c", "")):
+        (tmp_path / "programme" / f"{name}.yaml").write_text(f"name: {name}\n{extra}")
+    assert tagged("psa", tmp_path) == ["a", "b"]  # name order
+    assert tagged("compare", tmp_path) == ["b"]
+    assert design_list(["x", "y"]) == ["x", "y"]
+    shipped = design_list("tagged(psa)")
+    assert shipped and "usual_care" not in shipped

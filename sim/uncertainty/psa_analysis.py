@@ -20,6 +20,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from sim.evidence.registry import load_registry
+from sim.programme.catalogue import design_list
 from sim.programme.effects import evidence_ids
 from sim.results.figures import pyplot, save
 from sim.uncertainty.factors import Factor, evaluate, feasible_evidence
@@ -32,12 +33,13 @@ COLOURS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#0
 
 
 def check_settings(c: dict) -> dict:
-    """The analysis config's own keys, checked (one-line ValueError)."""
+    """The analysis config's own keys, checked (one-line ValueError); ``designs`` as a
+    list (``tagged(psa)``: the designs tagged in their YAML, :mod:`sim.programme.catalogue`)."""
     if isinstance(c["draws"], bool) or not isinstance(c["draws"], int) or c["draws"] < 2:
         raise ValueError(f"draws: got {c['draws']!r}, expected an integer >= 2")
     if c["wtp"] is not None and not (isinstance(c["wtp"], int | float) and c["wtp"] >= 0):
         raise ValueError(f"wtp: got {c['wtp']!r}, expected null or a number >= 0")
-    return c
+    return {**c, "designs": design_list(c["designs"])}
 
 
 def clamp_infeasible(configs: dict[str, dict], draws: pd.DataFrame, ids: list[str]) -> list:
