@@ -24,6 +24,7 @@ from sim.config_nodes import SHARE_TOLERANCE
 from sim.config_schema import DESIGN_TAGS, SCHEMA  # noqa: F401 - DESIGN_TAGS: read from here
 from sim.engine.categories import CONDITIONS
 from sim.errors import ConfigError, ConfigWarning  # defined there; still importable from here
+from sim.programme.variants import VariantError, apply_variant  # a named design variant
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
@@ -56,7 +57,6 @@ warnings.showwarning = _show_config_warning
 
 def validate(cfg: dict) -> dict:
     """Check a plain-dict config against the schema; return the checked copy."""
-    from sim.programme.variants import VariantError, apply_variant  # a named design variant
 
     try:
         cfg = apply_variant(cfg) if isinstance(cfg, dict) else cfg

@@ -16,6 +16,8 @@ from sim.compare.report_figures import _fig_to_uri, _league_value, _mpl, _names
 from sim.compare.report_measures import Comparison
 from sim.engine.categories import SMALL_CELL
 from sim.errors import ReportError
+from sim.evidence.registry import evidence_table, load_registry
+from sim.programme.effects import evidence_ids
 from sim.uncertainty import decomposition
 
 SECTIONS = ("Answers", "Glossary", "Runs not used", "League table", "How sure, given the evidence",
@@ -184,12 +186,8 @@ def _left_out_html(comp: Comparison) -> Markup:
 
 
 def _evidence_html(comp: Comparison) -> tuple[Markup, Markup]:
-    from sim.evidence.registry import evidence_table, load_registry
-
     registry = load_registry()
     try:
-        from sim.programme.effects import evidence_ids
-
         ids = set()
         for c in comp.cells:
             ids |= set(evidence_ids(c.config))

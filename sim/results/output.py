@@ -20,6 +20,7 @@ from sim.results.economics import with_person_economics
 from sim.results.manifest import build_manifest
 from sim.results.outcomes import sustained_label
 from sim.textsafe import md_text
+from sim.uncertainty.decomposition import decomposition_markdown, for_results
 
 HEADLINE = (
     ("rtw_13w", "Returned to work within 13 weeks", "pct"),
@@ -123,7 +124,6 @@ def summary_markdown(results, figures: list[str]) -> str:
             lines.append(f"| {md_text(row.target)} | {row.target_value:.3g} | "
                          f"{row.simulated:.3g} | {md_text(row.source)} |")
         lines.append("")
-    from sim.uncertainty.decomposition import decomposition_markdown
 
     section = decomposition_markdown(getattr(results, "decomposition", None))
     if section:
@@ -177,8 +177,6 @@ def write_results(results, dest: Path) -> Path:
         save("state_totals.csv", lambda p: results.state_totals.to_csv(p, index=False))
         save("spell_lengths.csv", lambda p: results.spells.to_csv(p, index=False))
         save("calibration.csv", lambda p: results.calibration.to_csv(p, index=False))
-        from sim.uncertainty.decomposition import for_results
-
         decomposition = for_results(results)
         if not decomposition.empty:
             save("gap_decomposition.csv", lambda p: decomposition.to_csv(p, index=False))
