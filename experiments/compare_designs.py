@@ -34,8 +34,8 @@ from sim.simulate import simulate
 
 REPO = CONFIG_DIR.parent
 
-# the designs whose YAML has `tags: [compare]` (configs/programme/, name order)
-DEFAULT_DESIGNS = tuple(tagged("compare"))
+# usual care, then the designs whose YAML has `tags: [compare]` (configs/programme/, name order)
+DEFAULT_DESIGNS = ("usual_care", *(d for d in tagged("compare") if d != "usual_care"))
 
 
 def _choices(group: str) -> list[str]:
