@@ -33,9 +33,8 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 
-from sim.cli.apps import launch, plain, save_config, staged_output
+from sim.cli.apps import analysis, launch
 from sim.config import CONFIG_DIR, load_config
 from sim.uncertainty.calibrate_analysis import resolve, run_calibration, settings
 from sim.uncertainty.calibrate_report import console_lines, write_calibration
@@ -44,12 +43,11 @@ log = logging.getLogger("calibrate")
 
 
 def task(cfg) -> int:
-    c = settings(plain(cfg))
-    r = run_calibration(c)
+    c, r = analysis(cfg, settings, lambda c, _: run_calibration(c),
+                    lambda folder, c, r: write_calibration(folder, c, r,
+                                                           resolve(c["write_config"])),
+                    designs=lambda c: None)  # the calibration builds its own model configs
     target_path = resolve(c["write_config"])
-    with staged_output(Path(c["out"])) as tmp:
-        save_config(cfg, tmp)
-        write_calibration(tmp, c, r, target_path)
     if target_path.parent.resolve() == (CONFIG_DIR / "pathways").resolve():
         load_config([f"pathways={target_path.stem}"])  # loads by name, as users will
     for line in console_lines(r):

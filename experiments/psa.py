@@ -19,27 +19,15 @@ The logic is :mod:`sim.uncertainty.psa_analysis`; this is its Hydra entry point.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
-from sim.cli.apps import (
-    design_configs,
-    launch,
-    model_overrides,
-    plain,
-    save_config,
-    staged_output,
-)
+from sim.cli.apps import analysis, launch
 from sim.uncertainty.psa_analysis import check_settings, run_psa, write_psa
 
 log = logging.getLogger("psa")
 
 
 def task(cfg) -> int:
-    c = check_settings(plain(cfg))
-    r = run_psa(c, design_configs(c["designs"], model_overrides(c)))
-    with staged_output(Path(c["out"])) as staging:
-        save_config(cfg, staging)
-        write_psa(staging, c, r)
+    c, r = analysis(cfg, check_settings, run_psa, write_psa, designs=lambda c: c["designs"])
     log.info("PSA: %d draws (%d clamped) x %d designs in %.0f s -> %s", c["draws"],
              r["infeasible"]["draw"].nunique(), len(r["designs"]), r["elapsed"], c["out"])
     return 0

@@ -380,6 +380,20 @@ def _power_mean(y: np.ndarray, p: np.ndarray, power: float) -> float:
     return float(c * (p @ (y / c) ** power) ** (1 / power))
 
 
+def _ede_inputs(name: str, aversion, kind: str, values, weights, nonnegative: bool):
+    """Checked inequality aversion (>= 0), values (>= 0 if ``nonnegative``) and weights of
+    an EDE, in the order the one-line errors name them."""
+    aversion = _scalar(name, aversion)
+    if aversion < 0:
+        raise ValueError(f"{name}: must be >= 0, got {aversion}")
+    if kind not in ("good", "bad"):
+        raise ValueError(f"kind: must be 'good' or 'bad', got {kind!r}")
+    y = _vector("values", values)
+    if nonnegative and np.any(y < 0):
+        raise ValueError("values: must be non-negative")
+    return aversion, y, _weights(weights, len(y))
+
+
 def atkinson_ede(
     values,
     weights=None,
@@ -405,15 +419,7 @@ def atkinson_ede(
     eps = 0 gives the mean (no inequality aversion); EDE decreases (goods) or increases
     (bads) with eps. Example: ``atkinson_ede([1, 4], epsilon=1).ede`` is 2.0.
     """
-    eps = _scalar("epsilon", epsilon)
-    if eps < 0:
-        raise ValueError(f"epsilon: must be >= 0, got {eps}")
-    if kind not in ("good", "bad"):
-        raise ValueError(f"kind: must be 'good' or 'bad', got {kind!r}")
-    y = _vector("values", values)
-    if np.any(y < 0):
-        raise ValueError("values: must be non-negative")
-    w = _weights(weights, len(y))
+    eps, y, w = _ede_inputs("epsilon", epsilon, kind, values, weights, nonnegative=True)
     keep = w > 0
     y, p = y[keep], w[keep] / w.sum()
     mean = float(p @ y)
@@ -446,13 +452,7 @@ def kolm_ede(
     alpha (>= 0) is in 1/outcome units, so its meaning depends on the scale; alpha = 0 gives
     the mean. Example: ``kolm_ede(days_absent, alpha=0.05, kind="bad").ede``.
     """
-    alpha = _scalar("alpha", alpha)
-    if alpha < 0:
-        raise ValueError(f"alpha: must be >= 0, got {alpha}")
-    if kind not in ("good", "bad"):
-        raise ValueError(f"kind: must be 'good' or 'bad', got {kind!r}")
-    y = _vector("values", values)
-    w = _weights(weights, len(y))
+    alpha, y, w = _ede_inputs("alpha", alpha, kind, values, weights, nonnegative=False)
     p = w / w.sum()
     mean = float(p @ y)
     if alpha == 0:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from sim.evidence.registry import to_markdown
-from sim.io import write_atomic
+from sim.io import write_atomic, write_tables
 from sim.results.figures import pyplot, save
 
 log = logging.getLogger(__name__)
@@ -38,9 +38,8 @@ def md(df) -> str:
 def write_calibration(folder: Path, c: dict, r: dict, target_path: Path) -> None:
     """The run's tables, figure, summary.md and calibrated.yaml into ``folder``, then the
     calibrated config to ``target_path`` (atomically)."""
-    r["params"].to_csv(folder / "parameters.csv", index=False)
-    r["fit"].trace.to_csv(folder / "trace.csv", index=False)
-    r["table"].to_csv(folder / "targets.csv", index=False)
+    write_tables(folder, {"parameters": r["params"], "trace": r["fit"].trace,
+                          "targets": r["table"]})
     plot(folder, r["table"], r["fit"].trace)
     (folder / "summary.md").write_text("\n".join(summary_lines(c, r)))
     (folder / "calibrated.yaml").write_text(r["text"])

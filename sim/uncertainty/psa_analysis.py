@@ -20,6 +20,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from sim.evidence.registry import load_registry
+from sim.io import write_tables
 from sim.programme.catalogue import design_list
 from sim.programme.effects import evidence_ids
 from sim.results.figures import pyplot, save
@@ -138,12 +139,9 @@ def run_psa(c: dict, configs: dict[str, dict]) -> dict:
 
 def write_psa(folder: Path, c: dict, r: dict) -> None:
     """The tables, the CEAC figure and summary.md of :func:`run_psa`'s result."""
-    r["draws"].to_csv(folder / "draws.csv", index=False)
-    r["infeasible"].to_csv(folder / "clamped_draws.csv", index=False)
-    r["results"].to_csv(folder / "results.csv", index=False)
-    r["summary"].to_csv(folder / "summary.csv", index=False)
-    r["ceac"].to_csv(folder / "ceac.csv", index=False)
-    r["voi"].to_csv(folder / "voi.csv", index=False)
+    write_tables(folder, {"draws": r["draws"], "clamped_draws": r["infeasible"],
+                          "results": r["results"], "summary": r["summary"],
+                          "ceac": r["ceac"], "voi": r["voi"]})
     ceac_plot(folder / "ceac.png", r["ceac"], r["designs"], r["wtp"], c["draws"])
     (folder / "summary.md").write_text(summary_md(c, r))
 
