@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.errors import ReportError
+from sim.errors import ReportError, typed_line
 
 REFERENCE = "usual_care"
 # named design variants (sim.programme.variants): not a setting
@@ -70,8 +70,9 @@ def _results_dirs(path: Path) -> list[Path]:
 
 
 def _one_line(err: BaseException) -> str:
-    text = " ".join(str(err).split())
-    return f"{type(err).__name__}: {text}"[:300]
+    """``Type: message`` (:func:`sim.errors.typed_line`), cut at 300 characters: a parser's
+    message about a bad file can be long."""
+    return typed_line(err)[:300]
 
 
 def _read_manifest(d: Path) -> dict:
