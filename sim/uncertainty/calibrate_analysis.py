@@ -260,7 +260,7 @@ def _log_plan(c: dict, populations, weights: dict, intervals: dict) -> None:
     log.info("calibrate: %d multipliers, %d fitted targets, populations %s",
              len(c["factors"]), sum(w > 0 for w in weights.values()), ", ".join(populations))
     log.info("  objective J = sum of weight x z^2, z = (simulated - UK) / half-width of the "
-             "registry's assumed 95%% interval")
+             "registry's assumed 95% interval")  # no args: no %-formatting
     for t in weights:
         log.info("    %-30s UK %.4g  95%% [%.4g, %.4g]  weight %g", t, intervals[t][0],
                  intervals[t][1], intervals[t][2], weights[t])
