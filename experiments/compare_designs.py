@@ -19,32 +19,32 @@ replicates; a few minutes) runs first into ``outputs/compare/<time>/psa``, so th
 from __future__ import annotations
 
 import argparse
+import difflib
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from sim.compare.report import ReportError, load_psa, write_report
+from sim.config import CONFIG_DIR, ConfigError, load_config
+from sim.errors import one_line
+from sim.programme.catalogue import tagged
+from sim.results.output import write_results
+from sim.simulate import simulate
 
-DEFAULT_DESIGNS = ("usual_care", "rtw_coordinator", "work_focused_cbt", "multicomponent",
-                   "multidisciplinary_bps", "culturally_adapted_mdt", "ips_smi", "wave_vsw",
-                   "targeted_deprived", "occupational_health", "access_to_work",
-                   "line_manager_training", "stay_at_work", "anti_racist_mdt",
-                   "community_health_workers_mdt")
+REPO = CONFIG_DIR.parent
+
+# usual care, then the designs whose YAML has `tags: [compare]` (configs/programme/, name order)
+DEFAULT_DESIGNS = ("usual_care", *(d for d in tagged("compare") if d != "usual_care"))
 
 
 def _choices(group: str) -> list[str]:
-    from sim.config import CONFIG_DIR
-
     return sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
 
 
 def _unknown_key_hint(override: str, design: str) -> str:
     """For ``a.b.c=v`` whose key is not in ``design``'s config: where the key path stops
     and what is there (with the closest name)."""
-    import difflib
-
-    from sim.config import load_config
-
     if "=" not in override or override.startswith(("+", "~")):
         return ""
     key = override.split("=", 1)[0]
@@ -88,17 +88,12 @@ def check_arguments(args) -> tuple[list[str], str | None]:
 
 
 def main(argv=None) -> int:
-    from sim.cli.preflight import one_line
-    from sim.compare.report import ReportError, load_psa, write_report
-    from sim.config import ConfigError, load_config
-    from sim.results.output import write_results
-    from sim.simulate import simulate
-
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=20_000, help="people per replicate")
     ap.add_argument("--replicates", type=int, default=10, help="paired replicates")
     ap.add_argument("--designs", default=",".join(DEFAULT_DESIGNS),
-                    help="comma-separated names from configs/programme/ (usual_care is added)")
+                    help="comma-separated names from configs/programme/ (usual_care is added); "
+                         "default: the designs tagged compare in their YAML")
     ap.add_argument("--population", default="fit_note_cohort",
                     help="a name from configs/population/")
     ap.add_argument("--out", default=None, help="a new or empty folder")
@@ -161,8 +156,6 @@ def main(argv=None) -> int:
 def _run_psa(folder: Path, designs: list[str], args) -> Path | None:
     """A small PSA of ``designs`` (experiments/psa.py in a child process) into ``folder``;
     None (and one line saying so) if it fails, so the report still builds."""
-    import subprocess
-
     others = [d for d in designs if d != "usual_care"]
     cmd = [sys.executable, str(REPO / "experiments" / "psa.py"), f"draws={args.psa_draws}",
            f"designs=[{','.join(others)}]", f"population={args.population}",

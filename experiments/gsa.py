@@ -20,26 +20,13 @@ point's factors and outputs: reusable by scenario discovery), ``sobol.png``, ``m
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from sim.cli.apps import (
-    design_configs,
-    launch,
-    model_overrides,
-    plain,
-    save_config,
-    staged_output,
-)
+from sim.cli.apps import analysis, launch
 from sim.compare.report_words import noise_warning
 from sim.uncertainty.gsa_analysis import check_settings, run_gsa, write_gsa
 
 
 def task(cfg) -> int:
-    c = check_settings(plain(cfg))
-    result = run_gsa(c, design_configs([c["design"]], model_overrides(c)))
-    with staged_output(Path(c["out"])) as folder:
-        write_gsa(folder, c, result)
-        save_config(cfg, folder)
+    c, result = analysis(cfg, check_settings, run_gsa, write_gsa)
     print(f"GSA: {result['total']} points x {len(result['configs'])} designs in "
           f"{result['elapsed']:.0f} s -> {c['out']}")
     for row in result["noise"].itertuples():  # an index that noise dominates is no finding

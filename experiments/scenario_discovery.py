@@ -19,27 +19,15 @@ limits with quasi-p-values), ``tradeoff.png`` (coverage vs density, chosen box m
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from sim.cli.apps import (
-    design_configs,
-    launch,
-    model_overrides,
-    plain,
-    save_config,
-    staged_output,
-)
+from sim.cli.apps import analysis, launch
 from sim.compare.report_words import discovery_line
 from sim.uncertainty.discovery_analysis import check_settings, run_discovery, write_discovery
 
 
 def task(cfg) -> int:
-    c = check_settings(plain(cfg))
-    configs = None if c["samples_from"] else design_configs([c["design"]], model_overrides(c))
-    r = run_discovery(c, configs)
-    with staged_output(Path(c["out"])) as folder:
-        write_discovery(folder, c, r)
-        save_config(cfg, folder)
+    # points reused from samples_from need no model configs
+    c, r = analysis(cfg, check_settings, run_discovery, write_discovery,
+                    designs=lambda c: None if c["samples_from"] else [c["design"]])
     fails, box = r["fails"], r["box"]
     firm = 0 if box is None else int((box.limits["qp_value"] <= 0.05).sum())  # significant
     what = None if box is None else box.describe()  # a box is a finding only if significant

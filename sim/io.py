@@ -69,6 +69,14 @@ def staged_dir(dest: Path) -> Iterator[Path]:
         raise
 
 
+def write_tables(folder: Path, tables: dict) -> None:
+    """Each DataFrame of ``tables`` as ``folder/<name>.csv`` (no index), in the order given:
+    an analysis writes into its staging folder (:func:`staged_dir`), so no file is half
+    written where a reader looks."""
+    for name, table in tables.items():
+        table.to_csv(Path(folder) / f"{name}.csv", index=False)
+
+
 def claim_dir(path: Path) -> Path:
     """Create a new directory at ``path`` (or ``path_2``, ``path_3`` ... if taken).
 

@@ -13,7 +13,7 @@ failed or killed run leaves no half-written results and never touches an earlier
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -76,6 +76,21 @@ def save_config(cfg, folder: Path) -> None:
     from omegaconf import OmegaConf
 
     (Path(folder) / "analysis_config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+
+
+def analysis(cfg, check: Callable, run: Callable, write: Callable,
+             designs: Callable = lambda c: [c["design"]]) -> tuple[dict, dict]:
+    """The shape every analysis app shares: ``check`` the config (plain, one-line
+    ValueError), ``run`` it on the model configs of ``designs(c)`` (usual care added; None:
+    no model configs), then ``write`` the result and the config into a staged ``out``.
+    Returns the checked config and the result."""
+    c = check(plain(cfg))
+    names = designs(c)
+    r = run(c, None if names is None else design_configs(names, model_overrides(c)))
+    with staged_output(Path(c["out"])) as folder:
+        save_config(cfg, folder)
+        write(folder, c, r)
+    return c, r
 
 
 def launch(name: str, task) -> None:

@@ -9,6 +9,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from sim.engine.categories import CONDITION_LABELS, ETHNICITY_LABELS
+from sim.evidence.registry import load_registry
 
 GLOSSARY = (
     ("RTW", "return to work: the first return (full or phased hours) after the absence "
@@ -102,8 +103,6 @@ def groups_table(groups: pd.DataFrame, rtw: str, ref: str, names: dict, small: i
 def entry_label(entry_id: str) -> str:
     """An evidence entry by its source (first clause), not its registry id."""
     try:
-        from sim.evidence.registry import load_registry
-
         registry = load_registry()
     except Exception:  # noqa: BLE001 - no registry: the id is still a name
         return entry_id

@@ -48,11 +48,14 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from sim.cli.resources import guard_sweep
 from sim.compare.sweep_compare import cell_measures, comparison_table
-from sim.config import CONFIG_DIR
+from sim.config import CONFIG_DIR, to_plain, validate
 from sim.errors import typed_line as one_line  # Type: message
 from sim.io import describe_os_error, remove_stale_staging, write_atomic
 from sim.results.manifest import config_hash
+from sim.results.output import write_results
+from sim.simulate import simulate
 
 CELLS = "cells"
 RESULTS = "results"
@@ -259,8 +262,6 @@ def run_cell(cfg, sweep_dir: Path, task_overrides: list[str], choices: dict) -> 
     recorded in ``FAILED.json`` (written atomically) and listed by :func:`aggregate`; the
     other cells go on.
     """
-    from sim.config import to_plain, validate
-
     t0, cpu0 = time.perf_counter(), time.process_time()
     sweep_dir = Path(sweep_dir)
     try:
@@ -285,9 +286,6 @@ def run_cell(cfg, sweep_dir: Path, task_overrides: list[str], choices: dict) -> 
     cell_dir = cells / f"{key}__{digest}"
     status = "done"
     try:
-        from sim.results.output import write_results
-        from sim.simulate import simulate
-
         cell_dir.mkdir(parents=True, exist_ok=True)
         remove_stale_staging(cell_dir)
         write_atomic(cell_dir / CELL_FILE, json.dumps(
@@ -459,7 +457,7 @@ def aggregate(sweep_dir: Path, report: bool = True, quiet: bool = False) -> dict
 def _write_report(paths: list[Path], out_dir: Path, quiet: bool) -> Path | None:
     """The comparison report of every setting (:mod:`sim.compare.report_sweep`: one report per
     population / assumption setting and an index page naming them all)."""
-    try:
+    try:  # here, guarded: a report that cannot load must not lose the sweep's tables
         from sim.compare.report_sweep import write_sweep_report
     except (ImportError, AttributeError) as err:
         if not quiet:
@@ -495,8 +493,6 @@ class SweepCallback(_HydraCallback):
 
     def on_multirun_start(self, config, **kwargs: Any) -> None:
         from omegaconf import OmegaConf
-
-        from sim.cli.resources import guard_sweep
 
         record_timing("start")
         guard_sweep(config)  # launcher settings, memory of the cells run at once: exit 2

@@ -39,6 +39,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.stats.metrics import concentration_index, slope_index
+
 REFERENCE_PROGRAMME = "usual_care"
 BY_GROUP = ("imd_quintile", "ethnicity")
 OVERALL = ("days_absent", "job_loss", "inactive", "health_benefit", "relapse",
@@ -64,7 +66,6 @@ def _rows(values: dict, dimension: str, metric: str, group: str) -> list[dict]:
 def _inequality(v_imd, n_imd, v_eth, n_eth, metric: str) -> list[dict]:
     """Per replicate: SII, RII, Q5-Q1 gap, concentration index, ethnic gaps of ``metric``
     (``v_*``/``n_*``: values and denominators, replicate x group, or None)."""
-    from sim.stats.metrics import concentration_index, slope_index
 
     rows: list[dict] = []
     q = [str(i) for i in range(1, 6)]

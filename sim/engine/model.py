@@ -55,6 +55,7 @@ from sim.engine.pathways import (
 from sim.engine.population import ATTRIBUTES, People, synthesise
 from sim.engine.rng import Streams
 from sim.engine.rosters import Rosters
+from sim.programme.effects import resolve_design
 from sim.programme.interventions import Programme
 from sim.vocabulary import HAZARD_KEYS
 
@@ -538,7 +539,6 @@ class RTWModel(mesa.Model):
 
     def _resolve_effects(self, cfg) -> dict:
         """Effect sizes per component as hazard ratios on this model's baseline."""
-        from sim.programme.effects import resolve_design
 
         return resolve_design(cfg, self)
 

@@ -35,12 +35,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from sim.config import load_config, validate
+from sim.config import CONFIG_DIR, load_config, validate
 from sim.engine.categories import CONDITIONS, ETHNICITIES, PHASED, SEVERITIES, WORKING
 from sim.engine.model import RTWModel
 from sim.engine.rng import Streams
 from sim.evidence.conversions import trial_hr_from_rr
-from sim.evidence.registry import ANCHORED_RR_MEASURES
+from sim.evidence.registry import ANCHORED_RR_MEASURES, load_registry
+from sim.results.outcomes import days_per_week
 
 SETTING_TEXT = {"sick_leave": "employed and off sick", "out_of_work": "out of work"}
 TRIAL_MEASURES = ("hr_time_to_rtw", "rr_rtw_at_followup", "rr_at_work", "rr_employment",
@@ -261,7 +262,6 @@ def run_trial(design: str, component_key: str, effect_key: str, entry, value: fl
         est = risk_ratio(outcome[arm].sum(), arm.sum(), outcome[~arm].sum(), (~arm).sum())
     elif measure == "md_days_absent":
         hours = treated_cfg["pathways"]["phased_return"]["hours_fraction"]
-        from sim.results.outcomes import days_per_week
 
         day_weeks = days_per_week(treated_cfg)
         wbs = np.where(arm, col_t["weeks_by_state"][:, eligible],
@@ -313,7 +313,6 @@ def trials_for(designs: list[str], registry) -> list[tuple]:
 
 def all_designs() -> list[str]:
     """Names of the programme designs in ``configs/programme/`` (sorted)."""
-    from sim.config import CONFIG_DIR
 
     return sorted(p.stem for p in (CONFIG_DIR / "programme").glob("*.yaml"))
 
@@ -365,7 +364,6 @@ def run_trials(designs: list[str] | None = None, n: int = 200_000, seed: int = 7
     """Every in-silico trial of the designs' numerically sourced effects, as
     (result, other designs using the component, role) with role "primary" (the entry sets
     the effect) or "cross-check" (another outcome of the same evidence, :data:`CROSS_CHECKS`)."""
-    from sim.evidence.registry import load_registry
 
     registry = registry if registry is not None else load_registry()
     designs = designs if designs is not None else all_designs()

@@ -32,10 +32,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.engine.categories import ABSENT
+from sim.engine.categories import ABSENT, CONDITIONS, SEVERITIES
 from sim.errors import ConfigError, EffectError
 from sim.evidence import conversions
-from sim.evidence.registry import ANCHORED_RR_MEASURES
+from sim.evidence.registry import ANCHORED_RR_MEASURES, MEASURES, EvidenceError, load_registry
+from sim.programme.eligibility import static_mask
 from sim.programme.persistence import Persistence, expected_profile
 from sim.vocabulary import DIRECT_EFFECTS, EFFECT_MEASURES, MULTIDOMAIN_DOMAINS, NEEDS_STATE
 
@@ -45,7 +46,6 @@ PERSISTENCE_MEASURES = {"half_life_weeks": ("duration_weeks",), "lasting": ("pro
 
 
 def _registry():
-    from sim.evidence.registry import load_registry
 
     return load_registry()
 
@@ -58,7 +58,6 @@ def entry_value(entry, overrides: dict | None):
 
 def eligible_sample(spec: dict, model) -> np.ndarray:
     """Up to MAX_STRATA people meeting the component's static eligibility (deterministic)."""
-    from sim.programme.eligibility import static_mask
 
     idx = np.flatnonzero(static_mask(spec["eligibility"], model.people))
     if idx.size > MAX_STRATA:
@@ -100,7 +99,6 @@ def unemployed_baseline(model, idx: np.ndarray, start_week: int, weeks: int):
 def modification_exponents(spec: dict, model, idx: np.ndarray) -> np.ndarray | None:
     """Per person ``idx``: the component's effect-modification exponent on log HR
     (condition x severity, as sim.programme.interventions applies it), or None if all are 1."""
-    from sim.engine.categories import CONDITIONS, SEVERITIES
 
     mod = spec["effect_modification"]
     cond = np.array([float(mod["condition"][c]) for c in CONDITIONS])
@@ -145,6 +143,7 @@ def convert(entry, value: float, effect_key: str, spec: dict, model) -> float:
     try:
         if measure == "md_days_absent" and effect_key == "rtw_hr":
             h, other, w = absent_baseline(model, idx, refer, follow)
+            # not at the top: a cycle (outcomes -> interventions -> this module)
             from sim.results.outcomes import days_per_week
 
             days = days_per_week(model.cfg)
@@ -161,7 +160,6 @@ def mean_exponent(spec: dict, model, entry) -> float:
     times the base log HR. 1 without effect modification."""
     idx = eligible_sample(spec, model)
     if entry.conditions:
-        from sim.engine.categories import CONDITIONS
 
         cond = np.asarray(CONDITIONS)[model.people.condition[idx]]
         idx = idx[np.isin(cond, entry.conditions)]
@@ -265,7 +263,6 @@ def check_evidence_refs(cfg: dict) -> None:
     ``evidence_values`` override lies in its measure's range and names an entry the
     design reads (:func:`read_evidence_ids`; otherwise the run would be unchanged).
     """
-    from sim.evidence.registry import MEASURES, EvidenceError, load_registry
 
     design = cfg.get("programme") or {}
     refs = []  # (path, id, allowed measures, component spec or None)

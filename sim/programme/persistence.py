@@ -28,6 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.evidence.anchoring import event_weights, exposure_share
+
 # A decaying share below this (with nothing lasting) is treated as gone.
 NEGLIGIBLE = 1e-4
 
@@ -112,7 +114,6 @@ def fit_persistence(followups, trial_hrs, ses, lag: int, duration: int, dropout:
     weighted residual sum of squares) of the best grid point; ties go to the shorter
     half-life and smaller lasting part (the least persistence that fits).
     """
-    from sim.evidence.anchoring import event_weights, exposure_share
 
     followups = [int(t) for t in followups]
     y = np.log(np.asarray(trial_hrs, dtype=float))

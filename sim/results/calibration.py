@@ -57,7 +57,9 @@ import numpy as np
 import pandas as pd
 
 from sim.engine.categories import ABSENT, PHASED, RETIRED, WORKING
-from sim.results.outcomes import days_per_week
+from sim.engine.model import RTWModel
+from sim.evidence.registry import load_registry
+from sim.results.outcomes import agent_outcomes, days_per_week, spell_table
 
 LENGTH_SHARES_AS_PRINTED = (0.66, 0.16, 0.20)
 TARGETS = {
@@ -289,7 +291,6 @@ def target_intervals(registry: Mapping | None = None) -> dict[str, tuple[float, 
     their relative width.
     """
     if registry is None:
-        from sim.evidence.registry import load_registry
 
         registry = load_registry()
     out = {}
@@ -434,8 +435,6 @@ def fit(stats_fn: Callable[[np.ndarray], Mapping[str, float]], factors: Sequence
 def simulated_targets(cfg: dict) -> pd.DataFrame:
     """Per-replicate simulated targets of a validated config: the run alone, without
     the output tables ``simulate`` builds (a fraction of its time)."""
-    from sim.engine.model import RTWModel
-    from sim.results.outcomes import agent_outcomes, spell_table
 
     model = RTWModel(cfg)
     model.run()

@@ -19,7 +19,9 @@ from sim.io import TMP_MARK, describe_os_error, staged_dir
 from sim.results.economics import with_person_economics
 from sim.results.manifest import build_manifest
 from sim.results.outcomes import sustained_label
+from sim.results.quality import quality_markdown
 from sim.textsafe import md_text
+from sim.uncertainty.decomposition import decomposition_markdown, for_results
 
 HEADLINE = (
     ("rtw_13w", "Returned to work within 13 weeks", "pct"),
@@ -123,12 +125,9 @@ def summary_markdown(results, figures: list[str]) -> str:
             lines.append(f"| {md_text(row.target)} | {row.target_value:.3g} | "
                          f"{row.simulated:.3g} | {md_text(row.source)} |")
         lines.append("")
-    from sim.results.quality import quality_markdown
-
     quality = getattr(results, "quality", None)
     if quality is not None and not quality.empty:
         lines += [quality_markdown(quality, cfg, SMALL_CELL, {"ethnicity": ETHNICITY_LABELS})]
-    from sim.uncertainty.decomposition import decomposition_markdown
 
     section = decomposition_markdown(getattr(results, "decomposition", None))
     if section:
@@ -185,8 +184,6 @@ def write_results(results, dest: Path) -> Path:
         save("state_totals.csv", lambda p: results.state_totals.to_csv(p, index=False))
         save("spell_lengths.csv", lambda p: results.spells.to_csv(p, index=False))
         save("calibration.csv", lambda p: results.calibration.to_csv(p, index=False))
-        from sim.uncertainty.decomposition import for_results
-
         decomposition = for_results(results)
         if not decomposition.empty:
             save("gap_decomposition.csv", lambda p: decomposition.to_csv(p, index=False))

@@ -39,6 +39,11 @@ import html
 import numpy as np
 import pandas as pd
 
+from sim.errors import ConfigError
+from sim.results.outcomes import group_summary
+from sim.simulate import simulate
+from sim.stats.metrics import slope_index
+
 # usual-care hazard multipliers by deprivation or ethnicity that are flagged assumptions
 # (registry: imd / ethnicity entries with assumption: true; configs/pathways sources)
 ASSUMED_PATHS = (
@@ -66,6 +71,7 @@ COLUMNS = ["gap", "metric", "gap_run", "gap_full", "structure", "sourced", "assu
 
 def _neutral(cfg: dict, paths) -> dict:
     """A copy of ``cfg`` with every number at ``paths`` set to 1 (no group difference)."""
+    # not at the top: a cycle (factors -> sim.compare.report -> report_html -> this module)
     from sim.uncertainty.factors import Factor, apply
 
     f = Factor("neutral", "exponent", 0.0, 1.0, 1.0, tuple(paths), None, "")
@@ -95,7 +101,6 @@ def _group_means(summary: pd.DataFrame, dimension: str, metric: str) -> pd.DataF
 def gaps(summary: pd.DataFrame) -> dict[tuple[str, str], float]:
     """``{(gap, metric): value}`` from a :func:`sim.results.outcomes.group_summary` table (pooled
     over replicates). NaN where a metric or group is missing."""
-    from sim.stats.metrics import slope_index
 
     out = {}
     for metric, _ in METRICS:
@@ -121,8 +126,6 @@ def decompose(cfg: dict, run_summary: pd.DataFrame | None = None,
     """The decomposition table (:data:`COLUMNS`) for ``cfg``; ``run_summary`` (the run's own
     group summary) gives ``gap_run``. ``n`` defaults to ``outcomes.decomposition_n``,
     capped at the run's population size; 0 gives an empty table."""
-    from sim.results.outcomes import group_summary
-    from sim.simulate import simulate
 
     if n is None:
         n = int(cfg["outcomes"].get("decomposition_n") or 0)
@@ -212,8 +215,6 @@ def report_section(table: pd.DataFrame) -> str:
 def for_results(results) -> pd.DataFrame:
     """The decomposition of a finished run (computed once, kept on ``results``)."""
     import warnings
-
-    from sim.config import ConfigError
 
     table = getattr(results, "decomposition", None)
     if table is None or table.empty:

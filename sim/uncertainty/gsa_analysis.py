@@ -18,6 +18,7 @@ import pandas as pd
 
 from sim.compare.report_words import noise_warning  # an index that noise dominates is no finding
 from sim.evidence.registry import to_markdown as md
+from sim.io import write_tables
 from sim.uncertainty import gsa
 from sim.uncertainty.factors import (
     MEASURES,
@@ -204,11 +205,7 @@ def run_gsa(c: dict, configs: dict[str, dict]) -> dict:
 
 def write_gsa(folder: Path, c: dict, r: dict) -> None:
     """The tables, figures and summary.md of :func:`run_gsa`'s result into ``folder``."""
-    r["sobol"].to_csv(folder / "sobol.csv", index=False)
-    r["morris"].to_csv(folder / "morris.csv", index=False)
-    r["tornado"].to_csv(folder / "tornado.csv", index=False)
-    r["noise"].to_csv(folder / "noise.csv", index=False)
-    r["samples"].to_csv(folder / "samples.csv", index=False)
+    write_tables(folder, {k: r[k] for k in ("sobol", "morris", "tornado", "noise", "samples")})
     plots(folder, r["sobol"], r["morris"], r["tornado"], list(c["outputs"]), c["design"])
     (folder / "summary.md").write_text(summary_md(c, r["factors"], r["sobol"], r["morris"],
                                                   r["tornado"], r["noise"], r["samples"],

@@ -1,0 +1,263 @@
+"""Per-replicate measures and the paired comparison with usual care
+(:func:`compare_cells`): RTW, days absent, job loss, the deprivation and ethnic gaps, the SII,
+costs by perspective and net benefit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from sim.compare.report_cells import (
+    PERSPECTIVES,
+    REFERENCE,
+    Arm,
+    Cell,
+    _one_line,
+    select_runs,
+)
+from sim.engine.categories import ETHNICITIES
+from sim.errors import ReportError
+from sim.stats.metrics import paired_difference, slope_index
+
+
+@dataclass
+class Comparison:
+    """Tidy tables of a comparison (see :func:`compare_cells`).
+
+    ``design`` in every table is the row's label (:attr:`Arm.key`): the programme name,
+    plus the settings that tell variants of one design apart."""
+
+    per_replicate: pd.DataFrame  # design, seed, replicate, measure, value
+    league: pd.DataFrame  # design x measure: estimate, low, high (paired vs usual care)
+    groups: pd.DataFrame  # design, dimension, group, n, rtw_<week>w, days_absent (means)
+    curves: pd.DataFrame  # design, dimension, group, week, share
+    costs: pd.DataFrame  # design, perspective, delta per person: estimate, low, high
+    cells: list = field(default_factory=list)  # the runs used, usual care's first
+    arms: list = field(default_factory=list)  # Arm per row, the reference first
+    left_out: list = field(default_factory=list)  # runs given but not used, and why
+    runs_given: int = 0
+    rtw_week: int = 52  # the RTW measure: returned within this many weeks
+    econ_window: int = 52  # cost per extra RTW counts returns within this many weeks
+
+    @property
+    def rtw(self) -> str:
+        return f"rtw_{self.rtw_week}w"
+
+    @property
+    def ref_key(self) -> str:
+        return self.arms[0].key if self.arms else REFERENCE
+
+
+# ---- per-replicate measures -----------------------------------------------------------
+
+
+def rtw_week(summary: pd.DataFrame) -> int:
+    """The week of the RTW measure a report uses: 52, or if the runs do not have it (a
+    horizon under 52 weeks, or ``outcomes.rtw_weeks`` without 52) the latest RTW week
+    under 52 that they have."""
+    have = set(summary.loc[summary["dimension"] == "all", "metric"].astype(str))
+    weeks = sorted(int(m[4:-1]) for m in have
+                   if m.startswith("rtw_") and m.endswith("w") and m[4:-1].isdigit())
+    usable = [w for w in weeks if w <= 52]
+    if not usable:
+        raise ReportError("the runs have no RTW rate (no rtw_<week>w metric up to week 52: "
+                          "the horizon is shorter than every week in outcomes.rtw_weeks); "
+                          "run with horizon_weeks of at least 13")
+    return usable[-1]
+
+
+def _metric(summary, dimension, metric):
+    sub = summary[(summary["dimension"] == dimension) & (summary["metric"] == metric)]
+    return sub.pivot_table(index="replicate", columns="group", values="value", aggfunc="sum"), \
+        sub.pivot_table(index="replicate", columns="group", values="n", aggfunc="sum")
+
+
+def _sii(values: np.ndarray, n: np.ndarray) -> float:
+    """The SII of one replicate; NaN when a quintile has no value (nobody in it was followed
+    to the RTW week, as in a small workforce run), which the paired comparisons skip."""
+    if not np.isfinite(values).all():
+        return np.nan
+    return slope_index(values, n, ci="none").sii
+
+
+def replicate_measures(cell: Cell, week: int | None = None) -> pd.DataFrame:
+    """Per replicate: the outcome, gap and cost measures of one cell (wide).
+
+    The RTW measure is ``rtw_<week>w``: ``week`` (default :func:`rtw_week`, i.e. 52 when the
+    run has it); the gaps and the SII are of that measure."""
+    s, e = cell.summary, cell.economics
+    week = rtw_week(s) if week is None else week
+    rtw = f"rtw_{week}w"
+    overall, _ = _metric(s, "all", rtw)
+    if "all" not in overall:
+        raise ReportError(f"{cell.path}: no {rtw} in group_summary")
+    out = pd.DataFrame(index=overall.index)
+    out[rtw] = overall["all"]
+    for m in ("days_absent", "job_loss", "programme_cost"):
+        v, _ = _metric(s, "all", m)
+        out[m] = v["all"] if "all" in v else 0.0
+    imd, imd_n = _metric(s, "imd_quintile", rtw)
+    cols = [str(q) for q in range(1, 6)]
+    if any(c not in imd for c in cols):
+        raise ReportError(f"{cell.path}: {rtw} is not there for every IMD quintile")
+    out["imd_gap_abs"] = imd["5"] - imd["1"]  # least minus most deprived
+    out["imd_gap_rel"] = imd["5"] / imd["1"]
+    out["sii"] = [_sii(imd.loc[r, cols].to_numpy(), imd_n.loc[r, cols].to_numpy())
+                  for r in imd.index]
+    eth, eth_n = _metric(s, "ethnicity", rtw)
+    minorities = [g for g in ETHNICITIES[1:] if g in eth]
+    if ETHNICITIES[0] in eth and minorities:
+        short = (eth[ETHNICITIES[0]].to_numpy()[:, None] - eth[minorities].to_numpy())
+        # a group with no value (nobody in it reached the RTW week) carries no weight
+        weights = np.where(np.isfinite(short), eth_n[minorities].to_numpy(), 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["ethnic_gap"] = np.nansum(short * weights, axis=1) / weights.sum(axis=1)
+    else:  # a population without White British or without minority groups: no gap
+        out["ethnic_gap"] = np.nan
+    ea = e[e["dimension"] == "all"].set_index("replicate")
+    for col, _ in PERSPECTIVES:
+        out[col + "_disc"] = ea[col]
+    out["weeks_in_work_disc"] = ea["weeks_in_work_disc"]
+    out["returned_window"] = ea["returned"]
+    out["people"] = ea["n"]
+    return out
+
+
+def _arm_measures(arm: Arm, week: int) -> pd.DataFrame:
+    """Per (seed, replicate): the measures of every run of one row."""
+    frames = []
+    for seed, cell in sorted(arm.cells.items()):
+        try:
+            m = replicate_measures(cell, week)
+        except ReportError:
+            raise
+        except Exception as err:  # noqa: BLE001 - a table that parses but is not a run's
+            raise ReportError(f"{cell.path}: tables do not hold a run's results "
+                              f"({_one_line(err)})") from None
+        m.index = pd.MultiIndex.from_arrays([[seed] * len(m), m.index],
+                                            names=["seed", "replicate"])
+        frames.append(m)
+    return pd.concat(frames)
+
+
+def compare_cells(cells: list[Cell]) -> Comparison:
+    """Pair each design's runs with usual care on the same population and compare them
+    (which runs, and why any are left out: :func:`select_runs`)."""
+    sel = select_runs(cells)
+    ref_arm = sel.arms[0]
+    ref = next(iter(ref_arm.cells.values()))
+    week = rtw_week(ref.summary)
+    rtw = f"rtw_{week}w"
+    wtp = ref.config["economics"]["willingness_to_pay_per_week_in_work"]
+    measures = {a.key: _arm_measures(a, week) for a in sel.arms}
+    base = measures[ref_arm.key]
+    rows, league = [], []
+    for design, m in measures.items():
+        b_ = base.loc[m.index]
+        for col in m.columns:
+            rows += [{"design": design, "seed": s, "replicate": r, "measure": col, "value": v}
+                     for (s, r), v in m[col].items()]
+        delta = {
+            rtw: (m[rtw], b_[rtw]),
+            "extra_rtw_per_1000": (1000 * m[rtw], 1000 * b_[rtw]),
+            "days_absent": (m["days_absent"], b_["days_absent"]),
+            "job_loss": (m["job_loss"], b_["job_loss"]),
+            "imd_gap_abs": (m["imd_gap_abs"], b_["imd_gap_abs"]),
+            "imd_gap_rel": (m["imd_gap_rel"], b_["imd_gap_rel"]),
+            "sii": (m["sii"], b_["sii"]),
+            "ethnic_gap": (m["ethnic_gap"], b_["ethnic_gap"]),
+            "programme_cost": (m["cost_programme_disc"], b_["cost_programme_disc"]),
+        }
+        for name, (values, b) in delta.items():
+            v, bv = values.to_numpy(dtype=float), b.to_numpy(dtype=float)
+            ok = np.isfinite(v) & np.isfinite(bv)  # e.g. a gap of a group nobody is in
+            res = paired_difference(v[ok], bv[ok]) if ok.any() else None
+            league.append({"design": design, "measure": name,
+                           "level": float(np.nanmean(v)) if ok.any() else np.nan,
+                           "estimate": res.estimate if res else np.nan,
+                           "low": res.low if res else np.nan,
+                           "high": res.high if res else np.nan,
+                           "n_replicates": res.n if res else 0})
+        extra = m["returned_window"] - b_["returned_window"]
+        d_cost = (m["cost_programme_disc"] - b_["cost_programme_disc"]) * m["people"]
+        cper = np.where(extra > 0, d_cost / extra.where(extra > 0, 1), np.nan)
+        nmb = wtp * (m["weeks_in_work_disc"] - b_["weeks_in_work_disc"]) - (
+            m["cost_programme_disc"] - b_["cost_programme_disc"])
+        for name, values in (("cost_per_extra_rtw", pd.Series(cper)), ("nmb_per_person", nmb)):
+            v = values.to_numpy(dtype=float)
+            ok = np.isfinite(v)
+            res = paired_difference(v[ok], np.zeros(ok.sum())) if ok.sum() else None
+            league.append({"design": design, "measure": name,
+                           "level": float(np.nanmean(v)) if ok.any() else np.nan,
+                           "estimate": res.estimate if res else np.nan,
+                           "low": res.low if res else np.nan, "high": res.high if res else np.nan,
+                           "n_replicates": int(ok.sum())})
+        # how sure: share of replicates in which the design beats usual care
+        league.append({"design": design, "measure": "p_better_rtw",
+                       "level": float((m[rtw] > b_[rtw]).mean()),
+                       "estimate": np.nan, "low": np.nan, "high": np.nan,
+                       "n_replicates": len(m)})
+        league.append({"design": design, "measure": "p_narrows_sii",
+                       "level": float((m["sii"] < b_["sii"]).mean()),
+                       "estimate": np.nan, "low": np.nan, "high": np.nan,
+                       "n_replicates": len(m)})
+    per_rep = pd.DataFrame(rows)
+    league = pd.DataFrame(league)
+    # probability best (highest RTW) over the replicates every row has
+    wide = per_rep[per_rep["measure"] == rtw].pivot(index=["seed", "replicate"],
+                                                    columns="design", values="value").dropna()
+    best = wide.idxmax(axis=1).value_counts(normalize=True)
+    league = pd.concat([league, pd.DataFrame(
+        [{"design": d, "measure": "p_best_rtw", "level": float(best.get(d, 0.0)),
+          "estimate": np.nan, "low": np.nan, "high": np.nan, "n_replicates": len(wide)}
+         for d in measures])], ignore_index=True)
+    econ_window = int(ref.economics["rtw_window_weeks"].iloc[0]) \
+        if "rtw_window_weeks" in ref.economics and len(ref.economics) else week
+    return Comparison(per_rep, league, _group_table(sel.arms, rtw), _curves(sel.arms),
+                      _cost_table(measures, base),
+                      [c for a in sel.arms for c in a.cells.values()],
+                      arms=sel.arms, left_out=sel.left_out, runs_given=sel.total,
+                      rtw_week=week, econ_window=econ_window)
+
+
+def _group_table(arms: list[Arm], rtw: str) -> pd.DataFrame:
+    frames = []
+    for arm in arms:
+        s = pd.concat([c.summary for c in arm.cells.values()])
+        s = s[s["dimension"].isin(["imd_quintile", "ethnicity", "condition"])
+              & s["metric"].isin([rtw, "days_absent"])]
+        g = (s.groupby(["dimension", "group", "metric"], sort=False)
+             .agg(value=("value", "mean"), n=("n", "sum")).reset_index())
+        wide = g.pivot_table(index=["dimension", "group"], columns="metric",
+                             values="value").reset_index().rename_axis(columns=None)
+        n = g[g["metric"] == "days_absent"].set_index(["dimension", "group"])["n"]
+        wide["n"] = [int(n.get((d, gr), 0)) for d, gr in zip(wide["dimension"], wide["group"],
+                                                             strict=True)]
+        wide.insert(0, "design", arm.key)
+        frames.append(wide)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _curves(arms: list[Arm]) -> pd.DataFrame:
+    frames = []
+    for arm in arms:
+        rc = pd.concat([c.rtw_curves for c in arm.cells.values()])
+        r = rc.groupby(["dimension", "group", "week"], sort=False)[
+            ["returned", "n"]].sum().reset_index()
+        r["share"] = r["returned"] / r["n"]
+        r.insert(0, "design", arm.key)
+        frames.append(r)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _cost_table(measures: dict, base: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for design, m in measures.items():
+        b = base.loc[m.index]
+        for col, label in PERSPECTIVES:
+            res = paired_difference(m[col + "_disc"].to_numpy(), b[col + "_disc"].to_numpy())
+            rows.append({"design": design, "perspective": label, "level": m[col + "_disc"].mean(),
+                         "estimate": res.estimate, "low": res.low, "high": res.high})
+    return pd.DataFrame(rows)
