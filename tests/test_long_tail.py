@@ -88,3 +88,31 @@ def test_employees_absent_at_26_weeks_mostly_work_again(cohort):
     absences ending in leaving work)."""
     _, stats = cohort
     assert 0.30 <= stats["in_work_260w_given_absent_26w"] <= 0.80
+
+
+@pytest.mark.parametrize("design", ["multicomponent", "culturally_adapted_mdt"])
+def test_sensitivity_analyses_vary_every_assumed_ethnic_multiplier(make_config, design):
+    """The ethnic multipliers of RTW, job loss, inactivity and re-employment are flagged
+    assumptions (registry ethnicity_rtw_gradient_assumed, no UK source for their size); the
+    sensitivity factor rtw_ethnicity_gradient must reach all of them (it reached RTW only):
+    at its low end (exponent 0) every one is 1, at its high end each is squared."""
+    from pathlib import Path
+
+    import yaml
+
+    from sim.uncertainty.factors import apply, parse_factors
+
+    root = Path(__file__).resolve().parent.parent
+    spec = yaml.safe_load((root / "configs" / "analysis" / "factors" / f"{design}.yaml")
+                          .read_text())
+    factor = parse_factors({"rtw_ethnicity_gradient": spec["rtw_ethnicity_gradient"]})
+    cfg = make_config()
+    pw = cfg["pathways"]
+    keys = ("rtw", "job_loss", "inactivity", "unemployed")
+    assert any(v != 1 for k in keys for v in pw[k]["ethnicity_hr"].values())
+    low = apply(cfg, factor, [0.0], strict=True)["pathways"]
+    high = apply(cfg, factor, [2.0], strict=True)["pathways"]
+    for k in keys:
+        for group, v in pw[k]["ethnicity_hr"].items():
+            assert low[k]["ethnicity_hr"][group] == 1.0, (k, group)
+            assert high[k]["ethnicity_hr"][group] == pytest.approx(v ** 2), (k, group)
