@@ -18,7 +18,10 @@ Targets (DIGEST s3; see README "Calibration"):
   work before claiming, back in work 12-18 months after the claim; held out, because most
   people still off at 26 weeks have a job to go back to, unlike RR774's claimants) and at
   260 weeks (Henderson et al. BMJ 2005: 20% of people on incapacity benefit for 6+ months
-  work again within five years); claimants back in work within 65 weeks of the claim (RR774,
+  work again within five years; held out for the same reason); how employees' long
+  absences end (DWP/DHSC 2019, LFS: of first spells that ended after 26-38 weeks, 0.80
+  ended in a return to work, after 52+ weeks 0.56; :func:`rtw_share_by_spell_length`);
+  claimants back in work within 65 weeks of the claim (RR774,
   fitted: measured on the model's own claimants, the population RR774 describes); people
   leaving work for inactivity because of ill health straight from an absence, per
   worker-year = 0.0097 (Black & Frost 2011: ~300,000 a year); women's absence rate / men's
