@@ -128,8 +128,11 @@ def test_fit_recovers_planted_multipliers_in_the_model(make_config):
         "onset": {"kind": "scale", "low": 0.5, "high": 2.0,
                   "paths": ["pathways.new_spell.onset_weekly"]},
     })
+    # the hand-tuned pathways, fixed, so a refit of the default (calibrated) file does not
+    # move this test of the optimiser (with the issue-14 long-tail refit as the default,
+    # rtw_scale's plateau at this size is wider: 1.25 was recovered for 1.2)
     cfg = make_config("population=workforce", "population.n=6000", "horizon_weeks=52",
-                      "seed=5")
+                      "pathways=baseline", "seed=5")
 
     def stats(x):
         per = simulated_targets(validate(apply(cfg, factors, x)))

@@ -11,12 +11,12 @@ def _table(make_config, *overrides):
 
 
 def test_fit_note_cohort_one_in_five_remain_off(make_config):
-    """Pathways v2: the fit trades HSE's 'one in five' (a 2004 press release) against the
-    persistence of long absences (DWP RR774, Henderson 2005): 0.30 on the held-out run
-    (README "Calibration", z 2.0), down from 0.38 hand-tuned. The band pins that trade-off:
-    above the HSE interval's centre, below the hand-tuned start."""
+    """HSE's 'one in five' (a 2004 press release): 0.25 on the held-out run (README
+    "Calibration", z 1.0; the previous fit, to Henderson's persistence, gave 0.30), down
+    from 0.39 hand-tuned. Band: the HSE interval (0.15-0.25) widened by the fit's miss and
+    Monte Carlo error at this size (+/-0.01); it fails on the hand-tuned start."""
     cal = _table(make_config, "population.n=60000", "horizon_weeks=52")
-    assert 0.25 <= cal.loc["remain_off_52w_given_off_6w", "simulated"] <= 0.34
+    assert 0.18 <= cal.loc["remain_off_52w_given_off_6w", "simulated"] <= 0.30
 
 
 def test_workforce_absence_rate_and_spell_lengths(make_config):

@@ -18,7 +18,10 @@ Targets (DIGEST s3; see README "Calibration"):
   work before claiming, back in work 12-18 months after the claim; held out, because most
   people still off at 26 weeks have a job to go back to, unlike RR774's claimants) and at
   260 weeks (Henderson et al. BMJ 2005: 20% of people on incapacity benefit for 6+ months
-  work again within five years); claimants back in work within 65 weeks of the claim (RR774,
+  work again within five years; held out for the same reason); how employees' long
+  absences end (DWP/DHSC 2019, LFS: of first spells that ended after 26-38 weeks, 0.80
+  ended in a return to work, after 52+ weeks 0.56; :func:`rtw_share_by_spell_length`);
+  claimants back in work within 65 weeks of the claim (RR774,
   fitted: measured on the model's own claimants, the population RR774 describes); people
   leaving work for inactivity because of ill health straight from an absence, per
   worker-year = 0.0097 (Black & Frost 2011: ~300,000 a year); women's absence rate / men's
@@ -91,6 +94,13 @@ TARGETS = {
         1.41, "Daras et al. BMJ Open 2022: NHS employer, North West England, 2018-19: "
               "sickness absence rate of staff living in the most deprived IMD quintile 1.41 x "
               "the least deprived (adjusted for age and sex)"),
+    # the long tail of employees' absences (issue 14): how long-term absences end
+    "rtw_share_spells_26_39w": (
+        0.80, "DWP/DHSC 2019, Health in the workplace (LFS): of employees' long-term "
+              "absences lasting 6-9 months that ended, 80% ended in a return to work"),
+    "rtw_share_spells_52w_plus": (
+        0.56, "DWP/DHSC 2019, Health in the workplace (LFS): of employees' long-term "
+              "absences lasting a year or more that ended, 56% ended in a return to work"),
 }
 # the registry entry behind each target (its assumed 95% interval sets the z-score scale)
 TARGET_EVIDENCE = {
@@ -107,6 +117,8 @@ TARGET_EVIDENCE = {
     "health_exit_rate_per_worker_year": "health_exit_rate_per_worker_year",
     "absence_rate_female_to_male": "ons_absence_sex_ratio",
     "absence_rate_imd1_to_imd5": "daras2022_absence_imd_q1_q5",
+    "rtw_share_spells_26_39w": "dwp_dhsc2019_ltsa_rtw_6_9_months",
+    "rtw_share_spells_52w_plus": "dwp_dhsc2019_ltsa_rtw_12_months_plus",
 }
 # how strong each target's source is (reported next to how close the fit comes)
 SOURCE_STRENGTH = {
@@ -128,12 +140,20 @@ SOURCE_STRENGTH = {
     "absence_rate_female_to_male": "strong: ONS LFS 2022 and 2024",
     "absence_rate_imd1_to_imd5": "moderate: one NHS employer's staff records (2018-19), "
                                  "published 95% CI",
+    "rtw_share_spells_26_39w": "moderate: DWP/DHSC official statistics from the LFS "
+                               "(employees, national), no interval published",
+    "rtw_share_spells_52w_plus": "moderate: as above (few spells of a year or more in the "
+                                 "LFS sample)",
 }
 COHORT_TARGETS = ("remain_off_52w_given_off_6w", "in_work_104w_given_absent_26w",
-                  "in_work_260w_given_absent_26w", "claimants_in_work_within_65w")
+                  "in_work_260w_given_absent_26w", "claimants_in_work_within_65w",
+                  "rtw_share_spells_26_39w", "rtw_share_spells_52w_plus")
+# how-absences-end bands (weeks, [low, high)): DWP/DHSC 2019's 6-9 months and a year or more
+SPELL_END_BANDS = {"rtw_share_spells_26_39w": (26, 39), "rtw_share_spells_52w_plus": (52, None)}
 # the observed weeks a target needs (a fitted target the horizon cannot reach is an error)
 TARGET_MIN_HORIZON = {"remain_off_52w_given_off_6w": 52, "in_work_104w_given_absent_26w": 104,
-                      "in_work_260w_given_absent_26w": 260, "claimants_in_work_within_65w": 66}
+                      "in_work_260w_given_absent_26w": 260, "claimants_in_work_within_65w": 66,
+                      "rtw_share_spells_26_39w": 52, "rtw_share_spells_52w_plus": 104}
 # the population preset whose runs give each target
 TARGET_POPULATION = {t: ("fit_note_cohort" if t in COHORT_TARGETS else "workforce")
                      for t in TARGETS}
@@ -144,6 +164,33 @@ def continuously_absent(agents: pd.DataFrame, week: int) -> np.ndarray:
     "off sick for six weeks / six months"; a relapse spell at ``week`` does not count)."""
     first = agents["first_rtw"].to_numpy()
     return (agents["first_onset"].to_numpy() == 0) & ((first < 0) | (first > week))
+
+
+def first_spell_end(agents: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """``(end_week, ended_in_rtw)`` of each person's first absence spell: the week it
+    ended in a return to work (``first_rtw``) or in leaving work (job loss or inactivity,
+    whichever came first), -1 if it had not ended within the horizon or ended otherwise
+    (retirement). Spells start at ``first_onset``."""
+    rtw = agents["first_rtw"].to_numpy().astype(np.int64)
+    lost = agents["job_loss_week"].to_numpy().astype(np.int64)
+    inactive = agents["inactive_week"].to_numpy().astype(np.int64)
+    never = np.iinfo(np.int64).max
+    left = np.minimum(np.where(lost >= 0, lost, never), np.where(inactive >= 0, inactive, never))
+    onset = agents["first_onset"].to_numpy().astype(np.int64)
+    left = np.where(left >= onset, left, never)  # an exit before the spell is not its end
+    returned = (rtw >= 0) & (rtw <= left)
+    end = np.where(returned, rtw, np.where(left < never, left, -1))
+    end = np.where((onset >= 0) & (end >= 0), end - np.maximum(onset, 0), -1)
+    return end, returned
+
+
+def rtw_share_by_spell_length(agents: pd.DataFrame, low: int, high: int | None) -> float:
+    """Of first absence spells that ended after ``low`` to ``high`` weeks ([low, high)),
+    the share that ended in a return to work rather than leaving work (the LFS measure of
+    DWP/DHSC 2019: spells still running, or ended by retirement, are left out)."""
+    end, returned = first_spell_end(agents)
+    sel = (end >= low) & ((end < high) if high is not None else True)
+    return float(returned[sel].mean()) if sel.any() else np.nan
 
 
 def standardised_absence_rates(a: pd.DataFrame, hours: float, by: str = "imd_quintile",
@@ -208,6 +255,12 @@ def per_replicate(agents: pd.DataFrame, spells: pd.DataFrame, cfg: dict) -> pd.D
                         if keep.any():
                             stats[f"in_work_{w}w_given_absent_26w"] = float(
                                 ((sw == WORKING) | (sw == PHASED))[keep].mean())
+            if "job_loss_week" in a and "inactive_week" in a:
+                for name, (low, high) in SPELL_END_BANDS.items():
+                    if high is None or high <= horizon:
+                        share = rtw_share_by_spell_length(a, low, high)
+                        if np.isfinite(share):
+                            stats[name] = share
             if "benefit_week" in a:
                 claim = a["benefit_week"].to_numpy().astype(np.int64)
                 back = a["reemployed_week"].to_numpy().astype(np.int64)
