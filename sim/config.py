@@ -23,6 +23,7 @@ from pathlib import Path
 from sim.engine.categories import (
     AGE_BANDS,
     CONDITIONS,
+    DEPRIVATION_INDICES,
     ETHNICITIES,
     SEVERITIES,
     SEXES,
@@ -255,7 +256,7 @@ def _check_sum(path, total):
 
 
 SOURCE_FREE = {"name", "mode", "n", "description", "warmup_weeks", "label", "kind",
-               "access"}  # access presets carry their own sources
+               "access", "deprivation_index"}  # access presets carry their own sources
 
 
 def _check_sources(path, sources, keys, used):
@@ -285,12 +286,14 @@ def _by(names, what, item, shares=False):
 
 
 IMD5 = Vector(5, RATIO)
+POPULATION_OPTIONAL = ("onset_multiplier", "start_state_shares", "deprivation_index",
+                       "simd_gradient", "disability", "precarious")
 
 POPULATION = Struct(
     {
         "name": Name(),
         "description": Str(),
-        "mode": Str(("cohort", "workforce", "jobseekers")),
+        "mode": Str(("cohort", "workforce", "jobseekers", "out_of_work")),
         "n": Int(1, 50_000_000),
         "warmup_weeks": Int(0, 520),
         "female_share": PROB,
@@ -305,9 +308,30 @@ POPULATION = Struct(
         "manual_rr_by_ethnicity": _by(ETHNICITIES, "ethnic group", RATIO),
         "sme_share": PROB,
         "oh_access": Struct(
-            {"share": PROB, "sme_rr": RATIO, "manual_rr": RATIO, "imd_rr": IMD5}
+            {"share": PROB, "sme_rr": RATIO, "manual_rr": RATIO, "imd_rr": IMD5,
+             "precarious_rr": RATIO},
+            optional=("precarious_rr",),
         ),
+        # issue 20 (sim.engine.population): optional, absent = none / the default
+        "onset_multiplier": Num(0.0, 100.0, gt=True),  # x every background onset hazard
+        "start_state_shares": _by(("unemployed", "inactive", "inactive_benefit"),
+                                  "starting state", PROB, shares=True),
+        "deprivation_index": Str(DEPRIVATION_INDICES),
+        "simd_gradient": Num(0.0, 5.0),  # exponent on the pathways' IMD gradients under SIMD
+        "disability": Struct({
+            "share": PROB,
+            "condition_rr": _by(CONDITIONS, "condition", RATIO),
+            "severity_rr": _by(SEVERITIES, "severity", RATIO),
+        }),
+        "precarious": Struct({
+            "share": PROB,
+            "age_rr": _by(AGE_BANDS, "age band", RATIO),
+            "imd_rr": IMD5,
+            "job_loss_hr": RATIO,
+            "rtw_hr": RATIO,
+        }),
     },
+    optional=POPULATION_OPTIONAL,
     sources=True,
 )
 
@@ -706,6 +730,7 @@ def _check_cross_fields(cfg):
                 f"population.condition_by_imd: shares for IMD quintile {q + 1} sum to "
                 f"{total:.6g}, expected 1"
             )
+    _check_population_modes(pop)
     if pop["mode"] != "workforce" and pop["warmup_weeks"] != 0:
         raise ConfigError(
             f"population.warmup_weeks: got {pop['warmup_weeks']}, expected 0 for a "
@@ -718,6 +743,22 @@ def _check_cross_fields(cfg):
             f"engine: 'agents' with {agents} people would take hours; use "
             "engine=vectorised or at most 200000 people"
         )
+
+
+def _check_population_modes(pop):
+    """Keys that belong to one mode or one deprivation index only (issue 20)."""
+    shares = pop["start_state_shares"]
+    if pop["mode"] == "out_of_work" and shares is None:
+        raise ConfigError("population.start_state_shares: missing, required for mode "
+                          "out_of_work (shares of unemployed, inactive, inactive_benefit)")
+    if pop["mode"] != "out_of_work" and shares is not None:
+        raise ConfigError(f"population.start_state_shares: only for mode out_of_work, "
+                          f"got mode {pop['mode']!r}")
+    if pop["deprivation_index"] is None:
+        pop["deprivation_index"] = "imd"
+    if pop["deprivation_index"] == "simd" and pop["simd_gradient"] is None:
+        raise ConfigError("population.simd_gradient: missing, required with "
+                          "deprivation_index simd (exponent on the IMD gradients; 1 = same)")
 
 
 def _check_horizon(cfg):

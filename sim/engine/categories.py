@@ -63,6 +63,14 @@ AGE_BAND_YEARS = ((16, 25), (25, 35), (35, 50), (50, 65))
 SEXES = ("female", "male")
 OCCUPATIONS = ("non_manual", "manual")
 EMPLOYER_SIZES = ("large", "sme")
+# Issue 20: a long-term condition or illness that limits day-to-day activity (Equality Act /
+# ONS LFS "disabled" definition), and precarious employment (temporary, zero-hours or agency
+# work). Both are drawn for every preset (sim.engine.population); code 1 = the named group.
+DISABILITY = ("not_disabled", "disabled")
+EMPLOYMENT_TYPES = ("secure", "precarious")
+# Deprivation index of the population's quintile column (population.deprivation_index):
+# the English IMD or the Scottish SIMD, both coded 1 = most deprived .. 5 = least.
+DEPRIVATION_INDICES = ("imd", "simd")
 
 # Which categorical person attribute each name-keyed config block refers to.
 DIMENSIONS = {
@@ -73,6 +81,8 @@ DIMENSIONS = {
     "sex": SEXES,
     "occupation": OCCUPATIONS,
     "employer_size": EMPLOYER_SIZES,
+    "disability": DISABILITY,
+    "employment": EMPLOYMENT_TYPES,
 }
 
 # Disclosure control: groups with fewer people than this are suppressed ("<10") in every
