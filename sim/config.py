@@ -22,6 +22,7 @@ from pathlib import Path
 
 from sim.engine.categories import (
     AGE_BANDS,
+    CONDITION_PROXY,
     CONDITIONS,
     DEPRIVATION_INDICES,
     ETHNICITIES,
@@ -188,10 +189,15 @@ class ByName:
     item: object
     what: str
     shares: bool = False
+    derive: bool = False  # a missing name with a proxy (CONDITION_PROXY) takes its value
 
     def check(self, path, value):
         if not isinstance(value, dict):
             raise ConfigError(f"{path}: got {_repr(value)}, expected a mapping by {self.what}")
+        if self.derive:
+            value = {**value, **{name: value[proxy] for name, proxy in CONDITION_PROXY.items()
+                                 if name in self.names and name not in value
+                                 and proxy in value}}
         for key in value:
             if key not in self.names:
                 raise ConfigError(
@@ -285,9 +291,15 @@ def _by(names, what, item, shares=False):
     return ByName(names, item, what, shares)
 
 
+def _by_condition(item):
+    """A pathways or component table by condition: long COVID may be left out (it then
+    takes its proxy's value, sim.engine.categories.CONDITION_PROXY)."""
+    return ByName(CONDITIONS, item, "condition", derive=True)
+
+
 IMD5 = Vector(5, RATIO)
 POPULATION_OPTIONAL = ("onset_multiplier", "start_state_shares", "deprivation_index",
-                       "simd_gradient", "disability", "precarious")
+                       "simd_gradient", "disability", "precarious", "long_covid")
 
 POPULATION = Struct(
     {
@@ -323,6 +335,12 @@ POPULATION = Struct(
             "condition_rr": _by(CONDITIONS, "condition", RATIO),
             "severity_rr": _by(SEVERITIES, "severity", RATIO),
         }),
+        # long COVID's hazards relative to its proxy's (sim.engine.pathways.population_adjusted)
+        "long_covid": Struct({
+            "rtw_scale_x": RATIO,
+            "phased_share_x": RATIO,
+            "inactivity_x": RATIO,
+        }),
         "precarious": Struct({
             "share": PROB,
             "age_rr": _by(AGE_BANDS, "age band", RATIO),
@@ -340,8 +358,8 @@ PATHWAYS = Struct(
         "name": Str(),
         "rtw": Struct(
             {
-                "scale_weeks": _by(CONDITIONS, "condition", Num(0.0, 1e4, gt=True)),
-                "shape": _by(CONDITIONS, "condition", Num(0.0, 5.0, gt=True)),
+                "scale_weeks": _by_condition(Num(0.0, 1e4, gt=True)),
+                "shape": _by_condition(Num(0.0, 5.0, gt=True)),
                 "severity_hr": _by(SEVERITIES, "severity", RATIO),
                 "imd_hr": IMD5,
                 "ethnicity_hr": _by(ETHNICITIES, "ethnic group", RATIO),
@@ -354,7 +372,7 @@ PATHWAYS = Struct(
         ),
         "phased_return": Struct(
             {
-                "share": _by(CONDITIONS, "condition", PROB),
+                "share": _by_condition(PROB),
                 "oh_access_rr": RATIO,
                 "to_full_weekly_hazard": RATE,
                 "hours_fraction": PROB,
@@ -378,7 +396,7 @@ PATHWAYS = Struct(
                 "weekly_hazard": RATE,
                 "duration_slope_per_year": Num(0.0, 100.0),
                 "ssp_end_hr": RATIO,
-                "condition_hr": _by(CONDITIONS, "condition", RATIO),
+                "condition_hr": _by_condition(RATIO),
                 "severity_hr": _by(SEVERITIES, "severity", RATIO),
                 "age_hr": _by(AGE_BANDS, "age band", RATIO),
                 "ethnicity_hr": _by(ETHNICITIES, "ethnic group", RATIO),
@@ -388,13 +406,13 @@ PATHWAYS = Struct(
         ),
         "new_spell": Struct(
             {
-                "onset_weekly": _by(CONDITIONS, "condition", RATE),
+                "onset_weekly": _by_condition(RATE),
                 "imd_hr": IMD5,
                 "manual_hr": RATIO,
                 "relapse_excess_weekly": RATE,
                 "relapse_decay_weeks": Num(0.0, 520.0, gt=True),
                 "relapse_window_weeks": Int(1, 520),
-                "relapse_condition_hr": _by(CONDITIONS, "condition", RATIO),
+                "relapse_condition_hr": _by_condition(RATIO),
                 "early_return_hr": RATIO,
                 "early_return_before_weeks": _by(SEVERITIES, "severity", Int(0, 520)),
                 "phased_return_hr": RATIO,
@@ -405,7 +423,7 @@ PATHWAYS = Struct(
         "unemployed": Struct(
             {
                 "reemployment_weekly": RATE,
-                "condition_hr": _by(CONDITIONS, "condition", RATIO),
+                "condition_hr": _by_condition(RATIO),
                 "imd_hr": IMD5,
                 "ethnicity_hr": _by(ETHNICITIES, "ethnic group", RATIO),
                 "age_hr": _by(AGE_BANDS, "age band", RATIO),
@@ -542,7 +560,7 @@ COMPONENT = Struct(
             dict.fromkeys(EFFECT_KEYS, RATIO_OR_ID), optional=EFFECT_KEYS,
         ),
         "effect_modification": Struct({
-            "condition": _by(CONDITIONS, "condition", Num(0.0, 10.0)),
+            "condition": _by_condition(Num(0.0, 10.0)),
             "severity": _by(SEVERITIES, "severity", Num(0.0, 10.0)),
         }),
         "cost": Struct({

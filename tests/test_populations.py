@@ -161,3 +161,53 @@ def test_cohort_start_is_unchanged(make_config):
     model = RTWModel(make_config("population.n=300"))
     assert (model.columns["state"] == ABSENT).all()
     assert (model.columns["spells"] == 1).all()
+
+
+def test_long_covid_takes_its_proxy_in_tables_that_do_not_name_it(make_config):
+    cfg = make_config("population.n=300")
+    pw = cfg["pathways"]
+    # the shipped pathways files do not name long COVID: CMD's values are carried over
+    assert pw["rtw"]["scale_weeks"]["long_covid"] == pw["rtw"]["scale_weeks"]["cmd"]
+    assert pw["new_spell"]["onset_weekly"]["long_covid"] == pw["new_spell"]["onset_weekly"]["cmd"]
+    comp = make_config("programme=rtw_coordinator")["programme"]["components"]
+    mod = next(iter(comp.values()))["effect_modification"]["condition"]
+    assert mod["long_covid"] == mod["cmd"]
+    # a table that names it keeps its own value
+    own = make_config("population.n=300", "+pathways.rtw.scale_weeks.long_covid=40.0")
+    assert own["pathways"]["rtw"]["scale_weeks"]["long_covid"] == 40.0
+    # population tables must name it (shares have to add up)
+    with pytest.raises(ConfigError, match="missing condition 'long_covid'"):
+        make_config("~population.disability.condition_rr.long_covid")
+
+
+def test_long_covid_multipliers_act_on_its_hazards(make_config):
+    from sim.engine.categories import CONDITIONS
+    from sim.engine.pathways import weibull_weekly_hazards
+
+    cfg = make_config("population.n=4000", "horizon_weeks=30")
+    model = RTWModel(cfg)
+    lc, cmd = CONDITIONS.index("long_covid"), CONDITIONS.index("cmd")
+    spec, pw = cfg["population"]["long_covid"], cfg["pathways"]
+    weeks = model.pathways.n_weeks
+    ratio = (weibull_weekly_hazards(pw["rtw"]["scale_weeks"]["cmd"] * spec["rtw_scale_x"],
+                                    pw["rtw"]["shape"]["cmd"], weeks)
+             / weibull_weekly_hazards(pw["rtw"]["scale_weeks"]["cmd"],
+                                      pw["rtw"]["shape"]["cmd"], weeks))
+    np.testing.assert_allclose(model.pathways.rtw_table[lc * 3 + 1] / model.pathways.rtw_table[
+        cmd * 3 + 1], ratio)
+    people = model.people.condition
+    no_oh = (people == lc) & ~model.people.oh_access  # OH raises the phased share
+    assert model.pathways.phased_share[no_oh][0] == pytest.approx(
+        min(1.0, pw["phased_return"]["share"]["cmd"] * spec["phased_share_x"]))
+    assert (people == lc).mean() == pytest.approx(0.02, abs=0.008)
+
+
+def test_long_covid_in_group_tables_and_eligibility(make_config):
+    res = simulate(make_config("programme=rtw_coordinator", "population.n=3000",
+                               "horizon_weeks=26",
+                               "programme.components.rtw_coordinator.eligibility.conditions="
+                               "[long_covid]"))
+    groups = res.summary.loc[res.summary["dimension"] == "condition", "group"]
+    assert "long_covid" in set(groups)
+    enrolled = res.agents.loc[res.agents["enrolled_any"], "condition"]
+    assert len(enrolled) > 0 and (enrolled == "long_covid").all()

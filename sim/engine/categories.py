@@ -23,7 +23,7 @@ EMPLOYED = (WORKING, ABSENT, PHASED)  # holds a job
 OUT_OF_WORK = (UNEMPLOYED, INACTIVE, INACTIVE_BENEFIT)  # working age, without a job
 HEALTH_INACTIVE = (INACTIVE, INACTIVE_BENEFIT)  # economically inactive for ill health
 
-CONDITIONS = ("cmd", "smi", "msk", "cancer", "abi_stroke", "cvd", "other")
+CONDITIONS = ("cmd", "smi", "msk", "cancer", "abi_stroke", "cvd", "other", "long_covid")
 CONDITION_LABELS = {
     "cmd": "Common mental disorder",
     "smi": "Severe mental illness",
@@ -32,7 +32,16 @@ CONDITION_LABELS = {
     "abi_stroke": "Acquired brain injury / stroke",
     "cvd": "Cardiovascular",
     "other": "Other (incl. minor illness)",
+    "long_covid": "Long COVID",
 }
+# Issue 20: a condition added after the others takes, in a pathways or component table by
+# condition that does not name it, the value of its proxy (sim.config.ByName). Long COVID's
+# proxy is the common mental disorder: a fluctuating, fatiguing condition with a long
+# tail of absence and relapses, treated in primary care; where long COVID is known to
+# differ (longer absences, more phased returns, more exits from work) the population's
+# `long_covid` block multiplies the proxy's values (sim.engine.pathways.population_adjusted).
+# Population tables (condition shares, severity, disability) must name it.
+CONDITION_PROXY = {"long_covid": "cmd"}
 SEVERITIES = ("mild", "moderate", "severe")
 
 # ONS 2021 Census groups, aggregated where groups are small.

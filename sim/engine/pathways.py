@@ -52,7 +52,11 @@ IMD_GRADIENTS = (("rtw", "imd_hr"), ("job_loss", "imd_hr"), ("new_spell", "imd_h
 
 
 def population_adjusted(params: dict, population: dict | None) -> dict:
-    """The pathways config as a population uses it: under ``deprivation_index: simd`` each
+    """The pathways config as a population uses it: its ``long_covid`` block multiplies
+    long COVID's Weibull RTW scale (``rtw_scale_x``: longer absences), phased-return share
+    (``phased_share_x``, capped at 1) and inactivity hazard ratio (``inactivity_x``), which
+    the pathways tables give as their proxy's values unless they name long COVID
+    (sim.engine.categories.CONDITION_PROXY); and under ``deprivation_index: simd`` each
     IMD gradient, taken relative to the least deprived quintile, is raised to the power
     ``simd_gradient`` (1 = the SIMD gradient is the IMD one, quintile for quintile; 0 = no
     gradient; the least deprived quintile keeps its value). Other populations get
@@ -63,10 +67,23 @@ def population_adjusted(params: dict, population: dict | None) -> dict:
     >>> [round(x, 4) for x in population_adjusted(pw, pop)["rtw"]["imd_hr"]]
     [0.64, 0.7225, 0.81, 0.9025, 1.0]
     """
-    if not population or population.get("deprivation_index") != "simd":
+    if not population:
         return params
-    power = float(population.get("simd_gradient", 1.0))
     out = dict(params)
+    lc = population.get("long_covid")
+    if lc and "long_covid" in out.get("rtw", {}).get("scale_weeks", {}):
+        out["rtw"] = dict(out["rtw"], scale_weeks=dict(
+            out["rtw"]["scale_weeks"],
+            long_covid=out["rtw"]["scale_weeks"]["long_covid"] * lc["rtw_scale_x"]))
+        share = out["phased_return"]["share"]
+        out["phased_return"] = dict(out["phased_return"], share=dict(
+            share, long_covid=min(1.0, share["long_covid"] * lc["phased_share_x"])))
+        hr = out["inactivity"]["condition_hr"]
+        out["inactivity"] = dict(out["inactivity"], condition_hr=dict(
+            hr, long_covid=hr["long_covid"] * lc["inactivity_x"]))
+    if population.get("deprivation_index") != "simd":
+        return out
+    power = float(population.get("simd_gradient", 1.0))
     for block, key in IMD_GRADIENTS:
         if block in out and key in out[block]:
             values = np.asarray(out[block][key], dtype=np.float64)
