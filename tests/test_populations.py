@@ -18,6 +18,7 @@ from sim.engine.pathways import Pathways
 from sim.engine.population import synthesise
 from sim.evidence.registry import load_registry
 from sim.results.calibration import simulated_targets
+from sim.results.output import summary_markdown
 from sim.simulate import simulate
 
 
@@ -31,6 +32,8 @@ def test_each_new_preset_runs_through_simulate(make_config, preset):
     assert {"disability", "employment"} <= dims
     groups = set(summary.loc[summary["dimension"] == "disability", "group"])
     assert groups == {"disabled", "not_disabled"}
+    text = summary_markdown(res, [])  # the run's summary.md
+    assert "## By disability" in text and "## By employment" in text
 
 
 def test_nhs_absence_rate_matches_the_nhs_statistics(make_config):

@@ -42,7 +42,9 @@ from sim.engine.categories import (
     AGE_BANDS,
     CONDITION_LABELS,
     CONDITIONS,
+    DISABILITY,
     EMPLOYER_SIZES,
+    EMPLOYMENT_TYPES,
     ETHNICITIES,
     ETHNICITY_LABELS,
     OCCUPATIONS,
@@ -445,7 +447,7 @@ def costs_view(outcome: Outcome) -> pd.DataFrame:
 ATTRIBUTE_NAMES = {
     "age_band": AGE_BANDS, "sex": SEXES, "ethnicity": ETHNICITIES, "condition": CONDITIONS,
     "severity": SEVERITIES, "occupation": OCCUPATIONS, "employer_size": EMPLOYER_SIZES,
-    "state": STATES,
+    "disability": DISABILITY, "employment": EMPLOYMENT_TYPES, "state": STATES,
 }
 LABELS = {"ethnicity": ETHNICITY_LABELS, "condition": CONDITION_LABELS}
 
@@ -583,7 +585,8 @@ class ExplorerModel(mesa.Model):
         i = self.setup.follow
         out = {"index": i, "week": self.week, "outcomes": {}}
         keep = ["replicate", "person_id", "age_band", "sex", "ethnicity", "imd_quintile",
-                "condition", "severity", "occupation", "employer_size", "oh_access"]
+                "condition", "severity", "occupation", "employer_size", "oh_access",
+                "disability", "employment"]
         for name, arm in (("design", self.outcome.design), (REFERENCE, self.outcome.reference)):
             row = arm.results.agents.iloc[i]
             out["who"] = {k: row[k].item() if hasattr(row[k], "item") else row[k]
