@@ -84,6 +84,7 @@ def _check_cross_fields(cfg):
                 f"population.condition_by_imd: shares for IMD quintile {q + 1} sum to "
                 f"{total:.6g}, expected 1"
             )
+    _check_population_modes(pop)
     if pop["mode"] != "workforce" and pop["warmup_weeks"] != 0:
         raise ConfigError(
             f"population.warmup_weeks: got {pop['warmup_weeks']}, expected 0 for a "
@@ -96,6 +97,22 @@ def _check_cross_fields(cfg):
             f"engine: 'agents' with {agents} people would take hours; use "
             "engine=vectorised or at most 200000 people"
         )
+
+
+def _check_population_modes(pop):
+    """Keys that belong to one mode or one deprivation index only (issue 20)."""
+    shares = pop["start_state_shares"]
+    if pop["mode"] == "out_of_work" and shares is None:
+        raise ConfigError("population.start_state_shares: missing, required for mode "
+                          "out_of_work (shares of unemployed, inactive, inactive_benefit)")
+    if pop["mode"] != "out_of_work" and shares is not None:
+        raise ConfigError(f"population.start_state_shares: only for mode out_of_work, "
+                          f"got mode {pop['mode']!r}")
+    if pop["deprivation_index"] is None:
+        pop["deprivation_index"] = "imd"
+    if pop["deprivation_index"] == "simd" and pop["simd_gradient"] is None:
+        raise ConfigError("population.simd_gradient: missing, required with "
+                          "deprivation_index simd (exponent on the IMD gradients; 1 = same)")
 
 
 def _check_horizon(cfg):

@@ -138,10 +138,17 @@ class ByName:
     item: object
     what: str
     shares: bool = False
+    # {missing name: proxy name}: a missing name with a proxy takes the proxy's value
+    # (long COVID takes CMD's in pathways and component tables, CONDITION_PROXY)
+    derive: dict | None = None
 
     def check(self, path, value):
         if not isinstance(value, dict):
             raise ConfigError(f"{path}: got {_repr(value)}, expected a mapping by {self.what}")
+        if self.derive:
+            value = {**value, **{name: value[proxy] for name, proxy in self.derive.items()
+                                 if name in self.names and name not in value
+                                 and proxy in value}}
         for key in value:
             if key not in self.names:
                 raise ConfigError(
@@ -206,7 +213,7 @@ def _check_sum(path, total):
 
 
 SOURCE_FREE = {"name", "mode", "n", "description", "warmup_weeks", "label", "kind",
-               "access"}  # access presets carry their own sources
+               "access", "deprivation_index"}  # access presets carry their own sources
 
 
 def _check_sources(path, sources, keys, used):

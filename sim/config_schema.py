@@ -25,7 +25,9 @@ from sim.config_nodes import (
 )
 from sim.engine.categories import (
     AGE_BANDS,
+    CONDITION_PROXY,
     CONDITIONS,
+    DEPRIVATION_INDICES,
     ETHNICITIES,
     SEVERITIES,
     SEXES,
@@ -40,13 +42,21 @@ def _by(names, what, item, shares=False):
     return ByName(names, item, what, shares)
 
 
+def _by_condition(item):
+    """A pathways or component table by condition: long COVID may be left out (it then
+    takes its proxy's value, sim.engine.categories.CONDITION_PROXY)."""
+    return ByName(CONDITIONS, item, "condition", derive=CONDITION_PROXY)
+
+
 IMD5 = Vector(5, RATIO)
+POPULATION_OPTIONAL = ("onset_multiplier", "start_state_shares", "deprivation_index",
+                       "simd_gradient", "disability", "precarious", "long_covid")
 
 POPULATION = Struct(
     {
         "name": Name(),
         "description": Str(),
-        "mode": Str(("cohort", "workforce", "jobseekers")),
+        "mode": Str(("cohort", "workforce", "jobseekers", "out_of_work")),
         "n": Int(1, 50_000_000),
         "warmup_weeks": Int(0, 520),
         "female_share": PROB,
@@ -61,9 +71,36 @@ POPULATION = Struct(
         "manual_rr_by_ethnicity": _by(ETHNICITIES, "ethnic group", RATIO),
         "sme_share": PROB,
         "oh_access": Struct(
-            {"share": PROB, "sme_rr": RATIO, "manual_rr": RATIO, "imd_rr": IMD5}
+            {"share": PROB, "sme_rr": RATIO, "manual_rr": RATIO, "imd_rr": IMD5,
+             "precarious_rr": RATIO},
+            optional=("precarious_rr",),
         ),
+        # issue 20 (sim.engine.population): optional, absent = none / the default
+        "onset_multiplier": Num(0.0, 100.0, gt=True),  # x every background onset hazard
+        "start_state_shares": _by(("unemployed", "inactive", "inactive_benefit"),
+                                  "starting state", PROB, shares=True),
+        "deprivation_index": Str(DEPRIVATION_INDICES),
+        "simd_gradient": Num(0.0, 5.0),  # exponent on the pathways' IMD gradients under SIMD
+        "disability": Struct({
+            "share": PROB,
+            "condition_rr": _by(CONDITIONS, "condition", RATIO),
+            "severity_rr": _by(SEVERITIES, "severity", RATIO),
+        }),
+        # long COVID's hazards relative to its proxy's (sim.engine.pathways.population_adjusted)
+        "long_covid": Struct({
+            "rtw_scale_x": RATIO,
+            "phased_share_x": RATIO,
+            "inactivity_x": RATIO,
+        }),
+        "precarious": Struct({
+            "share": PROB,
+            "age_rr": _by(AGE_BANDS, "age band", RATIO),
+            "imd_rr": IMD5,
+            "job_loss_hr": RATIO,
+            "rtw_hr": RATIO,
+        }),
     },
+    optional=POPULATION_OPTIONAL,
     sources=True,
 )
 
@@ -72,8 +109,8 @@ PATHWAYS = Struct(
         "name": Str(),
         "rtw": Struct(
             {
-                "scale_weeks": _by(CONDITIONS, "condition", Num(0.0, 1e4, gt=True)),
-                "shape": _by(CONDITIONS, "condition", Num(0.0, 5.0, gt=True)),
+                "scale_weeks": _by_condition(Num(0.0, 1e4, gt=True)),
+                "shape": _by_condition(Num(0.0, 5.0, gt=True)),
                 "severity_hr": _by(SEVERITIES, "severity", RATIO),
                 "imd_hr": IMD5,
                 "ethnicity_hr": _by(ETHNICITIES, "ethnic group", RATIO),
@@ -86,7 +123,7 @@ PATHWAYS = Struct(
         ),
         "phased_return": Struct(
             {
-                "share": _by(CONDITIONS, "condition", PROB),
+                "share": _by_condition(PROB),
                 "oh_access_rr": RATIO,
                 "to_full_weekly_hazard": RATE,
                 "hours_fraction": PROB,
@@ -110,7 +147,7 @@ PATHWAYS = Struct(
                 "weekly_hazard": RATE,
                 "duration_slope_per_year": Num(0.0, 100.0),
                 "ssp_end_hr": RATIO,
-                "condition_hr": _by(CONDITIONS, "condition", RATIO),
+                "condition_hr": _by_condition(RATIO),
                 "severity_hr": _by(SEVERITIES, "severity", RATIO),
                 "age_hr": _by(AGE_BANDS, "age band", RATIO),
                 "ethnicity_hr": _by(ETHNICITIES, "ethnic group", RATIO),
@@ -120,13 +157,13 @@ PATHWAYS = Struct(
         ),
         "new_spell": Struct(
             {
-                "onset_weekly": _by(CONDITIONS, "condition", RATE),
+                "onset_weekly": _by_condition(RATE),
                 "imd_hr": IMD5,
                 "manual_hr": RATIO,
                 "relapse_excess_weekly": RATE,
                 "relapse_decay_weeks": Num(0.0, 520.0, gt=True),
                 "relapse_window_weeks": Int(1, 520),
-                "relapse_condition_hr": _by(CONDITIONS, "condition", RATIO),
+                "relapse_condition_hr": _by_condition(RATIO),
                 "early_return_hr": RATIO,
                 "early_return_before_weeks": _by(SEVERITIES, "severity", Int(0, 520)),
                 "phased_return_hr": RATIO,
@@ -137,7 +174,7 @@ PATHWAYS = Struct(
         "unemployed": Struct(
             {
                 "reemployment_weekly": RATE,
-                "condition_hr": _by(CONDITIONS, "condition", RATIO),
+                "condition_hr": _by_condition(RATIO),
                 "imd_hr": IMD5,
                 "ethnicity_hr": _by(ETHNICITIES, "ethnic group", RATIO),
                 "age_hr": _by(AGE_BANDS, "age band", RATIO),
@@ -211,7 +248,7 @@ COMPONENT = Struct(
             dict.fromkeys(EFFECT_KEYS, RATIO_OR_ID), optional=EFFECT_KEYS,
         ),
         "effect_modification": Struct({
-            "condition": _by(CONDITIONS, "condition", Num(0.0, 10.0)),
+            "condition": _by_condition(Num(0.0, 10.0)),
             "severity": _by(SEVERITIES, "severity", Num(0.0, 10.0)),
         }),
         "cost": Struct({

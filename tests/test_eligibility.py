@@ -20,6 +20,8 @@ CASES = [
     ("occupations", "[manual]", "occupation", {1}),
     ("employer_sizes", "[sme]", "employer_size", {1}),
     ("oh_access", "[false]", "oh_access", {False}),
+    ("disabilities", "[disabled]", "disability", {1}),
+    ("employment", "[precarious]", "employment", {1}),
 ]
 
 

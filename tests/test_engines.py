@@ -64,3 +64,19 @@ def test_person_is_a_view_on_the_columns(make_config):
     assert agent.weeks_in_state == model.engine_week - model.columns["state_since"][17]
     # with the vectorised engine only requested agents exist as objects
     assert len(model.agents) == 1
+
+
+@pytest.mark.parametrize("overrides", [
+    ("population=out_of_work",),
+    ("population.precarious.share=0.5", "population.deprivation_index=simd",
+     "population.simd_gradient=2.0"),
+], ids=["out_of_work", "precarious_simd"])
+def test_engines_agree_with_issue_20_populations(make_config, overrides):
+    """Mixed starting states (out_of_work) and the precarious-work and SIMD hazards are
+    read by both engines the same way."""
+    cfg = make_config(*overrides, "population.n=1000", "horizon_weeks=40", "seed=13")
+    fast, slow = _run(cfg, "vectorised"), _run(cfg, "agents")
+    for name in fast.columns:
+        np.testing.assert_array_equal(fast.columns[name], slow.columns[name], err_msg=name)
+    np.testing.assert_array_equal(fast.weekly_counts, slow.weekly_counts)
+    assert len(np.unique(fast.columns["state"])) >= 3  # people moved between states

@@ -39,7 +39,7 @@ def test_registry_loads_with_sources_and_reasons():
     assert len(registry) > 50
     files = {Path(e.file).stem for e in registry.values()}
     assert files == {"effects", "uk_targets", "costs", "economics", "labour_market",
-                     "gradients", "levers"}
+                     "gradients", "levers", "populations"}
     for e in registry.values():
         assert e.source
         if e.assumption:

@@ -226,7 +226,8 @@ def _group_table(arms: list[Arm], rtw: str) -> pd.DataFrame:
     frames = []
     for arm in arms:
         s = pd.concat([c.summary for c in arm.cells.values()])
-        s = s[s["dimension"].isin(["imd_quintile", "ethnicity", "condition"])
+        s = s[s["dimension"].isin(["imd_quintile", "ethnicity", "condition", "disability",
+                                   "employment"])
               & s["metric"].isin([rtw, "days_absent"])]
         g = (s.groupby(["dimension", "group", "metric"], sort=False)
              .agg(value=("value", "mean"), n=("n", "sum")).reset_index())

@@ -61,7 +61,10 @@ def glossary_html(rtw_week: int) -> Markup:
 
 
 DIMENSION_LABELS = {"imd_quintile": "Deprivation (IMD quintile)",
-                    "ethnicity": "Ethnic group", "condition": "Condition"}
+                    "ethnicity": "Ethnic group", "condition": "Condition",
+                    "disability": "Disability", "employment": "Employment"}
+ATTRIBUTE_LABELS = {"disabled": "Disabled", "not_disabled": "Not disabled",
+                    "secure": "Secure", "precarious": "Precarious (temporary, zero-hours, agency)"}
 
 
 def group_label(dimension: str, group) -> str:
@@ -72,6 +75,8 @@ def group_label(dimension: str, group) -> str:
         return ETHNICITY_LABELS.get(g, g)
     if dimension == "condition":
         return CONDITION_LABELS.get(g, g)
+    if dimension in ("disability", "employment"):
+        return ATTRIBUTE_LABELS.get(g, g)
     return g
 
 

@@ -23,7 +23,7 @@ EMPLOYED = (WORKING, ABSENT, PHASED)  # holds a job
 OUT_OF_WORK = (UNEMPLOYED, INACTIVE, INACTIVE_BENEFIT)  # working age, without a job
 HEALTH_INACTIVE = (INACTIVE, INACTIVE_BENEFIT)  # economically inactive for ill health
 
-CONDITIONS = ("cmd", "smi", "msk", "cancer", "abi_stroke", "cvd", "other")
+CONDITIONS = ("cmd", "smi", "msk", "cancer", "abi_stroke", "cvd", "other", "long_covid")
 CONDITION_LABELS = {
     "cmd": "Common mental disorder",
     "smi": "Severe mental illness",
@@ -32,7 +32,16 @@ CONDITION_LABELS = {
     "abi_stroke": "Acquired brain injury / stroke",
     "cvd": "Cardiovascular",
     "other": "Other (incl. minor illness)",
+    "long_covid": "Long COVID",
 }
+# Issue 20: a condition added after the others takes, in a pathways or component table by
+# condition that does not name it, the value of its proxy (sim.config.ByName). Long COVID's
+# proxy is the common mental disorder: a fluctuating, fatiguing condition with a long
+# tail of absence and relapses, treated in primary care; where long COVID is known to
+# differ (longer absences, more phased returns, more exits from work) the population's
+# `long_covid` block multiplies the proxy's values (sim.engine.pathways.population_adjusted).
+# Population tables (condition shares, severity, disability) must name it.
+CONDITION_PROXY = {"long_covid": "cmd"}
 SEVERITIES = ("mild", "moderate", "severe")
 
 # ONS 2021 Census groups, aggregated where groups are small.
@@ -63,6 +72,14 @@ AGE_BAND_YEARS = ((16, 25), (25, 35), (35, 50), (50, 65))
 SEXES = ("female", "male")
 OCCUPATIONS = ("non_manual", "manual")
 EMPLOYER_SIZES = ("large", "sme")
+# Issue 20: a long-term condition or illness that limits day-to-day activity (Equality Act /
+# ONS LFS "disabled" definition), and precarious employment (temporary, zero-hours or agency
+# work). Both are drawn for every preset (sim.engine.population); code 1 = the named group.
+DISABILITY = ("not_disabled", "disabled")
+EMPLOYMENT_TYPES = ("secure", "precarious")
+# Deprivation index of the population's quintile column (population.deprivation_index):
+# the English IMD or the Scottish SIMD, both coded 1 = most deprived .. 5 = least.
+DEPRIVATION_INDICES = ("imd", "simd")
 
 # Which categorical person attribute each name-keyed config block refers to.
 DIMENSIONS = {
@@ -73,6 +90,8 @@ DIMENSIONS = {
     "sex": SEXES,
     "occupation": OCCUPATIONS,
     "employer_size": EMPLOYER_SIZES,
+    "disability": DISABILITY,
+    "employment": EMPLOYMENT_TYPES,
 }
 
 # Disclosure control: groups with fewer people than this are suppressed ("<10") in every

@@ -29,6 +29,7 @@ from sim.engine.categories import (
     ETHNICITIES,
     INACTIVE,
     INACTIVE_BENEFIT,
+    OUT_OF_WORK,
     PHASED,
     RETIRED,
     STATES,
@@ -338,7 +339,8 @@ class RTWModel(mesa.Model):
         n = self.people.n
         sizes = np.bincount(self.people.replicate, minlength=self.replicates).tolist()
         self.streams = Streams(self.seed, sizes)
-        self.pathways = Pathways.build(cfg["pathways"], self.people, self.warmup + self.horizon)
+        self.pathways = Pathways.build(cfg["pathways"], self.people, self.warmup + self.horizon,
+                                       population=pop)
         self.condition_severity = (
             self.people.condition.astype(np.intp) * 3 + self.people.severity
         )
@@ -353,8 +355,7 @@ class RTWModel(mesa.Model):
 
         cols = {name: getattr(self.people, name)
                 for name in ("replicate", "person_id", *ATTRIBUTES)}
-        start = {"cohort": ABSENT, "workforce": WORKING, "jobseekers": UNEMPLOYED}[pop["mode"]]
-        cols["state"] = np.full(n, start, dtype=np.int8)
+        cols["state"] = self.people.start_state.copy()  # by mode (sim.engine.population)
         cols["state_since"] = np.zeros(n, dtype=np.int32)
         cols["last_return"] = np.full(n, NO_RETURN_WEEK, dtype=np.int32)
         cols["early_return"] = np.zeros(n, dtype=bool)
@@ -364,11 +365,11 @@ class RTWModel(mesa.Model):
         self._init_ages(cols, cfg["pathways"]["retirement"]["state_pension_age"])
         cols["relapses"] = np.zeros(n, dtype=np.int16)
         cols["spells"] = np.zeros(n, dtype=np.int16)
-        if start == ABSENT:
-            cols["first_onset"][:] = 0
-            cols["spells"][:] = 1
-        elif start == UNEMPLOYED:  # people who lost their job: "onset" of worklessness
-            cols["first_onset"][:] = 0
+        absent = cols["state"] == ABSENT
+        cols["first_onset"][absent] = 0
+        cols["spells"][absent] = 1
+        # people out of work at the start (jobseekers, out_of_work): "onset" of worklessness
+        cols["first_onset"][np.isin(cols["state"], OUT_OF_WORK)] = 0
         cols["weeks_by_state"] = np.zeros((N_STATES, n), dtype=np.int16)
         self.columns = cols
 

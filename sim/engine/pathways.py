@@ -46,6 +46,51 @@ from sim.engine.categories import (
     SEXES,
 )
 
+# Every deprivation gradient of the pathways config (a vector by quintile 1..5).
+IMD_GRADIENTS = (("rtw", "imd_hr"), ("job_loss", "imd_hr"), ("new_spell", "imd_hr"),
+                 ("unemployed", "imd_hr"), ("separation", "imd_hr"))
+
+
+def population_adjusted(params: dict, population: dict | None) -> dict:
+    """The pathways config as a population uses it: its ``long_covid`` block multiplies
+    long COVID's Weibull RTW scale (``rtw_scale_x``: longer absences), phased-return share
+    (``phased_share_x``, capped at 1) and inactivity hazard ratio (``inactivity_x``), which
+    the pathways tables give as their proxy's values unless they name long COVID
+    (sim.engine.categories.CONDITION_PROXY); and under ``deprivation_index: simd`` each
+    IMD gradient, taken relative to the least deprived quintile, is raised to the power
+    ``simd_gradient`` (1 = the SIMD gradient is the IMD one, quintile for quintile; 0 = no
+    gradient; the least deprived quintile keeps its value). Other populations get
+    ``params`` unchanged.
+
+    >>> pw = {"rtw": {"imd_hr": [0.8, 0.85, 0.9, 0.95, 1.0]}}
+    >>> pop = {"deprivation_index": "simd", "simd_gradient": 2.0}
+    >>> [round(x, 4) for x in population_adjusted(pw, pop)["rtw"]["imd_hr"]]
+    [0.64, 0.7225, 0.81, 0.9025, 1.0]
+    """
+    if not population:
+        return params
+    out = dict(params)
+    lc = population.get("long_covid")
+    if lc and "long_covid" in out.get("rtw", {}).get("scale_weeks", {}):
+        out["rtw"] = dict(out["rtw"], scale_weeks=dict(
+            out["rtw"]["scale_weeks"],
+            long_covid=out["rtw"]["scale_weeks"]["long_covid"] * lc["rtw_scale_x"]))
+        share = out["phased_return"]["share"]
+        out["phased_return"] = dict(out["phased_return"], share=dict(
+            share, long_covid=min(1.0, share["long_covid"] * lc["phased_share_x"])))
+        hr = out["inactivity"]["condition_hr"]
+        out["inactivity"] = dict(out["inactivity"], condition_hr=dict(
+            hr, long_covid=hr["long_covid"] * lc["inactivity_x"]))
+    if population.get("deprivation_index") != "simd":
+        return out
+    power = float(population.get("simd_gradient", 1.0))
+    for block, key in IMD_GRADIENTS:
+        if block in out and key in out[block]:
+            values = np.asarray(out[block][key], dtype=np.float64)
+            out[block] = dict(out[block], **{key: values[-1] * (values / values[-1]) ** power})
+    return out
+
+
 # Outcome codes of one week's decision (not states: several lead to the same state).
 STAY, RETURN, JOB_LOSS, INACTIVITY = 0, 1, 2, 3
 RELAPSE = 4            # a new absence spell (from working or phased)
@@ -226,11 +271,16 @@ class Pathways:
     max_retire_hazard: float = 0.0
 
     @classmethod
-    def build(cls, params: dict, people, n_weeks: int, age_band=None) -> Pathways:
+    def build(cls, params: dict, people, n_weeks: int, age_band=None,
+              population: dict | None = None) -> Pathways:
         """Tables from the ``pathways`` config and multipliers from the population columns.
 
         ``age_band``: current age-band codes (default: the population's at the start).
+        ``population``: the population config, for what a preset changes in the hazards
+        (:func:`population_adjusted`): its onset multiplier, the hazard ratios of
+        precarious employment and the deprivation gradients under SIMD.
         """
+        params = population_adjusted(params, population)
         n_weeks = max(int(n_weeks), 1)
         rtw, jl, ina = params["rtw"], params["job_loss"], params["inactivity"]
         spell, unemp, ph = params["new_spell"], params["unemployed"], params["phased_return"]
@@ -276,15 +326,19 @@ class Pathways:
         def flag(hr, mask):
             return np.where(mask, float(hr), 1.0)
 
+        precarious = getattr(p, "employment", np.zeros(p.n, dtype=np.int8)) == 1
+        pre = (population or {}).get("precarious") or {}
         rtw_static = (
-            pick(rtw["imd_hr"], imd)
+            flag(pre.get("rtw_hr", 1.0), precarious)
+            * pick(rtw["imd_hr"], imd)
             * pick(_by_name(rtw["ethnicity_hr"], ETHNICITIES), p.ethnicity)
             * flag(rtw["manual_hr"], manual)
             * flag(rtw["sme_hr"], sme)
             * flag(rtw["oh_access_hr"], oh)
         )
         job_loss_mult = (
-            pick(jl["imd_hr"], imd)
+            flag(pre.get("job_loss_hr", 1.0), precarious)
+            * pick(jl["imd_hr"], imd)
             * pick(_by_name(jl["ethnicity_hr"], ETHNICITIES), p.ethnicity)
             * flag(jl["manual_hr"], manual)
             * flag(jl["sme_hr"], sme)
@@ -292,7 +346,8 @@ class Pathways:
         )
         inactivity_static = pick(_by_name(ina["ethnicity_hr"], ETHNICITIES), p.ethnicity)
         spell_static = (
-            pick(_by_name(spell["onset_weekly"], CONDITIONS), p.condition)
+            float((population or {}).get("onset_multiplier") or 1.0)
+            * pick(_by_name(spell["onset_weekly"], CONDITIONS), p.condition)
             * pick(spell["imd_hr"], imd)
             * flag(spell["manual_hr"], manual)
             * pick(_by_name(spell["sex_hr"], SEXES), p.sex)

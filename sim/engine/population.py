@@ -8,6 +8,13 @@ employer size, occupation and deprivation, scaled so the overall share matches t
 configured figure (45%, Society of Occupational Medicine). Every share comes from the
 population config, where each value carries a source or an ``assumption:`` note.
 
+Issue 20 adds, from a second keyed stream (``population_extra``, so the attributes above
+are drawn exactly as before): precarious employment (temporary, zero-hours or agency work;
+more common among the young and in deprived areas; it lowers OH access through
+``oh_access.precarious_rr`` within the same overall OH share), disability (a long-term
+condition limiting day-to-day activity, more likely with severe and long-term conditions)
+and, for ``mode: out_of_work``, the state each person starts in (``start_state_shares``).
+
 Columns are small integer codes indexing the tuples in :mod:`sim.engine.categories`; the IMD
 quintile is stored as 1..5.
 
@@ -24,12 +31,21 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from sim.engine.categories import (
+    ABSENT,
     AGE_BANDS,
     CONDITIONS,
     ETHNICITIES,
     SEVERITIES,
+    STATES,
+    UNEMPLOYED,
+    WORKING,
 )
-from sim.engine.rng import POPULATION_KEY, generator
+from sim.engine.rng import POPULATION_KEY, decision_key, generator
+
+EXTRA_KEY = decision_key("population_extra")  # issue 20's attributes: their own stream
+# where each mode starts everyone (out_of_work: drawn from population.start_state_shares)
+START_STATES = {"cohort": ABSENT, "workforce": WORKING, "jobseekers": UNEMPLOYED}
+OUT_OF_WORK_STARTS = ("unemployed", "inactive", "inactive_benefit")
 
 ATTRIBUTES = (
     "age_band",
@@ -41,6 +57,8 @@ ATTRIBUTES = (
     "occupation",
     "employer_size",
     "oh_access",
+    "disability",
+    "employment",
 )
 
 
@@ -59,6 +77,9 @@ class People:
     occupation: np.ndarray  # int8 code into OCCUPATIONS (1 = manual)
     employer_size: np.ndarray  # int8 code into EMPLOYER_SIZES (1 = SME)
     oh_access: np.ndarray  # bool
+    disability: np.ndarray  # int8 code into DISABILITY (1 = disabled)
+    employment: np.ndarray  # int8 code into EMPLOYMENT_TYPES (1 = precarious)
+    start_state: np.ndarray  # int8 code into STATES: the state at week 0 of the run
 
     @property
     def n(self) -> int:
@@ -106,14 +127,18 @@ def synthesise_one(pop: dict, seed: int, replicate: int, n: int) -> People:
     )
     occupation = (rng.random(n) < p_manual).astype(np.int8)
     employer_size = (rng.random(n) < pop["sme_share"]).astype(np.int8)
+    u_oh = rng.random(n)
+    extra = generator(seed, replicate, EXTRA_KEY)
+    employment = _precarious(extra, pop.get("precarious"), age_band, imd, n)
     oh = pop["oh_access"]
     rel = (
         np.where(employer_size == 1, oh["sme_rr"], 1.0)
         * np.where(occupation == 1, oh["manual_rr"], 1.0)
         * np.asarray(oh["imd_rr"], float)[imd - 1]
+        * np.where(employment == 1, oh.get("precarious_rr") or 1.0, 1.0)
     )
-    p_oh = np.minimum(1.0, oh["share"] * rel / rel.mean()) if n else rel
-    oh_access = rng.random(n) < p_oh
+    oh_access = u_oh < _probabilities(oh["share"], rel)
+    disability = _disability(extra, pop.get("disability"), condition, severity, n)
     return People(
         replicate=np.full(n, replicate, dtype=np.int16),
         person_id=np.arange(n, dtype=np.int32),
@@ -126,7 +151,63 @@ def synthesise_one(pop: dict, seed: int, replicate: int, n: int) -> People:
         occupation=occupation,
         employer_size=employer_size,
         oh_access=oh_access,
+        disability=disability,
+        employment=employment,
+        start_state=_start_state(extra, pop, n),
     )
+
+
+def _probabilities(share: float, rel: np.ndarray) -> np.ndarray:
+    """``min(1, k * rel)`` with ``k`` such that the mean is ``share``: ``k = share /
+    mean(rel)`` unless some probabilities reach 1, then ``k`` is found by bisection (a
+    high share, e.g. NHS OH access at 90%, would otherwise lose the capped mass).
+
+    >>> _probabilities(0.9, np.array([1.0, 1.0, 2.0, 2.0])).round(4).tolist()
+    [0.8, 0.8, 1.0, 1.0]
+    """
+    if not rel.size:
+        return rel
+    k = share / rel.mean()
+    if (k * rel).max() <= 1.0 or share >= 1.0:
+        return np.minimum(1.0, k * rel)
+    lo, hi = k, 1.0 / rel[rel > 0].min()
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if np.minimum(1.0, mid * rel).mean() < share else (lo, mid)
+    return np.minimum(1.0, hi * rel)
+
+
+def _scaled_share(rng, share: float, rel: np.ndarray, n: int) -> np.ndarray:
+    """Bernoulli draws with relative odds ``rel`` scaled so the mean is ``share``."""
+    u = rng.random(n)
+    return (u < _probabilities(share, rel)).astype(np.int8)
+
+
+def _precarious(rng, spec, age_band, imd, n):
+    """Precarious employment (1) by age band and deprivation; none without a spec."""
+    if spec is None:
+        return np.zeros(n, dtype=np.int8)
+    rel = (_vector(spec["age_rr"], AGE_BANDS)[age_band]
+           * np.asarray(spec["imd_rr"], float)[imd - 1])
+    return _scaled_share(rng, spec["share"], rel, n)
+
+
+def _disability(rng, spec, condition, severity, n):
+    """Disability (1) by primary condition and severity; none without a spec."""
+    if spec is None:
+        return np.zeros(n, dtype=np.int8)
+    rel = (_vector(spec["condition_rr"], CONDITIONS)[condition]
+           * _vector(spec["severity_rr"], SEVERITIES)[severity])
+    return _scaled_share(rng, spec["share"], rel, n)
+
+
+def _start_state(rng, pop, n):
+    """Week-0 state codes: fixed by the mode, or drawn for an out-of-work population."""
+    if pop["mode"] != "out_of_work":
+        return np.full(n, START_STATES[pop["mode"]], dtype=np.int8)
+    shares = _vector(pop["start_state_shares"], OUT_OF_WORK_STARTS)
+    codes = np.array([STATES.index(s) for s in OUT_OF_WORK_STARTS], dtype=np.int8)
+    return codes[_categorical(rng, shares, None, n)]
 
 
 def synthesise(pop: dict, seed: int, replicates: int = 1) -> People:

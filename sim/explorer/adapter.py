@@ -173,7 +173,8 @@ class ExplorerModel(mesa.Model):
         i = self.setup.follow
         out = {"index": i, "week": self.week, "outcomes": {}}
         keep = ["replicate", "person_id", "age_band", "sex", "ethnicity", "imd_quintile",
-                "condition", "severity", "occupation", "employer_size", "oh_access"]
+                "condition", "severity", "occupation", "employer_size", "oh_access",
+                "disability", "employment"]
         for name, arm in (("design", self.outcome.design), (REFERENCE, self.outcome.reference)):
             row = arm.results.agents.iloc[i]
             out["who"] = {k: row[k].item() if hasattr(row[k], "item") else row[k]

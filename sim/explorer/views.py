@@ -12,7 +12,9 @@ from sim.engine.categories import (
     AGE_BANDS,
     CONDITION_LABELS,
     CONDITIONS,
+    DISABILITY,
     EMPLOYER_SIZES,
+    EMPLOYMENT_TYPES,
     ETHNICITIES,
     ETHNICITY_LABELS,
     OCCUPATIONS,
@@ -102,7 +104,7 @@ def costs_view(outcome: Outcome) -> pd.DataFrame:
 ATTRIBUTE_NAMES = {
     "age_band": AGE_BANDS, "sex": SEXES, "ethnicity": ETHNICITIES, "condition": CONDITIONS,
     "severity": SEVERITIES, "occupation": OCCUPATIONS, "employer_size": EMPLOYER_SIZES,
-    "state": STATES,
+    "disability": DISABILITY, "employment": EMPLOYMENT_TYPES, "state": STATES,
 }
 LABELS = {"ethnicity": ETHNICITY_LABELS, "condition": CONDITION_LABELS}
 

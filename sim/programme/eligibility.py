@@ -12,6 +12,8 @@ and of every targeting modifier of the design (they combine with AND)::
       age_bands: [16-24]         # young people (e.g. IPS for young adults)
       employer_sizes: [sme]      # small and medium employers ...
       oh_access: [false]         # ... without occupational health
+      disabilities: [disabled]   # a long-term condition limiting daily activity
+      employment: [precarious]   # temporary, zero-hours or agency work
 
 Benefit status is a state, not a fixed attribute: ``state: inactive_benefit`` serves
 people inactive for ill health on a health-related benefit (ESA, UC with LCW/LCWRA),
@@ -32,7 +34,9 @@ import numpy as np
 from sim.engine.categories import (
     AGE_BANDS,
     CONDITIONS,
+    DISABILITY,
     EMPLOYER_SIZES,
+    EMPLOYMENT_TYPES,
     ETHNICITIES,
     IMD_QUINTILES,
     OCCUPATIONS,
@@ -53,6 +57,8 @@ ATTRIBUTES = {
     "occupations": ("occupation", OCCUPATIONS, "occupation"),
     "employer_sizes": ("employer_size", EMPLOYER_SIZES, "employer size"),
     "oh_access": ("oh_access", (False, True), "occupational health access (true/false)"),
+    "disabilities": ("disability", DISABILITY, "disability status"),
+    "employment": ("employment", EMPLOYMENT_TYPES, "employment type"),
 }
 # keys every component must give (the others are optional: null = everyone)
 REQUIRED = ("conditions", "severities", "imd_quintiles")

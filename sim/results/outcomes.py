@@ -47,7 +47,9 @@ from sim.engine.categories import (
     ABSENT,
     AGE_BANDS,
     CONDITIONS,
+    DISABILITY,
     EMPLOYER_SIZES,
+    EMPLOYMENT_TYPES,
     ETHNICITIES,
     INACTIVE_BENEFIT,
     OCCUPATIONS,
@@ -78,9 +80,12 @@ CATEGORY_NAMES = {
     "severity": SEVERITIES,
     "occupation": OCCUPATIONS,
     "employer_size": EMPLOYER_SIZES,
+    "disability": DISABILITY,
+    "employment": EMPLOYMENT_TYPES,
 }
 SUMMARY_DIMENSIONS = ("all", "condition", "severity", "ethnicity", "imd_quintile", "age_band",
-                      "sex", "occupation", "employer_size", "oh_access")
+                      "sex", "occupation", "employer_size", "oh_access", "disability",
+                      "employment")
 
 
 def days_per_week(cfg: dict) -> float:

@@ -112,10 +112,13 @@ def summary_markdown(results, figures: list[str]) -> str:
         cost = overall.get("programme_cost", 0.0)
         lines += ["", f"{100 * enrolled:.1f}% of people started a component; programme cost "
                   f"{cost:,.0f} GBP per person in the population (see programme.csv).", ""]
+    index = "SIMD" if cfg["population"].get("deprivation_index") == "simd" else "IMD"
     for dim, title, labels in (
-        ("imd_quintile", "By IMD quintile (1 = most deprived)", None),
+        ("imd_quintile", f"By {index} quintile (1 = most deprived)", None),
         ("ethnicity", "By ethnic group", ETHNICITY_LABELS),
         ("condition", "By health condition", CONDITION_LABELS),
+        ("disability", "By disability (long-term condition limiting daily activity)", None),
+        ("employment", "By employment (precarious: temporary, zero-hours or agency)", None),
     ):
         lines += [f"## {title}", "", _group_table(means, dim, labels), ""]
     if not results.calibration.empty:
