@@ -231,7 +231,7 @@ def compare_main(*args):
 
 
 @pytest.mark.parametrize("args, expected", [
-    (["--designs", ""], "--designs '': no design given; choose one or more of: cbt_alone,"),
+    (["--designs", ""], "--designs '': no design given; choose one or more of: access_to_work,"),
     (["--designs", " , "], "no design given"),
     (["--designs", "usual_care,nonexistent"], "unknown design 'nonexistent'; choose from: "),
     (["--population", "mars"], "unknown population 'mars'; choose from: fit_note_cohort, "
