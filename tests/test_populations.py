@@ -176,7 +176,7 @@ def test_long_covid_takes_its_proxy_in_tables_that_do_not_name_it(make_config):
     mod = next(iter(comp.values()))["effect_modification"]["condition"]
     assert mod["long_covid"] == mod["cmd"]
     # a table that names it keeps its own value
-    own = make_config("population.n=300", "+pathways.rtw.scale_weeks.long_covid=40.0")
+    own = make_config("population.n=300", "++pathways.rtw.scale_weeks.long_covid=40.0")
     assert own["pathways"]["rtw"]["scale_weeks"]["long_covid"] == 40.0
     # population tables must name it (shares have to add up)
     with pytest.raises(ConfigError, match="missing condition 'long_covid'"):

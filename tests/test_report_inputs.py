@@ -235,7 +235,7 @@ def compare_main(*args):
     (["--designs", " , "], "no design given"),
     (["--designs", "usual_care,nonexistent"], "unknown design 'nonexistent'; choose from: "),
     (["--population", "mars"], "unknown population 'mars'; choose from: fit_note_cohort, "
-                               "workforce"),
+                               "nhs_workforce, out_of_work, workforce"),
     (["populaton.n=5"], "override populaton.n=5 (design usual_care): the top level has no key "
                         "'populaton'"),
     (["population.nn=5"], "did you mean population.n?"),
