@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from sim.config import CONFIG_DIR, ConfigError, load_config
-from sim.io import write_atomic
+from sim.io import sync_generated
 from sim.textsafe import md_text
 
 DOC = CONFIG_DIR.parent / "docs" / "DESIGNS.md"
@@ -106,15 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"docs_tables: error: {' '.join(str(err).split())}", file=sys.stderr)
         return 2
     current = DOC.read_text(encoding="utf-8") if DOC.exists() else None
-    if args.check:
-        if current != text:
-            print(f"{DOC} is out of date: run python -m sim.docs_tables", file=sys.stderr)
-            return 1
-        return 0
-    if current != text:
-        write_atomic(DOC, text)
-        print(f"wrote {DOC}")
-    return 0
+    return sync_generated(DOC, current, text, args.check,
+                          f"{DOC} is out of date: run python -m sim.docs_tables")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -75,6 +76,22 @@ def write_tables(folder: Path, tables: dict) -> None:
     written where a reader looks."""
     for name, table in tables.items():
         table.to_csv(Path(folder) / f"{name}.csv", index=False)
+
+
+def sync_generated(path: Path, current: str | None, text: str, check: bool,
+                   stale: str) -> int:
+    """The end of a generator of a committed file (docs tables): with ``check``, exit code
+    1 and the ``stale`` line on stderr if ``current`` differs from ``text``, else 0;
+    without it, write ``text`` atomically only if it changed. Returns the exit code."""
+    if check:
+        if current != text:
+            print(stale, file=sys.stderr)
+            return 1
+        return 0
+    if current != text:
+        write_atomic(path, text)
+        print(f"wrote {path}")
+    return 0
 
 
 def claim_dir(path: Path) -> Path:

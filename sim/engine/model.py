@@ -106,6 +106,21 @@ class Column:
         agent.model.columns[self.name][agent.index] = value
 
 
+
+def _new_spell_hazard(pw, eff, col, i: int, since: int) -> float:
+    """Person i's weekly hazard of a new spell while in work (working or phased), as the
+    vectorised engine computes it: background x stay-at-work effect, plus the relapse
+    excess inside the relapse window ``since`` weeks after the last return."""
+    h = pw.spell_hazard[i]
+    if eff.arrays["onset"] is not None:  # stay-at-work prevention
+        h = h * eff.arrays["onset"][i]
+    if since < pw.relapse_window:
+        h = h + pw.relapse_hazard(
+            i, since, col["early_return"][i], col["phased_return"][i],
+            eff.get("relapse", i),
+        )
+    return h
+
 class Person(mesa.Agent):
     """One person: a view on row ``index`` of the model's columns.
 
@@ -149,27 +164,11 @@ class Person(mesa.Agent):
                 u, i, m.condition_severity[i], t - since_state, eff.get("rtw", i),
                 eff.get("job_loss", i)))
         elif state == PHASED:
-            since = t - int(col["last_return"][i])
-            h_rel = pw.spell_hazard[i]
-            if eff.arrays["onset"] is not None:  # stay-at-work prevention
-                h_rel = h_rel * eff.arrays["onset"][i]
-            if since < pw.relapse_window:
-                h_rel = h_rel + pw.relapse_hazard(
-                    i, since, col["early_return"][i], col["phased_return"][i],
-                    eff.get("relapse", i),
-                )
+            h_rel = _new_spell_hazard(pw, eff, col, i, t - int(col["last_return"][i]))
             p_full, p_rel = competing_probabilities(pw.full_return_hazard, h_rel)
             outcome = int(two_way_outcome(u, p_full, p_rel, RETURN, RELAPSE))
         elif state == WORKING:
-            since = t - int(col["last_return"][i])
-            h = pw.spell_hazard[i]
-            if eff.arrays["onset"] is not None:  # stay-at-work prevention
-                h = h * eff.arrays["onset"][i]
-            if since < pw.relapse_window:
-                h = h + pw.relapse_hazard(
-                    i, since, col["early_return"][i], col["phased_return"][i],
-                    eff.get("relapse", i),
-                )
+            h = _new_spell_hazard(pw, eff, col, i, t - int(col["last_return"][i]))
             outcome = int(pw.working_decision(u, i, h))
         elif state == UNEMPLOYED:
             outcome = int(pw.unemployed_decision(u, i, t - since_state, eff.get("reemploy", i)))

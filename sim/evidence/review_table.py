@@ -26,7 +26,7 @@ import yaml
 from sim.config import CONFIG_DIR
 from sim.evidence import conversions
 from sim.evidence.registry import ANCHORED_RR_MEASURES, EvidenceError, format_value, load_registry
-from sim.io import write_atomic
+from sim.io import sync_generated
 from sim.textsafe import md_text
 
 DOC = CONFIG_DIR.parent / "docs" / "EVIDENCE.md"
@@ -168,16 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     except (EvidenceError, OSError, ValueError, yaml.YAMLError) as err:
         print(f"review_table: error: {' '.join(str(err).split())}", file=sys.stderr)
         return 2
-    if args.check:
-        if current != text:
-            print(f"{DOC} evidence review is out of date: run python -m "
-                  "sim.evidence.review_table", file=sys.stderr)
-            return 1
-        return 0
-    if current != text:
-        write_atomic(DOC, text)
-        print(f"wrote {DOC}")
-    return 0
+    return sync_generated(DOC, current, text, args.check,
+                          f"{DOC} evidence review is out of date: run python -m "
+                          "sim.evidence.review_table")
 
 
 if __name__ == "__main__":
