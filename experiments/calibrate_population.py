@@ -24,9 +24,12 @@ import math
 import sys
 
 import numpy as np
+from hydra.errors import HydraException
+from omegaconf.errors import OmegaConfBaseException
 from scipy.optimize import brentq
 
 from sim.config import load_config
+from sim.errors import ConfigError, one_line
 from sim.evidence.registry import load_registry
 from sim.results.calibration import simulated_targets
 
@@ -35,12 +38,15 @@ DEFAULTS = {"population": "nhs_workforce", "target": "nhs_sickness_absence_rate_
             "holdout_seed": "2024", "low": "0.5", "high": "6.0"}
 
 
-def absence_rate(settings: dict, multiplier: float, seed: str) -> float:
-    cfg = load_config([f"population={settings['population']}",
+def _config(settings: dict, multiplier: float, seed: str) -> dict:
+    return load_config([f"population={settings['population']}",
                        f"population.n={settings['n']}", f"replicates={settings['replicates']}",
                        f"horizon_weeks={settings['horizon_weeks']}", f"seed={seed}",
                        f"population.onset_multiplier={multiplier!r}"])
-    table = simulated_targets(cfg)
+
+
+def absence_rate(settings: dict, multiplier: float, seed: str) -> float:
+    table = simulated_targets(_config(settings, multiplier, seed))
     return float(table.loc[table["target"] == "absence_rate", "simulated"].mean())
 
 
@@ -58,6 +64,16 @@ def main(argv: list[str]) -> int:
         print(f"error: no registry value {settings['target']!r}", file=sys.stderr)
         return 2
     target = float(entry.value)
+    try:  # every input checked before any run: one line, exit 2
+        low, high = float(settings["low"]), float(settings["high"])
+        if not 0 < low < high:
+            raise ConfigError(f"low={settings['low']}, high={settings['high']}: expected "
+                              "0 < low < high")
+        for seed in (settings["seed"], settings["holdout_seed"]):
+            _config(settings, low, seed)
+    except (ConfigError, ValueError, HydraException, OmegaConfBaseException) as err:
+        print(f"error: {one_line(err)}", file=sys.stderr)
+        return 2
     trace = []
 
     def gap(log_m: float) -> float:
@@ -66,8 +82,12 @@ def main(argv: list[str]) -> int:
         print(f"  multiplier {math.exp(log_m):.4f}: absence rate {rate:.5f}", flush=True)
         return rate - target
 
-    log_m = brentq(gap, math.log(float(settings["low"])), math.log(float(settings["high"])),
-                   xtol=1e-3)
+    try:
+        log_m = brentq(gap, math.log(low), math.log(high), xtol=1e-3)
+    except ValueError:  # same sign at both ends
+        print(f"error: the absence rate does not cross {target:.4f} between multipliers "
+              f"{low} and {high}; widen low= / high=", file=sys.stderr)
+        return 2
     fitted = float(np.round(math.exp(log_m), 3))
     held = absence_rate(settings, fitted, settings["holdout_seed"])
     print(f"target {settings['target']} = {target:.4f} (interval {entry.ci})")

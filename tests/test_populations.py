@@ -214,3 +214,25 @@ def test_long_covid_in_group_tables_and_eligibility(make_config):
     assert "long_covid" in set(groups)
     enrolled = res.agents.loc[res.agents["enrolled_any"], "condition"]
     assert len(enrolled) > 0 and (enrolled == "long_covid").all()
+
+
+@pytest.mark.parametrize("arg, message", [
+    ("population=nope", "Could not find 'population/nope'"),
+    ("low=abc", "could not convert string to float: 'abc'"),
+    ("seed=x", "seed: got 'x', expected an integer"),
+    ("bogus", "unknown argument 'bogus'"),
+])
+def test_population_fit_bad_input_is_one_line_before_any_run(arg, message):
+    """experiments/calibrate_population.py checks every input before its first run: one
+    line on stderr, exit 2, no traceback (it writes nothing in any case)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "experiments" / "calibrate_population.py"
+    proc = subprocess.run([sys.executable, str(script), arg], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and "Traceback" not in proc.stderr
+    assert "multiplier" not in proc.stdout  # no run started
