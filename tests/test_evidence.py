@@ -112,6 +112,11 @@ def _without(key):
      "population.setting must be one of sick_leave, out_of_work, got 'hospital'"),
     (dict(GOOD, population={"text": "x", "enrolment_source": " "}),
      "population.enrolment_source must be non-empty text"),
+    (dict(GOOD, measure="cost_gbp", unit="GBP per person", value=5.0, ci=None,
+          distribution={"type": "uniform", "low": -1.0, "high": 10.0}),
+     "a uniform for a non-negative measure needs low >= 0"),
+    (dict(GOOD, distribution={"type": "uniform", "low": 0.0, "high": 2.0}),
+     "a uniform for a ratio needs low > 0"),
 ])
 def test_bad_entry_gives_one_line_naming_file_and_entry(entry, message):
     with pytest.raises(EvidenceError) as info:
