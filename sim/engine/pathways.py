@@ -279,139 +279,30 @@ class Pathways:
         ``population``: the population config, for what a preset changes in the hazards
         (:func:`population_adjusted`): its onset multiplier, the hazard ratios of
         precarious employment and the deprivation gradients under SIMD.
+
+        In steps: hazards by spell week (:func:`_duration_tables`), each person's static
+        multipliers from condition, severity, deprivation, ethnicity, sex, occupation,
+        employer and employment (:func:`_person_multipliers`), the flows between the
+        out-of-work states and the age-band tables (:func:`_rates`); then the current,
+        age-dependent values (:meth:`set_age`).
         """
         params = population_adjusted(params, population)
         n_weeks = max(int(n_weeks), 1)
-        rtw, jl, ina = params["rtw"], params["job_loss"], params["inactivity"]
-        spell, unemp, ph = params["new_spell"], params["unemployed"], params["phased_return"]
-        sep, out, ret = params["separation"], params["out_of_work"], params["retirement"]
-
-        sev_hr = _by_name(rtw["severity_hr"], SEVERITIES)
-        decline = rtw_duration_decline(n_weeks, rtw["duration_decline_per_year"])
-        rows = []
-        for c in CONDITIONS:
-            base = weibull_weekly_hazards(rtw["scale_weeks"][c], rtw["shape"][c], n_weeks)
-            rows.extend(base * decline * s for s in sev_hr)
-        rtw_table = np.array(rows)
-
-        job_loss_table = jl["weekly_hazard"] * duration_profile(
-            n_weeks, jl["duration_slope_per_year"], jl["ssp_end_week"], jl["ssp_end_hr"]
-        )
-        ina_profile = ina["weekly_hazard"] * duration_profile(
-            n_weeks, ina["duration_slope_per_year"], jl["ssp_end_week"], ina["ssp_end_hr"]
-        )
-        # capability / dismissal processes once Statutory Sick Pay has ended
-        ina_profile[np.arange(n_weeks) >= jl["ssp_end_week"]] += ina["post_ssp_weekly"]
-        ina_cond = _by_name(ina["condition_hr"], CONDITIONS)
-        ina_sev = _by_name(ina["severity_hr"], SEVERITIES)
-        inactivity_table = np.array(
-            [ina_profile * hc * hs for hc in ina_cond for hs in ina_sev]
-        )
-
-        window = int(spell["relapse_window_weeks"])
-        since = np.arange(window, dtype=np.float64)
-        relapse_excess = spell["relapse_excess_weekly"] * np.exp(
-            -since / spell["relapse_decay_weeks"]
-        )
-
-        p = people
-        imd = p.imd_quintile - 1
-        manual = p.occupation == 1
-        sme = p.employer_size == 1
-        oh = p.oh_access.astype(bool)
-
-        def pick(values, codes):
-            return np.asarray(values, dtype=np.float64)[codes]
-
-        def flag(hr, mask):
-            return np.where(mask, float(hr), 1.0)
-
-        precarious = getattr(p, "employment", np.zeros(p.n, dtype=np.int8)) == 1
-        pre = (population or {}).get("precarious") or {}
-        rtw_static = (
-            flag(pre.get("rtw_hr", 1.0), precarious)
-            * pick(rtw["imd_hr"], imd)
-            * pick(_by_name(rtw["ethnicity_hr"], ETHNICITIES), p.ethnicity)
-            * flag(rtw["manual_hr"], manual)
-            * flag(rtw["sme_hr"], sme)
-            * flag(rtw["oh_access_hr"], oh)
-        )
-        job_loss_mult = (
-            flag(pre.get("job_loss_hr", 1.0), precarious)
-            * pick(jl["imd_hr"], imd)
-            * pick(_by_name(jl["ethnicity_hr"], ETHNICITIES), p.ethnicity)
-            * flag(jl["manual_hr"], manual)
-            * flag(jl["sme_hr"], sme)
-            * flag(jl["oh_access_hr"], oh)
-        )
-        inactivity_static = pick(_by_name(ina["ethnicity_hr"], ETHNICITIES), p.ethnicity)
-        spell_static = (
-            float((population or {}).get("onset_multiplier") or 1.0)
-            * pick(_by_name(spell["onset_weekly"], CONDITIONS), p.condition)
-            * pick(spell["imd_hr"], imd)
-            * flag(spell["manual_hr"], manual)
-            * pick(_by_name(spell["sex_hr"], SEXES), p.sex)
-        )
-        relapse_mult = pick(_by_name(spell["relapse_condition_hr"], CONDITIONS), p.condition)
-        early_before = pick(_by_name(spell["early_return_before_weeks"], SEVERITIES), p.severity)
-        phased_share = np.minimum(
-            1.0,
-            pick(_by_name(ph["share"], CONDITIONS), p.condition)
-            * flag(ph["oh_access_rr"], oh),
-        )
-        reemploy_static = (  # relative to the configured level reemployment_weekly
-            pick(_by_name(unemp["condition_hr"], CONDITIONS), p.condition)
-            * pick(unemp["imd_hr"], imd)
-            * pick(_by_name(unemp["ethnicity_hr"], ETHNICITIES), p.ethnicity)
-        )
-        separation = (sep["weekly_hazard"] * pick(sep["imd_hr"], imd)
-                      * flag(sep["manual_hr"], manual))
-        spell_by_age = _by_name(spell["age_hr"], AGE_BANDS)
-        retire_by_age = _by_name(ret["early_weekly"], AGE_BANDS)
-        pw = cls(
-            n_weeks=n_weeks,
-            rtw_table=rtw_table,
-            job_loss_table=job_loss_table,
-            inactivity_table=inactivity_table,
-            relapse_excess=relapse_excess,
-            relapse_window=window,
-            job_loss_mult=job_loss_mult,
-            relapse_mult=relapse_mult,
-            early_before=early_before,
-            phased_share=phased_share,
-            full_return_hazard=float(ph["to_full_weekly_hazard"]),
-            early_return_hr=float(spell["early_return_hr"]),
-            phased_relapse_hr=float(spell["phased_return_hr"]),
-            benefit_share=float(ina["benefit_share"]),
-            separation_hazard=separation,
-            inactive_to_work=float(out["inactive_to_work_weekly"]),
-            inactive_to_seeking=float(out["inactive_to_seeking_weekly"]),
-            inactive_to_benefit=float(out["inactive_to_benefit_weekly"]),
-            benefit_to_work=float(out["benefit_to_work_weekly"]),
-            benefit_to_seeking=float(out["benefit_to_seeking_weekly"]),
-            rtw_static=rtw_static,
-            rtw_by_age=_by_name(rtw["age_hr"], AGE_BANDS),
-            inactivity_static=inactivity_static,
-            inactivity_by_age=_by_name(ina["age_hr"], AGE_BANDS),
-            spell_static=spell_static,
-            spell_by_age=spell_by_age,
-            reemploy_static=reemploy_static,
-            reemploy_by_age=_by_name(unemp["age_hr"], AGE_BANDS),
-            unemployed_inactive_base=float(unemp["to_inactive_weekly"]),
-            reemploy_level=float(unemp["reemployment_weekly"]),
-            out_decline=rtw_duration_decline(n_weeks, out["duration_decline_per_year"]),
-            retire_by_age=retire_by_age,
-            max_spell_hazard=float(spell_static.max(initial=0.0) * spell_by_age.max()),
-            max_retire_hazard=float(retire_by_age.max()),
-        )
-        pw.rtw_mult = np.empty(p.n)
-        pw.inactivity_mult = np.empty(p.n)
-        pw.spell_hazard = np.empty(p.n)
-        pw.reemploy_hazard = np.empty(p.n)
-        pw.reemploy_rel = np.empty(p.n)
-        pw.unemployed_inactive_hazard = np.empty(p.n)
-        pw.retire_hazard = np.empty(p.n)
-        pw.set_age(np.arange(p.n), p.age_band if age_band is None else age_band)
+        rates = _rates(params, n_weeks)
+        static = _person_multipliers(params, people, population)
+        pw = cls(**_duration_tables(params, n_weeks), **static, **rates,
+                 max_spell_hazard=float(static["spell_static"].max(initial=0.0)
+                                        * rates["spell_by_age"].max()),
+                 max_retire_hazard=float(rates["retire_by_age"].max()))
+        n = people.n
+        pw.rtw_mult = np.empty(n)
+        pw.inactivity_mult = np.empty(n)
+        pw.spell_hazard = np.empty(n)
+        pw.reemploy_hazard = np.empty(n)
+        pw.reemploy_rel = np.empty(n)
+        pw.unemployed_inactive_hazard = np.empty(n)
+        pw.retire_hazard = np.empty(n)
+        pw.set_age(np.arange(n), people.age_band if age_band is None else age_band)
         return pw
 
     def set_age(self, idx, band) -> None:
@@ -500,3 +391,143 @@ class Pathways:
         if relapse_effect is not None:
             h = h * relapse_effect
         return h
+
+
+# ---- the steps of Pathways.build ---------------------------------------------------------
+
+def _pick(values, codes) -> np.ndarray:
+    """Each person's value of a per-category table (``codes`` index ``values``)."""
+    return np.asarray(values, dtype=np.float64)[codes]
+
+
+def _flag(hr, mask) -> np.ndarray:
+    """``hr`` for the people in ``mask``, 1 for the others."""
+    return np.where(mask, float(hr), 1.0)
+
+
+def _duration_tables(params: dict, n_weeks: int) -> dict:
+    """Weekly hazards by spell week: RTW by condition x severity (Weibull x the long-tail
+    decline x the severity HR), job loss and inactivity (duration profiles around the end
+    of Statutory Sick Pay; inactivity by condition x severity) and the excess new-spell
+    hazard in the weeks after a return (relapse)."""
+    rtw, jl, ina = params["rtw"], params["job_loss"], params["inactivity"]
+    spell = params["new_spell"]
+    sev_hr = _by_name(rtw["severity_hr"], SEVERITIES)
+    decline = rtw_duration_decline(n_weeks, rtw["duration_decline_per_year"])
+    rows = []
+    for c in CONDITIONS:
+        base = weibull_weekly_hazards(rtw["scale_weeks"][c], rtw["shape"][c], n_weeks)
+        rows.extend(base * decline * s for s in sev_hr)
+
+    job_loss_table = jl["weekly_hazard"] * duration_profile(
+        n_weeks, jl["duration_slope_per_year"], jl["ssp_end_week"], jl["ssp_end_hr"]
+    )
+    ina_profile = ina["weekly_hazard"] * duration_profile(
+        n_weeks, ina["duration_slope_per_year"], jl["ssp_end_week"], ina["ssp_end_hr"]
+    )
+    # capability / dismissal processes once Statutory Sick Pay has ended
+    ina_profile[np.arange(n_weeks) >= jl["ssp_end_week"]] += ina["post_ssp_weekly"]
+    ina_cond = _by_name(ina["condition_hr"], CONDITIONS)
+    ina_sev = _by_name(ina["severity_hr"], SEVERITIES)
+
+    window = int(spell["relapse_window_weeks"])
+    since = np.arange(window, dtype=np.float64)
+    relapse_excess = spell["relapse_excess_weekly"] * np.exp(
+        -since / spell["relapse_decay_weeks"]
+    )
+    return {"n_weeks": n_weeks, "rtw_table": np.array(rows),
+            "job_loss_table": job_loss_table,
+            "inactivity_table": np.array(
+                [ina_profile * hc * hs for hc in ina_cond for hs in ina_sev]),
+            "relapse_excess": relapse_excess, "relapse_window": window}
+
+
+def _person_multipliers(params: dict, p, population: dict | None) -> dict:
+    """Each person's static hazard multipliers (the age-band part is applied by
+    :meth:`Pathways.set_age`): deprivation, ethnicity, occupation, employer size,
+    occupational health and precarious employment on RTW and job loss; ethnicity on
+    inactivity; condition, deprivation, occupation and sex on new spells (with the
+    population's onset multiplier); condition on relapse; severity on what counts as an
+    early return; condition and OH on phased returns; condition, deprivation and ethnicity
+    on re-employment; deprivation and occupation on job separation."""
+    rtw, jl, ina = params["rtw"], params["job_loss"], params["inactivity"]
+    spell, unemp, ph = params["new_spell"], params["unemployed"], params["phased_return"]
+    sep = params["separation"]
+    imd = p.imd_quintile - 1
+    manual = p.occupation == 1
+    sme = p.employer_size == 1
+    oh = p.oh_access.astype(bool)
+    precarious = getattr(p, "employment", np.zeros(p.n, dtype=np.int8)) == 1
+    pre = (population or {}).get("precarious") or {}
+    rtw_static = (
+        _flag(pre.get("rtw_hr", 1.0), precarious)
+        * _pick(rtw["imd_hr"], imd)
+        * _pick(_by_name(rtw["ethnicity_hr"], ETHNICITIES), p.ethnicity)
+        * _flag(rtw["manual_hr"], manual)
+        * _flag(rtw["sme_hr"], sme)
+        * _flag(rtw["oh_access_hr"], oh)
+    )
+    job_loss_mult = (
+        _flag(pre.get("job_loss_hr", 1.0), precarious)
+        * _pick(jl["imd_hr"], imd)
+        * _pick(_by_name(jl["ethnicity_hr"], ETHNICITIES), p.ethnicity)
+        * _flag(jl["manual_hr"], manual)
+        * _flag(jl["sme_hr"], sme)
+        * _flag(jl["oh_access_hr"], oh)
+    )
+    spell_static = (
+        float((population or {}).get("onset_multiplier") or 1.0)
+        * _pick(_by_name(spell["onset_weekly"], CONDITIONS), p.condition)
+        * _pick(spell["imd_hr"], imd)
+        * _flag(spell["manual_hr"], manual)
+        * _pick(_by_name(spell["sex_hr"], SEXES), p.sex)
+    )
+    phased_share = np.minimum(
+        1.0,
+        _pick(_by_name(ph["share"], CONDITIONS), p.condition)
+        * _flag(ph["oh_access_rr"], oh),
+    )
+    reemploy_static = (  # relative to the configured level reemployment_weekly
+        _pick(_by_name(unemp["condition_hr"], CONDITIONS), p.condition)
+        * _pick(unemp["imd_hr"], imd)
+        * _pick(_by_name(unemp["ethnicity_hr"], ETHNICITIES), p.ethnicity)
+    )
+    return {
+        "rtw_static": rtw_static, "job_loss_mult": job_loss_mult,
+        "inactivity_static": _pick(_by_name(ina["ethnicity_hr"], ETHNICITIES), p.ethnicity),
+        "spell_static": spell_static,
+        "relapse_mult": _pick(_by_name(spell["relapse_condition_hr"], CONDITIONS), p.condition),
+        "early_before": _pick(_by_name(spell["early_return_before_weeks"], SEVERITIES),
+                              p.severity),
+        "phased_share": phased_share, "reemploy_static": reemploy_static,
+        "separation_hazard": (sep["weekly_hazard"] * _pick(sep["imd_hr"], imd)
+                              * _flag(sep["manual_hr"], manual)),
+    }
+
+
+def _rates(params: dict, n_weeks: int) -> dict:
+    """Rates the same for everyone: the end of a phased return, the relapse HRs of early
+    and phased returns, the benefit share of health exits, the flows between the
+    out-of-work states with their decline by weeks out, and the age-band tables."""
+    rtw, ina, spell = params["rtw"], params["inactivity"], params["new_spell"]
+    unemp, ph = params["unemployed"], params["phased_return"]
+    out, ret = params["out_of_work"], params["retirement"]
+    return {
+        "full_return_hazard": float(ph["to_full_weekly_hazard"]),
+        "early_return_hr": float(spell["early_return_hr"]),
+        "phased_relapse_hr": float(spell["phased_return_hr"]),
+        "benefit_share": float(ina["benefit_share"]),
+        "inactive_to_work": float(out["inactive_to_work_weekly"]),
+        "inactive_to_seeking": float(out["inactive_to_seeking_weekly"]),
+        "inactive_to_benefit": float(out["inactive_to_benefit_weekly"]),
+        "benefit_to_work": float(out["benefit_to_work_weekly"]),
+        "benefit_to_seeking": float(out["benefit_to_seeking_weekly"]),
+        "rtw_by_age": _by_name(rtw["age_hr"], AGE_BANDS),
+        "inactivity_by_age": _by_name(ina["age_hr"], AGE_BANDS),
+        "spell_by_age": _by_name(spell["age_hr"], AGE_BANDS),
+        "reemploy_by_age": _by_name(unemp["age_hr"], AGE_BANDS),
+        "unemployed_inactive_base": float(unemp["to_inactive_weekly"]),
+        "reemploy_level": float(unemp["reemployment_weekly"]),
+        "out_decline": rtw_duration_decline(n_weeks, out["duration_decline_per_year"]),
+        "retire_by_age": _by_name(ret["early_weekly"], AGE_BANDS),
+    }
