@@ -509,25 +509,21 @@ def _rates(params: dict, n_weeks: int) -> dict:
     """Rates the same for everyone: the end of a phased return, the relapse HRs of early
     and phased returns, the benefit share of health exits, the flows between the
     out-of-work states with their decline by weeks out, and the age-band tables."""
-    rtw, ina, spell = params["rtw"], params["inactivity"], params["new_spell"]
-    unemp, ph = params["unemployed"], params["phased_return"]
-    out, ret = params["out_of_work"], params["retirement"]
+    ina, spell, unemp = params["inactivity"], params["new_spell"], params["unemployed"]
+    out = params["out_of_work"]
+    flows = ("inactive_to_work", "inactive_to_seeking", "inactive_to_benefit",
+             "benefit_to_work", "benefit_to_seeking")
+    by_age = {"rtw": params["rtw"], "inactivity": ina, "spell": spell, "reemploy": unemp}
     return {
-        "full_return_hazard": float(ph["to_full_weekly_hazard"]),
+        "full_return_hazard": float(params["phased_return"]["to_full_weekly_hazard"]),
         "early_return_hr": float(spell["early_return_hr"]),
         "phased_relapse_hr": float(spell["phased_return_hr"]),
         "benefit_share": float(ina["benefit_share"]),
-        "inactive_to_work": float(out["inactive_to_work_weekly"]),
-        "inactive_to_seeking": float(out["inactive_to_seeking_weekly"]),
-        "inactive_to_benefit": float(out["inactive_to_benefit_weekly"]),
-        "benefit_to_work": float(out["benefit_to_work_weekly"]),
-        "benefit_to_seeking": float(out["benefit_to_seeking_weekly"]),
-        "rtw_by_age": _by_name(rtw["age_hr"], AGE_BANDS),
-        "inactivity_by_age": _by_name(ina["age_hr"], AGE_BANDS),
-        "spell_by_age": _by_name(spell["age_hr"], AGE_BANDS),
-        "reemploy_by_age": _by_name(unemp["age_hr"], AGE_BANDS),
+        **{flow: float(out[f"{flow}_weekly"]) for flow in flows},
+        **{f"{name}_by_age": _by_name(block["age_hr"], AGE_BANDS)
+           for name, block in by_age.items()},
         "unemployed_inactive_base": float(unemp["to_inactive_weekly"]),
         "reemploy_level": float(unemp["reemployment_weekly"]),
         "out_decline": rtw_duration_decline(n_weeks, out["duration_decline_per_year"]),
-        "retire_by_age": _by_name(ret["early_weekly"], AGE_BANDS),
+        "retire_by_age": _by_name(params["retirement"]["early_weekly"], AGE_BANDS),
     }

@@ -79,6 +79,26 @@ def _brentq(*args, **kwargs):
     return brentq(*args, **kwargs)
 
 
+def _hr_reaching(value_at, target: float, bounds: tuple[float, float], problem,
+                 tol: float = 1e-12, log_scale: bool = False) -> float:
+    """The hazard ratio in ``bounds`` at which the monotone ``value_at(hr)`` equals
+    ``target``: Brent's method on log HR, matching ``value_at`` itself or (``log_scale``)
+    its log. When ``target`` is not strictly between the values at the two bounds,
+    ValueError with the line ``problem(value_at(low), value_at(high))``."""
+    lo, hi = bounds
+    v_lo, v_hi = value_at(lo), value_at(hi)
+    if not min(v_lo, v_hi) < target < max(v_lo, v_hi):
+        raise ValueError(problem(v_lo, v_hi))
+    if log_scale:
+        def gap(x):
+            return math.log(value_at(math.exp(x))) - math.log(target)
+    else:
+        def gap(x):
+            return value_at(math.exp(x)) - target
+    x = _brentq(gap, math.log(lo), math.log(hi), xtol=tol, rtol=tol, maxiter=500)
+    return math.exp(x)
+
+
 # ---------------------------------------------------------------------------------------
 # The model's discrete competing-risk baseline
 # ---------------------------------------------------------------------------------------
@@ -241,15 +261,11 @@ def hr_for_target_rr_competing(rr: float, h_rtw, h_other, followup_weeks: int,
         return 1.0
     target = rr * f0
     lo, hi = bounds
-    f_lo, f_hi = cif(lo), cif(hi)
-    if not f_lo < target < f_hi:
-        raise ValueError(f"risk ratio {rr:g} is infeasible on this baseline: it needs RTW "
-                         f"cumulative incidence {target:.4g} by week {weeks} (baseline "
-                         f"{f0:.4g}), but hazard ratios in [{lo:g}, {hi:g}] reach only "
-                         f"{f_lo:.4g} to {f_hi:.4g}")
-    x = _brentq(lambda x: cif(math.exp(x)) - target, math.log(lo), math.log(hi),
-                        xtol=1e-12, rtol=1e-12, maxiter=500)
-    return math.exp(x)
+    return _hr_reaching(
+        cif, target, bounds,
+        lambda f_lo, f_hi: f"risk ratio {rr:g} is infeasible on this baseline: it needs "
+        f"RTW cumulative incidence {target:.4g} by week {weeks} (baseline {f0:.4g}), but "
+        f"hazard ratios in [{lo:g}, {hi:g}] reach only {f_lo:.4g} to {f_hi:.4g}")
 
 
 def hr_from_rr_employment(rr: float, h_reemploy, h_other, followup_weeks: int,
@@ -324,14 +340,11 @@ def hr_for_target_cox_hr(target_hr: float, h_rtw, h_other, followup_weeks: int,
     if target_hr == 1:
         return 1.0
     lo, hi = bounds
-    c_lo, c_hi = cox(lo), cox(hi)
-    if not c_lo < target_hr < c_hi:
-        raise ValueError(f"hazard ratio {target_hr:g} over {h.shape[1]} weeks is unreachable: "
-                         f"within-programme hazard ratios in [{lo:g}, {hi:g}] give trial "
-                         f"hazard ratios {c_lo:.4g} to {c_hi:.4g}")
-    x = _brentq(lambda x: math.log(cox(math.exp(x))) - math.log(target_hr),
-                        math.log(lo), math.log(hi), xtol=1e-10, rtol=1e-10, maxiter=500)
-    return math.exp(x)
+    return _hr_reaching(
+        cox, target_hr, bounds,
+        lambda c_lo, c_hi: f"hazard ratio {target_hr:g} over {h.shape[1]} weeks is "
+        f"unreachable: within-programme hazard ratios in [{lo:g}, {hi:g}] give trial "
+        f"hazard ratios {c_lo:.4g} to {c_hi:.4g}", tol=1e-10, log_scale=True)
 
 
 # ---------------------------------------------------------------------------------------
@@ -401,15 +414,11 @@ def hr_from_mean_difference_days(md_days: float, h_rtw=None, h_other=None, *,
         return 1.0
     target = d0 + md_days
     lo, hi = bounds
-    d_most, d_least = days(lo), days(hi)  # days fall as the HR rises
-    if not d_least < target < d_most:
-        raise ValueError(f"mean difference {md_days:g} days is unreachable: it needs "
-                         f"{target:.4g} mean days absent over {weeks} weeks (baseline "
-                         f"{d0:.4g}), but hazard ratios in [{lo:g}, {hi:g}] give "
-                         f"{d_least:.4g} to {d_most:.4g}")
-    x = _brentq(lambda x: days(math.exp(x)) - target, math.log(lo), math.log(hi),
-                        xtol=1e-12, rtol=1e-12, maxiter=500)
-    return math.exp(x)
+    return _hr_reaching(  # days fall as the HR rises
+        days, target, bounds,
+        lambda d_most, d_least: f"mean difference {md_days:g} days is unreachable: it "
+        f"needs {target:.4g} mean days absent over {weeks} weeks (baseline {d0:.4g}), but "
+        f"hazard ratios in [{lo:g}, {hi:g}] give {d_least:.4g} to {d_most:.4g}")
 
 
 # ---------------------------------------------------------------------------------------

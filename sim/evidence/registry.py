@@ -28,25 +28,12 @@ import numpy as np
 import yaml
 
 from sim.errors import EvidenceError
-from sim.evidence.measures import (  # noqa: F401 - re-exported: the registry's vocabulary
-    ALLOWED_DISTRIBUTIONS,
+from sim.evidence.measures import (  # noqa: F401 - re-exported: the public vocabulary
     ANCHORED_RR_MEASURES,
-    BRIEF_REFERENCES,
-    CERTAINTY,
-    CONVERSION_FIELDS,
-    DEFAULT_DISTRIBUTION,
     DIRECT_MEASURES,
-    DIRECTIONS,
-    DISTRIBUTIONS,
-    FIELDS,
     FOLLOWUP_MEASURES,
-    ID_RE,
     MEASURES,
-    POPULATION_FIELDS,
     RATIO_MEASURES,
-    REQUIRED,
-    SETTINGS,
-    UNIT_MEASURES,
     EvidenceEntry,
     flat,
 )

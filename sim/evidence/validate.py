@@ -52,6 +52,9 @@ _POPULATION_VALUES = {"conditions": (CONDITIONS, "condition"),
                       "severities": (SEVERITIES, "severity"),
                       "ethnic_groups": (ETHNICITIES, "ethnic group"),
                       "imd_quintiles": ((1, 2, 3, 4, 5), "IMD quintile")}
+# value and 95% interval -> the distribution's parameters (in the order of DISTRIBUTIONS)
+_FROM_CI = {"lognormal": conversions.lognormal_from_ci, "normal": conversions.normal_from_ci,
+            "beta": conversions.beta_from_ci, "gamma": conversions.gamma_from_ci}
 # distribution parameters that must be > 0
 _POSITIVE = {"lognormal": ("sdlog",), "normal": ("sd",), "beta": ("alpha", "beta"),
              "gamma": ("shape", "scale"), "uniform": ()}
@@ -346,18 +349,8 @@ def _distribution_params(dist, value, ci, fail) -> dict:
 
 def params_from_ci(dtype: str, value: float, ci) -> dict:
     """The parameters of a ``dtype`` distribution with median (or mean) ``value`` and 95%
-    interval ``ci`` (:mod:`sim.evidence.distributions`)."""
+    interval ``ci`` (:mod:`sim.evidence.distributions`), named as in ``DISTRIBUTIONS``."""
     low, high = ci
-    if dtype == "lognormal":
-        mu, sigma = conversions.lognormal_from_ci(value, low, high)
-        return {"meanlog": mu, "sdlog": sigma}
-    if dtype == "normal":
-        mean, sd = conversions.normal_from_ci(value, low, high)
-        return {"mean": mean, "sd": sd}
-    if dtype == "beta":
-        a, b = conversions.beta_from_ci(value, low, high)
-        return {"alpha": a, "beta": b}
-    if dtype == "gamma":
-        shape, scale = conversions.gamma_from_ci(value, low, high)
-        return {"shape": shape, "scale": scale}
-    return {"low": low, "high": high}  # uniform
+    if dtype == "uniform":
+        return {"low": low, "high": high}
+    return dict(zip(DISTRIBUTIONS[dtype], _FROM_CI[dtype](value, low, high), strict=True))

@@ -53,11 +53,10 @@ from sim.engine.categories import (
     CONDITIONS,
     ETHNICITIES,
     INACTIVE,
-    INACTIVE_BENEFIT,
     OUT_OF_WORK,
     PHASED,
     SEVERITIES,
-    UNEMPLOYED,
+    STATES,
     WORKING,
 )
 from sim.programme.effects import resolve_cost, resolve_persistence
@@ -85,8 +84,7 @@ from sim.vocabulary import (
 
 # the state a component serves; people inactive for ill health (on a health benefit or not)
 # can be served too (IPS, WorkWell-type services for people out of work)
-ACTS_ON = dict(zip(COMPONENT_STATES, (ABSENT, UNEMPLOYED, INACTIVE, INACTIVE_BENEFIT, WORKING),
-                   strict=True))
+ACTS_ON = {name: STATES.index(name) for name in COMPONENT_STATES}  # name -> state code
 
 
 def _by_name(mapping, names, default=1.0):

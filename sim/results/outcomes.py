@@ -45,17 +45,11 @@ import pandas as pd
 
 from sim.engine.categories import (
     ABSENT,
-    AGE_BANDS,
     CONDITIONS,
-    DISABILITY,
-    EMPLOYER_SIZES,
-    EMPLOYMENT_TYPES,
+    DIMENSIONS,
     ETHNICITIES,
     INACTIVE_BENEFIT,
-    OCCUPATIONS,
     PHASED,
-    SEVERITIES,
-    SEXES,
     STATES,
     WORKING,
 )
@@ -72,17 +66,11 @@ from sim.vocabulary import (
     STATUS_NAMES,
 )
 
-CATEGORY_NAMES = {
-    "age_band": AGE_BANDS,
-    "sex": SEXES,
-    "ethnicity": ETHNICITIES,
-    "condition": CONDITIONS,
-    "severity": SEVERITIES,
-    "occupation": OCCUPATIONS,
-    "employer_size": EMPLOYER_SIZES,
-    "disability": DISABILITY,
-    "employment": EMPLOYMENT_TYPES,
-}
+# the categorical person attributes of the agents table, in its column order (their
+# values: sim.engine.categories.DIMENSIONS)
+CATEGORY_NAMES = {name: DIMENSIONS[name] for name in (
+    "age_band", "sex", "ethnicity", "condition", "severity", "occupation", "employer_size",
+    "disability", "employment")}
 SUMMARY_DIMENSIONS = ("all", "condition", "severity", "ethnicity", "imd_quintile", "age_band",
                       "sex", "occupation", "employer_size", "oh_access", "disability",
                       "employment")
