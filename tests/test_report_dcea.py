@@ -170,20 +170,6 @@ def test_psa_tie_line_names_designs_close_to_the_best():
     assert psa_tie_line(None, names) is None
 
 
-def test_compare_refuses_a_bad_psa_size_before_any_work(tmp_path, capsys):
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parent.parent / "experiments" / "compare_designs.py"
-    spec = importlib.util.spec_from_file_location("compare_designs", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    out = tmp_path / "cmp"
-    assert mod.main(["--psa-draws", "1", "--out", str(out)]) == 2
-    assert "--psa-draws" in capsys.readouterr().err
-    assert not out.exists()
-
-
 def test_psa_tie_line_uses_paired_draws_when_present(tmp_path):
     import pandas as pd
 

@@ -213,31 +213,59 @@ def _experiment():
     return module
 
 
+def _settings(out, **over):
+    """configs/analysis/trials.yaml as the app sees it, ``out`` given."""
+    import yaml
+    from omegaconf import OmegaConf
+
+    from sim.config import CONFIG_DIR
+
+    base = yaml.safe_load((CONFIG_DIR / "analysis" / "trials.yaml").read_text())
+    base = {k: v for k, v in base.items() if k not in ("defaults", "hydra")}
+    return OmegaConf.create({**base, "out": str(out), **over})
+
+
 def test_experiment_exits_1_when_a_primary_estimate_is_outside(tmp_path, monkeypatch):
+    from sim.evidence import trials_analysis
+
     module = _experiment()
     outside = trials.TrialResult("d", "c", "rtw_hr", "x", "hr_time_to_rtw", 26, 1.3, 1.1,
                                  1.5, 1.02, 0.98, 1.06, 500, 500, 1.4)
     inside = trials.TrialResult("d", "c", "rtw_hr", "y", "hr_time_to_rtw", 26, 1.3, 1.1,
                                 1.5, 1.31, 1.2, 1.4, 500, 500, 1.4)
-    monkeypatch.setattr(module, "run_trials", lambda *a, **k: [(inside, [], "primary"),
-                                                               (outside, [], "cross-check")])
-    assert module.main(["--out", str(tmp_path / "a")]) == 0  # a cross-check does not gate
-    monkeypatch.setattr(module, "run_trials", lambda *a, **k: [(outside, [], "primary")])
-    assert module.main(["--out", str(tmp_path / "b")]) == 1
-    (run,) = list((tmp_path / "b").iterdir())
-    assert "| no |" in (run / "trials.md").read_text()  # written all the same
+    monkeypatch.setattr(trials_analysis, "run_trials",
+                        lambda *a, **k: [(inside, [], "primary"), (outside, [], "cross-check")])
+    assert module.task(_settings(tmp_path / "a")) == 0  # a cross-check does not gate
+    monkeypatch.setattr(trials_analysis, "run_trials",
+                        lambda *a, **k: [(outside, [], "primary")])
+    assert module.task(_settings(tmp_path / "b")) == 1
+    assert "| no |" in (tmp_path / "b" / "trials.md").read_text()  # written all the same
 
 
 def test_experiment_writes_csv_and_markdown(tmp_path):
     module = _experiment()
-    code = module.main(["--n", "20000", "--designs", "stepped_care_msk",
-                        "--out", str(tmp_path)])
-    assert code == 0
-    (run,) = [p for p in tmp_path.iterdir()]
-    assert not run.name.startswith(".")
-    assert sorted(p.name for p in run.iterdir()) == ["trials.csv", "trials.md"]
-    assert "stepped_care_hr" in (run / "trials.md").read_text()
-    assert module.main(["--designs", "nope", "--out", str(tmp_path)]) == 2
+    out = tmp_path / "run"
+    assert module.task(_settings(out, n=20000, designs=["stepped_care_msk"])) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # staged, renamed into place
+    assert sorted(p.name for p in out.iterdir()) == ["analysis_config.yaml", "trials.csv",
+                                                     "trials.md"]
+    assert "stepped_care_hr" in (out / "trials.md").read_text()
+    assert "20,000 people per cohort, seed 7" in (out / "trials.md").read_text()
+
+
+@pytest.mark.parametrize("over, expected", [
+    ({"designs": ["nope"]}, "designs: unknown design 'nope', expected one of"),
+    ({"designs": "seed"}, "unknown design 'seed'"),
+    ({"n": 999}, "n: got 999, expected at least 1000 people"),
+    ({"seed": 1.5}, "seed: got 1.5, expected an integer"),
+    ({"cross_checks": "no"}, "cross_checks: got 'no', expected true or false"),
+])
+def test_experiment_bad_settings_are_one_line_before_any_work(tmp_path, over, expected):
+    module = _experiment()
+    with pytest.raises(ValueError) as info:
+        module.task(_settings(tmp_path / "run", **over))
+    assert expected in str(info.value) and "\n" not in str(info.value)
+    assert not any(tmp_path.iterdir())
 
 
 def test_cross_check_other_outcomes_of_the_same_review():
