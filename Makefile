@@ -21,7 +21,7 @@ lint: venv
 
 check: test
 
-compare: venv  ## run the main designs vs usual care (paired) and write the HTML report
+compare: venv  ## main designs vs usual care (paired) + HTML report; ARGS: keys of configs/analysis/compare.yaml
 	$(PY) experiments/compare_designs.py $(ARGS)
 
 psa: venv  ## probabilistic sensitivity analysis, CEAC and value of information
@@ -42,7 +42,7 @@ evidence: venv  ## the evidence registry as a markdown table (ARGS="--format csv
 docs: venv  ## docs/DESIGNS.md: the components and designs table, from their YAML
 	$(PY) -m sim.docs_tables
 
-trials: venv  ## in-silico trials: does the model reproduce each published effect?
+trials: venv  ## in-silico trials: does the model reproduce each published effect? (configs/analysis/trials.yaml)
 	$(PY) experiments/trials.py $(ARGS)
 
 sweep: venv  ## every design x both populations, paired replicates; aggregate + report
@@ -55,7 +55,7 @@ bench: venv  ## performance figures for the weekly loop and end to end, then the
 sweep-bench: venv  ## scenario-replicates per minute for a 100-cell sweep with joblib
 	$(PY) experiments/sweep_bench.py $(ARGS)
 
-calibration-check: venv  ## baseline vs UK calibration targets
+calibration-check: venv  ## baseline vs UK calibration targets (configs/analysis/calibration_check.yaml)
 	$(PY) experiments/calibration_check.py $(ARGS)
 
 explore: venv  ## the interactive explorer in the browser, http://127.0.0.1:8765 (loopback only)

@@ -299,7 +299,7 @@ MODIFIER = Choice("kind", {
 })
 
 # Default design lists a design joins through ``tags`` in its YAML (sim.programme.catalogue):
-# compare = experiments/compare_designs.py, psa = configs/analysis/psa.yaml (tagged(psa)).
+# compare: configs/analysis/compare.yaml, psa: configs/analysis/psa.yaml (both tagged(<tag>)).
 DESIGN_TAGS = ("compare", "psa")
 
 PROGRAMME = Struct(

@@ -3,7 +3,7 @@
 A design joins the default design list of an analysis through a tag in its file,
 ``configs/programme/<name>.yaml``::
 
-    tags: [compare, psa]   # compare: experiments/compare_designs.py; psa: configs/analysis/psa.yaml
+    tags: [compare, psa]   # compare: configs/analysis/compare.yaml; psa: configs/analysis/psa.yaml
 
 so adding a design to the defaults is a YAML-only change (no list in a script or an analysis
 config to keep in step). The files are read as plain YAML (no composition), in name order.
