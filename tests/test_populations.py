@@ -218,9 +218,9 @@ def test_long_covid_in_group_tables_and_eligibility(make_config):
 
 @pytest.mark.parametrize("arg, message", [
     ("population=nope", "Could not find 'population/nope'"),
-    ("low=abc", "could not convert string to float: 'abc'"),
+    ("low=abc", "low: got 'abc', expected a number"),
     ("seed=x", "seed: got 'x', expected an integer"),
-    ("bogus", "unknown argument 'bogus'"),
+    ("bogus", "Error parsing override 'bogus'"),
 ])
 def test_population_fit_bad_input_is_one_line_before_any_run(arg, message):
     """experiments/calibrate_population.py checks every input before its first run: one
@@ -236,3 +236,27 @@ def test_population_fit_bad_input_is_one_line_before_any_run(arg, message):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in proc.stderr
     assert "multiplier" not in proc.stdout  # no run started
+
+
+@pytest.mark.parametrize("over, message", [
+    ({"target": "nope"}, "no registry value 'nope'"),
+    ({"high": 0.4}, "low=0.5, high=0.4: expected 0 < low < high"),
+    ({"low": True}, "low: got True, expected a number"),
+    ({"population": "nope"}, "Could not find 'population/nope'"),
+])
+def test_population_fit_settings_checked_before_any_run(over, message):
+    """The same checks in this process (sim.uncertainty.calibrate_population), on the
+    settings of configs/analysis/calibrate_population.yaml."""
+    from pathlib import Path
+
+    import yaml
+    from hydra.errors import HydraException
+
+    from sim.uncertainty.calibrate_population import check_settings
+
+    path = Path(__file__).resolve().parent.parent / "configs" / "analysis"
+    base = yaml.safe_load((path / "calibrate_population.yaml").read_text())
+    c = {k: v for k, v in base.items() if k not in ("defaults", "hydra")}
+    with pytest.raises((ValueError, HydraException)) as info:  # launch: one line, exit 2
+        check_settings({**c, **over})
+    assert message in str(info.value)
