@@ -38,6 +38,7 @@ from sim.engine.pathways import NO_RETURN_WEEK, Pathways
 from sim.engine.population import ATTRIBUTES, People, synthesise
 from sim.engine.rng import Streams
 from sim.engine.rosters import Rosters
+from sim.engine.screens import BLOCK, out_of_work_bounds
 from sim.engine.vectorised import N_STATES, VectorisedEngine
 from sim.programme.effects import resolve_design
 from sim.programme.interventions import Programme
@@ -125,6 +126,7 @@ class RTWModel(VectorisedEngine, mesa.Model):
         self.engine_week = 0
         self.recording = self.warmup == 0
         self._onset_bound = self._background_onset_bound()
+        self._out_bounds = out_of_work_bounds(self.pathways)
 
         cols = {name: getattr(self.people, name)
                 for name in ("replicate", "person_id", *ATTRIBUTES)}
@@ -172,6 +174,7 @@ class RTWModel(VectorisedEngine, mesa.Model):
         self._rosters: Rosters | None = None
         self._absent_leaving = np.zeros(0, dtype=np.intp)  # table rows ending this week
         self._scratch = np.zeros(n, dtype=bool)  # all False between uses
+        self._screen_bufs = (np.empty(min(n, BLOCK), bool), np.empty(min(n, BLOCK), bool))
         if self.engine_name == "agents":
             for i in range(n):
                 self._agent_views[i] = Person(self, i)
@@ -297,7 +300,7 @@ class RTWModel(VectorisedEngine, mesa.Model):
         self.streams = None
         self.draws_transition = None
         self._absent = self._rosters = None
-        self._scratch = None
+        self._scratch = self._screen_bufs = None
         self.condition_severity = None
         self._group_state_base = None
         self.age0 = None
@@ -307,7 +310,10 @@ class RTWModel(VectorisedEngine, mesa.Model):
             self.columns.pop(name, None)
 
     def record_spell_end(self, lengths: np.ndarray, idx: np.ndarray):
-        np.add.at(self.spell_lengths, (self.people.replicate[idx], lengths), 1)
+        counts = self.spell_lengths.reshape(-1)  # a view: [replicate, length] flattened
+        width = self.spell_lengths.shape[1]
+        counts += np.bincount(self.people.replicate[idx].astype(np.intp) * width + lengths,
+                              minlength=counts.size)
 
     # ---- internals ----------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ from sim.engine.pathways import (
     two_way_outcome,
 )
 from sim.engine.rosters import Rosters
+from sim.engine.screens import high_edge, low_edge, two_sided, with_due
 
 N_STATES = len(STATES)
 
@@ -155,7 +156,7 @@ class VectorisedEngine:
         p_upper = float(hazard_to_probability(
             (background + relapse * self.effects.upper_bound("relapse")) * (1.0 + 1e-9)))
         p_high = 1.0 - float(hazard_to_probability(top * (1.0 + 1e-9)))
-        cand = np.flatnonzero((u < p_upper) | (u >= p_high))
+        cand = two_sided(u, p_upper, p_high, *self._screen_bufs)
         u_c = u[cand]
         cand = cand[(u_c < p_background) | (u_c >= p_high)
                     | (t - col["last_return"][cand] < self.pathways.relapse_window)]
@@ -170,18 +171,36 @@ class VectorisedEngine:
         out = self.pathways.working_decision(u[cw], cw, self._work_spell_hazard(t, cw))
         return self._moving(cw, out)
 
+    def _out_of_work_screen(self, roster, u, low, high):
+        """Members of sorted ``roster`` whose draw ``u`` may move them (bottom hazards
+        summing to at most ``low``, top ones to at most ``high``; :mod:`sim.engine.screens`),
+        and everyone among them reaching State Pension age this week."""
+        keep = u < low_edge(low)
+        keep |= u >= high_edge(high)
+        return with_due(roster, keep, self.pension_due)
+
     def _decide_unemployed(self, t, iu):
-        """Unemployed: re-employment, inactivity or retirement."""
+        """Unemployed: re-employment, inactivity or retirement (the exact decision for the
+        people the screen keeps)."""
+        low, high = self._out_bounds["unemployed"]
+        u = self.draws_transition
+        iu = self._out_of_work_screen(iu, u[iu], low * self.effects.upper_bound("reemploy"),
+                                      high)
         out = self.pathways.unemployed_decision(
-            self.draws_transition[iu], iu, t - self.columns["state_since"][iu],
-            self.effects.get("reemploy", iu))
+            u[iu], iu, t - self.columns["state_since"][iu], self.effects.get("reemploy", iu))
         return self._moving(iu, out)
 
     def _decide_inactive(self, t, ii):
-        """Inactive for ill health: into work, seeking work, a benefit claim, retirement."""
+        """Inactive for ill health: into work, seeking work, a benefit claim, retirement
+        (the exact decision for the people the screen keeps)."""
         col = self.columns
+        work, _ = self._out_bounds["inactive_work"]
+        seek, high = self._out_bounds["inactive"]
+        u = self.draws_transition
+        ii = self._out_of_work_screen(
+            ii, u[ii], work * self.effects.upper_bound("reemploy_inactive") + seek, high)
         out = self.pathways.inactive_decision(
-            self.draws_transition[ii], ii, col["state"][ii] == INACTIVE_BENEFIT,
+            u[ii], ii, col["state"][ii] == INACTIVE_BENEFIT,
             t - col["state_since"][ii], self.effects.get("reemploy_inactive", ii))
         return self._moving(ii, out)
 
