@@ -101,8 +101,8 @@ class VectorisedEngine:
         for rows, u, week in table.candidate_blocks(t, self.draws_transition,
                                                     eff.arrays["rtw"], eff.arrays["job_loss"]):
             ia = table.idx[rows]
-            out = self.pathways.absent_decision(u, ia, self.condition_severity[ia], week,
-                                                eff.get("rtw", ia), eff.get("job_loss", ia))
+            out = self.pathways.absent_decision(u, ia, None, week, eff.get("rtw", ia),
+                                                eff.get("job_loss", ia), table.copied(rows))
             nz = np.flatnonzero(out)  # STAY is 0
             moving.append((rows[nz], out[nz]))
         rows = np.concatenate([r for r, _ in moving]) if moving else np.zeros(0, np.intp)
@@ -116,11 +116,13 @@ class VectorisedEngine:
         self._absent_leaving = rows
         return ia[order], out[order]
 
-    def _work_spell_hazard(self, t, idx):
+    def _work_spell_hazard(self, t, idx, since=None):
         """New-spell hazard of people in work ``idx``: background plus the relapse excess
-        within the relapse window of their last return."""
+        within the relapse window of their last return (``since``: weeks since their last
+        return, if known)."""
         col, pw = self.columns, self.pathways
-        since = t - col["last_return"][idx]
+        if since is None:
+            since = t - col["last_return"][idx]
         h = pw.spell_hazard[idx]  # a copy (fancy indexing)
         onset = self.effects.get("onset", idx)  # stay-at-work prevention
         if onset is not None:
@@ -158,17 +160,21 @@ class VectorisedEngine:
         p_high = 1.0 - float(hazard_to_probability(top * (1.0 + 1e-9)))
         cand = two_sided(u, p_upper, p_high, *self._screen_bufs)
         u_c = u[cand]
-        cand = cand[(u_c < p_background) | (u_c >= p_high)
-                    | (t - col["last_return"][cand] < self.pathways.relapse_window)]
+        since = t - col["last_return"][cand]
+        keep = (u_c < p_background) | (u_c >= p_high) | (since < self.pathways.relapse_window)
+        cand, since = cand[keep], since[keep]
         due = self.pension_due
         if due.size:  # add those not already candidates (both sorted)
             pos = np.searchsorted(cand, due)
             known = np.zeros(due.size, dtype=bool)
             inside = pos < cand.size
             known[inside] = cand[pos[inside]] == due[inside]
-            cand = np.sort(np.concatenate([cand, due[~known]]))
-        cw = cand[col["state"][cand] == WORKING]
-        out = self.pathways.working_decision(u[cw], cw, self._work_spell_hazard(t, cw))
+            if not known.all():
+                cand = np.sort(np.concatenate([cand, due[~known]]))
+                since = t - col["last_return"][cand]
+        working = col["state"][cand] == WORKING
+        cw, since = cand[working], since[working]
+        out = self.pathways.working_decision(u[cw], cw, self._work_spell_hazard(t, cw, since))
         return self._moving(cw, out)
 
     def _out_of_work_screen(self, roster, u, low, high):
@@ -218,9 +224,14 @@ class VectorisedEngine:
         if moved.size == 0:
             return
         from_state = state[moved]
-        old_keys = self._group_state_base[moved] + from_state
+        group_base = self._group_state_base[moved]
         weeks = nxt - state_since[moved]
-        col["weeks_by_state"][from_state, moved] += weeks.astype(np.int16)
+        # [state, person] cells as flat positions (cheaper than 2-D fancy indexing; the
+        # array is C-contiguous, so reshape is a view and the += lands in it)
+        cells = from_state.astype(np.intp)
+        cells *= self.people.n
+        cells += moved
+        col["weeks_by_state"].reshape(-1)[cells] += weeks.astype(np.int16)
         if self.recording:
             ended = from_state == ABSENT
             if ended.any():
@@ -298,8 +309,8 @@ class VectorisedEngine:
         to_state = state[moved]
         self._rosters.move(moved, from_state, to_state)
         size = self.n_groups * N_STATES
-        self._counts -= np.bincount(old_keys, minlength=size)
-        self._counts += np.bincount(self._group_state_base[moved] + to_state, minlength=size)
+        self._counts -= np.bincount(group_base + from_state, minlength=size)
+        self._counts += np.bincount(group_base + to_state, minlength=size)
 
     def _first_time(self, name, idx, obs_next):
         if self.recording and idx.size:
