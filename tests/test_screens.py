@@ -6,6 +6,7 @@ import pytest
 
 from sim.engine.categories import INACTIVE_BENEFIT
 from sim.engine.model import RTWModel
+from sim.engine.pathways import RELAPSE, RETURN, competing_probabilities, two_way_outcome
 from sim.engine.rosters import Rosters
 from sim.engine.screens import BLOCK, two_sided, with_due
 
@@ -32,20 +33,25 @@ def test_rosters_reject_overlapping_groups():
         Rosters(np.zeros(3, np.int8), {"a": (3,), "b": (3, 4)}, n_states=7)
 
 
-def test_screened_out_of_work_decisions_equal_the_unscreened(make_config):
-    """Strong into-work effects (up to 4x) on people out of work: the screen must widen
-    with them, or movers would be missed."""
-    cfg = make_config("population=out_of_work", "population.n=3000", "horizon_weeks=30",
+@pytest.mark.parametrize("population", ["out_of_work", "fit_note_cohort"])
+def test_screened_decisions_equal_the_unscreened(make_config, population):
+    """Strong effects (up to 4x) on the hazards of people phased back, unemployed or
+    inactive: the screens must widen with them, or movers would be missed."""
+    cfg = make_config(f"population={population}", "population.n=2000", "horizon_weeks=26",
                       "seed=9")
     model = RTWModel(cfg)
     rng = np.random.default_rng(1)
-    for key in ("reemploy", "reemploy_inactive"):
+    for key in ("reemploy", "reemploy_inactive", "onset", "relapse"):
         model.effects.arrays[key] = rng.uniform(0.5, 4.0, model.people.n)
     pw, col = model.pathways, model.columns
-    checked = {"unemployed": 0, "inactive": 0}
+    checked = {"unemployed": 0, "inactive": 0, "phased": 0}
 
     def full(name, t, idx):
         u, eff = model.draws_transition[idx], model.effects
+        if name == "phased":
+            p_full, p_rel = competing_probabilities(pw.full_return_hazard,
+                                                    model._work_spell_hazard(t, idx))
+            return model._moving(idx, two_way_outcome(u, p_full, p_rel, RETURN, RELAPSE))
         if name == "unemployed":
             out = pw.unemployed_decision(u, idx, t - col["state_since"][idx],
                                          eff.get("reemploy", idx))
@@ -68,4 +74,4 @@ def test_screened_out_of_work_decisions_equal_the_unscreened(make_config):
 
         setattr(model, f"_decide_{name}", check)
     model.run()
-    assert checked["unemployed"] > 50 and checked["inactive"] > 50  # moves were compared
+    assert min(checked.values()) > 5, checked  # moves of each kind were compared

@@ -136,11 +136,18 @@ class VectorisedEngine:
         return h
 
     def _decide_phased(self, t, ip):
-        """Phased return: full hours or relapse."""
+        """Phased return: full hours (bottom band) or relapse (top band), for the people
+        whose draw may move them (:mod:`sim.engine.screens`; the relapse hazard is bounded
+        as the workers' is)."""
         pw = self.pathways
+        background, relapse, _ = self._onset_bound
+        h_relapse = (background * self.effects.upper_bound("onset")
+                     + relapse * self.effects.upper_bound("relapse"))
+        u = self.draws_transition
+        ip = self._screen(ip, u[ip], pw.full_return_hazard, h_relapse)
         p_full, p_rel = competing_probabilities(pw.full_return_hazard,
                                                 self._work_spell_hazard(t, ip))
-        out = two_way_outcome(self.draws_transition[ip], p_full, p_rel, RETURN, RELAPSE)
+        out = two_way_outcome(u[ip], p_full, p_rel, RETURN, RELAPSE)
         return self._moving(ip, out)
 
     def _decide_working(self, t):
@@ -177,7 +184,7 @@ class VectorisedEngine:
         out = self.pathways.working_decision(u[cw], cw, self._work_spell_hazard(t, cw, since))
         return self._moving(cw, out)
 
-    def _out_of_work_screen(self, roster, u, low, high):
+    def _screen(self, roster, u, low, high):
         """Members of sorted ``roster`` whose draw ``u`` may move them (bottom hazards
         summing to at most ``low``, top ones to at most ``high``; :mod:`sim.engine.screens`),
         and everyone among them reaching State Pension age this week."""
@@ -190,7 +197,7 @@ class VectorisedEngine:
         people the screen keeps)."""
         low, high = self._out_bounds["unemployed"]
         u = self.draws_transition
-        iu = self._out_of_work_screen(iu, u[iu], low * self.effects.upper_bound("reemploy"),
+        iu = self._screen(iu, u[iu], low * self.effects.upper_bound("reemploy"),
                                       high)
         out = self.pathways.unemployed_decision(
             u[iu], iu, t - self.columns["state_since"][iu], self.effects.get("reemploy", iu))
@@ -203,7 +210,7 @@ class VectorisedEngine:
         work, _ = self._out_bounds["inactive_work"]
         seek, high = self._out_bounds["inactive"]
         u = self.draws_transition
-        ii = self._out_of_work_screen(
+        ii = self._screen(
             ii, u[ii], work * self.effects.upper_bound("reemploy_inactive") + seek, high)
         out = self.pathways.inactive_decision(
             u[ii], ii, col["state"][ii] == INACTIVE_BENEFIT,
