@@ -174,6 +174,7 @@ class RTWModel(VectorisedEngine, mesa.Model):
         self._rosters: Rosters | None = None
         self._absent_leaving = np.zeros(0, dtype=np.intp)  # table rows ending this week
         self._scratch = np.zeros(n, dtype=bool)  # all False between uses
+        self._bounds_now: dict[str, float] = {}  # effect bounds, reset each week
         self._screen_bufs = (np.empty(min(n, BLOCK), bool), np.empty(min(n, BLOCK), bool))
         if self.engine_name == "agents":
             for i in range(n):

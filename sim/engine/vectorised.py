@@ -74,6 +74,7 @@ class VectorisedEngine:
                                             "inactive": (INACTIVE, INACTIVE_BENEFIT)},
                                     N_STATES)
         rosters = self._rosters
+        self._bounds_now = {}  # effect bounds of this week (a pass over everyone each)
         groups = [
             self._decide_absent(t),
             self._decide_phased(t, rosters["phased"]),
@@ -82,6 +83,13 @@ class VectorisedEngine:
             self._decide_inactive(t, rosters["inactive"]),
         ]
         self._apply(t, groups)
+
+    def _effect_bound(self, key) -> float:
+        """This week's largest multiplier ``key`` in force (1 when none), computed once."""
+        bound = self._bounds_now.get(key)
+        if bound is None:
+            bound = self._bounds_now[key] = self.effects.upper_bound(key)
+        return bound
 
     def _moving(self, idx, out):
         """People of sorted index array ``idx`` who leave their state (outcome ``out``),
@@ -141,8 +149,8 @@ class VectorisedEngine:
         as the workers' is)."""
         pw = self.pathways
         background, relapse, _ = self._onset_bound
-        h_relapse = (background * self.effects.upper_bound("onset")
-                     + relapse * self.effects.upper_bound("relapse"))
+        h_relapse = (background * self._effect_bound("onset")
+                     + relapse * self._effect_bound("relapse"))
         u = self.draws_transition
         ip = self._screen(ip, u[ip], pw.full_return_hazard, h_relapse)
         p_full, p_rel = competing_probabilities(pw.full_return_hazard,
@@ -160,10 +168,10 @@ class VectorisedEngine:
         u = self.draws_transition
         col = self.columns
         background, relapse, top = self._onset_bound
-        background = background * self.effects.upper_bound("onset")
+        background = background * self._effect_bound("onset")
         p_background = float(hazard_to_probability(background * (1.0 + 1e-9)))
         p_upper = float(hazard_to_probability(
-            (background + relapse * self.effects.upper_bound("relapse")) * (1.0 + 1e-9)))
+            (background + relapse * self._effect_bound("relapse")) * (1.0 + 1e-9)))
         p_high = 1.0 - float(hazard_to_probability(top * (1.0 + 1e-9)))
         cand = two_sided(u, p_upper, p_high, *self._screen_bufs)
         u_c = u[cand]
@@ -197,7 +205,7 @@ class VectorisedEngine:
         people the screen keeps)."""
         low, high = self._out_bounds["unemployed"]
         u = self.draws_transition
-        iu = self._screen(iu, u[iu], low * self.effects.upper_bound("reemploy"),
+        iu = self._screen(iu, u[iu], low * self._effect_bound("reemploy"),
                                       high)
         out = self.pathways.unemployed_decision(
             u[iu], iu, t - self.columns["state_since"][iu], self.effects.get("reemploy", iu))
@@ -211,7 +219,7 @@ class VectorisedEngine:
         seek, high = self._out_bounds["inactive"]
         u = self.draws_transition
         ii = self._screen(
-            ii, u[ii], work * self.effects.upper_bound("reemploy_inactive") + seek, high)
+            ii, u[ii], work * self._effect_bound("reemploy_inactive") + seek, high)
         out = self.pathways.inactive_decision(
             u[ii], ii, col["state"][ii] == INACTIVE_BENEFIT,
             t - col["state_since"][ii], self.effects.get("reemploy_inactive", ii))
