@@ -93,7 +93,10 @@ def worker(n: int, weeks: int, population: str, engine: str) -> dict:
         return out
 
     model.streams.uniform = timed_uniform
+    part_seconds = time_loop_parts(model, clock)
     results = simulate(cfg, model=model)
+    # agent-weeks by state over the observed weeks (warm-up weeks are not counted)
+    state_weeks = model.weekly_counts[:-1].sum(axis=(0, 1)).tolist()
     del model  # simulate released its loop state; the tables do not need the rest
     t3 = clock()
     with tempfile.TemporaryDirectory() as tmp:
@@ -107,7 +110,9 @@ def worker(n: int, weeks: int, population: str, engine: str) -> dict:
     run_s = results.timings["run_cpu_seconds"]
     pcg_in_loop = sum(draw_seconds) / agent_weeks * 1e9
     peak = peak_memory_mb()
+    split = loop_split(part_seconds, state_weeks, agent_weeks) if engine == "vectorised" else {}
     return {
+        "loop_split": split,
         "n": n,
         "weeks": weeks,
         "engine": engine,
@@ -130,6 +135,50 @@ def worker(n: int, weeks: int, population: str, engine: str) -> dict:
         "base_mb": base_mb,
         "bytes_per_person": (peak - base_mb) * 2**20 / n,
     }
+
+
+# The weekly loop's parts (sim.engine.vectorised / model): what each one's CPU time is spent
+# on, for the "loop split" line.
+LOOP_PARTS = {
+    "working": ("_decide_working",), "absent": ("_decide_absent",),
+    "phased": ("_decide_phased",), "out_of_work": ("_decide_unemployed", "_decide_inactive"),
+    "transitions": ("_apply",), "ageing": ("_age",), "observe": ("_observe",),
+}
+
+
+def time_loop_parts(model, clock) -> dict:
+    """Wrap the model's per-week parts to add up their CPU seconds as the run goes (a few
+    calls a week: the wrappers cost nothing measurable)."""
+    seconds = dict.fromkeys(LOOP_PARTS, 0.0)
+    for part, names in LOOP_PARTS.items():
+        for name in names:
+            method = getattr(model, name)
+
+            def timed(*args, _method=method, _part=part):
+                t = clock()
+                out = _method(*args)
+                seconds[_part] += clock() - t
+                return out
+
+            setattr(model, name, timed)
+    return seconds
+
+
+def loop_split(seconds: dict, state_weeks, agent_weeks: int) -> dict:
+    """ns per agent-week of each part, and per agent-week of the state it decides for
+    (``state_weeks``: agent-weeks by state code, from the weekly counts)."""
+    from sim.engine.categories import STATES
+
+    total = sum(state_weeks)  # shares of the observed weeks stand for the whole run's
+    by_state = {s: w / total * agent_weeks for s, w in zip(STATES, state_weeks, strict=True)}
+    out = {part: s / agent_weeks * 1e9 for part, s in seconds.items()}
+    per_state = {"working": ("working",), "absent": ("absent",), "phased": ("phased",),
+                 "out_of_work": ("unemployed", "inactive", "inactive_benefit")}
+    for part, states in per_state.items():
+        weeks = sum(by_state[s] for s in states)
+        if weeks:
+            out[f"{part}_per_own_week"] = seconds[part] / weeks * 1e9
+    return out
 
 
 def startup() -> dict:
@@ -256,6 +305,13 @@ def main():
                   f"{fast['ns_per_agent_week'] / fast['pcg_ns']:.1f}x one PCG64 double "
                   f"(the loop's own draws, {fast['pcg_ns']:.2f} ns each; a standalone fill "
                   f"{fast['pcg_standalone_ns']:.2f} ns)")
+            sp = fast["loop_split"]
+            print("loop split (ns/agent-week): " + ", ".join(
+                f"{part} {sp[part]:.2f}" for part in LOOP_PARTS)
+                + f", draws {fast['pcg_in_loop_ns']:.2f}; per agent-week of its own state: "
+                + ", ".join(f"{part} {sp[part + '_per_own_week']:.1f}"
+                            for part in ("working", "absent", "phased", "out_of_work")
+                            if part + "_per_own_week" in sp))
             print(f"vectorised: {fast['rate_m']:.1f} M agent-weeks/s")
             print(f"per-agent: {slow['rate_m']:.3f} M agent-weeks/s "
                   f"(measured on {slow['n']:,} agents x {slow['weeks']} weeks)")

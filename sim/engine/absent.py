@@ -60,6 +60,12 @@ class AbsentTable:
     def idx(self) -> np.ndarray:
         return self.col("idx")
 
+    def copied(self, rows: np.ndarray) -> tuple:
+        """The per-person parts of the absence hazards of table ``rows``, as
+        :meth:`sim.engine.pathways.Pathways.absent_hazards` takes them (``copied``)."""
+        c = self._store
+        return (c["row0"][rows], *(c[name][rows] for name in self.COPIED))
+
     def add(self, new: np.ndarray) -> None:
         """Start rows for people ``new`` (their ``state_since`` already set)."""
         self.update(np.zeros(0, dtype=np.intp), new)

@@ -1,5 +1,6 @@
-"""The Mesa model: people as numpy columns, a vectorised weekly step, and a per-agent
-reference engine that must agree with it exactly.
+"""The Mesa model: people as numpy columns stepped once a week by one of two engines that
+must agree exactly: the vectorised engine (:mod:`sim.engine.vectorised`, the default) and
+the per-agent reference engine (:mod:`sim.engine.agent`).
 
 Agent objects: creating a Python object per person costs about 8 s per million here, so
 with the default ``engine=vectorised`` a :class:`Person` exists only when asked for
@@ -22,264 +23,38 @@ import mesa
 import numpy as np
 
 from sim.engine.absent import AbsentTable
+from sim.engine.agent import DYNAMIC_COLUMNS, Column, Person
 from sim.engine.categories import (
     ABSENT,
     AGE_BAND_YEARS,
     CONDITIONS,
     ETHNICITIES,
-    INACTIVE,
-    INACTIVE_BENEFIT,
     OUT_OF_WORK,
     PHASED,
-    RETIRED,
     STATES,
-    UNEMPLOYED,
     WORKING,
 )
-from sim.engine.pathways import (
-    CLAIM,
-    INACTIVITY,
-    INACTIVITY_BENEFIT,
-    JOB_LOSS,
-    NO_RETURN_WEEK,
-    RELAPSE,
-    RETIRE,
-    RETURN,
-    SEEK,
-    SEPARATION,
-    STAY,
-    Pathways,
-    competing_probabilities,
-    hazard_to_probability,
-    two_way_outcome,
-)
+from sim.engine.pathways import NO_RETURN_WEEK, Pathways
 from sim.engine.population import ATTRIBUTES, People, synthesise
 from sim.engine.rng import Streams
 from sim.engine.rosters import Rosters
+from sim.engine.screens import BLOCK, out_of_work_bounds
+from sim.engine.vectorised import N_STATES, VectorisedEngine
 from sim.programme.effects import resolve_design
 from sim.programme.interventions import Programme
 from sim.vocabulary import HAZARD_KEYS
 
+__all__ = ["DYNAMIC_COLUMNS", "EVENT_WEEK_COLUMNS", "N_STATES", "NEVER_WEEK", "Column",
+           "Effects", "Person", "RTWModel"]
+
 # Mesa logs every step at INFO; under Hydra's INFO root logger that is 100+ lines a run.
 logging.getLogger("MESA").setLevel(logging.WARNING)
 
-N_STATES = len(STATES)
 NEVER_WEEK = np.iinfo(np.int32).max  # "no such week" for band_week / pension_week
-DYNAMIC_COLUMNS = (
-    "state",
-    "state_since",
-    "last_return",
-    "early_return",
-    "phased_return",
-    "first_onset",
-    "first_rtw",
-    "sustained_rtw",
-    "relapses",
-    "spells",
-    "job_loss_week",
-    "inactive_week",
-    "reemployed_week",
-    "benefit_week",
-    "retired_week",
-    "separation_week",
-    "left_inactive_week",
-    "age_band_now",
-)
 # first observation week of each event (-1 if none)
 EVENT_WEEK_COLUMNS = ("first_onset", "first_rtw", "sustained_rtw", "job_loss_week",
                       "inactive_week", "reemployed_week", "benefit_week", "retired_week",
                       "separation_week", "left_inactive_week")
-
-
-class Column:
-    """Descriptor: an agent attribute that reads and writes one element of a model column."""
-
-    def __init__(self, name: str):
-        self.name = name
-
-    def __get__(self, agent, owner=None):
-        if agent is None:
-            return self
-        return agent.model.columns[self.name][agent.index]
-
-    def __set__(self, agent, value):
-        agent.model.columns[self.name][agent.index] = value
-
-
-
-def _new_spell_hazard(pw, eff, col, i: int, since: int) -> float:
-    """Person i's weekly hazard of a new spell while in work (working or phased), as the
-    vectorised engine computes it: background x stay-at-work effect, plus the relapse
-    excess inside the relapse window ``since`` weeks after the last return."""
-    h = pw.spell_hazard[i]
-    if eff.arrays["onset"] is not None:  # stay-at-work prevention
-        h = h * eff.arrays["onset"][i]
-    if since < pw.relapse_window:
-        h = h + pw.relapse_hazard(
-            i, since, col["early_return"][i], col["phased_return"][i],
-            eff.get("relapse", i),
-        )
-    return h
-
-class Person(mesa.Agent):
-    """One person: a view on row ``index`` of the model's columns.
-
-    Attributes (codes index the tuples in :mod:`sim.engine.categories`): ``age_band``, ``sex``,
-    ``ethnicity``, ``imd_quintile``, ``condition``, ``severity``, ``occupation``,
-    ``employer_size``, ``oh_access`` (static) and ``state``, ``state_since``,
-    ``first_rtw``, ``relapses`` ... (dynamic; see ``DYNAMIC_COLUMNS``).
-    """
-
-    def __init__(self, model: RTWModel, index: int):
-        super().__init__(model)
-        self.index = int(index)
-
-    @property
-    def weeks_in_state(self) -> int:
-        """Completed weeks in the current state before the model's current week."""
-        return self.model.engine_week - int(self.model.columns["state_since"][self.index])
-
-    def describe(self) -> dict:
-        """The person's attributes by name, for following one agent through a run."""
-        out = {}
-        for name, column in self.model.columns.items():
-            value = column[..., self.index]
-            out[name] = value.tolist() if value.ndim else value.item()
-        return out
-
-    def step(self):
-        """Scalar reference step: the same decisions as the vectorised engine, one person."""
-        m, i = self.model, self.index
-        col = m.columns
-        t = m.engine_week
-        pw = m.pathways
-        eff = m.effects
-        u = m.draws_transition[i]
-        state = int(col["state"][i])
-        since_state = int(col["state_since"][i])
-        if state == RETIRED:
-            return
-        if state == ABSENT:
-            outcome = int(pw.absent_decision(
-                u, i, m.condition_severity[i], t - since_state, eff.get("rtw", i),
-                eff.get("job_loss", i)))
-        elif state == PHASED:
-            h_rel = _new_spell_hazard(pw, eff, col, i, t - int(col["last_return"][i]))
-            p_full, p_rel = competing_probabilities(pw.full_return_hazard, h_rel)
-            outcome = int(two_way_outcome(u, p_full, p_rel, RETURN, RELAPSE))
-        elif state == WORKING:
-            h = _new_spell_hazard(pw, eff, col, i, t - int(col["last_return"][i]))
-            outcome = int(pw.working_decision(u, i, h))
-        elif state == UNEMPLOYED:
-            outcome = int(pw.unemployed_decision(u, i, t - since_state, eff.get("reemploy", i)))
-        else:  # INACTIVE or INACTIVE_BENEFIT
-            outcome = int(pw.inactive_decision(u, i, state == INACTIVE_BENEFIT, t - since_state,
-                                               eff.get("reemploy_inactive", i)))
-        if t == int(col["pension_week"][i]):
-            outcome = RETIRE  # State Pension age reached this week
-
-        if outcome == STAY:
-            return
-        nxt = t + 1  # engine week the new state starts
-        weeks = nxt - since_state
-        col["weeks_by_state"][state, i] += weeks
-        col["state_since"][i] = nxt
-        obs_next = nxt - m.warmup
-        if outcome == RETIRE:
-            if state in (WORKING, PHASED):
-                self._sustained_check(nxt)
-            if state == ABSENT and m.recording:
-                m.record_spell_end(np.array([weeks]), np.array([i]))
-            col["state"][i] = RETIRED
-            self._first_time("retired_week", obs_next)
-            return
-        if state == ABSENT:
-            if m.recording:
-                m.record_spell_end(np.array([weeks]), np.array([i]))
-            if outcome == RETURN:
-                u_mode = m.streams.uniform_at(t, "return_mode", [i])[0]
-                phased = bool(u_mode < m.phased_probability(i))
-                col["state"][i] = PHASED if phased else WORKING
-                col["phased_return"][i] = phased
-                col["early_return"][i] = weeks < pw.early_before[i]
-                self._returned(nxt, obs_next)
-            elif outcome == JOB_LOSS:
-                col["state"][i] = UNEMPLOYED
-                self._first_time("job_loss_week", obs_next)
-            else:
-                benefit = outcome == INACTIVITY_BENEFIT
-                col["state"][i] = INACTIVE_BENEFIT if benefit else INACTIVE
-                self._first_time("inactive_week", obs_next)
-                if benefit:
-                    self._first_time("benefit_week", obs_next)
-        elif state in (PHASED, WORKING):
-            if outcome == RETURN:  # phased -> full hours
-                col["state"][i] = WORKING
-            elif outcome == SEPARATION:
-                self._sustained_check(nxt)
-                col["state"][i] = UNEMPLOYED
-                self._first_time("separation_week", obs_next)
-            else:
-                self._new_spell(nxt, obs_next)
-        elif state == UNEMPLOYED:
-            if outcome == RETURN:
-                self._reemployed(nxt, obs_next)
-            else:
-                col["state"][i] = INACTIVE
-                self._first_time("inactive_week", obs_next)
-        else:  # inactive for ill health
-            if outcome == CLAIM:
-                col["state"][i] = INACTIVE_BENEFIT
-                self._first_time("benefit_week", obs_next)
-                return
-            self._first_time("left_inactive_week", obs_next)
-            if outcome == RETURN:
-                self._reemployed(nxt, obs_next)
-            else:  # SEEK
-                col["state"][i] = UNEMPLOYED
-
-    def _reemployed(self, nxt, obs_next):
-        col, i = self.model.columns, self.index
-        col["state"][i] = WORKING
-        col["phased_return"][i] = False
-        col["early_return"][i] = False
-        self._first_time("reemployed_week", obs_next)
-        self._returned(nxt, obs_next)
-
-    def _sustained_check(self, nxt):
-        """Credit a sustained return to someone leaving work after enough weeks in it."""
-        m, i, col = self.model, self.index, self.model.columns
-        last = int(col["last_return"][i])
-        first = col["first_rtw"][i]
-        if (col["sustained_rtw"][i] < 0 and first >= 0 and last - m.warmup >= first
-                and nxt - last >= m.sustained_weeks):
-            col["sustained_rtw"][i] = last - m.warmup
-
-    def _first_time(self, name, obs_next):
-        column = self.model.columns[name]
-        if self.model.recording and column[self.index] < 0:
-            column[self.index] = obs_next
-
-    def _returned(self, nxt, obs_next):
-        m, i, col = self.model, self.index, self.model.columns
-        col["last_return"][i] = nxt
-        if m.recording and col["first_onset"][i] >= 0 and col["first_rtw"][i] < 0:
-            col["first_rtw"][i] = obs_next
-
-    def _new_spell(self, nxt, obs_next):
-        m, i, col = self.model, self.index, self.model.columns
-        in_work = nxt - int(col["last_return"][i])
-        self._sustained_check(nxt)
-        if m.recording:
-            col["spells"][i] += 1
-            if in_work <= m.pathways.relapse_window:
-                col["relapses"][i] += 1
-        self._first_time("first_onset", obs_next)
-        col["state"][i] = ABSENT
-
-
-for _name in ("replicate", "person_id", *ATTRIBUTES, *DYNAMIC_COLUMNS):
-    setattr(Person, _name, Column(_name))
 
 
 class Effects:
@@ -308,7 +83,7 @@ class Effects:
         return 1.0 if arr is None or arr.size == 0 else max(1.0, float(arr.max()))
 
 
-class RTWModel(mesa.Model):
+class RTWModel(VectorisedEngine, mesa.Model):
     """Return-to-work pathways for a synthetic population, one step per week.
 
     Attributes:
@@ -351,6 +126,7 @@ class RTWModel(mesa.Model):
         self.engine_week = 0
         self.recording = self.warmup == 0
         self._onset_bound = self._background_onset_bound()
+        self._out_bounds = out_of_work_bounds(self.pathways)
 
         cols = {name: getattr(self.people, name)
                 for name in ("replicate", "person_id", *ATTRIBUTES)}
@@ -398,6 +174,8 @@ class RTWModel(mesa.Model):
         self._rosters: Rosters | None = None
         self._absent_leaving = np.zeros(0, dtype=np.intp)  # table rows ending this week
         self._scratch = np.zeros(n, dtype=bool)  # all False between uses
+        self._bounds_now: dict[str, float] = {}  # effect bounds, reset each week
+        self._screen_bufs = (np.empty(min(n, BLOCK), bool), np.empty(min(n, BLOCK), bool))
         if self.engine_name == "agents":
             for i in range(n):
                 self._agent_views[i] = Person(self, i)
@@ -523,7 +301,7 @@ class RTWModel(mesa.Model):
         self.streams = None
         self.draws_transition = None
         self._absent = self._rosters = None
-        self._scratch = None
+        self._scratch = self._screen_bufs = None
         self.condition_severity = None
         self._group_state_base = None
         self.age0 = None
@@ -533,13 +311,15 @@ class RTWModel(mesa.Model):
             self.columns.pop(name, None)
 
     def record_spell_end(self, lengths: np.ndarray, idx: np.ndarray):
-        np.add.at(self.spell_lengths, (self.people.replicate[idx], lengths), 1)
+        counts = self.spell_lengths.reshape(-1)  # a view: [replicate, length] flattened
+        width = self.spell_lengths.shape[1]
+        counts += np.bincount(self.people.replicate[idx].astype(np.intp) * width + lengths,
+                              minlength=counts.size)
 
     # ---- internals ----------------------------------------------------------------------
 
     def _resolve_effects(self, cfg) -> dict:
         """Effect sizes per component as hazard ratios on this model's baseline."""
-
         return resolve_design(cfg, self)
 
     def _count_states(self) -> np.ndarray:
@@ -591,258 +371,3 @@ class RTWModel(mesa.Model):
             mark = np.asarray(mark, dtype=np.int32)  # year-end marks are int32 already
             yield mark if previous is None else mark - previous
             previous = mark
-
-    def _background_onset_bound(self) -> tuple[float, float, float]:
-        """Upper bounds on any working person's weekly probabilities, before programme
-        effects (see ``_advance_vectorised``): background new spell and relapse excess
-        (bottom bands), and separation plus retirement (top bands), over every age band."""
-        pw = self.pathways
-        relapse = (pw.relapse_excess.max(initial=0.0) * pw.relapse_mult.max(initial=0.0)
-                   * max(pw.early_return_hr, 1.0) * max(pw.phased_relapse_hr, 1.0))
-        top = pw.separation_hazard.max(initial=0.0) + pw.max_retire_hazard
-        return float(pw.max_spell_hazard), float(relapse), float(top)
-
-    def _check_sustained(self, idx, in_work):
-        col = self.columns
-        last_obs = col["last_return"][idx] - self.warmup
-        first = col["first_rtw"][idx]
-        ok = ((col["sustained_rtw"][idx] < 0) & (first >= 0) & (last_obs >= first)
-              & (in_work >= self.sustained_weeks))
-        col["sustained_rtw"][idx[ok]] = last_obs[ok]
-
-    # ---- the vectorised engine: one small function per state, then the transitions ----
-    # Each ``_decide_*`` returns the people of one state who move this week and their
-    # outcome codes (STAY dropped), from start-of-week values and the hazard functions of
-    # :mod:`sim.engine.pathways` that ``Person.step`` shares; ``_apply`` then changes the states.
-
-    def _advance_vectorised(self, t: int):
-        if self._absent is None:  # first step: who is where, then kept up to date
-            state = self.columns["state"]
-            self._absent = AbsentTable(self.pathways, self.condition_severity,
-                                       self.columns["state_since"])
-            self._absent.add(np.flatnonzero(state == ABSENT))
-            self._rosters = Rosters(state, {"phased": (PHASED,), "unemployed": (UNEMPLOYED,),
-                                            "inactive": (INACTIVE, INACTIVE_BENEFIT)},
-                                    N_STATES)
-        rosters = self._rosters
-        groups = [
-            self._decide_absent(t),
-            self._decide_phased(t, rosters["phased"]),
-            self._decide_working(t),
-            self._decide_unemployed(t, rosters["unemployed"]),
-            self._decide_inactive(t, rosters["inactive"]),
-        ]
-        self._apply(t, groups)
-
-    def _moving(self, idx, out):
-        """People of sorted index array ``idx`` who leave their state (outcome ``out``),
-        everyone reaching State Pension age this week retiring whatever the draw."""
-        due = self.pension_due
-        if due.size and idx.size:
-            pos = np.minimum(np.searchsorted(idx, due), idx.size - 1)
-            out[pos[idx[pos] == due]] = RETIRE
-        nz = np.flatnonzero(out)  # STAY is 0
-        return idx[nz], out[nz]
-
-    def _decide_absent(self, t):
-        """Absent: RTW, job loss, inactivity (on a benefit or not), retirement. Screens the
-        absent table (:mod:`sim.engine.absent`), then decides the candidates exactly."""
-        table, eff = self._absent, self.effects
-        moving = []
-        for rows, u, week in table.candidate_blocks(t, self.draws_transition,
-                                                    eff.arrays["rtw"], eff.arrays["job_loss"]):
-            ia = table.idx[rows]
-            out = self.pathways.absent_decision(u, ia, self.condition_severity[ia], week,
-                                                eff.get("rtw", ia), eff.get("job_loss", ia))
-            nz = np.flatnonzero(out)  # STAY is 0
-            moving.append((rows[nz], out[nz]))
-        rows = np.concatenate([r for r, _ in moving]) if moving else np.zeros(0, np.intp)
-        out = np.concatenate([o for _, o in moving]) if moving else np.zeros(0, np.int8)
-        due_rows = table.rows_of(self.pension_due, self._scratch)
-        if due_rows.size:  # State Pension age: retire whatever the draw
-            rows, first = np.unique(np.concatenate([due_rows, rows]), return_index=True)
-            out = np.concatenate([np.full(due_rows.size, RETIRE, dtype=out.dtype), out])[first]
-        ia = table.idx[rows]
-        order = np.argsort(ia)
-        self._absent_leaving = rows
-        return ia[order], out[order]
-
-    def _work_spell_hazard(self, t, idx):
-        """New-spell hazard of people in work ``idx``: background plus the relapse excess
-        within the relapse window of their last return."""
-        col, pw = self.columns, self.pathways
-        since = t - col["last_return"][idx]
-        h = pw.spell_hazard[idx]  # a copy (fancy indexing)
-        onset = self.effects.get("onset", idx)  # stay-at-work prevention
-        if onset is not None:
-            h = h * onset
-        win = np.flatnonzero(since < pw.relapse_window)
-        if win.size:
-            iw = idx[win]
-            h[win] += pw.relapse_hazard(iw, since[win], col["early_return"][iw],
-                                        col["phased_return"][iw],
-                                        self.effects.get("relapse", iw))
-        return h
-
-    def _decide_phased(self, t, ip):
-        """Phased return: full hours or relapse."""
-        pw = self.pathways
-        p_full, p_rel = competing_probabilities(pw.full_return_hazard,
-                                                self._work_spell_hazard(t, ip))
-        out = two_way_outcome(self.draws_transition[ip], p_full, p_rel, RETURN, RELAPSE)
-        return self._moving(ip, out)
-
-    def _decide_working(self, t):
-        """Working: a move needs u < p_spell (bottom) or u >= 1 - p_top (top), so only those
-        draws are examined; the bounds make this exact, not an approximation. Above the
-        background bound only people back at work within the relapse window can start a
-        spell. People reaching State Pension age this week are examined whatever their draw.
-        (The slack of 1e-9 in the bounds covers rounding; an extra candidate only costs
-        time: its decision is exact.)"""
-        u = self.draws_transition
-        col = self.columns
-        background, relapse, top = self._onset_bound
-        background = background * self.effects.upper_bound("onset")
-        p_background = float(hazard_to_probability(background * (1.0 + 1e-9)))
-        p_upper = float(hazard_to_probability(
-            (background + relapse * self.effects.upper_bound("relapse")) * (1.0 + 1e-9)))
-        p_high = 1.0 - float(hazard_to_probability(top * (1.0 + 1e-9)))
-        cand = np.flatnonzero((u < p_upper) | (u >= p_high))
-        u_c = u[cand]
-        cand = cand[(u_c < p_background) | (u_c >= p_high)
-                    | (t - col["last_return"][cand] < self.pathways.relapse_window)]
-        due = self.pension_due
-        if due.size:  # add those not already candidates (both sorted)
-            pos = np.searchsorted(cand, due)
-            known = np.zeros(due.size, dtype=bool)
-            inside = pos < cand.size
-            known[inside] = cand[pos[inside]] == due[inside]
-            cand = np.sort(np.concatenate([cand, due[~known]]))
-        cw = cand[col["state"][cand] == WORKING]
-        out = self.pathways.working_decision(u[cw], cw, self._work_spell_hazard(t, cw))
-        return self._moving(cw, out)
-
-    def _decide_unemployed(self, t, iu):
-        """Unemployed: re-employment, inactivity or retirement."""
-        out = self.pathways.unemployed_decision(
-            self.draws_transition[iu], iu, t - self.columns["state_since"][iu],
-            self.effects.get("reemploy", iu))
-        return self._moving(iu, out)
-
-    def _decide_inactive(self, t, ii):
-        """Inactive for ill health: into work, seeking work, a benefit claim, retirement."""
-        col = self.columns
-        out = self.pathways.inactive_decision(
-            self.draws_transition[ii], ii, col["state"][ii] == INACTIVE_BENEFIT,
-            t - col["state_since"][ii], self.effects.get("reemploy_inactive", ii))
-        return self._moving(ii, out)
-
-    def _apply(self, t, groups):
-        """Transitions of the movers ``groups`` [(idx, outcome)] in the order absent,
-        phased, working, unemployed, inactive (every decision used start-of-week values)."""
-        col = self.columns
-        pw = self.pathways
-        state = col["state"]
-        state_since = col["state_since"]
-        last_return = col["last_return"]
-        nxt = t + 1
-        obs_next = nxt - self.warmup
-        moved = np.concatenate([idx for idx, _ in groups])
-        if moved.size == 0:
-            return
-        from_state = state[moved]
-        old_keys = self._group_state_base[moved] + from_state
-        weeks = nxt - state_since[moved]
-        col["weeks_by_state"][from_state, moved] += weeks.astype(np.int16)
-        if self.recording:
-            ended = from_state == ABSENT
-            if ended.any():
-                self.record_spell_end(weeks[ended], moved[ended])
-
-        def pick(k, code):
-            idx, out = groups[k]
-            return idx[out == code]
-
-        # retirement (from any state): sustained-return credit for those leaving work
-        retiring = np.concatenate([pick(k, RETIRE) for k in range(len(groups))])
-        left_work = np.concatenate([pick(1, RETIRE), pick(2, RETIRE), pick(1, SEPARATION),
-                                    pick(2, SEPARATION)])
-        if left_work.size:
-            self._check_sustained(left_work, nxt - last_return[left_work])
-        state[retiring] = RETIRED
-        self._first_time("retired_week", retiring, obs_next)
-
-        # absent -> work (phased or full)
-        ret = pick(0, RETURN)
-        if ret.size:
-            phased = self.streams.uniform_at(t, "return_mode", ret) < self.phased_probability(ret)
-            state[ret] = np.where(phased, PHASED, WORKING)
-            col["phased_return"][ret] = phased
-            col["early_return"][ret] = (nxt - state_since[ret]) < pw.early_before[ret]
-            self._returned(ret, nxt, obs_next)
-        jl = pick(0, JOB_LOSS)
-        state[jl] = UNEMPLOYED
-        self._first_time("job_loss_week", jl, obs_next)
-        on_benefit = pick(0, INACTIVITY_BENEFIT)
-        state[on_benefit] = INACTIVE_BENEFIT
-        self._first_time("benefit_week", on_benefit, obs_next)
-        ina = np.concatenate([pick(0, INACTIVITY), pick(3, INACTIVITY)])
-        state[ina] = INACTIVE
-        self._first_time("inactive_week", np.concatenate([ina, on_benefit]), obs_next)
-
-        # phased -> full hours
-        state[pick(1, RETURN)] = WORKING
-        # ordinary job separation from work
-        sep = np.concatenate([pick(1, SEPARATION), pick(2, SEPARATION)])
-        state[sep] = UNEMPLOYED
-        self._first_time("separation_week", sep, obs_next)
-        # relapse from phased or working: a new absence spell
-        new_spell = np.concatenate([pick(1, RELAPSE), pick(2, RELAPSE)])
-        if new_spell.size:
-            in_work = nxt - last_return[new_spell]
-            self._check_sustained(new_spell, in_work)
-            if self.recording:
-                col["spells"][new_spell] += 1
-                col["relapses"][new_spell] += (in_work <= pw.relapse_window).astype(np.int16)
-            self._first_time("first_onset", new_spell, obs_next)
-            state[new_spell] = ABSENT
-
-        # inactive for ill health: a claim, or leaving inactivity
-        claim = pick(4, CLAIM)
-        state[claim] = INACTIVE_BENEFIT
-        self._first_time("benefit_week", claim, obs_next)
-        seek = pick(4, SEEK)
-        state[seek] = UNEMPLOYED
-        inactive_to_work = pick(4, RETURN)
-        self._first_time("left_inactive_week", np.concatenate([seek, inactive_to_work]),
-                         obs_next)
-
-        # unemployed or inactive -> (re-)employed
-        reemp = np.concatenate([pick(3, RETURN), inactive_to_work])
-        if reemp.size:
-            state[reemp] = WORKING
-            col["phased_return"][reemp] = False
-            col["early_return"][reemp] = False
-            self._first_time("reemployed_week", reemp, obs_next)
-            self._returned(reemp, nxt, obs_next)
-
-        state_since[moved] = nxt
-        self._absent.update(self._absent_leaving, new_spell)
-        to_state = state[moved]
-        self._rosters.move(moved, from_state, to_state)
-        size = self.n_groups * N_STATES
-        self._counts -= np.bincount(old_keys, minlength=size)
-        self._counts += np.bincount(self._group_state_base[moved] + to_state, minlength=size)
-
-    def _first_time(self, name, idx, obs_next):
-        if self.recording and idx.size:
-            column = self.columns[name]
-            column[idx[column[idx] < 0]] = obs_next
-
-    def _returned(self, idx, nxt, obs_next):
-        col = self.columns
-        col["last_return"][idx] = nxt
-        if self.recording:
-            first_rtw = col["first_rtw"]
-            new = idx[(col["first_onset"][idx] >= 0) & (first_rtw[idx] < 0)]
-            first_rtw[new] = obs_next

@@ -321,26 +321,33 @@ class Pathways:
 
     # ---- hazards shared by both engines (array or scalar inputs) -----------------------
 
-    def absent_hazards(self, idx, cs, d, rtw_effect=None, job_loss_effect=None):
+    def absent_hazards(self, idx, cs, d, rtw_effect=None, job_loss_effect=None, copied=None):
         """RTW, job-loss, inactivity-on-benefit, inactivity-without and retirement hazards
-        for absent people ``idx`` at spell week ``d``."""
+        for absent people ``idx`` at spell week ``d``. ``copied``: the same per-person
+        values already gathered, ``(cs * n_weeks, rtw_mult, job_loss_mult, inactivity_mult,
+        retire_hazard)`` of ``idx`` (the vectorised engine's absent table keeps them)."""
         d = np.minimum(d, self.n_weeks - 1)
-        cell = cs * self.n_weeks + d  # one flat index for both [cs, d] tables
-        h_rtw = self.rtw_table.ravel()[cell] * self.rtw_mult[idx]
+        if copied is None:
+            copied = (cs * self.n_weeks, self.rtw_mult[idx], self.job_loss_mult[idx],
+                      self.inactivity_mult[idx], self.retire_hazard[idx])
+        row0, rtw_mult, job_loss_mult, inactivity_mult, retire = copied
+        cell = row0 + d  # one flat index for both [cs, d] tables
+        h_rtw = self.rtw_table.ravel()[cell] * rtw_mult
         if rtw_effect is not None:
             h_rtw = h_rtw * rtw_effect
-        h_jl = self.job_loss_table[d] * self.job_loss_mult[idx]
+        h_jl = self.job_loss_table[d] * job_loss_mult
         if job_loss_effect is not None:
             h_jl = h_jl * job_loss_effect
-        h_in = self.inactivity_table.ravel()[cell] * self.inactivity_mult[idx]
+        h_in = self.inactivity_table.ravel()[cell] * inactivity_mult
         return (h_rtw, h_jl, h_in * self.benefit_share, h_in * (1.0 - self.benefit_share),
-                self.retire_hazard[idx])
+                retire)
 
-    def absent_decision(self, u, idx, cs, d, rtw_effect=None, job_loss_effect=None):
+    def absent_decision(self, u, idx, cs, d, rtw_effect=None, job_loss_effect=None,
+                        copied=None):
         """Outcome codes for absent people (RETURN, JOB_LOSS, INACTIVITY_BENEFIT,
-        INACTIVITY, RETIRE or STAY)."""
+        INACTIVITY, RETIRE or STAY); ``copied`` as in :meth:`absent_hazards`."""
         h_rtw, h_jl, h_ib, h_in, h_ret = self.absent_hazards(idx, cs, d, rtw_effect,
-                                                             job_loss_effect)
+                                                             job_loss_effect, copied)
         p_rtw, p_jl, p_ib, p_in, p_ret = competing_probabilities(h_rtw, h_jl, h_ib, h_in,
                                                                  h_ret)
         return absent_outcome(u, p_rtw, p_jl, p_in, p_ib, p_ret)

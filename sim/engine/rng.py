@@ -38,7 +38,10 @@ _MIX2 = np.uint64(0x94D049BB133111EB)
 
 def splitmix64(x: np.ndarray) -> np.ndarray:
     """The SplitMix64 output function (Steele, Lea & Flood 2014) applied elementwise."""
-    z = x.astype(np.uint64, copy=True)
+    return _splitmix64_inplace(x.astype(np.uint64, copy=True))
+
+
+def _splitmix64_inplace(z: np.ndarray) -> np.ndarray:
     z ^= z >> np.uint64(30)
     z *= _MIX1
     z ^= z >> np.uint64(27)
@@ -90,9 +93,15 @@ class Streams:
         """Uniform [0, 1) draws for agents ``idx`` only, for this (week, decision)."""
         idx = np.asarray(idx, dtype=np.int64)
         stream_keys = self._stream_keys(int(week), decision)
-        rep = self._replicate_of[idx]
-        local = (idx - self.offsets[rep]).astype(np.uint64)
-        z = splitmix64(stream_keys[rep] + local * _GOLDEN)
+        if stream_keys.size == 1:  # one replicate: no per-agent replicate lookups
+            z = idx.astype(np.uint64)
+            z *= _GOLDEN
+            z += stream_keys[0]
+        else:
+            rep = self._replicate_of[idx]
+            local = (idx - self.offsets[rep]).astype(np.uint64)
+            z = stream_keys[rep] + local * _GOLDEN
+        _splitmix64_inplace(z)
         return (z >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
 
     def uniform(self, week: int, decision: str) -> np.ndarray:

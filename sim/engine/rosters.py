@@ -17,29 +17,34 @@ import numpy as np
 
 
 class Rosters:
-    """Sorted people of each named group of state codes."""
+    """Sorted people of each named group of state codes (groups do not overlap)."""
 
     def __init__(self, state: np.ndarray, groups: dict[str, tuple[int, ...]], n_states: int):
-        self._inside = {}
+        self._names = list(groups)
+        self._group_of = np.full(n_states, -1, dtype=np.int8)  # state code -> group (-1: none)
         self._members = {}
-        for name, codes in groups.items():
-            inside = np.zeros(n_states, dtype=bool)
-            inside[list(codes)] = True
-            self._inside[name] = inside
-            self._members[name] = np.flatnonzero(inside[state])
+        for g, (name, codes) in enumerate(groups.items()):
+            if (self._group_of[list(codes)] >= 0).any():
+                raise ValueError(f"roster {name!r} overlaps another")
+            self._group_of[list(codes)] = g
+            self._members[name] = np.flatnonzero(self._group_of[state] == g)
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self._members[name]
 
     def move(self, moved: np.ndarray, from_state: np.ndarray, to_state: np.ndarray) -> None:
         """People ``moved`` went from ``from_state`` to ``to_state`` this week."""
-        for name, inside in self._inside.items():
-            was, now = inside[from_state], inside[to_state]
+        was, now = self._group_of[from_state], self._group_of[to_state]
+        changed = np.flatnonzero(was != now)  # most moves touch no roster (absent -> work)
+        if not changed.size:
+            return
+        who, was, now = moved[changed], was[changed], now[changed]
+        for g, name in enumerate(self._names):
             members = self._members[name]
-            leaving = np.sort(moved[was & ~now])
+            leaving = np.sort(who[was == g])
             if leaving.size:
                 members = np.delete(members, np.searchsorted(members, leaving))
-            joining = np.sort(moved[now & ~was])
+            joining = np.sort(who[now == g])
             if joining.size:
                 members = np.insert(members, np.searchsorted(members, joining), joining)
             self._members[name] = members

@@ -1,0 +1,341 @@
+"""The vectorised engine: one small function per state, then the transitions
+(``engine=vectorised``, the default).
+
+Each ``_decide_*`` returns the people of one state who move this week and their outcome
+codes (STAY dropped), from start-of-week values and the hazard functions of
+:mod:`sim.engine.pathways` that the per-agent engine (:mod:`sim.engine.agent`) shares;
+``_apply`` then changes the states. The methods are :class:`sim.engine.model.RTWModel`'s
+(a mixin): they read and write the model's columns, pathways, effects and counts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.engine.absent import AbsentTable
+from sim.engine.categories import (
+    ABSENT,
+    INACTIVE,
+    INACTIVE_BENEFIT,
+    PHASED,
+    RETIRED,
+    STATES,
+    UNEMPLOYED,
+    WORKING,
+)
+from sim.engine.pathways import (
+    CLAIM,
+    INACTIVITY,
+    INACTIVITY_BENEFIT,
+    JOB_LOSS,
+    RELAPSE,
+    RETIRE,
+    RETURN,
+    SEEK,
+    SEPARATION,
+    competing_probabilities,
+    hazard_to_probability,
+    two_way_outcome,
+)
+from sim.engine.rosters import Rosters
+from sim.engine.screens import high_edge, low_edge, two_sided, with_due
+
+N_STATES = len(STATES)
+
+
+class VectorisedEngine:
+    """The weekly transitions of every person at once (mixed into ``RTWModel``)."""
+
+    def _background_onset_bound(self) -> tuple[float, float, float]:
+        """Upper bounds on any working person's weekly probabilities, before programme
+        effects (see ``_advance_vectorised``): background new spell and relapse excess
+        (bottom bands), and separation plus retirement (top bands), over every age band."""
+        pw = self.pathways
+        relapse = (pw.relapse_excess.max(initial=0.0) * pw.relapse_mult.max(initial=0.0)
+                   * max(pw.early_return_hr, 1.0) * max(pw.phased_relapse_hr, 1.0))
+        top = pw.separation_hazard.max(initial=0.0) + pw.max_retire_hazard
+        return float(pw.max_spell_hazard), float(relapse), float(top)
+
+    def _check_sustained(self, idx, in_work):
+        col = self.columns
+        last_obs = col["last_return"][idx] - self.warmup
+        first = col["first_rtw"][idx]
+        ok = ((col["sustained_rtw"][idx] < 0) & (first >= 0) & (last_obs >= first)
+              & (in_work >= self.sustained_weeks))
+        col["sustained_rtw"][idx[ok]] = last_obs[ok]
+
+    def _advance_vectorised(self, t: int):
+        if self._absent is None:  # first step: who is where, then kept up to date
+            state = self.columns["state"]
+            self._absent = AbsentTable(self.pathways, self.condition_severity,
+                                       self.columns["state_since"])
+            self._absent.add(np.flatnonzero(state == ABSENT))
+            self._rosters = Rosters(state, {"phased": (PHASED,), "unemployed": (UNEMPLOYED,),
+                                            "inactive": (INACTIVE, INACTIVE_BENEFIT)},
+                                    N_STATES)
+        rosters = self._rosters
+        self._bounds_now = {}  # effect bounds of this week (a pass over everyone each)
+        groups = [
+            self._decide_absent(t),
+            self._decide_phased(t, rosters["phased"]),
+            self._decide_working(t),
+            self._decide_unemployed(t, rosters["unemployed"]),
+            self._decide_inactive(t, rosters["inactive"]),
+        ]
+        self._apply(t, groups)
+
+    def _effect_bound(self, key) -> float:
+        """This week's largest multiplier ``key`` in force (1 when none), computed once."""
+        bound = self._bounds_now.get(key)
+        if bound is None:
+            bound = self._bounds_now[key] = self.effects.upper_bound(key)
+        return bound
+
+    def _moving(self, idx, out):
+        """People of sorted index array ``idx`` who leave their state (outcome ``out``),
+        everyone reaching State Pension age this week retiring whatever the draw."""
+        due = self.pension_due
+        if due.size and idx.size:
+            pos = np.minimum(np.searchsorted(idx, due), idx.size - 1)
+            out[pos[idx[pos] == due]] = RETIRE
+        nz = np.flatnonzero(out)  # STAY is 0
+        return idx[nz], out[nz]
+
+    def _decide_absent(self, t):
+        """Absent: RTW, job loss, inactivity (on a benefit or not), retirement. Screens the
+        absent table (:mod:`sim.engine.absent`), then decides the candidates exactly."""
+        table, eff = self._absent, self.effects
+        moving = []
+        for rows, u, week in table.candidate_blocks(t, self.draws_transition,
+                                                    eff.arrays["rtw"], eff.arrays["job_loss"]):
+            ia = table.idx[rows]
+            out = self.pathways.absent_decision(u, ia, None, week, eff.get("rtw", ia),
+                                                eff.get("job_loss", ia), table.copied(rows))
+            nz = np.flatnonzero(out)  # STAY is 0
+            moving.append((rows[nz], out[nz]))
+        rows = np.concatenate([r for r, _ in moving]) if moving else np.zeros(0, np.intp)
+        out = np.concatenate([o for _, o in moving]) if moving else np.zeros(0, np.int8)
+        due_rows = table.rows_of(self.pension_due, self._scratch)
+        if due_rows.size:  # State Pension age: retire whatever the draw
+            rows, first = np.unique(np.concatenate([due_rows, rows]), return_index=True)
+            out = np.concatenate([np.full(due_rows.size, RETIRE, dtype=out.dtype), out])[first]
+        ia = table.idx[rows]
+        order = np.argsort(ia)
+        self._absent_leaving = rows
+        return ia[order], out[order]
+
+    def _work_spell_hazard(self, t, idx, since=None):
+        """New-spell hazard of people in work ``idx``: background plus the relapse excess
+        within the relapse window of their last return (``since``: weeks since their last
+        return, if known)."""
+        col, pw = self.columns, self.pathways
+        if since is None:
+            since = t - col["last_return"][idx]
+        h = pw.spell_hazard[idx]  # a copy (fancy indexing)
+        onset = self.effects.get("onset", idx)  # stay-at-work prevention
+        if onset is not None:
+            h = h * onset
+        win = np.flatnonzero(since < pw.relapse_window)
+        if win.size:
+            iw = idx[win]
+            h[win] += pw.relapse_hazard(iw, since[win], col["early_return"][iw],
+                                        col["phased_return"][iw],
+                                        self.effects.get("relapse", iw))
+        return h
+
+    def _decide_phased(self, t, ip):
+        """Phased return: full hours (bottom band) or relapse (top band), for the people
+        whose draw may move them (:mod:`sim.engine.screens`; the relapse hazard is bounded
+        as the workers' is)."""
+        pw = self.pathways
+        background, relapse, _ = self._onset_bound
+        h_relapse = (background * self._effect_bound("onset")
+                     + relapse * self._effect_bound("relapse"))
+        u = self.draws_transition
+        ip = self._screen(ip, u[ip], pw.full_return_hazard, h_relapse)
+        p_full, p_rel = competing_probabilities(pw.full_return_hazard,
+                                                self._work_spell_hazard(t, ip))
+        out = two_way_outcome(u[ip], p_full, p_rel, RETURN, RELAPSE)
+        return self._moving(ip, out)
+
+    def _decide_working(self, t):
+        """Working: a move needs u < p_spell (bottom) or u >= 1 - p_top (top), so only those
+        draws are examined; the bounds make this exact, not an approximation. Above the
+        background bound only people back at work within the relapse window can start a
+        spell. People reaching State Pension age this week are examined whatever their draw.
+        (The slack of 1e-9 in the bounds covers rounding; an extra candidate only costs
+        time: its decision is exact.)"""
+        u = self.draws_transition
+        col = self.columns
+        background, relapse, top = self._onset_bound
+        background = background * self._effect_bound("onset")
+        p_background = float(hazard_to_probability(background * (1.0 + 1e-9)))
+        p_upper = float(hazard_to_probability(
+            (background + relapse * self._effect_bound("relapse")) * (1.0 + 1e-9)))
+        p_high = 1.0 - float(hazard_to_probability(top * (1.0 + 1e-9)))
+        cand = two_sided(u, p_upper, p_high, *self._screen_bufs)
+        u_c = u[cand]
+        since = t - col["last_return"][cand]
+        keep = (u_c < p_background) | (u_c >= p_high) | (since < self.pathways.relapse_window)
+        cand, since = cand[keep], since[keep]
+        due = self.pension_due
+        if due.size:  # add those not already candidates (both sorted)
+            pos = np.searchsorted(cand, due)
+            known = np.zeros(due.size, dtype=bool)
+            inside = pos < cand.size
+            known[inside] = cand[pos[inside]] == due[inside]
+            if not known.all():
+                cand = np.sort(np.concatenate([cand, due[~known]]))
+                since = t - col["last_return"][cand]
+        working = col["state"][cand] == WORKING
+        cw, since = cand[working], since[working]
+        out = self.pathways.working_decision(u[cw], cw, self._work_spell_hazard(t, cw, since))
+        return self._moving(cw, out)
+
+    def _screen(self, roster, u, low, high):
+        """Members of sorted ``roster`` whose draw ``u`` may move them (bottom hazards
+        summing to at most ``low``, top ones to at most ``high``; :mod:`sim.engine.screens`),
+        and everyone among them reaching State Pension age this week."""
+        keep = u < low_edge(low)
+        keep |= u >= high_edge(high)
+        return with_due(roster, keep, self.pension_due)
+
+    def _decide_unemployed(self, t, iu):
+        """Unemployed: re-employment, inactivity or retirement (the exact decision for the
+        people the screen keeps)."""
+        low, high = self._out_bounds["unemployed"]
+        u = self.draws_transition
+        iu = self._screen(iu, u[iu], low * self._effect_bound("reemploy"),
+                                      high)
+        out = self.pathways.unemployed_decision(
+            u[iu], iu, t - self.columns["state_since"][iu], self.effects.get("reemploy", iu))
+        return self._moving(iu, out)
+
+    def _decide_inactive(self, t, ii):
+        """Inactive for ill health: into work, seeking work, a benefit claim, retirement
+        (the exact decision for the people the screen keeps)."""
+        col = self.columns
+        work, _ = self._out_bounds["inactive_work"]
+        seek, high = self._out_bounds["inactive"]
+        u = self.draws_transition
+        ii = self._screen(
+            ii, u[ii], work * self._effect_bound("reemploy_inactive") + seek, high)
+        out = self.pathways.inactive_decision(
+            u[ii], ii, col["state"][ii] == INACTIVE_BENEFIT,
+            t - col["state_since"][ii], self.effects.get("reemploy_inactive", ii))
+        return self._moving(ii, out)
+
+    def _apply(self, t, groups):
+        """Transitions of the movers ``groups`` [(idx, outcome)] in the order absent,
+        phased, working, unemployed, inactive (every decision used start-of-week values)."""
+        col = self.columns
+        pw = self.pathways
+        state = col["state"]
+        state_since = col["state_since"]
+        last_return = col["last_return"]
+        nxt = t + 1
+        obs_next = nxt - self.warmup
+        moved = np.concatenate([idx for idx, _ in groups])
+        if moved.size == 0:
+            return
+        from_state = state[moved]
+        group_base = self._group_state_base[moved]
+        weeks = nxt - state_since[moved]
+        # [state, person] cells as flat positions (cheaper than 2-D fancy indexing; the
+        # array is C-contiguous, so reshape is a view and the += lands in it)
+        cells = from_state.astype(np.intp)
+        cells *= self.people.n
+        cells += moved
+        col["weeks_by_state"].reshape(-1)[cells] += weeks.astype(np.int16)
+        if self.recording:
+            ended = from_state == ABSENT
+            if ended.any():
+                self.record_spell_end(weeks[ended], moved[ended])
+
+        def pick(k, code):
+            idx, out = groups[k]
+            return idx[out == code]
+
+        # retirement (from any state): sustained-return credit for those leaving work
+        retiring = np.concatenate([pick(k, RETIRE) for k in range(len(groups))])
+        left_work = np.concatenate([pick(1, RETIRE), pick(2, RETIRE), pick(1, SEPARATION),
+                                    pick(2, SEPARATION)])
+        if left_work.size:
+            self._check_sustained(left_work, nxt - last_return[left_work])
+        state[retiring] = RETIRED
+        self._first_time("retired_week", retiring, obs_next)
+
+        # absent -> work (phased or full)
+        ret = pick(0, RETURN)
+        if ret.size:
+            phased = self.streams.uniform_at(t, "return_mode", ret) < self.phased_probability(ret)
+            state[ret] = np.where(phased, PHASED, WORKING)
+            col["phased_return"][ret] = phased
+            col["early_return"][ret] = (nxt - state_since[ret]) < pw.early_before[ret]
+            self._returned(ret, nxt, obs_next)
+        jl = pick(0, JOB_LOSS)
+        state[jl] = UNEMPLOYED
+        self._first_time("job_loss_week", jl, obs_next)
+        on_benefit = pick(0, INACTIVITY_BENEFIT)
+        state[on_benefit] = INACTIVE_BENEFIT
+        self._first_time("benefit_week", on_benefit, obs_next)
+        ina = np.concatenate([pick(0, INACTIVITY), pick(3, INACTIVITY)])
+        state[ina] = INACTIVE
+        self._first_time("inactive_week", np.concatenate([ina, on_benefit]), obs_next)
+
+        # phased -> full hours
+        state[pick(1, RETURN)] = WORKING
+        # ordinary job separation from work
+        sep = np.concatenate([pick(1, SEPARATION), pick(2, SEPARATION)])
+        state[sep] = UNEMPLOYED
+        self._first_time("separation_week", sep, obs_next)
+        # relapse from phased or working: a new absence spell
+        new_spell = np.concatenate([pick(1, RELAPSE), pick(2, RELAPSE)])
+        if new_spell.size:
+            in_work = nxt - last_return[new_spell]
+            self._check_sustained(new_spell, in_work)
+            if self.recording:
+                col["spells"][new_spell] += 1
+                col["relapses"][new_spell] += (in_work <= pw.relapse_window).astype(np.int16)
+            self._first_time("first_onset", new_spell, obs_next)
+            state[new_spell] = ABSENT
+
+        # inactive for ill health: a claim, or leaving inactivity
+        claim = pick(4, CLAIM)
+        state[claim] = INACTIVE_BENEFIT
+        self._first_time("benefit_week", claim, obs_next)
+        seek = pick(4, SEEK)
+        state[seek] = UNEMPLOYED
+        inactive_to_work = pick(4, RETURN)
+        self._first_time("left_inactive_week", np.concatenate([seek, inactive_to_work]),
+                         obs_next)
+
+        # unemployed or inactive -> (re-)employed
+        reemp = np.concatenate([pick(3, RETURN), inactive_to_work])
+        if reemp.size:
+            state[reemp] = WORKING
+            col["phased_return"][reemp] = False
+            col["early_return"][reemp] = False
+            self._first_time("reemployed_week", reemp, obs_next)
+            self._returned(reemp, nxt, obs_next)
+
+        state_since[moved] = nxt
+        self._absent.update(self._absent_leaving, new_spell)
+        to_state = state[moved]
+        self._rosters.move(moved, from_state, to_state)
+        size = self.n_groups * N_STATES
+        self._counts -= np.bincount(group_base + from_state, minlength=size)
+        self._counts += np.bincount(group_base + to_state, minlength=size)
+
+    def _first_time(self, name, idx, obs_next):
+        if self.recording and idx.size:
+            column = self.columns[name]
+            column[idx[column[idx] < 0]] = obs_next
+
+    def _returned(self, idx, nxt, obs_next):
+        col = self.columns
+        col["last_return"][idx] = nxt
+        if self.recording:
+            first_rtw = col["first_rtw"]
+            new = idx[(col["first_onset"][idx] >= 0) & (first_rtw[idx] < 0)]
+            first_rtw[new] = obs_next

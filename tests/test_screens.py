@@ -1,0 +1,77 @@
+"""The vectorised engine's screens (sim.engine.screens) keep every person who can move: the
+screened decisions equal the decisions made for everyone."""
+
+import numpy as np
+import pytest
+
+from sim.engine.categories import INACTIVE_BENEFIT
+from sim.engine.model import RTWModel
+from sim.engine.pathways import RELAPSE, RETURN, competing_probabilities, two_way_outcome
+from sim.engine.rosters import Rosters
+from sim.engine.screens import BLOCK, two_sided, with_due
+
+
+@pytest.mark.parametrize("n", [0, 7, BLOCK, 2 * BLOCK + 5])
+def test_two_sided_is_the_plain_scan(n):
+    u = np.random.default_rng(n).random(n)
+    u[:3] = [0.01, 0.99, 0.5][:min(n, 3)]  # values on the edges themselves
+    buf, buf2 = np.empty(min(max(n, 1), BLOCK), bool), np.empty(min(max(n, 1), BLOCK), bool)
+    got = two_sided(u, 0.01, 0.99, buf, buf2)
+    np.testing.assert_array_equal(got, np.flatnonzero((u < 0.01) | (u >= 0.99)))
+
+
+def test_with_due_adds_the_members_reaching_pension_age():
+    idx = np.array([2, 5, 9, 14])
+    keep = np.array([False, True, False, False])
+    due = np.array([1, 9, 14, 20])  # 1 and 20 are not in idx
+    assert with_due(idx, keep, due).tolist() == [5, 9, 14]
+    assert with_due(idx, np.zeros(4, bool), np.zeros(0, np.intp)).tolist() == []
+
+
+def test_rosters_reject_overlapping_groups():
+    with pytest.raises(ValueError, match="overlaps"):
+        Rosters(np.zeros(3, np.int8), {"a": (3,), "b": (3, 4)}, n_states=7)
+
+
+@pytest.mark.parametrize("population", ["out_of_work", "fit_note_cohort"])
+def test_screened_decisions_equal_the_unscreened(make_config, population):
+    """Strong effects (up to 4x) on the hazards of people phased back, unemployed or
+    inactive: the screens must widen with them, or movers would be missed."""
+    cfg = make_config(f"population={population}", "population.n=2000", "horizon_weeks=26",
+                      "seed=9")
+    model = RTWModel(cfg)
+    rng = np.random.default_rng(1)
+    for key in ("reemploy", "reemploy_inactive", "onset", "relapse"):
+        model.effects.arrays[key] = rng.uniform(0.5, 4.0, model.people.n)
+    pw, col = model.pathways, model.columns
+    checked = {"unemployed": 0, "inactive": 0, "phased": 0}
+
+    def full(name, t, idx):
+        u, eff = model.draws_transition[idx], model.effects
+        if name == "phased":
+            p_full, p_rel = competing_probabilities(pw.full_return_hazard,
+                                                    model._work_spell_hazard(t, idx))
+            return model._moving(idx, two_way_outcome(u, p_full, p_rel, RETURN, RELAPSE))
+        if name == "unemployed":
+            out = pw.unemployed_decision(u, idx, t - col["state_since"][idx],
+                                         eff.get("reemploy", idx))
+        else:
+            out = pw.inactive_decision(u, idx, col["state"][idx] == INACTIVE_BENEFIT,
+                                       t - col["state_since"][idx],
+                                       eff.get("reemploy_inactive", idx))
+        return model._moving(idx, out)
+
+    for name in checked:
+        screened = getattr(model, f"_decide_{name}")
+
+        def check(t, roster, name=name, screened=screened):
+            want = full(name, t, roster.copy())
+            got = screened(t, roster)
+            np.testing.assert_array_equal(got[0], want[0])
+            np.testing.assert_array_equal(got[1], want[1])
+            checked[name] += want[0].size
+            return got
+
+        setattr(model, f"_decide_{name}", check)
+    model.run()
+    assert min(checked.values()) > 5, checked  # moves of each kind were compared
