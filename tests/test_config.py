@@ -148,11 +148,10 @@ def test_preflight_rejects_bad_input_in_one_line_and_writes_nothing(tmp_path, ar
 
 
 # one case per kind of failure: a value, a key Hydra rejects, a missing config group option,
-# an interpolation, a resource estimate, a sweep cell
+# an interpolation, a sweep cell (the memory estimate's command line: tests/test_resources.py)
 CLI_SUBPROCESS = [case for case in CLI_CASES
                   if case[0] in (["population.n=-5"], ["population.nn=5"],
                                  ["programme=nonexistent"], ["seed=${oops}"],
-                                 ["population.n=50000000", "replicates=100"],
                                  ["-m", "seed=1,2", "population.n=100,-1"])]
 
 
@@ -170,4 +169,4 @@ def test_cli_rejects_bad_input_in_one_line_and_writes_nothing(run_cli, tmp_path,
 
 
 def test_the_subprocess_cases_are_all_found_in_cli_cases():
-    assert len(CLI_SUBPROCESS) == 6
+    assert len(CLI_SUBPROCESS) == 5
