@@ -37,16 +37,22 @@ def run_cli():
     return run
 
 
-# -- scheduling on both cores (make test: -n 2; pyproject adds --dist loadgroup) ----------
+# -- scheduling on both cores (make test: -n 2 --dist loadfile --no-loadscope-reorder) -----
+# loadfile: each test file runs on one worker (a module-scoped fixture is built once), files
+# go to whichever worker is free. (loadgroup's xdist_group marks would be finer, but
+# pytest-xdist 3.8 sets ``item._nodeid``, which pytest 9.2 no longer reads: the marks are
+# ignored.) --no-loadscope-reorder keeps the order below instead of most-tests-first.
 
-# The longest tests and module groups, longest first (`--durations` of a full run, see the
-# README's tests section): they start first, so no long test is left for the end while the
-# other core idles. A prefix is a file or a file::test.
+# The longest files, longest first (`--durations` of a full run): they start first, so no
+# long file is left for the end while the other core idles. The two Ray files are apart, so
+# the other worker is busy with test_sweep.py when one starts; whichever worker runs both
+# builds their shared joblib reference once.
 RUN_FIRST = (
     "tests/test_sweep_ray_cluster.py",
-    "tests/test_sweep_ray.py::test_ray_launcher",
     "tests/test_sweep.py",
-    "tests/test_discovery.py::test_gsa_and_scenario_discovery_end_to_end",
+    "tests/test_sweep_ray.py",
+    "tests/test_explorer_browser.py",
+    "tests/test_discovery.py",
     "tests/test_crash_safety.py",
 )
 
@@ -55,20 +61,16 @@ def _first_rank(nodeid: str) -> int:
     return next((i for i, p in enumerate(RUN_FIRST) if nodeid.startswith(p)), len(RUN_FIRST))
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config, items):
-    """RUN_FIRST tests go to the front (the order is otherwise kept), and the tests of a
-    module that share a module-scoped fixture stay on one worker (one xdist group), so that
-    fixture is built once."""
+    """With --no-loadscope-reorder (make test), RUN_FIRST files go to the front; the order is
+    otherwise kept. Without it (e.g. ``-n 2`` alone, which hands a chunk of the first tests to
+    one worker) the order is left alone."""
+    if getattr(config.option, "loadscopereorder", True):
+        return
     items.sort(key=lambda item: _first_rank(item.nodeid))  # stable
-    for item in items:
-        defs = getattr(item, "_fixtureinfo", None)
-        defs = defs.name2fixturedefs.values() if defs else ()
-        if any(d.scope == "module" for seq in defs for d in seq):
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
 
-# -- the Ray tests' shared sweep (both run in one xdist group, so this runs once) ----------
+# -- the Ray tests' shared sweep ----------------------------------------------------------
 
 RAY_GRID = ["programme=usual_care,ips_smi", "population.n=300", "horizon_weeks=14",
             "replicates=2", "output.plots=false", "output.write_agents=false",

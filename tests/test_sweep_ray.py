@@ -73,7 +73,6 @@ def _tree(root: int, marker: str | None) -> set[int]:
     return pids
 
 
-@pytest.mark.xdist_group("ray")  # one Ray at a time, and one joblib reference (conftest)
 def test_ray_launcher_listens_on_loopback_only_matches_joblib_and_leaves_no_process(
         tmp_path, ray_joblib_reference):
     """Issue 12 (3): every socket of the sweep's Ray (GCS, raylet, workers, dashboard and

@@ -31,7 +31,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.xdist_group("ray")  # one Ray at a time, and one joblib reference (conftest)
 def test_sweep_on_an_existing_ray_cluster_matches_joblib(tmp_path, ray_joblib_reference):
     pytest.importorskip("ray")
     pytest.importorskip("psutil")
