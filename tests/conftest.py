@@ -43,17 +43,25 @@ def run_cli():
 # pytest-xdist 3.8 sets ``item._nodeid``, which pytest 9.2 no longer reads: the marks are
 # ignored.) --no-loadscope-reorder keeps the order below instead of most-tests-first.
 
-# The longest files, longest first (`--durations` of a full run): they start first, so no
-# long file is left for the end while the other core idles. The two Ray files are apart, so
-# the other worker is busy with test_sweep.py when one starts; whichever worker runs both
-# builds their shared joblib reference once.
+# The longest files, longest first (per-file sums of `--durations=0` of a full run, on
+# 2026-11-30 under a load of 10-20: discovery 1003 s, sweep 701, cli_safety 519, explorer 459,
+# report_inputs 430, interventions 378, sweep_ray_cluster 341, horizon_checks 301, calibrate
+# 266, resources 223, sweep_ray 172; config and crash_safety were cut since). They start
+# first, so no long file is left for the end while the other core idles.
 RUN_FIRST = (
-    "tests/test_sweep_ray_cluster.py",
-    "tests/test_sweep.py",
-    "tests/test_sweep_ray.py",
-    "tests/test_explorer_browser.py",
     "tests/test_discovery.py",
+    "tests/test_sweep.py",
+    "tests/test_cli_safety.py",
+    "tests/test_explorer.py",
+    "tests/test_report_inputs.py",
+    "tests/test_interventions.py",
+    "tests/test_sweep_ray_cluster.py",
+    "tests/test_horizon_checks.py",
+    "tests/test_calibrate.py",
+    "tests/test_resources.py",
+    "tests/test_sweep_ray.py",
     "tests/test_crash_safety.py",
+    "tests/test_explorer_browser.py",
 )
 
 
@@ -80,7 +88,9 @@ RAY_TABLES = ("summary.parquet", "comparison.csv", "cells.csv", "failures.csv")
 
 @pytest.fixture(scope="session")
 def ray_joblib_reference(tmp_path_factory):
-    """RAY_GRID swept by the joblib launcher on 2 workers: the Ray launchers' reference."""
+    """RAY_GRID swept by the joblib launcher on 2 workers: the reference of both Ray tests
+    (built once if one worker runs both files, else once per worker: no more than the one
+    sweep each test ran before)."""
     import subprocess
 
     pytest.importorskip("ray")
