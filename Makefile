@@ -12,9 +12,10 @@ venv:
 run: venv  ## run the default scenario; results and summary under outputs/latest/
 	$(PY) -m sim $(ARGS)
 
+# a file at a time to whichever worker is free, the longest files first (tests/conftest.py)
 test: venv  ## ruff, then the full test suite (what CI runs)
 	$(PY) -m ruff check .
-	$(PY) -m pytest -q -n 2 $(ARGS)
+	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder $(ARGS)
 
 lint: venv
 	$(PY) -m ruff check .

@@ -131,6 +131,32 @@ CLI_CASES = [
 
 
 @pytest.mark.parametrize("args,expected", CLI_CASES, ids=[" ".join(c[0]) for c in CLI_CASES])
+def test_preflight_rejects_bad_input_in_one_line_and_writes_nothing(tmp_path, args, expected):
+    """What ``python -m sim`` checks before Hydra starts (in-process: ~0.3 s a case
+    instead of ~3 s for a new interpreter; the subprocess cases below check that the
+    command line turns this error into one line on stderr and exit status 2)."""
+    import sim.__main__ as cli
+    from sim.cli.preflight import prepare
+
+    out = tmp_path / "run"
+    with pytest.raises(ConfigError) as info:
+        prepare([*args, f"hydra.run.dir={out}", f"hydra.sweep.dir={out}"],
+                task_function=cli.main)
+    assert "\n" not in str(info.value)
+    assert expected in str(info.value)
+    assert not out.exists()
+
+
+# one case per kind of failure: a value, a key Hydra rejects, a missing config group option,
+# an interpolation, a sweep cell (the memory estimate's command line: tests/test_resources.py)
+CLI_SUBPROCESS = [case for case in CLI_CASES
+                  if case[0] in (["population.n=-5"], ["population.nn=5"],
+                                 ["programme=nonexistent"], ["seed=${oops}"],
+                                 ["-m", "seed=1,2", "population.n=100,-1"])]
+
+
+@pytest.mark.parametrize("args,expected", CLI_SUBPROCESS,
+                         ids=[" ".join(c[0]) for c in CLI_SUBPROCESS])
 def test_cli_rejects_bad_input_in_one_line_and_writes_nothing(run_cli, tmp_path, args, expected):
     out = tmp_path / "run"
     result = run_cli(*args, f"hydra.run.dir={out}", f"hydra.sweep.dir={out}")
@@ -140,3 +166,7 @@ def test_cli_rejects_bad_input_in_one_line_and_writes_nothing(run_cli, tmp_path,
     assert lines[0].startswith("config error: ")
     assert expected in lines[0]
     assert not out.exists()
+
+
+def test_the_subprocess_cases_are_all_found_in_cli_cases():
+    assert len(CLI_SUBPROCESS) == 5

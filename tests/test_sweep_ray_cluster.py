@@ -19,13 +19,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import RAY_GRID as GRID
+from tests.conftest import RAY_TABLES as TABLES
 from tests.conftest import REPO
 from tests.test_sweep_ray import _is_loopback, _listening, ray_pids, stop
-
-GRID = ["programme=usual_care,ips_smi", "population.n=300", "horizon_weeks=14",
-        "replicates=2", "output.plots=false", "output.write_agents=false",
-        "outcomes.rtw_weeks=[13]", "outcomes.snapshot_weeks=[6,13]"]
-TABLES = ("summary.parquet", "comparison.csv", "cells.csv", "failures.csv")
 
 
 def _free_port() -> int:
@@ -34,7 +31,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_sweep_on_an_existing_ray_cluster_matches_joblib(tmp_path):
+def test_sweep_on_an_existing_ray_cluster_matches_joblib(tmp_path, ray_joblib_reference):
     pytest.importorskip("ray")
     pytest.importorskip("psutil")
     pytest.importorskip("hydra_plugins.hydra_ray_launcher")
@@ -74,12 +71,7 @@ def test_sweep_on_an_existing_ray_cluster_matches_joblib(tmp_path):
         shutil.rmtree(ray_tmp, ignore_errors=True)
     assert ray_pids(ray_tmp) == []
 
-    joblib_dir = tmp_path / "joblib"
-    ref = subprocess.run([sys.executable, "-m", "sim", "-m", *GRID, "hydra/launcher=joblib",
-                          "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={joblib_dir}"],
-                         cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert ref.returncode == 0, ref.stderr[-3000:]
     for name in TABLES:
         assert (cluster_dir / "aggregate" / name).read_bytes() == \
-            (joblib_dir / "aggregate" / name).read_bytes(), name
+            (ray_joblib_reference / "aggregate" / name).read_bytes(), name
     assert len(list(cluster_dir.glob("cells/*/results/manifest.json"))) == 2
