@@ -292,11 +292,13 @@ class Programme:
                 cand = np.flatnonzero((since == t - comp.refer_week) & (state == target_state))
             cand = cand[comp.eligible[cand] & (status[cand] == NEVER)]
             if cand.size:
-                referred = streams.uniform_at(t, f"{comp.key}:referral", cand) < \
-                    comp.p_referral[cand]
-                took = streams.uniform_at(t, f"{comp.key}:uptake", cand) < comp.p_uptake[cand]
-                joins = cand[referred & took]
-                declined = cand[referred & ~took]
+                referred = cand[streams.uniform_at(t, f"{comp.key}:referral", cand)
+                                < comp.p_referral[cand]]
+                # (a person's draw does not depend on who else draws: only the referred)
+                took = streams.uniform_at(t, f"{comp.key}:uptake", referred) < \
+                    comp.p_uptake[referred]
+                joins = referred[took]
+                declined = referred[~took]
                 status[declined] = DECLINED
                 self.status_week[k, declined] = t
                 status[joins] = WAITING
@@ -373,10 +375,11 @@ class Programme:
         self._active = active
         if not active.size:
             return
+        pos, multi = _placement(self.components, lagged, active, self.multidomain_hr != 1.0)
         for key, name in keys:
             if eff[name] is None:
                 continue
-            eff[name][active] = self._combined(key, lagged, active, shares)
+            eff[name][active] = _combine(self, key, lagged, pos, multi, active.size, shares)
         if eff[REEMPLOY_INACTIVE] is not None:
             serving = [e if c.acts_on in OUT_OF_WORK else e[:0]
                        for c, e in zip(self.components, lagged, strict=True)]
@@ -427,30 +430,8 @@ class Programme:
         ``domain_strongest`` keeps one such pool per domain and multiplies the pools;
         ``multiplicative`` multiplies every component's effect.
         """
-        pools = np.ones((len(DOMAINS) if self.combine == "domain_strongest" else 1, idx.size))
-        domains = np.zeros((len(DOMAINS), idx.size), dtype=bool)
-        shares = shares if shares is not None else [None] * len(self.components)
-        for comp, members, share in zip(self.components, lagged, shares, strict=True):
-            if not members.size:
-                continue
-            pos = np.searchsorted(idx, members)
-            d = DOMAINS.index(comp.domain)
-            domains[d, pos] = True
-            values = comp.effects[key]
-            if values is None:
-                continue
-            v = values[members] if share is None else np.power(values[members], share)
-            pool = pools[d if self.combine == "domain_strongest" else 0]
-            if self.combine == "multiplicative":
-                pool[pos] *= v
-            else:
-                better = np.abs(np.log(v)) > np.abs(np.log(pool[pos]))
-                pool[pos] = np.where(better, v, pool[pos])
-        combined = pools.prod(axis=0)
-        if self.multidomain_hr != 1.0 and key in MULTIDOMAIN_EFFECTS:
-            multi = domains[:3].sum(axis=0) >= 2  # health, coordination, workplace
-            combined[multi] *= self.multidomain_hr
-        return combined
+        pos, multi = _placement(self.components, lagged, idx, self.multidomain_hr != 1.0)
+        return _combine(self, key, lagged, pos, multi, idx.size, shares)
 
     def after_decisions(self, model, t: int) -> None:
         """Relapse protection for returns supported by a component with a relapse effect."""
@@ -488,6 +469,49 @@ class Programme:
     def fixed_costs(self, weeks: int) -> float:
         """Running costs that do not depend on use (per replicate)."""
         return sum(c.cost_fixed_per_week for c in self.components) * weeks
+
+
+def _placement(components, lagged, idx, multidomain: bool):
+    """Where each component's people sit in ``idx`` (sorted, unique; None: nobody), and
+    who is in two or more of the domains health, coordination and workplace (None unless
+    ``multidomain``): the same for every effect of a week, so found once."""
+    pos = [np.searchsorted(idx, members) if members.size else None for members in lagged]
+    if not multidomain:
+        return pos, None
+    domains = np.zeros((len(DOMAINS), idx.size), dtype=bool)
+    for comp, p in zip(components, pos, strict=True):
+        if p is not None:
+            domains[DOMAINS.index(comp.domain), p] = True
+    return pos, domains[:3].sum(axis=0) >= 2
+
+
+def _combine(programme, key, lagged, pos, multi, size, shares=None):
+    """:meth:`Programme._combined` given the placement (:func:`_placement`)."""
+    rule = programme.combine
+    n_pools = len(DOMAINS) if rule == "domain_strongest" else 1
+    pools = np.ones((n_pools, size))
+    fresh = [True] * n_pools  # nothing in the pool yet: the strongest of 1 and v is v
+    shares = shares if shares is not None else [None] * len(programme.components)
+    for comp, members, p, share in zip(programme.components, lagged, pos, shares,
+                                       strict=True):
+        values = comp.effects[key]
+        if p is None or values is None:
+            continue
+        v = values[members] if share is None else np.power(values[members], share)
+        d = DOMAINS.index(comp.domain) if rule == "domain_strongest" else 0
+        pool = pools[d]
+        if rule == "multiplicative":
+            pool[p] *= v
+        elif fresh[d]:
+            pool[p] = v
+        else:
+            better = np.abs(np.log(v)) > np.abs(np.log(pool[p]))
+            pool[p] = np.where(better, v, pool[p])
+        fresh[d] = False
+    combined = pools.prod(axis=0)
+    if programme.multidomain_hr != 1.0 and key in MULTIDOMAIN_EFFECTS:
+        combined[multi] *= programme.multidomain_hr
+    return combined
 
 
 def ever_enrolled(programme: Programme) -> np.ndarray:
