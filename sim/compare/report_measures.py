@@ -125,12 +125,21 @@ def replicate_measures(cell: Cell, week: int | None = None) -> pd.DataFrame:
     return out
 
 
+def _measures_of(cell: Cell, week: int) -> pd.DataFrame:
+    """:func:`replicate_measures` of ``cell``, once per cell and week (a cell's tables do not
+    change; the explorer compares one usual-care cell with each new design); a copy."""
+    memo = cell.__dict__.setdefault("_measures", {})
+    if week not in memo:
+        memo[week] = replicate_measures(cell, week)
+    return memo[week].copy()
+
+
 def _arm_measures(arm: Arm, week: int) -> pd.DataFrame:
     """Per (seed, replicate): the measures of every run of one row."""
     frames = []
     for seed, cell in sorted(arm.cells.items()):
         try:
-            m = replicate_measures(cell, week)
+            m = _measures_of(cell, week)
         except ReportError:
             raise
         except Exception as err:  # noqa: BLE001 - a table that parses but is not a run's
