@@ -231,32 +231,53 @@ def compare_cells(cells: list[Cell]) -> Comparison:
                       rtw_week=week, econ_window=econ_window)
 
 
+def _once(arm: Arm, key, make) -> pd.DataFrame:
+    """``make()`` for an arm of one run, once per cell and key (a cell's tables do not
+    change; the explorer compares one usual-care cell with each new design); a copy."""
+    if len(arm.cells) != 1:
+        return make()
+    memo = next(iter(arm.cells.values())).__dict__.setdefault("_once", {})
+    if key not in memo:
+        memo[key] = make()
+    return memo[key].copy()
+
+
+def _arm_groups(arm: Arm, rtw: str) -> pd.DataFrame:
+    s = pd.concat([c.summary for c in arm.cells.values()])
+    s = s[s["dimension"].isin(["imd_quintile", "ethnicity", "condition", "disability",
+                               "employment"])
+          & s["metric"].isin([rtw, "days_absent"])]
+    g = (s.groupby(["dimension", "group", "metric"], sort=False)
+         .agg(value=("value", "mean"), n=("n", "sum")).reset_index())
+    wide = g.pivot_table(index=["dimension", "group"], columns="metric",
+                         values="value").reset_index().rename_axis(columns=None)
+    n = g[g["metric"] == "days_absent"].set_index(["dimension", "group"])["n"]
+    wide["n"] = [int(n.get((d, gr), 0)) for d, gr in zip(wide["dimension"], wide["group"],
+                                                         strict=True)]
+    return wide
+
+
 def _group_table(arms: list[Arm], rtw: str) -> pd.DataFrame:
     frames = []
     for arm in arms:
-        s = pd.concat([c.summary for c in arm.cells.values()])
-        s = s[s["dimension"].isin(["imd_quintile", "ethnicity", "condition", "disability",
-                                   "employment"])
-              & s["metric"].isin([rtw, "days_absent"])]
-        g = (s.groupby(["dimension", "group", "metric"], sort=False)
-             .agg(value=("value", "mean"), n=("n", "sum")).reset_index())
-        wide = g.pivot_table(index=["dimension", "group"], columns="metric",
-                             values="value").reset_index().rename_axis(columns=None)
-        n = g[g["metric"] == "days_absent"].set_index(["dimension", "group"])["n"]
-        wide["n"] = [int(n.get((d, gr), 0)) for d, gr in zip(wide["dimension"], wide["group"],
-                                                             strict=True)]
+        wide = _once(arm, ("groups", rtw), lambda arm=arm: _arm_groups(arm, rtw))
         wide.insert(0, "design", arm.key)
         frames.append(wide)
     return pd.concat(frames, ignore_index=True)
 
 
+def _arm_curves(arm: Arm) -> pd.DataFrame:
+    rc = pd.concat([c.rtw_curves for c in arm.cells.values()])
+    r = rc.groupby(["dimension", "group", "week"], sort=False)[
+        ["returned", "n"]].sum().reset_index()
+    r["share"] = r["returned"] / r["n"]
+    return r
+
+
 def _curves(arms: list[Arm]) -> pd.DataFrame:
     frames = []
     for arm in arms:
-        rc = pd.concat([c.rtw_curves for c in arm.cells.values()])
-        r = rc.groupby(["dimension", "group", "week"], sort=False)[
-            ["returned", "n"]].sum().reset_index()
-        r["share"] = r["returned"] / r["n"]
+        r = _once(arm, "curves", lambda arm=arm: _arm_curves(arm))
         r.insert(0, "design", arm.key)
         frames.append(r)
     return pd.concat(frames, ignore_index=True)

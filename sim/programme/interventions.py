@@ -247,8 +247,9 @@ class Programme:
         # effect had started; their end week is status_week
         self.former = [np.zeros(0, dtype=np.int64) for _ in range(k)]
         self.starts_by_week = np.zeros((k, n_weeks + 1), dtype=np.int64)
-        self._active = np.zeros(0, dtype=np.int64)
+        self._changed: list[np.ndarray] = []  # this week's (before_decisions, _members)
         self._mask = np.zeros(n, dtype=bool)  # scratch for _union
+        self._chosen = np.zeros(n, dtype=bool)  # scratch for _set_effects
         self.imd = people.imd_quintile
         self.replicate = people.replicate
 
@@ -282,6 +283,7 @@ class Programme:
         state = col["state"]
         since = col["state_since"]
         streams = model.streams
+        self._changed = []  # people whose weekly multipliers may change (_set_effects)
         for k, comp in enumerate(self.components):
             status = self.status[k]
             # 1. referral and uptake at the referral week of a spell (once per person)
@@ -342,6 +344,7 @@ class Programme:
                 status[e[drop & ~done]] = DROPPED
                 status[e[done]] = FINISHED
                 ended = e[drop | done]
+                self._changed.append(ended)  # their effect changes: gone, or fading
                 self.status_week[k, ended] = t
                 if comp.persistence.active:  # only those the effect had reached keep it
                     had = (t - self.start_week[k, ended]) > comp.effect_lag_weeks
@@ -363,28 +366,33 @@ class Programme:
         return np.lexsort((w, joined, rep))
 
     def _set_effects(self, model, t):
-        """This week's multipliers for everyone enrolled (and reset those who left)."""
+        """This week's multipliers, set only for the people whose multipliers may have
+        changed since last week (everyone else keeps theirs, computed the same way):
+        those who left a component this week, whose effect started (the lag passed) or
+        decayed to nothing, and former participants of a component whose effect fades
+        (:meth:`_members`). Someone in no component any more gets 1 (no effect)."""
         eff = model.effects.arrays
         keys = tuple((key, EFFECT_TO_HAZARD[key]) for key in WEEKLY_EFFECTS)
-        prev = self._active
-        for name in (*(n for _, n in keys), REEMPLOY_INACTIVE):
-            if eff[name] is not None and prev.size:
-                eff[name][prev] = 1.0
         lagged, shares = self._members(t)
-        active = self._union(lagged)
-        self._active = active
-        if not active.size:
+        idx = self._union(self._changed)
+        self._changed = []
+        if not idx.size:
             return
-        pos, multi = _placement(self.components, lagged, active, self.multidomain_hr != 1.0)
+        chosen = self._chosen  # scratch: all False between uses
+        chosen[idx] = True
+        keep = [chosen[m] for m in lagged]
+        chosen[idx] = False
+        lagged = [m[k] for m, k in zip(lagged, keep, strict=True)]
+        shares = [None if g is None else g[k] for g, k in zip(shares, keep, strict=True)]
+        pos, multi = _placement(self.components, lagged, idx, self.multidomain_hr != 1.0)
         for key, name in keys:
             if eff[name] is None:
                 continue
-            eff[name][active] = _combine(self, key, lagged, pos, multi, active.size, shares)
+            eff[name][idx] = _combine(self, key, lagged, pos, multi, idx.size, shares)
         if eff[REEMPLOY_INACTIVE] is not None:
             serving = [e if c.acts_on in OUT_OF_WORK else e[:0]
                        for c, e in zip(self.components, lagged, strict=True)]
-            eff[REEMPLOY_INACTIVE][active] = self._combined("reemploy_hr", serving, active,
-                                                            shares)
+            eff[REEMPLOY_INACTIVE][idx] = self._combined("reemploy_hr", serving, idx, shares)
 
     def _union(self, groups: list[np.ndarray]) -> np.ndarray:
         """Sorted unique people in any of ``groups`` (np.unique's result). A mask over
@@ -405,7 +413,9 @@ class Programme:
         the enrolled log HR (None: all 1, nobody former)."""
         members, shares = [], []
         for k, (c, e) in enumerate(zip(self.components, self.enrolled, strict=True)):
-            on = e[(t - self.status_week[k, e]) >= c.effect_lag_weeks]
+            weeks_in = t - self.status_week[k, e]
+            on = e[weeks_in >= c.effect_lag_weeks]
+            self._changed.append(e[weeks_in == c.effect_lag_weeks])  # the effect starts
             f = self.former[k]
             if not f.size:
                 members.append(on)
@@ -414,8 +424,11 @@ class Programme:
             g = c.persistence.share(t - self.status_week[k, f] + 1)
             if c.persistence.lasting == 0:  # decayed to nothing: gone for good
                 keep = g >= NEGLIGIBLE
+                self._changed.append(f[~keep])
                 f, g = f[keep], g[keep]
                 self.former[k] = f
+            if fading(c.persistence):  # the share changes every week
+                self._changed.append(f)
             members.append(np.concatenate([on, f]))
             shares.append(np.concatenate([np.ones(on.size), g]))
         return members, shares
@@ -469,6 +482,13 @@ class Programme:
     def fixed_costs(self, weeks: int) -> float:
         """Running costs that do not depend on use (per replicate)."""
         return sum(c.cost_fixed_per_week for c in self.components) * weeks
+
+
+def fading(persistence: Persistence) -> bool:
+    """Whether a former participant's share of the effect changes from week to week: a
+    half-life and a part that fades (with ``lasting`` 1 the share is exactly 1, with no
+    half-life exactly ``lasting``)."""
+    return persistence.half_life_weeks > 0 and persistence.lasting < 1
 
 
 def _placement(components, lagged, idx, multidomain: bool):
