@@ -128,10 +128,18 @@ def replicate_measures(cell: Cell, week: int | None = None) -> pd.DataFrame:
 def _measures_of(cell: Cell, week: int) -> pd.DataFrame:
     """:func:`replicate_measures` of ``cell``, once per cell and week (a cell's tables do not
     change; the explorer compares one usual-care cell with each new design); a copy."""
-    memo = cell.__dict__.setdefault("_measures", {})
-    if week not in memo:
-        memo[week] = replicate_measures(cell, week)
-    return memo[week].copy()
+    return _cell_memo(cell, ("measures", week), lambda: replicate_measures(cell, week))
+
+
+def _cell_memo(cell: Cell, key, make) -> pd.DataFrame:
+    """``make()`` once per cell, key and tables (a table replaced on the cell, as a test
+    may do, is computed again); a copy."""
+    memo = cell.__dict__.setdefault("_memo", {})
+    tables = (cell.summary, cell.economics, cell.rtw_curves)
+    hit = memo.get(key)
+    if hit is None or any(a is not b for a, b in zip(hit[0], tables, strict=True)):
+        hit = memo[key] = (tables, make())
+    return hit[1].copy()
 
 
 def _arm_measures(arm: Arm, week: int) -> pd.DataFrame:
@@ -236,10 +244,7 @@ def _once(arm: Arm, key, make) -> pd.DataFrame:
     change; the explorer compares one usual-care cell with each new design); a copy."""
     if len(arm.cells) != 1:
         return make()
-    memo = next(iter(arm.cells.values())).__dict__.setdefault("_once", {})
-    if key not in memo:
-        memo[key] = make()
-    return memo[key].copy()
+    return _cell_memo(next(iter(arm.cells.values())), key, make)
 
 
 def _arm_groups(arm: Arm, rtw: str) -> pd.DataFrame:
