@@ -109,9 +109,11 @@ def _png(fig: Figure) -> bytes:
 
 
 def figure_png(model: ExplorerModel, key: str) -> bytes:
-    """The page's figure ``key`` as PNG. Drawing is a large part of an update (~0.2-0.9
-    CPU-s a figure), so each is drawn once: those of the full runs once per pair of arms
-    (the outcome's view cache: Reset on a scenario seen before draws nothing), the live
+    """The page's figure ``key`` as PNG. Drawing from scratch is a large part of an update
+    (~0.1-0.6 CPU-s a figure), so each is drawn once: those of the full runs once per pair
+    of arms (the outcome's view cache: Reset on a scenario seen before draws nothing), and
+    then only the design's lines and bars over a kept background
+    (:mod:`sim.explorer.figures`: ~0.03-0.12 CPU-s for a new lever value), the live
     states once per model and week, and the states before any step once per design label,
     population mode and horizon (all it shows)."""
     if key != "states":  # drawn over a kept background (sim.explorer.figures)

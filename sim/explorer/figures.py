@@ -6,14 +6,15 @@ text: ~0.2 CPU-s for the curves figure at any population size), and a lever valu
 only the design's lines and bars: usual care, the axes, the titles and the legend stay.
 So each figure is kept as a **background** (everything but the design's artists, drawn
 once and kept as pixels) and the design's artists, drawn over a copy of it (matplotlib's
-blitting: ``restore_region`` then ``draw_artist``). A background is keyed by everything it
-shows: the usual-care arm (its config hash), the design's name and label, and the axis
-limits, which are fixed steps (:func:`nice_limit`) wide enough for the design's values, not
-autoscaled, so nearby lever values share one. The legend is drawn last, over the lines,
-as in a full draw.
+blitting: ``restore_region`` then ``draw_artist``). A figure is kept per usual-care arm
+(its config hash) and design (name and label); within it a background per set of axis
+limits, which are fixed steps (:func:`nice_limit`) wide enough for the values shown, not
+autoscaled, so nearby lever values share one (a new set of limits costs one redraw of the
+kept figure, ~0.2 CPU-s for the curves, not a new figure). The legend is drawn last, over
+the lines, as in a full draw.
 
-Backgrounds are shared by every page session; one lock per background (a matplotlib
-figure is not thread-safe).
+Figures are shared by every page session; one lock per figure (a matplotlib figure is not
+thread-safe).
 """
 
 from __future__ import annotations
