@@ -2,14 +2,17 @@
 
 One update is what pressing Reset after changing a control costs: check the controls,
 run what changed, compare with usual care (the report's functions), the plain-words
-answer, and the page's views (the gaps table and the figures, rendered to PNG as the page
-does). Each case is timed as CPU seconds of this process (``time.process_time``: the
-machine is shared, so wall time mostly measures the other users) and as wall seconds:
+answer, and the page's views (the gaps table and the figures, as PNG, as the page draws
+them). Each case is timed as CPU seconds of this process (``time.process_time``: the
+machine may be shared, so wall time mostly measures the other users; the load average is
+printed) and as wall seconds:
 
     first view           a fresh process: Hydra composition of the preset with the design
                          and with usual care, both arms, the comparison, the views
-    lever changed        a lever of the design (the referral week) set to a value not seen
-                         before: the design arm reruns, usual care is the cached arm
+    lever changed        a lever of the design set to a value not seen before (referral
+                         weeks and capacities; the target of issue 18): the design arm
+                         reruns, usual care is the cached arm. Median and max of --levers
+                         values
     repeat               the same scenario again (Reset pressed again; back to a setting
                          seen before; only the person to follow changed): nothing reruns
     other design         a design not seen before (its Hydra composition is cached after
@@ -20,19 +23,24 @@ machine is shared, so wall time mostly measures the other users) and as wall sec
     step                 Mesa's Step: the first builds the live models, later ones advance
                          both by one week
 
-then the split of one "lever changed" update: checking the controls, the design arm's
-weekly loop, its tables, the comparison, the answer and the views.
+then the split of one "lever changed" update, timed inside the page's own code path (the
+functions it calls, wrapped with CPU timers): the design arm's model build, weekly loop
+(and the programme's part of it), its tables, the comparison, the answer and the views.
 
-    python experiments/explorer_bench.py [--n 20000] [--repeats 3]
+    python experiments/explorer_bench.py [--n 20000] [--levers 8] [--repeats 3]
 
-Target (issue 18): an update of the default view under 1 s.
+Target (issue 18): a new lever value answers in under 1 s at 20,000 people.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
+import functools
+import importlib
+import os
+import statistics
 import time
+from collections import defaultdict
 
 
 def _clock(fn):
@@ -44,16 +52,10 @@ def _clock(fn):
 def _render(model) -> None:
     """What the page draws for a new scenario: the gaps table and three figures as PNG."""
     from sim.explorer import app
-    from sim.explorer.adapter import gaps_view
 
-    if hasattr(app, "figure_png"):  # the page's own path: views cached per pair of arms
-        app.gaps_table(model)
-        for key in ("states", "curves", "costs"):
-            app.figure_png(model, key)
-    else:  # before the views were cached (for before/after figures)
-        gaps_view(model.outcome)
-        for make in (app._states_figure, app._curves_figure, app._costs_figure):
-            make(model).savefig(io.BytesIO(), format="png")
+    app.gaps_table(model)
+    for key in ("states", "curves", "costs"):
+        app.figure_png(model, key)
 
 
 def _update(n: int, **controls):
@@ -83,91 +85,117 @@ def _best(samples):
     return min(s[0] for s in samples), min(s[1] for s in samples)
 
 
-def split(n: int, week: int) -> dict:
-    """CPU seconds of each part of one lever update (a referral week not seen before)."""
-    from sim.compare.report import compare_cells
-    from sim.engine.model import RTWModel
-    from sim.explorer.adapter import Controls, build_scenario, run_arm
-    from sim.explorer.runs import answer_lines
-    from sim.explorer.views import gaps_view
-    from sim.results.economics import economics_table
-    from sim.results.outcomes import (
-        agent_outcomes,
-        group_summary,
-        programme_table,
-        rtw_curve_table,
-    )
+def lever_values(k: int) -> list[dict]:
+    """``k`` lever settings of the default design, none seen before in this process:
+    referral weeks 2, 3, ... and capacities (starts per week per 100,000), alternating."""
+    weeks = (str(w) for w in range(2, 2 + k))
+    capacities = (str(c) for c in range(900, 900 + 150 * k, 150))
+    return [{"refer_at_week": next(weeks)} if i % 2 == 0 else {"capacity": next(capacities)}
+            for i in range(k)]
 
-    out = {}
-    (out["controls"], _), s = _clock(lambda: build_scenario(Controls(n=str(n),
-                                                                     refer_at_week=str(week))))
-    cfg = s.config
-    (out["model build"], _), m = _clock(lambda: RTWModel(cfg))
-    (out["weekly loop"], _), _ = _clock(m.run)
 
-    def tables():
-        agents = agent_outcomes(m)
-        agents.attrs["horizon"] = cfg["horizon_weeks"]
-        group_summary(agents, cfg)
-        economics_table(agents, cfg, programme_table(m))
-        rtw_curve_table(agents, cfg)
+# the update path's parts: (module, attribute, class or None, label)
+PARTS = (
+    ("sim.engine.model", "__init__", "RTWModel", "model build"),
+    ("sim.engine.model", "run", "RTWModel", "weekly loop"),
+    ("sim.programme.interventions", "before_decisions", "Programme", "  of which programme"),
+    ("sim.programme.interventions", "after_decisions", "Programme", "  of which programme"),
+    ("sim.simulate", "agent_outcomes", None, "tables"),
+    ("sim.simulate", "group_summary", None, "tables"),
+    ("sim.simulate", "programme_table", None, "tables"),
+    ("sim.simulate", "economics_table", None, "tables"),
+    ("sim.explorer.runs", "rtw_curve_table", None, "tables"),
+    ("sim.explorer.runs", "compare_cells", None, "comparison"),
+    ("sim.explorer.runs", "answer_lines", None, "answer"),
+    ("sim.explorer.app", "gaps_table", None, "gaps table"),
+)
 
-    (out["tables"], _), _ = _clock(tables)
-    ref, des = run_arm(s.reference), run_arm(cfg)
-    (out["comparison"], _), comp = _clock(lambda: compare_cells([ref.cell, des.cell]))
-    (out["answer"], _), _ = _clock(lambda: answer_lines(comp))
-    from sim.explorer.adapter import ExplorerModel
 
-    model = ExplorerModel(n=str(n), refer_at_week=str(week))
-    (out["gaps view"], _), _ = _clock(lambda: gaps_view(model.outcome))
+def split(n: int, controls: dict) -> dict:
+    """CPU seconds of each part of one lever update, timed in the page's own path."""
     from sim.explorer import app
 
-    for name, make in (("states figure", app._states_figure),
-                       ("curves figure", app._curves_figure),
-                       ("costs figure", app._costs_figure)):
-        (out[name], _), _ = _clock(lambda make=make: make(model).savefig(io.BytesIO(),
-                                                                        format="png"))
-    return out
+    acc: dict[str, float] = defaultdict(float)
+    undo = []
+
+    def timed(fn, label):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            c = time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                acc[label] += time.process_time() - c
+        return wrapper
+
+    for module, attr, cls, label in PARTS:
+        owner = importlib.import_module(module)
+        owner = getattr(owner, cls) if cls else owner
+        original = getattr(owner, attr)
+        undo.append((owner, attr, original))
+        setattr(owner, attr, timed(original, label))
+    figures = dict(app.FIGURES)
+    for key, make in figures.items():
+        app.FIGURES[key] = timed(make, f"{key} figure")
+    try:
+        (total, _), _ = _update(n, **controls)
+    finally:
+        for owner, attr, original in undo:
+            setattr(owner, attr, original)
+        app.FIGURES.update(figures)
+    labels = dict.fromkeys([label for *_, label in PARTS]
+                           + [f"{key} figure" for key in figures])
+    out = {label: acc[label] for label in labels if label in acc}
+    out["rest (checks, Hydra settings, caches)"] = total - sum(
+        v for k, v in acc.items() if not k.startswith("  "))
+    return {"total": total, **out}
+
+
+def _load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} CPUs"
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=20_000)
+    ap.add_argument("--levers", type=int, default=8, help="new lever values to time")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--no-split", action="store_true", help="skip the split of one update")
     args = ap.parse_args()
     n, k = args.n, args.repeats
-    t, _ = _clock(lambda: __import__("sim.explorer.app"))
     print(f"== explorer at {n:,} people (default view: multicomponent vs usual care) ==")
+    print(f"at the start: {_load()}")
+    t, _ = _clock(lambda: __import__("sim.explorer.app"))
     print(f"import of the page's modules: {t[0]:.2f} CPU-s ({t[1]:.2f} s wall)")
     first, model = _update(n)
     rows = [("first view", first)]
-    rows.append(("lever changed", _best([_update(n, refer_at_week=str(w))[0]
-                                         for w in range(2, 2 + k)])))
-    rows.append(("repeat", _best([_update(n, refer_at_week="2")[0] for _ in range(k)])))
+    levers = lever_values(args.levers + 1)
+    new = [_update(n, **c)[0] for c in levers[:-1]]
+    cpu, wall = [s[0] for s in new], [s[1] for s in new]
+    rows.append(("repeat", _best([_update(n, **levers[0])[0] for _ in range(k)])))
     rows.append(("repeat, other person", _best([_update(n, follow=str(i))[0]
                                                 for i in range(1, 1 + k)])))
     rows.append(("other design", _update(n, design="rtw_coordinator")[0]))
     rows.append(("other design, composed", _update(n, design="rtw_coordinator",
                                                    refer_at_week="3")[0]))
     rows.append(("other seed", _update(n, seed="2")[0]))
-    from sim.explorer import app
-
-    if hasattr(app, "PREFETCH"):  # (not before the page prefetched: before/after figures)
-        rows.append(("lever changed, prefetched",
-                     _prefetched(n, refer_at_week=str(2 + k + 2))))
-    for name, (cpu, wall) in rows:
-        print(f"explorer update, {name}: {cpu:.2f} CPU-s ({wall:.2f} s wall)")
+    rows.append(("lever changed, prefetched", _prefetched(n, refer_at_week="40")))
+    print(f"explorer update, new lever value ({len(new)} values: referral weeks and "
+          f"capacities): median {statistics.median(cpu):.2f} CPU-s, max {max(cpu):.2f} "
+          f"CPU-s ({statistics.median(wall):.2f} s and {max(wall):.2f} s wall)")
+    for name, (c, w) in rows:
+        print(f"explorer update, {name}: {c:.2f} CPU-s ({w:.2f} s wall)")
     (c1, _), _ = _clock(model.step)
     (c10, _), _ = _clock(lambda: [model.step() for _ in range(10)])
     print(f"explorer step: first {c1:.2f} CPU-s (builds the live models), then "
           f"{100 * c10:.0f} CPU-ms per week")
-    if args.no_split:
-        return
-    parts = split(n, 2 + k + 1)
-    total = sum(parts.values())
-    print(f"one lever update, split ({total:.2f} CPU-s in all): " + ", ".join(
-        f"{name} {cpu:.2f}" for name, cpu in parts.items()))
+    if not args.no_split:
+        parts = split(n, levers[-1])
+        total = parts.pop("total")
+        print(f"one new lever value, split ({total:.2f} CPU-s in all): " + ", ".join(
+            f"{name.strip()} {c:.2f}" for name, c in parts.items()))
+    print(f"at the end: {_load()}")
 
 
 if __name__ == "__main__":

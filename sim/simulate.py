@@ -63,7 +63,7 @@ def simulate(cfg: dict, model: RTWModel | None = None, core_only: bool = False,
     """Validate ``cfg``, run the model and collect its tables.
 
     ``core_only`` skips the tables an analysis loop does not need (weekly, spells,
-    calibration, RTW curves, competing risks: left empty); summary, programme and
+    calibration, RTW curves, competing risks, quality: left empty); summary, programme and
     economics are the same as in a full run. ``validated=True`` says ``cfg`` is already
     the result of :func:`sim.config.validate` with its memory checked (the CLI and the
     sweep check before they create anything), so it is not checked twice.
@@ -107,6 +107,6 @@ def simulate(cfg: dict, model: RTWModel | None = None, core_only: bool = False,
         "tables_cpu_seconds": cpu3 - cpu2,
         "agent_weeks": agent_weeks,
     }
+    quality = pd.DataFrame() if core_only else quality_table(agents, cfg)
     return Results(cfg, agents, summary, weekly, spells, calibration, totals.reset_index(),
-                   programme, timings, economics, rtw_curves, cif,
-                   quality=quality_table(agents, cfg))
+                   programme, timings, economics, rtw_curves, cif, quality=quality)

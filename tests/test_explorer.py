@@ -314,3 +314,18 @@ def test_prefetch_computes_what_reset_will_ask_for():
     model = ExplorerModel(**controls)  # Reset: everything is there
     assert ARMS.computed == 2 and ("png", "curves") in model.outcome.views
     assert ExplorerModel(**{**controls, "refer_at_week": "x"}).error.startswith("config error")
+
+
+def test_an_out_of_work_population_starts_in_its_drawn_states():
+    """The out_of_work preset starts people unemployed or inactive (start_state_shares):
+    the page's week-0 view shows those shares (it failed with a KeyError on this mode)."""
+    from sim.explorer.adapter import start_shares
+
+    model = ExplorerModel(population="out_of_work", design="ips_smi", n="300")
+    assert model.error is None
+    row = model.states_view("design").iloc[0]
+    pop = model.setup.config["population"]
+    assert row[list(STATES)].sum() == pytest.approx(1.0)
+    assert row["working"] == 0 and row["inactive_benefit"] == pytest.approx(
+        start_shares(pop)["inactive_benefit"]) and row["inactive_benefit"] > 0.5
+    assert start_shares({"mode": "cohort"})["absent"] == 1.0

@@ -125,12 +125,29 @@ def replicate_measures(cell: Cell, week: int | None = None) -> pd.DataFrame:
     return out
 
 
+def _measures_of(cell: Cell, week: int) -> pd.DataFrame:
+    """:func:`replicate_measures` of ``cell``, once per cell and week (a cell's tables do not
+    change; the explorer compares one usual-care cell with each new design); a copy."""
+    return _cell_memo(cell, ("measures", week), lambda: replicate_measures(cell, week))
+
+
+def _cell_memo(cell: Cell, key, make) -> pd.DataFrame:
+    """``make()`` once per cell, key and tables (a table replaced on the cell, as a test
+    may do, is computed again); a copy."""
+    memo = cell.__dict__.setdefault("_memo", {})
+    tables = (cell.summary, cell.economics, cell.rtw_curves)
+    hit = memo.get(key)
+    if hit is None or any(a is not b for a, b in zip(hit[0], tables, strict=True)):
+        hit = memo[key] = (tables, make())
+    return hit[1].copy()
+
+
 def _arm_measures(arm: Arm, week: int) -> pd.DataFrame:
     """Per (seed, replicate): the measures of every run of one row."""
     frames = []
     for seed, cell in sorted(arm.cells.items()):
         try:
-            m = replicate_measures(cell, week)
+            m = _measures_of(cell, week)
         except ReportError:
             raise
         except Exception as err:  # noqa: BLE001 - a table that parses but is not a run's
@@ -222,32 +239,50 @@ def compare_cells(cells: list[Cell]) -> Comparison:
                       rtw_week=week, econ_window=econ_window)
 
 
+def _once(arm: Arm, key, make) -> pd.DataFrame:
+    """``make()`` for an arm of one run, once per cell and key (a cell's tables do not
+    change; the explorer compares one usual-care cell with each new design); a copy."""
+    if len(arm.cells) != 1:
+        return make()
+    return _cell_memo(next(iter(arm.cells.values())), key, make)
+
+
+def _arm_groups(arm: Arm, rtw: str) -> pd.DataFrame:
+    s = pd.concat([c.summary for c in arm.cells.values()])
+    s = s[s["dimension"].isin(["imd_quintile", "ethnicity", "condition", "disability",
+                               "employment"])
+          & s["metric"].isin([rtw, "days_absent"])]
+    g = (s.groupby(["dimension", "group", "metric"], sort=False)
+         .agg(value=("value", "mean"), n=("n", "sum")).reset_index())
+    wide = g.pivot_table(index=["dimension", "group"], columns="metric",
+                         values="value").reset_index().rename_axis(columns=None)
+    n = g[g["metric"] == "days_absent"].set_index(["dimension", "group"])["n"]
+    wide["n"] = [int(n.get((d, gr), 0)) for d, gr in zip(wide["dimension"], wide["group"],
+                                                         strict=True)]
+    return wide
+
+
 def _group_table(arms: list[Arm], rtw: str) -> pd.DataFrame:
     frames = []
     for arm in arms:
-        s = pd.concat([c.summary for c in arm.cells.values()])
-        s = s[s["dimension"].isin(["imd_quintile", "ethnicity", "condition", "disability",
-                                   "employment"])
-              & s["metric"].isin([rtw, "days_absent"])]
-        g = (s.groupby(["dimension", "group", "metric"], sort=False)
-             .agg(value=("value", "mean"), n=("n", "sum")).reset_index())
-        wide = g.pivot_table(index=["dimension", "group"], columns="metric",
-                             values="value").reset_index().rename_axis(columns=None)
-        n = g[g["metric"] == "days_absent"].set_index(["dimension", "group"])["n"]
-        wide["n"] = [int(n.get((d, gr), 0)) for d, gr in zip(wide["dimension"], wide["group"],
-                                                             strict=True)]
+        wide = _once(arm, ("groups", rtw), lambda arm=arm: _arm_groups(arm, rtw))
         wide.insert(0, "design", arm.key)
         frames.append(wide)
     return pd.concat(frames, ignore_index=True)
 
 
+def _arm_curves(arm: Arm) -> pd.DataFrame:
+    rc = pd.concat([c.rtw_curves for c in arm.cells.values()])
+    r = rc.groupby(["dimension", "group", "week"], sort=False)[
+        ["returned", "n"]].sum().reset_index()
+    r["share"] = r["returned"] / r["n"]
+    return r
+
+
 def _curves(arms: list[Arm]) -> pd.DataFrame:
     frames = []
     for arm in arms:
-        rc = pd.concat([c.rtw_curves for c in arm.cells.values()])
-        r = rc.groupby(["dimension", "group", "week"], sort=False)[
-            ["returned", "n"]].sum().reset_index()
-        r["share"] = r["returned"] / r["n"]
+        r = _once(arm, "curves", lambda arm=arm: _arm_curves(arm))
         r.insert(0, "design", arm.key)
         frames.append(r)
     return pd.concat(frames, ignore_index=True)

@@ -17,6 +17,8 @@ import zlib
 
 import numpy as np
 
+from sim.engine.seedseq import stream_keys
+
 
 def decision_key(decision: str) -> int:
     """Stable integer key for a decision name (independent of Python's hash seed)."""
@@ -30,6 +32,9 @@ def generator(seed: int, *key: int) -> np.random.Generator:
     """A PCG64 generator for one keyed stream."""
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, *key])))
 
+
+# weeks of stream keys computed together (sim.engine.seedseq)
+KEY_BLOCK_WEEKS = 32
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -76,18 +81,20 @@ class Streams:
                                        self.replicate_sizes)
 
     def _stream_keys(self, week: int, decision: str) -> np.ndarray:
-        cached = self._key_cache.get((week, decision))
+        """Per replicate, ``SeedSequence([seed, r, week, key])``'s first 64-bit word,
+        computed for a block of weeks at once (:mod:`sim.engine.seedseq`: the same words,
+        without one SeedSequence per week and decision)."""
+        block = week // KEY_BLOCK_WEEKS
+        cached = self._key_cache.get((block, decision))
         if cached is None:
             if len(self._key_cache) > 256:
                 self._key_cache.clear()
-            key = decision_key(decision)
-            cached = np.array(
-                [np.random.SeedSequence([self.seed, r, week, key]).generate_state(
-                    1, np.uint64)[0] for r in range(len(self.replicate_sizes))],
-                dtype=np.uint64,
-            )
-            self._key_cache[(week, decision)] = cached
-        return cached
+            first = block * KEY_BLOCK_WEEKS
+            cached = stream_keys(self.seed, len(self.replicate_sizes),
+                                 np.arange(first, first + KEY_BLOCK_WEEKS),
+                                 decision_key(decision))
+            self._key_cache[(block, decision)] = cached
+        return cached[week - block * KEY_BLOCK_WEEKS]
 
     def uniform_at(self, week: int, decision: str, idx) -> np.ndarray:
         """Uniform [0, 1) draws for agents ``idx`` only, for this (week, decision)."""

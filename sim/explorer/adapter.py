@@ -28,7 +28,7 @@ import pandas as pd
 from sim.config import ConfigError
 from sim.engine.categories import STATES
 from sim.engine.model import RTWModel
-from sim.engine.population import synthesise
+from sim.engine.population import START_STATES, synthesise
 from sim.errors import ExplorerError
 from sim.explorer.runs import Outcome, answer_lines, clear_caches, evaluate, run_arm
 from sim.explorer.scenario import (
@@ -57,6 +57,17 @@ __all__ = [
     "costs_view", "curves_view", "describe_person", "design_label", "ethnic_gap", "evaluate",
     "gaps_view", "parse_value", "run_arm",
 ]
+
+
+def start_shares(pop: dict) -> dict[str, float]:
+    """Share of people in each state at week 0: one state for a cohort, a workforce or
+    jobseekers; an out-of-work population's ``start_state_shares`` (normalised)."""
+    if pop["mode"] == "out_of_work":
+        shares = {s: float(pop["start_state_shares"].get(s, 0.0)) for s in STATES}
+        total = sum(shares.values())
+        return {s: v / total for s, v in shares.items()}
+    start = STATES[START_STATES[pop["mode"]]]
+    return {s: float(s == start) for s in STATES}
 
 
 class ExplorerModel(mesa.Model):
@@ -154,10 +165,7 @@ class ExplorerModel(mesa.Model):
         if not self.live:
             if self.setup is None:
                 return pd.DataFrame(columns=["week", *STATES])
-            pop = self.setup.config["population"]
-            start = {"cohort": "absent", "workforce": "working",
-                     "jobseekers": "unemployed"}[pop["mode"]]
-            return pd.DataFrame([{"week": 0, **{s: float(s == start) for s in STATES}}])
+            return pd.DataFrame([{"week": 0, **start_shares(self.setup.config["population"])}])
         counts = self._counts_now(arm)
         shares = counts / counts.sum(axis=1, keepdims=True)
         out = pd.DataFrame(shares, columns=list(STATES))

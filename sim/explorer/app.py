@@ -25,23 +25,14 @@ from mesa.visualization import make_plot_component
 from mesa.visualization.solara_viz import ModelController, ModelCreator
 from mesa.visualization.utils import update_counter
 
-from sim.engine.categories import CONDITION_LABELS, ETHNICITIES, ETHNICITY_LABELS, STATES
+from sim.engine.categories import CONDITION_LABELS, ETHNICITY_LABELS, STATES
 from sim.evidence.registry import load_registry
 from sim.explorer.adapter import ExplorerModel
+from sim.explorer.figures import MARGINS, PALETTE, costs_png, curves_png
 from sim.explorer.runs import Prefetcher, _Memo
 from sim.explorer.scenario import DESIGNS, IMD_TARGETS, KEY_EVIDENCE, PRESETS, REFERENCE, Controls
-from sim.explorer.views import costs_view, curves_view, design_label, gaps_view
+from sim.explorer.views import design_label, gaps_view
 
-# Okabe-Ito, as the HTML report
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
-           "#000000")
-# figure margins (fixed: tight_layout would draw each figure once more, ~40% of its cost;
-# these are what it chose for the default view)
-MARGINS = {
-    "states": dict(left=0.104, right=0.979, bottom=0.187, top=0.889, wspace=0.067),
-    "curves": dict(left=0.091, right=0.981, bottom=0.1, top=0.944, wspace=0.211, hspace=0.163),
-    "costs": dict(left=0.155, right=0.979, bottom=0.199, top=0.95),
-}
 STATE_COLOURS = dict(zip(STATES, ("#009E73", "#D55E00", "#56B4E9", "#E69F00", "#999999",
                                   "#CC79A7", "#444444"), strict=True))
 
@@ -107,68 +98,7 @@ def _states_figure(model):
     return fig
 
 
-def _curves_figure(model):
-    d, label = _names(model)
-    fig = Figure(figsize=(8, 6), dpi=90)
-    axes = fig.subplots(2, 2, sharex=True)
-    eth = dict(ETHNICITY_LABELS)
-    for row, (dim, groups, name) in enumerate((
-            ("imd_quintile", [str(q) for q in range(1, 6)], lambda g: f"IMD Q{g}"),
-            ("ethnicity", list(ETHNICITIES), lambda g: eth[g]))):
-        view = curves_view(model.outcome, dim)
-        for k, g in enumerate(groups):
-            colour = PALETTE[k % len(PALETTE)]
-            ref = view[(view["design"] == REFERENCE) & (view["group"] == g)]
-            des = view[(view["design"] == d) & (view["group"] == g)]
-            if ref.empty:
-                continue
-            axes[row, 0].step(ref["week"], 100 * ref["share"], where="post", color=colour,
-                              ls="--", lw=1)
-            if not model.same_arms:
-                axes[row, 0].step(des["week"], 100 * des["share"], where="post",
-                                  color=colour, label=name(g))
-                axes[row, 1].step(des["week"], 100 * des["vs_usual_care"], where="post",
-                                  color=colour, label=name(g))
-        axes[row, 0].set_ylabel("back at work (%)")
-        axes[row, 1].set_ylabel("vs usual care (points)")
-        axes[row, 1].axhline(0, color="grey", lw=0.8)
-        axes[row, 0].set_title(f"by {'IMD quintile' if row == 0 else 'ethnic group'}: "
-                               f"{label} (solid), usual care (dashed)", fontsize=9)
-        axes[row, 1].set_title("difference from usual care", fontsize=9)
-        if not model.same_arms:
-            axes[row, 0].legend(fontsize=6, loc="lower right")
-    for ax in axes.ravel():
-        ax.grid(alpha=0.3)
-    for ax in axes[1]:
-        ax.set_xlabel("weeks since the absence began")
-    fig.subplots_adjust(**MARGINS["curves"])
-    return fig
-
-
-def _costs_figure(model):
-    """Discounted cost per person by perspective, usual care and the design."""
-    c = costs_view(model.outcome)
-    d, label = _names(model)
-    fig = Figure(figsize=(7, 3), dpi=90)
-    ax = fig.subplots()
-    persp = list(dict.fromkeys(c["perspective"]))
-    y = np.arange(len(persp))
-    for k, (arm, name) in enumerate(((REFERENCE, "usual care"), (d, label))):
-        sub = c[c["design"] == arm].set_index("perspective").reindex(persp)
-        if sub["level"].isna().all():
-            continue
-        ax.barh(y + (k - 0.5) * 0.38, sub["level"], height=0.38, color=PALETTE[k],
-                label=name)
-    ax.set_yticks(y, [p.split(" (")[0] for p in persp])
-    ax.invert_yaxis()
-    ax.set_xlabel("discounted cost per person (GBP)")
-    ax.legend(fontsize=8)
-    ax.grid(axis="x", alpha=0.3)
-    fig.subplots_adjust(**MARGINS["costs"])
-    return fig
-
-
-FIGURES = {"states": _states_figure, "curves": _curves_figure, "costs": _costs_figure}
+FIGURES = {"states": _states_figure, "curves": curves_png, "costs": costs_png}
 _START = _Memo(32)  # the states figure before any step, by what it shows
 
 
@@ -179,13 +109,15 @@ def _png(fig: Figure) -> bytes:
 
 
 def figure_png(model: ExplorerModel, key: str) -> bytes:
-    """The page's figure ``key`` as PNG. Drawing is a large part of an update (~0.2-0.9
-    CPU-s a figure), so each is drawn once: those of the full runs once per pair of arms
-    (the outcome's view cache: Reset on a scenario seen before draws nothing), the live
+    """The page's figure ``key`` as PNG. Drawing from scratch is a large part of an update
+    (~0.1-0.6 CPU-s a figure), so each is drawn once: those of the full runs once per pair
+    of arms (the outcome's view cache: Reset on a scenario seen before draws nothing), and
+    then only the design's lines and bars over a kept background
+    (:mod:`sim.explorer.figures`: ~0.03-0.12 CPU-s for a new lever value), the live
     states once per model and week, and the states before any step once per design label,
     population mode and horizon (all it shows)."""
-    if key != "states":
-        return model.outcome.view(("png", key), lambda: _png(FIGURES[key](model)))
+    if key != "states":  # drawn over a kept background (sim.explorer.figures)
+        return model.outcome.view(("png", key), lambda: FIGURES[key](model.outcome))
     if model.week == 0:
         start = (_names(model)[1], model.same_arms, model.horizon,
                  model.setup.config["population"]["mode"])

@@ -58,6 +58,30 @@ def ethnic_gap(values: dict, counts: dict) -> tuple[float, float]:
     return gap, math.sqrt(var)
 
 
+def _gap_levels(arm):
+    """One arm's SII (with its simulation interval) and ethnic gap (with its standard
+    error) of RTW within 52 weeks, pooled over replicates; once per arm (usual care's
+    serves every design compared with it)."""
+    cached = arm.__dict__.get("_gap_levels")
+    if cached is not None:
+        return cached
+    s = arm.results.summary
+    s = s[s["metric"] == "rtw_52w"]
+    pooled = {}
+    for dim in ("imd_quintile", "ethnicity"):
+        sub = s[s["dimension"] == dim].copy()
+        sub["x"] = sub["value"] * sub["n"]
+        g = sub.groupby("group")[["x", "n"]].sum()
+        pooled[dim] = (g["x"] / g["n"]).to_dict(), g["n"].to_dict()
+    v, n = pooled["imd_quintile"]
+    q = [str(k) for k in range(1, 6)]
+    sii = slope_index([v[k] for k in q], [n[k] for k in q], denominators=[n[k] for k in q],
+                      ci="simulation", n_sim=20_000, rng=0)
+    gap, se = ethnic_gap(*pooled["ethnicity"])
+    arm.__dict__["_gap_levels"] = sii, gap, se
+    return sii, gap, se
+
+
 def gaps_view(outcome: Outcome) -> pd.DataFrame:
     """Per design: SII (Fingertips simulation interval) and ethnic gap (binomial interval)
     of RTW within 52 weeks, levels pooled over replicates, plus the change vs usual care with
@@ -67,19 +91,7 @@ def gaps_view(outcome: Outcome) -> pd.DataFrame:
     for arm in ([outcome.reference] if outcome.design is outcome.reference
                 else [outcome.reference, outcome.design]):
         name = arm.config["programme"]["name"]
-        s = arm.results.summary
-        s = s[s["metric"] == "rtw_52w"]
-        pooled = {}
-        for dim in ("imd_quintile", "ethnicity"):
-            sub = s[s["dimension"] == dim].copy()
-            sub["x"] = sub["value"] * sub["n"]
-            g = sub.groupby("group")[["x", "n"]].sum()
-            pooled[dim] = (g["x"] / g["n"]).to_dict(), g["n"].to_dict()
-        v, n = pooled["imd_quintile"]
-        q = [str(k) for k in range(1, 6)]
-        sii = slope_index([v[k] for k in q], [n[k] for k in q], denominators=[n[k] for k in q],
-                          ci="simulation", n_sim=20_000, rng=0)
-        gap, se = ethnic_gap(*pooled["ethnicity"])
+        sii, gap, se = _gap_levels(arm)
         lg = league[league["design"] == name].set_index("measure")
         for measure, level, low, high in (
             ("sii", sii.sii, sii.sii_low, sii.sii_high),

@@ -245,8 +245,12 @@ class Programme:
         # effect had started; their end week is status_week
         self.former = [np.zeros(0, dtype=np.int64) for _ in range(k)]
         self.starts_by_week = np.zeros((k, n_weeks + 1), dtype=np.int64)
-        self._active = np.zeros(0, dtype=np.int64)
+        self._changed: list[np.ndarray] = []  # this week's (before_decisions, _members)
+        # who entered their state in each of the last weeks (_note_entries), by week
+        self._entered: dict[int, np.ndarray] = {}
+        self._lookback = max([c.refer_week for c in self.components], default=0)
         self._mask = np.zeros(n, dtype=bool)  # scratch for _union
+        self._chosen = np.zeros(n, dtype=bool)  # scratch for _set_effects
         self.imd = people.imd_quintile
         self.replicate = people.replicate
 
@@ -280,21 +284,26 @@ class Programme:
         state = col["state"]
         since = col["state_since"]
         streams = model.streams
+        self._changed = []  # people whose weekly multipliers may change (_set_effects)
+        self._note_entries(t, since)
         for k, comp in enumerate(self.components):
             status = self.status[k]
             # 1. referral and uptake at the referral week of a spell (once per person)
             target_state = comp.acts_on
             if target_state == WORKING:  # in work for at least refer_week weeks (once)
                 cand = np.flatnonzero((since <= t - comp.refer_week) & (state == WORKING))
-            else:
-                cand = np.flatnonzero((since == t - comp.refer_week) & (state == target_state))
+            else:  # in the state since week t - refer_week, i.e. entered then, still there
+                cand = self._entered_at(t - comp.refer_week, since)
+                cand = cand[(since[cand] == t - comp.refer_week) & (state[cand] == target_state)]
             cand = cand[comp.eligible[cand] & (status[cand] == NEVER)]
             if cand.size:
-                referred = streams.uniform_at(t, f"{comp.key}:referral", cand) < \
-                    comp.p_referral[cand]
-                took = streams.uniform_at(t, f"{comp.key}:uptake", cand) < comp.p_uptake[cand]
-                joins = cand[referred & took]
-                declined = cand[referred & ~took]
+                referred = cand[streams.uniform_at(t, f"{comp.key}:referral", cand)
+                                < comp.p_referral[cand]]
+                # (a person's draw does not depend on who else draws: only the referred)
+                took = streams.uniform_at(t, f"{comp.key}:uptake", referred) < \
+                    comp.p_uptake[referred]
+                joins = referred[took]
+                declined = referred[~took]
                 status[declined] = DECLINED
                 self.status_week[k, declined] = t
                 status[joins] = WAITING
@@ -338,6 +347,7 @@ class Programme:
                 status[e[drop & ~done]] = DROPPED
                 status[e[done]] = FINISHED
                 ended = e[drop | done]
+                self._changed.append(ended)  # their effect changes: gone, or fading
                 self.status_week[k, ended] = t
                 if comp.persistence.active:  # only those the effect had reached keep it
                     had = (t - self.start_week[k, ended]) > comp.effect_lag_weeks
@@ -346,6 +356,18 @@ class Programme:
                 self.enrolled[k] = e
                 self.weeks_enrolled[k, e] += 1
         self._set_effects(model, t)
+
+    def _note_entries(self, t: int, since) -> None:
+        """Keep who entered their current state in week ``t`` (``state_since == t``), for
+        as many weeks as the latest referral week looks back: one pass over everyone a
+        week instead of one per component."""
+        self._entered[t] = np.flatnonzero(since == t)
+        self._entered.pop(t - self._lookback - 1, None)
+
+    def _entered_at(self, week: int, since) -> np.ndarray:
+        """People with ``state_since == week`` then (a superset of those with it now)."""
+        found = self._entered.get(week)
+        return found if found is not None else np.flatnonzero(since == week)
 
     def _priority_order(self, comp, w, since, k):
         """Order of the waiting list, grouped by replicate: first come first served, or by
@@ -359,35 +381,40 @@ class Programme:
         return np.lexsort((w, joined, rep))
 
     def _set_effects(self, model, t):
-        """This week's multipliers for everyone enrolled (and reset those who left)."""
+        """This week's multipliers, set only for the people whose multipliers may have
+        changed since last week (everyone else keeps theirs, computed the same way):
+        those who left a component this week, whose effect started (the lag passed) or
+        decayed to nothing, and former participants of a component whose effect fades
+        (:meth:`_members`). Someone in no component any more gets 1 (no effect)."""
         eff = model.effects.arrays
         keys = tuple((key, EFFECT_TO_HAZARD[key]) for key in WEEKLY_EFFECTS)
-        prev = self._active
-        for name in (*(n for _, n in keys), REEMPLOY_INACTIVE):
-            if eff[name] is not None and prev.size:
-                eff[name][prev] = 1.0
         lagged, shares = self._members(t)
-        active = self._union(lagged)
-        self._active = active
-        if not active.size:
+        idx = self._union(self._changed)
+        self._changed = []
+        if not idx.size:
             return
+        chosen = self._chosen  # scratch: all False between uses
+        chosen[idx] = True
+        keep = [chosen[m] for m in lagged]
+        chosen[idx] = False
+        lagged = [m[k] for m, k in zip(lagged, keep, strict=True)]
+        shares = [None if g is None else g[k] for g, k in zip(shares, keep, strict=True)]
+        pos, multi = _placement(self.components, lagged, idx, self.multidomain_hr != 1.0)
         for key, name in keys:
             if eff[name] is None:
                 continue
-            eff[name][active] = self._combined(key, lagged, active, shares)
+            eff[name][idx] = _combine(self, key, lagged, pos, multi, idx.size, shares)
         if eff[REEMPLOY_INACTIVE] is not None:
             serving = [e if c.acts_on in OUT_OF_WORK else e[:0]
                        for c, e in zip(self.components, lagged, strict=True)]
-            eff[REEMPLOY_INACTIVE][active] = self._combined("reemploy_hr", serving, active,
-                                                            shares)
+            eff[REEMPLOY_INACTIVE][idx] = self._combined("reemploy_hr", serving, idx, shares)
 
     def _union(self, groups: list[np.ndarray]) -> np.ndarray:
         """Sorted unique people in any of ``groups`` (np.unique's result). A mask over
-        everyone is used once the groups are large: hash-unique of everyone ever enrolled
-        (former participants keep a lasting effect) was the programme's largest weekly
-        cost; a mask of n bytes and np.flatnonzero cost O(n) but a small constant."""
+        everyone is used unless the groups are tiny: np.unique (hash-based) of 1,000 people
+        costs ~1.4 ms, a mask of 20,000 bytes and np.flatnonzero ~0.1 ms."""
         total = sum(g.size for g in groups)
-        if total * 16 < self._mask.size:
+        if total <= 32:
             return np.unique(np.concatenate(groups)) if groups else np.zeros(0, np.int64)
         self._mask[:] = False
         for g in groups:
@@ -400,7 +427,9 @@ class Programme:
         the enrolled log HR (None: all 1, nobody former)."""
         members, shares = [], []
         for k, (c, e) in enumerate(zip(self.components, self.enrolled, strict=True)):
-            on = e[(t - self.status_week[k, e]) >= c.effect_lag_weeks]
+            weeks_in = t - self.status_week[k, e]
+            on = e[weeks_in >= c.effect_lag_weeks]
+            self._changed.append(e[weeks_in == c.effect_lag_weeks])  # the effect starts
             f = self.former[k]
             if not f.size:
                 members.append(on)
@@ -409,8 +438,11 @@ class Programme:
             g = c.persistence.share(t - self.status_week[k, f] + 1)
             if c.persistence.lasting == 0:  # decayed to nothing: gone for good
                 keep = g >= NEGLIGIBLE
+                self._changed.append(f[~keep])
                 f, g = f[keep], g[keep]
                 self.former[k] = f
+            if fading(c.persistence):  # the share changes every week
+                self._changed.append(f)
             members.append(np.concatenate([on, f]))
             shares.append(np.concatenate([np.ones(on.size), g]))
         return members, shares
@@ -425,30 +457,8 @@ class Programme:
         ``domain_strongest`` keeps one such pool per domain and multiplies the pools;
         ``multiplicative`` multiplies every component's effect.
         """
-        pools = np.ones((len(DOMAINS) if self.combine == "domain_strongest" else 1, idx.size))
-        domains = np.zeros((len(DOMAINS), idx.size), dtype=bool)
-        shares = shares if shares is not None else [None] * len(self.components)
-        for comp, members, share in zip(self.components, lagged, shares, strict=True):
-            if not members.size:
-                continue
-            pos = np.searchsorted(idx, members)
-            d = DOMAINS.index(comp.domain)
-            domains[d, pos] = True
-            values = comp.effects[key]
-            if values is None:
-                continue
-            v = values[members] if share is None else np.power(values[members], share)
-            pool = pools[d if self.combine == "domain_strongest" else 0]
-            if self.combine == "multiplicative":
-                pool[pos] *= v
-            else:
-                better = np.abs(np.log(v)) > np.abs(np.log(pool[pos]))
-                pool[pos] = np.where(better, v, pool[pos])
-        combined = pools.prod(axis=0)
-        if self.multidomain_hr != 1.0 and key in MULTIDOMAIN_EFFECTS:
-            multi = domains[:3].sum(axis=0) >= 2  # health, coordination, workplace
-            combined[multi] *= self.multidomain_hr
-        return combined
+        pos, multi = _placement(self.components, lagged, idx, self.multidomain_hr != 1.0)
+        return _combine(self, key, lagged, pos, multi, idx.size, shares)
 
     def after_decisions(self, model, t: int) -> None:
         """Relapse protection for returns supported by a component with a relapse effect."""
@@ -486,6 +496,56 @@ class Programme:
     def fixed_costs(self, weeks: int) -> float:
         """Running costs that do not depend on use (per replicate)."""
         return sum(c.cost_fixed_per_week for c in self.components) * weeks
+
+
+def fading(persistence: Persistence) -> bool:
+    """Whether a former participant's share of the effect changes from week to week: a
+    half-life and a part that fades (with ``lasting`` 1 the share is exactly 1, with no
+    half-life exactly ``lasting``)."""
+    return persistence.half_life_weeks > 0 and persistence.lasting < 1
+
+
+def _placement(components, lagged, idx, multidomain: bool):
+    """Where each component's people sit in ``idx`` (sorted, unique; None: nobody), and
+    who is in two or more of the domains health, coordination and workplace (None unless
+    ``multidomain``): the same for every effect of a week, so found once."""
+    pos = [np.searchsorted(idx, members) if members.size else None for members in lagged]
+    if not multidomain:
+        return pos, None
+    domains = np.zeros((len(DOMAINS), idx.size), dtype=bool)
+    for comp, p in zip(components, pos, strict=True):
+        if p is not None:
+            domains[DOMAINS.index(comp.domain), p] = True
+    return pos, domains[:3].sum(axis=0) >= 2
+
+
+def _combine(programme, key, lagged, pos, multi, size, shares=None):
+    """:meth:`Programme._combined` given the placement (:func:`_placement`)."""
+    rule = programme.combine
+    n_pools = len(DOMAINS) if rule == "domain_strongest" else 1
+    pools = np.ones((n_pools, size))
+    fresh = [True] * n_pools  # nothing in the pool yet: the strongest of 1 and v is v
+    shares = shares if shares is not None else [None] * len(programme.components)
+    for comp, members, p, share in zip(programme.components, lagged, pos, shares,
+                                       strict=True):
+        values = comp.effects[key]
+        if p is None or values is None:
+            continue
+        v = values[members] if share is None else np.power(values[members], share)
+        d = DOMAINS.index(comp.domain) if rule == "domain_strongest" else 0
+        pool = pools[d]
+        if rule == "multiplicative":
+            pool[p] *= v
+        elif fresh[d]:
+            pool[p] = v
+        else:
+            better = np.abs(np.log(v)) > np.abs(np.log(pool[p]))
+            pool[p] = np.where(better, v, pool[p])
+        fresh[d] = False
+    combined = pools.prod(axis=0)
+    if programme.multidomain_hr != 1.0 and key in MULTIDOMAIN_EFFECTS:
+        combined[multi] *= programme.multidomain_hr
+    return combined
 
 
 def ever_enrolled(programme: Programme) -> np.ndarray:

@@ -1,0 +1,273 @@
+"""The explorer's full-run figures (RTW curves by group, costs by perspective) as PNG, drawn
+in two layers so a new design or lever value redraws only what it changed.
+
+Drawing a matplotlib figure from scratch is most of the cost of a figure (axes, ticks,
+text: ~0.2 CPU-s for the curves figure at any population size), and a lever value changes
+only the design's lines and bars: usual care, the axes, the titles and the legend stay.
+So each figure is kept as a **background** (everything but the design's artists, drawn
+once and kept as pixels) and the design's artists, drawn over a copy of it (matplotlib's
+blitting: ``restore_region`` then ``draw_artist``). A figure is kept per usual-care arm
+(its config hash) and design (name and label); within it a background per set of axis
+limits, which are fixed steps (:func:`nice_limit`) wide enough for the values shown, not
+autoscaled, so nearby lever values share one (a new set of limits costs one redraw of the
+kept figure, ~0.2 CPU-s for the curves, not a new figure). The legend is drawn last, over
+the lines, as in a full draw.
+
+Figures are shared by every page session; one lock per figure (a matplotlib figure is not
+thread-safe).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import threading
+from collections import OrderedDict
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from PIL import Image
+
+from sim.engine.categories import ETHNICITIES, ETHNICITY_LABELS
+from sim.explorer.runs import _Memo
+from sim.explorer.scenario import REFERENCE
+from sim.explorer.views import costs_view, curves_view, design_label
+from sim.results.manifest import config_hash
+
+# Okabe-Ito, as the HTML report
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
+           "#000000")
+# figure margins (fixed: tight_layout would draw each figure once more, ~40% of its cost;
+# these are what it chose for the default view)
+MARGINS = {
+    "states": dict(left=0.104, right=0.979, bottom=0.187, top=0.889, wspace=0.067),
+    "curves": dict(left=0.091, right=0.981, bottom=0.1, top=0.944, wspace=0.211, hspace=0.163),
+    "costs": dict(left=0.155, right=0.979, bottom=0.199, top=0.95),
+}
+FIGURES_KEPT = 8  # figures kept (each ~1.5 MB of pixels per set of limits)
+LIMITS_PER_FIGURE = 4
+_STEPS = (1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
+
+
+def nice_limit(value: float) -> float:
+    """The smallest of 1, 1.5, 2, 3, 5 x 10^k at or above ``value`` (> 0);
+    0 for 0 or less."""
+    if not (value > 0 and math.isfinite(value)):
+        return 0.0
+    power = 10.0 ** math.floor(math.log10(value))
+    for step in _STEPS:
+        if step * power >= value * (1 - 1e-12):
+            return step * power
+    return 10.0 * power
+
+
+def span(values, margin: float = 0.05, least: float = 1.0) -> tuple[float, float]:
+    """Axis limits covering ``values`` and 0, each side a :func:`nice_limit` of the extreme
+    plus ``margin`` (a side with nothing beyond 0 stays at 0; at least ``least`` wide)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    lo = -nice_limit(-(1 + margin) * v.min()) if v.size and v.min() < 0 else 0.0
+    hi = nice_limit((1 + margin) * v.max()) if v.size and v.max() > 0 else 0.0
+    if hi - lo < least:
+        hi = lo + least
+    return lo, hi
+
+
+class _Layers:
+    """One figure: its backgrounds (pixels, one per set of axis limits) and the design's
+    artists drawn over one of them."""
+
+    def __init__(self, fig: Figure, axes: list, design_artists: list, on_top: list):
+        self.fig = fig
+        self.canvas = FigureCanvasAgg(fig)
+        self.axes = axes  # (axes, "x" or "y"): the axes whose limits follow the data
+        self.design = design_artists  # (artist, update(artist, data)) pairs
+        self.on_top = on_top  # drawn after the design's artists (legends)
+        for artist, _ in design_artists:
+            artist.set_animated(True)
+        for artist in on_top:
+            artist.set_animated(True)
+        self.backgrounds: OrderedDict = OrderedDict()  # limits -> pixels
+        self.lock = threading.Lock()
+
+    def _background(self, limits: tuple):
+        """The pixels of everything but the design's artists with these axis limits (a
+        full draw the first time: ~0.2 CPU-s for the curves, then a copy)."""
+        for (ax, which), lim in zip(self.axes, limits, strict=True):  # (the lines' scale)
+            (ax.set_xlim if which == "x" else ax.set_ylim)(*lim)
+        if limits in self.backgrounds:
+            self.backgrounds.move_to_end(limits)
+            return self.backgrounds[limits]
+        self.canvas.draw()
+        self.backgrounds[limits] = self.canvas.copy_from_bbox(self.fig.bbox)
+        while len(self.backgrounds) > LIMITS_PER_FIGURE:
+            self.backgrounds.popitem(last=False)
+        return self.backgrounds[limits]
+
+    def png(self, limits: tuple, data: list) -> bytes:
+        """The figure with these axis limits (one pair per entry of ``axes``) and the
+        design's artists set from ``data`` (one item per artist)."""
+        with self.lock:
+            self.canvas.restore_region(self._background(limits))
+            for (artist, update), item in zip(self.design, data, strict=True):
+                update(artist, item)
+                artist.axes.draw_artist(artist)
+            for artist in self.on_top:
+                artist.axes.draw_artist(artist)
+            width, height = self.canvas.get_width_height()
+            image = Image.frombuffer("RGBA", (width, height), self.canvas.buffer_rgba(),
+                                     "raw", "RGBA", 0, 1)
+            buf = io.BytesIO()
+            image.save(buf, format="png")
+            return buf.getvalue()
+
+
+_LAYERS = _Memo(FIGURES_KEPT)
+
+
+def _arm_key(arm) -> str:
+    key = arm.__dict__.get("_hash")
+    if key is None:
+        key = arm.__dict__["_hash"] = config_hash(arm.config)
+    return key
+
+
+def _set_line(line, xy) -> None:
+    line.set_data(*xy)
+
+
+# ---- RTW curves by group -----------------------------------------------------------------
+
+CURVE_ROWS = (
+    ("imd_quintile", tuple(str(q) for q in range(1, 6)), "IMD quintile"),
+    ("ethnicity", tuple(ETHNICITIES), "ethnic group"),
+)
+
+
+def _group_name(dim: str, g: str) -> str:
+    return f"IMD Q{g}" if dim == "imd_quintile" else dict(ETHNICITY_LABELS)[g]
+
+
+def _curves_data(outcome, design: str, same: bool):
+    """Per row: usual care's and the design's curves by group, and the axis limits of the
+    levels and of the differences."""
+    rows = []
+    for dim, groups, _ in CURVE_ROWS:
+        view = curves_view(outcome, dim)
+        by = {(d, g): part for (d, g), part in view.groupby(["design", "group"], sort=False)}
+        ref = {g: by[(REFERENCE, g)] for g in groups if (REFERENCE, g) in by}
+        des = {} if same else {g: by.get((design, g), view.iloc[:0]) for g in ref}
+        diffs = [100 * d["vs_usual_care"].to_numpy() for d in des.values()]
+        levels = [100 * d["share"].to_numpy() for d in (*ref.values(), *des.values())]
+        top = span(np.concatenate(levels) if levels else [], least=1.0)[1]
+        rows.append((ref, des, ((0.0, min(100.0, top)),
+                                span(np.concatenate(diffs) if diffs else [], least=1.0))))
+    return rows
+
+
+def _curves_background(outcome, design: str, label: str, same: bool, rows) -> _Layers:
+    fig = Figure(figsize=(8, 6), dpi=90)
+    axes = fig.subplots(2, 2, sharex=True)
+    artists, legends = [], []
+    weeks = [w for ref, _, _ in rows for d in ref.values() for w in (d["week"].min(),
+                                                                     d["week"].max())]
+    for row, ((dim, _, title), (ref, _des, _)) in enumerate(zip(CURVE_ROWS, rows,
+                                                                        strict=True)):
+        for k, (g, part) in enumerate(ref.items()):
+            colour = PALETTE[k % len(PALETTE)]
+            axes[row, 0].step(part["week"], 100 * part["share"], where="post", color=colour,
+                              ls="--", lw=1)
+            if not same:
+                (level,) = axes[row, 0].step([], [], where="post", color=colour,
+                                             label=_group_name(dim, g))
+                (diff,) = axes[row, 1].step([], [], where="post", color=colour,
+                                            label=_group_name(dim, g))
+                artists += [(level, _set_line), (diff, _set_line)]
+        axes[row, 0].set_ylabel("back at work (%)")
+        axes[row, 1].set_ylabel("vs usual care (points)")
+        axes[row, 1].axhline(0, color="grey", lw=0.8)
+        axes[row, 0].set_title(f"by {title}: {label} (solid), usual care (dashed)",
+                               fontsize=9)
+        axes[row, 1].set_title("difference from usual care", fontsize=9)
+        if not same:
+            legends.append(axes[row, 0].legend(fontsize=6, loc="lower right"))
+    if weeks:
+        axes[0, 0].set_xlim(min(weeks), max(weeks))
+    for ax in axes.ravel():
+        ax.grid(alpha=0.3)
+    for ax in axes[1]:
+        ax.set_xlabel("weeks since the absence began")
+    fig.subplots_adjust(**MARGINS["curves"])
+    return _Layers(fig, [(axes[r, c], "y") for r in range(2) for c in range(2)],
+                   artists, legends)
+
+
+def curves_png(outcome) -> bytes:
+    """RTW by IMD quintile and by ethnic group: levels (the design solid, usual care dashed)
+    and the design's difference from usual care, in points."""
+    design = outcome.design.config["programme"]["name"]
+    same = outcome.design is outcome.reference
+    label = design_label(design)
+    rows = _curves_data(outcome, design, same)
+    key = ("curves", _arm_key(outcome.reference), design, same)
+    layers = _LAYERS.get(key, lambda: _curves_background(outcome, design, label, same, rows))
+    data = []
+    for ref, des, _ in rows:
+        for g in ref:
+            d = des.get(g)
+            if d is None:
+                continue
+            data += [(d["week"].to_numpy(), 100 * d["share"].to_numpy()),
+                     (d["week"].to_numpy(), 100 * d["vs_usual_care"].to_numpy())]
+    return layers.png(tuple(lim for _, _, row in rows for lim in row), data)
+
+
+# ---- costs by perspective ----------------------------------------------------------------
+
+
+def _costs_background(c, design: str, label: str, persp: list) -> _Layers:
+    fig = Figure(figsize=(7, 3), dpi=90)
+    ax = fig.subplots()
+    y = np.arange(len(persp))
+    artists = []
+    for k, (arm, name) in enumerate(((REFERENCE, "usual care"), (design, label))):
+        sub = c[c["design"] == arm].set_index("perspective").reindex(persp)
+        if sub["level"].isna().all():
+            continue
+        bars = ax.barh(y + (k - 0.5) * 0.38, sub["level"] if k == 0 else np.zeros(len(y)),
+                       height=0.38, color=PALETTE[k], label=name)
+        if k == 1:
+            artists += [(bar, lambda bar, w: bar.set_width(w)) for bar in bars]
+    ax.set_yticks(y, [p.split(" (")[0] for p in persp])
+    ax.set_ylim(len(persp) - 0.5, -0.5)  # (inverted: the first perspective at the top)
+    ax.set_xlabel("discounted cost per person (GBP)")
+    legend = ax.legend(fontsize=8)
+    ax.grid(axis="x", alpha=0.3)
+    fig.subplots_adjust(**MARGINS["costs"])
+    return _Layers(fig, [(ax, "x")], artists, [legend])
+
+
+def costs_png(outcome) -> bytes:
+    """Discounted cost per person by perspective, usual care and the design."""
+    c = costs_view(outcome)
+    design = outcome.design.config["programme"]["name"]
+    persp = list(dict.fromkeys(c["perspective"]))
+    levels = c["level"].to_numpy(dtype=float)
+    limits = span(levels, least=1.0)
+    shown = tuple(sorted(set(c.loc[c["level"].notna(), "design"])))
+    key = ("costs", _arm_key(outcome.reference), design, tuple(persp), shown)
+    layers = _LAYERS.get(key, lambda: _costs_background(c, design, design_label(design),
+                                                        persp))
+    n_bars = len(layers.design)
+    widths = (c[c["design"] == design].set_index("perspective").reindex(persp)["level"]
+              .to_numpy(dtype=float) if n_bars else [])
+    return layers.png((limits,), list(widths))
+
+
+def clear() -> None:
+    """Forget every background (tests)."""
+    _LAYERS.clear()
+
+
+__all__ = ["MARGINS", "PALETTE", "clear", "costs_png", "curves_png", "nice_limit", "span"]
