@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import logging
 
-import mesa
 import numpy as np
 
+from sim.engine import mesa_core
 from sim.engine.absent import AbsentTable
 from sim.engine.categories import (
     ABSENT,
@@ -59,6 +59,10 @@ from sim.engine.rosters import Rosters
 from sim.programme.effects import resolve_design
 from sim.programme.interventions import Programme
 from sim.vocabulary import HAZARD_KEYS
+
+# mesa's Model, Agent and DataCollector without its package __init__ (scipy.spatial and
+# networkx for spaces the engine does not use; about half a second of start-up)
+mesa = mesa_core.load()
 
 # Mesa logs every step at INFO; under Hydra's INFO root logger that is 100+ lines a run.
 logging.getLogger("MESA").setLevel(logging.WARNING)
