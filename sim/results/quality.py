@@ -106,9 +106,17 @@ def quality_metrics(agents: pd.DataFrame, cfg: dict) -> dict[str, tuple]:
     full_after = np.where(returned, np.minimum(np.minimum(p_weeks, working), after), 0.0)
     econ = resolve_economics(cfg["economics"], cfg.get("evidence_values"))
     utility = state_utilities(econ)
-    weeks = {s: agents[f"weeks_{s}"].to_numpy().astype(float) for s in STATES}
-    total = sum(weeks.values())
-    u_sum = sum(weeks[s] * utility[s] for s in STATES)
+    # weeks by state one at a time (8 float columns at once were ~64 bytes a person of a
+    # run's memory peak): the total is a sum of whole numbers, exact in any order; the
+    # utility sum adds in the same order as before, so both are the same to the bit
+    total = np.zeros(len(agents), dtype=np.int64)
+    u_sum = 0
+    for s in STATES:
+        w = agents[f"weeks_{s}"].to_numpy()
+        total += w
+        u_sum = u_sum + w.astype(float) * utility[s]
+    total = total.astype(float)
+    absent = agents["weeks_absent"].to_numpy().astype(float)
     out = {
         "returned": (returned, onset >= 0),
         "first_return_sustained": (lasted, followed),
@@ -119,14 +127,15 @@ def quality_metrics(agents: pd.DataFrame, cfg: dict) -> dict[str, tuple]:
         "same_job": (returned & ~new_job, returned),
         "weeks_to_first_return": (np.where(returned, to_rtw, 0.0), returned),
         "hours_after_return": (hours_after, returned & (back > 0)),
-        "fte_weeks_absent": (weeks["absent"], everyone),
+        "fte_weeks_absent": (absent, everyone),
         "fte_weeks_phased": (phased * (1.0 - hours), everyone),
         "fte_weeks_presenteeism": (presenteeism * full_after, everyone),
         "utility_mean": (np.divide(u_sum, total, out=np.zeros_like(total), where=total > 0),
                          total > 0),
     }
     for s in OUT_OF_WORK:
-        out[f"qaly_loss_{s}"] = (weeks[s] * (utility["working"] - utility[s]) / 52.0, everyone)
+        weeks = absent if s == "absent" else agents[f"weeks_{s}"].to_numpy().astype(float)
+        out[f"qaly_loss_{s}"] = (weeks * (utility["working"] - utility[s]) / 52.0, everyone)
     return out
 
 
