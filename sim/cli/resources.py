@@ -15,8 +15,10 @@ summed a chunk at a time)::
 
 (Before that work, 2026-11-29: 865 MiB at 1M x 104, 998 at 1M x 208, 1,527 at 2M x 104,
 468 at 300k x 104, 1,069 at 1M x 104 with the three-component multicomponent design; a
-10,000,000-person run at 104 weeks then peaked at 6,797 MiB. The 10M run has not been
-repeated since: the fit below estimates 3,534 MiB for it.)
+10,000,000-person run at 104 weeks then peaked at 6,797 MiB. Repeated 2026-11-30 04:36-05:09
+with default outputs, load 5-19: it completed and peaked at 4,050 MiB, about 396 bytes a
+person above the base; the fit below estimates 3,534 MiB for it, 13% under the measured
+peak, within 25%. The guard refuses above 90% of the memory available, which covers it.)
 
 What it shows: memory grows with people x replicates, with the number of observed years
 (``ceil(horizon_weeks / 52)``: per-year state counts and per-year columns of the per-person
