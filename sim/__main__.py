@@ -28,7 +28,6 @@ from omegaconf import DictConfig
 
 from sim.cli.preflight import prepare
 from sim.cli.resources import check_memory
-from sim.compare.sweep import run_cell
 from sim.config import CONFIG_DIR, ConfigError, to_plain, validate
 from sim.io import OutputError, describe_os_error
 
@@ -59,6 +58,8 @@ def fail(message: str, run_dir: Path, code: int) -> None:
 def main(cfg: DictConfig) -> None:
     hydra_cfg = HydraConfig.get()
     if hydra_cfg.mode == RunMode.MULTIRUN:  # one sweep cell: a failure must not stop the others
+        from sim.compare.sweep import run_cell  # lazy: a single run does not need the sweep code
+
         run_cell(cfg, Path(hydra_cfg.sweep.dir), list(hydra_cfg.overrides.task),
                  dict(hydra_cfg.runtime.choices))
         return

@@ -131,3 +131,12 @@ def test_report_section_escapes_and_skips_runs_without_a_table(tmp_path):
     assert "old run" not in out
     assert "+2.0 pts (50%)" in out
     assert decomposition_markdown(pd.DataFrame(columns=COLUMNS)) == ""
+
+
+def test_summary_only_runs_give_the_full_runs_summary(make_config):
+    """The decomposition's runs compute only the group summary: it must be the one a full
+    run of the same config gives (same people, same draws, same table)."""
+    from sim.simulate import simulate_summary
+
+    cfg = make_config(*SMALL, "programme=multicomponent")
+    pd.testing.assert_frame_equal(simulate_summary(cfg), simulate(cfg).summary)

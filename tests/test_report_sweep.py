@@ -60,3 +60,24 @@ def test_index_names_every_setting_and_links_its_report(runs, tmp_path):
     for f in files:
         assert (one / f).read_bytes() == (two / f).read_bytes(), f
 
+
+
+def test_setting_reports_leave_charts_out_unless_asked(runs, tmp_path, monkeypatch):
+    """Charts were about a quarter of a sweep's CPU: the settings' pages leave them out by
+    default and say how to draw them; figures=True passes through to every setting."""
+    from sim.compare import report as rp
+
+    index = write_sweep_report([runs], tmp_path / "plain", quiet=True, workers=1)
+    pages = sorted(index.parent.glob("*/report.html"))
+    assert len(pages) == 2
+    for page in pages:
+        text = page.read_text()
+        assert "<img" not in text and "--figures" in text
+    drawn = {k: f"data:image/png;base64,{k}" for k in ("league", "curves", "gaps", "plane",
+                                                       "costs")}
+    monkeypatch.setattr(rp, "figures", lambda comp: drawn)  # the charts themselves: test_report
+    index = write_sweep_report([runs], tmp_path / "drawn", quiet=True, workers=1, figures=True)
+    for page in sorted(index.parent.glob("*/report.html")):
+        text = page.read_text()
+        assert all(f'src="{uri}"' in text for uri in drawn.values())
+        assert "--figures" not in text

@@ -32,12 +32,16 @@ def test_estimate_follows_people_replicates_years_and_components():
     assert estimated_peak_mb(_cfg(1_000_000, horizon=208)) > \
         estimated_peak_mb(_cfg(1_000_000, horizon=104))
     assert estimated_peak_mb(_cfg(1_000_000, components=3)) > estimated_peak_mb(_cfg(1_000_000))
-    # the measured peaks the model was fitted to (MiB, issue 19, 2026-11-30), within 5%
+    # the measured peaks the model was fitted to (MiB, issue 19, 2026-11-30), within 5%,
+    # less the 44 MiB a run's imports lost afterwards (mesa without its spaces: 100,000
+    # people peaked at 293.5 MiB before that change and 249.5 after, measured side by side;
+    # sim/cli/resources.py)
+    saved = 44
     for cfg, measured in ((_cfg(1_000_000), 615), (_cfg(2_000_000), 930),
                           (_cfg(1_000_000, horizon=26), 525),
                           (_cfg(1_000_000, horizon=260), 788), (_cfg(300_000), 372),
                           (_cfg(1_000_000, components=3), 849)):
-        assert estimated_peak_mb(cfg) == pytest.approx(measured, rel=0.05)
+        assert estimated_peak_mb(cfg) == pytest.approx(measured - saved, rel=0.05)
 
 
 _PEAK = ("import resource, subprocess, sys;"

@@ -1,5 +1,6 @@
 """Start-up cost (issue 19): a plain run imports neither scipy.stats, scipy.optimize nor
-matplotlib (together about 0.7 s of fixed cost), and the values that replaced them are
+matplotlib (together about 0.7 s of fixed cost), nor mesa's spaces (scipy.spatial, networkx:
+about 0.5 s, skipped by sim.engine.mesa_core), and the values that replaced them are
 exactly scipy's."""
 
 import subprocess
@@ -23,7 +24,9 @@ import tempfile, pathlib
 results = simulate(load_config(["population.n=300", "horizon_weeks=30", "output.plots=false"]))
 with tempfile.TemporaryDirectory() as tmp:
     write_results(results, pathlib.Path(tmp) / "results")
-heavy = sorted(m for m in ("scipy.stats", "scipy.optimize", "matplotlib") if m in sys.modules)
+heavy = sorted(m for m in ("scipy.stats", "scipy.optimize", "matplotlib", "scipy.spatial",
+                           "networkx", "mesa.discrete_space", "sim.compare.sweep")
+               if m in sys.modules)
 print(",".join(heavy) or "none")
 """
 
@@ -39,3 +42,25 @@ def test_lazy_quantiles_equal_scipy_stats():
     for level in (0.5, 0.8, 0.9, 0.95, 0.99):
         assert conversions.z_for_level(level) == float(stats.norm.ppf(0.5 + level / 2))
         assert metrics._z(level) == float(stats.norm.ppf(0.5 + level / 2.0))
+
+
+MESA_PROBE = """
+import sys
+from sim.engine import mesa_core
+from sim.engine.model import RTWModel
+core = mesa_core.load()
+assert "mesa" not in sys.modules and "scipy.spatial" not in sys.modules
+import mesa  # the real package afterwards: same classes, and the rest of it is there
+import mesa.discrete_space
+assert mesa.Model is core.Model and mesa.Agent is core.Agent
+assert mesa.DataCollector is core.DataCollector and issubclass(RTWModel, mesa.Model)
+assert mesa_core.load().Model is mesa.Model  # once mesa is imported it is used as it is
+print("ok", mesa.__version__)
+"""
+
+
+def test_mesa_core_classes_are_the_real_packages():
+    out = subprocess.run([sys.executable, "-c", MESA_PROBE], capture_output=True, text=True,
+                         cwd=REPO)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("ok")

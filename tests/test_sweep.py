@@ -256,8 +256,9 @@ def test_aggregate_hands_every_complete_cell_to_the_report(basic_sweep, tmp_path
     shutil.copytree(src, copy)
     calls = []
 
-    def write_sweep_report(paths, out_dir, quiet=False):  # one report per setting + index
+    def write_sweep_report(paths, out_dir, quiet=False, figures=None):  # per setting + index
         calls.append((list(paths), out_dir))
+        assert figures is False  # the settings' charts are off unless asked for
         out_dir.mkdir()
         return out_dir / "report.md"
 

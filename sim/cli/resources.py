@@ -15,8 +15,10 @@ summed a chunk at a time)::
 
 (Before that work, 2026-11-29: 865 MiB at 1M x 104, 998 at 1M x 208, 1,527 at 2M x 104,
 468 at 300k x 104, 1,069 at 1M x 104 with the three-component multicomponent design; a
-10,000,000-person run at 104 weeks then peaked at 6,797 MiB. The 10M run has not been
-repeated since: the fit below estimates 3,534 MiB for it.)
+10,000,000-person run at 104 weeks then peaked at 6,797 MiB. Repeated 2026-11-30 04:36-05:09
+with default outputs, load 5-19: it completed and peaked at 4,050 MiB, about 396 bytes a
+person above the base; the fit below estimates 3,490 MiB for it, 14% under the measured
+peak, within 25%. The guard refuses above 90% of the memory available, which covers it.)
 
 What it shows: memory grows with people x replicates, with the number of observed years
 (``ceil(horizon_weeks / 52)``: per-year state counts and per-year columns of the per-person
@@ -28,7 +30,10 @@ status, waits and effect arrays). Fitted (least squares on the four 1M/300k poin
                    x (PER_MILLION_MB + PER_MILLION_YEAR_MB x years
                       + PER_MILLION_COMPONENT_MB x components))
 
-with BASE_MB 274 (Python, numpy, pandas, pyarrow, matplotlib, Hydra), 198 MiB per million
+with BASE_MB 230 (Python, numpy, pandas, pyarrow, matplotlib, Hydra; fitted at 274, lowered
+by the 44 MiB a run saved once mesa's spaces, scipy.spatial and networkx were no longer
+imported: 100,000 x 260 weeks without plots peaked at 293.5 MiB before, 249.5 after, and
+300,000 at 361, 2026-11-30), 198 MiB per million
 people, 64 more per million per observed year, 83 per million per component (from the
 multicomponent run) (500 more
 with ``engine=agents``, one Mesa object per person: 297 MiB at 20,000 people, 339 at
@@ -53,7 +58,7 @@ from sim.cli.launchers import OPT_IN, network_exposure
 from sim.config import CONFIG_DIR
 from sim.errors import ResourceError
 
-BASE_MB = 274.0
+BASE_MB = 230.0
 FLOOR_MB = 300.0
 PER_MILLION_MB = 198.0
 PER_MILLION_YEAR_MB = 64.0

@@ -135,7 +135,7 @@ def _print_left_out(comp: Comparison) -> None:
 
 
 def write_report(paths, out_dir, psa_dir=None, if_exists: str = "next",
-                 comparison: Comparison | None = None) -> Path:
+                 comparison: Comparison | None = None, draw_figures: bool = True) -> Path:
     """Build the report from results under ``paths`` into ``out_dir`` (atomically);
     ``psa_dir``: a finished PSA run (``experiments/psa.py``) to show how sure the ranking is.
 
@@ -146,7 +146,8 @@ def write_report(paths, out_dir, psa_dir=None, if_exists: str = "next",
     ``out_dir`` and renamed into place in one step. Runs given but not compared are
     listed on stderr and in the report (:func:`select_runs`). ``comparison``: the
     :func:`compare_cells` of the runs under ``paths`` if the caller already has it (a
-    sweep's report), so it is not computed twice."""
+    sweep's report), so it is not computed twice. ``draw_figures=False`` leaves the charts
+    out (a sweep's per-setting reports: the page says so and how to draw them)."""
     out_dir = Path(out_dir)
     if if_exists == "refuse":
         check_out(out_dir)
@@ -157,7 +158,7 @@ def write_report(paths, out_dir, psa_dir=None, if_exists: str = "next",
     psa = load_psa(psa_dir) if psa_dir is not None else None
     comp = comparison if comparison is not None else compare_cells(load_cells(paths))
     _print_left_out(comp)
-    page = render_html(comp, figures(comp), psa)
+    page = render_html(comp, figures(comp) if draw_figures else {}, psa)
     if if_exists == "next":
         out_dir = _free_out(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)

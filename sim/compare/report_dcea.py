@@ -343,7 +343,9 @@ def _plane_uri(summary: pd.DataFrame, names: dict) -> str:
     return _fig_uri(fig)
 
 
-def dcea_html(comp) -> str:
+def dcea_html(comp, draw_figures: bool = True) -> str:
+    """The DCEA section; ``draw_figures=False`` leaves its impact-plane chart out (a sweep's
+    per-setting report)."""
     out = dcea(comp)
     if not out:
         return ("<p>Not available: these runs predate QALYs and NHS/PSS costs in "
@@ -395,7 +397,8 @@ def dcea_html(comp) -> str:
             "it). Probabilities are over replicates (simulation noise, evidence fixed). "
             "Health is over the model horizon, not lifetime.</p>"
             + _table(pd.DataFrame(rows))
-            + f'<img src="{_plane_uri(s, names)}" alt="DCEA impact plane">'
+            + (f'<img src="{_plane_uri(s, names)}" alt="DCEA impact plane">'
+               if draw_figures else "")
             + "<p>Net health benefit per 1,000 people against usual care, by IMD quintile "
             "and by ethnic group (QALYs; the opportunity cost is shared equally; groups "
             f"under {SMALL_CELL} people suppressed):</p>"

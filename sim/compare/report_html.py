@@ -334,8 +334,17 @@ def _psa_answer(psa: dict | None, names: dict) -> Markup | None:
                       names.get(s.design, s.design), s.p_best_net_benefit, psa["n_draws"], gap)
 
 
-def _img(uri: str, alt: str) -> Markup:
+def _img(uri: str | None, alt: str) -> Markup:
+    if uri is None:  # figures left out (a sweep's per-setting report): see FIGURES_OFF
+        return Markup("")
     return Markup('<img src="{}" alt="{}">').format(uri, alt)
+
+
+FIGURES_OFF = Markup(
+    "<p><em>Charts are left out of a sweep's per-setting reports (drawing them took about a "
+    "quarter of a sweep's CPU time); the tables here hold the same numbers. To draw them: "
+    "<code>python -m sim.compare.sweep aggregate &lt;sweep dir&gt; --figures</code>, or run "
+    "the sweep with <code>hydra.callbacks.sweep.figures=true</code>.</em></p>")
 
 
 _TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -377,19 +386,22 @@ def render_html(comp: Comparison, figs: dict[str, str],
     sec["Runs not used"] = _left_out_html(comp)
     sec["How sure, given the evidence"] = _psa_html(psa, names)
     sec["Cost-effectiveness (NICE reference case)"] = Markup(report_dcea.reference_case_html(comp))
-    sec["Distributional cost-effectiveness (DCEA)"] = Markup(report_dcea.dcea_html(comp))
+    sec["Distributional cost-effectiveness (DCEA)"] = Markup(
+        report_dcea.dcea_html(comp, draw_figures=bool(figs)))
     sec["League table"] = (
         Markup("<p>Each design against usual care on the same people (paired replicates). "
                "Changes are design minus usual care with 95% intervals over replicates. A "
                "design run with other settings (a variant) has its own row, labelled with the "
                "settings that differ.</p>")
-        + _league_html(comp) + _img(figs["league"], "league chart"))
-    sec["Return to work by group"] = _img(figs["curves"], "RTW difference from usual care")
+        + (Markup("") if figs else FIGURES_OFF)
+        + _league_html(comp) + _img(figs.get("league"), "league chart"))
+    sec["Return to work by group"] = _img(figs.get("curves"),
+                                          "RTW difference from usual care")
     sec["Quality of the return"] = Markup(report_quality.quality_html(comp))  # issue 20
-    sec["Inequality gaps"] = _img(figs["gaps"], "gap reductions vs usual care") + Markup(
+    sec["Inequality gaps"] = _img(figs.get("gaps"), "gap reductions vs usual care") + Markup(
         # issue 14 hook: escaped in sim.uncertainty.decomposition
         decomposition.report_html(comp.cells))
-    sec["Equity-efficiency impact plane"] = _img(figs["plane"], "impact plane")
+    sec["Equity-efficiency impact plane"] = _img(figs.get("plane"), "impact plane")
     sec["Costs by perspective"] = (
         Markup("<p>Discounted (3.5% a year beyond year one) cost per person in the "
                "population, change vs usual care.</p>")
@@ -400,7 +412,7 @@ def render_html(comp: Comparison, figs: dict[str, str],
                  .reindex(columns=[label for _, label in PERSPECTIVES])
                  .rename(index=names).reset_index()
                  .rename_axis(columns=None))
-        + _img(figs["costs"], "costs by perspective"))
+        + _img(figs.get("costs"), "costs by perspective"))
     sec["Groups"] = Markup("<p>Means over replicates; groups with fewer than {} people are "
                            "suppressed. Usual care and up to three designs here; every design "
                            "in groups.csv.</p>").format(SMALL_CELL) + _groups_html(comp)

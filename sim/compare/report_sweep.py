@@ -77,19 +77,19 @@ def _headline(comp) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _entry(i: int, name: str, cs: list, out_dir: Path) -> dict:
+def _entry(i: int, name: str, cs: list, out_dir: Path, figures: bool = False) -> dict:
     """One setting's report (written under ``out_dir``) and its line of the index page."""
     from sim.compare.sweep import record_timing
 
     entry = {"name": name, "runs": len(cs), "link": None, "table": None, "note": ""}
     cpu0 = time.process_time()
     try:
-        return _fill_entry(entry, i, cs, out_dir)
+        return _fill_entry(entry, i, cs, out_dir, figures)
     finally:
         record_timing("report_setting", setting_cpu=time.process_time() - cpu0)
 
 
-def _fill_entry(entry: dict, i: int, cs: list, out_dir: Path) -> dict:
+def _fill_entry(entry: dict, i: int, cs: list, out_dir: Path, figures: bool) -> dict:
     name = entry["name"]
     if not any(c.design == rp.REFERENCE for c in cs):
         designs = ", ".join(sorted({c.design for c in cs}))
@@ -99,7 +99,7 @@ def _fill_entry(entry: dict, i: int, cs: list, out_dir: Path) -> dict:
     try:
         comp = rp.compare_cells(cs)
         page = rp.write_report([c.path for c in cs], sub, if_exists="refuse",
-                               comparison=comp)
+                               comparison=comp, draw_figures=figures)
     except rp.ReportError as err:
         entry["note"] = f"not compared: {err}"
     else:
@@ -118,13 +118,18 @@ def _workers(settings_count: int, workers: int | None) -> int:
 
 
 def write_sweep_report(paths, out_dir: Path, quiet: bool = False,
-                       workers: int | None = None) -> Path:
+                       workers: int | None = None, figures: bool = False) -> Path:
     """Reports of every setting of the runs under ``paths`` and their index page.
 
     The settings' reports are independent, so they are written by ``workers`` processes
     (default: one per core when there are at least ``PARALLEL_FROM`` settings; joblib's
     reusable loky workers, the same a sweep's launcher used); the pages do not depend on
-    it. Returns the index page (or the single report when there is one setting)."""
+    it. Returns the index page (or the single report when there is one setting).
+
+    ``figures``: draw each setting's charts. Off by default: five matplotlib charts per
+    setting were about a quarter of all the CPU of a 30-cell benchmark sweep (issue 19);
+    the pages say so and the tables hold the same numbers. A single setting's report keeps
+    its charts (one report)."""
     cells = rp.load_cells(paths)
     groups = settings(cells)
     if len(groups) == 1:
@@ -136,9 +141,10 @@ def write_sweep_report(paths, out_dir: Path, quiet: bool = False,
         from joblib import Parallel, delayed
 
         entries = Parallel(n_jobs=n, backend="loky")(
-            delayed(_entry)(i, name, cs, out_dir) for i, (name, cs) in enumerate(groups))
+            delayed(_entry)(i, name, cs, out_dir, figures)
+            for i, (name, cs) in enumerate(groups))
     else:
-        entries = [_entry(i, name, cs, out_dir) for i, (name, cs) in enumerate(groups)]
+        entries = [_entry(i, name, cs, out_dir, figures) for i, (name, cs) in enumerate(groups)]
     if not quiet:
         for entry in entries:
             print(f"report: setting {entry['name']}: {entry['link'] or entry['note']}",

@@ -377,12 +377,15 @@ def _save_csv(df, path: Path) -> None:
     write_atomic(path, df.to_csv(index=False, lineterminator="\n"))
 
 
-def aggregate(sweep_dir: Path, report: bool = True, quiet: bool = False) -> dict:
+def aggregate(sweep_dir: Path, report: bool = True, quiet: bool = False,
+              figures: bool = False) -> dict:
     """Join every complete cell into ``aggregate/summary.parquet`` and build the report.
 
     The table is sorted and holds no paths, times or host names, so it is byte-identical
     whichever launcher and however many workers produced the cells. Returns counts and
     paths; failed and incomplete cells are listed in ``aggregate/failures.csv``.
+    ``figures``: draw the charts of every setting's report (off by default: see
+    :func:`sim.compare.report_sweep.write_sweep_report`).
     """
     import pandas as pd
 
@@ -441,7 +444,7 @@ def aggregate(sweep_dir: Path, report: bool = True, quiet: bool = False) -> dict
     report_dir = None
     if report and complete:
         report_dir = _write_report([c["dir"] / RESULTS for c in complete], sweep_dir / "report",
-                                   quiet)
+                                   quiet, figures)
         record_timing("report")
     outcome = {"cells": len(cells), "complete": len(complete), "failed": len(failures),
                "summary": out_dir / "summary.parquet", "comparison": out_dir / "comparison.csv",
@@ -454,7 +457,8 @@ def aggregate(sweep_dir: Path, report: bool = True, quiet: bool = False) -> dict
     return outcome
 
 
-def _write_report(paths: list[Path], out_dir: Path, quiet: bool) -> Path | None:
+def _write_report(paths: list[Path], out_dir: Path, quiet: bool,
+                  figures: bool = False) -> Path | None:
     """The comparison report of every setting (:mod:`sim.compare.report_sweep`: one report per
     population / assumption setting and an index page naming them all)."""
     try:  # here, guarded: a report that cannot load must not lose the sweep's tables
@@ -464,7 +468,7 @@ def _write_report(paths: list[Path], out_dir: Path, quiet: bool) -> Path | None:
             print(f"report: skipped (sim.compare.report_sweep not available: {one_line(err)})")
         return None
     try:
-        path = write_sweep_report(paths, out_dir, quiet)
+        path = write_sweep_report(paths, out_dir, quiet, figures=figures)
     except Exception as err:  # noqa: BLE001 - the tables above are already written
         print(f"report: failed: {one_line(err)}", file=sys.stderr)
         return None
@@ -487,9 +491,10 @@ except ImportError:  # pragma: no cover - Hydra is a dependency
 class SweepCallback(_HydraCallback):
     """Writes the cell count before a multirun (for progress) and aggregates after it."""
 
-    def __init__(self, aggregate: bool = True, report: bool = True):
+    def __init__(self, aggregate: bool = True, report: bool = True, figures: bool = False):
         self.aggregate = aggregate
         self.report = report
+        self.figures = figures
 
     def on_multirun_start(self, config, **kwargs: Any) -> None:
         from omegaconf import OmegaConf
@@ -515,7 +520,8 @@ class SweepCallback(_HydraCallback):
         record_timing("jobs")
         if self.aggregate:
             try:
-                failed = aggregate(sweep_dir, report=self.report)["failed"]
+                failed = aggregate(sweep_dir, report=self.report,
+                                   figures=self.figures)["failed"]
             except OSError as err:  # e.g. a full disk: say so in one line; cells are kept
                 print(f"sweep: could not write the aggregate of {sweep_dir}: "
                       f"{describe_os_error(err)}; run `python -m sim.compare.sweep aggregate "
@@ -548,6 +554,8 @@ def main(argv: list[str] | None = None) -> int:
     agg = sub.add_parser("aggregate", help="join a sweep's cells into one table and report")
     agg.add_argument("sweep_dir", type=Path)
     agg.add_argument("--no-report", action="store_true", help="tables only")
+    agg.add_argument("--figures", action="store_true",
+                     help="draw the charts of every setting's report (off by default)")
     st = sub.add_parser("status", help="count complete / failed / incomplete cells")
     st.add_argument("sweep_dir", type=Path)
     args = parser.parse_args(argv)
@@ -565,7 +573,7 @@ def main(argv: list[str] | None = None) -> int:
             pass
         print(text)
         return 0
-    aggregate(args.sweep_dir, report=not args.no_report)
+    aggregate(args.sweep_dir, report=not args.no_report, figures=args.figures)
     return 0
 
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import mesa
 import numpy as np
 
+from sim.engine import mesa_core
 from sim.engine.categories import (
     ABSENT,
     INACTIVE,
@@ -37,6 +37,9 @@ from sim.engine.pathways import (
     two_way_outcome,
 )
 from sim.engine.population import ATTRIBUTES
+
+# mesa's Agent without its package __init__ (see sim.engine.mesa_core: start-up)
+mesa = mesa_core.load()
 
 if TYPE_CHECKING:  # annotations only: the model imports this module
     from sim.engine.model import RTWModel

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import logging
 
-import mesa
 import numpy as np
 
+from sim.engine import mesa_core
 from sim.engine.absent import AbsentTable
 from sim.engine.agent import DYNAMIC_COLUMNS, Column, Person
 from sim.engine.categories import (
@@ -43,6 +43,10 @@ from sim.engine.vectorised import N_STATES, VectorisedEngine
 from sim.programme.effects import resolve_design
 from sim.programme.interventions import Programme
 from sim.vocabulary import HAZARD_KEYS
+
+# mesa's Model, Agent and DataCollector without its package __init__ (scipy.spatial and
+# networkx for spaces the engine does not use; about half a second of start-up)
+mesa = mesa_core.load()
 
 __all__ = ["DYNAMIC_COLUMNS", "EVENT_WEEK_COLUMNS", "N_STATES", "NEVER_WEEK", "Column",
            "Effects", "Person", "RTWModel"]
