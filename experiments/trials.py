@@ -10,8 +10,11 @@ effect in the source's own measure (see :mod:`sim.evidence.trials`). Writes
 renamed into place) and prints the markdown table. Cross-checks
 (``sim.evidence.trials.CROSS_CHECKS``:
 other outcomes the same reviews report, e.g. Vogel's mean difference in days for the
-coordinator set from Vogel's HR) are run and reported too. Exit code 1 if the estimate of
-an entry that sets an effect falls outside the source's 95% interval, 2 on bad input.
+coordinator set from Vogel's HR) are run and reported too, and so are the held-out checks of
+the model's usual care against UK trials' control arms (``sim.evidence.control_checks``:
+SWAN for IPS; written to ``control_checks.md``; they do not set the exit code). Exit code 1 if
+the estimate of an entry that sets an effect falls outside the source's 95% interval, 2 on
+bad input.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sim.config import ConfigError  # noqa: E402
+from sim.evidence.control_checks import control_checks_markdown, run_control_checks  # noqa: E402
 from sim.evidence.registry import EvidenceError, load_registry  # noqa: E402
 from sim.evidence.trials import all_designs, run_trials, trials_markdown, trials_table  # noqa: E402
 from sim.io import write_atomic  # noqa: E402
@@ -53,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         registry = load_registry()
         results = run_trials(designs, n=args.n, seed=args.seed, registry=registry,
                              cross_checks=not args.no_cross_checks)
+        checks = (run_control_checks(n=args.n, seed=args.seed, registry=registry)
+                  if "ips_smi" in designs else [])
     except (EvidenceError, ConfigError, EffectError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -67,9 +73,15 @@ def main(argv: list[str] | None = None) -> int:
     header = (f"In-silico trials: {args.n:,} people per cohort, seed {args.seed}, "
               f"{time.perf_counter() - t0:.0f} s\n\n")
     write_atomic(staging / "trials.md", header + md + "\n")
+    checks_md = control_checks_markdown(checks) if checks else ""
+    if checks:
+        write_atomic(staging / "control_checks.md", checks_md + "\n")
     dest = parent / stamp
     staging.rename(dest)
     print(md)
+    if checks:
+        print("\nUsual care against UK trials' control arms (held out):\n")
+        print(checks_md)
     # primary trials gate on reproducing what is carried from the source (the implied
     # trial HR of an anchored risk ratio; sim.evidence.trials.TrialResult.reproduced)
     outside = df[(df["reproduced"] == "no") & (df["role"] == "primary")]
