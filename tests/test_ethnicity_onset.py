@@ -92,3 +92,17 @@ def test_registry_and_factors_vary_it(make_config):
         assert cfg["pathways"]["new_spell"]["ethnicity_onset_hr"] == 1.94
     # the gap decomposition counts it with the other assumed ethnicity multipliers
     assert "pathways.new_spell.ethnicity_onset_hr" in ASSUMED_PATHS
+
+
+def test_psa_draws_it_uniformly_on_its_own_stream():
+    from sim.uncertainty.psa_analysis import assumption_factors, check_settings, draw_assumptions
+
+    (f,) = assumption_factors(["ethnicity_onset_hr"])
+    d = draw_assumptions([f], 400, seed=5)["ethnicity_onset_hr"]
+    assert d.between(1.0, 1.94).all() and 1.3 < d.mean() < 1.65
+    # adding a second assumption does not change the first one's draws
+    both = draw_assumptions([f, *assumption_factors(["precarious_rtw"])], 400, seed=5)
+    assert both["ethnicity_onset_hr"].equals(d)
+    with pytest.raises(ValueError, match="unknown factor 'nope'"):
+        check_settings({"draws": 3, "wtp": None, "designs": ["usual_care"],
+                        "assumptions": ["nope"]})
