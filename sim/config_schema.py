@@ -169,6 +169,8 @@ PATHWAYS = Struct(
                 "phased_return_hr": RATIO,
                 "sex_hr": _by(SEXES, "sex", RATIO),
                 "age_hr": _by(AGE_BANDS, "age band", RATIO),
+                "ethnicity_onset_hr": RATIO,
+                "ethnicity_onset_profile": _by(ETHNICITIES, "ethnic group", Num(0.0, 1.0)),
             }
         ),
         "unemployed": Struct(

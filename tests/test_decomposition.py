@@ -42,6 +42,9 @@ def _values(node):
 
 def test_counterfactual_configs_neutralise_only_the_listed_multipliers(make_config):
     cfg = make_config(*SMALL)
+    # the onset HR by ethnicity is 1 by default (an assumed range 1-1.94): give it a value
+    # so that its neutralisation is checked too
+    cfg["pathways"]["new_spell"]["ethnicity_onset_hr"] = 1.5
     runs = counterfactual_configs(cfg, 700)
     assert runs["full"]["population"]["n"] == 700 and runs["full"]["replicates"] == 1
     assert runs["full"]["pathways"] == cfg["pathways"]
@@ -54,6 +57,7 @@ def test_counterfactual_configs_neutralise_only_the_listed_multipliers(make_conf
         assert set(_values(_lookup(runs["no_group_hazards"], path))) == {1.0}
     # what is not a deprivation / ethnicity multiplier stays as configured
     for path in ("pathways.new_spell.sex_hr", "pathways.rtw.manual_hr",
+                 "pathways.new_spell.ethnicity_onset_profile",
                  "pathways.rtw.oh_access_hr", "pathways.new_spell.age_hr"):
         assert _lookup(runs["no_group_hazards"], path) == _lookup(cfg, path)
     assert cfg["population"]["n"] == 1500  # the run's own config is not changed

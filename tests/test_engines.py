@@ -70,10 +70,11 @@ def test_person_is_a_view_on_the_columns(make_config):
     ("population=out_of_work",),
     ("population.precarious.share=0.5", "population.deprivation_index=simd",
      "population.simd_gradient=2.0"),
-], ids=["out_of_work", "precarious_simd"])
+    ("pathways.new_spell.ethnicity_onset_hr=1.94",),
+], ids=["out_of_work", "precarious_simd", "ethnicity_onset"])
 def test_engines_agree_with_issue_20_populations(make_config, overrides):
-    """Mixed starting states (out_of_work) and the precarious-work and SIMD hazards are
-    read by both engines the same way."""
+    """Mixed starting states (out_of_work), the precarious-work and SIMD hazards and the
+    onset hazard ratio by ethnic group are read by both engines the same way."""
     cfg = make_config(*overrides, "population.n=1000", "horizon_weeks=40", "seed=13")
     fast, slow = _run(cfg, "vectorised"), _run(cfg, "agents")
     for name in fast.columns:

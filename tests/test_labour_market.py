@@ -102,12 +102,45 @@ def test_absence_by_deprivation_matches_daras_2022(make_config):
     assert rates[1] > rates[3] > rates[5]
 
 
-def test_flows_out_of_work_for_health_match_black_frost(make_config):
-    """About 1% of workers a year leave work for health-related inactivity (Black & Frost
-    2011: ~300,000 a year; registry interval 0.75-1.2%), against ~0.5% in the v1 model."""
+def test_flows_out_of_work_from_absence_on_each_sources_definition(make_config):
+    """Two flows, one per source (registry intervals): every exit from a sickness absence,
+    Black & Frost 2011 (~300,000 employees a year on to health-benefit claims, 0.86-1.43%);
+    exits after an absence of more than 4 weeks, DWP/DHSC 2019 (over 100,000 a year,
+    0.37-0.56%). The second is a part of the first (v1 model: ~0.5% for the first)."""
     stats = _targets(make_config, "population=workforce", "population.n=20000",
                      "horizon_weeks=104")
-    assert 0.006 <= stats["health_exit_rate_per_worker_year"] <= 0.014
+    every = stats["left_work_from_absence_per_worker_year"]
+    after_ltsa = stats["left_work_after_ltsa_per_worker_year"]
+    assert 0.007 <= every <= 0.0143
+    assert 0.003 <= after_ltsa <= 0.0075
+    assert after_ltsa < every
+
+
+def test_exit_flows_hand_computed():
+    """Exits from absence and the length of the absence they ended (weeks; -1 = none)."""
+    import pandas as pd
+
+    from sim.results.calibration import exit_flows, exits_from_absence
+
+    a = pd.DataFrame({
+        # job loss after a 10-week first absence: long
+        # inactivity after a 2-week first absence: short
+        # inactivity after a job loss (not straight from an absence): the job loss counts
+        # absent before the observation, inactive at week 6: long; at week 2: unknown
+        # an exit after an earlier return: unknown; no exit at all
+        "first_onset":     [3, 5, 1, -1, -1, 2, 4],
+        "first_rtw":       [-1, -1, -1, -1, -1, 6, 9],
+        "job_loss_week":   [13, -1, 8, -1, -1, -1, -1],
+        "inactive_week":   [-1, 7, 20, 6, 2, 30, -1],
+        "separation_week": [-1, -1, -1, -1, -1, -1, -1],
+    })
+    week, long = exits_from_absence(a)
+    assert week.tolist() == [13, 7, 8, 6, 2, 30, -1]
+    assert long.tolist() == [1, 0, 1, 1, -1, -1, -1]
+    flows = exit_flows(a, worker_years=100.0)
+    assert flows["left_work_from_absence_per_worker_year"] == pytest.approx(6 / 100)
+    # 3 of the 4 exits of known length were long: 6 x 3/4 exits over 100 worker-years
+    assert flows["left_work_after_ltsa_per_worker_year"] == pytest.approx(6 * 0.75 / 100)
 
 
 def test_womens_absence_above_mens(make_config):

@@ -79,4 +79,9 @@ def test_psa_experiment_runs_end_to_end(tmp_path):
 
     s = pd.read_csv(out / "summary.csv").set_index("design")
     assert s.loc["usual_care", "rtw_52w_vs_uc"] == 0
+    # the flagged assumption of psa.yaml `assumptions` is drawn over its range and valued
+    d = pd.read_csv(out / "draws.csv")
+    assert d["ethnicity_onset_hr"].between(1.0, 1.94).all()
+    assert d["ethnicity_onset_hr"].nunique() == 3
+    assert "ethnicity_onset_hr" in set(pd.read_csv(out / "voi.csv")["parameters"])
     assert s["p_best_net_benefit"].sum() == pytest.approx(1.0)

@@ -297,3 +297,26 @@ def test_trial_reproduces_the_source_under_effect_modification():
     assert abs(math.log(r.estimate / plain.estimate)) < math.log(1.08)
     # the modification is in force: MSK people get the square of the base HR
     assert r.model_hr != plain.model_hr
+
+
+def test_experiment_writes_the_control_arm_checks_with_ips(tmp_path, monkeypatch, capsys):
+    """With IPS among the designs the app also writes and prints the held-out check of
+    usual care against the UK control arm (control_checks.md); without IPS it does not."""
+    from sim.evidence import trials_analysis
+
+    module = _experiment()
+    one = trials.TrialResult("ips_smi", "ips", "rtw_hr", "x", "hr_time_to_rtw", 26, 1.3, 1.1,
+                             1.5, 1.31, 1.2, 1.4, 500, 500, 1.4)
+    monkeypatch.setattr(trials_analysis, "run_trials", lambda *a, **k: [(one, [], "primary")])
+    seen = []
+    monkeypatch.setattr(trials_analysis, "run_control_checks",
+                        lambda **k: seen.append(k) or ["a check"])
+    monkeypatch.setattr(trials_analysis, "control_checks_markdown",
+                        lambda checks: "| SWAN control arm |")
+    assert module.task(_settings(tmp_path / "ips", designs=["ips_smi"], n=5000)) == 0
+    assert seen and seen[0]["n"] == 5000
+    assert (tmp_path / "ips" / "control_checks.md").read_text() == "| SWAN control arm |\n"
+    assert "control arms (held out)" in capsys.readouterr().out
+    seen.clear()
+    assert module.task(_settings(tmp_path / "msk", designs=["stepped_care_msk"])) == 0
+    assert not seen and not (tmp_path / "msk" / "control_checks.md").exists()

@@ -204,6 +204,19 @@ def _by_name(mapping: dict, names: tuple) -> np.ndarray:
     return np.array([float(mapping[n]) for n in names], dtype=np.float64)
 
 
+def ethnicity_onset_hr(spell: dict) -> np.ndarray:
+    """Onset hazard ratio by ethnic group (ETHNICITIES order), from ``new_spell``.
+
+    ``ethnicity_onset_hr`` is the hazard ratio of the Black group vs White British
+    (registry ``ethnicity_onset_hr_assumed``: 1, range 1-1.94); every other group gets it
+    raised to its ``ethnicity_onset_profile`` exponent (the group's log hazard ratio relative
+    to the Black group's in the source, Dorrington et al. 2020: 0 for no difference). At 1
+    (the default) every group's ratio is exactly 1.
+    """
+    return float(spell["ethnicity_onset_hr"]) ** _by_name(spell["ethnicity_onset_profile"],
+                                                          ETHNICITIES)
+
+
 def rtw_duration_decline(n_weeks: int, decline_per_year: float) -> np.ndarray:
     """Multiplier of the RTW hazard by spell week: ``exp(-decline * d / 52)``.
 
@@ -488,6 +501,7 @@ def _person_multipliers(params: dict, p, population: dict | None) -> dict:
         * _pick(spell["imd_hr"], imd)
         * _flag(spell["manual_hr"], manual)
         * _pick(_by_name(spell["sex_hr"], SEXES), p.sex)
+        * _pick(ethnicity_onset_hr(spell), p.ethnicity)
     )
     phased_share = np.minimum(
         1.0,

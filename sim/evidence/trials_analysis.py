@@ -3,7 +3,8 @@
 The logic of ``experiments/trials.py`` (a Hydra app on ``configs/analysis/trials.yaml``),
 in the shape of the other analyses (:func:`sim.cli.apps.analysis`): :func:`check_settings`
 (one-line ValueError before any work), :func:`run` (every trial, :mod:`sim.evidence.trials`),
-:func:`write` (``trials.csv`` and ``trials.md`` into the staged ``out``) and
+:func:`write` (``trials.csv``, ``trials.md`` and, with IPS, ``control_checks.md``, into the
+staged ``out``) and
 :func:`verdict` (the table and a summary on stdout, each primary estimate outside the
 source's interval on stderr; exit status 1 if there is one).
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import sys
 import time
 
+from sim.evidence.control_checks import control_checks_markdown, run_control_checks
 from sim.evidence.registry import load_registry
 from sim.evidence.trials import all_designs, run_trials, trials_markdown, trials_table
 
@@ -46,10 +48,16 @@ def run(c: dict, _configs=None) -> dict:
     """Every trial of the designs (and the cross-checks): the table, its markdown, the
     time taken. EvidenceError, ConfigError and EffectError are ValueErrors: one line."""
     t0 = time.perf_counter()
-    results = run_trials(c["designs"], n=c["n"], seed=c["seed"], registry=load_registry(),
+    registry = load_registry()
+    results = run_trials(c["designs"], n=c["n"], seed=c["seed"], registry=registry,
                          cross_checks=c["cross_checks"])
+    # held-out checks of usual care against UK trials' control arms (SWAN for IPS); they
+    # do not set the exit status
+    checks = (run_control_checks(n=c["n"], seed=c["seed"], registry=registry)
+              if "ips_smi" in c["designs"] else [])
     df = trials_table(results)
     return {"table": df, "markdown": trials_markdown(df),
+            "checks": control_checks_markdown(checks) if checks else "",
             "elapsed": time.perf_counter() - t0}
 
 
@@ -59,6 +67,8 @@ def write(folder, c: dict, r: dict) -> None:
     header = (f"In-silico trials: {c['n']:,} people per cohort, seed {c['seed']}, "
               f"{r['elapsed']:.0f} s\n\n")
     (folder / "trials.md").write_text(header + r["markdown"] + "\n")
+    if r["checks"]:
+        (folder / "control_checks.md").write_text(r["checks"] + "\n")
 
 
 def verdict(c: dict, r: dict) -> int:
@@ -69,6 +79,9 @@ def verdict(c: dict, r: dict) -> int:
     HR of an anchored risk ratio; :attr:`sim.evidence.trials.TrialResult.reproduced`)."""
     df = r["table"]
     print(r["markdown"])
+    if r["checks"]:
+        print("\nUsual care against UK trials' control arms (held out):\n")
+        print(r["checks"])
     outside = df[(df["reproduced"] == "no") & (df["role"] == "primary")]
     missed = df[(df["reproduced"] == "no") & (df["role"] != "primary")]
     print(f"\n{len(df)} trials ({(df['role'] == 'primary').sum()} primary), {len(outside)} "

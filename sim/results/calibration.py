@@ -22,11 +22,13 @@ Targets (DIGEST s3; see README "Calibration"):
   absences end (DWP/DHSC 2019, LFS: of first spells that ended after 26-38 weeks, 0.80
   ended in a return to work, after 52+ weeks 0.56; :func:`rtw_share_by_spell_length`);
   claimants back in work within 65 weeks of the claim (RR774,
-  fitted: measured on the model's own claimants, the population RR774 describes); people
-  leaving work for inactivity because of ill health straight from an absence, per
-  worker-year = 0.0097 (Black & Frost 2011: ~300,000 a year); women's absence rate / men's
-  = 1.5 (ONS 2022, 2024; held out). Retired people are left out of the persistence
-  denominators (the sources are about people of working age).
+  fitted: measured on the model's own claimants, the population RR774 describes); two
+  flows out of work from sickness absence per worker-year, each on its source's definition
+  (:func:`exit_flows`): every exit from an absence = 0.012 (Black & Frost 2011: ~300,000
+  employees a year go from sick leave on to claim health-related benefits) and exits after
+  an absence of more than 4 weeks = 0.0045 (DWP/DHSC 2019, LFS: over 100,000 a year);
+  women's absence rate / men's = 1.5 (ONS 2022, 2024; held out). Retired people are left
+  out of the persistence denominators (the sources are about people of working age).
 
 Days per worker are on the ONS definition (``outcomes.working_days_per_year`` = 219), so
 they equal 219 x the absence rate.
@@ -85,9 +87,12 @@ TARGETS = {
     "claimants_in_work_within_65w": (
         0.26, "DWP RR774: 26% of ESA claimants in work before claiming back in work 12-18 "
               "months after the claim"),
-    "health_exit_rate_per_worker_year": (
-        0.0097, "Black & Frost 2011: about 300,000 a year go from sickness absence onto "
-                "health-related benefits, about 1% of workers"),
+    "left_work_from_absence_per_worker_year": (
+        0.012, "Black & Frost 2011: of about 11 million employees taking sick leave a year, "
+               "around 300,000 go on to claim health-related benefits (~25 million employees)"),
+    "left_work_after_ltsa_per_worker_year": (
+        0.0045, "DWP/DHSC 2019 (LFS): over 100,000 employees a year leave work after a "
+                "sickness absence of more than 4 weeks (~26-27 million employees)"),
     "absence_rate_female_to_male": (
         1.5, "ONS 2022 and 2024: women's sickness absence rate 1.45-1.56 x men's"),
     "absence_rate_imd1_to_imd5": (
@@ -114,7 +119,8 @@ TARGET_EVIDENCE = {
     "in_work_104w_given_absent_26w": "dwp_rr774_esa_return_to_work",
     "in_work_260w_given_absent_26w": "henderson2005_ib_six_months_return_5y",
     "claimants_in_work_within_65w": "dwp_rr774_esa_return_to_work",
-    "health_exit_rate_per_worker_year": "health_exit_rate_per_worker_year",
+    "left_work_from_absence_per_worker_year": "black_frost_2011_left_work_from_absence",
+    "left_work_after_ltsa_per_worker_year": "dwp_dhsc2019_left_work_after_ltsa",
     "absence_rate_female_to_male": "ons_absence_sex_ratio",
     "absence_rate_imd1_to_imd5": "daras2022_absence_imd_q1_q5",
     "rtw_share_spells_26_39w": "dwp_dhsc2019_ltsa_rtw_6_9_months",
@@ -135,8 +141,11 @@ SOURCE_STRENGTH = {
                                      "incapacity-benefit era",
     "claimants_in_work_within_65w": "moderate: DWP RR774 survey (n=1,842 at follow-up), "
                                     "measured on the model's own claimants",
-    "health_exit_rate_per_worker_year": "moderate: Black & Frost 2011 review's rounded "
-                                        "figure over ONS worker counts",
+    "left_work_from_absence_per_worker_year": "weak-moderate: a review's rounded count of "
+                                              "benefit claims (2011; over half later found "
+                                              "fit for work) over an employee count",
+    "left_work_after_ltsa_per_worker_year": "moderate: DWP/DHSC official statistics (LFS), "
+                                            "'over 100,000' (a rounded lower figure)",
     "absence_rate_female_to_male": "strong: ONS LFS 2022 and 2024",
     "absence_rate_imd1_to_imd5": "moderate: one NHS employer's staff records (2018-19), "
                                  "published 95% CI",
@@ -182,6 +191,58 @@ def first_spell_end(agents: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     end = np.where(returned, rtw, np.where(left < never, left, -1))
     end = np.where((onset >= 0) & (end >= 0), end - np.maximum(onset, 0), -1)
     return end, returned
+
+
+def exits_from_absence(agents: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """``(exit_week, long)`` per person: the week of the first exit from a sickness absence
+    to out of work during the observation (job loss, or inactivity straight from the
+    absence; -1 if none), and whether that absence had lasted 5+ weeks ("more than 4
+    weeks"): 1 long, 0 not, -1 unknown.
+
+    The length is known exactly when the absence is the person's first one observed
+    (``first_onset`` at or before the exit, no return in between), and known to be long when
+    it began before the observation and the exit came at week 4 or later. An exit from a
+    later absence (after a return), or within 4 weeks of the start of observation from an
+    absence that began before it, is unknown.
+    """
+    never = np.iinfo(np.int64).max
+    lost = agents["job_loss_week"].to_numpy().astype(np.int64)
+    inactive = agents["inactive_week"].to_numpy().astype(np.int64)
+    sep = agents["separation_week"].to_numpy().astype(np.int64)
+    # inactivity straight from an absence: not after a job loss or ordinary separation
+    straight = (inactive >= 0) & ((lost < 0) | (lost > inactive)) & ((sep < 0) | (sep > inactive))
+    exit_week = np.minimum(np.where(lost >= 0, lost, never), np.where(straight, inactive, never))
+    exit_week = np.where(exit_week < never, exit_week, -1)
+    onset = agents["first_onset"].to_numpy().astype(np.int64)
+    rtw = agents["first_rtw"].to_numpy().astype(np.int64)
+    first = (onset >= 0) & (onset <= exit_week) & ((rtw < 0) | (rtw > exit_week))
+    before = (onset < 0) | (onset > exit_week)  # the absence began before the observation
+    long = np.full(exit_week.shape, -1, dtype=np.int8)
+    long[first] = (exit_week - onset)[first] >= 5
+    long[before & (exit_week >= 4)] = 1
+    long[exit_week < 0] = -1
+    return exit_week, long
+
+
+def exit_flows(agents: pd.DataFrame, worker_years: float) -> dict:
+    """The two UK flows out of work from sickness absence, per worker-year.
+
+    ``left_work_from_absence_per_worker_year`` (Black & Frost 2011: employees going from sick
+    leave on to claim health-related benefits, whatever the claim's outcome; over half were
+    then found fit for work, so the model's job losses to unemployment count as well as its
+    exits to inactivity): every first exit from an absence.
+    ``left_work_after_ltsa_per_worker_year`` (DWP/DHSC 2019, LFS: left work after an absence
+    of more than 4 weeks): the same exits times the share of them that followed an absence
+    of 5+ weeks, among exits whose absence length is known (:func:`exits_from_absence`).
+    """
+    exit_week, long = exits_from_absence(agents)
+    n_exits = int(np.sum(exit_week >= 0))
+    out = {"left_work_from_absence_per_worker_year": n_exits / worker_years}
+    known = long >= 0
+    if known.any():
+        out["left_work_after_ltsa_per_worker_year"] = float(
+            n_exits * np.mean(long[known] == 1) / worker_years)
+    return out
 
 
 def rtw_share_by_spell_length(agents: pd.DataFrame, low: int, high: int | None) -> float:
@@ -277,13 +338,7 @@ def per_replicate(agents: pd.DataFrame, spells: pd.DataFrame, cfg: dict) -> pd.D
                 stats["days_lost_per_worker_year"] = float(
                     day_weeks * absent_weeks / (employed_weeks / 52.0))
             if "separation_week" in a and employed_weeks > 0:
-                # left work for inactivity because of ill health straight from a sickness
-                # absence (not after an earlier job loss or ordinary separation)
-                from_absence = ((a["inactive_week"].to_numpy() >= 0)
-                                & (a["job_loss_week"].to_numpy() < 0)
-                                & (a["separation_week"].to_numpy() < 0))
-                stats["health_exit_rate_per_worker_year"] = float(
-                    from_absence.sum() / (employed_weeks / 52.0))
+                stats.update(exit_flows(a, employed_weeks / 52.0))
             female = (a["sex"] == "female").to_numpy()
             rates = []
             for mask in (female, ~female):

@@ -46,6 +46,7 @@ from sim.stats.metrics import slope_index
 # usual-care hazard multipliers by deprivation or ethnicity that are flagged assumptions
 # (registry: imd / ethnicity entries with assumption: true; configs/pathways sources)
 ASSUMED_PATHS = (
+    "pathways.new_spell.ethnicity_onset_hr",  # 1 by default (ethnicity_onset_hr_assumed)
     "pathways.rtw.ethnicity_hr",
     "pathways.job_loss.imd_hr",
     "pathways.job_loss.ethnicity_hr",

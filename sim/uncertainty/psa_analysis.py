@@ -33,11 +33,52 @@ SUMMARISED = ("rtw_52w", "sii", "cost_programme", "net_benefit", "nhb_qaly")
 COLOURS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000")
 
 
+ASSUMPTION_FACTORS = "usual_care"  # configs/analysis/factors/<this>.yaml: the assumptions
+
+
+def assumption_factors(names) -> list[Factor]:
+    """The named factors of ``configs/analysis/factors/usual_care.yaml`` (flagged
+    assumptions of the usual-care model, e.g. ``ethnicity_onset_hr``): the PSA draws each
+    uniformly over its range, independently of the evidence draws."""
+    import yaml
+
+    from sim.config import CONFIG_DIR
+    from sim.uncertainty.factors import parse_factors
+
+    if not names:
+        return []
+    path = CONFIG_DIR / "analysis" / "factors" / f"{ASSUMPTION_FACTORS}.yaml"
+    spec = yaml.safe_load(path.read_text())
+    unknown = [n for n in names if n not in spec]
+    if unknown:
+        raise ValueError(f"assumptions: unknown factor {unknown[0]!r}, expected names from "
+                         f"configs/analysis/factors/{ASSUMPTION_FACTORS}.yaml: "
+                         f"{', '.join(spec)}")
+    return parse_factors({n: spec[n] for n in names})
+
+
+def draw_assumptions(factors: list[Factor], n_draws: int, seed: int) -> pd.DataFrame:
+    """Uniform draws over each factor's range, each from a stream keyed by its name (the
+    evidence draws, and the other assumptions' draws, are unchanged by adding or removing
+    an assumption)."""
+    import zlib
+
+    out = {}
+    for f in factors:
+        u = np.random.default_rng([int(seed), 1, zlib.crc32(f.name.encode())]).random(n_draws)
+        out[f.name] = f.low + u * (f.high - f.low)
+    return pd.DataFrame(out)
+
+
 def check_settings(c: dict) -> dict:
     """The analysis config's own keys, checked (one-line ValueError); ``designs`` as a
     list (``tagged(psa)``: the designs tagged in their YAML, :mod:`sim.programme.catalogue`)."""
     if isinstance(c["draws"], bool) or not isinstance(c["draws"], int) or c["draws"] < 2:
         raise ValueError(f"draws: got {c['draws']!r}, expected an integer >= 2")
+    names = c.get("assumptions") or []
+    if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
+        raise ValueError(f"assumptions: got {names!r}, expected a list of factor names")
+    assumption_factors(list(names))  # unknown names fail here, before any run
     if c["wtp"] is not None and not (isinstance(c["wtp"], int | float) and c["wtp"] >= 0):
         raise ValueError(f"wtp: got {c['wtp']!r}, expected null or a number >= 0")
     return {**c, "designs": design_list(c["designs"])}
@@ -122,6 +163,12 @@ def run_psa(c: dict, configs: dict[str, dict]) -> dict:
     infeasible = clamped_table(clamp_infeasible(configs, draws, ids))
     factors = [Factor(i, "evidence", float(draws[i].min()), float(draws[i].max()),
                       float(registry[i].value), id=i) for i in ids]
+    extra = assumption_factors(list(c.get("assumptions") or []))
+    if extra:  # flagged assumptions of usual care, drawn uniformly over their ranges
+        assumed = draw_assumptions(extra, c["draws"], c["seed"])
+        draws = pd.concat([draws.reset_index(drop=True), assumed], axis=1)
+        factors += extra
+        ids = ids + [f.name for f in extra]
     res = evaluate(configs, factors, draws[ids].to_numpy(), n_jobs=c["n_jobs"],
                    desc="PSA runs").rename(columns={"sample": "draw"})
     res["net_benefit"] = net_benefit(res["weeks_in_work"], res["cost_programme"], wtp)
