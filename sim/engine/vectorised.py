@@ -240,17 +240,7 @@ class VectorisedEngine:
             return
         from_state = state[moved]
         group_base = self._group_state_base[moved]
-        weeks = nxt - state_since[moved]
-        # [state, person] cells as flat positions (cheaper than 2-D fancy indexing; the
-        # array is C-contiguous, so reshape is a view and the += lands in it)
-        cells = from_state.astype(np.intp)
-        cells *= self.people.n
-        cells += moved
-        col["weeks_by_state"].reshape(-1)[cells] += weeks.astype(np.int16)
-        if self.recording:
-            ended = from_state == ABSENT
-            if ended.any():
-                self.record_spell_end(weeks[ended], moved[ended])
+        self._close_states(moved, from_state, nxt)
 
         def pick(k, code):
             idx, out = groups[k]
@@ -326,6 +316,20 @@ class VectorisedEngine:
         size = self.n_groups * N_STATES
         self._counts -= np.bincount(group_base + from_state, minlength=size)
         self._counts += np.bincount(group_base + to_state, minlength=size)
+
+    def _close_states(self, moved, from_state, nxt):
+        """Weeks the movers spent in the state they leave, and absence spells that end."""
+        weeks = nxt - self.columns["state_since"][moved]
+        # [state, person] cells as flat positions (cheaper than 2-D fancy indexing; the
+        # array is C-contiguous, so reshape is a view and the += lands in it)
+        cells = from_state.astype(np.intp)
+        cells *= self.people.n
+        cells += moved
+        self.columns["weeks_by_state"].reshape(-1)[cells] += weeks.astype(np.int16)
+        if self.recording:
+            ended = from_state == ABSENT
+            if ended.any():
+                self.record_spell_end(weeks[ended], moved[ended])
 
     def _first_time(self, name, idx, obs_next):
         if self.recording and idx.size:
