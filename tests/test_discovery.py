@@ -62,7 +62,8 @@ SMALL = ["n=400", "replicates=1", "n_jobs=2",
          *[f"~factors.{f}" for f in ("cbt_days", "multidomain_hr", "persistence_half_life",
                                      "persistence_lasting",
                                      "access_ethnicity_gradient", "rtw_ethnicity_gradient",
-                                     "rtw_duration_scale", "graded_return_hr", "uptake")]]
+                                     "rtw_duration_scale", "graded_return_hr", "uptake",
+                                     "ethnicity_onset_hr")]]
 
 
 def run(script, *args):
