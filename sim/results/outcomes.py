@@ -211,20 +211,16 @@ def _numerator(num: np.ndarray, eligible: np.ndarray) -> np.ndarray:
     return np.where(eligible, num, 0.0)
 
 
-def group_summary(agents: pd.DataFrame, cfg: dict) -> pd.DataFrame:
-    """Tidy table: replicate, dimension, group, metric, value (mean over eligible), n.
+def grouped_means(agents: pd.DataFrame, metrics: dict, numerators: dict) -> dict[str, list]:
+    """Each metric's mean over its eligible people in every group of every summary
+    dimension and replicate, as lists of column parts (replicate, dimension, group, metric,
+    value, n); groups with no eligible person are left out.
 
-    The work repeated across dimensions is done once (issue 19: 1.3 s of a 1M-person
-    run): each metric's numerator among the eligible, and each distinct eligibility's
-    count per group, which many metrics share. The sums are the same bincounts as a
-    metric-by-metric loop, so the table is too, to the bit.
-    """
-    horizon = cfg["horizon_weeks"]
-    metrics = _metrics(agents, horizon, cfg["outcomes"]["rtw_weeks"],
-                       cfg["outcomes"]["snapshot_weeks"], cfg["outcomes"]["sustained_weeks"])
+    ``metrics`` maps a name to ``(values, eligible)`` and ``numerators`` a name to the
+    values among the eligible (0 elsewhere). Each distinct eligibility's count per group is
+    computed once, since many metrics share one (the group summary and the quality table)."""
     replicate = agents["replicate"].to_numpy().astype(np.int64)
     n_rep = int(replicate.max()) + 1 if len(agents) else 0
-    numerators = {m: _numerator(num, eligible) for m, (num, eligible) in metrics.items()}
     cols: dict[str, list] = {"replicate": [], "dimension": [], "group": [], "metric": [],
                              "value": [], "n": []}
     for dim in SUMMARY_DIMENSIONS:
@@ -245,6 +241,22 @@ def group_summary(agents: pd.DataFrame, cfg: dict) -> pd.DataFrame:
             cols["metric"].append([metric] * idx.size)
             cols["value"].append(total[idx] / n[idx])
             cols["n"].append(n[idx].astype(np.int64))
+    return cols
+
+
+def group_summary(agents: pd.DataFrame, cfg: dict) -> pd.DataFrame:
+    """Tidy table: replicate, dimension, group, metric, value (mean over eligible), n.
+
+    The work repeated across dimensions is done once (issue 19: 1.3 s of a 1M-person
+    run): each metric's numerator among the eligible, and each distinct eligibility's
+    count per group, which many metrics share. The sums are the same bincounts as a
+    metric-by-metric loop, so the table is too, to the bit.
+    """
+    horizon = cfg["horizon_weeks"]
+    metrics = _metrics(agents, horizon, cfg["outcomes"]["rtw_weeks"],
+                       cfg["outcomes"]["snapshot_weeks"], cfg["outcomes"]["sustained_weeks"])
+    numerators = {m: _numerator(num, eligible) for m, (num, eligible) in metrics.items()}
+    cols = grouped_means(agents, metrics, numerators)
     out = {}
     for name, parts in cols.items():
         if name in ("dimension", "group", "metric"):
