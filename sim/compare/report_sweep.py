@@ -25,6 +25,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from sim.compare import report as rp
+from sim.compare.sweep import record_timing
 
 INDEX = "index.html"
 PARALLEL_FROM = 4  # settings from which their reports are written in parallel
@@ -79,8 +80,6 @@ def _headline(comp) -> pd.DataFrame:
 
 def _entry(i: int, name: str, cs: list, out_dir: Path, figures: bool = False) -> dict:
     """One setting's report (written under ``out_dir``) and its line of the index page."""
-    from sim.compare.sweep import record_timing
-
     entry = {"name": name, "runs": len(cs), "link": None, "table": None, "note": ""}
     cpu0 = time.process_time()
     try:

@@ -27,6 +27,7 @@ from sim.config import CONFIG_DIR
 from sim.evidence import conversions
 from sim.evidence.registry import ANCHORED_RR_MEASURES, EvidenceError, format_value, load_registry
 from sim.io import sync_generated
+from sim.programme.effects import anchored_hr
 from sim.textsafe import md_text
 
 DOC = CONFIG_DIR.parent / "docs" / "EVIDENCE.md"
@@ -116,8 +117,6 @@ def _conversion(e, effect_key: str) -> tuple[str, float | None]:
 
 
 def review_rows(config_dir: Path = CONFIG_DIR, registry=None) -> list[str]:
-    from sim.programme.effects import anchored_hr
-
     registry = registry if registry is not None else load_registry()
     rows = ["| component | effect | estimate (registry id) | population | follow-up | "
             "conversion | GRADE | assumed | trial HR | enrolled HR |",

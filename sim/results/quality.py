@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from sim.engine.categories import SEVERITIES, STATES
+from sim.programme.effects import resolve_cost
 from sim.results.economics import resolve_economics, state_utilities
 from sim.results.outcomes import grouped_means
 from sim.textsafe import md_text
@@ -71,8 +72,6 @@ GROUP_METRICS = ("returned", "first_return_sustained", "first_return_broke_down"
 
 
 def _value(ref, cfg: dict) -> float:
-    from sim.programme.effects import resolve_cost
-
     return float(resolve_cost(ref, cfg.get("evidence_values")))
 
 

@@ -17,14 +17,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 from tqdm import tqdm
 
+from sim.config import CONFIG_DIR
 from sim.evidence.registry import load_registry
 from sim.io import write_tables
 from sim.programme.catalogue import design_list
 from sim.programme.effects import evidence_ids
 from sim.results.figures import pyplot, save
-from sim.uncertainty.factors import Factor, evaluate, feasible_evidence
+from sim.uncertainty.factors import Factor, evaluate, feasible_evidence, parse_factors
 from sim.uncertainty.psa import ceac, draw_evidence, evpi, evppi, net_benefit
 
 log = logging.getLogger(__name__)
@@ -40,11 +42,6 @@ def assumption_factors(names) -> list[Factor]:
     """The named factors of ``configs/analysis/factors/usual_care.yaml`` (flagged
     assumptions of the usual-care model, e.g. ``ethnicity_onset_hr``): the PSA draws each
     uniformly over its range, independently of the evidence draws."""
-    import yaml
-
-    from sim.config import CONFIG_DIR
-    from sim.uncertainty.factors import parse_factors
-
     if not names:
         return []
     path = CONFIG_DIR / "analysis" / "factors" / f"{ASSUMPTION_FACTORS}.yaml"
