@@ -68,20 +68,8 @@ def simulate(cfg: dict, model: RTWModel | None = None, core_only: bool = False,
     the result of :func:`sim.config.validate` with its memory checked (the CLI and the
     sweep check before they create anything), so it is not checked twice.
     """
-    if not validated:
-        cfg = validate(cfg)
-    if model is None and not validated:
-        check_memory(cfg)
-    t0, cpu0 = time.perf_counter(), time.process_time()
-    if model is None:
-        model = RTWModel(cfg)
-    t1, cpu1 = time.perf_counter(), time.process_time()
-    model.run()
+    cfg, model, agents, (t0, cpu0, t1, cpu1, t2, cpu2) = _run(cfg, model, validated)
     agent_weeks = model.people.n * (model.warmup + model.horizon)
-    model.release_run_state()  # the loop's working memory goes before the tables' peak
-    t2, cpu2 = time.perf_counter(), time.process_time()
-    agents = agent_outcomes(model)
-    agents.attrs["horizon"] = cfg["horizon_weeks"]
     summary = group_summary(agents, cfg)
     totals = model.datacollector.get_model_vars_dataframe()
     totals.index.name = "week"
@@ -119,11 +107,26 @@ def simulate_summary(cfg: dict) -> pd.DataFrame:
     economics, quality and other tables a full run adds cost more than the run itself at a
     long horizon (measured at 20,000 x 260 weeks, 2026-11-30: 3.9 s CPU for three runs
     through ``simulate(core_only=True)``, about half of it tables)."""
-    cfg = validate(cfg)
-    check_memory(cfg)
-    model = RTWModel(cfg)
+    cfg, _, agents, _ = _run(cfg, None, False)
+    return group_summary(agents, cfg)
+
+
+def _run(cfg: dict, model: RTWModel | None, validated: bool):
+    """The part every run shares: check ``cfg`` (unless ``validated``), build and run the
+    model, release its working memory, and read the per-person outcomes. Returns the
+    checked config, the model, the agents table and the wall and CPU clock at the start,
+    after the build and after the run."""
+    if not validated:
+        cfg = validate(cfg)
+    if model is None and not validated:
+        check_memory(cfg)
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    if model is None:
+        model = RTWModel(cfg)
+    t1, cpu1 = time.perf_counter(), time.process_time()
     model.run()
-    model.release_run_state()
+    model.release_run_state()  # the loop's working memory goes before the tables' peak
+    t2, cpu2 = time.perf_counter(), time.process_time()
     agents = agent_outcomes(model)
     agents.attrs["horizon"] = cfg["horizon_weeks"]
-    return group_summary(agents, cfg)
+    return cfg, model, agents, (t0, cpu0, t1, cpu1, t2, cpu2)
