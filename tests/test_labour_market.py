@@ -150,6 +150,39 @@ def test_womens_absence_above_mens(make_config):
     assert 1.3 <= stats["absence_rate_female_to_male"] <= 1.7
 
 
+def test_absence_by_age_matches_ons(make_config):
+    """ONS 2018-22 days per worker by age: 16-24 / 35-49 = 0.63, 50-64 / 35-49 = 1.42.
+    Onset by age is set from these days; RTW by age is assumed, so a duration effect that
+    distorted the gradient (or an age band mislabelled after ageing) would show here.
+    60,000 people: at 20,000 one year's ratio ranges 1.43-1.78 over seeds (few long spells)."""
+    stats = _targets(make_config, "population=workforce", "population.n=60000",
+                     "horizon_weeks=52")
+    assert 0.52 <= stats["absence_rate_age16_24_to_35_49"] <= 0.76
+    assert 1.20 <= stats["absence_rate_age50_64_to_35_49"] <= 1.67
+    assert stats["absence_rate_age16_24_to_35_49"] < 1 < stats["absence_rate_age50_64_to_35_49"]
+
+
+def test_age_absence_ratios_arithmetic():
+    """The ratio is absence weeks over employed weeks in year 1, band over band 35-49."""
+    import pandas as pd
+
+    from sim.results.calibration import age_absence_ratios
+
+    a = pd.DataFrame({
+        "age_band": ["16-24", "35-49", "50-64", "50-64"],
+        "weeks_absent_y1": [1, 2, 3, 1], "weeks_phased_y1": [0, 0, 2, 0],
+        "weeks_working_y1": [51, 50, 47, 51],
+    })
+    out = age_absence_ratios(a, hours=0.5)
+    ref = 2 / 52
+    assert out["absence_rate_age16_24_to_35_49"] == pytest.approx((1 / 52) / ref)
+    assert out["absence_rate_age50_64_to_35_49"] == pytest.approx((5 / 104) / ref)
+    assert age_absence_ratios(a.drop(columns="weeks_phased_y1"), 0.5) == {}
+    # a run of one year has only the totals, which are that year
+    totals = a.rename(columns=lambda c: c.removesuffix("_y1"))
+    assert age_absence_ratios(totals, hours=0.5) == out
+
+
 def test_five_year_horizon_outputs(make_config, tmp_path):
     """260 weeks: snapshots to week 260, five years of weeks by state, costs for 5 years."""
     from sim.results.economics import person_costs

@@ -95,6 +95,16 @@ TARGETS = {
                 "sickness absence of more than 4 weeks (~26-27 million employees)"),
     "absence_rate_female_to_male": (
         1.5, "ONS 2022 and 2024: women's sickness absence rate 1.45-1.56 x men's"),
+    # absence by age (issue 14): ONS days lost per worker by age group, 2018-2022 pooled
+    # (16-24 2.7, 35-49 4.3, 50-64 6.1). Onset by age (new_spell.age_hr) was set from these
+    # days, which combine onset and duration; with the assumed RTW-by-age multipliers also
+    # acting, the check is whether the whole model still reproduces the days by age.
+    "absence_rate_age16_24_to_35_49": (
+        2.7 / 4.3, "ONS 2018-2022 (LFS): days lost per worker aged 16-24, 2.7, over those "
+                   "aged 35-49, 4.3"),
+    "absence_rate_age50_64_to_35_49": (
+        6.1 / 4.3, "ONS 2018-2022 (LFS): days lost per worker aged 50-64, 6.1, over those "
+                   "aged 35-49, 4.3"),
     "absence_rate_imd1_to_imd5": (
         1.41, "Daras et al. BMJ Open 2022: NHS employer, North West England, 2018-19: "
               "sickness absence rate of staff living in the most deprived IMD quintile 1.41 x "
@@ -122,6 +132,8 @@ TARGET_EVIDENCE = {
     "left_work_from_absence_per_worker_year": "black_frost_2011_left_work_from_absence",
     "left_work_after_ltsa_per_worker_year": "dwp_dhsc2019_left_work_after_ltsa",
     "absence_rate_female_to_male": "ons_absence_sex_ratio",
+    "absence_rate_age16_24_to_35_49": "ons_absence_age_ratio_16_24_to_35_49",
+    "absence_rate_age50_64_to_35_49": "ons_absence_age_ratio_50_64_to_35_49",
     "absence_rate_imd1_to_imd5": "daras2022_absence_imd_q1_q5",
     "rtw_share_spells_26_39w": "dwp_dhsc2019_ltsa_rtw_6_9_months",
     "rtw_share_spells_52w_plus": "dwp_dhsc2019_ltsa_rtw_12_months_plus",
@@ -147,6 +159,9 @@ SOURCE_STRENGTH = {
     "left_work_after_ltsa_per_worker_year": "moderate: DWP/DHSC official statistics (LFS), "
                                             "'over 100,000' (a rounded lower figure)",
     "absence_rate_female_to_male": "strong: ONS LFS 2022 and 2024",
+    "absence_rate_age16_24_to_35_49": "moderate: ONS LFS, five years pooled, as reported by "
+                                      "a secondary source (hrreview 2024)",
+    "absence_rate_age50_64_to_35_49": "moderate: as above",
     "absence_rate_imd1_to_imd5": "moderate: one NHS employer's staff records (2018-19), "
                                  "published 95% CI",
     "rtw_share_spells_26_39w": "moderate: DWP/DHSC official statistics from the LFS "
@@ -288,6 +303,39 @@ def imd_absence_ratio(a: pd.DataFrame, hours: float) -> float:
     return float(rates[1] / rates[5])
 
 
+AGE_RATIO_TARGETS = {"absence_rate_age16_24_to_35_49": "16-24",
+                     "absence_rate_age50_64_to_35_49": "50-64"}
+
+
+def age_absence_ratios(a: pd.DataFrame, hours: float) -> dict:
+    """Absence rate of each age band in :data:`AGE_RATIO_TARGETS` over that of ages 35-49,
+    from the first observed year (``*_y1`` columns), when almost everyone is still in the
+    age band they started in (ONS counts age at the survey; over five years a third of
+    people would have moved on). A run of one year or less has no ``*_y1`` columns: its
+    totals are that year."""
+    suffix = "_y1" if "weeks_absent_y1" in a else ""
+    need = [f"weeks_{s}{suffix}" for s in ("absent", "phased", "working")]
+    if not all(c in a for c in need):
+        return {}
+    absent, phased, working = (a[c].to_numpy() for c in need)
+    off = absent + (1 - hours) * phased
+    emp = working + phased + absent
+    band = a["age_band"].astype(str).to_numpy()
+
+    def rate(name):
+        m = band == name
+        e = emp[m].sum()
+        return off[m].sum() / e if e > 0 else np.nan
+
+    ref = rate("35-49")
+    out = {}
+    for target, name in AGE_RATIO_TARGETS.items():
+        r = rate(name)
+        if np.isfinite(r) and np.isfinite(ref) and ref > 0:
+            out[target] = float(r / ref)
+    return out
+
+
 def per_replicate(agents: pd.DataFrame, spells: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     mode = cfg["population"]["mode"]
     horizon = int(cfg["horizon_weeks"])
@@ -350,6 +398,7 @@ def per_replicate(agents: pd.DataFrame, spells: pd.DataFrame, cfg: dict) -> pd.D
                 rates.append(off / emp if emp > 0 else np.nan)
             if np.all(np.isfinite(rates)) and rates[1] > 0:
                 stats["absence_rate_female_to_male"] = float(rates[0] / rates[1])
+            stats.update(age_absence_ratios(a, hours))
             ratio = imd_absence_ratio(a, hours)
             if np.isfinite(ratio):
                 stats["absence_rate_imd1_to_imd5"] = ratio
