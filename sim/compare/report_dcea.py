@@ -148,9 +148,14 @@ def dcea(comp, threshold: float | None = None) -> dict[str, pd.DataFrame]:
     its own copies of the tables.
     """
     memo = comp.__dict__.setdefault("_dcea", {})
-    if threshold not in memo:
-        memo[threshold] = _dcea(comp, threshold)
-    return {name: table.copy() for name, table in memo[threshold].items()}
+    # what the tables are made of: a cell or table replaced (as a test may do) recomputes
+    inputs = [(c, c.manifest, c.economics) for c in comp.cells]
+    hit = memo.get(threshold)
+    if hit is None or len(hit[0]) != len(inputs) or any(
+            a is not b for old, new in zip(hit[0], inputs, strict=True)
+            for a, b in zip(old, new, strict=True)):
+        hit = memo[threshold] = (inputs, _dcea(comp, threshold))
+    return {name: table.copy() for name, table in hit[1].items()}
 
 
 def _dcea(comp, threshold: float | None) -> dict[str, pd.DataFrame]:
