@@ -40,18 +40,46 @@ QUICK = ["programme=usual_care,multicomponent", "pathways.rtw.manual_hr=0.9,1.0"
          "population.n=2000", "replicates=4"]
 
 
+def worker_split(rows: list, progress: list) -> dict:
+    """The launcher workers' CPU by phase, from execute_job_cached's job_start / job_config /
+    job_end records (sim.cli.launchers) and the jobs' CPU in run_cell (progress.jsonl)."""
+    by_pid: dict = {}
+    for r in rows:
+        if r["phase"].startswith("job_"):
+            by_pid.setdefault(r["pid"], []).append(r)
+    cell_cpu: dict = {}
+    for r in progress:
+        cell_cpu[r["pid"]] = cell_cpu.get(r["pid"], 0.0) + r.get("cpu_seconds", 0.0)
+    out = {"start-up": 0.0, "config": 0.0, "hydra": 0.0, "between": 0.0}
+    for pid, recs in by_pid.items():
+        recs.sort(key=lambda r: r["cpu"])
+        starts = [r["cpu"] for r in recs if r["phase"] == "job_start"]
+        configs = [r["cpu"] for r in recs if r["phase"] == "job_config"]
+        ends = [r["cpu"] for r in recs if r["phase"] == "job_end"]
+        if not (starts and len(starts) == len(configs) == len(ends)):
+            continue
+        out["start-up"] += starts[0]
+        out["config"] += sum(c - s for s, c in zip(starts, configs, strict=True))
+        out["hydra"] += sum(e - c for c, e in zip(configs, ends, strict=True)) \
+            - cell_cpu.get(pid, 0.0)
+        out["between"] += sum(s - e for e, s in zip(ends, starts[1:], strict=False))
+    return out
+
+
 def print_cpu_split(timings: Path, progress: list, cpu_all: float, cpu_in: float) -> None:
     """Where the CPU time went (the parent's phases from sim.compare.sweep.record_timing,
     the jobs' CPU from progress.jsonl); shares of all CPU used, so load hardly matters."""
     rows = [json.loads(line) for line in timings.read_text().splitlines()]
-    parent = {r["phase"]: r["cpu"] for r in rows if r["phase"] != "report_setting"}
+    parent_pid = next((x["pid"] for x in rows if x["phase"] == "start"), None)
+    parent = {r["phase"]: r["cpu"] for r in rows if r["pid"] == parent_pid}
     if not {"start", "jobs", "tables"} <= parent.keys():
         return
     report_workers = sum(r["setting_cpu"] for r in rows if r["phase"] == "report_setting"
-                         and r["pid"] != next(x["pid"] for x in rows if x["phase"] == "start"))
+                         and r["pid"] != parent_pid)
     end = parent.get("report", parent["tables"])
     jobs = sum(r.get("cpu_seconds", 0.0) for r in progress)
     workers = cpu_all - end - jobs - report_workers  # start-up, Hydra per job
+    split = worker_split(rows, progress)
     parts = [("pre-sweep (start-up, pre-flight, Hydra's cell check), parent", parent["start"]),
              ("launching (parent, while the jobs run)", parent["jobs"] - parent["start"]),
              ("jobs: inside simulate()", cpu_in),
@@ -61,6 +89,15 @@ def print_cpu_split(timings: Path, progress: list, cpu_all: float, cpu_in: float
              ("reports (parent + workers)", end - parent["tables"] + report_workers)]
     print(f"CPU split ({cpu_all:.1f} CPU-s in all): " + "; ".join(
         f"{name} {v:.1f} s ({100 * v / max(cpu_all, 1e-9):.0f}%)" for name, v in parts))
+    if any(split.values()):
+        other = workers - sum(split.values())
+        print("workers outside jobs: " + "; ".join(
+            f"{name} {v:.1f} s" for name, v in [
+                ("start-up to the first job (imports)", split["start-up"]),
+                ("each job's config (compose or unpickle, overrides)", split["config"]),
+                ("Hydra's run_job around the cell", split["hydra"]),
+                ("between jobs (loky: arguments, results)", split["between"]),
+                ("after the last job, exit", other)]))
 
 
 def main() -> int:
@@ -130,11 +167,15 @@ def main() -> int:
         print(f"inside simulate(): {100 * inside / (wall * args.workers):.0f}% of core time "
               f"({inside:.1f} of {wall * args.workers:.1f} core-s = wall x {args.workers} "
               f"workers; target >= 80%)")
-        cpu_in = sum(m["timings"].get("cpu_seconds", 0.0) for m in manifests)
+        timed = sum(m["timings"].get("cpu_seconds", 0.0) for m in manifests)
+        # the CPU of the simulate() call itself (run_cell), which also counts the quality
+        # table simulate() builds after its own clock stops; older sweeps: the manifests'
+        cpu_in = sum(r.get("simulate_cpu_seconds", 0.0) for r in progress) or timed
         print(f"inside simulate(), by CPU time: {100 * cpu_in / max(cpu_all, 1e-9):.0f}% "
               f"({cpu_in:.1f} of {cpu_all:.1f} CPU-s used by the whole command and its "
               f"workers; unlike the wall-clock share, other load on the machine hardly "
-              f"changes it)")
+              f"changes it; build + loop + tables as simulate() times them: {timed:.1f} "
+              f"CPU-s = {100 * timed / max(cpu_all, 1e-9):.0f}%)")
     if args.profile and manifests:
         started = json.loads((sweep_dir / "sweep.json").read_text())["started"]
         by_worker: dict = {}

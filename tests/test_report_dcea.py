@@ -238,3 +238,32 @@ def test_psa_reference_case_line():
     # a PSA run from before QALYs: no line
     assert psa_reference_case_line({"summary": summary.drop(columns="p_best_nhb_qaly")},
                                    {}) is None
+
+
+def test_dcea_is_computed_once_per_comparison_and_again_when_a_table_changes(comp,
+                                                                             monkeypatch):
+    """The report's DCEA section and its CSV tables share one computation (issue 19); a
+    cell's economics replaced afterwards gives new tables, and callers get copies."""
+    from sim.compare import report_dcea
+
+    comp.__dict__.pop("_dcea", None)
+    calls = []
+    real = report_dcea._dcea
+    monkeypatch.setattr(report_dcea, "_dcea",
+                        lambda c, k: calls.append(k) or real(c, k))
+    first = report_dcea.dcea(comp)
+    first["summary"].loc[:, "nhb"] = 99.0  # a caller's change must not reach the memo
+    again = report_dcea.dcea(comp)
+    assert len(calls) == 1 and not (again["summary"]["nhb"] == 99.0).any()
+    cell = next(c for c in comp.cells if c.design != "usual_care")
+    saved = cell.economics
+    e = saved.copy()
+    e["qaly_disc"] = e["qaly_disc"] + 1.0
+    cell.economics = e
+    try:
+        changed = report_dcea.dcea(comp)
+    finally:
+        cell.economics = saved
+        comp.__dict__.pop("_dcea", None)
+    assert len(calls) == 2
+    assert not changed["summary"]["nhb"].equals(again["summary"]["nhb"])

@@ -449,3 +449,44 @@ def test_default_sweeper_checks_cells_with_one_compose_per_group_choice():
         with pytest.raises(ConfigCompositionException) as full:
             loader.load_sweep_config(master, ["population.nn=3"])
     assert str(fast.value) == str(full.value)
+
+
+def test_a_worker_given_the_parents_composed_config_does_not_compose_and_matches_hydra():
+    """The default launcher ships each job the group choices the parent composed (pickled):
+    a fresh worker then composes nothing, and its job config is still Hydra's full compose
+    (hydra node included), while a job whose choices were not shipped composes its own."""
+    from types import SimpleNamespace
+
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.types import RunMode
+    from omegaconf import OmegaConf
+
+    from sim.cli import launchers
+    from sim.config import CONFIG_DIR
+
+    cell = ["programme=multicomponent", "population=workforce",
+            "pathways.rtw.manual_hr=0.85", "population.n=300"]
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
+        loader = GlobalHydra.instance().hydra.config_loader
+        master = loader.load_configuration("config", ["hydra.launcher.n_jobs=2"],
+                                           run_mode=RunMode.MULTIRUN)
+        calls = []
+        counting = SimpleNamespace(
+            load_sweep_config=lambda m, o: calls.append(list(o)) or loader.load_sweep_config(
+                m, o), repository=loader.repository)
+        launchers._SWEEP_CONFIGS.clear()
+        shipped = launchers.composed_base(counting, master, cell)  # the parent
+        assert calls == [["programme=multicomponent", "population=workforce"]]
+        launchers._SWEEP_CONFIGS.clear()  # a fresh worker process
+        job = launchers.cached_sweep_config(counting, master, cell, shipped)
+        assert len(calls) == 1
+        other = launchers.cached_sweep_config(counting, master, ["programme=ips_smi"],
+                                              shipped)
+        assert calls[1:] == [["programme=ips_smi"]] and other.programme.name != job.programme.name
+        full = loader.load_sweep_config(master, cell)
+    job_c, full_c = (OmegaConf.to_container(c, resolve=False) for c in (job, full))
+    for c in (job_c, full_c):
+        c["hydra"]["runtime"].pop("cwd")
+    assert job_c == full_c and job_c["pathways"]["rtw"]["manual_hr"] == 0.85
+    assert OmegaConf.is_struct(job) == OmegaConf.is_struct(full)

@@ -38,8 +38,9 @@ except ImportError:  # hydra-joblib-launcher not installed: nothing to offer
 if JoblibLauncher is not None:
 
     class CachingJoblibLauncher(JoblibLauncher):
-        """hydra-joblib-launcher's launcher; each worker composes a cell's config once per
-        set of config-group choices (sim.cli.launchers.cached_sweep_config)."""
+        """hydra-joblib-launcher's launcher; the parent composes a cell's config once per set
+        of config-group choices and ships it to the worker, which applies the cell's
+        key=value overrides (sim.cli.launchers.cached_sweep_config)."""
 
         def launch(self, job_overrides, initial_job_idx):
             from sim.cli.launchers import launch_joblib_cached

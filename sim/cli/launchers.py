@@ -84,7 +84,10 @@ __all__ = ["prepare_local_ray", "network_exposure"]
 # composing a cell's config once per set of config-group choices.
 # --------------------------------------------------------------------------------------
 
-# Per worker process: (config name, hydra overrides, structural overrides) -> composed config
+# Per process: (config name, hydra overrides, structural overrides) -> the composed config of
+# those group choices, pickled (a job unpickles its own copy: faster than a deep copy). The
+# parent fills it while Hydra's sweeper checks the cells and ships each job its entry, so
+# workers do not compose at all (sim.cli.launchers.launch_joblib_cached).
 _SWEEP_CONFIGS: dict = {}
 
 
@@ -97,34 +100,59 @@ def _is_value_override(ov, repository) -> bool:
     return not repository.group_exists(key.replace(".", "/"))
 
 
-def cached_sweep_config(loader, master, overrides: list[str]):
-    """The job config Hydra's ``load_sweep_config(master, overrides)`` returns, faster.
-
-    Hydra composes every job from scratch (about 0.3-0.4 s of CPU: it reads and merges
-    some 30 YAML files). A sweep over designs x populations x values has few distinct
-    config-group choices, so a worker composes once per choice set and then applies the
-    plain ``key=value`` overrides with Hydra's own function, in the same order and with
-    the same struct checks as a full compose (about 0.07 s: a deep copy).
-    ``tests/test_sweep.py`` checks the result equals Hydra's full compose.
-    """
-    import copy
-
-    from hydra._internal.config_loader_impl import ConfigLoaderImpl, get_overrides_dirname
+def _split(repository, master, overrides: list[str]):
+    """(parsed overrides, value overrides, cache key of the group choices, structural lines)."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
-    from omegaconf import OmegaConf, open_dict
+    from omegaconf import OmegaConf
 
     parsed = OverridesParser.create().parse_overrides(list(overrides))
-    repository = getattr(loader, "repository", None)
-    if repository is None:  # not Hydra's ConfigLoaderImpl: no shortcut
-        return loader.load_sweep_config(master, list(overrides))
     values = [ov for ov in parsed if _is_value_override(ov, repository)]
     structural = [ov.input_line for ov in parsed if not _is_value_override(ov, repository)]
     key = (str(master.hydra.job.config_name),
            tuple(OmegaConf.to_container(master.hydra.overrides.hydra)), tuple(structural))
-    base = _SWEEP_CONFIGS.get(key)
-    if base is None:
-        base = _SWEEP_CONFIGS[key] = loader.load_sweep_config(master, structural)
-    cfg = copy.deepcopy(base)
+    return parsed, values, key, structural
+
+
+def composed_base(loader, master, overrides: list[str]) -> dict:
+    """``{key: pickled config}`` of the group choices of a job (composed on first use in this
+    process), to ship to the worker that runs it; empty if ``loader`` is not Hydra's."""
+    import pickle
+
+    repository = getattr(loader, "repository", None)
+    if repository is None:
+        return {}
+    _, _, key, structural = _split(repository, master, overrides)
+    if key not in _SWEEP_CONFIGS:
+        composed = loader.load_sweep_config(master, structural)
+        _SWEEP_CONFIGS[key] = pickle.dumps(composed, protocol=pickle.HIGHEST_PROTOCOL)
+    return {key: _SWEEP_CONFIGS[key]}
+
+
+def cached_sweep_config(loader, master, overrides: list[str], shipped: dict | None = None):
+    """The job config Hydra's ``load_sweep_config(master, overrides)`` returns, faster.
+
+    Hydra composes every job from scratch (about 0.3-0.5 s of CPU: it reads and merges
+    some 30 YAML files). A sweep over designs x populations x values has few distinct
+    config-group choices, so a process composes once per choice set (or receives it,
+    ``shipped``, from :func:`composed_base` in the parent) and then applies the plain
+    ``key=value`` overrides to its own copy with Hydra's own function, in the same order
+    and with the same struct checks as a full compose (about 0.01 s: an unpickle).
+    ``tests/test_sweep.py`` checks the result equals Hydra's full compose.
+    """
+    import pickle
+
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl, get_overrides_dirname
+    from omegaconf import OmegaConf, open_dict
+
+    repository = getattr(loader, "repository", None)
+    if repository is None:  # not Hydra's ConfigLoaderImpl: no shortcut
+        return loader.load_sweep_config(master, list(overrides))
+    parsed, values, key, structural = _split(repository, master, overrides)
+    if key not in _SWEEP_CONFIGS and shipped and key in shipped:
+        _SWEEP_CONFIGS[key] = shipped[key]
+    if key not in _SWEEP_CONFIGS:
+        composed_base(loader, master, overrides)
+    cfg = pickle.loads(_SWEEP_CONFIGS[key])
     ConfigLoaderImpl._apply_overrides_to_config(values, cfg)
     app = [ov for ov in parsed if not ov.is_hydra_override()]
     with open_dict(cfg.hydra):
@@ -137,27 +165,39 @@ def cached_sweep_config(loader, master, overrides: list[str]):
     return cfg
 
 
-def execute_job_cached(idx, overrides, hydra_context, config, task_function, singleton_state):
-    """hydra-joblib-launcher's ``execute_job`` with :func:`cached_sweep_config`."""
+def execute_job_cached(idx, overrides, hydra_context, config, task_function, singleton_state,
+                       shipped: dict | None = None):
+    """hydra-joblib-launcher's ``execute_job`` with :func:`cached_sweep_config` (``shipped``:
+    the job's composed group choices from the parent). Records this worker's CPU time at the
+    job's start, after its config and at its end for experiments/sweep_bench.py."""
     from hydra.core.hydra_config import HydraConfig
     from hydra.core.singleton import Singleton
     from hydra.core.utils import run_job, setup_globals
     from omegaconf import open_dict
 
+    from sim.compare.sweep import record_timing
+
+    record_timing("job_start")
     setup_globals()
     Singleton.set_state(singleton_state)
-    sweep_config = cached_sweep_config(hydra_context.config_loader, config, list(overrides))
+    sweep_config = cached_sweep_config(hydra_context.config_loader, config, list(overrides),
+                                       shipped)
     with open_dict(sweep_config):
         sweep_config.hydra.job.id = f"{sweep_config.hydra.job.name}_{idx}"
         sweep_config.hydra.job.num = idx
     HydraConfig.instance().set_config(sweep_config)
-    return run_job(hydra_context=hydra_context, config=sweep_config,
-                   task_function=task_function, job_dir_key="hydra.sweep.dir",
-                   job_subdir_key="hydra.sweep.subdir")
+    record_timing("job_config")
+    ret = run_job(hydra_context=hydra_context, config=sweep_config,
+                  task_function=task_function, job_dir_key="hydra.sweep.dir",
+                  job_subdir_key="hydra.sweep.subdir")
+    record_timing("job_end")
+    return ret
 
 
 def launch_joblib_cached(launcher, job_overrides, initial_job_idx):
-    """hydra-joblib-launcher's ``_core.launch``, dispatching :func:`execute_job_cached`."""
+    """hydra-joblib-launcher's ``_core.launch``, dispatching :func:`execute_job_cached` with
+    each job's composed group choices (composed once in this process, by the sweeper's check
+    of the cells, and shipped pickled: the workers do not compose)."""
     from pathlib import Path
 
     from hydra.core.singleton import Singleton
@@ -175,10 +215,18 @@ def launch_joblib_cached(launcher, job_overrides, initial_job_idx):
         "Joblib.Parallel(%s) is launching %d jobs (configs composed once per group choices)",
         ",".join(f"{k}={v}" for k, v in joblib_cfg.items()), len(job_overrides))
     singleton_state = Singleton.get_state()
+    loader = launcher.hydra_context.config_loader
+    shipped = []
+    for overrides in job_overrides:
+        try:
+            shipped.append(composed_base(loader, launcher.config, list(overrides)))
+        except Exception:  # noqa: BLE001 - the worker composes it and reports Hydra's error
+            shipped.append({})
     return Parallel(**joblib_cfg)(
         delayed(execute_job_cached)(initial_job_idx + idx, overrides, launcher.hydra_context,
-                                    launcher.config, launcher.task_function, singleton_state)
-        for idx, overrides in enumerate(job_overrides))
+                                    launcher.config, launcher.task_function, singleton_state,
+                                    base)
+        for idx, (overrides, base) in enumerate(zip(job_overrides, shipped, strict=True)))
 
 
 def validate_batch_cached(sweeper, batch) -> None:

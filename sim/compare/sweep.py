@@ -213,12 +213,17 @@ def is_complete(cell_dir: Path) -> bool:
 
 
 def _progress(sweep_dir: Path, key: str, status: str, seconds: float,
-              cpu: float = 0.0) -> str:
-    """Record a finished job and return the progress line ``[k/N] ... ETA``."""
+              cpu: float = 0.0, simulate_cpu: float = 0.0) -> str:
+    """Record a finished job and return the progress line ``[k/N] ... ETA``.
+
+    ``cpu``: the job's CPU time in :func:`run_cell`; ``simulate_cpu``: the part of it inside
+    the ``simulate()`` call (build, loop, every table), for experiments/sweep_bench.py."""
     now = time.time()
     append_line(sweep_dir / PROGRESS_FILE, {"cell": key, "status": status, "pid": os.getpid(),
                                             "seconds": round(seconds, 3),
-                                            "cpu_seconds": round(cpu, 3), "time": now})
+                                            "cpu_seconds": round(cpu, 3),
+                                            "simulate_cpu_seconds": round(simulate_cpu, 3),
+                                            "time": now})
     try:
         sweep = json.loads((sweep_dir / SWEEP_FILE).read_text())
     except (OSError, ValueError):
@@ -284,7 +289,7 @@ def run_cell(cfg, sweep_dir: Path, task_overrides: list[str], choices: dict) -> 
         print(_progress(sweep_dir, key, "skipped", 0.0), flush=True)
         return "skipped"
     cell_dir = cells / f"{key}__{digest}"
-    status = "done"
+    status, in_simulate = "done", 0.0
     try:
         cell_dir.mkdir(parents=True, exist_ok=True)
         remove_stale_staging(cell_dir)
@@ -296,7 +301,9 @@ def run_cell(cfg, sweep_dir: Path, task_overrides: list[str], choices: dict) -> 
         hook = os.environ.get(FAIL_ENV)
         if hook and any(hook in ov for ov in task_overrides):
             raise RuntimeError(f"failure injected for testing ({FAIL_ENV}={hook})")
+        cpu1 = time.process_time()
         results = simulate(checked, validated=True)
+        in_simulate = time.process_time() - cpu1
         write_results(results, cell_dir / RESULTS)
         (cell_dir / FAILED_FILE).unlink(missing_ok=True)
     except Exception as err:  # noqa: BLE001 - a failed cell must not stop the sweep
@@ -316,7 +323,7 @@ def run_cell(cfg, sweep_dir: Path, task_overrides: list[str], choices: dict) -> 
         print(f"cell {key} failed: {message}", file=sys.stderr, flush=True)
     try:
         line = _progress(sweep_dir, key, status, time.perf_counter() - t0,
-                         time.process_time() - cpu0)
+                         time.process_time() - cpu0, in_simulate)
     except OSError:  # progress is a convenience: never a reason to stop the sweep
         line = f"[cell] {key} {status}"
     print(line, flush=True)
