@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import sys
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -116,8 +117,6 @@ def _split(repository, master, overrides: list[str]):
 def composed_base(loader, master, overrides: list[str]) -> dict:
     """``{key: pickled config}`` of the group choices of a job (composed on first use in this
     process), to ship to the worker that runs it; empty if ``loader`` is not Hydra's."""
-    import pickle
-
     repository = getattr(loader, "repository", None)
     if repository is None:
         return {}
@@ -139,8 +138,6 @@ def cached_sweep_config(loader, master, overrides: list[str], shipped: dict | No
     and with the same struct checks as a full compose (about 0.01 s: an unpickle).
     ``tests/test_sweep.py`` checks the result equals Hydra's full compose.
     """
-    import pickle
-
     from hydra._internal.config_loader_impl import ConfigLoaderImpl, get_overrides_dirname
     from omegaconf import OmegaConf, open_dict
 
