@@ -82,7 +82,7 @@ class _Layers:
     ``opaque_on_top``: the artists drawn last (legends) cover their box fully (an opaque
     frame at a fixed place), so their pixels do not depend on the design's artists below
     them: they are drawn once per background and kept as pixels too (drawing the curves'
-    two legends is ~60 CPU-ms, most of a new lever value's figure; pasting them back ~0.1).
+    two legends is ~60 CPU-ms, most of a new lever value's figure; pasting them back ~0.1 ms).
     """
 
     def __init__(self, fig: Figure, axes: list, design_artists: list, on_top: list,
