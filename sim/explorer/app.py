@@ -113,7 +113,7 @@ def figure_png(model: ExplorerModel, key: str) -> bytes:
     (~0.1-0.6 CPU-s a figure), so each is drawn once: those of the full runs once per pair
     of arms (the outcome's view cache: Reset on a scenario seen before draws nothing), and
     then only the design's lines and bars over a kept background
-    (:mod:`sim.explorer.figures`: ~0.03-0.12 CPU-s for a new lever value), the live
+    (:mod:`sim.explorer.figures`: ~0.02-0.05 CPU-s for a new lever value), the live
     states once per model and week, and the states before any step once per design label,
     population mode and horizon (all it shows)."""
     if key != "states":  # drawn over a kept background (sim.explorer.figures)

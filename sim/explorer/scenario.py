@@ -28,7 +28,7 @@ from sim.programme.effects import read_evidence_ids
 REFERENCE = "usual_care"
 PRESETS = tuple(sorted(p.stem for p in (CONFIG_DIR / "population").glob("*.yaml")))
 DESIGNS = tuple(sorted(p.stem for p in (CONFIG_DIR / "programme").glob("*.yaml")))
-DEFAULT_N = 20_000  # a new lever value costs ~2 CPU-s at this size, a cached one ~0.01 (make bench)
+DEFAULT_N = 20_000  # a new lever value costs ~1 CPU-s at this size, a cached one ~0.01 (make bench)
 MAX_PEOPLE = 500_000  # people x replicates: beyond this the page would not answer quickly
 # What "IMD targeting" sets as every service's eligible quintiles
 IMD_TARGETS = OrderedDict([

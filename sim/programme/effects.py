@@ -370,10 +370,11 @@ def resolve_persistence(spec: dict | None, overrides=None) -> Persistence:
                        resolve_cost(spec["lasting"], overrides))
 
 
-def resolve_cost(ref, overrides=None) -> float:
-    """A cost given as a number or as a registry id."""
+def resolve_cost(ref, overrides=None, registry=None) -> float:
+    """A cost given as a number or as a registry id (``registry``: the loaded registry, for
+    a caller resolving many; default: :func:`sim.evidence.registry.load_registry`)."""
     if isinstance(ref, str):
-        registry = _registry()
+        registry = _registry() if registry is None else registry
         if ref not in registry:
             raise EffectError(f"unknown evidence id {ref!r} for a cost")
         return entry_value(registry[ref], overrides)

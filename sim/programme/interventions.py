@@ -59,13 +59,13 @@ from sim.engine.categories import (
     STATES,
     WORKING,
 )
+from sim.programme.combine import combine, fading, placement, whole
 from sim.programme.effects import resolve_cost, resolve_persistence
 from sim.programme.eligibility import static_mask
 from sim.programme.persistence import NEGLIGIBLE, Persistence
 from sim.vocabulary import (
     COMPONENT_STATES,
     DECLINED,
-    DOMAINS,
     DROPPED,
     EFFECT_KEYS,
     EFFECT_TO_HAZARD,
@@ -85,6 +85,7 @@ from sim.vocabulary import (
 # the state a component serves; people inactive for ill health (on a health benefit or not)
 # can be served too (IPS, WorkWell-type services for people out of work)
 ACTS_ON = {name: STATES.index(name) for name in COMPONENT_STATES}  # name -> state code
+_WEEKLY_HAZARDS = tuple((key, EFFECT_TO_HAZARD[key]) for key in WEEKLY_EFFECTS)
 
 
 def _by_name(mapping, names, default=1.0):
@@ -114,6 +115,15 @@ class Component:
     cost_per_week: float
     effect_lag_weeks: int
     persistence: Persistence = field(default_factory=Persistence)  # after the service ends
+
+    @property
+    def draws(self) -> tuple[str, str, str]:
+        """Names of its random decisions (keyed subset streams): referral, uptake, drop-out."""
+        names = self.__dict__.get("_draws")
+        if names is None:
+            names = self.__dict__["_draws"] = tuple(
+                f"{self.key}:{d}" for d in ("referral", "uptake", "dropout"))
+        return names
 
 
 def _component_arrays(spec: dict, people, modifiers: list[dict], resolved: dict,
@@ -210,6 +220,21 @@ def _capacity(per_100k, replicate_size: int) -> int | None:
     return int(np.floor(per_100k * replicate_size / 100_000 + 0.5))
 
 
+class _Rows:
+    """One component's rows of the programme's per-person tables, as 1-D views (indexing a
+    row with a person array costs about half of indexing the 2-D table with ``(k, idx)``)."""
+
+    __slots__ = ("k", "status", "status_week", "wait_weeks", "start_week", "weeks_enrolled")
+
+    def __init__(self, programme, k: int):
+        self.k = k
+        self.status = programme.status[k]
+        self.status_week = programme.status_week[k]
+        self.wait_weeks = programme.wait_weeks[k]
+        self.start_week = programme.start_week[k]
+        self.weeks_enrolled = programme.weeks_enrolled[k]
+
+
 class Programme:
     """A design's components acting on one model's population.
 
@@ -283,79 +308,97 @@ class Programme:
         col = model.columns
         state = col["state"]
         since = col["state_since"]
-        streams = model.streams
         self._changed = []  # people whose weekly multipliers may change (_set_effects)
         self._note_entries(t, since)
+        referrals: dict[tuple[int, int], np.ndarray] = {}  # components sharing a referral
         for k, comp in enumerate(self.components):
-            status = self.status[k]
+            rows = _Rows(self, k)  # this component's rows (1-D views: cheaper indexing)
             # 1. referral and uptake at the referral week of a spell (once per person)
-            target_state = comp.acts_on
-            if target_state == WORKING:  # in work for at least refer_week weeks (once)
-                cand = np.flatnonzero((since <= t - comp.refer_week) & (state == WORKING))
-            else:  # in the state since week t - refer_week, i.e. entered then, still there
-                cand = self._entered_at(t - comp.refer_week, since)
-                cand = cand[(since[cand] == t - comp.refer_week) & (state[cand] == target_state)]
-            cand = cand[comp.eligible[cand] & (status[cand] == NEVER)]
+            cand = referrals.get((comp.acts_on, comp.refer_week))
+            if cand is None:
+                cand = referrals[comp.acts_on, comp.refer_week] = self._referral_week(
+                    comp, t, state, since)
+            cand = cand[comp.eligible[cand] & (rows.status[cand] == NEVER)]
             if cand.size:
-                referred = cand[streams.uniform_at(t, f"{comp.key}:referral", cand)
-                                < comp.p_referral[cand]]
-                # (a person's draw does not depend on who else draws: only the referred)
-                took = streams.uniform_at(t, f"{comp.key}:uptake", referred) < \
-                    comp.p_uptake[referred]
-                joins = referred[took]
-                declined = referred[~took]
-                status[declined] = DECLINED
-                self.status_week[k, declined] = t
-                status[joins] = WAITING
-                self.status_week[k, joins] = t
-                self.waiting[k] = np.concatenate([self.waiting[k], joins])
-            # 2. the waiting list: leave when no longer in the target state or waited too long
-            w = self.waiting[k]
-            if w.size:
-                gone = (state[w] != target_state) | (t - self.status_week[k, w]
-                                                     > comp.max_wait_weeks)
-                left = w[gone]
-                status[left] = LEFT_LIST
-                self.wait_weeks[k, left] = t - self.status_week[k, left]
-                self.status_week[k, left] = t
-                w = w[~gone]
-                # 3. capacity: in each replicate, start up to `capacity` people per week,
-                # by priority
-                if comp.capacity is None:
-                    start, w = w, w[:0]
-                else:
-                    order = self._priority_order(comp, w, since, k)
-                    ranked = w[order]
-                    rep = self.replicate[ranked]
-                    first_of_rep = np.searchsorted(rep, rep, side="left")
-                    within = np.arange(ranked.size) - first_of_rep
-                    take = within < comp.capacity
-                    start, w = ranked[take], np.sort(ranked[~take])
-                if start.size:
-                    self.wait_weeks[k, start] = t - self.status_week[k, start]
-                    status[start] = ENROLLED
-                    self.status_week[k, start] = t
-                    self.start_week[k, start] = t
-                    self.enrolled[k] = np.concatenate([self.enrolled[k], start])
-                    self.starts_by_week[k, min(t, self.starts_by_week.shape[1] - 1)] += start.size
-                self.waiting[k] = w
+                self._refer(model.streams, comp, rows, t, cand)
+            # 2-3. the waiting list and its starts
+            if self.waiting[k].size:
+                self._admit(comp, k, rows, t, state, since)
             # 4. drop-out and completion
-            e = self.enrolled[k]
-            if e.size:
-                drop = streams.uniform_at(t, f"{comp.key}:dropout", e) < comp.p_dropout[e]
-                done = (t - self.status_week[k, e]) >= comp.duration_weeks
-                status[e[drop & ~done]] = DROPPED
-                status[e[done]] = FINISHED
-                ended = e[drop | done]
-                self._changed.append(ended)  # their effect changes: gone, or fading
-                self.status_week[k, ended] = t
-                if comp.persistence.active:  # only those the effect had reached keep it
-                    had = (t - self.start_week[k, ended]) > comp.effect_lag_weeks
-                    self.former[k] = np.concatenate([self.former[k], ended[had]])
-                e = e[~(drop | done)]
-                self.enrolled[k] = e
-                self.weeks_enrolled[k, e] += 1
+            if self.enrolled[k].size:
+                self._leave(model.streams, comp, k, rows, t)
         self._set_effects(model, t)
+
+    def _referral_week(self, comp, t, state, since) -> np.ndarray:
+        """People at a component's referral week this week (before eligibility)."""
+        if comp.acts_on == WORKING:  # in work for at least refer_week weeks (once)
+            return np.flatnonzero((since <= t - comp.refer_week) & (state == WORKING))
+        # in the state since week t - refer_week, i.e. entered then, still there
+        cand = self._entered_at(t - comp.refer_week, since)
+        return cand[(since[cand] == t - comp.refer_week) & (state[cand] == comp.acts_on)]
+
+    def _refer(self, streams, comp, rows, t, cand) -> None:
+        """Referral and uptake draws for the candidates; who takes it up joins the list."""
+        referred = cand[streams.uniform_at(t, comp.draws[0], cand) < comp.p_referral[cand]]
+        # (a person's draw does not depend on who else draws: only the referred)
+        took = streams.uniform_at(t, comp.draws[1], referred) < comp.p_uptake[referred]
+        joins = referred[took]
+        declined = referred[~took]
+        rows.status[declined] = DECLINED
+        rows.status_week[declined] = t
+        rows.status[joins] = WAITING
+        rows.status_week[joins] = t
+        self.waiting[rows.k] = np.concatenate([self.waiting[rows.k], joins])
+
+    def _admit(self, comp, k, rows, t, state, since) -> None:
+        """The waiting list: leave when no longer in the target state or waited too long;
+        then, in each replicate, start up to ``capacity`` people this week, by priority."""
+        w = self.waiting[k]
+        gone = (state[w] != comp.acts_on) | (t - rows.status_week[w] > comp.max_wait_weeks)
+        if gone.any():
+            left = w[gone]
+            rows.status[left] = LEFT_LIST
+            rows.wait_weeks[left] = t - rows.status_week[left]
+            rows.status_week[left] = t
+            w = w[~gone]
+        if comp.capacity is None:
+            start, w = w, w[:0]
+        else:
+            order = self._priority_order(comp, w, since, k)
+            ranked = w[order]
+            rep = self.replicate[ranked]
+            first_of_rep = np.searchsorted(rep, rep, side="left")
+            within = np.arange(ranked.size) - first_of_rep
+            take = within < comp.capacity
+            start, w = ranked[take], np.sort(ranked[~take])
+        if start.size:
+            rows.wait_weeks[start] = t - rows.status_week[start]
+            rows.status[start] = ENROLLED
+            rows.status_week[start] = t
+            rows.start_week[start] = t
+            self.enrolled[k] = np.concatenate([self.enrolled[k], start])
+            self.starts_by_week[k, min(t, self.starts_by_week.shape[1] - 1)] += start.size
+        self.waiting[k] = w
+
+    def _leave(self, streams, comp, k, rows, t) -> None:
+        """Drop-out and completion of the enrolled; the rest count one more week."""
+        e = self.enrolled[k]
+        drop = streams.uniform_at(t, comp.draws[2], e) < comp.p_dropout[e]
+        done = (t - rows.status_week[e]) >= comp.duration_weeks
+        ends = drop | done
+        if ends.any():
+            status = rows.status
+            status[e[drop & ~done]] = DROPPED
+            status[e[done]] = FINISHED
+            ended = e[ends]
+            self._changed.append(ended)  # their effect changes: gone, or fading
+            rows.status_week[ended] = t
+            if comp.persistence.active:  # only those the effect had reached keep it
+                had = (t - rows.start_week[ended]) > comp.effect_lag_weeks
+                self.former[k] = np.concatenate([self.former[k], ended[had]])
+            e = e[~ends]
+            self.enrolled[k] = e
+        rows.weeks_enrolled[e] += 1
 
     def _note_entries(self, t: int, since) -> None:
         """Keep who entered their current state in week ``t`` (``state_since == t``), for
@@ -387,7 +430,6 @@ class Programme:
         decayed to nothing, and former participants of a component whose effect fades
         (:meth:`_members`). Someone in no component any more gets 1 (no effect)."""
         eff = model.effects.arrays
-        keys = tuple((key, EFFECT_TO_HAZARD[key]) for key in WEEKLY_EFFECTS)
         lagged, shares = self._members(t)
         idx = self._union(self._changed)
         self._changed = []
@@ -399,11 +441,11 @@ class Programme:
         chosen[idx] = False
         lagged = [m[k] for m, k in zip(lagged, keep, strict=True)]
         shares = [None if g is None else g[k] for g, k in zip(shares, keep, strict=True)]
-        pos, multi = _placement(self.components, lagged, idx, self.multidomain_hr != 1.0)
-        for key, name in keys:
+        pos, multi = placement(self.components, lagged, idx, self.multidomain_hr != 1.0)
+        for key, name in _WEEKLY_HAZARDS:
             if eff[name] is None:
                 continue
-            eff[name][idx] = _combine(self, key, lagged, pos, multi, idx.size, shares)
+            eff[name][idx] = combine(self, key, lagged, pos, multi, idx.size, shares)
         if eff[REEMPLOY_INACTIVE] is not None:
             serving = [e if c.acts_on in OUT_OF_WORK else e[:0]
                        for c, e in zip(self.components, lagged, strict=True)]
@@ -424,18 +466,24 @@ class Programme:
     def _members(self, t):
         """Per component: the people its weekly effects reach this week (enrolled past the
         lag, then former participants while their effect lasts) and each one's share of
-        the enrolled log HR (None: all 1, nobody former)."""
+        the enrolled log HR (None: all 1, e.g. nobody former or an effect that lasts whole)."""
         members, shares = [], []
         for k, (c, e) in enumerate(zip(self.components, self.enrolled, strict=True)):
-            weeks_in = t - self.status_week[k, e]
-            on = e[weeks_in >= c.effect_lag_weeks]
+            weeks_in = t - self.status_week[k][e]
+            # (with no lag everyone enrolled is reached: the week of a status is never later
+            # than this week)
+            on = e if c.effect_lag_weeks == 0 else e[weeks_in >= c.effect_lag_weeks]
             self._changed.append(e[weeks_in == c.effect_lag_weeks])  # the effect starts
             f = self.former[k]
             if not f.size:
                 members.append(on)
                 shares.append(None)
                 continue
-            g = c.persistence.share(t - self.status_week[k, f] + 1)
+            if whole(c.persistence):  # a share of exactly 1 for every former participant
+                members.append(np.concatenate([on, f]))
+                shares.append(None)
+                continue
+            g = c.persistence.share(t - self.status_week[k][f] + 1)
             if c.persistence.lasting == 0:  # decayed to nothing: gone for good
                 keep = g >= NEGLIGIBLE
                 self._changed.append(f[~keep])
@@ -457,8 +505,8 @@ class Programme:
         ``domain_strongest`` keeps one such pool per domain and multiplies the pools;
         ``multiplicative`` multiplies every component's effect.
         """
-        pos, multi = _placement(self.components, lagged, idx, self.multidomain_hr != 1.0)
-        return _combine(self, key, lagged, pos, multi, idx.size, shares)
+        pos, multi = placement(self.components, lagged, idx, self.multidomain_hr != 1.0)
+        return combine(self, key, lagged, pos, multi, idx.size, shares)
 
     def after_decisions(self, model, t: int) -> None:
         """Relapse protection for returns supported by a component with a relapse effect."""
@@ -496,56 +544,6 @@ class Programme:
     def fixed_costs(self, weeks: int) -> float:
         """Running costs that do not depend on use (per replicate)."""
         return sum(c.cost_fixed_per_week for c in self.components) * weeks
-
-
-def fading(persistence: Persistence) -> bool:
-    """Whether a former participant's share of the effect changes from week to week: a
-    half-life and a part that fades (with ``lasting`` 1 the share is exactly 1, with no
-    half-life exactly ``lasting``)."""
-    return persistence.half_life_weeks > 0 and persistence.lasting < 1
-
-
-def _placement(components, lagged, idx, multidomain: bool):
-    """Where each component's people sit in ``idx`` (sorted, unique; None: nobody), and
-    who is in two or more of the domains health, coordination and workplace (None unless
-    ``multidomain``): the same for every effect of a week, so found once."""
-    pos = [np.searchsorted(idx, members) if members.size else None for members in lagged]
-    if not multidomain:
-        return pos, None
-    domains = np.zeros((len(DOMAINS), idx.size), dtype=bool)
-    for comp, p in zip(components, pos, strict=True):
-        if p is not None:
-            domains[DOMAINS.index(comp.domain), p] = True
-    return pos, domains[:3].sum(axis=0) >= 2
-
-
-def _combine(programme, key, lagged, pos, multi, size, shares=None):
-    """:meth:`Programme._combined` given the placement (:func:`_placement`)."""
-    rule = programme.combine
-    n_pools = len(DOMAINS) if rule == "domain_strongest" else 1
-    pools = np.ones((n_pools, size))
-    fresh = [True] * n_pools  # nothing in the pool yet: the strongest of 1 and v is v
-    shares = shares if shares is not None else [None] * len(programme.components)
-    for comp, members, p, share in zip(programme.components, lagged, pos, shares,
-                                       strict=True):
-        values = comp.effects[key]
-        if p is None or values is None:
-            continue
-        v = values[members] if share is None else np.power(values[members], share)
-        d = DOMAINS.index(comp.domain) if rule == "domain_strongest" else 0
-        pool = pools[d]
-        if rule == "multiplicative":
-            pool[p] *= v
-        elif fresh[d]:
-            pool[p] = v
-        else:
-            better = np.abs(np.log(v)) > np.abs(np.log(pool[p]))
-            pool[p] = np.where(better, v, pool[p])
-        fresh[d] = False
-    combined = pools.prod(axis=0)
-    if programme.multidomain_hr != 1.0 and key in MULTIDOMAIN_EFFECTS:
-        combined[multi] *= programme.multidomain_hr
-    return combined
 
 
 def ever_enrolled(programme: Programme) -> np.ndarray:

@@ -1,0 +1,50 @@
+"""The comparison's per-replicate pivot (sim.compare.report_measures._pivot) is the frame
+``pivot_table(..., aggfunc="sum")`` gives, in the cases a run's group summary can hold."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.compare.report_measures import _metric, _pivot
+
+
+def _summary(rng, n_rep=3, groups=("1", "2", "3", "4", "5"), drop=(), nan=()):
+    rows = [{"replicate": r, "dimension": "imd_quintile", "group": g, "metric": "rtw_52w",
+             "value": float(rng.random()), "n": int(rng.integers(0, 50))}
+            for r in range(n_rep) for g in groups if (r, g) not in drop]
+    df = pd.DataFrame(rows)
+    for r, g in nan:
+        df.loc[(df["replicate"] == r) & (df["group"] == g), "value"] = np.nan
+    return df.sample(frac=1.0, random_state=1)  # rows in no particular order
+
+
+@pytest.mark.parametrize("case", [
+    {},  # every replicate and group
+    {"drop": [(1, "3")]},  # a group missing in one replicate: NaN there
+    {"drop": [(0, "5"), (1, "5"), (2, "5")]},  # a group nobody is in: no column
+    {"nan": [(2, "1")]},  # a missing value: sums to 0, as pivot_table's sum does
+    {"nan": [(0, "4"), (1, "4"), (2, "4")]},  # all missing: a column of zeros
+    {"n_rep": 1, "groups": ("white_british", "indian", "black")},  # unsorted names
+])
+@pytest.mark.parametrize("column", ["value", "n"])
+def test_pivot_is_pivot_table(case, column):
+    sub = _summary(np.random.default_rng(7), **case)
+    expected = sub.pivot_table(index="replicate", columns="group", values=column,
+                               aggfunc="sum")
+    pd.testing.assert_frame_equal(_pivot(sub, column), expected, check_exact=True)
+
+
+def test_metric_selects_one_dimension_and_metric():
+    rng = np.random.default_rng(3)
+    a = _summary(rng)
+    b = a.assign(metric="days_absent", value=a["value"] + 10)
+    c = a.assign(dimension="ethnicity")
+    values, counts = _metric(pd.concat([a, b, c]), "imd_quintile", "rtw_52w")
+    pd.testing.assert_frame_equal(values, a.pivot_table(
+        index="replicate", columns="group", values="value", aggfunc="sum"), check_exact=True)
+    assert counts.to_numpy().sum() == a["n"].sum()
+    assert _metric(a, "imd_quintile", "rtw_52w", counts=False)[1] is None
+    empty, _ = _metric(a, "all", "rtw_52w")
+    assert "all" not in empty and empty.empty
