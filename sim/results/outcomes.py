@@ -55,6 +55,7 @@ from sim.engine.categories import (
 )
 from sim.evidence.conversions import working_days_per_week
 from sim.programme.interventions import ever_enrolled
+from sim.results.binning import pack, packed_counts
 from sim.stats.metrics import aalen_johansen
 from sim.vocabulary import (
     DECLINED,
@@ -217,27 +218,32 @@ def grouped_means(agents: pd.DataFrame, metrics: dict, numerators: dict) -> dict
     value, n); groups with no eligible person are left out.
 
     ``metrics`` maps a name to ``(values, eligible)`` and ``numerators`` a name to the
-    values among the eligible (0 elsewhere). Each distinct eligibility's count per group is
-    computed once, since many metrics share one (the group summary and the quality table)."""
+    values among the eligible (0 elsewhere). Each distinct array is summed once per
+    dimension, since many metrics share an eligibility (the group summary and the quality
+    table); the indicators (booleans) are counted 8 at a time
+    (:mod:`sim.results.binning`), the rest one bincount each in person order: the same
+    sums to the bit as one bincount per metric."""
     replicate = agents["replicate"].to_numpy().astype(np.int64)
     n_rep = int(replicate.max()) + 1 if len(agents) else 0
+    arrays = {id(a): a for m, (_, e) in metrics.items() for a in (e, numerators[m])}
+    indicators = [a for a in arrays.values() if a.dtype == bool]
+    packed = pack(indicators)
     cols: dict[str, list] = {"replicate": [], "dimension": [], "group": [], "metric": [],
                              "value": [], "n": []}
     for dim in SUMMARY_DIMENSIONS:
         codes, labels = _group_codes(agents, dim)
         k = len(labels)
         cell = replicate * k + codes
-        counts: dict[int, np.ndarray] = {}  # by eligibility array (several metrics share one)
+        counts = packed_counts(cell, n_rep * k, packed, len(indicators))
+        sums = {id(a): counts[i] for i, a in enumerate(indicators)}
+        sums.update({i: np.bincount(cell, weights=a, minlength=n_rep * k)
+                     for i, a in arrays.items() if i not in sums})
         for metric, (_, eligible) in metrics.items():
-            n = counts.get(id(eligible))
-            if n is None:
-                n = counts[id(eligible)] = np.bincount(cell, weights=eligible,
-                                                       minlength=n_rep * k)
-            total = np.bincount(cell, weights=numerators[metric], minlength=n_rep * k)
+            n, total = sums[id(eligible)], sums[id(numerators[metric])]
             idx = np.flatnonzero(n > 0)
             cols["replicate"].append(idx // k)
             cols["dimension"].append([dim] * idx.size)
-            cols["group"].append([str(labels[j]) for j in idx % k])
+            cols["group"].append([str(labels[g]) for g in idx % k])
             cols["metric"].append([metric] * idx.size)
             cols["value"].append(total[idx] / n[idx])
             cols["n"].append(n[idx].astype(np.int64))
