@@ -56,6 +56,9 @@ class Results:
     decomposition: pd.DataFrame = field(default_factory=pd.DataFrame)
     # quality of the return, health by state, productivity, by group (sim.results.quality)
     quality: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # each person's qaly_disc, cost_nhs_pss_disc and cost_societal_disc for agents.parquet,
+    # costed with the economics table (empty: sim.results.economics costs them when written)
+    person_economics: dict = field(default_factory=dict)
 
 
 def simulate(cfg: dict, model: RTWModel | None = None, core_only: bool = False,
@@ -74,7 +77,9 @@ def simulate(cfg: dict, model: RTWModel | None = None, core_only: bool = False,
     totals = model.datacollector.get_model_vars_dataframe()
     totals.index.name = "week"
     programme = programme_table(model)
-    economics = economics_table(agents, cfg, programme)
+    person_economics: dict = {}  # costed once, for both the table and agents.parquet
+    economics = economics_table(agents, cfg, programme, person_economics if (
+        cfg["output"]["write_agents"] and not core_only) else None)
     if core_only:
         weekly = spells = calibration = rtw_curves = cif = pd.DataFrame()
     else:
@@ -97,7 +102,8 @@ def simulate(cfg: dict, model: RTWModel | None = None, core_only: bool = False,
     }
     quality = pd.DataFrame() if core_only else quality_table(agents, cfg)
     return Results(cfg, agents, summary, weekly, spells, calibration, totals.reset_index(),
-                   programme, timings, economics, rtw_curves, cif, quality=quality)
+                   programme, timings, economics, rtw_curves, cif, quality=quality,
+                   person_economics=person_economics)
 
 
 def simulate_summary(cfg: dict) -> pd.DataFrame:

@@ -71,3 +71,42 @@ def test_grouped_means_equal_a_bincount_per_metric():
             expected_n.append(count[keep].astype(np.int64))
     assert np.array_equal(values, np.concatenate(expected_v))
     assert np.array_equal(ns, np.concatenate(expected_n))
+
+
+def test_add_in_order_is_np_add_at_to_the_bit():
+    """The economics table's running sums (issue 19: bincount instead of np.add.at), over
+    chunks of values whose sum depends on the order they are added in."""
+    from sim.results.economics import _add_in_order, _after_cells
+
+    rng = np.random.default_rng(5)
+    cells = 7
+    totals_at = np.zeros(cells)
+    totals = np.zeros(cells)
+    by_chunk = np.zeros(cells)  # each chunk summed on its own, then added: another order
+    for _ in range(4):
+        cell = rng.integers(0, cells, 500)
+        values = rng.standard_normal(500) * 10.0 ** rng.integers(-8, 9, 500)
+        np.add.at(totals_at, cell, values)
+        totals = _add_in_order(totals, _after_cells(cell, cells), values)
+        by_chunk += np.bincount(cell, weights=values, minlength=cells)
+    assert np.array_equal(totals, totals_at)
+    # the order matters for these values (so the check above means something)
+    assert not np.array_equal(by_chunk, totals_at)
+
+
+def test_person_columns_costed_with_the_table_equal_a_second_costing(monkeypatch):
+    """agents.parquet's cost columns, filled while the economics table is costed (chunk by
+    chunk), equal a separate costing of the same people."""
+    from sim.config import load_config
+    from sim.results import economics
+    from sim.simulate import simulate
+
+    monkeypatch.setattr(economics, "PERSON_COSTS_CHUNK", 256)
+    r = simulate(load_config(["population.n=1000", "horizon_weeks=110", "replicates=2",
+                              "programme=multicomponent", "output.plots=false"]))
+    assert set(r.person_economics) == set(economics.AGENT_COLUMNS)
+    again = economics.person_cost_columns(r.agents, r.config)
+    for col, src in economics.AGENT_COLUMNS.items():
+        assert np.array_equal(r.person_economics[col], again[src]), col
+    table = economics.with_person_economics(r.agents, r.config, r.person_economics)
+    assert np.array_equal(table["qaly_disc"], again["qaly_disc"])

@@ -180,7 +180,8 @@ def write_results(results, dest: Path) -> Path:
 
         if cfg["output"]["write_agents"]:
             save("agents.parquet", lambda p: with_person_economics(
-                results.agents, cfg).to_parquet(p, index=False))
+                results.agents, cfg, getattr(results, "person_economics", None)).to_parquet(
+                p, index=False))
         save("group_summary.parquet", lambda p: results.summary.to_parquet(p, index=False))
         save("group_summary.csv", lambda p: results.summary.to_csv(p, index=False))
         save("weekly_counts.parquet", lambda p: results.weekly.to_parquet(p, index=False))
