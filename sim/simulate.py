@@ -19,6 +19,7 @@ import pandas as pd
 from sim.cli.resources import check_memory
 from sim.config import validate
 from sim.engine.model import RTWModel
+from sim.io import release_free_memory
 from sim.results.calibration import calibration_table
 from sim.results.economics import economics_table
 from sim.results.outcomes import (
@@ -132,6 +133,7 @@ def _run(cfg: dict, model: RTWModel | None, validated: bool):
     t1, cpu1 = time.perf_counter(), time.process_time()
     model.run()
     model.release_run_state()  # the loop's working memory goes before the tables' peak
+    release_free_memory()
     t2, cpu2 = time.perf_counter(), time.process_time()
     agents = agent_outcomes(model)
     agents.attrs["horizon"] = cfg["horizon_weeks"]

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from sim.engine.categories import CONDITION_LABELS, ETHNICITY_LABELS, SMALL_CELL
-from sim.io import TMP_MARK, describe_os_error, staged_dir
+from sim.io import TMP_MARK, describe_os_error, release_free_memory, staged_dir
 from sim.results.economics import with_person_economics
 from sim.results.manifest import build_manifest
 from sim.results.outcomes import sustained_label
@@ -170,6 +170,7 @@ def summary_markdown(results, figures: list[str]) -> str:
 def write_results(results, dest: Path) -> Path:
     """Write every table, figure and the manifest to ``dest`` atomically."""
     dest = Path(dest)
+    release_free_memory()  # what the run freed (its model), before the writers' peak
     with staged_dir(dest) as staging:
         cfg = results.config
         files = []
