@@ -76,7 +76,8 @@ def test_grouped_means_equal_a_bincount_per_metric():
 def test_add_in_order_is_np_add_at_to_the_bit():
     """The economics table's running sums (issue 19: bincount instead of np.add.at), over
     chunks of values whose sum depends on the order they are added in."""
-    from sim.results.economics import _add_in_order, _after_cells
+    from sim.results.binning import add_in_order as _add_in_order
+    from sim.results.binning import after_cells as _after_cells
 
     rng = np.random.default_rng(5)
     cells = 7
@@ -110,3 +111,38 @@ def test_person_columns_costed_with_the_table_equal_a_second_costing(monkeypatch
         assert np.array_equal(r.person_economics[col], again[src]), col
     table = economics.with_person_economics(r.agents, r.config, r.person_economics)
     assert np.array_equal(table["qaly_disc"], again["qaly_disc"])
+
+
+def test_quality_table_a_chunk_at_a_time_is_the_whole_table_to_the_bit(monkeypatch):
+    """quality_table sums its metrics a chunk of people at a time (issue 19: memory); with
+    chunks of 700 people (2 replicates, sums carried across chunks) the table equals the
+    one-chunk table exactly, and the group summary's sums carried over chunks equal its
+    sums in one pass."""
+    import pandas as pd
+
+    from sim.config import load_config
+    from sim.results import outcomes, quality
+    from sim.simulate import simulate
+
+    r = simulate(load_config(["population.n=1500", "horizon_weeks=110", "replicates=2",
+                              "programme=multicomponent", "output.plots=false"]),
+                 core_only=True)
+    whole = quality.quality_table(r.agents, r.config)
+    monkeypatch.setattr(quality, "QUALITY_CHUNK", 700)
+    chunked = quality.quality_table(r.agents, r.config)
+    pd.testing.assert_frame_equal(chunked, whole, check_exact=True)
+    cfg, agents = r.config, r.agents
+    o = cfg["outcomes"]
+    n_rep = outcomes.replicates(agents)
+    sums = None
+    for lo in range(0, len(agents), 1100):
+        part = agents.iloc[lo:lo + 1100]
+        m = outcomes._metrics(part, cfg["horizon_weeks"], o["rtw_weeks"], o["snapshot_weeks"],
+                              o["sustained_weeks"])
+        sums = outcomes.grouped_sums(part, m, {k: outcomes._numerator(a, e)
+                                               for k, (a, e) in m.items()}, n_rep, sums)
+    got = pd.DataFrame({k: [x for p in v for x in p]
+                        for k, v in outcomes.mean_columns(agents, sums, n_rep).items()})
+    expected = outcomes.group_summary(agents, cfg)
+    assert np.array_equal(got["value"].to_numpy(), expected["value"].to_numpy())
+    assert np.array_equal(got["n"].to_numpy(), expected["n"].to_numpy())

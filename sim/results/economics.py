@@ -49,6 +49,7 @@ import pandas as pd
 from sim.engine.categories import ABSENT, INACTIVE, INACTIVE_BENEFIT, STATES, UNEMPLOYED
 from sim.errors import ReconciliationError
 from sim.programme.effects import resolve_cost
+from sim.results.binning import add_in_order, after_cells
 
 PERSPECTIVES = ("programme", "nhs", "employer", "exchequer", "individual", "societal")
 # Benefit rule: state code -> the ``benefit_weekly`` entry a person in that state would
@@ -472,10 +473,10 @@ def _economics_sums(agents: pd.DataFrame, cfg: dict, window: int, n_rep: int,
 
     People are costed a chunk at a time (:data:`PERSON_COSTS_CHUNK`; no whole-population
     cost columns: they set a run's memory peak) and each chunk is added in person order
-    onto the running sums (:func:`_add_in_order`), the same order as one ``np.bincount``
-    over everyone: the sums are the same to the bit. ``keep`` (name -> person cost column,
-    e.g. :data:`AGENT_COLUMNS`' sources) is filled with those columns on the way, so the
-    per-person table needs no second costing."""
+    onto the running sums (:func:`sim.results.binning.add_in_order`), the same order as
+    one ``np.bincount`` over everyone: the sums are the same to the bit. ``keep`` (name ->
+    person cost column, e.g. :data:`AGENT_COLUMNS`' sources) is filled with those columns
+    on the way, so the per-person table needs no second costing."""
     econ = resolve_economics(cfg["economics"], cfg.get("evidence_values"))
     hours = cfg["pathways"]["phased_return"]["hours_fraction"]
     horizon = int(cfg["horizon_weeks"])
@@ -502,27 +503,13 @@ def _economics_sums(agents: pd.DataFrame, cfg: dict, window: int, n_rep: int,
             if dim not in sums:
                 sums[dim] = (labels, {name: np.zeros(n_rep * k)
                                       for name in ("n", *values)})
-            cell = _after_cells(replicate * k + codes, n_rep * k)
+            cell = after_cells(replicate * k + codes, n_rep * k)
             totals = sums[dim][1]
             totals["n"] += np.bincount(cell[n_rep * k:], minlength=n_rep * k)
             for name, v in values.items():
-                totals[name] = _add_in_order(totals[name], cell, v)
+                totals[name] = add_in_order(totals[name], cell, v)
     return sums
 
-
-def _after_cells(cell: np.ndarray, cells: int) -> np.ndarray:
-    """``0..cells-1`` followed by ``cell``: the bin of each running sum, then of each
-    person (:func:`_add_in_order`)."""
-    return np.concatenate([np.arange(cells, dtype=np.int64), cell])
-
-
-def _add_in_order(totals: np.ndarray, cells: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """``totals`` plus ``values`` added into bins ``cells[len(totals):]`` one person at a
-    time, in order: ``np.add.at(totals, cell, values)`` to the bit (``np.bincount`` adds its
-    weights in input order; the running sums go in first, one to a bin), at bincount's
-    speed (issue 19: ``np.add.at`` was 1 s of a 1M-person run)."""
-    return np.bincount(cells, weights=np.concatenate([totals, values]),
-                       minlength=len(totals))
 
 
 def economics_table(agents: pd.DataFrame, cfg: dict,

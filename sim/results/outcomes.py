@@ -55,7 +55,7 @@ from sim.engine.categories import (
 )
 from sim.evidence.conversions import working_days_per_week
 from sim.programme.interventions import ever_enrolled
-from sim.results.binning import pack, packed_counts
+from sim.results.binning import add_in_order, after_cells, pack, packed_counts
 from sim.stats.metrics import aalen_johansen
 from sim.vocabulary import (
     DECLINED,
@@ -215,42 +215,84 @@ def _numerator(num: np.ndarray, eligible: np.ndarray) -> np.ndarray:
     return np.where(eligible, num, 0.0)
 
 
-def grouped_means(agents: pd.DataFrame, metrics: dict, numerators: dict) -> dict[str, list]:
-    """Each metric's mean over its eligible people in every group of every summary
-    dimension and replicate, as lists of column parts (replicate, dimension, group, metric,
-    value, n); groups with no eligible person are left out.
+def grouped_sums(agents: pd.DataFrame, metrics: dict, numerators: dict, n_rep: int,
+                 prior: dict | None = None) -> dict:
+    """Per (dimension, metric): the eligible count and the numerator's sum in each
+    [replicate x group] cell (arrays of ``n_rep * k``, indexed ``replicate * k + code``),
+    added onto ``prior`` (the same for earlier people: a table can be summed a chunk of
+    people at a time) in person order, so that the sums are the same to the bit as one
+    bincount over everyone.
 
     ``metrics`` maps a name to ``(values, eligible)`` and ``numerators`` a name to the
     values among the eligible (0 elsewhere). Each distinct array is summed once per
     dimension, since many metrics share an eligibility (the group summary and the quality
-    table); the indicators (booleans) are counted 8 at a time
-    (:mod:`sim.results.binning`), the rest one bincount each in person order: the same
-    sums to the bit as one bincount per metric."""
+    table); the indicators (booleans) are counted 8 at a time (:mod:`sim.results.binning`:
+    whole numbers, exact in any order), the rest one bincount each in person order."""
     replicate = agents["replicate"].to_numpy().astype(np.int64)
-    n_rep = int(replicate.max()) + 1 if len(agents) else 0
     arrays = {id(a): a for m, (_, e) in metrics.items() for a in (e, numerators[m])}
     indicators = [a for a in arrays.values() if a.dtype == bool]
     packed = pack(indicators)
-    cols: dict[str, list] = {"replicate": [], "dimension": [], "group": [], "metric": [],
-                             "value": [], "n": []}
+    # a metric whose sums continue each fractional array's running sums (its first one)
+    first = {}
+    for metric, (_, eligible) in metrics.items():
+        first.setdefault(id(eligible), (metric, 0))
+        first.setdefault(id(numerators[metric]), (metric, 1))
+    out = {}
     for dim in SUMMARY_DIMENSIONS:
         codes, labels = _group_codes(agents, dim)
-        k = len(labels)
-        cell = replicate * k + codes
-        counts = packed_counts(cell, n_rep * k, packed, len(indicators))
+        cells = n_rep * len(labels)
+        cell = replicate * len(labels) + codes
+        counts = packed_counts(cell, cells, packed, len(indicators))
         sums = {id(a): counts[i] for i, a in enumerate(indicators)}
-        sums.update({i: np.bincount(cell, weights=a, minlength=n_rep * k)
-                     for i, a in arrays.items() if i not in sums})
+        fractional = {i: a for i, a in arrays.items() if i not in sums}
+        if fractional and prior is not None:
+            cell = after_cells(cell, cells)
+        for i, a in fractional.items():
+            metric, which = first[i]
+            sums[i] = (np.bincount(cell, weights=a, minlength=cells) if prior is None
+                       else add_in_order(prior[dim, metric][which], cell, a))
         for metric, (_, eligible) in metrics.items():
             n, total = sums[id(eligible)], sums[id(numerators[metric])]
-            idx = np.flatnonzero(n > 0)
-            cols["replicate"].append(idx // k)
-            cols["dimension"].append([dim] * idx.size)
-            cols["group"].append([str(labels[g]) for g in idx % k])
-            cols["metric"].append([metric] * idx.size)
-            cols["value"].append(total[idx] / n[idx])
-            cols["n"].append(n[idx].astype(np.int64))
+            if prior is not None:  # whole numbers: their sums add up exactly
+                before = prior[dim, metric]
+                if eligible.dtype == bool:
+                    n = n + before[0]
+                if numerators[metric].dtype == bool:
+                    total = total + before[1]
+            out[dim, metric] = (n, total)
+    return out
+
+
+def mean_columns(agents: pd.DataFrame, sums: dict, n_rep: int) -> dict[str, list]:
+    """The :func:`grouped_sums` as lists of column parts (replicate, dimension, group,
+    metric, value = sum / n, n), dimension by dimension; groups with no eligible person
+    are left out. ``agents`` (any rows of the table) gives the groups' labels."""
+    cols: dict[str, list] = {"replicate": [], "dimension": [], "group": [], "metric": [],
+                             "value": [], "n": []}
+    labels = {dim: _group_codes(agents.iloc[:0], dim)[1] for dim in SUMMARY_DIMENSIONS}
+    for (dim, metric), (n, total) in sums.items():
+        k = len(labels[dim])
+        idx = np.flatnonzero(n > 0)
+        cols["replicate"].append(idx // k)
+        cols["dimension"].append([dim] * idx.size)
+        cols["group"].append([str(labels[dim][g]) for g in idx % k])
+        cols["metric"].append([metric] * idx.size)
+        cols["value"].append(total[idx] / n[idx])
+        cols["n"].append(n[idx].astype(np.int64))
     return cols
+
+
+def replicates(agents: pd.DataFrame) -> int:
+    """How many replicates the table has (0 if it is empty)."""
+    return int(agents["replicate"].to_numpy().max()) + 1 if len(agents) else 0
+
+
+def grouped_means(agents: pd.DataFrame, metrics: dict, numerators: dict) -> dict[str, list]:
+    """Each metric's mean over its eligible people in every group of every summary
+    dimension and replicate, as lists of column parts (:func:`grouped_sums`,
+    :func:`mean_columns`)."""
+    n_rep = replicates(agents)
+    return mean_columns(agents, grouped_sums(agents, metrics, numerators, n_rep), n_rep)
 
 
 def group_summary(agents: pd.DataFrame, cfg: dict) -> pd.DataFrame:
