@@ -146,3 +146,29 @@ def test_quality_table_a_chunk_at_a_time_is_the_whole_table_to_the_bit(monkeypat
     expected = outcomes.group_summary(agents, cfg)
     assert np.array_equal(got["value"].to_numpy(), expected["value"].to_numpy())
     assert np.array_equal(got["n"].to_numpy(), expected["n"].to_numpy())
+
+
+def test_first_exit_cause_by_cause_equals_the_stacked_argmin():
+    """first_exit (no [causes x people] temporaries, issue 19) against the stacked form:
+    earliest event on or after the onset, ties to the earlier cause, censored otherwise."""
+    import pandas as pd
+
+    from sim.results.outcomes import first_exit
+
+    rng = np.random.default_rng(1)
+    n = 20_000  # weeks from a narrow range: many ties between causes
+    df = pd.DataFrame({c: rng.integers(-1, 30, n).astype(np.int16) for c in
+                       ("first_onset", "first_rtw", "job_loss_week", "inactive_week")})
+    time, cause, mask = first_exit(df, 52)
+    onset = df["first_onset"].to_numpy().astype(np.int64)
+    assert np.array_equal(mask, onset >= 0)
+    onset = onset[mask]
+    big = np.iinfo(np.int64).max
+    stacked = np.stack([np.where(w >= onset, w - onset, big) for w in (
+        df[c].to_numpy().astype(np.int64)[mask]
+        for c in ("first_rtw", "job_loss_week", "inactive_week"))])
+    first = stacked.min(axis=0)
+    expected_cause = np.where(first < big, stacked.argmin(axis=0) + 1, 0)
+    assert np.array_equal(cause, expected_cause)
+    assert np.array_equal(time, np.where(expected_cause > 0, first, 52 - onset))
+    assert set(np.unique(cause)) == {0, 1, 2, 3}

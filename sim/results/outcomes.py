@@ -354,9 +354,9 @@ def rtw_curve(agents: pd.DataFrame, by: str, weeks: int) -> pd.DataFrame:
     """Share returned by each week since onset, per group, among people followed ``weeks``."""
     onset = agents["first_onset"].to_numpy()
     followed = (onset >= 0) & (onset + weeks <= agents.attrs.get("horizon", np.inf))
-    sub = agents.loc[followed]
-    codes, labels = _group_codes(sub, by)
-    rtw = sub["weeks_to_rtw"].to_numpy()
+    codes, labels = _group_codes(agents, by)  # no copy of the whole table (issue 19)
+    codes = codes[followed]
+    rtw = agents["weeks_to_rtw"].to_numpy()[followed]
     out = []
     for j, label in enumerate(labels):
         mask = codes == j
@@ -426,13 +426,13 @@ def rtw_curve_table(agents: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     weeks = min(52, horizon)
     onset = agents["first_onset"].to_numpy()
     followed = (onset >= 0) & (onset + weeks <= horizon)
-    sub = agents.loc[followed]
-    rtw = sub["weeks_to_rtw"].to_numpy().astype(np.int64)
-    replicate = sub["replicate"].to_numpy().astype(np.int64)
+    rtw = agents["weeks_to_rtw"].to_numpy()[followed].astype(np.int64)
+    replicate = agents["replicate"].to_numpy()[followed].astype(np.int64)
     n_rep = int(agents["replicate"].max()) + 1 if len(agents) else 0
     frames = []
     for dim in CURVE_DIMENSIONS:
-        codes, labels = _group_codes(sub, dim)
+        codes, labels = _group_codes(agents, dim)  # no copy of the whole table (issue 19)
+        codes = codes[followed]
         k = len(labels)
         cell = replicate * k + codes
         n = np.bincount(cell, minlength=n_rep * k)
@@ -460,17 +460,19 @@ def first_exit(agents: pd.DataFrame, horizon: int):
     week RTW wins over job loss over inactivity. Only people with an onset are returned
     (``mask`` selects them); events dated before the onset are ignored.
     """
-    onset = agents["first_onset"].to_numpy().astype(np.int64)
+    onset = agents["first_onset"].to_numpy()
     mask = onset >= 0
-    onset = onset[mask]
-    big = np.iinfo(np.int64).max
-    times = []
-    for column in ("first_rtw", "job_loss_week", "inactive_week"):
-        week = agents[column].to_numpy().astype(np.int64)[mask]
-        times.append(np.where(week >= onset, week - onset, big))
-    stacked = np.stack(times)
-    first = stacked.min(axis=0)
-    cause = np.where(first < big, stacked.argmin(axis=0) + 1, 0)
+    onset = onset[mask].astype(np.int64)
+    first = np.full(len(onset), np.iinfo(np.int64).max)
+    cause = np.zeros(len(onset), dtype=np.int64)
+    # cause by cause, the earliest so far (a tie keeps the earlier cause), without
+    # [causes x people] temporaries (issue 19: they set a run's memory peak)
+    for k, column in enumerate(("first_rtw", "job_loss_week", "inactive_week"), start=1):
+        week = agents[column].to_numpy()[mask].astype(np.int64)
+        week -= onset
+        sooner = (week >= 0) & (week < first)
+        first[sooner] = week[sooner]
+        cause[sooner] = k
     time = np.where(cause > 0, first, horizon - onset)
     return time, cause, mask
 
@@ -487,12 +489,13 @@ def competing_risks_table(agents: pd.DataFrame, cfg: dict, level: float = 0.95
     """
     horizon = int(cfg["horizon_weeks"])
     time, cause, mask = first_exit(agents, horizon)
-    sub = agents.loc[mask]
     weeks = np.arange(horizon + 1)
     cols = {k: [] for k in ("dimension", "group", "cause", "cif", "low", "high", "n_risk",
                             "n")}
     for dim in CURVE_DIMENSIONS:
-        codes, labels = _group_codes(sub, dim)
+        # the codes of the people with an onset (no copy of the whole table: issue 19)
+        codes, labels = _group_codes(agents, dim)
+        codes = codes[mask]
         for j, label in enumerate(labels):
             sel = codes == j
             n = int(sel.sum())
