@@ -127,12 +127,12 @@ def _cli(*args, env=None, timeout=120):
 @pytest.mark.parametrize("flags", [(), ("-cd", "configs")])  # with a flag: no pre-flight
 def test_cli_refuses_a_hundred_million_people_in_one_line(tmp_path, flags):
     """Issue 12 (5): 50M people was accepted and died with MemoryError at 6.5 GB. Since the
-    issue-19 memory work 50M fits the estimate on 24 GB (~19 GB), so 100M (~38 GB) stands
-    for it: refused on a 24 GB budget (this machine's size; the cap makes the test independent of
+    issue-19 memory work 50M fits the estimate on 24 GB (~19 GB), so 50M x 2 replicates
+    (~38 GB) stands for it: refused on a 24 GB budget (this machine's size; the cap makes the test independent of
     the host) before any work: one line, exit 2, nothing written, quickly."""
     out = tmp_path / "run"
     t0 = time.perf_counter()
-    result = _cli(*flags, "population.n=100000000", f"hydra.run.dir={out}",
+    result = _cli(*flags, "population.n=50000000", "replicates=2", f"hydra.run.dir={out}",
                   env={"RTW_SIM_MEMORY_MB": "24000"})
     assert result.returncode == 2, result.stderr[-2000:]
     lines = result.stderr.strip().splitlines()

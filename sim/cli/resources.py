@@ -34,8 +34,9 @@ per million per component (from the multicomponent run) (500 more with ``engine=
 one Mesa object per person: 297 MiB at 20,000 people, 339 at 60,000, 10 weeks; that engine
 is capped at 200,000 people), and a floor of 240 MiB (below ~200,000 people the import and
 plotting phase is the peak: 230 MiB at 20,000 people and 241 at 100,000, 260 weeks with
-figures). A check beyond the fitted points: 2M x 104 weeks peaked at 852 MiB, estimate 818. At two years that is ~321 MiB (~337 bytes) per person above
-the base, at five years ~384 MiB. The weekly loop sets the peak at long horizons now (its
+figures). A check beyond the fitted points: 2M x 104 weeks peaked at 852 MiB, estimate
+818. At two years that is ~321 MiB (~337 bytes) per person above the base, at five years
+~384 MiB. The weekly loop sets the peak at long horizons now (its
 working state; sim/engine), so a change there moves these figures: re-measure them (the
 test keeps the estimate within 25% of fresh measurements at two sizes).
 

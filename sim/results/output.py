@@ -170,7 +170,7 @@ def summary_markdown(results, figures: list[str]) -> str:
 def write_results(results, dest: Path) -> Path:
     """Write every table, figure and the manifest to ``dest`` atomically."""
     dest = Path(dest)
-    release_free_memory()  # what the run freed (its model), before the writers' peak
+    release_free_memory(collect=True)  # what the run freed (its model), before the writers
     with staged_dir(dest) as staging:
         cfg = results.config
         files = []
