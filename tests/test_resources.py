@@ -128,8 +128,9 @@ def _cli(*args, env=None, timeout=120):
 def test_cli_refuses_a_hundred_million_people_in_one_line(tmp_path, flags):
     """Issue 12 (5): 50M people was accepted and died with MemoryError at 6.5 GB. Since the
     issue-19 memory work 50M fits the estimate on 24 GB (~19 GB), so 50M x 2 replicates
-    (~38 GB) stands for it: refused on a 24 GB budget (this machine's size; the cap makes the test independent of
-    the host) before any work: one line, exit 2, nothing written, quickly."""
+    (~38 GB) stands for it: refused on a 24 GB budget (this machine's size; the cap makes
+    the test independent of the host) before any work: one line, exit 2, nothing written,
+    quickly."""
     out = tmp_path / "run"
     t0 = time.perf_counter()
     result = _cli(*flags, "population.n=50000000", "replicates=2", f"hydra.run.dir={out}",
