@@ -9,6 +9,7 @@ default programme), on lines of their own:
     ratio: <X/Y>x
     tables: <s> s (group_summary <s>)
     end-to-end: <s> s (population, model, run, tables, outputs)
+    outputs split: files, gap decomposition, figures, the rest
     peak memory: <MB> MB = <B> bytes/person above the <MB> MB after imports
 
 then the fixed start-up cost (``python -m sim --help`` and importing what a run imports,
@@ -99,6 +100,7 @@ def worker(n: int, weeks: int, population: str, engine: str) -> dict:
     state_weeks = model.weekly_counts[:-1].sum(axis=(0, 1)).tolist()
     del model  # simulate released its loop state; the tables do not need the rest
     t3 = clock()
+    write_split = time_writing(clock)
     with tempfile.TemporaryDirectory() as tmp:
         write_results(results, Path(tmp) / "results")
     t4 = clock()
@@ -122,6 +124,7 @@ def worker(n: int, weeks: int, population: str, engine: str) -> dict:
         "tables_s": results.timings["tables_cpu_seconds"],
         "summary_s": summary_s,
         "outputs_s": t4 - t3,
+        "write_split": write_split,
         "end_to_end_s": t4 - t0,
         "rate_m": agent_weeks / run_s / 1e6,
         "ns_per_agent_week": run_s / agent_weeks * 1e9,
@@ -135,6 +138,38 @@ def worker(n: int, weeks: int, population: str, engine: str) -> dict:
         "base_mb": base_mb,
         "bytes_per_person": (peak - base_mb) * 2**20 / n,
     }
+
+
+def time_writing(clock) -> dict:
+    """Wrap what writing a run's results spends its time on (the gap decomposition's three
+    counterfactual runs, the figures with matplotlib's import, the parquet and csv files)
+    to add up their CPU seconds; the rest of ``outputs`` is summary.md and the manifest."""
+    import pandas as pd
+
+    from sim.results import output
+
+    seconds = {"decomposition": 0.0, "figures": 0.0, "files": 0.0}
+
+    def timed(part, method):
+        def run(*args, **kwargs):
+            t = clock()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                seconds[part] += clock() - t
+        return run
+
+    output.for_results = timed("decomposition", output.for_results)
+    t = clock()
+    from sim.results import plots  # what write_results imports to draw (matplotlib)
+
+    seconds["figures"] += clock() - t
+    for name in ("rtw_curves_figure", "states_figure"):
+        setattr(plots, name, timed("figures", getattr(plots, name)))
+    for name in ("to_parquet", "to_csv"):
+        setattr(pd.DataFrame, name, timed("files", getattr(pd.DataFrame, name)))
+    output.with_person_economics = timed("files", output.with_person_economics)
+    return seconds
 
 
 # The weekly loop's parts (sim.engine.vectorised / model): what each one's CPU time is spent
@@ -321,6 +356,11 @@ def main():
                   f"{fast['population_s']:.2f}, model {fast['model_s']:.2f}, run "
                   f"{fast['run_s']:.2f}, tables {fast['tables_s']:.2f}, outputs "
                   f"{fast['outputs_s']:.2f})")
+            w = fast["write_split"]
+            print(f"outputs split: files {w['files']:.2f} s (agents.parquet with its cost "
+                  f"columns, the other tables), gap decomposition {w['decomposition']:.2f}, "
+                  f"figures {w['figures']:.2f} (matplotlib's import included), the rest "
+                  f"{fast['outputs_s'] - sum(w.values()):.2f}")
             print(f"peak memory: {fast['peak_mb']:.0f} MB = {fast['bytes_per_person']:.0f} "
                   f"bytes/person above the {fast['base_mb']:.0f} MB after imports")
             sys.stdout.flush()

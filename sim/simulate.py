@@ -19,6 +19,7 @@ import pandas as pd
 from sim.cli.resources import check_memory
 from sim.config import validate
 from sim.engine.model import RTWModel
+from sim.io import release_free_memory
 from sim.results.calibration import calibration_table
 from sim.results.economics import economics_table
 from sim.results.outcomes import (
@@ -56,6 +57,9 @@ class Results:
     decomposition: pd.DataFrame = field(default_factory=pd.DataFrame)
     # quality of the return, health by state, productivity, by group (sim.results.quality)
     quality: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # each person's qaly_disc, cost_nhs_pss_disc and cost_societal_disc for agents.parquet,
+    # costed with the economics table (empty: sim.results.economics costs them when written)
+    person_economics: dict = field(default_factory=dict)
 
 
 def simulate(cfg: dict, model: RTWModel | None = None, core_only: bool = False,
@@ -74,7 +78,9 @@ def simulate(cfg: dict, model: RTWModel | None = None, core_only: bool = False,
     totals = model.datacollector.get_model_vars_dataframe()
     totals.index.name = "week"
     programme = programme_table(model)
-    economics = economics_table(agents, cfg, programme)
+    person_economics: dict = {}  # costed once, for both the table and agents.parquet
+    economics = economics_table(agents, cfg, programme, person_economics if (
+        cfg["output"]["write_agents"] and not core_only) else None)
     if core_only:
         weekly = spells = calibration = rtw_curves = cif = pd.DataFrame()
     else:
@@ -97,7 +103,8 @@ def simulate(cfg: dict, model: RTWModel | None = None, core_only: bool = False,
     }
     quality = pd.DataFrame() if core_only else quality_table(agents, cfg)
     return Results(cfg, agents, summary, weekly, spells, calibration, totals.reset_index(),
-                   programme, timings, economics, rtw_curves, cif, quality=quality)
+                   programme, timings, economics, rtw_curves, cif, quality=quality,
+                   person_economics=person_economics)
 
 
 def simulate_summary(cfg: dict) -> pd.DataFrame:
@@ -126,6 +133,7 @@ def _run(cfg: dict, model: RTWModel | None, validated: bool):
     t1, cpu1 = time.perf_counter(), time.process_time()
     model.run()
     model.release_run_state()  # the loop's working memory goes before the tables' peak
+    release_free_memory()
     t2, cpu2 = time.perf_counter(), time.process_time()
     agents = agent_outcomes(model)
     agents.attrs["horizon"] = cfg["horizon_weeks"]

@@ -3,44 +3,42 @@
 The estimate is a model fitted to measured peaks, not a guess. Peak resident memory of a
 whole ``python -m sim`` run (default outputs: agents.parquet and figures; the worst case,
 sweeps leave both out) was measured as the maximum RSS of the process (``/usr/bin/time``)
-on the 2-core development machine, 2026-11-30, fit-note cohort, usual care unless stated
-(MiB), after the second round of issue-19 memory work (the loop's working state released
-before the tables, the absent table, boolean numerators in ``group_summary``, economics
-summed a chunk at a time)::
+on the 2-core development machine, 2026-11-30 07:20-07:40, fit-note cohort, usual care
+unless stated (MiB), after the third round of issue-19 memory work (the agents table
+without a consolidated copy, freed heap memory handed back after the loop and before the
+files, the quality table a chunk of people at a time, no whole-table copies for the
+curves)::
 
     people x replicates   horizon   peak      people x replicates   horizon   peak
-    300,000               104       372       1,000,000             26        525
-    2,000,000             104       930       1,000,000             104       615
-    1M, multicomponent    104       849       1,000,000             260       788
+    300,000               104       272       1,000,000             26        476
+    1,000,000             104       494       1,000,000             260       562
+    1M, multicomponent    104       680
 
-(Before that work, 2026-11-29: 865 MiB at 1M x 104, 998 at 1M x 208, 1,527 at 2M x 104,
-468 at 300k x 104, 1,069 at 1M x 104 with the three-component multicomponent design; a
-10,000,000-person run at 104 weeks then peaked at 6,797 MiB. Repeated 2026-11-30 04:36-05:09
-with default outputs, load 5-19: it completed and peaked at 4,050 MiB, about 396 bytes a
-person above the base; the fit below estimates 3,490 MiB for it, 14% under the measured
-peak, within 25%. The guard refuses above 90% of the memory available, which covers it.)
+(The second round, 2026-11-30 morning: 372, 525, 615, 788 and 849 MiB at those points, 930
+at 2M x 104. Before any of it, 2026-11-29: 865 MiB at 1M x 104, 998 at 1M x 208, 1,527 at
+2M x 104; a 10,000,000-person run at 104 weeks then peaked at 6,797 MiB, and 4,050 MiB after
+the second round, 2026-11-30 04:36-05:09, which the fit of that round estimated within 14%.)
 
 What it shows: memory grows with people x replicates, with the number of observed years
 (``ceil(horizon_weeks / 52)``: per-year state counts and per-year columns of the per-person
-table; 26 and 52 weeks cost the same) and with the programme's components (per-person
-status, waits and effect arrays). Fitted (least squares on the four 1M/300k points; the
-2M point is a check, estimate 926 against 930 measured):
+table) and with the programme's components (per-person status, waits and effect arrays).
+Fitted to the five points above (each within 1%):
 
     peak MiB = max(FLOOR_MB, BASE_MB + people x replicates / 1e6
                    x (PER_MILLION_MB + PER_MILLION_YEAR_MB x years
                       + PER_MILLION_COMPONENT_MB x components))
 
-with BASE_MB 230 (Python, numpy, pandas, pyarrow, matplotlib, Hydra; fitted at 274, lowered
-by the 44 MiB a run saved once mesa's spaces, scipy.spatial and networkx were no longer
-imported: 100,000 x 260 weeks without plots peaked at 293.5 MiB before, 249.5 after, and
-300,000 at 361, 2026-11-30), 198 MiB per million
-people, 64 more per million per observed year, 83 per million per component (from the
-multicomponent run) (500 more
-with ``engine=agents``, one Mesa object per person: 297 MiB at 20,000 people, 339 at
-60,000, 10 weeks; that engine is capped at 200,000 people), and a floor of 300 MiB (below
-~100,000 people the import and plotting phase is the peak). At two years that is ~326 MiB
-(~342 bytes) per person above the base, at five years ~518 MiB. Residuals are within 3% on
-the points above (the test keeps it within 25% of fresh measurements at two sizes).
+with BASE_MB 176 (Python, numpy, pandas, pyarrow, matplotlib, Hydra and what a run keeps
+whatever its size), 279 MiB per million people, 21 more per million per observed year, 62
+per million per component (from the multicomponent run) (500 more with ``engine=agents``,
+one Mesa object per person: 297 MiB at 20,000 people, 339 at 60,000, 10 weeks; that engine
+is capped at 200,000 people), and a floor of 240 MiB (below ~200,000 people the import and
+plotting phase is the peak: 230 MiB at 20,000 people and 241 at 100,000, 260 weeks with
+figures). A check beyond the fitted points: 2M x 104 weeks peaked at 852 MiB, estimate
+818. At two years that is ~321 MiB (~337 bytes) per person above the base, at five years
+~384 MiB. The weekly loop sets the peak at long horizons now (its
+working state; sim/engine), so a change there moves these figures: re-measure them (the
+test keeps the estimate within 25% of fresh measurements at two sizes).
 
 A run is refused when its estimate exceeds 90% of the memory available (``MemAvailable``,
 or a cgroup limit if lower; ``RTW_SIM_MEMORY_MB=<MiB>`` caps it further on a shared
@@ -58,11 +56,11 @@ from sim.cli.launchers import OPT_IN, network_exposure
 from sim.config import CONFIG_DIR
 from sim.errors import ResourceError
 
-BASE_MB = 230.0
-FLOOR_MB = 300.0
-PER_MILLION_MB = 198.0
-PER_MILLION_YEAR_MB = 64.0
-PER_MILLION_COMPONENT_MB = 83.0
+BASE_MB = 176.0
+FLOOR_MB = 240.0
+PER_MILLION_MB = 279.0
+PER_MILLION_YEAR_MB = 21.0
+PER_MILLION_COMPONENT_MB = 62.0
 PER_MILLION_MESA_MB = 500.0  # engine=agents: one Mesa Person object each (20k vs 60k people)
 MARGIN = 0.9  # refuse above 90% of what is available
 BUDGET_ENV = "RTW_SIM_MEMORY_MB"  # optional cap (MiB) on a shared machine

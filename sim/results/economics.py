@@ -50,6 +50,7 @@ from sim.engine.categories import ABSENT, INACTIVE, INACTIVE_BENEFIT, STATES, UN
 from sim.errors import ReconciliationError
 from sim.evidence.registry import load_registry
 from sim.programme.effects import resolve_cost
+from sim.results.binning import add_in_order, after_cells
 
 PERSPECTIVES = ("programme", "nhs", "employer", "exchequer", "individual", "societal")
 # Benefit rule: state code -> the ``benefit_weekly`` entry a person in that state would
@@ -306,12 +307,16 @@ AGENT_COLUMNS = {"qaly_disc": "qaly_disc", "cost_nhs_pss_disc": "cost_nhs_pss",
                  "cost_societal_disc": "cost_societal"}
 
 
-def with_person_economics(agents: pd.DataFrame, cfg: dict) -> pd.DataFrame:
+def with_person_economics(agents: pd.DataFrame, cfg: dict,
+                          columns: dict | None = None) -> pd.DataFrame:
     """``agents`` plus each person's discounted QALYs (``qaly_disc``), NHS/PSS cost
     (programme + health-care use, ``cost_nhs_pss_disc``) and societal cost, for the
-    per-person table (``agents.parquet``)."""
-    costs = person_cost_columns(agents, cfg, list(AGENT_COLUMNS.values()))
-    return agents.assign(**{col: costs[src] for col, src in AGENT_COLUMNS.items()})
+    per-person table (``agents.parquet``); ``columns``: those columns already costed
+    (by :func:`economics_table`), else they are costed here."""
+    if not columns or any(len(columns[c]) != len(agents) for c in AGENT_COLUMNS):
+        costs = person_cost_columns(agents, cfg, list(AGENT_COLUMNS.values()))
+        columns = {col: costs[src] for col, src in AGENT_COLUMNS.items()}
+    return agents.assign(**{col: columns[col] for col in AGENT_COLUMNS})
 
 
 def reconcile(costs: pd.DataFrame, tolerance: float = RECONCILE_TOLERANCE) -> float:
@@ -468,14 +473,16 @@ def fixed_cost_per_person(programme: pd.DataFrame, sizes: dict, horizon: int,
 
 
 def _economics_sums(agents: pd.DataFrame, cfg: dict, window: int, n_rep: int,
-                    fixed_by_rep: np.ndarray) -> dict:
+                    fixed_by_rep: np.ndarray, keep: dict | None = None) -> dict:
     """Per dimension: its labels and, per [replicate x group] cell, the number of people,
     returned and followed counts and the sum of each cost and weeks measure.
 
     People are costed a chunk at a time (:data:`PERSON_COSTS_CHUNK`; no whole-population
     cost columns: they set a run's memory peak) and each chunk is added in person order
-    with ``np.add.at``, which sums in the same order as one ``np.bincount`` over everyone:
-    the sums are the same to the bit."""
+    onto the running sums (:func:`sim.results.binning.add_in_order`), the same order as
+    one ``np.bincount`` over everyone: the sums are the same to the bit. ``keep`` (name ->
+    person cost column, e.g. :data:`AGENT_COLUMNS`' sources) is filled with those columns
+    on the way, so the per-person table needs no second costing."""
     econ = resolve_economics(cfg["economics"], cfg.get("evidence_values"))
     hours = cfg["pathways"]["phased_return"]["hours_fraction"]
     horizon = int(cfg["horizon_weeks"])
@@ -485,6 +492,8 @@ def _economics_sums(agents: pd.DataFrame, cfg: dict, window: int, n_rep: int,
         part = agents.iloc[lo:lo + PERSON_COSTS_CHUNK]
         costs = (person_costs(part, cfg) if lo == 0 and len(agents) <= PERSON_COSTS_CHUNK
                  else _person_costs(part, econ, hours))
+        for name, column in (keep or {}).items():
+            column[lo:lo + len(part)] = costs[name].to_numpy()
         replicate = part["replicate"].to_numpy().astype(np.int64)
         onset = part["first_onset"].to_numpy()
         followed = (onset >= 0) & (onset + window <= horizon)
@@ -500,16 +509,18 @@ def _economics_sums(agents: pd.DataFrame, cfg: dict, window: int, n_rep: int,
             if dim not in sums:
                 sums[dim] = (labels, {name: np.zeros(n_rep * k)
                                       for name in ("n", *values)})
-            cell = replicate * k + codes
+            cell = after_cells(replicate * k + codes, n_rep * k)
             totals = sums[dim][1]
-            totals["n"] += np.bincount(cell, minlength=n_rep * k)
+            totals["n"] += np.bincount(cell[n_rep * k:], minlength=n_rep * k)
             for name, v in values.items():
-                np.add.at(totals[name], cell, v)
+                totals[name] = add_in_order(totals[name], cell, v)
     return sums
 
 
+
 def economics_table(agents: pd.DataFrame, cfg: dict,
-                    programme: pd.DataFrame | None = None) -> pd.DataFrame:
+                    programme: pd.DataFrame | None = None,
+                    person_columns: dict | None = None) -> pd.DataFrame:
     """Per replicate and group: mean discounted cost per person by perspective, discounted
     QALYs, discounted weeks in work and absent, people returned within
     ``rtw_window_weeks`` (52, or the horizon if shorter) among those followed that long.
@@ -518,6 +529,8 @@ def economics_table(agents: pd.DataFrame, cfg: dict,
     column per cost (mean GBP per person) and weeks measure. Dimensions: all, IMD quintile,
     ethnicity, condition and IMD quintile x ethnicity (``"1|white_british"``: the subgroups
     a distributional cost-effectiveness analysis works on). Groups with nobody are left out.
+    ``person_columns`` (a dict) is filled with the per-person columns of
+    :func:`with_person_economics` (:data:`AGENT_COLUMNS`), costed in the same pass.
     """
     horizon = int(cfg["horizon_weeks"])
     window = min(52, horizon)
@@ -527,7 +540,12 @@ def economics_table(agents: pd.DataFrame, cfg: dict,
     fixed = fixed_cost_per_person(programme if programme is not None else pd.DataFrame(),
                                   sizes, horizon, cfg["economics"]["discount_rate"])
     fixed_by_rep = np.array([fixed[r] for r in range(n_rep)])
-    sums = _economics_sums(agents, cfg, window, n_rep, fixed_by_rep)
+    keep = None
+    if person_columns is not None:
+        keep = {src: np.empty(len(agents)) for src in AGENT_COLUMNS.values()}
+    sums = _economics_sums(agents, cfg, window, n_rep, fixed_by_rep, keep)
+    if keep is not None:
+        person_columns.update({col: keep[src] for col, src in AGENT_COLUMNS.items()})
     frames = []
     for dim, (labels, totals) in sums.items():
         k = len(labels)

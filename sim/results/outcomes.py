@@ -55,6 +55,7 @@ from sim.engine.categories import (
 )
 from sim.evidence.conversions import working_days_per_week
 from sim.programme.interventions import ever_enrolled
+from sim.results.binning import add_in_order, after_cells, pack, packed_counts
 from sim.stats.metrics import aalen_johansen
 from sim.vocabulary import (
     DECLINED,
@@ -145,7 +146,10 @@ def agent_outcomes(model) -> pd.DataFrame:
     for week, snap in sorted(model.snapshots.items()):
         data[f"state_week_{week}"] = pd.Categorical.from_codes(snap, categories=list(STATES))
     data["final_state"] = pd.Categorical.from_codes(col["state"], categories=list(STATES))
-    return pd.DataFrame(data)
+    # no copy: each column stays its own array (a consolidated copy of them all doubled the
+    # table in memory, ~170 bytes a person at 260 weeks: issue 19); the columns taken from
+    # the model are its final values, which nothing changes after the run
+    return pd.DataFrame(data, copy=False)
 
 
 def sustained_label(cfg: dict) -> str:
@@ -211,37 +215,84 @@ def _numerator(num: np.ndarray, eligible: np.ndarray) -> np.ndarray:
     return np.where(eligible, num, 0.0)
 
 
-def grouped_means(agents: pd.DataFrame, metrics: dict, numerators: dict) -> dict[str, list]:
-    """Each metric's mean over its eligible people in every group of every summary
-    dimension and replicate, as lists of column parts (replicate, dimension, group, metric,
-    value, n); groups with no eligible person are left out.
+def grouped_sums(agents: pd.DataFrame, metrics: dict, numerators: dict, n_rep: int,
+                 prior: dict | None = None) -> dict:
+    """Per (dimension, metric): the eligible count and the numerator's sum in each
+    [replicate x group] cell (arrays of ``n_rep * k``, indexed ``replicate * k + code``),
+    added onto ``prior`` (the same for earlier people: a table can be summed a chunk of
+    people at a time) in person order, so that the sums are the same to the bit as one
+    bincount over everyone.
 
     ``metrics`` maps a name to ``(values, eligible)`` and ``numerators`` a name to the
-    values among the eligible (0 elsewhere). Each distinct eligibility's count per group is
-    computed once, since many metrics share one (the group summary and the quality table)."""
+    values among the eligible (0 elsewhere). Each distinct array is summed once per
+    dimension, since many metrics share an eligibility (the group summary and the quality
+    table); the indicators (booleans) are counted 8 at a time (:mod:`sim.results.binning`:
+    whole numbers, exact in any order), the rest one bincount each in person order."""
     replicate = agents["replicate"].to_numpy().astype(np.int64)
-    n_rep = int(replicate.max()) + 1 if len(agents) else 0
-    cols: dict[str, list] = {"replicate": [], "dimension": [], "group": [], "metric": [],
-                             "value": [], "n": []}
+    arrays = {id(a): a for m, (_, e) in metrics.items() for a in (e, numerators[m])}
+    indicators = [a for a in arrays.values() if a.dtype == bool]
+    packed = pack(indicators)
+    # a metric whose sums continue each fractional array's running sums (its first one)
+    first = {}
+    for metric, (_, eligible) in metrics.items():
+        first.setdefault(id(eligible), (metric, 0))
+        first.setdefault(id(numerators[metric]), (metric, 1))
+    out = {}
     for dim in SUMMARY_DIMENSIONS:
         codes, labels = _group_codes(agents, dim)
-        k = len(labels)
-        cell = replicate * k + codes
-        counts: dict[int, np.ndarray] = {}  # by eligibility array (several metrics share one)
+        cells = n_rep * len(labels)
+        cell = replicate * len(labels) + codes
+        counts = packed_counts(cell, cells, packed, len(indicators))
+        sums = {id(a): counts[i] for i, a in enumerate(indicators)}
+        fractional = {i: a for i, a in arrays.items() if i not in sums}
+        if fractional and prior is not None:
+            cell = after_cells(cell, cells)
+        for i, a in fractional.items():
+            metric, which = first[i]
+            sums[i] = (np.bincount(cell, weights=a, minlength=cells) if prior is None
+                       else add_in_order(prior[dim, metric][which], cell, a))
         for metric, (_, eligible) in metrics.items():
-            n = counts.get(id(eligible))
-            if n is None:
-                n = counts[id(eligible)] = np.bincount(cell, weights=eligible,
-                                                       minlength=n_rep * k)
-            total = np.bincount(cell, weights=numerators[metric], minlength=n_rep * k)
-            idx = np.flatnonzero(n > 0)
-            cols["replicate"].append(idx // k)
-            cols["dimension"].append([dim] * idx.size)
-            cols["group"].append([str(labels[j]) for j in idx % k])
-            cols["metric"].append([metric] * idx.size)
-            cols["value"].append(total[idx] / n[idx])
-            cols["n"].append(n[idx].astype(np.int64))
+            n, total = sums[id(eligible)], sums[id(numerators[metric])]
+            if prior is not None:  # whole numbers: their sums add up exactly
+                before = prior[dim, metric]
+                if eligible.dtype == bool:
+                    n = n + before[0]
+                if numerators[metric].dtype == bool:
+                    total = total + before[1]
+            out[dim, metric] = (n, total)
+    return out
+
+
+def mean_columns(agents: pd.DataFrame, sums: dict, n_rep: int) -> dict[str, list]:
+    """The :func:`grouped_sums` as lists of column parts (replicate, dimension, group,
+    metric, value = sum / n, n), dimension by dimension; groups with no eligible person
+    are left out. ``agents`` (any rows of the table) gives the groups' labels."""
+    cols: dict[str, list] = {"replicate": [], "dimension": [], "group": [], "metric": [],
+                             "value": [], "n": []}
+    labels = {dim: _group_codes(agents.iloc[:0], dim)[1] for dim in SUMMARY_DIMENSIONS}
+    for (dim, metric), (n, total) in sums.items():
+        k = len(labels[dim])
+        idx = np.flatnonzero(n > 0)
+        cols["replicate"].append(idx // k)
+        cols["dimension"].append([dim] * idx.size)
+        cols["group"].append([str(labels[dim][g]) for g in idx % k])
+        cols["metric"].append([metric] * idx.size)
+        cols["value"].append(total[idx] / n[idx])
+        cols["n"].append(n[idx].astype(np.int64))
     return cols
+
+
+def replicates(agents: pd.DataFrame) -> int:
+    """How many replicates the table has (0 if it is empty)."""
+    return int(agents["replicate"].to_numpy().max()) + 1 if len(agents) else 0
+
+
+def grouped_means(agents: pd.DataFrame, metrics: dict, numerators: dict) -> dict[str, list]:
+    """Each metric's mean over its eligible people in every group of every summary
+    dimension and replicate, as lists of column parts (:func:`grouped_sums`,
+    :func:`mean_columns`)."""
+    n_rep = replicates(agents)
+    return mean_columns(agents, grouped_sums(agents, metrics, numerators, n_rep), n_rep)
 
 
 def group_summary(agents: pd.DataFrame, cfg: dict) -> pd.DataFrame:
@@ -303,9 +354,9 @@ def rtw_curve(agents: pd.DataFrame, by: str, weeks: int) -> pd.DataFrame:
     """Share returned by each week since onset, per group, among people followed ``weeks``."""
     onset = agents["first_onset"].to_numpy()
     followed = (onset >= 0) & (onset + weeks <= agents.attrs.get("horizon", np.inf))
-    sub = agents.loc[followed]
-    codes, labels = _group_codes(sub, by)
-    rtw = sub["weeks_to_rtw"].to_numpy()
+    codes, labels = _group_codes(agents, by)  # no copy of the whole table (issue 19)
+    codes = codes[followed]
+    rtw = agents["weeks_to_rtw"].to_numpy()[followed]
     out = []
     for j, label in enumerate(labels):
         mask = codes == j
@@ -375,13 +426,13 @@ def rtw_curve_table(agents: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     weeks = min(52, horizon)
     onset = agents["first_onset"].to_numpy()
     followed = (onset >= 0) & (onset + weeks <= horizon)
-    sub = agents.loc[followed]
-    rtw = sub["weeks_to_rtw"].to_numpy().astype(np.int64)
-    replicate = sub["replicate"].to_numpy().astype(np.int64)
+    rtw = agents["weeks_to_rtw"].to_numpy()[followed].astype(np.int64)
+    replicate = agents["replicate"].to_numpy()[followed].astype(np.int64)
     n_rep = int(agents["replicate"].max()) + 1 if len(agents) else 0
     frames = []
     for dim in CURVE_DIMENSIONS:
-        codes, labels = _group_codes(sub, dim)
+        codes, labels = _group_codes(agents, dim)  # no copy of the whole table (issue 19)
+        codes = codes[followed]
         k = len(labels)
         cell = replicate * k + codes
         n = np.bincount(cell, minlength=n_rep * k)
@@ -409,17 +460,19 @@ def first_exit(agents: pd.DataFrame, horizon: int):
     week RTW wins over job loss over inactivity. Only people with an onset are returned
     (``mask`` selects them); events dated before the onset are ignored.
     """
-    onset = agents["first_onset"].to_numpy().astype(np.int64)
+    onset = agents["first_onset"].to_numpy()
     mask = onset >= 0
-    onset = onset[mask]
-    big = np.iinfo(np.int64).max
-    times = []
-    for column in ("first_rtw", "job_loss_week", "inactive_week"):
-        week = agents[column].to_numpy().astype(np.int64)[mask]
-        times.append(np.where(week >= onset, week - onset, big))
-    stacked = np.stack(times)
-    first = stacked.min(axis=0)
-    cause = np.where(first < big, stacked.argmin(axis=0) + 1, 0)
+    onset = onset[mask].astype(np.int64)
+    first = np.full(len(onset), np.iinfo(np.int64).max)
+    cause = np.zeros(len(onset), dtype=np.int64)
+    # cause by cause, the earliest so far (a tie keeps the earlier cause), without
+    # [causes x people] temporaries (issue 19: they set a run's memory peak)
+    for k, column in enumerate(("first_rtw", "job_loss_week", "inactive_week"), start=1):
+        week = agents[column].to_numpy()[mask].astype(np.int64)
+        week -= onset
+        sooner = (week >= 0) & (week < first)
+        first[sooner] = week[sooner]
+        cause[sooner] = k
     time = np.where(cause > 0, first, horizon - onset)
     return time, cause, mask
 
@@ -436,12 +489,13 @@ def competing_risks_table(agents: pd.DataFrame, cfg: dict, level: float = 0.95
     """
     horizon = int(cfg["horizon_weeks"])
     time, cause, mask = first_exit(agents, horizon)
-    sub = agents.loc[mask]
     weeks = np.arange(horizon + 1)
     cols = {k: [] for k in ("dimension", "group", "cause", "cif", "low", "high", "n_risk",
                             "n")}
     for dim in CURVE_DIMENSIONS:
-        codes, labels = _group_codes(sub, dim)
+        # the codes of the people with an onset (no copy of the whole table: issue 19)
+        codes, labels = _group_codes(agents, dim)
+        codes = codes[mask]
         for j, label in enumerate(labels):
             sel = codes == j
             n = int(sel.sum())

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from sim.engine.categories import CONDITION_LABELS, ETHNICITY_LABELS, SMALL_CELL
-from sim.io import TMP_MARK, describe_os_error, staged_dir
+from sim.io import TMP_MARK, describe_os_error, release_free_memory, staged_dir
 from sim.results.economics import with_person_economics
 from sim.results.manifest import build_manifest
 from sim.results.outcomes import sustained_label
@@ -33,6 +33,7 @@ HEADLINE = (
     ("inactive", "Became economically inactive", "pct"),
     ("relapse", "Relapsed after returning (of those who returned)", "pct"),
 )
+COLLECT_AT = 200_000  # people from whom writing first frees the run's reference cycles
 GROUP_COLUMNS = ("rtw_13w", "rtw_52w", "days_absent", "job_loss")
 
 
@@ -170,6 +171,9 @@ def summary_markdown(results, figures: list[str]) -> str:
 def write_results(results, dest: Path) -> Path:
     """Write every table, figure and the manifest to ``dest`` atomically."""
     dest = Path(dest)
+    # what the run freed (its model), before the writers' peak; a cycle collection costs
+    # ~50 ms, worth it only where memory matters (not per cell of a sweep of small cells)
+    release_free_memory(collect=len(results.agents) >= COLLECT_AT)
     with staged_dir(dest) as staging:
         cfg = results.config
         files = []
@@ -180,7 +184,8 @@ def write_results(results, dest: Path) -> Path:
 
         if cfg["output"]["write_agents"]:
             save("agents.parquet", lambda p: with_person_economics(
-                results.agents, cfg).to_parquet(p, index=False))
+                results.agents, cfg, getattr(results, "person_economics", None)).to_parquet(
+                p, index=False))
         save("group_summary.parquet", lambda p: results.summary.to_parquet(p, index=False))
         save("group_summary.csv", lambda p: results.summary.to_csv(p, index=False))
         save("weekly_counts.parquet", lambda p: results.weekly.to_parquet(p, index=False))
