@@ -58,7 +58,9 @@ def test_prim_refuses_an_outcome_without_both_kinds():
         find_box(x, np.arange(50) < 10, min_coverage=0)
 
 
-SMALL = ["n=400", "replicates=1", "n_jobs=2",
+# 60 weeks: the outputs need 52 (rtw_52w, the SII) and per-week overhead, not people, sets
+# the cost of a run this small (260 weeks took 4x as long)
+SMALL = ["n=400", "replicates=1", 'model_overrides=["horizon_weeks=60"]',
          *[f"~factors.{f}" for f in ("cbt_days", "multidomain_hr", "persistence_half_life",
                                      "persistence_lasting",
                                      "access_ethnicity_gradient", "rtw_ethnicity_gradient",
@@ -73,8 +75,8 @@ def run(script, *args):
 
 def test_gsa_and_scenario_discovery_end_to_end(tmp_path):
     gsa_out = tmp_path / "gsa"
-    r = run("gsa.py", *SMALL, "sobol_n=4", "morris_trajectories=2", "noise_seeds=2",
-            f"out={gsa_out}")
+    r = run("gsa.py", *SMALL, "n_jobs=2",  # two joblib workers: the parallel path end to end
+            "sobol_n=4", "morris_trajectories=2", "noise_seeds=2", f"out={gsa_out}")
     assert r.returncode == 0, r.stderr[-2000:]
     for name in ("sobol.csv", "morris.csv", "tornado.csv", "noise.csv", "samples.csv",
                  "sobol.png", "tornado.png", "morris.png", "summary.md",
@@ -95,7 +97,8 @@ def test_gsa_and_scenario_discovery_end_to_end(tmp_path):
     # scenario discovery reusing the GSA points: no new runs; a threshold that splits them
     median = float(samples.loc[samples["plan"] == "sobol", "d_days_absent"].median())
     sd_out = tmp_path / "sd"
-    r = run("scenario_discovery.py", *SMALL, f"samples_from={gsa_out / 'samples.csv'}",
+    r = run("scenario_discovery.py", *SMALL, "n_jobs=1",
+            f"samples_from={gsa_out / 'samples.csv'}",
             "failure.output=d_days_absent", f"failure.above={median}", f"out={sd_out}")
     assert r.returncode == 0, r.stderr[-2000:]
     box = pd.read_csv(sd_out / "box.csv")
@@ -174,7 +177,8 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, script, args,
 
 def test_scenario_discovery_fresh_sample_with_noise_check(tmp_path):
     out = tmp_path / "sd"
-    r = run("scenario_discovery.py", *SMALL, "samples=6", "noise_seeds=2",
+    # one process: 2 joblib workers cost more to start than these 16 small runs
+    r = run("scenario_discovery.py", *SMALL, "n_jobs=1", "samples=6", "noise_seeds=2",
             "failure.output=d_rtw_52w", "failure.above=null", "failure.below=0.004",
             f"out={out}")
     assert r.returncode == 0, r.stderr[-2000:]
