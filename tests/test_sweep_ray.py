@@ -126,18 +126,27 @@ def test_ray_launcher_listens_on_loopback_only_matches_joblib_and_leaves_no_proc
             (ray_joblib_reference / "aggregate" / name).read_bytes(), name
 
 
-@pytest.mark.parametrize("override,message", [
+REFUSED = [
     ("+hydra.launcher.ray.init.dashboard_host=0.0.0.0",
      "hydra.launcher.ray.init.dashboard_host: got '0.0.0.0', expected 127.0.0.1"),
     ("hydra.launcher.ray.init._node_ip_address=192.0.2.1",
      "hydra.launcher.ray.init._node_ip_address: got '192.0.2.1', expected 127.0.0.1"),
     ("hydra.launcher.ray.init.address=auto",
      "hydra.launcher.ray.init.address: got 'auto', expected 'local'"),
-])
-def test_ray_local_refuses_network_settings_without_opt_in(tmp_path, override, message):
+]
+
+
+def _refusal_line(line: str, message: str) -> None:
+    assert line.startswith(f"config error: {message}")
+    assert line.endswith("add hydra.launcher.allow_ray_on_network=true")
+
+
+def test_ray_local_refuses_network_settings_without_opt_in(tmp_path):
     """Settings that would open Ray's unauthenticated ports: one line, exit 2, before
-    Ray starts or anything is written; the line names the opt-in."""
+    Ray starts or anything is written; the line names the opt-in. Through the command line
+    once; every setting goes through the same guard in this process in the test below."""
     pytest.importorskip("hydra_plugins.hydra_ray_launcher")
+    override, message = REFUSED[0]
     sweep = tmp_path / "sweep"
     r = subprocess.run([sys.executable, "-m", "sim", "-m", "programme=usual_care",
                         "population.n=300", "hydra/launcher=ray_local", override,
@@ -145,10 +154,38 @@ def test_ray_local_refuses_network_settings_without_opt_in(tmp_path, override, m
                        text=True, timeout=120)
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"config error: {message}")
-    assert lines[0].endswith("add hydra.launcher.allow_ray_on_network=true")
+    assert len(lines) == 1
+    _refusal_line(lines[0], message)
     assert "Started a local Ray" not in r.stdout + r.stderr
     assert not sweep.exists()
+
+
+@pytest.mark.parametrize("override,message", REFUSED)
+def test_sweep_guard_refuses_each_network_setting(capsys, override, message):
+    """The guard the command line runs before a multirun, on Hydra's composed config (in
+    this process: a new interpreter per setting adds nothing the test above does not
+    check)."""
+    pytest.importorskip("hydra_plugins.hydra_ray_launcher")
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from sim.cli.resources import guard_sweep
+    from sim.config import CONFIG_DIR
+
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
+            cfg = compose("config", overrides=["programme=usual_care", "population.n=300",
+                                               "hydra/launcher=ray_local", override],
+                          return_hydra_config=True)
+    finally:
+        GlobalHydra.instance().clear()
+    with pytest.raises(SystemExit) as exit_:
+        guard_sweep(cfg)
+    assert exit_.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1
+    _refusal_line(lines[0], message)
 
 
 def test_network_exposure_rules():
