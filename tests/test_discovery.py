@@ -120,6 +120,7 @@ BAD_INPUT = [
     ("scenario_discovery.py", ["failure.output=foo"], "failure.output: got 'foo'"),
     ("scenario_discovery.py", ["failure.below=0.1"], "exactly one of above or below"),
     ("scenario_discovery.py", ["samples_from=/nonexistent.csv"], "is not a file"),
+    ("scenario_discovery.py", ["n_jobs=0"], "n_jobs: got 0, expected an integer >= 1"),
 ]
 # through the real command line: a key Hydra rejects before it starts (sobl_n) and a
 # setting each app's own check rejects inside Hydra
