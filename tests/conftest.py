@@ -37,6 +37,39 @@ def run_cli():
     return run
 
 
+# -- the analysis apps' bad input, in-process ----------------------------------------------
+
+def analysis_bad_input(script: str, args: list[str]) -> str:
+    """The one-line message ``sim.cli.apps.launch`` prints for this command line of
+    experiments/<script>, without a new interpreter: the same compose of the app's config,
+    then the app's task, which must raise one of launch's bad-input errors before any run."""
+    import importlib.util
+
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from sim.config import CONFIG_DIR
+    from sim.errors import one_line
+
+    bad_input = (ValueError, HydraException, OmegaConfBaseException, FileExistsError)
+    spec = importlib.util.spec_from_file_location(f"app_{script[:-3]}",
+                                                  REPO / "experiments" / script)
+    app = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(app)
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR / "analysis")):
+            cfg = compose(config_name=script[:-3], overrides=args)
+        app.task(cfg)
+    except bad_input as err:
+        return one_line(err)
+    finally:
+        GlobalHydra.instance().clear()
+    raise AssertionError(f"{script} {args}: accepted")
+
+
 # -- scheduling on both cores (make test: -n 2 --dist loadfile --no-loadscope-reorder) -----
 # loadfile: each test file runs on one worker (a module-scoped fixture is built once), files
 # go to whichever worker is free. (loadgroup's xdist_group marks would be finer, but

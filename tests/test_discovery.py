@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from sim.uncertainty.discovery import find_box
+from tests.conftest import analysis_bad_input
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -127,41 +128,10 @@ BAD_INPUT = [
 BAD_INPUT_CLI = [BAD_INPUT[0], BAD_INPUT[4], BAD_INPUT[8]]
 
 
-def _bad_input_in_process(script: str, args: list[str]) -> str:
-    """The one-line message ``sim.cli.apps.launch`` prints for this command line, without a
-    new interpreter: the same compose of the app's config, then the app's task, which
-    must raise one of launch's bad-input errors before any run."""
-    import importlib.util
-
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-    from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
-
-    from sim.config import CONFIG_DIR
-    from sim.errors import one_line
-
-    bad_input = (ValueError, HydraException, OmegaConfBaseException, FileExistsError)
-    spec = importlib.util.spec_from_file_location(f"app_{script[:-3]}",
-                                                  REPO / "experiments" / script)
-    app = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(app)
-    GlobalHydra.instance().clear()
-    try:
-        with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR / "analysis")):
-            cfg = compose(config_name=script[:-3], overrides=args)
-        app.task(cfg)
-    except bad_input as err:
-        return one_line(err)
-    finally:
-        GlobalHydra.instance().clear()
-    raise AssertionError(f"{script} {args}: accepted")
-
-
 @pytest.mark.parametrize("script, args, message", BAD_INPUT)
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path, script, args, message):
     out = tmp_path / "out"
-    line = _bad_input_in_process(script, [*args, "n=300", f"out={out}"])
+    line = analysis_bad_input(script, [*args, "n=300", f"out={out}"])
     assert "\n" not in line and message in line
     assert not out.exists() and not list(tmp_path.glob(".*partial*"))
 
