@@ -17,8 +17,13 @@ echo "setting up $VENV with $py (pinned packages from requirements.lock, project
 [ -x "$VENV/bin/python" ] || "$py" -m venv "$VENV"
 pip=("$VENV/bin/python" -m pip install --quiet --disable-pip-version-check)
 "${pip[@]}" --upgrade pip >&2
-"${pip[@]}" -r requirements.lock >&2
+# The lock is complete (every dependency pinned), so no resolving: --no-deps, and `pip check`
+# below fails if an entry is ever missing. No byte-compiling of every installed file: Python
+# compiles the modules a run imports on first use (the lock took 3x as long with it: ray,
+# playwright and scipy are thousands of files, most never imported).
+"${pip[@]}" --no-deps --no-compile -r requirements.lock >&2
 # The project itself, editable, without touching the pins (its dependencies are in the lock;
 # the optional [cluster] extra's ray/submitit too, so the launcher tests run).
 "${pip[@]}" --no-deps -e . >&2
+"$VENV/bin/python" -m pip check --disable-pip-version-check >&2
 echo "$want" > "$VENV/.stamp"

@@ -18,6 +18,7 @@ from sim.results.calibration import (
     z_scores,
 )
 from sim.uncertainty.factors import Factor, apply, parse_factors
+from tests.conftest import analysis_bad_input
 
 REPO = __import__("pathlib").Path(__file__).resolve().parent.parent
 
@@ -192,7 +193,7 @@ def test_experiment_end_to_end(tmp_path, make_config):
         params.columns)
 
 
-@pytest.mark.parametrize("override, message", [
+BAD_INPUT = [
     ("+targets.no_such_target=1", "unknown target"),
     ("targets.no_such_target=1", "no_such_target"),
     ("fit.n=-5", "fit.n"),
@@ -202,8 +203,26 @@ def test_experiment_end_to_end(tmp_path, make_config):
     ("optimiser.method=BFGS", "optimiser.method"),
     ("factors.imd_gradient.low=0", "low must be > 0"),
     ("write_config=configs/pathways/baseline.yaml", "baseline"),
-])
-def test_bad_input_is_one_line_and_writes_nothing(tmp_path, override, message):
+]
+# through the real command line: a key Hydra rejects before it starts and a setting the
+# app's own check rejects inside Hydra
+BAD_INPUT_CLI = BAD_INPUT[:2]
+
+
+@pytest.mark.parametrize("override, message", BAD_INPUT)
+def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, override, message):
+    """In-process (tests/conftest.py analysis_bad_input): what the command line would print,
+    without a new interpreter per case."""
+    out, written = tmp_path / "run", tmp_path / "cal.yaml"
+    line = analysis_bad_input("calibrate.py",
+                              [f"out={out}", f"write_config={written}", *SMALL, override])
+    assert "\n" not in line and message in line
+    assert "eval" not in capsys.readouterr().out
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("override, message", BAD_INPUT_CLI)
+def test_bad_input_is_one_line_exit_2_through_the_cli(tmp_path, override, message):
     out, written = tmp_path / "run", tmp_path / "cal.yaml"
     r = _run(f"out={out}", f"write_config={written}", *SMALL, override, timeout=60)
     assert r.returncode == 2, r.stderr

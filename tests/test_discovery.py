@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from sim.uncertainty.discovery import find_box
+from tests.conftest import analysis_bad_input
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -58,7 +59,9 @@ def test_prim_refuses_an_outcome_without_both_kinds():
         find_box(x, np.arange(50) < 10, min_coverage=0)
 
 
-SMALL = ["n=400", "replicates=1", "n_jobs=2",
+# 60 weeks: the outputs need 52 (rtw_52w, the SII) and per-week overhead, not people, sets
+# the cost of a run this small (260 weeks took 4x as long)
+SMALL = ["n=400", "replicates=1", 'model_overrides=["horizon_weeks=60"]',
          *[f"~factors.{f}" for f in ("cbt_days", "multidomain_hr", "persistence_half_life",
                                      "persistence_lasting",
                                      "access_ethnicity_gradient", "rtw_ethnicity_gradient",
@@ -73,8 +76,8 @@ def run(script, *args):
 
 def test_gsa_and_scenario_discovery_end_to_end(tmp_path):
     gsa_out = tmp_path / "gsa"
-    r = run("gsa.py", *SMALL, "sobol_n=4", "morris_trajectories=2", "noise_seeds=2",
-            f"out={gsa_out}")
+    r = run("gsa.py", *SMALL, "n_jobs=2",  # two joblib workers: the parallel path end to end
+            "sobol_n=4", "morris_trajectories=2", "noise_seeds=2", f"out={gsa_out}")
     assert r.returncode == 0, r.stderr[-2000:]
     for name in ("sobol.csv", "morris.csv", "tornado.csv", "noise.csv", "samples.csv",
                  "sobol.png", "tornado.png", "morris.png", "summary.md",
@@ -95,7 +98,8 @@ def test_gsa_and_scenario_discovery_end_to_end(tmp_path):
     # scenario discovery reusing the GSA points: no new runs; a threshold that splits them
     median = float(samples.loc[samples["plan"] == "sobol", "d_days_absent"].median())
     sd_out = tmp_path / "sd"
-    r = run("scenario_discovery.py", *SMALL, f"samples_from={gsa_out / 'samples.csv'}",
+    r = run("scenario_discovery.py", *SMALL, "n_jobs=1",
+            f"samples_from={gsa_out / 'samples.csv'}",
             "failure.output=d_days_absent", f"failure.above={median}", f"out={sd_out}")
     assert r.returncode == 0, r.stderr[-2000:]
     box = pd.read_csv(sd_out / "box.csv")
@@ -117,47 +121,17 @@ BAD_INPUT = [
     ("scenario_discovery.py", ["failure.output=foo"], "failure.output: got 'foo'"),
     ("scenario_discovery.py", ["failure.below=0.1"], "exactly one of above or below"),
     ("scenario_discovery.py", ["samples_from=/nonexistent.csv"], "is not a file"),
+    ("scenario_discovery.py", ["n_jobs=0"], "n_jobs: got 0, expected an integer >= 1"),
 ]
 # through the real command line: a key Hydra rejects before it starts (sobl_n) and a
 # setting each app's own check rejects inside Hydra
 BAD_INPUT_CLI = [BAD_INPUT[0], BAD_INPUT[4], BAD_INPUT[8]]
 
 
-def _bad_input_in_process(script: str, args: list[str]) -> str:
-    """The one-line message ``sim.cli.apps.launch`` prints for this command line, without a
-    new interpreter: the same compose of the app's config, then the app's task, which
-    must raise one of launch's bad-input errors before any run."""
-    import importlib.util
-
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-    from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
-
-    from sim.config import CONFIG_DIR
-    from sim.errors import one_line
-
-    bad_input = (ValueError, HydraException, OmegaConfBaseException, FileExistsError)
-    spec = importlib.util.spec_from_file_location(f"app_{script[:-3]}",
-                                                  REPO / "experiments" / script)
-    app = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(app)
-    GlobalHydra.instance().clear()
-    try:
-        with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR / "analysis")):
-            cfg = compose(config_name=script[:-3], overrides=args)
-        app.task(cfg)
-    except bad_input as err:
-        return one_line(err)
-    finally:
-        GlobalHydra.instance().clear()
-    raise AssertionError(f"{script} {args}: accepted")
-
-
 @pytest.mark.parametrize("script, args, message", BAD_INPUT)
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path, script, args, message):
     out = tmp_path / "out"
-    line = _bad_input_in_process(script, [*args, "n=300", f"out={out}"])
+    line = analysis_bad_input(script, [*args, "n=300", f"out={out}"])
     assert "\n" not in line and message in line
     assert not out.exists() and not list(tmp_path.glob(".*partial*"))
 
@@ -174,7 +148,8 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, script, args,
 
 def test_scenario_discovery_fresh_sample_with_noise_check(tmp_path):
     out = tmp_path / "sd"
-    r = run("scenario_discovery.py", *SMALL, "samples=6", "noise_seeds=2",
+    # one process: 2 joblib workers cost more to start than these 16 small runs
+    r = run("scenario_discovery.py", *SMALL, "n_jobs=1", "samples=6", "noise_seeds=2",
             "failure.output=d_rtw_52w", "failure.above=null", "failure.below=0.004",
             f"out={out}")
     assert r.returncode == 0, r.stderr[-2000:]

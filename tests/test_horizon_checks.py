@@ -64,7 +64,7 @@ def test_sustained_label_names_the_configured_weeks(tmp_path):
     assert "4+ weeks" not in text
 
 
-@pytest.mark.parametrize("overrides,message", [
+NONSENSE = [
     (("horizon_weeks=52", "outcomes.sustained_weeks=60"),
      "config error: outcomes.sustained_weeks: got 60, expected at most horizon_weeks (52): "
      "no return could be followed 60 weeks in work"),
@@ -80,10 +80,30 @@ def test_sustained_label_names_the_configured_weeks(tmp_path):
     (("+evidence_values.coordination_vogel2017_hr=1.5",),
      "config error: evidence_values.coordination_vogel2017_hr: programme 'usual_care' never "
      "reads this entry, so overriding it would change nothing; it reads no registry entry"),
-])
-def test_cli_nonsense_beyond_the_horizon_or_unread_is_one_line(tmp_path, overrides, message):
+]
+
+
+@pytest.mark.parametrize("overrides,message", NONSENSE)
+def test_nonsense_beyond_the_horizon_or_unread_is_refused_before_any_work(tmp_path, overrides,
+                                                                          message):
     """Issue 12 (10): these ran silently (0% sustained, nobody referred, byte-identical
-    runs). Now one line, exit 2, nothing written."""
+    runs). Now the pre-flight refuses them, in one line (in-process: what ``python -m sim``
+    checks before Hydra starts; the command line once, below)."""
+    import sim.__main__ as cli
+    from sim.cli.preflight import prepare
+    from sim.errors import ConfigError
+
+    out = tmp_path / "run"
+    with pytest.raises(ConfigError) as info:
+        prepare([*SMALL, *overrides, f"hydra.run.dir={out}"], task_function=cli.main)
+    assert f"config error: {info.value}" == message
+    assert not out.exists()
+
+
+def test_cli_nonsense_beyond_the_horizon_is_one_line_exit_2(tmp_path):
+    """The command line turns the pre-flight's refusal into one line and exit status 2,
+    writing nothing."""
+    overrides, message = NONSENSE[0]
     out = tmp_path / "run"
     r = _cli(*SMALL, *overrides, f"hydra.run.dir={out}")
     assert r.returncode == 2

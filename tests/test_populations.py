@@ -216,12 +216,27 @@ def test_long_covid_in_group_tables_and_eligibility(make_config):
     assert len(enrolled) > 0 and (enrolled == "long_covid").all()
 
 
-@pytest.mark.parametrize("arg, message", [
+POPULATION_FIT_BAD = [
     ("population=nope", "Could not find 'population/nope'"),
     ("low=abc", "low: got 'abc', expected a number"),
     ("seed=x", "seed: got 'x', expected an integer"),
     ("bogus", "Error parsing override 'bogus'"),
-])
+]
+
+
+@pytest.mark.parametrize("arg, message", POPULATION_FIT_BAD)
+def test_population_fit_bad_input_is_refused_before_any_run(arg, message):
+    """In-process (tests/conftest.py analysis_bad_input): the app's compose and task refuse
+    every input before its first run, in one line."""
+    from tests.conftest import analysis_bad_input
+
+    line = analysis_bad_input("calibrate_population.py", [arg])
+    assert "\n" not in line and message in line
+
+
+# through the real command line: a value the app's own check refuses, an override Hydra
+# cannot parse
+@pytest.mark.parametrize("arg, message", [POPULATION_FIT_BAD[1], POPULATION_FIT_BAD[3]])
 def test_population_fit_bad_input_is_one_line_before_any_run(arg, message):
     """experiments/calibrate_population.py checks every input before its first run: one
     line on stderr, exit 2, no traceback (it writes nothing in any case)."""

@@ -22,9 +22,22 @@ from tests.conftest import REPO
 
 
 def ray_pids(marker: str) -> list[int]:
-    out = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
-    return [int(line.split(None, 1)[0]) for line in out.splitlines()
-            if marker in line and str(os.getpid()) != line.split(None, 1)[0]]
+    """Every process whose command line holds ``marker``, and their descendants (Ray's
+    agents are named ``ray::DashboardAgent`` ...: only their parent raylet holds it).
+    ``-ww``: without it ps cuts lines at 80 columns when not on a terminal (as under pytest),
+    and the marker of gcs_server and raylet sits beyond that: they were never found."""
+    import psutil
+
+    out = subprocess.run(["ps", "-ww", "-eo", "pid=,args="], capture_output=True,
+                         text=True).stdout
+    found = {int(line.split(None, 1)[0]) for line in out.splitlines()
+             if marker in line and str(os.getpid()) != line.split(None, 1)[0]}
+    for pid in list(found):
+        try:
+            found |= {p.pid for p in psutil.Process(pid).children(recursive=True)}
+        except psutil.NoSuchProcess:
+            pass
+    return sorted(found)
 
 
 def stop(pids: list[int]) -> None:
@@ -111,8 +124,10 @@ def test_ray_launcher_listens_on_loopback_only_matches_joblib_and_leaves_no_proc
             pytest.skip(f"Ray cannot start here: {stderr.strip().splitlines()[-1:]}")
         assert proc.returncode == 0, stderr[-2000:]
         assert "'_node_ip_address': '127.0.0.1'" in stdout + stderr
-        time.sleep(1.0)  # Ray's processes exit with the driver
-        left = ray_pids(ray_tmp)
+        # Ray's processes exit with the driver (a loaded machine may take some seconds)
+        deadline = time.monotonic() + 20
+        while (left := ray_pids(ray_tmp)) and time.monotonic() < deadline:
+            time.sleep(0.5)
     finally:
         stop(ray_pids(ray_tmp))
         shutil.rmtree(ray_tmp, ignore_errors=True)
@@ -126,18 +141,27 @@ def test_ray_launcher_listens_on_loopback_only_matches_joblib_and_leaves_no_proc
             (ray_joblib_reference / "aggregate" / name).read_bytes(), name
 
 
-@pytest.mark.parametrize("override,message", [
+REFUSED = [
     ("+hydra.launcher.ray.init.dashboard_host=0.0.0.0",
      "hydra.launcher.ray.init.dashboard_host: got '0.0.0.0', expected 127.0.0.1"),
     ("hydra.launcher.ray.init._node_ip_address=192.0.2.1",
      "hydra.launcher.ray.init._node_ip_address: got '192.0.2.1', expected 127.0.0.1"),
     ("hydra.launcher.ray.init.address=auto",
      "hydra.launcher.ray.init.address: got 'auto', expected 'local'"),
-])
-def test_ray_local_refuses_network_settings_without_opt_in(tmp_path, override, message):
+]
+
+
+def _refusal_line(line: str, message: str) -> None:
+    assert line.startswith(f"config error: {message}")
+    assert line.endswith("add hydra.launcher.allow_ray_on_network=true")
+
+
+def test_ray_local_refuses_network_settings_without_opt_in(tmp_path):
     """Settings that would open Ray's unauthenticated ports: one line, exit 2, before
-    Ray starts or anything is written; the line names the opt-in."""
+    Ray starts or anything is written; the line names the opt-in. Through the command line
+    once; every setting goes through the same guard in this process in the test below."""
     pytest.importorskip("hydra_plugins.hydra_ray_launcher")
+    override, message = REFUSED[0]
     sweep = tmp_path / "sweep"
     r = subprocess.run([sys.executable, "-m", "sim", "-m", "programme=usual_care",
                         "population.n=300", "hydra/launcher=ray_local", override,
@@ -145,10 +169,38 @@ def test_ray_local_refuses_network_settings_without_opt_in(tmp_path, override, m
                        text=True, timeout=120)
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"config error: {message}")
-    assert lines[0].endswith("add hydra.launcher.allow_ray_on_network=true")
+    assert len(lines) == 1
+    _refusal_line(lines[0], message)
     assert "Started a local Ray" not in r.stdout + r.stderr
     assert not sweep.exists()
+
+
+@pytest.mark.parametrize("override,message", REFUSED)
+def test_sweep_guard_refuses_each_network_setting(capsys, override, message):
+    """The guard the command line runs before a multirun, on Hydra's composed config (in
+    this process: a new interpreter per setting adds nothing the test above does not
+    check)."""
+    pytest.importorskip("hydra_plugins.hydra_ray_launcher")
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from sim.cli.resources import guard_sweep
+    from sim.config import CONFIG_DIR
+
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
+            cfg = compose("config", overrides=["programme=usual_care", "population.n=300",
+                                               "hydra/launcher=ray_local", override],
+                          return_hydra_config=True)
+    finally:
+        GlobalHydra.instance().clear()
+    with pytest.raises(SystemExit) as exit_:
+        guard_sweep(cfg)
+    assert exit_.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1
+    _refusal_line(lines[0], message)
 
 
 def test_network_exposure_rules():

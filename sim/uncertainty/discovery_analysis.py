@@ -32,10 +32,10 @@ log = logging.getLogger(__name__)
 
 def check_settings(c: dict) -> dict:
     """The analysis config's own keys, checked (one-line ValueError)."""
-    for key in ("samples", "n_jobs"):
+    for key, least in (("samples", 2), ("n_jobs", 1)):  # n_jobs=1: runs in this process
         v = c[key]
-        if isinstance(v, bool) or not isinstance(v, int) or v < 2:
-            raise ValueError(f"{key}: got {v!r}, expected an integer >= 2")
+        if isinstance(v, bool) or not isinstance(v, int) or v < least:
+            raise ValueError(f"{key}: got {v!r}, expected an integer >= {least}")
     v = c["noise_seeds"]
     if isinstance(v, bool) or not isinstance(v, int) or v < 0 or v == 1:
         raise ValueError(f"noise_seeds: got {v!r}, expected 0 or an integer >= 2")
