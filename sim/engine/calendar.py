@@ -1,0 +1,166 @@
+"""Thinning calendar: people in work decide only at their candidate weeks (issue 19).
+
+A working person's weekly decision is banded on one uniform ``u``
+(:meth:`sim.engine.pathways.Pathways.working_decision`): a new spell takes the bottom band
+``[0, p_spell)``, separation and retirement the top band ``[1 - p_top, 1)``, and any ``u``
+in between means staying. With per-person bounds ``low >= p_spell`` and ``high >= p_top``
+that hold for every week until the person's next change (age band, leaving the relapse
+window, leaving work), only draws in the candidate region ``[0, low) U [1 - high, 1)``,
+of measure ``q = low + high``, can move anyone. So instead of a draw every week:
+
+* the weeks whose draw falls in the region form a Bernoulli(q) process, so the next
+  candidate week is ``s + G`` with ``G ~ Geometric(q)`` (scheduled at week ``s`` from the
+  counter-based draw ``work_gap`` keyed by (seed, replicate, ``s``, person));
+* at a candidate week the draw, uniform on the region, is ``v q`` mapped onto it
+  (``v``: the counter-based ``work_draw`` of that week), and the exact decision runs on
+  it; between candidates the person stays.
+
+Per week the move probabilities are then exactly the hazards' (thinning is exact, not an
+approximation: tests/test_calendar.py compares it with a draw every week). A person is
+rescheduled (a fresh ``G``, the memoryless property) whenever their bounds change: on
+starting work, on leaving the relapse window (its excess is in ``low`` while inside it) and
+on moving up an age band. The bounds are stored (float32, rounded up), so the gap and the
+mapping always use the same region. Programme effects on the new-spell hazard enter
+through run-level caps (:func:`effect_cap`); a week whose effects exceed them stops the
+run with an error rather than biasing it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+NEVER = np.iinfo(np.int32).max  # not in the calendar (not working)
+SLACK = 1.0 + 1e-9  # relative slack on a hazard bound (rounding in the exact decision)
+EDGE = 1e-12  # absolute slack near u = 1
+GAP = "work_gap"  # stream of the geometric gaps (scheduled after a week's decisions)
+GAP_AGE = "work_gap_age"  # rescheduling at an age-band change (start of a week)
+GAP_START = "work_gap_start"  # the first schedule at the start of the run
+DRAW = "work_draw"  # the draw of a candidate week
+
+
+class WorkCalendar:
+    """Next candidate week of every person in work (``next``: engine week; ``end``: none
+    before the run ends; ``NEVER``: not in work) and the candidate region they were
+    scheduled with (``low``, ``high``)."""
+
+    def __init__(self, n: int, end_week: int, streams):
+        self.end = int(end_week)
+        self.streams = streams
+        self.next = np.full(n, NEVER, dtype=np.int32)
+        self.low = np.zeros(n, dtype=np.float32)
+        self.high = np.zeros(n, dtype=np.float32)
+        self._buckets: list[list[np.ndarray]] = [[] for _ in range(self.end)]
+
+    def in_calendar(self, idx: np.ndarray) -> np.ndarray:
+        return self.next[idx] != NEVER
+
+    def drop(self, idx: np.ndarray) -> None:
+        """People ``idx`` left work (their pending entries become stale)."""
+        self.next[idx] = NEVER
+
+    def schedule(self, s: int, idx: np.ndarray, low: np.ndarray, high: np.ndarray,
+                 key_week: int, name: str) -> None:
+        """First candidate week after week ``s`` for people ``idx`` with probability bounds
+        ``low`` (bottom band) and ``high`` (top band), from stream ``name`` at
+        ``key_week``."""
+        if not idx.size:
+            return
+        low32, high32 = _round_up(low), _round_up(high)
+        q = low32.astype(np.float64) + high32
+        full = q >= 1.0  # no thinning possible: a candidate every week, u = v
+        if full.any():
+            low32[full], high32[full], q[full] = 1.0, 0.0, 1.0
+        self.low[idx], self.high[idx] = low32, high32
+        w = 1.0 - self.streams.uniform_at(key_week, name, idx)  # in (0, 1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gap = np.floor(np.log(w) / np.log1p(-q))  # Geometric(q) - 1; inf when q = 0
+        gap = np.where(np.isfinite(gap), gap, np.inf)
+        weeks = np.minimum(s + 1.0 + gap, float(self.end)).astype(np.int64)
+        self.next[idx] = weeks
+        self._insert(weeks, idx)
+
+    def _insert(self, weeks: np.ndarray, idx: np.ndarray) -> None:
+        live = weeks < self.end
+        weeks, idx = weeks[live], idx[live]
+        if not idx.size:
+            return
+        order = np.argsort(weeks.astype(np.uint16 if self.end < 65536 else np.int64),
+                           kind="stable")  # a radix sort for 16-bit keys
+        weeks, idx = weeks[order], idx[order]
+        bounds = np.flatnonzero(np.diff(weeks)) + 1
+        starts = np.concatenate([[0], bounds]).tolist()
+        stops = [*bounds.tolist(), weeks.size]
+        for w, a, b in zip(weeks[starts].tolist(), starts, stops, strict=True):
+            self._buckets[w].append(idx[a:b])
+
+    def due(self, t: int) -> np.ndarray:
+        """Sorted people whose candidate week is ``t`` (stale entries dropped)."""
+        if t >= self.end:
+            return np.zeros(0, dtype=np.intp)
+        chunks = self._buckets[t]
+        self._buckets[t] = []
+        if not chunks:
+            return np.zeros(0, dtype=np.intp)
+        idx = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+        return sorted_unique(idx[self.next[idx] == t])  # rescheduled onto t twice: once
+
+    def draws(self, t: int, idx: np.ndarray) -> np.ndarray:
+        """Candidate-week draws of people ``idx``: uniform on their candidate region."""
+        low = self.low[idx].astype(np.float64)
+        q = low + self.high[idx]
+        u = self.streams.uniform_at(t, DRAW, idx)
+        u *= q
+        top = u >= low
+        u[top] += 1.0 - q[top]
+        return u
+
+
+def sorted_unique(a: np.ndarray) -> np.ndarray:
+    """``np.unique(a)`` by sorting (np.unique hashes: several times slower here)."""
+    a = np.sort(a)
+    if a.size > 1:
+        keep = np.empty(a.size, dtype=bool)
+        keep[0] = True
+        np.not_equal(a[1:], a[:-1], out=keep[1:])
+        if not keep.all():
+            a = a[keep]
+    return a
+
+
+def _round_up(p) -> np.ndarray:
+    """``p`` as float32, never below ``p``."""
+    p = np.asarray(p, dtype=np.float64)
+    p32 = p.astype(np.float32)
+    below = p32.astype(np.float64) < p
+    if below.any():
+        p32[below] = np.nextafter(p32[below], np.float32(np.inf))
+    return p32
+
+
+def work_bounds(pw, idx, in_window, early, phased, onset_cap: float, relapse_cap: float):
+    """(low, high) probability bounds for working people ``idx`` (``in_window``: inside
+    the relapse window of their last return, whose excess then joins the bottom band)."""
+    h = pw.spell_hazard[idx] * onset_cap
+    if in_window.any():
+        w = np.flatnonzero(in_window)
+        iw = idx[w]
+        h[w] += (float(pw.relapse_excess.max(initial=0.0)) * pw.relapse_mult[iw]
+                 * np.where(early[w], max(pw.early_return_hr, 1.0), 1.0)
+                 * np.where(phased[w], max(pw.phased_relapse_hr, 1.0), 1.0) * relapse_cap)
+    low = -np.expm1(-h * SLACK)
+    high = -np.expm1(-(pw.separation_hazard[idx] + pw.retire_hazard[idx]) * SLACK) + EDGE
+    return low, high
+
+
+def effect_cap(programme, effects, key: str, hazard_key: str) -> float:
+    """Largest multiplier ``hazard_key`` can take in this run (at least 1): the product of
+    each component's largest effect ``key`` above 1 (the bound of every combining rule),
+    times the multi-domain term if above 1, and the multipliers already in force."""
+    cap = 1.0
+    for comp in getattr(programme, "components", ()):
+        values = comp.effects.get(key)
+        if values is not None and np.size(values):
+            cap *= max(1.0, float(np.max(values)))
+    if cap > 1.0 or effects.arrays[hazard_key] is not None:
+        cap *= max(1.0, float(getattr(programme, "multidomain_hr", 1.0)))
+    return max(cap, effects.upper_bound(hazard_key))

@@ -1,0 +1,125 @@
+"""Who decides in a week, and with which draw (both engines; issue 19).
+
+The model-level half of the random streams (a mixin of :class:`sim.engine.model.RTWModel`):
+
+* people in work decide only at their candidate weeks (:mod:`sim.engine.calendar`);
+* everyone else who can move (absent, phased, unemployed, inactive) draws the
+  counter-based ``transition`` stream (:meth:`sim.engine.rng.Streams.uniform_at`) for
+  themselves only, so no week costs a draw for the whole population.
+
+The calendar is kept up to date after each week's decisions: the reference update
+(:meth:`_reschedule_reference`, a pass over everyone, run by the per-agent engine) and the
+vectorised engine's incremental one (:meth:`_reschedule_after`) must schedule exactly the
+same people, which tests/test_engines.py checks through the trajectories.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.engine.calendar import (
+    GAP,
+    GAP_AGE,
+    GAP_START,
+    NEVER,
+    WorkCalendar,
+    effect_cap,
+    work_bounds,
+)
+from sim.engine.categories import RETIRED, WORKING
+
+TRANSITION = "transition"  # the stream of everyone's weekly decision but work's
+
+
+class WorkScheduling:
+    """Model-level scheduling of the weekly draws (mixed into ``RTWModel``)."""
+
+    _calendar: WorkCalendar | None = None
+
+    def _start_calendar(self, t: int) -> None:
+        """Schedule everyone working at the start (first candidate week ``t`` or later);
+        the caps of the effects on the new-spell hazard are fixed for the run here."""
+        self._calendar = WorkCalendar(self.people.n, self.warmup + self.horizon, self.streams)
+        self._onset_cap = effect_cap(self.programme, self.effects, "onset_hr", "onset")
+        self._relapse_cap = effect_cap(self.programme, self.effects, "relapse_hr", "relapse")
+        self._schedule(t - 1, np.flatnonzero(self.columns["state"] == WORKING), t, GAP_START)
+
+    def _schedule(self, s: int, idx: np.ndarray, key_week: int, name: str) -> None:
+        """First candidate week after ``s`` for working people ``idx``, with the bounds of
+        week ``s + 1`` (inside or past the relapse window)."""
+        col = self.columns
+        in_window = (s + 1 - col["last_return"][idx]) < self.pathways.relapse_window
+        low, high = work_bounds(self.pathways, idx, in_window, col["early_return"][idx],
+                                col["phased_return"][idx], self._onset_cap,
+                                self._relapse_cap)
+        self._calendar.schedule(s, idx, low, high, key_week, name)
+
+    def _reschedule_aged(self, t: int, moved: np.ndarray) -> None:
+        """People in work who moved up an age band at the start of week ``t``: new bounds."""
+        if self._calendar is not None and moved.size:
+            self._schedule(t - 1, moved[self._calendar.in_calendar(moved)], t, GAP_AGE)
+
+    def _check_caps(self) -> None:
+        """Stop (never bias) if this week's effects exceed the caps the calendar uses."""
+        for key, cap in (("onset", self._onset_cap), ("relapse", self._relapse_cap)):
+            if self.effects.arrays[key] is not None and self._effect_bound(key) > cap:
+                raise RuntimeError(
+                    f"the {key} effect reached {self._effect_bound(key):.6g}, above the "
+                    f"run-level cap {cap:.6g} the thinning calendar was built with "
+                    "(sim.engine.calendar.effect_cap)")
+
+    def _week_draws(self, t: int) -> None:
+        """This week's candidates in work and their draws (both engines)."""
+        self.work_due = self._calendar.due(t)
+        self.work_draws = self._calendar.draws(t, self.work_due)
+
+    def transition_draws(self, t: int, idx: np.ndarray) -> np.ndarray:
+        """The ``transition`` draws of people ``idx`` (not in work) this week."""
+        return self.streams.uniform_at(t, TRANSITION, idx)
+
+    def _all_draws(self, t: int) -> np.ndarray:
+        """Every person's draw for the per-agent engine: NaN for people in work outside
+        their candidate week (they stay) and the retired."""
+        state = self.columns["state"]
+        u = np.full(self.people.n, np.nan)
+        movable = np.flatnonzero((state != WORKING) & (state != RETIRED))
+        u[movable] = self.transition_draws(t, movable)
+        u[self.work_due] = self.work_draws
+        return u
+
+    def _reschedule_reference(self, t: int) -> None:
+        """After week ``t``'s decisions, from every person's state: drop those no longer
+        working; schedule those working at ``t + 1`` who are not scheduled, had their
+        candidate week now, or have just left the relapse window."""
+        col, cal = self.columns, self._calendar
+        working = col["state"] == WORKING
+        cal.drop(np.flatnonzero(~working & (cal.next != NEVER)))
+        since = t - col["last_return"].astype(np.int64)
+        window = self.pathways.relapse_window
+        left_window = (since < window) & (since + 1 >= window)
+        need = working & ((cal.next == NEVER) | (cal.next == t) | left_window)
+        self._schedule(t, np.flatnonzero(need), t, GAP)
+
+    def _reschedule_after(self, t: int, moved, from_state, to_state) -> None:
+        """The same as :meth:`_reschedule_reference` from the week's moves only: movers
+        out of work leave; candidates still working, movers into work and people leaving
+        the relapse window (from the returns of ``window`` weeks ago) are scheduled."""
+        cal, col = self._calendar, self.columns
+        state = col["state"]
+        if moved.size:
+            cal.drop(moved[(from_state == WORKING) & (to_state != WORKING)])
+        parts = [moved[to_state == WORKING]] if moved.size else []
+        due = self.work_due
+        parts.append(due[state[due] == WORKING])
+        r = t + 1 - self.pathways.relapse_window  # returned then: leave the window now
+        returned = self._returns.pop(r, None)
+        if returned is not None:
+            back = np.concatenate(returned)
+            parts.append(back[(state[back] == WORKING) & (col["last_return"][back] == r)])
+        # (someone in two parts is scheduled twice, identically: the same keyed draw)
+        self._schedule(t, np.concatenate(parts), t, GAP)
+
+    def _note_returns(self, idx: np.ndarray, nxt: int) -> None:
+        """People ``idx`` back in work from week ``nxt`` (for :meth:`_reschedule_after`)."""
+        if idx.size:
+            self._returns.setdefault(nxt, []).append(idx)
