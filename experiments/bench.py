@@ -130,26 +130,24 @@ def worker(n: int, weeks: int, population: str, engine: str) -> dict:
     }
 
 
-REFERENCE_BLOCK = 1 << 16  # doubles per PCG64 fill of the in-loop reference
-
-
 def reference_draws(model, n: int, clock) -> list:
-    """Before each week, a PCG64 fill of ``n`` doubles (in blocks of ``REFERENCE_BLOCK``: no
-    full-length buffer to add to the peak), timed and then subtracted from the loop's time:
-    the reference sees the same load as the loop. (The loop made such a fill itself until
-    session 15; its draws are now counter-based, for the people who decide only.)"""
+    """Before each week, a PCG64 fill of ``n`` doubles (what the loop itself drew every week
+    until session 15; its draws are now counter-based, for the people who decide only),
+    timed and then subtracted from the loop's time: the reference sees the same load as
+    the loop. The buffer is freed after the last week (it is not the run's memory)."""
     import numpy as np
 
     gen = np.random.Generator(np.random.PCG64(1))
-    buf = np.empty(min(n, REFERENCE_BLOCK))
+    held = [np.empty(n)]
     seconds = []
-    step = model.step
+    step, weeks = model.step, model.warmup + model.horizon
 
     def step_after_reference():
         t = clock()
-        for lo in range(0, n, buf.size):
-            gen.random(out=buf[:min(buf.size, n - lo)])
+        gen.random(out=held[0])
         seconds.append(clock() - t)
+        if len(seconds) == weeks:
+            held[0] = None
         step()
 
     model.step = step_after_reference

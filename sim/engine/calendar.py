@@ -59,25 +59,45 @@ class WorkCalendar:
         self.next[idx] = NEVER
 
     def schedule(self, s: int, idx: np.ndarray, low: np.ndarray, high: np.ndarray,
-                 key_week: int, name: str) -> None:
+                 key_week: int, name: str, window=None) -> None:
         """First candidate week after week ``s`` for people ``idx`` with probability bounds
-        ``low`` (bottom band) and ``high`` (top band), from stream ``name`` at
-        ``key_week``."""
+        ``low`` (bottom band) and ``high`` (top band), from stream ``name`` at ``key_week``.
+
+        ``window``: ``(pos, switch, low_in)`` for the people ``idx[pos]`` inside the relapse
+        window until week ``switch`` (exclusive), whose bottom bound is ``low_in`` until
+        then: their first candidate is drawn with it (stream ``name:window``); if it falls
+        at or after ``switch``, the candidate is ``switch - 1 + Geometric`` with the bounds
+        after the window (memoryless: no reschedule when the window ends)."""
         if not idx.size:
             return
-        low32, high32 = _round_up(low), _round_up(high)
-        q = low32.astype(np.float64) + high32
-        full = q >= 1.0  # no thinning possible: a candidate every week, u = v
-        if full.any():
-            low32[full], high32[full], q[full] = 1.0, 0.0, 1.0
+        low32, high32, q = _region(low, high)
+        weeks = s + 1 + self._gaps(q, key_week, name, idx, self.end - s - 1)
+        if window is not None and window[0].size:
+            pos, switch, low_in = window
+            li32, hi32, q_in = _region(low_in, high[pos])
+            first = s + 1 + self._gaps(q_in, key_week, name + ":window", idx[pos],
+                                       self.end - s - 1)
+            inside = first < switch
+            weeks[pos[~inside]] += switch[~inside] - 1 - s  # the draw after the window
+            p = pos[inside]
+            weeks[p] = first[inside]
+            low32[p], high32[p] = li32[inside], hi32[inside]
+        np.minimum(weeks, self.end, out=weeks)
         self.low[idx], self.high[idx] = low32, high32
-        w = 1.0 - self.streams.uniform_at(key_week, name, idx)  # in (0, 1]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            gap = np.floor(np.log(w) / np.log1p(-q))  # Geometric(q) - 1; inf when q = 0
-        gap = np.where(np.isfinite(gap), gap, np.inf)
-        weeks = np.minimum(s + 1.0 + gap, float(self.end)).astype(np.int64)
         self.next[idx] = weeks
         self._insert(weeks, idx)
+
+    def _gaps(self, q, key_week, name, idx, cap) -> np.ndarray:
+        """Geometric(q) - 1 from the keyed draws (int64, at most ``cap``; ``cap`` if q = 0)."""
+        w = self.streams.uniform_at(key_week, name, idx)
+        np.subtract(1.0, w, out=w)  # in (0, 1]
+        np.log(w, out=w)
+        d = np.log1p(-q)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            np.divide(w, d, out=w)  # inf (or nan) if q = 0
+        np.floor(w, out=w)
+        np.fmin(w, float(cap), out=w)  # fmin: a nan (q = 0, w = 1) gives the cap
+        return w.astype(np.int64)
 
     def _insert(self, weeks: np.ndarray, idx: np.ndarray) -> None:
         live = weeks < self.end
@@ -127,29 +147,52 @@ def sorted_unique(a: np.ndarray) -> np.ndarray:
     return a
 
 
+def _region(low, high):
+    """The candidate region's bounds as stored (float32, rounded up) and its measure q;
+    q >= 1 (no thinning possible) becomes a candidate every week with ``u = v``."""
+    low32, high32 = _round_up(low), _round_up(high)
+    q = low32.astype(np.float64)
+    q += high32
+    full = q >= 1.0
+    if full.any():
+        low32[full], high32[full], q[full] = 1.0, 0.0, 1.0
+    return low32, high32, q
+
+
 def _round_up(p) -> np.ndarray:
-    """``p`` as float32, never below ``p``."""
-    p = np.asarray(p, dtype=np.float64)
-    p32 = p.astype(np.float32)
-    below = p32.astype(np.float64) < p
-    if below.any():
-        p32[below] = np.nextafter(p32[below], np.float32(np.inf))
-    return p32
+    """``p`` as float32, never below ``p`` (raised by 2^-22 before rounding to nearest,
+    whose error is at most 2^-24 relative)."""
+    return (np.asarray(p, dtype=np.float64) * (1.0 + 2.0 ** -22)).astype(np.float32)
 
 
 def work_bounds(pw, idx, in_window, early, phased, onset_cap: float, relapse_cap: float):
-    """(low, high) probability bounds for working people ``idx`` (``in_window``: inside
-    the relapse window of their last return, whose excess then joins the bottom band)."""
-    h = pw.spell_hazard[idx] * onset_cap
-    if in_window.any():
-        w = np.flatnonzero(in_window)
-        iw = idx[w]
-        h[w] += (float(pw.relapse_excess.max(initial=0.0)) * pw.relapse_mult[iw]
-                 * np.where(early[w], max(pw.early_return_hr, 1.0), 1.0)
-                 * np.where(phased[w], max(pw.phased_relapse_hr, 1.0), 1.0) * relapse_cap)
-    low = -np.expm1(-h * SLACK)
-    high = -np.expm1(-(pw.separation_hazard[idx] + pw.retire_hazard[idx]) * SLACK) + EDGE
-    return low, high
+    """Probability bounds for working people ``idx``: ``low`` (new spell, past the relapse
+    window), ``high`` (separation and retirement) and, for the people ``in_window`` (inside
+    the relapse window of their last return; ``early``, ``phased``: of those people),
+    ``low_in`` with the relapse excess's largest value added."""
+    h = pw.spell_hazard[idx]
+    h *= onset_cap * SLACK
+    w = np.flatnonzero(in_window)
+    h_in = h[w]
+    if w.size:
+        excess = pw.relapse_mult[idx[w]] * (float(pw.relapse_excess.max(initial=0.0))
+                                             * relapse_cap * SLACK)
+        excess[early] *= max(pw.early_return_hr, 1.0)
+        excess[phased] *= max(pw.phased_relapse_hr, 1.0)
+        h_in += excess
+    top = pw.separation_hazard[idx]
+    top += pw.retire_hazard[idx]
+    top *= SLACK
+    low, low_in, high = (_probability(x) for x in (h, h_in, top))
+    high += EDGE
+    return low, high, w, low_in
+
+
+def _probability(h):
+    """1 - exp(-h), in place."""
+    np.negative(h, out=h)
+    np.expm1(h, out=h)
+    return np.negative(h, out=h)
 
 
 def effect_cap(programme, effects, key: str, hazard_key: str) -> float:

@@ -180,7 +180,6 @@ class RTWModel(WorkScheduling, VectorisedEngine, mesa.Model):
         self._absent_leaving = np.zeros(0, dtype=np.intp)  # table rows ending this week
         self._scratch = np.zeros(n, dtype=bool)  # all False between uses
         self._bounds_now: dict[str, float] = {}  # effect bounds, reset each week
-        self._returns: dict[int, list[np.ndarray]] = {}  # back in work from week (vectorised)
         self.work_due = np.zeros(0, dtype=np.intp)  # this week's candidates in work
         self.work_draws = np.zeros(0)
         self.draws_transition = None  # every person's draw (per-agent engine only)
@@ -317,7 +316,6 @@ class RTWModel(WorkScheduling, VectorisedEngine, mesa.Model):
         self.draws_transition = None
         self._absent = self._rosters = self._calendar = None
         self._scratch = None
-        self._returns = {}
         self.work_due = self.work_draws = None
         self.condition_severity = None
         self._group_state_base = None

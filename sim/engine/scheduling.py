@@ -46,13 +46,19 @@ class WorkScheduling:
 
     def _schedule(self, s: int, idx: np.ndarray, key_week: int, name: str) -> None:
         """First candidate week after ``s`` for working people ``idx``, with the bounds of
-        week ``s + 1`` (inside or past the relapse window)."""
+        week ``s + 1`` on (for people inside the relapse window then, looser bounds until
+        it ends: :meth:`sim.engine.calendar.WorkCalendar.schedule`)."""
         col = self.columns
-        in_window = (s + 1 - col["last_return"][idx]) < self.pathways.relapse_window
-        low, high = work_bounds(self.pathways, idx, in_window, col["early_return"][idx],
-                                col["phased_return"][idx], self._onset_cap,
-                                self._relapse_cap)
-        self._calendar.schedule(s, idx, low, high, key_week, name)
+        last = col["last_return"][idx].astype(np.int64)
+        switch = last + self.pathways.relapse_window  # first week past the window
+        in_window = switch > s + 1
+        w = np.flatnonzero(in_window)
+        iw = idx[w]
+        low, high, w, low_in = work_bounds(self.pathways, idx, in_window,
+                                           col["early_return"][iw], col["phased_return"][iw],
+                                           self._onset_cap, self._relapse_cap)
+        self._calendar.schedule(s, idx, low, high, key_week, name,
+                                window=(w, switch[w], low_in))
 
     def _reschedule_aged(self, t: int, moved: np.ndarray) -> None:
         """People in work who moved up an age band at the start of week ``t``: new bounds."""
@@ -89,37 +95,21 @@ class WorkScheduling:
 
     def _reschedule_reference(self, t: int) -> None:
         """After week ``t``'s decisions, from every person's state: drop those no longer
-        working; schedule those working at ``t + 1`` who are not scheduled, had their
-        candidate week now, or have just left the relapse window."""
-        col, cal = self.columns, self._calendar
-        working = col["state"] == WORKING
+        working; schedule those working at ``t + 1`` who are not scheduled (just started
+        work) or had their candidate week now."""
+        cal = self._calendar
+        working = self.columns["state"] == WORKING
         cal.drop(np.flatnonzero(~working & (cal.next != NEVER)))
-        since = t - col["last_return"].astype(np.int64)
-        window = self.pathways.relapse_window
-        left_window = (since < window) & (since + 1 >= window)
-        need = working & ((cal.next == NEVER) | (cal.next == t) | left_window)
+        need = working & ((cal.next == NEVER) | (cal.next == t))
         self._schedule(t, np.flatnonzero(need), t, GAP)
 
     def _reschedule_after(self, t: int, moved, from_state, to_state) -> None:
         """The same as :meth:`_reschedule_reference` from the week's moves only: movers
-        out of work leave; candidates still working, movers into work and people leaving
-        the relapse window (from the returns of ``window`` weeks ago) are scheduled."""
-        cal, col = self._calendar, self.columns
-        state = col["state"]
+        out of work leave; candidates still working and movers into work are scheduled."""
+        cal = self._calendar
+        due = self.work_due
+        stay = due[self.columns["state"][due] == WORKING]
         if moved.size:
             cal.drop(moved[(from_state == WORKING) & (to_state != WORKING)])
-        parts = [moved[to_state == WORKING]] if moved.size else []
-        due = self.work_due
-        parts.append(due[state[due] == WORKING])
-        r = t + 1 - self.pathways.relapse_window  # returned then: leave the window now
-        returned = self._returns.pop(r, None)
-        if returned is not None:
-            back = np.concatenate(returned)
-            parts.append(back[(state[back] == WORKING) & (col["last_return"][back] == r)])
-        # (someone in two parts is scheduled twice, identically: the same keyed draw)
-        self._schedule(t, np.concatenate(parts), t, GAP)
-
-    def _note_returns(self, idx: np.ndarray, nxt: int) -> None:
-        """People ``idx`` back in work from week ``nxt`` (for :meth:`_reschedule_after`)."""
-        if idx.size:
-            self._returns.setdefault(nxt, []).append(idx)
+            stay = np.concatenate([stay, moved[to_state == WORKING]])
+        self._schedule(t, stay, t, GAP)

@@ -329,7 +329,6 @@ class VectorisedEngine:
     def _returned(self, idx, nxt, obs_next):
         col = self.columns
         col["last_return"][idx] = nxt
-        self._note_returns(idx, nxt)
         if self.recording:
             first_rtw = col["first_rtw"]
             new = idx[(col["first_onset"][idx] >= 0) & (first_rtw[idx] < 0)]
