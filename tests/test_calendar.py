@@ -41,6 +41,34 @@ def test_thinned_weekly_events_are_binomial_with_the_hazard_probabilities():
         assert chi2 < weeks + 5 * np.sqrt(2 * weeks), (p, chi2)
 
 
+def test_window_bound_until_the_switch_then_the_tight_one():
+    """People inside the relapse window until week 8: candidates at rate q_in (looser
+    bottom bound) until then, q_out after, with no reschedule at the switch; the events
+    under each bound are binomial with that week's probabilities."""
+    n, weeks, switch = 100_000, 20, 8
+    low_in, low_out, high, p_in, p_out = 0.05, 0.01, 0.01, 0.03, 0.006
+    cal = WorkCalendar(n, weeks, Streams(5, [n]))
+    everyone = np.arange(n)
+    window = (everyone, np.full(n, switch), np.full(n, low_in))
+    cal.schedule(-1, everyone, np.full(n, low_out), np.full(n, high), 0, "start", window)
+    events, candidates = np.zeros(weeks), np.zeros(weeks)
+    for t in range(weeks):
+        due = cal.due(t)
+        p = p_in if t < switch else p_out
+        events[t] = (cal.draws(t, due) < p).sum()
+        candidates[t] = due.size
+        inside = t + 1 < switch  # rescheduled after week t: the window bound until the switch
+        cal.schedule(t, due, np.full(due.size, low_out), np.full(due.size, high), t, "gap",
+                     (np.arange(due.size), np.full(due.size, switch),
+                      np.full(due.size, low_in)) if inside else None)
+    for sl, p, q in ((slice(0, switch), p_in, low_in + high),
+                     (slice(switch, weeks), p_out, low_out + high)):
+        for counts, prob in ((events[sl], p), (candidates[sl], q)):
+            k = counts.size
+            z = (counts.sum() - k * n * prob) / np.sqrt(k * n * prob * (1 - prob))
+            assert abs(z) < 4, (sl, prob, z)
+
+
 def test_candidate_draws_are_uniform_on_the_candidate_region():
     n, low, high = 100_000, 0.02, 0.01
     cal = WorkCalendar(n, 10, Streams(3, [n]))
