@@ -48,6 +48,8 @@ class WorkScheduling:
         """First candidate week after ``s`` for working people ``idx``, with the bounds of
         week ``s + 1`` on (for people inside the relapse window then, looser bounds until
         it ends: :meth:`sim.engine.calendar.WorkCalendar.schedule`)."""
+        if not idx.size:
+            return
         col = self.columns
         last = col["last_return"][idx].astype(np.int64)
         switch = last + self.pathways.relapse_window  # first week past the window

@@ -168,7 +168,10 @@ class VectorisedEngine:
         due = self.pension_due
         if due.size:
             due = due[self.columns["state"][due] == WORKING]
-            extra = due[~np.isin(due, cw)]
+            if cw.size:  # not already candidates (both sorted; np.isin sorts or hashes)
+                pos = np.minimum(np.searchsorted(cw, due), cw.size - 1)
+                due = due[cw[pos] != due]
+            extra = due
             if extra.size:  # their draw does not matter: they retire
                 cw = np.concatenate([cw, extra])
                 u = np.concatenate([u, np.full(extra.size, 0.5)])
