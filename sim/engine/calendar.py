@@ -36,6 +36,7 @@ GAP = "work_gap"  # stream of the geometric gaps (scheduled after a week's decis
 GAP_AGE = "work_gap_age"  # rescheduling at an age-band change (start of a week)
 GAP_START = "work_gap_start"  # the first schedule at the start of the run
 DRAW = "work_draw"  # the draw of a candidate week
+BLOCK_WEEKS = 16  # weeks of pending entries kept together until the block opens
 
 
 class WorkCalendar:
@@ -49,7 +50,12 @@ class WorkCalendar:
         self.next = np.full(n, NEVER, dtype=np.int32)
         self.low = np.zeros(n, dtype=np.float32)
         self.high = np.zeros(n, dtype=np.float32)
+        # pending entries: people by candidate week for the open block of BLOCK_WEEKS
+        # weeks and before, (weeks, people) pairs by block after it (split into weeks when
+        # the block opens: an insert then appends a few dozen chunks, not one per week)
         self._buckets: list[list[np.ndarray]] = [[] for _ in range(self.end)]
+        self._blocks: list[list[tuple]] = [[] for _ in range(self.end // BLOCK_WEEKS + 1)]
+        self._open = -1  # the last block split into weeks
 
     def in_calendar(self, idx: np.ndarray) -> np.ndarray:
         return self.next[idx] != NEVER
@@ -104,19 +110,35 @@ class WorkCalendar:
         weeks, idx = weeks[live], idx[live]
         if not idx.size:
             return
-        order = np.argsort(weeks.astype(np.uint16 if self.end < 65536 else np.int64),
-                           kind="stable")  # a radix sort for 16-bit keys
-        weeks, idx = weeks[order], idx[order]
-        bounds = np.flatnonzero(np.diff(weeks)) + 1
-        starts = np.concatenate([[0], bounds]).tolist()
-        stops = [*bounds.tolist(), weeks.size]
-        for w, a, b in zip(weeks[starts].tolist(), starts, stops, strict=True):
-            self._buckets[w].append(idx[a:b])
+        block = weeks // BLOCK_WEEKS
+        near = block <= self._open
+        if near.all():
+            self._split(weeks, idx)
+            return
+        if near.any():
+            self._split(weeks[near], idx[near])
+            far = ~near
+            weeks, idx, block = weeks[far], idx[far], block[far]
+        for b, (w, i) in _groups(block, weeks, idx):
+            self._blocks[b].append((w, i))
+
+    def _split(self, weeks: np.ndarray, idx: np.ndarray) -> None:
+        """People ``idx`` into the buckets of their candidate ``weeks``."""
+        for w, (i,) in _groups(weeks, idx):
+            self._buckets[w].append(i)
 
     def due(self, t: int) -> np.ndarray:
         """Sorted people whose candidate week is ``t`` (stale entries dropped)."""
         if t >= self.end:
             return np.zeros(0, dtype=np.intp)
+        b = t // BLOCK_WEEKS
+        while self._open < b:  # open the blocks up to t's
+            self._open += 1
+            pairs = self._blocks[self._open]
+            self._blocks[self._open] = []
+            if pairs:
+                self._split(np.concatenate([w for w, _ in pairs]),
+                            np.concatenate([i for _, i in pairs]))
         chunks = self._buckets[t]
         self._buckets[t] = []
         if not chunks:
@@ -133,6 +155,19 @@ class WorkCalendar:
         top = u >= low
         u[top] += 1.0 - q[top]
         return u
+
+
+def _groups(keys: np.ndarray, *arrays):
+    """(key, [the arrays' slices]) for each distinct value of ``keys`` (small
+    non-negative integers: a stable radix sort), in increasing order."""
+    small = keys.size and int(keys.max()) < 65536
+    order = np.argsort(keys.astype(np.uint16) if small else keys, kind="stable")
+    keys = keys[order]
+    arrays = [x[order] for x in arrays]
+    cuts = (np.flatnonzero(keys[1:] != keys[:-1]) + 1).tolist()
+    starts, stops = [0, *cuts], [*cuts, keys.size]
+    for k, a, z in zip(keys[starts].tolist(), starts, stops, strict=True):
+        yield k, [x[a:z] for x in arrays]
 
 
 def sorted_unique(a: np.ndarray) -> np.ndarray:
