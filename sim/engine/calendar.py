@@ -20,9 +20,10 @@ approximation: tests/test_calendar.py compares it with a draw every week). A per
 rescheduled (a fresh ``G``, the memoryless property) whenever their bounds change: on
 starting work, on leaving the relapse window (its excess is in ``low`` while inside it) and
 on moving up an age band. The bounds are stored (float32, rounded up), so the gap and the
-mapping always use the same region. Programme effects on the new-spell hazard enter
-through run-level caps (:func:`effect_cap`); a week whose effects exceed them stops the
-run with an error rather than biasing it.
+mapping always use the same region. The bounds leave out programme effects, so a design
+with no effect schedules exactly as usual care does (common random numbers); people whose
+onset or relapse multiplier is above 1 decide every week instead, with a draw uniform on
+the rest of [0, 1) outside their candidate weeks (:meth:`WorkCalendar.fill_draws`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ GAP = "work_gap"  # stream of the geometric gaps (scheduled after a week's decis
 GAP_AGE = "work_gap_age"  # rescheduling at an age-band change (start of a week)
 GAP_START = "work_gap_start"  # the first schedule at the start of the run
 DRAW = "work_draw"  # the draw of a candidate week
+FILL = "work_fill"  # the draw of a non-candidate week, for people who decide every week
 BLOCK_WEEKS = 16  # weeks of pending entries kept together until the block opens
 
 
@@ -146,6 +148,16 @@ class WorkCalendar:
         idx = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
         return sorted_unique(idx[self.next[idx] == t])  # rescheduled onto t twice: once
 
+    def fill_draws(self, t: int, idx: np.ndarray, low, high) -> np.ndarray:
+        """Draws uniform on the rest of [0, 1) (between the bands) for people ``idx``
+        outside their candidate week who must decide anyway (effects above the bounds);
+        ``low``, ``high``: the bounds in force this week, as :meth:`schedule` takes them."""
+        low32, _, q = _region(low, high)
+        u = self.streams.uniform_at(t, FILL, idx)
+        u *= 1.0 - q
+        u += low32
+        return u
+
     def draws(self, t: int, idx: np.ndarray) -> np.ndarray:
         """Candidate-week draws of people ``idx``: uniform on their candidate region."""
         low = self.low[idx].astype(np.float64)
@@ -228,17 +240,3 @@ def _probability(h):
     np.negative(h, out=h)
     np.expm1(h, out=h)
     return np.negative(h, out=h)
-
-
-def effect_cap(programme, effects, key: str, hazard_key: str) -> float:
-    """Largest multiplier ``hazard_key`` can take in this run (at least 1): the product of
-    each component's largest effect ``key`` above 1 (the bound of every combining rule),
-    times the multi-domain term if above 1, and the multipliers already in force."""
-    cap = 1.0
-    for comp in getattr(programme, "components", ()):
-        values = comp.effects.get(key)
-        if values is not None and np.size(values):
-            cap *= max(1.0, float(np.max(values)))
-    if cap > 1.0 or effects.arrays[hazard_key] is not None:
-        cap *= max(1.0, float(getattr(programme, "multidomain_hr", 1.0)))
-    return max(cap, effects.upper_bound(hazard_key))

@@ -180,7 +180,8 @@ class RTWModel(WorkScheduling, VectorisedEngine, mesa.Model):
         self._absent_leaving = np.zeros(0, dtype=np.intp)  # table rows ending this week
         self._scratch = np.zeros(n, dtype=bool)  # all False between uses
         self._bounds_now: dict[str, float] = {}  # effect bounds, reset each week
-        self.work_due = np.zeros(0, dtype=np.intp)  # this week's candidates in work
+        self.work_due = np.zeros(0, dtype=np.intp)  # people in work deciding this week
+        self._work_candidates = self.work_due  # of them, those at a candidate week
         self.work_draws = np.zeros(0)
         self.draws_transition = None  # every person's draw (per-agent engine only)
         if self.engine_name == "agents":
@@ -279,7 +280,6 @@ class RTWModel(WorkScheduling, VectorisedEngine, mesa.Model):
         if self.recording:
             self.programme.before_decisions(self, t)
         self._bounds_now = {}  # effect bounds of this week (a pass over everyone each)
-        self._check_caps()
         self._week_draws(t)
         if self.engine_name == "agents":
             self.draws_transition = self._all_draws(t)
@@ -316,7 +316,7 @@ class RTWModel(WorkScheduling, VectorisedEngine, mesa.Model):
         self.draws_transition = None
         self._absent = self._rosters = self._calendar = None
         self._scratch = None
-        self.work_due = self.work_draws = None
+        self.work_due = self.work_draws = self._work_candidates = None
         self.condition_severity = None
         self._group_state_base = None
         self.age0 = None

@@ -23,7 +23,6 @@ from sim.engine.calendar import (
     GAP_START,
     NEVER,
     WorkCalendar,
-    effect_cap,
     work_bounds,
 )
 from sim.engine.categories import RETIRED, WORKING
@@ -37,11 +36,8 @@ class WorkScheduling:
     _calendar: WorkCalendar | None = None
 
     def _start_calendar(self, t: int) -> None:
-        """Schedule everyone working at the start (first candidate week ``t`` or later);
-        the caps of the effects on the new-spell hazard are fixed for the run here."""
+        """Schedule everyone working at the start (first candidate week ``t`` or later)."""
         self._calendar = WorkCalendar(self.people.n, self.warmup + self.horizon, self.streams)
-        self._onset_cap = effect_cap(self.programme, self.effects, "onset_hr", "onset")
-        self._relapse_cap = effect_cap(self.programme, self.effects, "relapse_hr", "relapse")
         self._schedule(t - 1, np.flatnonzero(self.columns["state"] == WORKING), t, GAP_START)
 
     def _schedule(self, s: int, idx: np.ndarray, key_week: int, name: str) -> None:
@@ -58,7 +54,7 @@ class WorkScheduling:
         iw = idx[w]
         low, high, w, low_in = work_bounds(self.pathways, idx, in_window,
                                            col["early_return"][iw], col["phased_return"][iw],
-                                           self._onset_cap, self._relapse_cap)
+                                           1.0, 1.0)
         self._calendar.schedule(s, idx, low, high, key_week, name,
                                 window=(w, switch[w], low_in))
 
@@ -67,19 +63,51 @@ class WorkScheduling:
         if self._calendar is not None and moved.size:
             self._schedule(t - 1, moved[self._calendar.in_calendar(moved)], t, GAP_AGE)
 
-    def _check_caps(self) -> None:
-        """Stop (never bias) if this week's effects exceed the caps the calendar uses."""
-        for key, cap in (("onset", self._onset_cap), ("relapse", self._relapse_cap)):
-            if self.effects.arrays[key] is not None and self._effect_bound(key) > cap:
-                raise RuntimeError(
-                    f"the {key} effect reached {self._effect_bound(key):.6g}, above the "
-                    f"run-level cap {cap:.6g} the thinning calendar was built with "
-                    "(sim.engine.calendar.effect_cap)")
-
     def _week_draws(self, t: int) -> None:
-        """This week's candidates in work and their draws (both engines)."""
-        self.work_due = self._calendar.due(t)
-        self.work_draws = self._calendar.draws(t, self.work_due)
+        """This week's candidates in work (``_work_candidates``) and everyone in work who
+        decides this week (``work_due``, sorted) with their draws (``work_draws``), for
+        both engines. The calendar's bounds are the hazards' without programme effects
+        (the same in every arm: common random numbers); people whose onset or relapse
+        multiplier in force is above 1 may exceed them, so they decide every week: outside
+        their candidate weeks their draw is uniform on the rest of [0, 1) (stream
+        ``work_fill``), so over the weeks it is uniform on [0, 1) and the decision exact."""
+        cal = self._calendar
+        due = cal.due(t)
+        self._work_candidates = due
+        u = cal.draws(t, due)
+        raised = self._raised_workers()
+        if raised.size and due.size:
+            pos = np.minimum(np.searchsorted(due, raised), due.size - 1)
+            raised = raised[due[pos] != raised]
+        if raised.size:
+            due = np.concatenate([due, raised])
+            u = np.concatenate([u, self._fill_draws(t, raised)])
+            order = np.argsort(due, kind="stable")
+            due, u = due[order], u[order]
+        self.work_due, self.work_draws = due, u
+
+    def _fill_draws(self, t: int, idx: np.ndarray) -> np.ndarray:
+        """Fill draws of working people ``idx`` with the bounds in force in week ``t``
+        (inside the relapse window: the looser one), recomputed as scheduled."""
+        col = self.columns
+        in_window = col["last_return"][idx].astype(np.int64) + self.pathways.relapse_window > t
+        iw = idx[in_window]
+        low, high, w, low_in = work_bounds(self.pathways, idx, in_window, col["early_return"][iw],
+                                           col["phased_return"][iw], 1.0, 1.0)
+        low[w] = low_in
+        return self._calendar.fill_draws(t, idx, low, high)
+
+    def _raised_workers(self) -> np.ndarray:
+        """Sorted people in work whose onset or relapse multiplier this week is above 1."""
+        mask = None
+        for key in ("onset", "relapse"):
+            arr = self.effects.arrays[key]
+            if arr is not None and self._effect_bound(key) > 1.0:
+                mask = arr > 1.0 if mask is None else mask | (arr > 1.0)
+        if mask is None:
+            return np.zeros(0, dtype=np.intp)
+        idx = np.flatnonzero(mask)
+        return idx[self.columns["state"][idx] == WORKING]
 
     def transition_draws(self, t: int, idx: np.ndarray) -> np.ndarray:
         """The ``transition`` draws of people ``idx`` (not in work) this week."""
@@ -109,7 +137,7 @@ class WorkScheduling:
         """The same as :meth:`_reschedule_reference` from the week's moves only: movers
         out of work leave; candidates still working and movers into work are scheduled."""
         cal = self._calendar
-        due = self.work_due
+        due = self._work_candidates
         stay = due[self.columns["state"][due] == WORKING]
         if moved.size:
             cal.drop(moved[(from_state == WORKING) & (to_state != WORKING)])
