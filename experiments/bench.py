@@ -3,7 +3,7 @@
 Prints, for each population size x horizon (default 1M people x 104 and x 260 weeks,
 default programme), on lines of their own:
 
-    loop: <ns> ns/agent-week = <r>x one PCG64 double   weekly loop vs the draws it makes
+    loop: <ns> ns/agent-week = <r>x one PCG64 double   weekly loop vs one draw per agent-week
     vectorised: <X> M agent-weeks/s      weekly loop of the vectorised engine
     per-agent: <Y> M agent-weeks/s       scalar reference engine (Mesa agents.do("step"))
     ratio: <X/Y>x
@@ -17,9 +17,10 @@ min of 3 fresh processes) and the explorer's update times.
 
 The machine is shared, so every time is this process's CPU time (``time.process_time``; the
 wall clock counts other people's work), and the loop is measured as a ratio within one
-process: its CPU time per agent-week against the CPU time per uniform double of the PCG64
-draws the same loop makes (the ``transition`` stream, timed week by week inside the run,
-so under the same load); a standalone PCG64 fill of the same size is printed beside it.
+process: its CPU time per agent-week against the CPU time per uniform double of a PCG64
+fill of n doubles made before each week (timed week by week inside the run, so under the
+same load, and subtracted from the loop's time); a standalone PCG64 fill of the same size
+is printed beside it.
 Each size runs in a fresh subprocess so its peak memory is its own. The per-agent engine
 is measured on a smaller population (it is ~100x+ slower) and its rate compared with the
 vectorised rate at the full size. At the longest horizon ``python -m sim`` also runs end to
@@ -85,15 +86,7 @@ def worker(n: int, weeks: int, population: str, engine: str) -> dict:
     t1 = clock()
     model = RTWModel(cfg, people=people)
     t2 = clock()
-    uniform, draw_seconds = model.streams.uniform, []
-
-    def timed_uniform(week, decision):  # the loop's own PCG64 draws, timed as it runs
-        t = clock()
-        out = uniform(week, decision)
-        draw_seconds.append(clock() - t)
-        return out
-
-    model.streams.uniform = timed_uniform
+    draw_seconds = reference_draws(model, n, clock)
     part_seconds = time_loop_parts(model, clock)
     results = simulate(cfg, model=model)
     # agent-weeks by state over the observed weeks (warm-up weeks are not counted)
@@ -109,8 +102,8 @@ def worker(n: int, weeks: int, population: str, engine: str) -> dict:
     group_summary(results.agents, results.config)
     summary_s = clock() - t
     agent_weeks = results.timings["agent_weeks"]
-    run_s = results.timings["run_cpu_seconds"]
     pcg_in_loop = sum(draw_seconds) / agent_weeks * 1e9
+    run_s = results.timings["run_cpu_seconds"] - sum(draw_seconds)  # the loop's own time
     peak = peak_memory_mb()
     split = loop_split(part_seconds, state_weeks, agent_weeks) if engine == "vectorised" else {}
     return {
@@ -128,9 +121,9 @@ def worker(n: int, weeks: int, population: str, engine: str) -> dict:
         "end_to_end_s": t4 - t0,
         "rate_m": agent_weeks / run_s / 1e6,
         "ns_per_agent_week": run_s / agent_weeks * 1e9,
-        # the reference is the loop's own draws, timed week by week as it runs: on a shared
-        # machine they see the same load as the loop (a standalone fill before or after
-        # can catch a quiet moment and make the ratio meaningless)
+        # the reference is a PCG64 fill of n doubles before each week, timed as the run goes:
+        # on a shared machine it sees the same load as the loop (a standalone fill before or
+        # after can catch a quiet moment and make the ratio meaningless)
         "pcg_ns": pcg_in_loop,
         "pcg_standalone_ns": min(pcg_before, pcg_after),
         "pcg_in_loop_ns": pcg_in_loop,
@@ -172,12 +165,37 @@ def time_writing(clock) -> dict:
     return seconds
 
 
+def reference_draws(model, n: int, clock) -> list:
+    """Before each week, a PCG64 fill of ``n`` doubles (what the loop itself drew every week
+    until session 15; its draws are now counter-based, for the people who decide only),
+    timed and then subtracted from the loop's time: the reference sees the same load as
+    the loop. The buffer is freed after the last week (it is not the run's memory)."""
+    import numpy as np
+
+    gen = np.random.Generator(np.random.PCG64(1))
+    held = [np.empty(n)]
+    seconds = []
+    step, weeks = model.step, model.warmup + model.horizon
+
+    def step_after_reference():
+        t = clock()
+        gen.random(out=held[0])
+        seconds.append(clock() - t)
+        if len(seconds) == weeks:
+            held[0] = None
+        step()
+
+    model.step = step_after_reference
+    return seconds
+
+
 # The weekly loop's parts (sim.engine.vectorised / model): what each one's CPU time is spent
 # on, for the "loop split" line.
 LOOP_PARTS = {
     "working": ("_decide_working",), "absent": ("_decide_absent",),
     "phased": ("_decide_phased",), "out_of_work": ("_decide_unemployed", "_decide_inactive"),
-    "transitions": ("_apply",), "ageing": ("_age",), "observe": ("_observe",),
+    "transitions": ("_apply",), "scheduling": ("_week_draws", "_reschedule_after"),
+    "ageing": ("_age",), "observe": ("_observe",),
 }
 
 
@@ -338,12 +356,12 @@ def main():
             print(f"== {n:,} agents x {weeks} weeks ({args.population}, usual_care) ==")
             print(f"loop: {fast['ns_per_agent_week']:.1f} ns/agent-week (CPU) = "
                   f"{fast['ns_per_agent_week'] / fast['pcg_ns']:.1f}x one PCG64 double "
-                  f"(the loop's own draws, {fast['pcg_ns']:.2f} ns each; a standalone fill "
-                  f"{fast['pcg_standalone_ns']:.2f} ns)")
+                  f"(a fill of n before each week, {fast['pcg_ns']:.2f} ns each; a standalone "
+                  f"fill {fast['pcg_standalone_ns']:.2f} ns)")
             sp = fast["loop_split"]
             print("loop split (ns/agent-week): " + ", ".join(
                 f"{part} {sp[part]:.2f}" for part in LOOP_PARTS)
-                + f", draws {fast['pcg_in_loop_ns']:.2f}; per agent-week of its own state: "
+                + "; per agent-week of its own state: "
                 + ", ".join(f"{part} {sp[part + '_per_own_week']:.1f}"
                             for part in ("working", "absent", "phased", "out_of_work")
                             if part + "_per_own_week" in sp))

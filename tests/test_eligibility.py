@@ -75,8 +75,9 @@ def test_targeted_design_from_config_serves_only_the_group(make_config):
 
 
 def test_only_young_people_are_enrolled(make_config):
+    # 8,000 people: under the session-15 streams 4,000 gave no young person enrolled
     r = simulate(make_config("programme=rtw_coordinator", "population=workforce",
-                             "population.n=4000", "horizon_weeks=26", "output.plots=false",
+                             "population.n=8000", "horizon_weeks=26", "output.plots=false",
                              f"{ELIG}.age_bands=[16-24]"))
     enrolled = r.agents.loc[r.agents["enrolled_any"], "age_band"].astype(str)
     assert len(enrolled) > 0

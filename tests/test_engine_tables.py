@@ -60,13 +60,15 @@ def test_absent_screen_returns_exactly_the_unscreened_movers(make_config):
     checked = 0
     for _ in range(40):
         t = model.engine_week
-        model._age(t)  # as step() does before deciding
-        model.draws_transition = model.streams.uniform(t, "transition")
+        if model._calendar is None:  # as step() does before deciding
+            model._start_calendar(t)
+        model._age(t)
+        model._week_draws(t)
         if model._absent is None:
             model._advance_vectorised(t)  # builds the table on the first step
         else:
             ia = np.flatnonzero(col["state"] == ABSENT)
-            out = pw.absent_decision(model.draws_transition[ia], ia,
+            out = pw.absent_decision(model.transition_draws(t, ia), ia,
                                      model.condition_severity[ia],
                                      t - col["state_since"][ia], eff.get("rtw", ia),
                                      eff.get("job_loss", ia))

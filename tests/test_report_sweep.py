@@ -9,7 +9,9 @@ from sim.compare.report_sweep import settings, write_sweep_report
 from sim.results.output import write_results
 from sim.simulate import simulate
 
-BASE = ("population.n=1500", "replicates=2", "horizon_weeks=53", "output.plots=false",
+# 2,000 people: under the session-15 streams 1,500 left the workforce usual-care run with
+# no rtw_52w in one IMD quintile (the report then refuses the setting)
+BASE = ("population.n=2000", "replicates=2", "horizon_weeks=53", "output.plots=false",
         "output.write_agents=false")
 
 

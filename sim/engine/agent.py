@@ -142,8 +142,11 @@ class Person(mesa.Agent):
             p_full, p_rel = competing_probabilities(pw.full_return_hazard, h_rel)
             outcome = int(two_way_outcome(u, p_full, p_rel, RETURN, RELAPSE))
         elif state == WORKING:
-            h = _new_spell_hazard(pw, eff, col, i, t - int(col["last_return"][i]))
-            outcome = int(pw.working_decision(u, i, h))
+            if u != u:  # NaN: not a candidate week (sim.engine.calendar): stays
+                outcome = STAY
+            else:
+                h = _new_spell_hazard(pw, eff, col, i, t - int(col["last_return"][i]))
+                outcome = int(pw.working_decision(u, i, h))
         elif state == UNEMPLOYED:
             outcome = int(pw.unemployed_decision(u, i, t - since_state, eff.get("reemploy", i)))
         else:  # INACTIVE or INACTIVE_BENEFIT

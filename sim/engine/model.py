@@ -38,7 +38,8 @@ from sim.engine.pathways import NO_RETURN_WEEK, Pathways
 from sim.engine.population import ATTRIBUTES, People, synthesise
 from sim.engine.rng import Streams
 from sim.engine.rosters import Rosters
-from sim.engine.screens import BLOCK, out_of_work_bounds
+from sim.engine.scheduling import WorkScheduling
+from sim.engine.screens import out_of_work_bounds
 from sim.engine.vectorised import N_STATES, VectorisedEngine
 from sim.programme.effects import resolve_design
 from sim.programme.interventions import Programme
@@ -87,7 +88,7 @@ class Effects:
         return 1.0 if arr is None or arr.size == 0 else max(1.0, float(arr.max()))
 
 
-class RTWModel(VectorisedEngine, mesa.Model):
+class RTWModel(WorkScheduling, VectorisedEngine, mesa.Model):
     """Return-to-work pathways for a synthetic population, one step per week.
 
     Attributes:
@@ -179,7 +180,10 @@ class RTWModel(VectorisedEngine, mesa.Model):
         self._absent_leaving = np.zeros(0, dtype=np.intp)  # table rows ending this week
         self._scratch = np.zeros(n, dtype=bool)  # all False between uses
         self._bounds_now: dict[str, float] = {}  # effect bounds, reset each week
-        self._screen_bufs = (np.empty(min(n, BLOCK), bool), np.empty(min(n, BLOCK), bool))
+        self.work_due = np.zeros(0, dtype=np.intp)  # people in work deciding this week
+        self._work_candidates = self.work_due  # of them, those at a candidate week
+        self.work_draws = np.zeros(0)
+        self.draws_transition = None  # every person's draw (per-agent engine only)
         if self.engine_name == "agents":
             for i in range(n):
                 self._agent_views[i] = Person(self, i)
@@ -261,6 +265,7 @@ class RTWModel(VectorisedEngine, mesa.Model):
             if self._absent is not None:
                 self._absent.refresh(moved, self._scratch)
             col["band_week"][moved] = self._next_band_week(moved, band)
+            self._reschedule_aged(t, moved)
         lo, hi = np.searchsorted(self._pension_sorted, key)
         self.pension_due = np.sort(self._pension_order[lo:hi])  # State Pension age this week
 
@@ -268,13 +273,18 @@ class RTWModel(VectorisedEngine, mesa.Model):
         t = self.engine_week
         if t == self.warmup:
             self._start_recording()
+        if self._calendar is None:
+            self._start_calendar(t)
         self._age(t)
         self._observe(t - self.warmup)
-        self.draws_transition = self.streams.uniform(t, "transition")
         if self.recording:
             self.programme.before_decisions(self, t)
+        self._bounds_now = {}  # effect bounds of this week (a pass over everyone each)
+        self._week_draws(t)
         if self.engine_name == "agents":
+            self.draws_transition = self._all_draws(t)
             self.agents.do("step")
+            self._reschedule_reference(t)
         else:
             self._advance_vectorised(t)
         if self.recording:
@@ -304,8 +314,9 @@ class RTWModel(VectorisedEngine, mesa.Model):
         self.effects = Effects()
         self.streams = None
         self.draws_transition = None
-        self._absent = self._rosters = None
-        self._scratch = self._screen_bufs = None
+        self._absent = self._rosters = self._calendar = None
+        self._scratch = None
+        self.work_due = self.work_draws = self._work_candidates = None
         self.condition_severity = None
         self._group_state_base = None
         self.age0 = None

@@ -34,11 +34,10 @@ from sim.engine.pathways import (
     SEEK,
     SEPARATION,
     competing_probabilities,
-    hazard_to_probability,
     two_way_outcome,
 )
 from sim.engine.rosters import Rosters
-from sim.engine.screens import high_edge, low_edge, two_sided, with_due
+from sim.engine.screens import high_edge, low_edge
 
 N_STATES = len(STATES)
 
@@ -74,7 +73,6 @@ class VectorisedEngine:
                                             "inactive": (INACTIVE, INACTIVE_BENEFIT)},
                                     N_STATES)
         rosters = self._rosters
-        self._bounds_now = {}  # effect bounds of this week (a pass over everyone each)
         groups = [
             self._decide_absent(t),
             self._decide_phased(t, rosters["phased"]),
@@ -82,7 +80,7 @@ class VectorisedEngine:
             self._decide_unemployed(t, rosters["unemployed"]),
             self._decide_inactive(t, rosters["inactive"]),
         ]
-        self._apply(t, groups)
+        self._reschedule_after(t, *self._apply(t, groups))
 
     def _effect_bound(self, key) -> float:
         """This week's largest multiplier ``key`` in force (1 when none), computed once."""
@@ -106,8 +104,12 @@ class VectorisedEngine:
         absent table (:mod:`sim.engine.absent`), then decides the candidates exactly."""
         table, eff = self._absent, self.effects
         moving = []
-        for rows, u, week in table.candidate_blocks(t, self.draws_transition,
-                                                    eff.arrays["rtw"], eff.arrays["job_loss"]):
+
+        def draw(idx):
+            return self.transition_draws(t, idx)
+
+        for rows, u, week in table.candidate_blocks(t, draw, eff.arrays["rtw"],
+                                                    eff.arrays["job_loss"]):
             ia = table.idx[rows]
             out = self.pathways.absent_decision(u, ia, None, week, eff.get("rtw", ia),
                                                 eff.get("job_loss", ia), table.copied(rows))
@@ -151,64 +153,55 @@ class VectorisedEngine:
         background, relapse, _ = self._onset_bound
         h_relapse = (background * self._effect_bound("onset")
                      + relapse * self._effect_bound("relapse"))
-        u = self.draws_transition
-        ip = self._screen(ip, u[ip], pw.full_return_hazard, h_relapse)
+        ip, u = self._screen(ip, self.transition_draws(t, ip), pw.full_return_hazard,
+                             h_relapse)
         p_full, p_rel = competing_probabilities(pw.full_return_hazard,
                                                 self._work_spell_hazard(t, ip))
-        out = two_way_outcome(u[ip], p_full, p_rel, RETURN, RELAPSE)
+        out = two_way_outcome(u, p_full, p_rel, RETURN, RELAPSE)
         return self._moving(ip, out)
 
     def _decide_working(self, t):
-        """Working: a move needs u < p_spell (bottom) or u >= 1 - p_top (top), so only those
-        draws are examined; the bounds make this exact, not an approximation. Above the
-        background bound only people back at work within the relapse window can start a
-        spell. People reaching State Pension age this week are examined whatever their draw.
-        (The slack of 1e-9 in the bounds covers rounding; an extra candidate only costs
-        time: its decision is exact.)"""
-        u = self.draws_transition
-        col = self.columns
-        background, relapse, top = self._onset_bound
-        background = background * self._effect_bound("onset")
-        p_background = float(hazard_to_probability(background * (1.0 + 1e-9)))
-        p_upper = float(hazard_to_probability(
-            (background + relapse * self._effect_bound("relapse")) * (1.0 + 1e-9)))
-        p_high = 1.0 - float(hazard_to_probability(top * (1.0 + 1e-9)))
-        cand = two_sided(u, p_upper, p_high, *self._screen_bufs)
-        u_c = u[cand]
-        since = t - col["last_return"][cand]
-        keep = (u_c < p_background) | (u_c >= p_high) | (since < self.pathways.relapse_window)
-        cand, since = cand[keep], since[keep]
+        """Working: only this week's candidates (:mod:`sim.engine.calendar`; their draws
+        fall in the region where a move is possible, so the decision is exact) and the
+        people reaching State Pension age this week, who retire whatever their draw."""
+        cw, u = self.work_due, self.work_draws
         due = self.pension_due
-        if due.size:  # add those not already candidates (both sorted)
-            pos = np.searchsorted(cand, due)
-            known = np.zeros(due.size, dtype=bool)
-            inside = pos < cand.size
-            known[inside] = cand[pos[inside]] == due[inside]
-            if not known.all():
-                cand = np.sort(np.concatenate([cand, due[~known]]))
-                since = t - col["last_return"][cand]
-        working = col["state"][cand] == WORKING
-        cw, since = cand[working], since[working]
-        out = self.pathways.working_decision(u[cw], cw, self._work_spell_hazard(t, cw, since))
+        if due.size:
+            due = due[self.columns["state"][due] == WORKING]
+            if cw.size:  # not already candidates (both sorted; np.isin sorts or hashes)
+                pos = np.minimum(np.searchsorted(cw, due), cw.size - 1)
+                due = due[cw[pos] != due]
+            extra = due
+            if extra.size:  # their draw does not matter: they retire
+                cw = np.concatenate([cw, extra])
+                u = np.concatenate([u, np.full(extra.size, 0.5)])
+                order = np.argsort(cw)
+                cw, u = cw[order], u[order]
+        out = self.pathways.working_decision(u, cw, self._work_spell_hazard(t, cw))
         return self._moving(cw, out)
 
     def _screen(self, roster, u, low, high):
         """Members of sorted ``roster`` whose draw ``u`` may move them (bottom hazards
         summing to at most ``low``, top ones to at most ``high``; :mod:`sim.engine.screens`),
-        and everyone among them reaching State Pension age this week."""
+        and everyone among them reaching State Pension age this week, with their draws."""
         keep = u < low_edge(low)
         keep |= u >= high_edge(high)
-        return with_due(roster, keep, self.pension_due)
+        due = self.pension_due
+        if due.size and roster.size:
+            pos = np.searchsorted(roster, due)
+            inside = pos < roster.size
+            pos = pos[inside]
+            keep[pos[roster[pos] == due[inside]]] = True
+        return roster[keep], u[keep]
 
     def _decide_unemployed(self, t, iu):
         """Unemployed: re-employment, inactivity or retirement (the exact decision for the
         people the screen keeps)."""
         low, high = self._out_bounds["unemployed"]
-        u = self.draws_transition
-        iu = self._screen(iu, u[iu], low * self._effect_bound("reemploy"),
-                                      high)
+        iu, u = self._screen(iu, self.transition_draws(t, iu),
+                             low * self._effect_bound("reemploy"), high)
         out = self.pathways.unemployed_decision(
-            u[iu], iu, t - self.columns["state_since"][iu], self.effects.get("reemploy", iu))
+            u, iu, t - self.columns["state_since"][iu], self.effects.get("reemploy", iu))
         return self._moving(iu, out)
 
     def _decide_inactive(self, t, ii):
@@ -217,11 +210,10 @@ class VectorisedEngine:
         col = self.columns
         work, _ = self._out_bounds["inactive_work"]
         seek, high = self._out_bounds["inactive"]
-        u = self.draws_transition
-        ii = self._screen(
-            ii, u[ii], work * self._effect_bound("reemploy_inactive") + seek, high)
+        ii, u = self._screen(ii, self.transition_draws(t, ii),
+                             work * self._effect_bound("reemploy_inactive") + seek, high)
         out = self.pathways.inactive_decision(
-            u[ii], ii, col["state"][ii] == INACTIVE_BENEFIT,
+            u, ii, col["state"][ii] == INACTIVE_BENEFIT,
             t - col["state_since"][ii], self.effects.get("reemploy_inactive", ii))
         return self._moving(ii, out)
 
@@ -237,7 +229,7 @@ class VectorisedEngine:
         obs_next = nxt - self.warmup
         moved = np.concatenate([idx for idx, _ in groups])
         if moved.size == 0:
-            return
+            return moved, moved, moved
         from_state = state[moved]
         group_base = self._group_state_base[moved]
         self._close_states(moved, from_state, nxt)
@@ -316,6 +308,7 @@ class VectorisedEngine:
         size = self.n_groups * N_STATES
         self._counts -= np.bincount(group_base + from_state, minlength=size)
         self._counts += np.bincount(group_base + to_state, minlength=size)
+        return moved, from_state, to_state
 
     def _close_states(self, moved, from_state, nxt):
         """Weeks the movers spent in the state they leave, and absence spells that end."""
