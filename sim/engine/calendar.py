@@ -30,9 +30,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.engine.screens import EDGE, SLACK  # the screens' slack on hazard bounds
+
 NEVER = np.iinfo(np.int32).max  # not in the calendar (not working)
-SLACK = 1.0 + 1e-9  # relative slack on a hazard bound (rounding in the exact decision)
-EDGE = 1e-12  # absolute slack near u = 1
 GAP = "work_gap"  # stream of the geometric gaps (scheduled after a week's decisions)
 GAP_AGE = "work_gap_age"  # rescheduling at an age-band change (start of a week)
 GAP_START = "work_gap_start"  # the first schedule at the start of the run
@@ -180,6 +180,15 @@ def _groups(keys: np.ndarray, *arrays):
     starts, stops = [0, *cuts], [*cuts, keys.size]
     for k, a, z in zip(keys[starts].tolist(), starts, stops, strict=True):
         yield k, [x[a:z] for x in arrays]
+
+
+def find_sorted(haystack: np.ndarray, needles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each of ``needles``, its position in sorted ``haystack`` and whether it is there
+    (``haystack[pos[found]] == needles[found]``; np.isin sorts or hashes: slower here)."""
+    if not haystack.size:
+        return np.zeros(needles.size, dtype=np.intp), np.zeros(needles.size, dtype=bool)
+    pos = np.minimum(np.searchsorted(haystack, needles), haystack.size - 1)
+    return pos, haystack[pos] == needles
 
 
 def sorted_unique(a: np.ndarray) -> np.ndarray:

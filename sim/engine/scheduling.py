@@ -23,6 +23,7 @@ from sim.engine.calendar import (
     GAP_START,
     NEVER,
     WorkCalendar,
+    find_sorted,
     work_bounds,
 )
 from sim.engine.categories import RETIRED, WORKING
@@ -76,9 +77,8 @@ class WorkScheduling:
         self._work_candidates = due
         u = cal.draws(t, due)
         raised = self._raised_workers()
-        if raised.size and due.size:
-            pos = np.minimum(np.searchsorted(due, raised), due.size - 1)
-            raised = raised[due[pos] != raised]
+        if raised.size:
+            raised = raised[~find_sorted(due, raised)[1]]
         if raised.size:
             due = np.concatenate([due, raised])
             u = np.concatenate([u, self._fill_draws(t, raised)])

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.engine.absent import AbsentTable
+from sim.engine.calendar import find_sorted
 from sim.engine.categories import (
     ABSENT,
     INACTIVE,
@@ -93,9 +94,9 @@ class VectorisedEngine:
         """People of sorted index array ``idx`` who leave their state (outcome ``out``),
         everyone reaching State Pension age this week retiring whatever the draw."""
         due = self.pension_due
-        if due.size and idx.size:
-            pos = np.minimum(np.searchsorted(idx, due), idx.size - 1)
-            out[pos[idx[pos] == due]] = RETIRE
+        if due.size:
+            pos, found = find_sorted(idx, due)
+            out[pos[found]] = RETIRE
         nz = np.flatnonzero(out)  # STAY is 0
         return idx[nz], out[nz]
 
@@ -168,13 +169,10 @@ class VectorisedEngine:
         due = self.pension_due
         if due.size:
             due = due[self.columns["state"][due] == WORKING]
-            if cw.size:  # not already candidates (both sorted; np.isin sorts or hashes)
-                pos = np.minimum(np.searchsorted(cw, due), cw.size - 1)
-                due = due[cw[pos] != due]
-            extra = due
-            if extra.size:  # their draw does not matter: they retire
-                cw = np.concatenate([cw, extra])
-                u = np.concatenate([u, np.full(extra.size, 0.5)])
+            due = due[~find_sorted(cw, due)[1]]  # not already candidates
+            if due.size:  # their draw does not matter: they retire
+                cw = np.concatenate([cw, due])
+                u = np.concatenate([u, np.full(due.size, 0.5)])
                 order = np.argsort(cw)
                 cw, u = cw[order], u[order]
         out = self.pathways.working_decision(u, cw, self._work_spell_hazard(t, cw))
@@ -186,12 +184,9 @@ class VectorisedEngine:
         and everyone among them reaching State Pension age this week, with their draws."""
         keep = u < low_edge(low)
         keep |= u >= high_edge(high)
-        due = self.pension_due
-        if due.size and roster.size:
-            pos = np.searchsorted(roster, due)
-            inside = pos < roster.size
-            pos = pos[inside]
-            keep[pos[roster[pos] == due[inside]]] = True
+        if self.pension_due.size:
+            pos, found = find_sorted(roster, self.pension_due)
+            keep[pos[found]] = True
         return roster[keep], u[keep]
 
     def _decide_unemployed(self, t, iu):
