@@ -517,7 +517,6 @@ def _economics_sums(agents: pd.DataFrame, cfg: dict, window: int, n_rep: int,
     return sums
 
 
-
 def economics_table(agents: pd.DataFrame, cfg: dict,
                     programme: pd.DataFrame | None = None,
                     person_columns: dict | None = None) -> pd.DataFrame:

@@ -428,7 +428,7 @@ def rtw_curve_table(agents: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     followed = (onset >= 0) & (onset + weeks <= horizon)
     rtw = agents["weeks_to_rtw"].to_numpy()[followed].astype(np.int64)
     replicate = agents["replicate"].to_numpy()[followed].astype(np.int64)
-    n_rep = int(agents["replicate"].max()) + 1 if len(agents) else 0
+    n_rep = replicates(agents)
     frames = []
     for dim in CURVE_DIMENSIONS:
         codes, labels = _group_codes(agents, dim)  # no copy of the whole table (issue 19)
