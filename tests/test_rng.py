@@ -6,14 +6,18 @@ from sim.engine.rng import Streams
 
 def test_streams_are_keyed_not_sequential():
     s = Streams(seed=3, replicate_sizes=[1000, 500])
-    a = s.uniform(4, "transition").copy()
-    s.uniform(5, "transition")
-    s.uniform(4, "other_decision")
-    np.testing.assert_array_equal(s.uniform(4, "transition"), a)
-    assert not np.array_equal(s.uniform(5, "transition"), a)
-    assert not np.array_equal(s.uniform(4, "other_decision"), a)
+    everyone = np.arange(1500)
+    a = s.uniform_at(4, "transition", everyone)
+    s.uniform_at(5, "transition", everyone)
+    s.uniform_at(4, "other_decision", everyone)
+    np.testing.assert_array_equal(s.uniform_at(4, "transition", everyone), a)
+    assert not np.array_equal(s.uniform_at(5, "transition", everyone), a)
+    assert not np.array_equal(s.uniform_at(4, "other_decision", everyone), a)
+    assert not np.array_equal(Streams(seed=4, replicate_sizes=[1000, 500]).uniform_at(
+        4, "transition", everyone), a)
     # a replicate's draws do not depend on the other replicates
-    alone = Streams(seed=3, replicate_sizes=[1000]).uniform(4, "transition")
+    alone = Streams(seed=3, replicate_sizes=[1000]).uniform_at(4, "transition",
+                                                                everyone[:1000])
     np.testing.assert_array_equal(alone, a[:1000])
 
 

@@ -3,12 +3,12 @@
 Every stochastic decision draws from a stream keyed by what it is, never from a shared
 sequential generator. The same person therefore faces the same luck in every programme
 arm, whatever else happens in the run, so design comparisons are paired and a design with
-no effect reproduces usual care exactly. Streams are indexed by agent: element ``i`` of a
-week's draw belongs to person ``i`` whether or not that person needs it.
+no effect reproduces usual care exactly. Streams are indexed by agent: person ``i``'s
+draw of a week and decision is the same whichever other people draw with them.
 
 >>> s = Streams(seed=1, replicate_sizes=[3])
->>> s.uniform(week=0, decision="transition").shape
-(3,)
+>>> s.uniform_at(week=0, decision="transition", idx=[0, 2]).shape
+(2,)
 """
 
 from __future__ import annotations
@@ -62,12 +62,12 @@ class Streams:
     its own keys, so a replicate's trajectory does not depend on how many replicates are
     stacked with it.
 
-    Two kinds of stream, each used for a fixed set of decisions:
-
-    * :meth:`uniform`: a PCG64 stream for every agent (cheapest when everyone decides);
-    * :meth:`uniform_at`: a counter-based draw for chosen agents only, SplitMix64 of
-      (stream key + agent index x golden ratio), cheapest when few agents decide. The value
-      for an agent does not depend on which other agents are asked for.
+    Every weekly decision draws :meth:`uniform_at`: a counter-based draw for chosen agents
+    only, SplitMix64 of (stream key + agent index x golden ratio), so a week costs draws
+    for the people who decide, not for everyone (people in work decide only at their
+    candidate weeks: :mod:`sim.engine.calendar`). The value for an agent does not depend on
+    which other agents are asked for. (Until session 15 the weekly transition was a PCG64
+    stream over everyone; :func:`generator` still makes the population's streams.)
     """
 
     def __init__(self, seed: int, replicate_sizes: list[int]):
@@ -75,7 +75,6 @@ class Streams:
         self.replicate_sizes = [int(n) for n in replicate_sizes]
         self.offsets = np.concatenate([[0], np.cumsum(self.replicate_sizes)]).astype(np.int64)
         self.n = int(self.offsets[-1])
-        self._buffers: dict[str, np.ndarray] = {}
         self._key_cache: dict[tuple[int, str], np.ndarray] = {}
         self._replicate_of = np.repeat(np.arange(len(self.replicate_sizes)),
                                        self.replicate_sizes)
@@ -110,17 +109,3 @@ class Streams:
             z = stream_keys[rep] + local * _GOLDEN
         _splitmix64_inplace(z)
         return (z >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
-
-    def uniform(self, week: int, decision: str) -> np.ndarray:
-        """Uniform [0, 1) draws for every agent for this (week, decision).
-
-        The returned array is a reused buffer: it stays valid until the next call with the
-        same decision name.
-        """
-        buf = self._buffers.get(decision)
-        if buf is None:
-            buf = self._buffers[decision] = np.empty(self.n, dtype=np.float64)
-        key = decision_key(decision)
-        for r, (lo, hi) in enumerate(zip(self.offsets[:-1], self.offsets[1:], strict=True)):
-            generator(self.seed, r, int(week), key).random(out=buf[lo:hi])
-        return buf
