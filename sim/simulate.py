@@ -128,7 +128,8 @@ def _run(cfg: dict, model: RTWModel | None, validated: bool):
     if model is None and not validated:
         check_memory(cfg)
     t0, cpu0 = time.perf_counter(), time.process_time()
-    if model is None:
+    own = model is None  # built here: nothing outside reads its per-person columns
+    if own:
         model = RTWModel(cfg)
     t1, cpu1 = time.perf_counter(), time.process_time()
     model.run()
@@ -137,4 +138,21 @@ def _run(cfg: dict, model: RTWModel | None, validated: bool):
     t2, cpu2 = time.perf_counter(), time.process_time()
     agents = agent_outcomes(model)
     agents.attrs["horizon"] = cfg["horizon_weeks"]
+    if own:
+        _drop_copied(model)
     return cfg, model, agents, (t0, cpu0, t1, cpu1, t2, cpu2)
+
+
+# per-person arrays of a finished model that the agents table holds as copies (weeks by
+# state as int32, per-year weeks as int16 differences) or does not hold (state_since,
+# last_return): about 80 bytes a person at 260 weeks that the tables' peak need not carry
+# (issue 19). The tables after agent_outcomes read the model's counts, spell lengths,
+# programme and people only.
+COPIED_COLUMNS = ("weeks_by_state", "state_since", "last_return")
+
+
+def _drop_copied(model: RTWModel) -> None:
+    """Free what :func:`agent_outcomes` copied out of a model only this run holds."""
+    model.weeks_by_state_at_year_end = []
+    for name in COPIED_COLUMNS:
+        model.columns.pop(name, None)

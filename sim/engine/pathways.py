@@ -34,6 +34,7 @@ them on index arrays of agents, the per-agent engine on one agent's values.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -234,7 +235,10 @@ class Pathways:
     Tables are indexed by spell week ``d`` (0 = first week of a spell) up to
     ``n_weeks - 1``; longer spells use the last entry. Per-person arrays that depend on age
     are products of a static part (``*_static``) and an age-band table (``*_by_age``), and
-    are recomputed by :meth:`set_age` when people move up an age band.
+    are recomputed by :meth:`set_age` when people move up an age band. The static parts
+    (:data:`STATIC_PARTS`) are not kept (4 float64 a person, 32 bytes, were a tenth of a
+    long run's peak: issue 19): :meth:`static_parts` recomputes them from the people's
+    static attributes for the people who move, the same products to the bit.
     """
 
     n_weeks: int
@@ -259,14 +263,10 @@ class Pathways:
     inactive_to_benefit: float
     benefit_to_work: float
     benefit_to_seeking: float
-    # per person, static part x age-band table (see set_age)
-    rtw_static: np.ndarray
+    # per person, static part (static_parts) x age-band table (see set_age)
     rtw_by_age: np.ndarray
-    inactivity_static: np.ndarray
     inactivity_by_age: np.ndarray
-    spell_static: np.ndarray
     spell_by_age: np.ndarray
-    reemploy_static: np.ndarray
     reemploy_by_age: np.ndarray
     unemployed_inactive_base: float
     reemploy_level: float  # configured re-employment hazard (reemploy_static is relative)
@@ -276,12 +276,14 @@ class Pathways:
     rtw_mult: np.ndarray = None
     inactivity_mult: np.ndarray = None
     spell_hazard: np.ndarray = None  # background new-spell hazard while working
-    reemploy_hazard: np.ndarray = None
     reemploy_rel: np.ndarray = None  # re-employment multipliers (condition, IMD, ethnicity, age)
     unemployed_inactive_hazard: np.ndarray = None
     retire_hazard: np.ndarray = None
     max_spell_hazard: float = 0.0  # bound over every age band (ageing cannot exceed it)
     max_retire_hazard: float = 0.0
+    # (pathways params after population_adjusted, people, population config): what the
+    # static parts are computed from (the people's attributes do not change over a run)
+    static_source: tuple | None = None
 
     @classmethod
     def build(cls, params: dict, people, n_weeks: int, age_band=None,
@@ -299,36 +301,56 @@ class Pathways:
         out-of-work states and the age-band tables (:func:`_rates`); then the current,
         age-dependent values (:meth:`set_age`).
         """
-        params = population_adjusted(params, population)
+        params = copy.deepcopy(population_adjusted(params, population))
         n_weeks = max(int(n_weeks), 1)
         rates = _rates(params, n_weeks)
         static = _person_multipliers(params, people, population)
+        parts = {name: static.pop(name) for name in STATIC_PARTS}
         pw = cls(**_duration_tables(params, n_weeks), **static, **rates,
-                 max_spell_hazard=float(static["spell_static"].max(initial=0.0)
+                 max_spell_hazard=float(parts["spell_static"].max(initial=0.0)
                                         * rates["spell_by_age"].max()),
-                 max_retire_hazard=float(rates["retire_by_age"].max()))
+                 max_retire_hazard=float(rates["retire_by_age"].max()),
+                 static_source=(params, people, copy.deepcopy(population)))
         n = people.n
         pw.rtw_mult = np.empty(n)
         pw.inactivity_mult = np.empty(n)
         pw.spell_hazard = np.empty(n)
-        pw.reemploy_hazard = np.empty(n)
         pw.reemploy_rel = np.empty(n)
         pw.unemployed_inactive_hazard = np.empty(n)
         pw.retire_hazard = np.empty(n)
-        pw.set_age(np.arange(n), people.age_band if age_band is None else age_band)
+        pw._set_age(slice(None), people.age_band if age_band is None else age_band, parts)
         return pw
+
+    def static_parts(self, idx=None) -> dict[str, np.ndarray]:
+        """The static parts (:data:`STATIC_PARTS`) of people ``idx`` (default: everyone),
+        computed from their attributes as at the build."""
+        params, people, population = self.static_source
+        rows = people if idx is None else _Rows(people, idx)
+        static = _person_multipliers(params, rows, population)
+        return {name: static[name] for name in STATIC_PARTS}
+
+    # the full static arrays, computed on demand (checks and bounds; the run keeps none)
+    rtw_static = property(lambda self: self.static_parts()["rtw_static"])
+    inactivity_static = property(lambda self: self.static_parts()["inactivity_static"])
+    spell_static = property(lambda self: self.static_parts()["spell_static"])
+    reemploy_static = property(lambda self: self.static_parts()["reemploy_static"])
+    # re-employment hazard: the configured level x reemploy_rel, multiplied where it is
+    # used (the same product; no per-person array kept)
+    reemploy_hazard = property(lambda self: self.reemploy_level * self.reemploy_rel)
 
     def set_age(self, idx, band) -> None:
         """Recompute the age-dependent hazards of people ``idx`` now in age band ``band``."""
-        idx = np.asarray(idx)
-        band = np.asarray(band)
-        self.rtw_mult[idx] = self.rtw_static[idx] * self.rtw_by_age[band]
+        idx = np.atleast_1d(np.asarray(idx))
+        self._set_age(idx, np.asarray(band), self.static_parts(idx))
+
+    def _set_age(self, idx, band, parts: dict) -> None:
+        """:meth:`set_age` with the static parts of ``idx`` given."""
+        self.rtw_mult[idx] = parts["rtw_static"] * self.rtw_by_age[band]
         ina = self.inactivity_by_age[band]
-        self.inactivity_mult[idx] = self.inactivity_static[idx] * ina
-        self.spell_hazard[idx] = self.spell_static[idx] * self.spell_by_age[band]
-        rel = self.reemploy_static[idx] * self.reemploy_by_age[band]
+        self.inactivity_mult[idx] = parts["inactivity_static"] * ina
+        self.spell_hazard[idx] = parts["spell_static"] * self.spell_by_age[band]
+        rel = parts["reemploy_static"] * self.reemploy_by_age[band]
         self.reemploy_rel[idx] = rel
-        self.reemploy_hazard[idx] = self.reemploy_level * rel
         self.unemployed_inactive_hazard[idx] = self.unemployed_inactive_base * ina
         self.retire_hazard[idx] = self.retire_by_age[band]
 
@@ -375,7 +397,8 @@ class Pathways:
     def unemployed_decision(self, u, idx, d, reemploy_effect=None):
         """RETURN (re-employment), INACTIVITY, RETIRE or STAY for unemployed people ``d``
         weeks into their spell (re-employment falls with time out of work)."""
-        h_re = self.reemploy_hazard[idx] * self.out_decline[np.minimum(d, self.n_weeks - 1)]
+        h_re = (self.reemploy_level * self.reemploy_rel[idx]
+                * self.out_decline[np.minimum(d, self.n_weeks - 1)])
         if reemploy_effect is not None:
             h_re = h_re * reemploy_effect
         p_re, p_in, p_ret = competing_probabilities(
@@ -414,6 +437,21 @@ class Pathways:
 
 
 # ---- the steps of Pathways.build ---------------------------------------------------------
+
+STATIC_PARTS = ("rtw_static", "inactivity_static", "spell_static", "reemploy_static")
+
+
+class _Rows:
+    """People ``idx`` of ``people``: each attribute gathered on access (what
+    :func:`_person_multipliers` reads), for the few people who move up an age band."""
+
+    def __init__(self, people, idx):
+        self._people, self._idx = people, idx
+        self.n = int(np.asarray(idx).size)
+
+    def __getattr__(self, name):
+        return getattr(self._people, name)[self._idx]
+
 
 def _pick(values, codes) -> np.ndarray:
     """Each person's value of a per-category table (``codes`` index ``values``)."""
