@@ -51,6 +51,7 @@ from sim.errors import ReconciliationError
 from sim.evidence.registry import load_registry
 from sim.programme.effects import resolve_cost
 from sim.results.binning import add_in_order, after_cells
+from sim.results.columns import TableColumns
 
 PERSPECTIVES = ("programme", "nhs", "employer", "exchequer", "individual", "societal")
 # Benefit rule: state code -> the ``benefit_weekly`` entry a person in that state would
@@ -151,13 +152,13 @@ def state_utilities(econ: dict) -> dict[str, float]:
     return {s: min(1.0, base + (float(dec[s]) if s in dec else 0.0)) for s in STATES}
 
 
-def _weeks_by_year(agents: pd.DataFrame) -> dict[str, np.ndarray]:
+def _weeks_by_year(agents: TableColumns) -> dict[str, np.ndarray]:
     """{state: [year, person] weeks}; one year when per-year columns are absent."""
     years = sorted({int(c.rsplit("_y", 1)[1]) for c in agents.columns
                     if c.startswith("weeks_working_y")})
     if not years:
-        return {s: agents[f"weeks_{s}"].to_numpy()[None, :].astype(float) for s in STATES}
-    return {s: np.stack([agents[f"weeks_{s}_y{y}"].to_numpy() for y in years]).astype(float)
+        return {s: agents[f"weeks_{s}"][None, :].astype(float) for s in STATES}
+    return {s: np.stack([agents[f"weeks_{s}_y{y}"] for y in years]).astype(float)
             for s in STATES}
 
 
@@ -167,19 +168,23 @@ def _weeks_by_year(agents: pd.DataFrame) -> dict[str, np.ndarray]:
 PERSON_COSTS_CHUNK = 1 << 15
 
 
+def _check_states() -> None:
+    unknown = [s for s in STATES if s not in ("working", "absent", "phased", "unemployed",
+                                               "inactive", "inactive_benefit", "retired")]
+    if unknown:  # a new state needs its pay, output and benefit rule defined here
+        raise ReconciliationError(f"economics: no accounting rule for state(s) {unknown}")
+
+
 def person_costs(agents: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     """Discounted costs (GBP) by perspective, discounted QALYs and weeks, one row per
     person. Raises :class:`ReconciliationError` if the perspectives do not add up to the
     societal cost."""
     econ = resolve_economics(cfg["economics"], cfg.get("evidence_values"))
-    unknown = [s for s in STATES if s not in ("working", "absent", "phased", "unemployed",
-                                               "inactive", "inactive_benefit", "retired")]
-    if unknown:  # a new state needs its pay, output and benefit rule defined here
-        raise ReconciliationError(f"economics: no accounting rule for state(s) {unknown}")
+    _check_states()
     hours = cfg["pathways"]["phased_return"]["hours_fraction"]
     n = len(agents)
     if n <= PERSON_COSTS_CHUNK:
-        return _person_costs(agents, econ, hours)
+        return pd.DataFrame(_person_costs(TableColumns(agents), econ, hours))
     return pd.DataFrame(person_cost_columns(agents, cfg))
 
 
@@ -192,25 +197,26 @@ def person_cost_columns(agents: pd.DataFrame, cfg: dict, columns=None) -> dict:
     econ = resolve_economics(cfg["economics"], cfg.get("evidence_values"))
     hours = cfg["pathways"]["phased_return"]["hours_fraction"]
     out: dict[str, np.ndarray] = {}
+    table = TableColumns(agents)
     for lo in range(0, len(agents), PERSON_COSTS_CHUNK):
-        part = _person_costs(agents.iloc[lo:lo + PERSON_COSTS_CHUNK], econ, hours)
-        for c in columns or part.columns:
-            values = part[c].to_numpy()
+        part = _person_costs(table.rows(lo, lo + PERSON_COSTS_CHUNK), econ, hours)
+        for c in columns or part:
+            values = part[c]
             if c not in out:
                 out[c] = np.empty(len(agents), dtype=values.dtype)
             out[c][lo:lo + len(values)] = values
     return out
 
 
-def _person_costs(agents: pd.DataFrame, econ: dict, hours: float) -> pd.DataFrame:
-    """:func:`person_costs` for one chunk of people (``econ`` resolved)."""
+def _person_costs(agents: TableColumns, econ: dict, hours: float) -> dict[str, np.ndarray]:
+    """:func:`person_costs` for one chunk of people (``econ`` resolved), as columns."""
     tax = econ["tax"]
     weeks = _weeks_by_year(agents)
     n_years = weeks["working"].shape[0]
     disc = discount_factors(n_years, econ["discount_rate"])[:, None]
-    manual = (agents["occupation"] == "manual").to_numpy()
+    manual = agents.is_category("occupation", "manual")
     wage = np.where(manual, econ["weekly_wage"]["manual"], econ["weekly_wage"]["non_manual"])
-    sme = (agents["employer_size"] == "sme").to_numpy()
+    sme = agents.is_category("employer_size", "sme")
     osp_share = np.where(sme, econ["occupational_sick_pay"]["sme"],
                          econ["occupational_sick_pay"]["large"])
     ssp = float(econ["ssp_weekly"])
@@ -219,7 +225,7 @@ def _person_costs(agents: pd.DataFrame, econ: dict, hours: float) -> pd.DataFram
 
     absent = weeks["absent"]
     total_absent = absent.sum(axis=0)
-    spells = np.maximum(agents["spells"].to_numpy(), 1)
+    spells = np.maximum(agents["spells"], 1)
     share_by_year = np.divide(absent, total_absent, out=np.zeros_like(absent),
                               where=total_absent > 0)
     ssp_weeks = np.minimum(total_absent, econ["ssp_max_weeks"] * spells) * share_by_year
@@ -257,16 +263,16 @@ def _person_costs(agents: pd.DataFrame, econ: dict, hours: float) -> pd.DataFram
         lost_income += wk * (net_w - net_pay(pay, tax))
         lost_output += wk * lost
 
-    job_loss_week = agents["job_loss_week"].to_numpy()
+    job_loss_week = agents["job_loss_week"]
     recruitment = np.zeros_like(absent)
     lost = job_loss_week >= 0
     year_of_loss = np.minimum(np.maximum(job_loss_week - 1, 0) // 52, n_years - 1)
     recruitment[year_of_loss[lost], np.flatnonzero(lost)] = econ[
         "recruitment_cost_per_job_loss"]
 
-    start = agents["programme_start_week"].to_numpy()
+    start = agents["programme_start_week"]
     start_year = np.minimum(np.maximum(start, 0) // 52, n_years - 1)
-    programme = agents["programme_cost"].to_numpy() * disc[start_year, 0]
+    programme = agents["programme_cost"] * disc[start_year, 0]
 
     nhs_weekly = econ["nhs_cost_weekly"]
     utility = state_utilities(econ)
@@ -276,9 +282,9 @@ def _person_costs(agents: pd.DataFrame, econ: dict, hours: float) -> pd.DataFram
     def d(x):
         return (x * disc).sum(axis=0)
 
-    out = pd.DataFrame({
-        "replicate": agents["replicate"].to_numpy(),
-        "person_id": agents["person_id"].to_numpy(),
+    out = {
+        "replicate": agents["replicate"],
+        "person_id": agents["person_id"],
         "cost_programme": programme,
         "cost_nhs": d(nhs),
         "cost_employer_sick_pay": d(sick_pay),
@@ -291,7 +297,7 @@ def _person_costs(agents: pd.DataFrame, econ: dict, hours: float) -> pd.DataFram
         "qaly_disc": d(qaly),
         "weeks_in_work_disc": d(weeks["working"] + weeks["phased"]),
         "weeks_absent_disc": d(absent),
-    })
+    }
     out["cost_employer"] = (out["cost_employer_sick_pay"] + out["cost_employer_net_productivity"]
                             + out["cost_employer_recruitment"])
     out["cost_exchequer"] = out["cost_exchequer_benefits"] + out["cost_exchequer_lost_tax"]
@@ -323,9 +329,9 @@ def reconcile(costs: pd.DataFrame, tolerance: float = RECONCILE_TOLERANCE) -> fl
     """Largest gap (GBP per person) between the sum of the perspectives (programme, NHS/PSS,
     employer, Exchequer, individual; transfers cancel) and the societal cost; raises
     :class:`ReconciliationError` if any person's gap exceeds ``tolerance``."""
-    total = (costs["cost_programme"] + costs["cost_nhs"] + costs["cost_employer"]
-             + costs["cost_exchequer"] + costs["cost_individual"]).to_numpy()
-    gap = np.abs(total - costs["cost_societal"].to_numpy())
+    total = np.asarray(costs["cost_programme"] + costs["cost_nhs"] + costs["cost_employer"]
+                       + costs["cost_exchequer"] + costs["cost_individual"])
+    gap = np.abs(total - np.asarray(costs["cost_societal"]))
     worst = float(gap.max()) if gap.size else 0.0
     if not np.isfinite(worst) or worst > tolerance:
         raise ReconciliationError(
@@ -427,10 +433,11 @@ def net_health_benefit(delta_qaly, delta_cost, threshold: float):
         delta_qaly) else float(delta_qaly) - float(delta_cost) / float(threshold)
 
 
-def _returned(agents: pd.DataFrame, week: int) -> np.ndarray:
-    onset = agents["first_onset"].to_numpy()
-    rtw = agents["weeks_to_rtw"].to_numpy()
-    return (onset >= 0) & (agents["first_rtw"].to_numpy() >= 0) & (rtw <= week)
+def _returned(agents, week: int) -> np.ndarray:
+    """Who returned within ``week`` weeks of onset (``agents``: a table or its columns)."""
+    onset = np.asarray(agents["first_onset"])
+    rtw = np.asarray(agents["weeks_to_rtw"])
+    return (onset >= 0) & (np.asarray(agents["first_rtw"]) >= 0) & (rtw <= week)
 
 
 # Cell-level economics table (written by every run, so a report needs no per-agent data)
@@ -443,19 +450,17 @@ COST_COLUMNS = ("cost_programme", "cost_nhs", "cost_nhs_pss", "cost_employer",
                 "cost_lost_output", "cost_societal")
 
 
-def _economics_codes(agents: pd.DataFrame, dimension: str):
+def _economics_codes(agents: TableColumns, dimension: str):
     if dimension == "all":
         return np.zeros(len(agents), dtype=np.int64), ["all"]
-    imd = agents["imd_quintile"].to_numpy().astype(np.int64) - 1
+    imd = agents["imd_quintile"].astype(np.int64) - 1
     if dimension == "imd_quintile":
         return imd, ["1", "2", "3", "4", "5"]
     if dimension == "imd_ethnicity":
-        eth = agents["ethnicity"]
-        cats = list(eth.cat.categories)
-        codes = imd * len(cats) + eth.cat.codes.to_numpy().astype(np.int64)
+        cats = agents.categories("ethnicity")
+        codes = imd * len(cats) + agents["ethnicity"].astype(np.int64)
         return codes, [f"{q}|{e}" for q in range(1, 6) for e in cats]
-    series = agents[dimension]
-    return series.cat.codes.to_numpy().astype(np.int64), list(series.cat.categories)
+    return agents[dimension].astype(np.int64), agents.categories(dimension)
 
 
 def fixed_cost_per_person(programme: pd.DataFrame, sizes: dict, horizon: int,
@@ -487,20 +492,21 @@ def _economics_sums(agents: pd.DataFrame, cfg: dict, window: int, n_rep: int,
     hours = cfg["pathways"]["phased_return"]["hours_fraction"]
     horizon = int(cfg["horizon_weeks"])
     measures = [*COST_COLUMNS, "qaly_disc", "weeks_in_work_disc", "weeks_absent_disc"]
+    _check_states()
     sums: dict[str, tuple] = {}
+    table = TableColumns(agents)
     for lo in range(0, max(len(agents), 1), PERSON_COSTS_CHUNK):
-        part = agents.iloc[lo:lo + PERSON_COSTS_CHUNK]
-        costs = (person_costs(part, cfg) if lo == 0 and len(agents) <= PERSON_COSTS_CHUNK
-                 else _person_costs(part, econ, hours))
+        part = table.rows(lo, lo + PERSON_COSTS_CHUNK)
+        costs = _person_costs(part, econ, hours)
         for name, column in (keep or {}).items():
-            column[lo:lo + len(part)] = costs[name].to_numpy()
-        replicate = part["replicate"].to_numpy().astype(np.int64)
-        onset = part["first_onset"].to_numpy()
+            column[lo:lo + len(part)] = costs[name]
+        replicate = part["replicate"].astype(np.int64)
+        onset = part["first_onset"]
         followed = (onset >= 0) & (onset + window <= horizon)
         values = {"returned": followed & _returned(part, window), "followed": followed}
         fixed_by_person = fixed_by_rep[replicate] if n_rep else 0.0
         for c in measures:
-            values[c] = costs[c].to_numpy()
+            values[c] = costs[c]
             if c in ("cost_programme", "cost_nhs_pss", "cost_societal"):
                 values[c] = values[c] + fixed_by_person
         for dim in ECONOMICS_DIMENSIONS:

@@ -56,7 +56,7 @@ from sim.engine.categories import (
 from sim.evidence.conversions import working_days_per_week
 from sim.programme.interventions import ever_enrolled
 from sim.results.binning import add_in_order, after_cells, pack, packed_counts
-from sim.stats.metrics import aalen_johansen
+from sim.stats.survival import aalen_johansen_arrays
 from sim.vocabulary import (
     DECLINED,
     DROPPED,
@@ -321,7 +321,12 @@ def weekly_table(model) -> pd.DataFrame:
     """Tidy weekly counts: week, replicate, imd_quintile, ethnicity, condition, state, count."""
     counts = model.weekly_counts  # [week, group, state]
     weeks, groups, states = counts.shape
-    week_idx, group_idx, state_idx = np.nonzero(counts)
+    # the non-zero cells in C order (np.nonzero's), decoded from flat indices: a 3-D
+    # np.nonzero was most of this table's time at sweep scale (issue 19)
+    flat = np.flatnonzero(counts)
+    index_type = np.int32 if counts.size < 2**31 else np.int64
+    rest, state_idx = np.divmod(flat.astype(index_type), index_type(states))
+    week_idx, group_idx = np.divmod(rest, index_type(groups))
     cond = group_idx % len(CONDITIONS)
     rest = group_idx // len(CONDITIONS)
     eth = rest % len(ETHNICITIES)
@@ -335,7 +340,7 @@ def weekly_table(model) -> pd.DataFrame:
         "ethnicity": pd.Categorical.from_codes(eth, categories=list(ETHNICITIES)),
         "condition": pd.Categorical.from_codes(cond, categories=list(CONDITIONS)),
         "state": pd.Categorical.from_codes(state_idx, categories=list(STATES)),
-        "count": counts[week_idx, group_idx, state_idx],
+        "count": counts.reshape(-1)[flat],
     })
 
 
@@ -503,18 +508,17 @@ def competing_risks_table(agents: pd.DataFrame, cfg: dict, level: float = 0.95
                 continue
             counts = np.bincount(time[sel] * 4 + cause[sel])
             uniq = np.flatnonzero(counts)
-            aj = aalen_johansen(uniq // 4, uniq % 4, causes=[1, 2, 3], weights=counts[uniq],
-                                level=level)
+            t, _, by_cause = aalen_johansen_arrays(uniq // 4, uniq % 4, causes=[1, 2, 3],
+                                                   weights=counts[uniq], level=level)
             for k, name in enumerate(CAUSES, start=1):
-                c = aj[aj["cause"] == k]
-                t = c["time"].to_numpy()
+                c = by_cause[k]
                 # value at week w = estimate at the last observed time <= w (0 before any)
                 pos = np.searchsorted(t, weeks, side="right") - 1
                 nxt = np.searchsorted(t, weeks, side="left")  # at risk: next observed time
                 for col in ("cif", "low", "high"):
-                    v = c[col].to_numpy()
+                    v = c[col]
                     cols[col].append(np.where(pos >= 0, v[np.maximum(pos, 0)], 0.0))
-                risk = c["n_risk"].to_numpy()
+                risk = c["n_risk"]
                 cols["n_risk"].append(np.where(nxt < len(t), risk[np.minimum(nxt, len(t) - 1)],
                                                0.0).astype(np.int64))
                 cols["dimension"].append(np.full(len(weeks), dim, dtype=object))

@@ -57,6 +57,23 @@ def aalen_johansen(
 
     Example: ``aalen_johansen(weeks, np.where(rtw, 1, np.where(left_work, 2, 0)))``.
     """
+    times, survival, by_cause = aalen_johansen_arrays(time, event, causes, weights,
+                                                      level=level, conf_type=conf_type)
+    frames = [pd.DataFrame({"time": times, "cause": k, **cols, **survival})
+              for k, cols in by_cause.items()]
+    if not frames:
+        cols = ["time", "cause", "n_risk", "n_event", "cif", "se", "low", "high", "survival",
+                "survival_se", "survival_low", "survival_high"]
+        return pd.DataFrame(columns=cols)
+    return pd.concat(frames, ignore_index=True)
+
+
+def aalen_johansen_arrays(time, event, causes=None, weights=None, *, level: float = 0.95,
+                          conf_type: str = "log-log"):
+    """:func:`aalen_johansen` as arrays, without building a table (the competing-risks table
+    of a run calls it once per group: issue 19): ``(times, survival, by_cause)`` with
+    ``survival`` {survival, survival_se, survival_low, survival_high} and ``by_cause`` {cause:
+    {n_risk, n_event, cif, se, low, high}}, each array over the distinct times."""
     level = _check_level(level)
     if conf_type not in ("log-log", "linear"):
         raise ValueError(f"conf_type: must be 'log-log' or 'linear', got {conf_type!r}")
@@ -83,15 +100,10 @@ def aalen_johansen(
         return np.clip(p - z * s, 0, 1), np.clip(p + z * s, 0, 1)
 
     s_low, s_high = _interval(surv, surv_se)
-    frames = [_cause_frame(k, times, inv, w, e, n, s_prev, A, a, _interval,
-                           {"survival": surv, "survival_se": surv_se,
-                            "survival_low": s_low, "survival_high": s_high})
-              for k in cause_list]
-    if not frames:
-        cols = ["time", "cause", "n_risk", "n_event", "cif", "se", "low", "high", "survival",
-                "survival_se", "survival_low", "survival_high"]
-        return pd.DataFrame(columns=cols)
-    return pd.concat(frames, ignore_index=True)
+    survival = {"survival": surv, "survival_se": surv_se, "survival_low": s_low,
+                "survival_high": s_high}
+    return times, survival, {k: _cause_arrays(k, times, inv, w, e, n, s_prev, A, a, _interval)
+                             for k in cause_list}
 
 
 def _aj_inputs(time, event, causes, weights):
@@ -113,7 +125,7 @@ def _aj_inputs(time, event, causes, weights):
     return t, e, w, [int(c) for c in cause_arr]
 
 
-def _cause_frame(k, times, inv, w, e, n, s_prev, A, a, interval, survival: dict):
+def _cause_arrays(k, times, inv, w, e, n, s_prev, A, a, interval) -> dict:
     """Cause ``k``'s cumulative incidence with its delta-method SE and interval."""
     T = len(times)
     dk = np.bincount(inv, weights=w * (e == k), minlength=T)
@@ -127,5 +139,4 @@ def _cause_frame(k, times, inv, w, e, n, s_prev, A, a, interval, survival: dict)
            - 2 * F * np.cumsum(b) + 2 * np.cumsum(b * F) + np.cumsum(c))
     se = np.sqrt(np.clip(var, 0, None))
     low, high = interval(F, se)
-    return pd.DataFrame({"time": times, "cause": k, "n_risk": n, "n_event": dk, "cif": F,
-                         "se": se, "low": low, "high": high, **survival})
+    return {"n_risk": n, "n_event": dk, "cif": F, "se": se, "low": low, "high": high}
