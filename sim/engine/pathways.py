@@ -39,6 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.engine.bycode import ByCode
 from sim.engine.categories import (
     AGE_BANDS,
     CONDITIONS,
@@ -249,8 +250,8 @@ class Pathways:
     relapse_window: int
     # per person (static for the run)
     job_loss_mult: np.ndarray
-    relapse_mult: np.ndarray
-    early_before: np.ndarray  # spell length (weeks) below which a return counts as early
+    relapse_mult: ByCode  # by condition
+    early_before: ByCode  # by severity: spell length (weeks) below which a return is early
     phased_share: np.ndarray  # probability a return is phased
     full_return_hazard: float
     early_return_hr: float
@@ -277,8 +278,9 @@ class Pathways:
     inactivity_mult: np.ndarray = None
     spell_hazard: np.ndarray = None  # background new-spell hazard while working
     reemploy_rel: np.ndarray = None  # re-employment multipliers (condition, IMD, ethnicity, age)
-    unemployed_inactive_hazard: np.ndarray = None
-    retire_hazard: np.ndarray = None
+    unemployed_inactive_hazard: ByCode = None  # by age band
+    retire_hazard: ByCode = None  # by age band
+    age_band_now: np.ndarray = None  # int8, each person's current age band
     max_spell_hazard: float = 0.0  # bound over every age band (ageing cannot exceed it)
     max_retire_hazard: float = 0.0
     # (pathways params after population_adjusted, people, population config): what the
@@ -316,9 +318,13 @@ class Pathways:
         pw.inactivity_mult = np.empty(n)
         pw.spell_hazard = np.empty(n)
         pw.reemploy_rel = np.empty(n)
-        pw.unemployed_inactive_hazard = np.empty(n)
-        pw.retire_hazard = np.empty(n)
-        pw._set_age(slice(None), people.age_band if age_band is None else age_band, parts)
+        # by age band only: tables read through each person's current band
+        band = people.age_band if age_band is None else age_band
+        pw.age_band_now = np.array(band, dtype=np.int8)
+        pw.unemployed_inactive_hazard = ByCode(
+            pw.unemployed_inactive_base * pw.inactivity_by_age, pw.age_band_now)
+        pw.retire_hazard = ByCode(pw.retire_by_age, pw.age_band_now)
+        pw._set_age(slice(None), band, parts)
         return pw
 
     def static_parts(self, idx=None) -> dict[str, np.ndarray]:
@@ -351,8 +357,7 @@ class Pathways:
         self.spell_hazard[idx] = parts["spell_static"] * self.spell_by_age[band]
         rel = parts["reemploy_static"] * self.reemploy_by_age[band]
         self.reemploy_rel[idx] = rel
-        self.unemployed_inactive_hazard[idx] = self.unemployed_inactive_base * ina
-        self.retire_hazard[idx] = self.retire_by_age[band]
+        self.age_band_now[idx] = band  # unemployed_inactive_hazard, retire_hazard
 
     # ---- hazards shared by both engines (array or scalar inputs) -----------------------
 
@@ -555,9 +560,11 @@ def _person_multipliers(params: dict, p, population: dict | None) -> dict:
         "rtw_static": rtw_static, "job_loss_mult": job_loss_mult,
         "inactivity_static": _pick(_by_name(ina["ethnicity_hr"], ETHNICITIES), p.ethnicity),
         "spell_static": spell_static,
-        "relapse_mult": _pick(_by_name(spell["relapse_condition_hr"], CONDITIONS), p.condition),
-        "early_before": _pick(_by_name(spell["early_return_before_weeks"], SEVERITIES),
-                              p.severity),
+        # by condition / severity only: a table and the people's codes (sim.engine.bycode)
+        "relapse_mult": ByCode(_by_name(spell["relapse_condition_hr"], CONDITIONS),
+                               p.condition),
+        "early_before": ByCode(_by_name(spell["early_return_before_weeks"], SEVERITIES),
+                               p.severity),
         "phased_share": phased_share, "reemploy_static": reemploy_static,
         "separation_hazard": (sep["weekly_hazard"] * _pick(sep["imd_hr"], imd)
                               * _flag(sep["manual_hr"], manual)),
