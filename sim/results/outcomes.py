@@ -124,9 +124,7 @@ def agent_outcomes(model) -> pd.DataFrame:
         left_inactive_week=col["left_inactive_week"],
     )
     if model.weeks_by_state_at_year_end:  # more than one observed year
-        for y, weeks in enumerate(model.weeks_by_state_in_years()):
-            for k, state in enumerate(STATES):
-                data[f"weeks_{state}_y{y + 1}"] = weeks[k].astype(np.int16)
+        data.update(_weeks_by_year(model))
     programme = model.programme
     if programme.components:
         starts = np.where(programme.start_week >= 0, programme.start_week,
@@ -150,6 +148,20 @@ def agent_outcomes(model) -> pd.DataFrame:
     # table in memory, ~170 bytes a person at 260 weeks: issue 19); the columns taken from
     # the model are its final values, which nothing changes after the run
     return pd.DataFrame(data, copy=False)
+
+
+def _weeks_by_year(model) -> dict[str, np.ndarray]:
+    """``weeks_<state>_y<year>`` columns (int16): each year's weeks in each state, the
+    differences of the year-end marks (:meth:`RTWModel.weeks_by_state_in_years`' values),
+    one state at a time in int16 (exact: a year's weeks fit), not [states x people] int32
+    temporaries (about 84 bytes a person at 260 weeks, over the loop's peak: issue 19)."""
+    marks = [*model.weeks_by_state_at_year_end, model.columns["weeks_by_state"]]
+    out = {}
+    for y, mark in enumerate(marks):
+        for k, state in enumerate(STATES):
+            weeks = mark[k] if y == 0 else mark[k] - marks[y - 1][k]
+            out[f"weeks_{state}_y{y + 1}"] = weeks.astype(np.int16)
+    return out
 
 
 def sustained_label(cfg: dict) -> str:
