@@ -40,12 +40,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.engine.bycode import ByCode
-from sim.engine.categories import (
-    AGE_BANDS,
-    CONDITIONS,
-    ETHNICITIES,
-    SEVERITIES,
-    SEXES,
+from sim.engine.categories import AGE_BANDS, CONDITIONS, SEVERITIES
+from sim.engine.multipliers import (  # noqa: F401  (ethnicity_onset_hr: public here too)
+    STATIC_PARTS,
+    _by_name,
+    _person_multipliers,
+    _Rows,
+    ethnicity_onset_hr,
 )
 
 # Every deprivation gradient of the pathways config (a vector by quintile 1..5).
@@ -202,23 +203,6 @@ def duration_profile(n_weeks: int, slope_per_year: float, ssp_end_week: int, ssp
     return profile
 
 
-def _by_name(mapping: dict, names: tuple) -> np.ndarray:
-    return np.array([float(mapping[n]) for n in names], dtype=np.float64)
-
-
-def ethnicity_onset_hr(spell: dict) -> np.ndarray:
-    """Onset hazard ratio by ethnic group (ETHNICITIES order), from ``new_spell``.
-
-    ``ethnicity_onset_hr`` is the hazard ratio of the Black group vs White British
-    (registry ``ethnicity_onset_hr_assumed``: 1, range 1-1.94); every other group gets it
-    raised to its ``ethnicity_onset_profile`` exponent (the group's log hazard ratio relative
-    to the Black group's in the source, Dorrington et al. 2020: 0 for no difference). At 1
-    (the default) every group's ratio is exactly 1.
-    """
-    return float(spell["ethnicity_onset_hr"]) ** _by_name(spell["ethnicity_onset_profile"],
-                                                          ETHNICITIES)
-
-
 def rtw_duration_decline(n_weeks: int, decline_per_year: float) -> np.ndarray:
     """Multiplier of the RTW hazard by spell week: ``exp(-decline * d / 52)``.
 
@@ -227,6 +211,11 @@ def rtw_duration_decline(n_weeks: int, decline_per_year: float) -> np.ndarray:
     """
     d = np.arange(n_weeks, dtype=np.float64)
     return np.exp(-float(decline_per_year) * d / 52.0)
+
+
+def _static_property(name: str) -> property:
+    """Everyone's static part ``name``, computed when asked (a run keeps none)."""
+    return property(lambda self: self.static_parts(names=(name,))[name])
 
 
 @dataclass
@@ -327,19 +316,18 @@ class Pathways:
         pw._set_age(slice(None), band, parts)
         return pw
 
-    def static_parts(self, idx=None) -> dict[str, np.ndarray]:
-        """The static parts (:data:`STATIC_PARTS`) of people ``idx`` (default: everyone),
-        computed from their attributes as at the build."""
+    def static_parts(self, idx=None, names=None) -> dict[str, np.ndarray]:
+        """The static parts ``names`` (default :data:`STATIC_PARTS`) of people ``idx``
+        (default: everyone), computed from their attributes as at the build."""
         params, people, population = self.static_source
         rows = people if idx is None else _Rows(people, idx)
-        static = _person_multipliers(params, rows, population)
-        return {name: static[name] for name in STATIC_PARTS}
+        return _person_multipliers(params, rows, population, names or STATIC_PARTS)
 
     # the full static arrays, computed on demand (checks and bounds; the run keeps none)
-    rtw_static = property(lambda self: self.static_parts()["rtw_static"])
-    inactivity_static = property(lambda self: self.static_parts()["inactivity_static"])
-    spell_static = property(lambda self: self.static_parts()["spell_static"])
-    reemploy_static = property(lambda self: self.static_parts()["reemploy_static"])
+    rtw_static = _static_property("rtw_static")
+    inactivity_static = _static_property("inactivity_static")
+    spell_static = _static_property("spell_static")
+    reemploy_static = _static_property("reemploy_static")
     # re-employment hazard: the configured level x reemploy_rel, multiplied where it is
     # used (the same product; no per-person array kept)
     reemploy_hazard = property(lambda self: self.reemploy_level * self.reemploy_rel)
@@ -443,31 +431,6 @@ class Pathways:
 
 # ---- the steps of Pathways.build ---------------------------------------------------------
 
-STATIC_PARTS = ("rtw_static", "inactivity_static", "spell_static", "reemploy_static")
-
-
-class _Rows:
-    """People ``idx`` of ``people``: each attribute gathered on access (what
-    :func:`_person_multipliers` reads), for the few people who move up an age band."""
-
-    def __init__(self, people, idx):
-        self._people, self._idx = people, idx
-        self.n = int(np.asarray(idx).size)
-
-    def __getattr__(self, name):
-        return getattr(self._people, name)[self._idx]
-
-
-def _pick(values, codes) -> np.ndarray:
-    """Each person's value of a per-category table (``codes`` index ``values``)."""
-    return np.asarray(values, dtype=np.float64)[codes]
-
-
-def _flag(hr, mask) -> np.ndarray:
-    """``hr`` for the people in ``mask``, 1 for the others."""
-    return np.where(mask, float(hr), 1.0)
-
-
 def _duration_tables(params: dict, n_weeks: int) -> dict:
     """Weekly hazards by spell week: RTW by condition x severity (Weibull x the long-tail
     decline x the severity HR), job loss and inactivity (duration profiles around the end
@@ -503,72 +466,6 @@ def _duration_tables(params: dict, n_weeks: int) -> dict:
             "inactivity_table": np.array(
                 [ina_profile * hc * hs for hc in ina_cond for hs in ina_sev]),
             "relapse_excess": relapse_excess, "relapse_window": window}
-
-
-def _person_multipliers(params: dict, p, population: dict | None) -> dict:
-    """Each person's static hazard multipliers (the age-band part is applied by
-    :meth:`Pathways.set_age`): deprivation, ethnicity, occupation, employer size,
-    occupational health and precarious employment on RTW and job loss; ethnicity on
-    inactivity; condition, deprivation, occupation and sex on new spells (with the
-    population's onset multiplier); condition on relapse; severity on what counts as an
-    early return; condition and OH on phased returns; condition, deprivation and ethnicity
-    on re-employment; deprivation and occupation on job separation."""
-    rtw, jl, ina = params["rtw"], params["job_loss"], params["inactivity"]
-    spell, unemp, ph = params["new_spell"], params["unemployed"], params["phased_return"]
-    sep = params["separation"]
-    imd = p.imd_quintile - 1
-    manual = p.occupation == 1
-    sme = p.employer_size == 1
-    oh = p.oh_access.astype(bool)
-    precarious = getattr(p, "employment", np.zeros(p.n, dtype=np.int8)) == 1
-    pre = (population or {}).get("precarious") or {}
-    rtw_static = (
-        _flag(pre.get("rtw_hr", 1.0), precarious)
-        * _pick(rtw["imd_hr"], imd)
-        * _pick(_by_name(rtw["ethnicity_hr"], ETHNICITIES), p.ethnicity)
-        * _flag(rtw["manual_hr"], manual)
-        * _flag(rtw["sme_hr"], sme)
-        * _flag(rtw["oh_access_hr"], oh)
-    )
-    job_loss_mult = (
-        _flag(pre.get("job_loss_hr", 1.0), precarious)
-        * _pick(jl["imd_hr"], imd)
-        * _pick(_by_name(jl["ethnicity_hr"], ETHNICITIES), p.ethnicity)
-        * _flag(jl["manual_hr"], manual)
-        * _flag(jl["sme_hr"], sme)
-        * _flag(jl["oh_access_hr"], oh)
-    )
-    spell_static = (
-        float((population or {}).get("onset_multiplier") or 1.0)
-        * _pick(_by_name(spell["onset_weekly"], CONDITIONS), p.condition)
-        * _pick(spell["imd_hr"], imd)
-        * _flag(spell["manual_hr"], manual)
-        * _pick(_by_name(spell["sex_hr"], SEXES), p.sex)
-        * _pick(ethnicity_onset_hr(spell), p.ethnicity)
-    )
-    phased_share = np.minimum(
-        1.0,
-        _pick(_by_name(ph["share"], CONDITIONS), p.condition)
-        * _flag(ph["oh_access_rr"], oh),
-    )
-    reemploy_static = (  # relative to the configured level reemployment_weekly
-        _pick(_by_name(unemp["condition_hr"], CONDITIONS), p.condition)
-        * _pick(unemp["imd_hr"], imd)
-        * _pick(_by_name(unemp["ethnicity_hr"], ETHNICITIES), p.ethnicity)
-    )
-    return {
-        "rtw_static": rtw_static, "job_loss_mult": job_loss_mult,
-        "inactivity_static": _pick(_by_name(ina["ethnicity_hr"], ETHNICITIES), p.ethnicity),
-        "spell_static": spell_static,
-        # by condition / severity only: a table and the people's codes (sim.engine.bycode)
-        "relapse_mult": ByCode(_by_name(spell["relapse_condition_hr"], CONDITIONS),
-                               p.condition),
-        "early_before": ByCode(_by_name(spell["early_return_before_weeks"], SEVERITIES),
-                               p.severity),
-        "phased_share": phased_share, "reemploy_static": reemploy_static,
-        "separation_hazard": (sep["weekly_hazard"] * _pick(sep["imd_hr"], imd)
-                              * _flag(sep["manual_hr"], manual)),
-    }
 
 
 def _rates(params: dict, n_weeks: int) -> dict:
