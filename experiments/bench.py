@@ -24,7 +24,9 @@ is printed beside it.
 Each size runs in a fresh subprocess so its peak memory is its own. The per-agent engine
 is measured on a smaller population (it is ~100x+ slower) and its rate compared with the
 vectorised rate at the full size. At the longest horizon ``python -m sim`` also runs end to
-end in a fresh process (``--no-cli`` skips it), with its manifest's CPU split.
+end in a fresh process (``--no-cli`` skips it), with its manifest's CPU split and its peak
+memory per person (above the same run's peak at 1,000 people: the run's own figure, without
+the worker's 8-byte-a-person reference buffer).
 Targets (issue 19, 2-core machine): loop <= 4x one PCG64 double per agent-week; 1M x
 260 end to end < 10 s; peak <= 400 bytes/person; start-up < 1 s.
 
@@ -258,22 +260,33 @@ def startup() -> dict:
 
 def cli_end_to_end(n: int, weeks: int, population: str) -> dict:
     """``python -m sim`` end to end in a fresh process (default outputs): the child's CPU
-    seconds and wall seconds, and the build / loop / tables CPU split from its manifest."""
-    with tempfile.TemporaryDirectory() as tmp:
-        before, wall = os.times(), time.perf_counter()
-        subprocess.run([sys.executable, "-m", "sim", f"population={population}",
-                        f"population.n={n}", f"horizon_weeks={weeks}",
-                        "output.latest_link=false", f"hydra.run.dir={tmp}/run"],
-                       capture_output=True, check=True, cwd=REPO)
-        wall = time.perf_counter() - wall
-        after = os.times()
-        manifest = json.loads((Path(tmp) / "run" / "results" / "manifest.json").read_text())
+    seconds and wall seconds, the build / loop / tables CPU split from its manifest, and its
+    peak memory (MiB, from the manifest) with the bytes per person above the peak of the
+    same command at 1,000 people (imports, config, figures: what every run has; the
+    worker's figure also holds the bench's own reference buffer, 8 bytes a person)."""
+    def run(people: int) -> tuple:
+        with tempfile.TemporaryDirectory() as tmp:
+            before, wall = os.times(), time.perf_counter()
+            subprocess.run([sys.executable, "-m", "sim", f"population={population}",
+                            f"population.n={people}", f"horizon_weeks={weeks}",
+                            "output.latest_link=false", f"hydra.run.dir={tmp}/run"],
+                           capture_output=True, check=True, cwd=REPO)
+            wall = time.perf_counter() - wall
+            after = os.times()
+            manifest = json.loads((Path(tmp) / "run" / "results" / "manifest.json").read_text())
+        cpu = (after.children_user - before.children_user
+               + after.children_system - before.children_system)
+        return cpu, wall, manifest
+
+    _, _, small = run(1_000)
+    cpu, wall, manifest = run(n)
     t = manifest["timings"]
-    cpu = (after.children_user - before.children_user
-           + after.children_system - before.children_system)
+    peak, base = manifest.get("peak_memory_mb"), small.get("peak_memory_mb")
+    per_person = (peak - base) * 2**20 / n if peak and base else float("nan")
     return {"cpu": cpu, "wall": wall, "build": t["build_cpu_seconds"],
             "run": t["run_cpu_seconds"], "tables": t["tables_cpu_seconds"],
-            "rest": cpu - t["cpu_seconds"], "peak_mb": manifest.get("peak_memory_mb")}
+            "rest": cpu - t["cpu_seconds"], "peak_mb": peak, "base_mb": base,
+            "bytes_per_person": per_person}
 
 
 def explorer_worker(n: int) -> dict:
@@ -387,7 +400,9 @@ def main():
                 print(f"cli end-to-end (python -m sim, default outputs): {c['cpu']:.2f} s CPU "
                       f"(wall {c['wall']:.2f} s): build {c['build']:.2f}, loop {c['run']:.2f}, "
                       f"tables {c['tables']:.2f}, the rest (start-up, config, writing) "
-                      f"{c['rest']:.2f}; peak {c['peak_mb']} MiB")
+                      f"{c['rest']:.2f}; peak {c['peak_mb']:.0f} MiB = "
+                      f"{c['bytes_per_person']:.0f} bytes/person above the "
+                      f"{c['base_mb']:.0f} MiB of the same run at 1,000 people")
                 sys.stdout.flush()
     s = startup()
     print(f"start-up (CPU): python -m sim --help {s['help']:.2f} s; imports of a run "

@@ -3,21 +3,22 @@
 The estimate is a model fitted to measured peaks, not a guess. Peak resident memory of a
 whole ``python -m sim`` run (default outputs: agents.parquet and figures; the worst case,
 sweeps leave both out) was measured as the maximum RSS of the process (``/usr/bin/time``)
-on the 2-core development machine, 2026-11-30 07:20-07:40, fit-note cohort, usual care
-unless stated (MiB), after the third round of issue-19 memory work (the agents table
-without a consolidated copy, freed heap memory handed back after the loop and before the
-files, the quality table a chunk of people at a time, no whole-table copies for the
-curves)::
+on the 2-core development machine, 2026-11-30 09:55-10:00 (session 16), fit-note cohort,
+usual care unless stated (MiB), after the fourth round of issue-19 memory work (the
+pathways keep no per-person static parts and read category-only values through a table
+and a code, sim/engine/bycode.py; the tables free what the agents table copied out of the
+model and build the per-year columns a state at a time)::
 
     people x replicates   horizon   peak      people x replicates   horizon   peak
-    300,000               104       272       1,000,000             26        476
-    1,000,000             104       494       1,000,000             260       562
-    1M, multicomponent    104       680
+    300,000               104       263       1,000,000             26        431
+    1,000,000             104       446       1,000,000             260       493
+    1M, multicomponent    104       623
 
-(The second round, 2026-11-30 morning: 372, 525, 615, 788 and 849 MiB at those points, 930
-at 2M x 104. Before any of it, 2026-11-29: 865 MiB at 1M x 104, 998 at 1M x 208, 1,527 at
-2M x 104; a 10,000,000-person run at 104 weeks then peaked at 6,797 MiB, and 4,050 MiB after
-the second round, 2026-11-30 04:36-05:09, which the fit of that round estimated within 14%.)
+(The third round, 2026-11-30 07:20-07:40: 272, 476, 494, 562 and 680 MiB at those points.
+The second, that morning: 372, 525, 615, 788 and 849 MiB, 930 at 2M x 104. Before any of
+it, 2026-11-29: 865 MiB at 1M x 104, 998 at 1M x 208, 1,527 at 2M x 104; a 10,000,000-person
+run at 104 weeks then peaked at 6,797 MiB, and 4,050 MiB after the second round,
+2026-11-30 04:36-05:09, which the fit of that round estimated within 14%.)
 
 What it shows: memory grows with people x replicates, with the number of observed years
 (``ceil(horizon_weeks / 52)``: per-year state counts and per-year columns of the per-person
@@ -28,15 +29,15 @@ Fitted to the five points above (each within 1%):
                    x (PER_MILLION_MB + PER_MILLION_YEAR_MB x years
                       + PER_MILLION_COMPONENT_MB x components))
 
-with BASE_MB 176 (Python, numpy, pandas, pyarrow, matplotlib, Hydra and what a run keeps
-whatever its size), 279 MiB per million people, 21 more per million per observed year, 62
+with BASE_MB 185 (Python, numpy, pandas, pyarrow, matplotlib, Hydra and what a run keeps
+whatever its size), 229 MiB per million people, 16 more per million per observed year, 59
 per million per component (from the multicomponent run) (500 more with ``engine=agents``,
 one Mesa object per person: 297 MiB at 20,000 people, 339 at 60,000, 10 weeks; that engine
 is capped at 200,000 people), and a floor of 240 MiB (below ~200,000 people the import and
 plotting phase is the peak: 230 MiB at 20,000 people and 241 at 100,000, 260 weeks with
-figures). A check beyond the fitted points: 2M x 104 weeks peaked at 852 MiB, estimate
-818. At two years that is ~321 MiB (~337 bytes) per person above the base, at five years
-~384 MiB. The weekly loop sets the peak at long horizons now (its
+figures). A check beyond the fitted points (third round): 2M x 104 weeks peaked at 852
+MiB, estimate 818. At two years that is ~261 MiB (~274 bytes) per person above the base,
+at five years ~309 MiB (~324 bytes). The weekly loop sets the peak (its
 working state; sim/engine), so a change there moves these figures: re-measure them (the
 test keeps the estimate within 25% of fresh measurements at two sizes).
 
@@ -56,11 +57,11 @@ from sim.cli.launchers import OPT_IN, network_exposure
 from sim.config import CONFIG_DIR
 from sim.errors import ResourceError
 
-BASE_MB = 176.0
+BASE_MB = 185.0
 FLOOR_MB = 240.0
-PER_MILLION_MB = 279.0
-PER_MILLION_YEAR_MB = 21.0
-PER_MILLION_COMPONENT_MB = 62.0
+PER_MILLION_MB = 229.0
+PER_MILLION_YEAR_MB = 16.0
+PER_MILLION_COMPONENT_MB = 59.0
 PER_MILLION_MESA_MB = 500.0  # engine=agents: one Mesa Person object each (20k vs 60k people)
 MARGIN = 0.9  # refuse above 90% of what is available
 BUDGET_ENV = "RTW_SIM_MEMORY_MB"  # optional cap (MiB) on a shared machine
