@@ -90,7 +90,7 @@ def worker(n: int, weeks: int, population: str, engine: str) -> dict:
     t2 = clock()
     draw_seconds = reference_draws(model, n, clock)
     part_seconds = time_loop_parts(model, clock)
-    results = simulate(cfg, model=model)
+    results = simulate(cfg, model=model, free_model=True)  # as python -m sim does
     # agent-weeks by state over the observed weeks (warm-up weeks are not counted)
     state_weeks = model.weekly_counts[:-1].sum(axis=(0, 1)).tolist()
     del model  # simulate released its loop state; the tables do not need the rest

@@ -63,7 +63,7 @@ class Results:
 
 
 def simulate(cfg: dict, model: RTWModel | None = None, core_only: bool = False,
-             validated: bool = False) -> Results:
+             validated: bool = False, free_model: bool | None = None) -> Results:
     """Validate ``cfg``, run the model and collect its tables.
 
     ``core_only`` skips the tables an analysis loop does not need (weekly, spells,
@@ -71,8 +71,12 @@ def simulate(cfg: dict, model: RTWModel | None = None, core_only: bool = False,
     economics are the same as in a full run. ``validated=True`` says ``cfg`` is already
     the result of :func:`sim.config.validate` with its memory checked (the CLI and the
     sweep check before they create anything), so it is not checked twice.
+    ``free_model``: free the finished model's per-person arrays that the agents table
+    copied (:func:`_drop_copied`; default: only for a model built here, which nobody else
+    holds; a caller passing its model may say True if it reads no more than the counts).
     """
-    cfg, model, agents, (t0, cpu0, t1, cpu1, t2, cpu2) = _run(cfg, model, validated)
+    cfg, model, agents, (t0, cpu0, t1, cpu1, t2, cpu2) = _run(cfg, model, validated,
+                                                               free_model)
     agent_weeks = model.people.n * (model.warmup + model.horizon)
     summary = group_summary(agents, cfg)
     totals = model.datacollector.get_model_vars_dataframe()
@@ -118,7 +122,7 @@ def simulate_summary(cfg: dict) -> pd.DataFrame:
     return group_summary(agents, cfg)
 
 
-def _run(cfg: dict, model: RTWModel | None, validated: bool):
+def _run(cfg: dict, model: RTWModel | None, validated: bool, free_model: bool | None = None):
     """The part every run shares: check ``cfg`` (unless ``validated``), build and run the
     model, release its working memory, and read the per-person outcomes. Returns the
     checked config, the model, the agents table and the wall and CPU clock at the start,
@@ -129,6 +133,7 @@ def _run(cfg: dict, model: RTWModel | None, validated: bool):
         check_memory(cfg)
     t0, cpu0 = time.perf_counter(), time.process_time()
     own = model is None  # built here: nothing outside reads its per-person columns
+    free_model = own if free_model is None else free_model
     if own:
         model = RTWModel(cfg)
     t1, cpu1 = time.perf_counter(), time.process_time()
@@ -138,7 +143,7 @@ def _run(cfg: dict, model: RTWModel | None, validated: bool):
     t2, cpu2 = time.perf_counter(), time.process_time()
     agents = agent_outcomes(model)
     agents.attrs["horizon"] = cfg["horizon_weeks"]
-    if own:
+    if free_model:
         _drop_copied(model)
     return cfg, model, agents, (t0, cpu0, t1, cpu1, t2, cpu2)
 

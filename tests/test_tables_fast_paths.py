@@ -79,7 +79,7 @@ def test_a_run_that_frees_its_models_copies_gives_the_same_tables(make_config):
     from sim.engine.model import RTWModel
     from sim.simulate import simulate
 
-    # two small runs (~1.5 s CPU; 105 weeks: three observed years, two year-end marks)
+    # three small runs (~2 s CPU; 105 weeks: three observed years, two year-end marks)
     cfg = make_config("population.n=400", "horizon_weeks=105", "replicates=2",
                       "outcomes.decomposition_n=0")
     own = simulate(cfg)
@@ -90,3 +90,8 @@ def test_a_run_that_frees_its_models_copies_gives_the_same_tables(make_config):
     assert "weeks_working_y3" in own.agents  # three observed years, per-year columns
     assert len(model.weeks_by_state_at_year_end) == 2
     assert "weeks_by_state" in model.columns
+    # a caller may let simulate free its model's copies (the bench does, as the CLI would)
+    freed = RTWModel(own.config)
+    assert_frame_equal(simulate(cfg, model=freed, free_model=True).agents, own.agents,
+                       check_exact=True)
+    assert freed.weeks_by_state_at_year_end == [] and "weeks_by_state" not in freed.columns
