@@ -99,6 +99,10 @@ def worker(n: int, weeks: int, population: str, engine: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         write_results(results, Path(tmp) / "results")
     t4 = clock()
+    # the run's peak (build, loop, tables, writing), read before the bench's own extras
+    # below (a second group summary and a PCG64 buffer of n doubles: +30-45 bytes a person
+    # on top of the run's tables, issue 19's session 16)
+    peak = peak_memory_mb()
     pcg_after = pcg_ns_per_double(n)
     t = clock()
     group_summary(results.agents, results.config)
@@ -106,7 +110,6 @@ def worker(n: int, weeks: int, population: str, engine: str) -> dict:
     agent_weeks = results.timings["agent_weeks"]
     pcg_in_loop = sum(draw_seconds) / agent_weeks * 1e9
     run_s = results.timings["run_cpu_seconds"] - sum(draw_seconds)  # the loop's own time
-    peak = peak_memory_mb()
     split = loop_split(part_seconds, state_weeks, agent_weeks) if engine == "vectorised" else {}
     return {
         "loop_split": split,
