@@ -401,14 +401,16 @@ def _save_csv(df, path: Path) -> None:
 
 
 def aggregate(sweep_dir: Path, report: bool = True, quiet: bool = False,
-              figures: bool = False) -> dict:
+              figures: bool = False, setting_reports: bool = False) -> dict:
     """Join every complete cell into ``aggregate/summary.parquet`` and build the report.
 
     The table is sorted and holds no paths, times or host names, so it is byte-identical
     whichever launcher and however many workers produced the cells. Returns counts and
     paths; failed and incomplete cells are listed in ``aggregate/failures.csv``.
     ``figures``: draw the charts of every setting's report (off by default: see
-    :func:`sim.compare.report_sweep.write_sweep_report`).
+    :func:`sim.compare.report_sweep.write_sweep_report`); ``setting_reports``: write the
+    full report of every setting, not only the index page with each setting's headline
+    (off by default: about 60% of the report's CPU; one setting always gets its report).
     """
     import pandas as pd
 
@@ -467,7 +469,7 @@ def aggregate(sweep_dir: Path, report: bool = True, quiet: bool = False,
     report_dir = None
     if report and complete:
         report_dir = _write_report([c["dir"] / RESULTS for c in complete], sweep_dir / "report",
-                                   quiet, figures)
+                                   quiet, figures, setting_reports)
         record_timing("report")
     outcome = {"cells": len(cells), "complete": len(complete), "failed": len(failures),
                "summary": out_dir / "summary.parquet", "comparison": out_dir / "comparison.csv",
@@ -481,7 +483,7 @@ def aggregate(sweep_dir: Path, report: bool = True, quiet: bool = False,
 
 
 def _write_report(paths: list[Path], out_dir: Path, quiet: bool,
-                  figures: bool = False) -> Path | None:
+                  figures: bool = False, full: bool = False) -> Path | None:
     """The comparison report of every setting (:mod:`sim.compare.report_sweep`: one report per
     population / assumption setting and an index page naming them all)."""
     try:  # here, guarded: a report that cannot load must not lose the sweep's tables
@@ -491,7 +493,7 @@ def _write_report(paths: list[Path], out_dir: Path, quiet: bool,
             print(f"report: skipped (sim.compare.report_sweep not available: {one_line(err)})")
         return None
     try:
-        path = write_sweep_report(paths, out_dir, quiet, figures=figures)
+        path = write_sweep_report(paths, out_dir, quiet, figures=figures, full=full)
     except Exception as err:  # noqa: BLE001 - the tables above are already written
         print(f"report: failed: {one_line(err)}", file=sys.stderr)
         return None
@@ -514,10 +516,12 @@ except ImportError:  # pragma: no cover - Hydra is a dependency
 class SweepCallback(_HydraCallback):
     """Writes the cell count before a multirun (for progress) and aggregates after it."""
 
-    def __init__(self, aggregate: bool = True, report: bool = True, figures: bool = False):
+    def __init__(self, aggregate: bool = True, report: bool = True, figures: bool = False,
+                 setting_reports: bool = False):
         self.aggregate = aggregate
         self.report = report
         self.figures = figures
+        self.setting_reports = setting_reports
 
     def on_multirun_start(self, config, **kwargs: Any) -> None:
         from omegaconf import OmegaConf
@@ -543,8 +547,9 @@ class SweepCallback(_HydraCallback):
         record_timing("jobs")
         if self.aggregate:
             try:
-                failed = aggregate(sweep_dir, report=self.report,
-                                   figures=self.figures)["failed"]
+                failed = aggregate(sweep_dir, report=self.report, figures=self.figures,
+                                   setting_reports=self.setting_reports
+                                   or self.figures)["failed"]
             except OSError as err:  # e.g. a full disk: say so in one line; cells are kept
                 print(f"sweep: could not write the aggregate of {sweep_dir}: "
                       f"{describe_os_error(err)}; run `python -m sim.compare.sweep aggregate "
@@ -579,6 +584,9 @@ def main(argv: list[str] | None = None) -> int:
     agg.add_argument("--no-report", action="store_true", help="tables only")
     agg.add_argument("--figures", action="store_true",
                      help="draw the charts of every setting's report (off by default)")
+    agg.add_argument("--setting-reports", action="store_true",
+                     help="write the full report of every setting (by default only the "
+                          "index page with each setting's headline)")
     st = sub.add_parser("status", help="count complete / failed / incomplete cells")
     st.add_argument("sweep_dir", type=Path)
     args = parser.parse_args(argv)
@@ -596,7 +604,8 @@ def main(argv: list[str] | None = None) -> int:
             pass
         print(text)
         return 0
-    aggregate(args.sweep_dir, report=not args.no_report, figures=args.figures)
+    aggregate(args.sweep_dir, report=not args.no_report, figures=args.figures,
+              setting_reports=args.setting_reports or args.figures)
     return 0
 
 

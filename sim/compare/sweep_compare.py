@@ -203,7 +203,7 @@ def comparison_table(measures: pd.DataFrame, factors: list[str]) -> pd.DataFrame
     """Paired difference of each design vs usual care in each setting (module docstring).
 
     ``measures``: :func:`cell_measures` of every cell with its factor columns."""
-    from scipy.stats import t as t_dist
+    from sim.stats.core import _t_ppf
 
     others = [f for f in factors if f != "programme"]
     cols = [*COLUMNS, *others, *VALUES]
@@ -223,7 +223,7 @@ def comparison_table(measures: pd.DataFrame, factors: list[str]) -> pd.DataFrame
         reference_value=("value_ref", "mean"), difference=("diff", "mean"),
         sd=("diff", "std")).reset_index()
     n = stats_["n_replicates"].to_numpy()
-    q = t_dist.ppf(0.975, np.maximum(n - 1, 1))
+    q = _t_ppf(0.975, np.maximum(n - 1, 1))
     half = np.where(n >= 2, q * stats_["sd"].to_numpy() / np.sqrt(np.maximum(n, 1)), np.nan)
     stats_["low"] = stats_["difference"] - half
     stats_["high"] = stats_["difference"] + half
