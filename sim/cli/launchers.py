@@ -190,7 +190,6 @@ def execute_job_cached(idx, overrides, token: str, shared: bytes, singleton_stat
     starts from the parent's state as with hydra-joblib-launcher. Records this worker's CPU
     time at the job's start, after its config and at its end for experiments/sweep_bench.py."""
     from hydra.core.hydra_config import HydraConfig
-    from hydra.core.singleton import Singleton
     from hydra.core.utils import setup_globals
     from omegaconf import open_dict
 
@@ -199,7 +198,7 @@ def execute_job_cached(idx, overrides, token: str, shared: bytes, singleton_stat
     record_timing("job_start")
     hydra_context, config, task_function = _shared(token, shared)
     setup_globals()
-    Singleton.set_state(pickle.loads(singleton_state))
+    set_singleton_state(pickle.loads(singleton_state))
     sweep_config = cached_sweep_config(hydra_context.config_loader, config, list(overrides),
                                        base)
     with open_dict(sweep_config):
@@ -210,6 +209,22 @@ def execute_job_cached(idx, overrides, token: str, shared: bytes, singleton_stat
     ret = run_job_lean(hydra_context, sweep_config, task_function)
     record_timing("job_end")
     return ret
+
+
+def set_singleton_state(state: dict) -> None:
+    """Hydra's ``Singleton.set_state(state)``, keeping this process's plugin registry.
+
+    ``set_state`` replaces every singleton and then rebuilds the plugin registry (it is not
+    in the parent's state): it scans and imports every ``hydra_plugins`` module again, most
+    of a job's set-up time in a reused worker. The registry found in this process is the
+    same every time, so a job after the first keeps it."""
+    from hydra.core.plugins import Plugins
+    from hydra.core.singleton import Singleton
+
+    plugins = Singleton._instances.get(Plugins)
+    if plugins is not None and Plugins not in state["instances"]:
+        state = {**state, "instances": {**state["instances"], Plugins: plugins}}
+    Singleton.set_state(state)
 
 
 def run_job_lean(hydra_context, config, task_function):
@@ -246,9 +261,9 @@ def run_job_lean(hydra_context, config, task_function):
     orig_hydra_cfg = HydraConfig.instance().cfg
     output_dir = Path(str(OmegaConf.select(config, "hydra.sweep.dir")),
                       str(OmegaConf.select(config, "hydra.sweep.subdir"))).absolute()
-    with read_write(config.hydra.runtime), open_dict(config.hydra.runtime):
-        config.hydra.runtime.output_dir = str(output_dir)
-    HydraConfig.instance().set_config(config)
+    for node in (config, HydraConfig.instance().cfg):  # as set_config(config) again, cheaper
+        with read_write(node.hydra.runtime), open_dict(node.hydra.runtime):
+            node.hydra.runtime.output_dir = str(output_dir)
     try:
         ret = JobReturn()
         ret.overrides = OmegaConf.to_container(config.hydra.overrides.task)
