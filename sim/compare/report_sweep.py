@@ -99,7 +99,7 @@ def _fill_entry(entry: dict, i: int, cs: list, out_dir: Path, figures: bool,
         return entry
     sub = out_dir / _slug(i, name)
     try:
-        comp = rp.compare_cells(cs)
+        comp = rp.compare_cells(cs, detail=full)
         page = rp.write_report([c.path for c in cs], sub, if_exists="refuse",
                                comparison=comp, draw_figures=figures) if full else None
     except rp.ReportError as err:
