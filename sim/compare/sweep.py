@@ -39,7 +39,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import math
 import os
 import re
 import sys
@@ -50,6 +49,8 @@ from typing import Any
 
 from sim.cli.resources import guard_sweep
 from sim.compare.sweep_compare import cell_measures, comparison_table
+from sim.compare.sweep_progress import PROGRESS_FILE, SWEEP_FILE, append_line  # noqa: F401
+from sim.compare.sweep_progress import progress_line as _progress
 from sim.config import CONFIG_DIR, to_plain, validate
 from sim.errors import typed_line as one_line  # Type: message
 from sim.io import describe_os_error, remove_stale_staging, write_atomic
@@ -61,8 +62,6 @@ CELLS = "cells"
 RESULTS = "results"
 CELL_FILE = "cell.json"
 FAILED_FILE = "FAILED.json"
-PROGRESS_FILE = "progress.jsonl"
-SWEEP_FILE = "sweep.json"
 AGGREGATE = "aggregate"
 HASH_EXCLUDED = ("output",)  # settings that do not change any result table
 FACTOR_EXCLUDED = ("experiment", "output")  # overrides that are not scenario factors
@@ -84,16 +83,6 @@ MAX_KEY_CHARS = 120
 # --------------------------------------------------------------------------------------
 # Small helpers
 # --------------------------------------------------------------------------------------
-
-
-def append_line(path: Path, record: dict) -> None:
-    """Append one JSON line with a single write (O_APPEND: lines from workers do not mix)."""
-    data = (json.dumps(record, sort_keys=True) + "\n").encode()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, data)
-    finally:
-        os.close(fd)
 
 
 def record_timing(phase: str, **extra) -> None:
@@ -226,54 +215,6 @@ def task_config(cfg) -> dict:
 def is_complete(cell_dir: Path) -> bool:
     """True if ``cell_dir`` holds results written to completion (atomic rename + manifest)."""
     return (cell_dir / CELL_FILE).is_file() and (cell_dir / RESULTS / "manifest.json").is_file()
-
-
-def _progress(sweep_dir: Path, key: str, status: str, seconds: float,
-              cpu: float = 0.0, simulate_cpu: float = 0.0) -> str:
-    """Record a finished job and return the progress line ``[k/N] ... ETA``.
-
-    ``cpu``: the job's CPU time in :func:`run_cell`; ``simulate_cpu``: the part of it inside
-    the ``simulate()`` call (build, loop, every table), for experiments/sweep_bench.py."""
-    now = time.time()
-    append_line(sweep_dir / PROGRESS_FILE, {"cell": key, "status": status, "pid": os.getpid(),
-                                            "seconds": round(seconds, 3),
-                                            "cpu_seconds": round(cpu, 3),
-                                            "simulate_cpu_seconds": round(simulate_cpu, 3),
-                                            "time": now})
-    try:
-        sweep = json.loads((sweep_dir / SWEEP_FILE).read_text())
-    except (OSError, ValueError):
-        sweep = None
-    verb = {"done": "done in", "skipped": "skipped (complete)", "failed": "FAILED after"}[status]
-    timing = f" {seconds:.1f} s" if status != "skipped" else ""
-    if not sweep:
-        return f"[cell] {key} {verb}{timing}"
-    started, total = sweep["started"], sweep["total"]
-    done = 0
-    with open(sweep_dir / PROGRESS_FILE) as fh:
-        for line in fh:
-            try:
-                if json.loads(line)["time"] >= started:
-                    done += 1
-            except (ValueError, KeyError):
-                continue  # a line being written by another worker
-    elapsed = now - started
-    left = max(total - done, 0)
-    eta = elapsed / done * left if done else float("nan")
-    eta_text = "-" if math.isnan(eta) else _duration(eta)
-    return (f"[{done}/{total}] {key} {verb}{timing}; elapsed {_duration(elapsed)}, "
-            f"ETA {eta_text}")
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, secs = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
 
 
 def run_cell(cfg, sweep_dir: Path, task_overrides: list[str], choices: dict) -> str:
