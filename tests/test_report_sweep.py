@@ -83,3 +83,25 @@ def test_setting_reports_leave_charts_out_unless_asked(runs, tmp_path, monkeypat
         text = page.read_text()
         assert all(f'src="{uri}"' in text for uri in drawn.values())
         assert "--figures" not in text
+
+
+def _setting_sections(text: str) -> list[str]:
+    """The index page's section of each setting, without its link to a full report."""
+    body = text.split("<h2 ", 1)[1]
+    return [re.sub(r' <a href="[^"]*">Full report for this setting</a>\.', "", part)
+            for part in body.split("<h2 ")]
+
+
+def test_index_without_setting_reports_has_the_same_headlines_and_no_report_folders(
+        runs, tmp_path):
+    full = write_sweep_report([runs], tmp_path / "full", quiet=True, workers=1).read_text()
+    index = write_sweep_report([runs], tmp_path / "index", quiet=True, workers=1, full=False)
+    text = index.read_text()
+    # nothing but the index page: no folder per setting, no link to one
+    assert [p.name for p in index.parent.iterdir()] == ["index.html"]
+    assert "report.html" not in text and "--setting-reports" in text
+    # every setting is there with the same headline table, word for word
+    sections = _setting_sections(text)
+    assert len(sections) == 3 and sections == _setting_sections(full)
+    assert "no usual_care run in this setting (runs of: ips_smi)" in text
+    assert text.count("per 1,000") == 2

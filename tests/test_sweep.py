@@ -60,6 +60,9 @@ def test_joblib_two_workers_and_basic_launcher_give_identical_tables(basic_sweep
         key = json.loads((cell_dir / "cell.json").read_text())["key"]
         joined = summary[summary["cell"] == key]
         assert sorted(joined["value"].round(12)) == sorted(own["value"].round(12))
+    # each job has Hydra's log file in its own folder (sim.cli.launchers.run_job_lean)
+    assert sorted(p.name for p in (out / "jobs").iterdir()) == ["0", "1", "2", "3"]
+    assert all((out / "jobs" / n / "rtw_sim.log").is_file() for n in "0123")
     # progress: every job reports k/N with an ETA, the last one 4/4
     lines = [ln for ln in result.stdout.splitlines() if re.match(r"\[\d+/\d+\] ", ln)]
     assert len(lines) == 4 and all("/4]" in ln and "ETA" in ln for ln in lines)
@@ -256,9 +259,10 @@ def test_aggregate_hands_every_complete_cell_to_the_report(basic_sweep, tmp_path
     shutil.copytree(src, copy)
     calls = []
 
-    def write_sweep_report(paths, out_dir, quiet=False, figures=None):  # per setting + index
+    def write_sweep_report(paths, out_dir, quiet=False, figures=None, full=None):  # index
         calls.append((list(paths), out_dir))
         assert figures is False  # the settings' charts are off unless asked for
+        assert full is False  # and so are the settings' full reports
         out_dir.mkdir()
         return out_dir / "report.md"
 
@@ -490,3 +494,30 @@ def test_a_worker_given_the_parents_composed_config_does_not_compose_and_matches
         c["hydra"]["runtime"].pop("cwd")
     assert job_c == full_c and job_c["pathways"]["rtw"]["manual_hr"] == 0.85
     assert OmegaConf.is_struct(job) == OmegaConf.is_struct(full)
+
+
+def test_cells_write_what_the_aggregate_reads_and_leave_out_the_rest(basic_sweep):
+    out, _ = basic_sweep
+    for results in out.glob("cells/*/results"):
+        files = {p.name for p in results.iterdir()}
+        assert not files & set(sweep.CELL_LEAVE_OUT)
+        assert {"group_summary.parquet", "economics.parquet", "manifest.json"} <= files
+        manifest = json.loads((results / "manifest.json").read_text())
+        assert set(manifest["files"]) == files  # the manifest lists exactly what is there
+
+
+def test_the_sweeper_does_not_compose_again_the_cells_the_preflight_checked(monkeypatch):
+    from sim.cli import launchers
+
+    composed = []
+    monkeypatch.setattr(launchers, "cached_sweep_config",
+                        lambda loader, master, overrides, shipped=None: composed.append(
+                            overrides))
+    monkeypatch.setattr(launchers, "_CHECKED", set())
+    sweeper = type("S", (), {"hydra_context": None, "config_loader": None, "config": None})()
+    checked = [["programme=usual_care", "population.n=100"], ["programme=ips_smi"]]
+    launchers.mark_checked(checked)
+    batch = [*checked, ["programme=ips_smi", "population.n=100"],
+             ["population.n=100", "programme=usual_care"]]  # same lines, another order
+    launchers.validate_batch_cached(sweeper, batch)
+    assert composed == batch[2:]

@@ -82,3 +82,14 @@ def test_differences_are_paired_and_named_per_setting(tmp_path):
     assert (sii["low"] <= sii["difference"]).all() and (sii["difference"] <= sii["high"]).all()
     eth = comp[comp["metric"] == "ethnic_gap"]
     assert eth["difference"].to_numpy() == pytest.approx([-0.05, -0.05])
+
+
+def test_t_quantile_is_scipy_stats_t_ppf_bit_for_bit():
+    from scipy.stats import t
+
+    from sim.stats.core import _t_ppf
+
+    df = np.arange(1, 300)
+    for q in (0.5, 0.9, 0.95, 0.975, 0.995):
+        assert np.array_equal(_t_ppf(q, df), t.ppf(q, df))
+        assert _t_ppf(q, 7) == t.ppf(q, 7)

@@ -295,7 +295,12 @@ def check(argv: list[str], config_name: str = "config", task_function=None) -> s
                         except Exception as err:
                             return (f"{one_line(err)} (in hydra.sweeper.params of "
                                     f"experiment={name})")
-            return _validate_cells(cells, config_name)
+            problem = _validate_cells(cells, config_name)
+            if problem is None and args.multirun:  # Hydra's sweeper need not compose them again
+                from sim.cli.launchers import mark_checked
+
+                mark_checked(cells)
+            return problem
     except ConfigError as err:
         return str(err)
     except Exception as err:  # a broken config file (YAML tags, syntax): one line

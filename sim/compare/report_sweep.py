@@ -78,17 +78,20 @@ def _headline(comp) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _entry(i: int, name: str, cs: list, out_dir: Path, figures: bool = False) -> dict:
-    """One setting's report (written under ``out_dir``) and its line of the index page."""
+def _entry(i: int, name: str, cs: list, out_dir: Path, figures: bool = False,
+           full: bool = True) -> dict:
+    """One setting's line of the index page and (``full``) its report, written under
+    ``out_dir``."""
     entry = {"name": name, "runs": len(cs), "link": None, "table": None, "note": ""}
     cpu0 = time.process_time()
     try:
-        return _fill_entry(entry, i, cs, out_dir, figures)
+        return _fill_entry(entry, i, cs, out_dir, figures, full)
     finally:
         record_timing("report_setting", setting_cpu=time.process_time() - cpu0)
 
 
-def _fill_entry(entry: dict, i: int, cs: list, out_dir: Path, figures: bool) -> dict:
+def _fill_entry(entry: dict, i: int, cs: list, out_dir: Path, figures: bool,
+                full: bool = True) -> dict:
     name = entry["name"]
     if not any(c.design == rp.REFERENCE for c in cs):
         designs = ", ".join(sorted({c.design for c in cs}))
@@ -96,13 +99,13 @@ def _fill_entry(entry: dict, i: int, cs: list, out_dir: Path, figures: bool) -> 
         return entry
     sub = out_dir / _slug(i, name)
     try:
-        comp = rp.compare_cells(cs)
+        comp = rp.compare_cells(cs, detail=full)
         page = rp.write_report([c.path for c in cs], sub, if_exists="refuse",
-                               comparison=comp, draw_figures=figures)
+                               comparison=comp, draw_figures=figures) if full else None
     except rp.ReportError as err:
         entry["note"] = f"not compared: {err}"
     else:
-        entry["link"] = f"{sub.name}/{page.name}"
+        entry["link"] = f"{sub.name}/{page.name}" if page is not None else None
         entry["table"] = rp._table(_headline(comp), text=True)
         entry["people"] = f"{int(comp.cells[0].manifest.get('n_agents') or 0):,}"
     return entry
@@ -117,7 +120,8 @@ def _workers(settings_count: int, workers: int | None) -> int:
 
 
 def write_sweep_report(paths, out_dir: Path, quiet: bool = False,
-                       workers: int | None = None, figures: bool = False) -> Path:
+                       workers: int | None = None, figures: bool = False,
+                       full: bool = True) -> Path:
     """Reports of every setting of the runs under ``paths`` and their index page.
 
     The settings' reports are independent, so they are written by ``workers`` processes
@@ -128,7 +132,13 @@ def write_sweep_report(paths, out_dir: Path, quiet: bool = False,
     ``figures``: draw each setting's charts. Off by default: five matplotlib charts per
     setting were about a quarter of all the CPU of a 30-cell benchmark sweep (issue 19);
     the pages say so and the tables hold the same numbers. A single setting's report keeps
-    its charts (one report)."""
+    its charts (one report).
+
+    ``full=False``: the index page only, each setting with its headline (the same numbers),
+    no report per setting. Rendering a setting's full report (its DCEA, tables and page)
+    was about 60% of a sweep's report CPU and 8% of all of a 100-cell benchmark sweep's
+    (issue 19); a sweep's aggregate writes them when asked (``--setting-reports``).
+    A single setting's report is always written in full."""
     cells = rp.load_cells(paths)
     groups = settings(cells)
     if len(groups) == 1:
@@ -140,19 +150,21 @@ def write_sweep_report(paths, out_dir: Path, quiet: bool = False,
         from joblib import Parallel, delayed
 
         entries = Parallel(n_jobs=n, backend="loky")(
-            delayed(_entry)(i, name, cs, out_dir, figures)
+            delayed(_entry)(i, name, cs, out_dir, figures, full)
             for i, (name, cs) in enumerate(groups))
     else:
-        entries = [_entry(i, name, cs, out_dir, figures) for i, (name, cs) in enumerate(groups)]
+        entries = [_entry(i, name, cs, out_dir, figures, full)
+                   for i, (name, cs) in enumerate(groups)]
     if not quiet:
         for entry in entries:
-            print(f"report: setting {entry['name']}: {entry['link'] or entry['note']}",
+            print(f"report: setting {entry['name']}: "
+                  f"{entry['link'] or entry['note'] or 'headline on the index page'}",
                   file=sys.stderr)
-    (out_dir / INDEX).write_text(render_index(entries), encoding="utf-8")
+    (out_dir / INDEX).write_text(render_index(entries, full), encoding="utf-8")
     return out_dir / INDEX
 
 
-def render_index(entries: list[dict]) -> str:
+def render_index(entries: list[dict], full: bool = True) -> str:
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
     env = Environment(loader=FileSystemLoader(rp._TEMPLATES), autoescape=True,
@@ -162,4 +174,10 @@ def render_index(entries: list[dict]) -> str:
         "designs against usual care on the same people. Changes are design minus usual care "
         "with 95% intervals over paired replicates; an interval that spans zero means the "
         "runs cannot tell the change from noise.")
+    if not full:
+        intro += Markup(
+            " The full report of each setting (every measure, costs, the distributional "
+            "cost-effectiveness analysis) is not written by default in a sweep: "
+            "<code>python -m sim.compare.sweep aggregate &lt;sweep dir&gt; "
+            "--setting-reports</code> writes them all.")
     return env.get_template("sweep_index.html.j2").render(entries=entries, intro=intro)

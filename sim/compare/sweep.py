@@ -39,7 +39,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import math
 import os
 import re
 import sys
@@ -50,6 +49,8 @@ from typing import Any
 
 from sim.cli.resources import guard_sweep
 from sim.compare.sweep_compare import cell_measures, comparison_table
+from sim.compare.sweep_progress import PROGRESS_FILE, SWEEP_FILE, append_line  # noqa: F401
+from sim.compare.sweep_progress import progress_line as _progress
 from sim.config import CONFIG_DIR, to_plain, validate
 from sim.errors import typed_line as one_line  # Type: message
 from sim.io import describe_os_error, remove_stale_staging, write_atomic
@@ -61,8 +62,6 @@ CELLS = "cells"
 RESULTS = "results"
 CELL_FILE = "cell.json"
 FAILED_FILE = "FAILED.json"
-PROGRESS_FILE = "progress.jsonl"
-SWEEP_FILE = "sweep.json"
 AGGREGATE = "aggregate"
 HASH_EXCLUDED = ("output",)  # settings that do not change any result table
 FACTOR_EXCLUDED = ("experiment", "output")  # overrides that are not scenario factors
@@ -71,6 +70,11 @@ REFERENCE_PROGRAMME = "usual_care"
 # the gap decomposition re-runs the cell three times (sim.uncertainty.decomposition)
 SWEEP_OFF = {("output", "plots"): False, ("output", "write_agents"): False,
              ("outcomes", "decomposition_n"): 0}
+# per-cell files a sweep does not write: nothing reads them (the aggregate and the reports
+# read group_summary.parquet, economics, rtw_curves and the manifest), and writing them was
+# about 60% of each cell's writing (summary.md alone ~80 ms, weekly_counts.parquet ~70 ms,
+# the csv copy of group_summary ~35 ms per 10 x 10k cell); a single run writes them all
+CELL_LEAVE_OUT = ("summary.md", "group_summary.csv", "weekly_counts.parquet")
 FAIL_ENV = "RTW_SIM_FAIL_CELL"  # test hook: cells whose overrides contain this string raise
 TIMINGS_ENV = "RTW_SIM_SWEEP_TIMINGS"  # bench hook: file to which phases append their CPU time
 MAX_KEY_CHARS = 120
@@ -79,16 +83,6 @@ MAX_KEY_CHARS = 120
 # --------------------------------------------------------------------------------------
 # Small helpers
 # --------------------------------------------------------------------------------------
-
-
-def append_line(path: Path, record: dict) -> None:
-    """Append one JSON line with a single write (O_APPEND: lines from workers do not mix)."""
-    data = (json.dumps(record, sort_keys=True) + "\n").encode()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, data)
-    finally:
-        os.close(fd)
 
 
 def record_timing(phase: str, **extra) -> None:
@@ -207,57 +201,20 @@ def sweep_output_defaults(cfg: dict, task_overrides: list[str], choices: dict) -
     return out
 
 
+def task_config(cfg) -> dict:
+    """The job's config as a resolved plain dict, without Hydra's node (which
+    :func:`sim.cli.launchers.run_job_lean` leaves in: it does not copy the config)."""
+    from omegaconf import DictConfig, OmegaConf
+
+    if isinstance(cfg, DictConfig) and "hydra" in cfg:
+        return {k: OmegaConf.to_container(cfg[k], resolve=True) if OmegaConf.is_config(cfg[k])
+                else cfg[k] for k in cfg if k != "hydra"}
+    return to_plain(cfg)
+
+
 def is_complete(cell_dir: Path) -> bool:
     """True if ``cell_dir`` holds results written to completion (atomic rename + manifest)."""
     return (cell_dir / CELL_FILE).is_file() and (cell_dir / RESULTS / "manifest.json").is_file()
-
-
-def _progress(sweep_dir: Path, key: str, status: str, seconds: float,
-              cpu: float = 0.0, simulate_cpu: float = 0.0) -> str:
-    """Record a finished job and return the progress line ``[k/N] ... ETA``.
-
-    ``cpu``: the job's CPU time in :func:`run_cell`; ``simulate_cpu``: the part of it inside
-    the ``simulate()`` call (build, loop, every table), for experiments/sweep_bench.py."""
-    now = time.time()
-    append_line(sweep_dir / PROGRESS_FILE, {"cell": key, "status": status, "pid": os.getpid(),
-                                            "seconds": round(seconds, 3),
-                                            "cpu_seconds": round(cpu, 3),
-                                            "simulate_cpu_seconds": round(simulate_cpu, 3),
-                                            "time": now})
-    try:
-        sweep = json.loads((sweep_dir / SWEEP_FILE).read_text())
-    except (OSError, ValueError):
-        sweep = None
-    verb = {"done": "done in", "skipped": "skipped (complete)", "failed": "FAILED after"}[status]
-    timing = f" {seconds:.1f} s" if status != "skipped" else ""
-    if not sweep:
-        return f"[cell] {key} {verb}{timing}"
-    started, total = sweep["started"], sweep["total"]
-    done = 0
-    with open(sweep_dir / PROGRESS_FILE) as fh:
-        for line in fh:
-            try:
-                if json.loads(line)["time"] >= started:
-                    done += 1
-            except (ValueError, KeyError):
-                continue  # a line being written by another worker
-    elapsed = now - started
-    left = max(total - done, 0)
-    eta = elapsed / done * left if done else float("nan")
-    eta_text = "-" if math.isnan(eta) else _duration(eta)
-    return (f"[{done}/{total}] {key} {verb}{timing}; elapsed {_duration(elapsed)}, "
-            f"ETA {eta_text}")
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, secs = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
 
 
 def run_cell(cfg, sweep_dir: Path, task_overrides: list[str], choices: dict) -> str:
@@ -276,7 +233,7 @@ def run_cell(cfg, sweep_dir: Path, task_overrides: list[str], choices: dict) -> 
                    for o in task_overrides}
     checked, problem = None, None
     try:
-        checked = sweep_output_defaults(validate(to_plain(cfg)), task_overrides, choices)
+        checked = sweep_output_defaults(validate(task_config(cfg)), task_overrides, choices)
         digest = cell_hash(checked)
     except Exception as err:  # noqa: BLE001 - recorded as this cell's failure below
         problem = err
@@ -304,7 +261,7 @@ def run_cell(cfg, sweep_dir: Path, task_overrides: list[str], choices: dict) -> 
         cpu1 = time.process_time()
         results = simulate(checked, validated=True)
         in_simulate = time.process_time() - cpu1
-        write_results(results, cell_dir / RESULTS)
+        write_results(results, cell_dir / RESULTS, leave_out=CELL_LEAVE_OUT)
         (cell_dir / FAILED_FILE).unlink(missing_ok=True)
     except Exception as err:  # noqa: BLE001 - a failed cell must not stop the sweep
         if is_complete(cell_dir):  # the same cell twice in one sweep: the other one won
@@ -385,14 +342,16 @@ def _save_csv(df, path: Path) -> None:
 
 
 def aggregate(sweep_dir: Path, report: bool = True, quiet: bool = False,
-              figures: bool = False) -> dict:
+              figures: bool = False, setting_reports: bool = False) -> dict:
     """Join every complete cell into ``aggregate/summary.parquet`` and build the report.
 
     The table is sorted and holds no paths, times or host names, so it is byte-identical
     whichever launcher and however many workers produced the cells. Returns counts and
     paths; failed and incomplete cells are listed in ``aggregate/failures.csv``.
     ``figures``: draw the charts of every setting's report (off by default: see
-    :func:`sim.compare.report_sweep.write_sweep_report`).
+    :func:`sim.compare.report_sweep.write_sweep_report`); ``setting_reports``: write the
+    full report of every setting, not only the index page with each setting's headline
+    (off by default: about 60% of the report's CPU; one setting always gets its report).
     """
     import pandas as pd
 
@@ -451,7 +410,7 @@ def aggregate(sweep_dir: Path, report: bool = True, quiet: bool = False,
     report_dir = None
     if report and complete:
         report_dir = _write_report([c["dir"] / RESULTS for c in complete], sweep_dir / "report",
-                                   quiet, figures)
+                                   quiet, figures, setting_reports)
         record_timing("report")
     outcome = {"cells": len(cells), "complete": len(complete), "failed": len(failures),
                "summary": out_dir / "summary.parquet", "comparison": out_dir / "comparison.csv",
@@ -465,7 +424,7 @@ def aggregate(sweep_dir: Path, report: bool = True, quiet: bool = False,
 
 
 def _write_report(paths: list[Path], out_dir: Path, quiet: bool,
-                  figures: bool = False) -> Path | None:
+                  figures: bool = False, full: bool = False) -> Path | None:
     """The comparison report of every setting (:mod:`sim.compare.report_sweep`: one report per
     population / assumption setting and an index page naming them all)."""
     try:  # here, guarded: a report that cannot load must not lose the sweep's tables
@@ -475,7 +434,7 @@ def _write_report(paths: list[Path], out_dir: Path, quiet: bool,
             print(f"report: skipped (sim.compare.report_sweep not available: {one_line(err)})")
         return None
     try:
-        path = write_sweep_report(paths, out_dir, quiet, figures=figures)
+        path = write_sweep_report(paths, out_dir, quiet, figures=figures, full=full)
     except Exception as err:  # noqa: BLE001 - the tables above are already written
         print(f"report: failed: {one_line(err)}", file=sys.stderr)
         return None
@@ -498,10 +457,12 @@ except ImportError:  # pragma: no cover - Hydra is a dependency
 class SweepCallback(_HydraCallback):
     """Writes the cell count before a multirun (for progress) and aggregates after it."""
 
-    def __init__(self, aggregate: bool = True, report: bool = True, figures: bool = False):
+    def __init__(self, aggregate: bool = True, report: bool = True, figures: bool = False,
+                 setting_reports: bool = False):
         self.aggregate = aggregate
         self.report = report
         self.figures = figures
+        self.setting_reports = setting_reports
 
     def on_multirun_start(self, config, **kwargs: Any) -> None:
         from omegaconf import OmegaConf
@@ -527,8 +488,9 @@ class SweepCallback(_HydraCallback):
         record_timing("jobs")
         if self.aggregate:
             try:
-                failed = aggregate(sweep_dir, report=self.report,
-                                   figures=self.figures)["failed"]
+                failed = aggregate(sweep_dir, report=self.report, figures=self.figures,
+                                   setting_reports=self.setting_reports
+                                   or self.figures)["failed"]
             except OSError as err:  # e.g. a full disk: say so in one line; cells are kept
                 print(f"sweep: could not write the aggregate of {sweep_dir}: "
                       f"{describe_os_error(err)}; run `python -m sim.compare.sweep aggregate "
@@ -563,6 +525,9 @@ def main(argv: list[str] | None = None) -> int:
     agg.add_argument("--no-report", action="store_true", help="tables only")
     agg.add_argument("--figures", action="store_true",
                      help="draw the charts of every setting's report (off by default)")
+    agg.add_argument("--setting-reports", action="store_true",
+                     help="write the full report of every setting (by default only the "
+                          "index page with each setting's headline)")
     st = sub.add_parser("status", help="count complete / failed / incomplete cells")
     st.add_argument("sweep_dir", type=Path)
     args = parser.parse_args(argv)
@@ -580,7 +545,8 @@ def main(argv: list[str] | None = None) -> int:
             pass
         print(text)
         return 0
-    aggregate(args.sweep_dir, report=not args.no_report, figures=args.figures)
+    aggregate(args.sweep_dir, report=not args.no_report, figures=args.figures,
+              setting_reports=args.setting_reports or args.figures)
     return 0
 
 

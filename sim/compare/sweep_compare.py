@@ -63,17 +63,21 @@ def _rows(values: dict, dimension: str, metric: str, group: str) -> list[dict]:
              "value": float(v)} for r, v in values.items()]
 
 
-def _inequality(v_imd, n_imd, v_eth, n_eth, metric: str) -> list[dict]:
+def _inequality(imd, eth, metric: str) -> list[dict]:
     """Per replicate: SII, RII, Q5-Q1 gap, concentration index, ethnic gaps of ``metric``
-    (``v_*``/``n_*``: values and denominators, replicate x group, or None)."""
+    (``imd``/``eth``: :func:`_wide`'s (replicates, groups, values, denominators), or None)."""
 
     rows: list[dict] = []
     q = [str(i) for i in range(1, 6)]
-    if v_imd is not None and set(q) <= set(v_imd.columns):
-        v, n = v_imd[q], n_imd[q]
+    if imd is not None and set(q) <= set(imd[1]):
+        reps, columns, values, denominators = imd
+        at = [columns.index(g) for g in q]
         out: dict[str, dict] = {"sii": {}, "rii": {}, "imd_gap": {},
                                 "concentration_index": {}}
-        for r, y, w in zip(v.index, v.to_numpy(float), n.to_numpy(float), strict=True):
+        # column-major, as pandas hands a frame's columns over: each replicate's row is a
+        # strided view, summed and multiplied in the same order as always (same bits)
+        for r, y, w in zip(reps, np.asfortranarray(values[:, at]),
+                           np.asfortranarray(denominators[:, at]), strict=True):
             if not (np.isfinite(y).all() and np.isfinite(w).all()):
                 continue  # a quintile with no value in this replicate
             s = slope_index(y, w, ci="none")
@@ -83,36 +87,70 @@ def _inequality(v_imd, n_imd, v_eth, n_eth, metric: str) -> list[dict]:
                 concentration_index(y, np.arange(1, 6), w).index if y @ w > 0 else np.nan)
         for name, vals in out.items():
             rows += _rows(vals, "inequality", name, metric)
-    if v_eth is None:
+    if eth is None:
         return rows
-    minorities = [g for g in v_eth.columns if g != WHITE_BRITISH]
-    if WHITE_BRITISH in v_eth and minorities:
-        vals = v_eth[minorities].to_numpy(float)
-        w = np.where(np.isfinite(vals), n_eth[minorities].to_numpy(float), 0.0)  # empty: 0
+    reps, columns, values, denominators = eth
+    minorities = [j for j, g in enumerate(columns) if g != WHITE_BRITISH]
+    if WHITE_BRITISH in columns and minorities:
+        # column-major as above: the row sums add in the same order as always
+        vals = np.asfortranarray(values[:, minorities])
+        w = np.where(np.isfinite(vals), np.asfortranarray(denominators[:, minorities]),
+                     0.0)  # empty: 0
         with np.errstate(invalid="ignore", divide="ignore"):
             mean_min = np.nansum(np.nan_to_num(vals) * w, axis=1) / w.sum(axis=1)
-        wb = v_eth[WHITE_BRITISH].to_numpy(float)
-        rows += _rows(dict(zip(v_eth.index, wb - mean_min, strict=True)), "inequality",
+        wb = values[:, columns.index(WHITE_BRITISH)].copy()
+        rows += _rows(dict(zip(reps, wb - mean_min, strict=True)), "inequality",
                       "ethnic_gap", metric)
         with np.errstate(divide="ignore", invalid="ignore"):
             rel = np.where(wb > 0, mean_min / wb, np.nan)
-        rows += _rows(dict(zip(v_eth.index, rel, strict=True)), "inequality", "ethnic_gap_rel",
+        rows += _rows(dict(zip(reps, rel, strict=True)), "inequality", "ethnic_gap_rel",
                       metric)
     return rows
 
 
 def _wide(summary: pd.DataFrame, metrics) -> dict:
-    """(metric, dimension) -> (values, denominators), replicate x group, in one reshape."""
-    sub = summary[summary["metric"].isin(metrics)
-                  & summary["dimension"].isin(BY_GROUP)]
+    """(metric, dimension) -> (replicates, groups, values, denominators), the arrays
+    replicate x group: the first row of
+    each (metric, dimension, replicate, group), the groups of all these rows as columns
+    (sorted; NaN where a key has no such group), the replicates of the key as the index.
+
+    What ``set_index(...).unstack("group")`` of the rows gives, built with numpy: the
+    reshape ran once per cell and was a third of a sweep's aggregation (issue 19)."""
+    sub = summary[summary["metric"].isin(metrics) & summary["dimension"].isin(BY_GROUP)]
     if sub.empty:
         return {}
+    groups = sub["group"].to_numpy(object)
+    if not all(isinstance(g, str) for g in groups):  # missing groups: pandas' own rules
+        return _wide_pandas(sub)
+    columns = sorted(set(groups))
+    col = {g: i for i, g in enumerate(columns)}
+    cells: dict = {}
+    for m, d, r, g, v, n in zip(sub["metric"].to_numpy(object),
+                                sub["dimension"].to_numpy(object),
+                                sub["replicate"].to_numpy(), groups,
+                                sub["value"].to_numpy(float), sub["n"].to_numpy(float),
+                                strict=True):
+        cells.setdefault((m, d), {}).setdefault(r, {}).setdefault(col[g], (v, n))
+    out = {}
+    for key, reps in cells.items():
+        order = sorted(reps)
+        values = np.full((len(order), len(columns)), np.nan)
+        denominators = np.full((len(order), len(columns)), np.nan)
+        for i, r in enumerate(order):
+            for j, (v, n) in reps[r].items():
+                values[i, j], denominators[i, j] = v, n
+        out[key] = (order, columns, values, denominators)
+    return out
+
+
+def _wide_pandas(sub: pd.DataFrame) -> dict:
     wide = sub.set_index(["metric", "dimension", "replicate", "group"])[["value", "n"]]
     wide = wide[~wide.index.duplicated()].unstack("group")
     out = {}
     for key in wide.index.droplevel("replicate").unique():
         part = wide.loc[key]
-        out[key] = (part["value"], part["n"])
+        out[key] = (list(part.index), list(part["value"].columns),
+                    part["value"].to_numpy(float), part["n"].to_numpy(float))
     return out
 
 
@@ -140,16 +178,16 @@ def _economics(econ: pd.DataFrame, config: dict) -> list[dict]:
 def cell_measures(results_dir: Path, summary: pd.DataFrame) -> pd.DataFrame:
     """Every measure of one cell, per replicate (long: replicate, dimension, group, metric,
     value), from its ``group_summary`` (``summary``), ``economics`` and manifest."""
-    keep = summary[summary["metric"].map(_is_outcome)
-                   & summary["dimension"].isin(("all", *BY_GROUP))]
+    metric = summary["metric"]
+    outcomes = [m for m in metric.unique() if isinstance(m, str) and _is_outcome(m)]
+    keep = summary[metric.isin(outcomes) & summary["dimension"].isin(("all", *BY_GROUP))]
     frames = [keep[["replicate", "dimension", "group", "metric", "value"]]]
     rows: list[dict] = []
     rtw = sorted(m for m in set(keep["metric"]) if m.startswith(("rtw_", "sustained_rtw_")))
     wide = _wide(summary, rtw)
     for metric in rtw:
-        v_imd, n_imd = wide.get((metric, "imd_quintile"), (None, None))
-        v_eth, n_eth = wide.get((metric, "ethnicity"), (None, None))
-        rows += _inequality(v_imd, n_imd, v_eth, n_eth, metric)
+        rows += _inequality(wide.get((metric, "imd_quintile")), wide.get((metric, "ethnicity")),
+                            metric)
     econ_path = Path(results_dir) / "economics.parquet"
     if econ_path.is_file():
         manifest = json.loads((Path(results_dir) / "manifest.json").read_text())
@@ -165,7 +203,7 @@ def comparison_table(measures: pd.DataFrame, factors: list[str]) -> pd.DataFrame
     """Paired difference of each design vs usual care in each setting (module docstring).
 
     ``measures``: :func:`cell_measures` of every cell with its factor columns."""
-    from scipy.stats import t as t_dist
+    from sim.stats.core import _t_ppf
 
     others = [f for f in factors if f != "programme"]
     cols = [*COLUMNS, *others, *VALUES]
@@ -185,7 +223,7 @@ def comparison_table(measures: pd.DataFrame, factors: list[str]) -> pd.DataFrame
         reference_value=("value_ref", "mean"), difference=("diff", "mean"),
         sd=("diff", "std")).reset_index()
     n = stats_["n_replicates"].to_numpy()
-    q = t_dist.ppf(0.975, np.maximum(n - 1, 1))
+    q = _t_ppf(0.975, np.maximum(n - 1, 1))
     half = np.where(n >= 2, q * stats_["sd"].to_numpy() / np.sqrt(np.maximum(n, 1)), np.nan)
     stats_["low"] = stats_["difference"] - half
     stats_["high"] = stats_["difference"] + half

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
@@ -168,8 +169,9 @@ def summary_markdown(results, figures: list[str]) -> str:
     return "\n".join(lines)
 
 
-def write_results(results, dest: Path) -> Path:
-    """Write every table, figure and the manifest to ``dest`` atomically."""
+def write_results(results, dest: Path, leave_out: Collection[str] = ()) -> Path:
+    """Write every table, figure and the manifest to ``dest`` atomically; ``leave_out``:
+    file names not to write (a sweep's cells: :data:`sim.compare.sweep.CELL_LEAVE_OUT`)."""
     dest = Path(dest)
     # what the run freed (its model), before the writers' peak; a cycle collection costs
     # ~50 ms, worth it only where memory matters (not per cell of a sweep of small cells)
@@ -179,6 +181,8 @@ def write_results(results, dest: Path) -> Path:
         files = []
 
         def save(name, writer):
+            if name in leave_out:
+                return
             writer(staging / name)
             files.append(name)
 
