@@ -278,6 +278,8 @@ class Programme:
         self._chosen = np.zeros(n, dtype=bool)  # scratch for _set_effects
         self.imd = people.imd_quintile
         self.replicate = people.replicate
+        # each component's rows (1-D views of the tables above, which are never replaced)
+        self._rows = [_Rows(self, k) for k in range(k)]
 
     @property
     def active(self) -> bool:
@@ -311,22 +313,24 @@ class Programme:
         self._changed = []  # people whose weekly multipliers may change (_set_effects)
         self._note_entries(t, since)
         referrals: dict[tuple[int, int], np.ndarray] = {}  # components sharing a referral
-        for k, comp in enumerate(self.components):
-            rows = _Rows(self, k)  # this component's rows (1-D views: cheaper indexing)
+        streams = model.streams
+        for k, (comp, rows) in enumerate(zip(self.components, self._rows, strict=True)):
             # 1. referral and uptake at the referral week of a spell (once per person)
             cand = referrals.get((comp.acts_on, comp.refer_week))
             if cand is None:
                 cand = referrals[comp.acts_on, comp.refer_week] = self._referral_week(
                     comp, t, state, since)
-            cand = cand[comp.eligible[cand] & (rows.status[cand] == NEVER)]
             if cand.size:
-                self._refer(model.streams, comp, rows, t, cand)
-            # 2-3. the waiting list and its starts
+                cand = cand[comp.eligible[cand] & (rows.status[cand] == NEVER)]
+                if cand.size:
+                    self._refer(streams, comp, rows, t, cand)
+            # 2-3. the waiting list and its starts (with no capacity limit nobody waits:
+            # _refer starts them at once)
             if self.waiting[k].size:
                 self._admit(comp, k, rows, t, state, since)
             # 4. drop-out and completion
             if self.enrolled[k].size:
-                self._leave(model.streams, comp, k, rows, t)
+                self._leave(streams, comp, k, rows, t)
         self._set_effects(model, t)
 
     def _referral_week(self, comp, t, state, since) -> np.ndarray:
@@ -340,14 +344,20 @@ class Programme:
     def _refer(self, streams, comp, rows, t, cand) -> None:
         """Referral and uptake draws for the candidates; who takes it up joins the list."""
         referred = cand[streams.uniform_at(t, comp.draws[0], cand) < comp.p_referral[cand]]
+        if not referred.size:
+            return
         # (a person's draw does not depend on who else draws: only the referred)
         took = streams.uniform_at(t, comp.draws[1], referred) < comp.p_uptake[referred]
         joins = referred[took]
         declined = referred[~took]
         rows.status[declined] = DECLINED
         rows.status_week[declined] = t
-        rows.status[joins] = WAITING
         rows.status_week[joins] = t
+        if comp.capacity is None:  # nobody waits: what _admit would do with them this week
+            # (they are in the state, waited 0 weeks <= max_wait_weeks, and wait_weeks is 0)
+            self._start(rows, t, joins)
+            return
+        rows.status[joins] = WAITING
         self.waiting[rows.k] = np.concatenate([self.waiting[rows.k], joins])
 
     def _admit(self, comp, k, rows, t, state, since) -> None:
@@ -373,12 +383,16 @@ class Programme:
             start, w = ranked[take], np.sort(ranked[~take])
         if start.size:
             rows.wait_weeks[start] = t - rows.status_week[start]
-            rows.status[start] = ENROLLED
-            rows.status_week[start] = t
-            rows.start_week[start] = t
-            self.enrolled[k] = np.concatenate([self.enrolled[k], start])
-            self.starts_by_week[k, min(t, self.starts_by_week.shape[1] - 1)] += start.size
+            self._start(rows, t, start)
         self.waiting[k] = w
+
+    def _start(self, rows, t, start) -> None:
+        """``start`` (their wait already recorded) begin the service this week."""
+        rows.status[start] = ENROLLED
+        rows.status_week[start] = t
+        rows.start_week[start] = t
+        self.enrolled[rows.k] = np.concatenate([self.enrolled[rows.k], start])
+        self.starts_by_week[rows.k, min(t, self.starts_by_week.shape[1] - 1)] += start.size
 
     def _leave(self, streams, comp, k, rows, t) -> None:
         """Drop-out and completion of the enrolled; the rest count one more week."""
