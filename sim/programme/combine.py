@@ -34,13 +34,17 @@ def placement(components, lagged, idx, multidomain: bool):
     who is in two or more of the domains health, coordination and workplace (None unless
     ``multidomain``): the same for every effect of a week, so found once."""
     pos = [np.searchsorted(idx, members) if members.size else None for members in lagged]
-    if not multidomain:
-        return pos, None
-    domains = np.zeros((len(DOMAINS), idx.size), dtype=bool)
+    return pos, multidomain_people(components, pos, idx.size) if multidomain else None
+
+
+def multidomain_people(components, pos, size: int) -> np.ndarray:
+    """Per position of ``idx``: in two or more of the domains health, coordination and
+    workplace (``pos``: each component's people's positions, None: nobody)."""
+    domains = np.zeros((len(DOMAINS), size), dtype=bool)
     for comp, p in zip(components, pos, strict=True):
         if p is not None:
             domains[DOMAINS.index(comp.domain), p] = True
-    return pos, domains[:3].sum(axis=0) >= 2
+    return domains[:3].sum(axis=0) >= 2
 
 
 def combine(programme, key, lagged, pos, multi, size, shares=None):
@@ -87,4 +91,4 @@ def _strongest(filling, size):
     return pool
 
 
-__all__ = ["combine", "fading", "placement", "whole"]
+__all__ = ["combine", "fading", "multidomain_people", "placement", "whole"]
