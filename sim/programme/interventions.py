@@ -434,11 +434,15 @@ class Programme:
         priority with ties broken by waiting time then person index (deterministic)."""
         joined = self.status_week[k, w]
         rep = self.replicate[w]
-        if comp.priority == "most_deprived":
-            return np.lexsort((w, joined, self.imd[w], rep))
         if comp.priority == "longest_absent":
             return np.lexsort((w, joined, since[w], rep))
-        return np.lexsort((w, joined, rep))
+        # the others by one int64 key in mixed radix (weeks joined 0..n_weeks, quintiles
+        # 1-5): the keys are unique (w is), so its argsort is lexsort's order, ~8x faster
+        n, weeks = self.status.shape[1], self.starts_by_week.shape[1] + 1
+        group = rep.astype(np.int64)
+        if comp.priority == "most_deprived":
+            group = group * 6 + self.imd[w]
+        return np.argsort((group * weeks + joined) * n + w)
 
     def _set_effects(self, model, t):
         """This week's multipliers, set only for the people whose multipliers may have
