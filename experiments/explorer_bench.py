@@ -16,7 +16,10 @@ printed) and as wall seconds:
     repeat               the same scenario again (Reset pressed again; back to a setting
                          seen before; only the person to follow changed): nothing reruns
     other design         a design not seen before (its Hydra composition is cached after
-                         the first time: "composed" is the case with it cached)
+                         the first time: "composed" is the case with it cached; "composed
+                         ahead": after the page's helper process, started at its first
+                         view, has composed every design, on the second core: its CPU
+                         seconds are printed apart)
     other seed           both arms rerun (usual care too: other people)
     prefetched           a lever changed, Reset pressed after the page's prefetch (which
                          starts when a control changes) has finished
@@ -30,9 +33,11 @@ comparison, the answer and the views.
 
     python experiments/explorer_bench.py [--n 20000] [--levers 8] [--repeats 3]
 
-Target (issue 18): a new lever value answers in under 1 s at 20,000 people. Everything
-runs in this one process on one core (nothing is overlapped on a second core), so the CPU
-seconds are what the page needs; the wall seconds add what other processes took.
+Target (issue 18): a new lever value answers in under 1 s at 20,000 people. Every update
+runs in this one process on one core (nothing of an update is overlapped on a second core),
+so the CPU seconds are what the page needs; the wall seconds add what other processes took.
+The one thing on the second core is the page's helper process that composes the designs
+ahead of time (the "composed ahead" case: its CPU seconds are printed apart, not counted).
 """
 
 from __future__ import annotations
@@ -82,6 +87,28 @@ def _prefetched(n: int, **controls):
     app.PREFETCH.submit({"n": str(n), **controls})
     app.PREFETCH.wait_idle()
     return _update(n, **controls)[0]
+
+
+def _composed_ahead(n: int, design: str):
+    """Another design, after the page's helper process has composed every design of the
+    default preset (what the page starts at its first view; its CPU is the helper's, on
+    the second core, printed here, not this process's)."""
+    import resource
+
+    from sim.explorer import compose
+    from sim.explorer.scenario import Controls, background_pairs
+
+    assert not compose.is_composed(Controls().population, design), design
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    pairs = [p for p in background_pairs() if p[0] == Controls().population]
+    thread = compose.start_background(pairs)
+    if thread is not None:
+        thread.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    print(f"the page's helper process composed {len(pairs)} designs ahead of time: "
+          f"{cpu:.1f} CPU-s of its own (second core, niced)")
+    return _update(n, design=design)[0]
 
 
 def _best(samples):
@@ -186,10 +213,15 @@ def main():
     rows.append(("other design, composed", _update(n, design="rtw_coordinator",
                                                    refer_at_week="3")[0]))
     rows.append(("other seed", _update(n, seed="2")[0]))
+    rows.append(("other design, composed ahead by the page's helper process",
+                 _composed_ahead(n, "work_focused_cbt")))
     rows.append(("lever changed, prefetched", _prefetched(n, refer_at_week="40")))
     print(f"explorer update, new lever value ({len(new)} values: referral weeks and "
           f"capacities): median {statistics.median(cpu):.2f} CPU-s, max {max(cpu):.2f} "
           f"CPU-s ({statistics.median(wall):.2f} s and {max(wall):.2f} s wall)")
+    print("  each value: " + ", ".join(
+        f"{next(iter(c.values()))} {'weeks' if 'refer_at_week' in c else 'per 100k'} "
+        f"{s[0]:.2f}" for c, s in zip(levers, new, strict=False)))
     for name, (c, w) in rows:
         print(f"explorer update, {name}: {c:.2f} CPU-s ({w:.2f} s wall)")
     (c1, _), _ = _clock(model.step)

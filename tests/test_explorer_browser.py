@@ -64,7 +64,9 @@ def server():
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     log = open(ARTEFACTS / "explorer-server.log", "w")  # noqa: SIM115 - closed in finally
-    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
+    # (no compositions ahead of time: ~30 CPU-s of a helper process the test does not need)
+    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+           "RTW_EXPLORER_COMPOSE_AHEAD": "0"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "solara", "run", "sim/explorer/app.py", "--host", "127.0.0.1",
          "--port", str(port), "--no-open", "--production", "--no-check-version"],

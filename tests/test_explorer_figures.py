@@ -86,3 +86,20 @@ def test_kept_legends_are_the_legends_drawn_over_the_lines():
     assert ring.sum() < 0.05 * ring.size
     assert np.array_equal(kept[~ring], drawn[~ring])
     figures.clear()
+
+
+def test_the_two_difference_panels_share_limits_covering_both_rows():
+    """One scale for the gains by IMD quintile and by ethnic group (so a new lever value
+    needs a new background only when the widest gain crosses a step), covering every
+    group's difference in both rows. (~1 CPU-s: two arms at 500 people; with seed 2 the
+    rows' own limits would differ: 10 and 20 points.)"""
+    outcome = ExplorerModel(n="500", replicates="1", seed="2").outcome
+    design = outcome.design.config["programme"]["name"]
+    rows = figures._curves_data(outcome, design, same=False)
+    diff_limits = {limits[1] for _, _, limits in rows}
+    assert len(diff_limits) == 1
+    (lo, hi), = diff_limits
+    for _, des, _ in rows:
+        for part in des.values():
+            d = 100 * part["vs_usual_care"].to_numpy()
+            assert lo <= d.min() and d.max() <= hi

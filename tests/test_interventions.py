@@ -367,3 +367,21 @@ def test_combine_rule_for_people_in_two_components(make_config, rule, both):
     rtw = model.effects.arrays["rtw"]
     np.testing.assert_allclose(rtw[in_both], both)
     np.testing.assert_allclose(rtw[only_coord], 1.3)  # one domain: no multi-domain term
+
+
+@pytest.mark.parametrize("priority", ["fifo", "most_deprived"])
+def test_waiting_list_order_is_the_lexicographic_one(make_config, priority):
+    """The waiting list's order (one int64 key sorted) is lexsort's: by replicate, (IMD
+    quintile,) week joined, then person; over many people, replicates and weeks joined."""
+    model = RTWModel(make_config("programme=multicomponent_capped", "population.n=300",
+                                 "replicates=3", "horizon_weeks=40"))
+    p = model.programme
+    comp = p.components[0]
+    comp.priority = priority
+    rng = np.random.default_rng(5)
+    w = rng.permutation(p.status.shape[1])[:700]
+    p.status_week[0, w] = rng.integers(0, p.starts_by_week.shape[1], w.size)
+    joined, rep = p.status_week[0, w], p.replicate[w]
+    keys = (w, joined, rep) if priority == "fifo" else (w, joined, p.imd[w], rep)
+    order = p._priority_order(comp, w, model.columns["state_since"], 0)
+    np.testing.assert_array_equal(order, np.lexsort(keys))

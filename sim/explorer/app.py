@@ -27,10 +27,19 @@ from mesa.visualization.utils import update_counter
 
 from sim.engine.categories import CONDITION_LABELS, ETHNICITY_LABELS, STATES
 from sim.evidence.registry import load_registry
+from sim.explorer import compose
 from sim.explorer.adapter import ExplorerModel
 from sim.explorer.figures import MARGINS, PALETTE, costs_png, curves_png
 from sim.explorer.runs import Prefetcher, _Memo
-from sim.explorer.scenario import DESIGNS, IMD_TARGETS, KEY_EVIDENCE, PRESETS, REFERENCE, Controls
+from sim.explorer.scenario import (
+    DESIGNS,
+    IMD_TARGETS,
+    KEY_EVIDENCE,
+    PRESETS,
+    REFERENCE,
+    Controls,
+    background_pairs,
+)
 from sim.explorer.views import design_label, gaps_view
 
 STATE_COLOURS = dict(zip(STATES, ("#009E73", "#D55E00", "#56B4E9", "#E69F00", "#999999",
@@ -313,6 +322,8 @@ def Page():
     with solara.AppBar():
         solara.AppBarTitle("rtw-sim explorer: return-to-work designs, who gains")
     update_counter.get()  # re-draw after every step (Mesa's force_update)
+    # compose every design ahead of time, in a helper process (once per server process)
+    solara.use_effect(lambda: compose.start_background(background_pairs()) and None, [])
     # start computing a changed scenario at once, before Reset asks for it
     solara.use_effect(lambda: PREFETCH.submit(params.value) if params.value else None,
                       [params.value])

@@ -2,7 +2,8 @@
 
 :class:`Controls` holds the page's settings, as typed (text fields give strings).
 :func:`build_scenario` composes the chosen population preset and design with Hydra (each
-preset x design once per process: composition costs ~0.3-0.5 CPU-s), applies the settings to
+preset x design once per process, ~0.4-1 CPU-s; the page composes them ahead of time in a
+helper process: :mod:`sim.explorer.compose`), applies the settings to
 the composed config and checks it with the CLI's own schema (:func:`sim.config.validate`), so
 a bad value gives the CLI's one-line message. It also writes the ``python -m sim`` overrides
 that reproduce the config exactly.
@@ -13,16 +14,15 @@ from __future__ import annotations
 import copy
 import re
 import shlex
-import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field, fields
-from functools import lru_cache
 
 import yaml
 
-from sim.config import CONFIG_DIR, ConfigError, load_config, validate
+from sim.config import CONFIG_DIR, ConfigError, validate
 from sim.engine.categories import ETHNICITIES
 from sim.errors import ExplorerError
+from sim.explorer import compose
 from sim.programme.effects import read_evidence_ids
 
 REFERENCE = "usual_care"
@@ -126,18 +126,20 @@ def _set(cfg: dict, path: str, value) -> None:
     node[last] = value
 
 
-_HYDRA_LOCK = threading.Lock()  # Hydra's global state: one composition at a time
-
-
-@lru_cache(maxsize=64)
-def _composed_cached(population: str, design: str) -> dict:
-    with _HYDRA_LOCK:
-        return load_config([f"population={population}", f"programme={design}"])
-
-
 def _composed(population: str, design: str) -> dict:
-    """The preset x design config as Hydra composes it (cached; callers get a copy)."""
-    return copy.deepcopy(_composed_cached(population, design))
+    """The preset x design config as Hydra composes it (cached, and composed ahead of time
+    in a helper process once the page has started: :mod:`sim.explorer.compose`; callers
+    get a copy)."""
+    return copy.deepcopy(compose.composed(population, design))
+
+
+def background_pairs() -> list[tuple[str, str]]:
+    """What the page composes ahead of time, in order: usual care and every design on the
+    default preset, then on the other presets."""
+    first = Controls().population
+    designs = [REFERENCE, Controls().design] + [d for d in DESIGNS
+                                                if d not in (REFERENCE, Controls().design)]
+    return [(p, d) for p in [first] + [q for q in PRESETS if q != first] for d in designs]
 
 
 def _check_choice(key: str, value, choices) -> None:

@@ -59,7 +59,7 @@ from sim.engine.categories import (
     STATES,
     WORKING,
 )
-from sim.programme.combine import combine, fading, placement, whole
+from sim.programme.combine import combine, fading, multidomain_people, placement, whole
 from sim.programme.effects import resolve_cost, resolve_persistence
 from sim.programme.eligibility import static_mask
 from sim.programme.persistence import NEGLIGIBLE, Persistence
@@ -275,9 +275,11 @@ class Programme:
         self._entered: dict[int, np.ndarray] = {}
         self._lookback = max([c.refer_week for c in self.components], default=0)
         self._mask = np.zeros(n, dtype=bool)  # scratch for _union
-        self._chosen = np.zeros(n, dtype=bool)  # scratch for _set_effects
+        self._where = np.full(n, -1, dtype=np.int64)  # scratch for _within
         self.imd = people.imd_quintile
         self.replicate = people.replicate
+        # each component's rows (1-D views of the tables above, which are never replaced)
+        self._rows = [_Rows(self, k) for k in range(k)]
 
     @property
     def active(self) -> bool:
@@ -311,22 +313,24 @@ class Programme:
         self._changed = []  # people whose weekly multipliers may change (_set_effects)
         self._note_entries(t, since)
         referrals: dict[tuple[int, int], np.ndarray] = {}  # components sharing a referral
-        for k, comp in enumerate(self.components):
-            rows = _Rows(self, k)  # this component's rows (1-D views: cheaper indexing)
+        streams = model.streams
+        for k, (comp, rows) in enumerate(zip(self.components, self._rows, strict=True)):
             # 1. referral and uptake at the referral week of a spell (once per person)
             cand = referrals.get((comp.acts_on, comp.refer_week))
             if cand is None:
                 cand = referrals[comp.acts_on, comp.refer_week] = self._referral_week(
                     comp, t, state, since)
-            cand = cand[comp.eligible[cand] & (rows.status[cand] == NEVER)]
             if cand.size:
-                self._refer(model.streams, comp, rows, t, cand)
-            # 2-3. the waiting list and its starts
+                cand = cand[comp.eligible[cand] & (rows.status[cand] == NEVER)]
+                if cand.size:
+                    self._refer(streams, comp, rows, t, cand)
+            # 2-3. the waiting list and its starts (with no capacity limit nobody waits:
+            # _refer starts them at once)
             if self.waiting[k].size:
                 self._admit(comp, k, rows, t, state, since)
             # 4. drop-out and completion
             if self.enrolled[k].size:
-                self._leave(model.streams, comp, k, rows, t)
+                self._leave(streams, comp, k, rows, t)
         self._set_effects(model, t)
 
     def _referral_week(self, comp, t, state, since) -> np.ndarray:
@@ -340,14 +344,20 @@ class Programme:
     def _refer(self, streams, comp, rows, t, cand) -> None:
         """Referral and uptake draws for the candidates; who takes it up joins the list."""
         referred = cand[streams.uniform_at(t, comp.draws[0], cand) < comp.p_referral[cand]]
+        if not referred.size:
+            return
         # (a person's draw does not depend on who else draws: only the referred)
         took = streams.uniform_at(t, comp.draws[1], referred) < comp.p_uptake[referred]
         joins = referred[took]
         declined = referred[~took]
         rows.status[declined] = DECLINED
         rows.status_week[declined] = t
-        rows.status[joins] = WAITING
         rows.status_week[joins] = t
+        if comp.capacity is None:  # nobody waits: what _admit would do with them this week
+            # (they are in the state, waited 0 weeks <= max_wait_weeks, and wait_weeks is 0)
+            self._start(comp, rows, t, joins)
+            return
+        rows.status[joins] = WAITING
         self.waiting[rows.k] = np.concatenate([self.waiting[rows.k], joins])
 
     def _admit(self, comp, k, rows, t, state, since) -> None:
@@ -373,12 +383,19 @@ class Programme:
             start, w = ranked[take], np.sort(ranked[~take])
         if start.size:
             rows.wait_weeks[start] = t - rows.status_week[start]
-            rows.status[start] = ENROLLED
-            rows.status_week[start] = t
-            rows.start_week[start] = t
-            self.enrolled[k] = np.concatenate([self.enrolled[k], start])
-            self.starts_by_week[k, min(t, self.starts_by_week.shape[1] - 1)] += start.size
+            self._start(comp, rows, t, start)
         self.waiting[k] = w
+
+    def _start(self, comp, rows, t, start) -> None:
+        """``start`` (their wait already recorded) begin the service this week; with no
+        lag their effect starts now (:meth:`_members`)."""
+        if comp.effect_lag_weeks == 0:
+            self._changed.append(start)
+        rows.status[start] = ENROLLED
+        rows.status_week[start] = t
+        rows.start_week[start] = t
+        self.enrolled[rows.k] = np.concatenate([self.enrolled[rows.k], start])
+        self.starts_by_week[rows.k, min(t, self.starts_by_week.shape[1] - 1)] += start.size
 
     def _leave(self, streams, comp, k, rows, t) -> None:
         """Drop-out and completion of the enrolled; the rest count one more week."""
@@ -417,11 +434,15 @@ class Programme:
         priority with ties broken by waiting time then person index (deterministic)."""
         joined = self.status_week[k, w]
         rep = self.replicate[w]
-        if comp.priority == "most_deprived":
-            return np.lexsort((w, joined, self.imd[w], rep))
         if comp.priority == "longest_absent":
             return np.lexsort((w, joined, since[w], rep))
-        return np.lexsort((w, joined, rep))
+        # the others by one int64 key in mixed radix (weeks joined 0..n_weeks, quintiles
+        # 1-5): the keys are unique (w is), so its argsort is lexsort's order, ~8x faster
+        n, weeks = self.status.shape[1], self.starts_by_week.shape[1] + 1
+        group = rep.astype(np.int64)
+        if comp.priority == "most_deprived":
+            group = group * 6 + self.imd[w]
+        return np.argsort((group * weeks + joined) * n + w)
 
     def _set_effects(self, model, t):
         """This week's multipliers, set only for the people whose multipliers may have
@@ -435,45 +456,64 @@ class Programme:
         self._changed = []
         if not idx.size:
             return
-        chosen = self._chosen  # scratch: all False between uses
-        chosen[idx] = True
-        keep = [chosen[m] for m in lagged]
-        chosen[idx] = False
-        lagged = [m[k] for m, k in zip(lagged, keep, strict=True)]
-        shares = [None if g is None else g[k] for g, k in zip(shares, keep, strict=True)]
-        pos, multi = placement(self.components, lagged, idx, self.multidomain_hr != 1.0)
+        lagged, shares, pos = self._within(idx, lagged, shares)
+        multi = (multidomain_people(self.components, pos, idx.size)
+                 if self.multidomain_hr != 1.0 else None)
         for key, name in _WEEKLY_HAZARDS:
             if eff[name] is None:
                 continue
             eff[name][idx] = combine(self, key, lagged, pos, multi, idx.size, shares)
-        if eff[REEMPLOY_INACTIVE] is not None:
-            serving = [e if c.acts_on in OUT_OF_WORK else e[:0]
-                       for c, e in zip(self.components, lagged, strict=True)]
-            eff[REEMPLOY_INACTIVE][idx] = self._combined("reemploy_hr", serving, idx, shares)
+        if eff[REEMPLOY_INACTIVE] is not None:  # only services for people out of work
+            pos = [p if c.acts_on in OUT_OF_WORK else None
+                   for c, p in zip(self.components, pos, strict=True)]
+            multi = (multidomain_people(self.components, pos, idx.size)
+                     if self.multidomain_hr != 1.0 else None)
+            eff[REEMPLOY_INACTIVE][idx] = combine(self, "reemploy_hr", lagged, pos, multi,
+                                                  idx.size, shares)
+
+    def _within(self, idx, lagged, shares):
+        """Each component's people who are in ``idx`` (sorted, unique), their shares, and
+        their positions in ``idx`` (None: nobody), as :func:`placement` finds them (a
+        scratch map person -> position instead of a binary search per component)."""
+        where = self._where  # scratch: -1 between uses
+        where[idx] = np.arange(idx.size)
+        members, kept_shares, pos = [], [], []
+        for m, g in zip(lagged, shares, strict=True):
+            p = where[m]
+            keep = p >= 0
+            members.append(m[keep])
+            kept_shares.append(None if g is None else g[keep])
+            p = p[keep]
+            pos.append(p if p.size else None)
+        where[idx] = -1
+        return members, kept_shares, pos
 
     def _union(self, groups: list[np.ndarray]) -> np.ndarray:
-        """Sorted unique people in any of ``groups`` (np.unique's result). A mask over
-        everyone is used unless the groups are tiny: np.unique (hash-based) of 1,000 people
-        costs ~1.4 ms, a mask of 20,000 bytes and np.flatnonzero ~0.1 ms."""
-        total = sum(g.size for g in groups)
-        if total <= 32:
-            return np.unique(np.concatenate(groups)) if groups else np.zeros(0, np.int64)
-        self._mask[:] = False
+        """Sorted unique people in any of ``groups`` (np.unique's result), by a mask over
+        everyone (np.unique, hash-based, costs more even for a few dozen people)."""
+        if not any(g.size for g in groups):
+            return np.zeros(0, np.int64)
+        mask = self._mask  # scratch: all False between uses
         for g in groups:
-            self._mask[g] = True
-        return np.flatnonzero(self._mask)
+            mask[g] = True
+        idx = np.flatnonzero(mask)
+        mask[idx] = False
+        return idx
 
     def _members(self, t):
         """Per component: the people its weekly effects reach this week (enrolled past the
         lag, then former participants while their effect lasts) and each one's share of
-        the enrolled log HR (None: all 1, e.g. nobody former or an effect that lasts whole)."""
+        the enrolled log HR (None: all 1, e.g. nobody former or an effect that lasts whole).
+        People whose effect starts this week join ``_changed`` (with no lag, :meth:`_start`
+        adds them)."""
         members, shares = [], []
         for k, (c, e) in enumerate(zip(self.components, self.enrolled, strict=True)):
-            weeks_in = t - self.status_week[k][e]
-            # (with no lag everyone enrolled is reached: the week of a status is never later
-            # than this week)
-            on = e if c.effect_lag_weeks == 0 else e[weeks_in >= c.effect_lag_weeks]
-            self._changed.append(e[weeks_in == c.effect_lag_weeks])  # the effect starts
+            if c.effect_lag_weeks == 0:  # everyone enrolled is reached
+                on = e
+            else:
+                weeks_in = t - self.status_week[k][e]
+                on = e[weeks_in >= c.effect_lag_weeks]
+                self._changed.append(e[weeks_in == c.effect_lag_weeks])  # the effect starts
             f = self.former[k]
             if not f.size:
                 members.append(on)
