@@ -12,10 +12,14 @@ venv:
 run: venv  ## run the default scenario; results and summary under outputs/latest/
 	$(PY) -m sim $(ARGS)
 
-# a file at a time to whichever worker is free, the longest files first (tests/conftest.py)
+# a file at a time to whichever worker is free, the longest files first (tests/conftest.py).
+# Bytecode is written even where the environment sets PYTHONDONTWRITEBYTECODE (this machine's
+# does): the suite starts ~100 interpreters, and in a fresh clone, whose venv is installed
+# --no-compile, each would otherwise compile numpy, pandas, hydra ... and sim from source
+# again (`python -m sim --help`: 2.0 instead of 0.9 s CPU). Written once, they are reused.
 test: venv  ## ruff, then the full test suite (what CI runs)
 	$(PY) -m ruff check .
-	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder $(ARGS)
+	env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder $(ARGS)
 
 lint: venv
 	$(PY) -m ruff check .

@@ -1,8 +1,11 @@
 """``python -m sim`` never loses a user's data: run directories, paths, full disks, kills.
 
-Each test drives the real command line in a subprocess, from a scratch working directory
-holding a user's file, and checks what is left on disk afterwards (issue 12, items 1, 2, 8,
-9 and 11).
+Each test drives the command line from a scratch working directory holding a user's file,
+and checks what is left on disk afterwards (issue 12, items 1, 2, 8, 9 and 11). Runs and
+kills go through a real ``python -m sim`` subprocess; command lines the pre-flight refuses
+(before Hydra starts) go through the same pre-flight in-process (``preflight`` below: an
+interpreter's start-up saved each), with one real command line for each kind of refusal
+(config error, output error) so the CLI's printing and exit code stay checked.
 """
 
 import json
@@ -22,6 +25,25 @@ def sim(*args, cwd, timeout=180):
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run([sys.executable, "-m", "sim", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout)
+
+
+def preflight(*args, cwd, monkeypatch):
+    """What ``python -m sim *args`` answers from ``cwd`` to a command line its pre-flight
+    refuses, without a new interpreter: sim/__main__.py calls the same ``prepare`` before
+    Hydra starts and prints its ConfigError / OutputError as one line with exit code 2
+    (that printing: test_config_name_flag_..., test_a_non_empty_run_dir_...)."""
+    from sim.__main__ import main
+    from sim.cli.preflight import prepare
+    from sim.errors import ConfigError, OutputError
+
+    monkeypatch.chdir(cwd)
+    try:
+        prepare(list(args), task_function=main)
+    except ConfigError as err:
+        return subprocess.CompletedProcess(args, 2, "", f"config error: {err}\n")
+    except OutputError as err:
+        return subprocess.CompletedProcess(args, 2, "", f"output error: {err}\n")
+    raise AssertionError(f"the pre-flight accepted {args}")
 
 
 def one_line_error(result, code=2, starts=None):
@@ -86,12 +108,13 @@ def fill(point: Path, leave_bytes: int = 0) -> None:
 # ---- 1: a config error never deletes anything ---------------------------------------
 
 
-@pytest.mark.parametrize("run_dir", [".", "", "notes"])
-def test_config_error_with_flags_keeps_every_user_file(home, run_dir):
+@pytest.mark.parametrize("run_dir, real", [(".", True), ("", False), ("notes", False)])
+def test_config_error_with_flags_keeps_every_user_file(home, run_dir, real, monkeypatch):
     # used to rmtree the run directory: with -cd the pre-flight was skipped, and
     # hydra.run.dir=. (or '') deleted the whole working directory, .git included
-    result = sim("-cd", str(REPO / "configs"), f"hydra.run.dir={run_dir}", "population.n=-5",
-                 cwd=home)
+    args = ("-cd", str(REPO / "configs"), f"hydra.run.dir={run_dir}", "population.n=-5")
+    result = sim(*args, cwd=home) if real else preflight(*args, cwd=home,
+                                                         monkeypatch=monkeypatch)
     one_line_error(result, starts="config error: population.n: got -5")
     assert intact(home)
     assert not (home / ".hydra").exists() and not (home / "notes" / ".hydra").exists()
@@ -103,9 +126,9 @@ def test_config_name_flag_is_checked_before_hydra_starts(home):
     assert sorted(p.name for p in home.iterdir()) == ["notes", "precious.txt"]
 
 
-def test_traversal_in_a_name_is_refused_and_the_parent_is_kept(home):
-    result = sim("-cd", str(REPO / "configs"), "programme.name=/../../../..", "replicates=0",
-                 cwd=home)
+def test_traversal_in_a_name_is_refused_and_the_parent_is_kept(home, monkeypatch):
+    result = preflight("-cd", str(REPO / "configs"), "programme.name=/../../../..",
+                       "replicates=0", cwd=home, monkeypatch=monkeypatch)
     line = one_line_error(result, starts="config error:")
     assert "replicates" in line or "programme.name" in line
     assert intact(home)
@@ -157,15 +180,15 @@ def test_parallel_default_runs_get_their_own_directories(home):
     ("programme.name=a/b", "programme.name"),
     ("population.name=${oc.env:HOME}", "population.name"),
 ])
-def test_names_must_be_safe_file_names(home, override, key):
-    result = sim(*SMALL, override, cwd=home)
+def test_names_must_be_safe_file_names(home, override, key, monkeypatch):
+    result = preflight(*SMALL, override, cwd=home, monkeypatch=monkeypatch)
     line = one_line_error(result, starts=f"config error: {key}:")
     assert os.environ.get("HOME", "/root") not in line.split("got", 1)[0]
     assert not (home / "outputs").exists()
 
 
-def test_empty_run_dir_is_refused(home):
-    result = sim(*SMALL, "hydra.run.dir=", cwd=home)
+def test_empty_run_dir_is_refused(home, monkeypatch):
+    result = preflight(*SMALL, "hydra.run.dir=", cwd=home, monkeypatch=monkeypatch)
     one_line_error(result, starts="output error: hydra.run.dir: empty")
     assert sorted(p.name for p in home.iterdir()) == ["notes", "precious.txt"]
 
@@ -173,9 +196,9 @@ def test_empty_run_dir_is_refused(home):
 # ---- 11: where output cannot go ------------------------------------------------------
 
 
-def test_outputs_being_a_file_is_one_line(home):
+def test_outputs_being_a_file_is_one_line(home, monkeypatch):
     (home / "outputs").write_text("not a directory")
-    result = sim(*SMALL, cwd=home)
+    result = preflight(*SMALL, cwd=home, monkeypatch=monkeypatch)
     one_line_error(result, starts="output error: cannot create outputs/runs")
     assert (home / "outputs").read_text() == "not a directory"
 
@@ -191,20 +214,20 @@ def test_latest_being_a_real_directory_is_left_alone(home):
     assert (latest / "mine.txt").read_text() == "keep me"
 
 
-def test_read_only_output_is_one_line(home, tmpfs):
+def test_read_only_output_is_one_line(home, tmpfs, monkeypatch):
     ro = tmpfs("1m", readonly=True)
-    result = sim(*SMALL, f"hydra.run.dir={ro / 'run'}", cwd=home)
+    result = preflight(*SMALL, f"hydra.run.dir={ro / 'run'}", cwd=home, monkeypatch=monkeypatch)
     one_line_error(result, starts="output error: cannot create")
 
 
-def test_python_tag_in_a_config_dir_runs_nothing(home):
+def test_python_tag_in_a_config_dir_runs_nothing(home, monkeypatch):
     conf = home / "myconf"
     conf.mkdir()
     marker = home / "pwned"
     (conf / "config.yaml").write_text(
         f'defaults:\n  - population: fit_note_cohort\nx: !!python/object/apply:os.system '
         f'["touch {marker}"]\n')
-    result = sim("-cd", str(conf), *SMALL, cwd=home)
+    result = preflight("-cd", str(conf), *SMALL, cwd=home, monkeypatch=monkeypatch)
     line = one_line_error(result, starts="config error:")
     assert "python/object/apply" in line
     assert not marker.exists()
@@ -213,10 +236,11 @@ def test_python_tag_in_a_config_dir_runs_nothing(home):
 # ---- 8: full disks and killed runs ------------------------------------------------------
 
 
-def test_full_disk_before_the_run_is_one_line(home, tmpfs):
+def test_full_disk_before_the_run_is_one_line(home, tmpfs, monkeypatch):
     disk = tmpfs("256k")
     fill(disk)
-    result = sim(*SMALL, f"hydra.run.dir={disk / 'run'}", cwd=home)
+    result = preflight(*SMALL, f"hydra.run.dir={disk / 'run'}", cwd=home,
+                       monkeypatch=monkeypatch)
     one_line_error(result, starts="output error: not enough free disk space")
     assert sorted(p.name for p in disk.iterdir()) == ["filler"]
 
