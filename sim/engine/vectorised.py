@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.engine import moves
 from sim.engine.absent import AbsentTable
 from sim.engine.calendar import find_sorted
 from sim.engine.categories import (
@@ -19,21 +20,14 @@ from sim.engine.categories import (
     INACTIVE,
     INACTIVE_BENEFIT,
     PHASED,
-    RETIRED,
     STATES,
     UNEMPLOYED,
     WORKING,
 )
 from sim.engine.pathways import (
-    CLAIM,
-    INACTIVITY,
-    INACTIVITY_BENEFIT,
-    JOB_LOSS,
     RELAPSE,
     RETIRE,
     RETURN,
-    SEEK,
-    SEPARATION,
     competing_probabilities,
     two_way_outcome,
 )
@@ -214,7 +208,9 @@ class VectorisedEngine:
 
     def _apply(self, t, groups):
         """Transitions of the movers ``groups`` [(idx, outcome)] in the order absent,
-        phased, working, unemployed, inactive (every decision used start-of-week values)."""
+        phased, working, unemployed, inactive (every decision used start-of-week values;
+        each person moves once, so the order of the updates below does not matter). New
+        states and events come from one lookup a mover (:mod:`sim.engine.moves`)."""
         col = self.columns
         pw = self.pathways
         state = col["state"]
@@ -228,77 +224,40 @@ class VectorisedEngine:
         from_state = state[moved]
         group_base = self._group_state_base[moved]
         self._close_states(moved, from_state, nxt)
+        to_state, events, present = moves.lookup(
+            from_state, np.concatenate([out for _, out in groups]))
 
-        def pick(k, code):
-            idx, out = groups[k]
-            return idx[out == code]
+        def who(bit):
+            return moved[(events & bit) != 0]
 
-        # retirement (from any state): sustained-return credit for those leaving work
-        retiring = np.concatenate([pick(k, RETIRE) for k in range(len(groups))])
-        left_work = np.concatenate([pick(1, RETIRE), pick(2, RETIRE), pick(1, SEPARATION),
-                                    pick(2, SEPARATION)])
-        if left_work.size:
-            self._check_sustained(left_work, nxt - last_return[left_work])
-        state[retiring] = RETIRED
-        self._first_time("retired_week", retiring, obs_next)
-
-        # absent -> work (phased or full)
-        ret = pick(0, RETURN)
-        if ret.size:
+        new_spell = who(moves.NEW_SPELL) if present & moves.NEW_SPELL else moved[:0]
+        if present & moves.LEFT_WORK:  # leaving work: a sustained return to credit?
+            left = who(moves.LEFT_WORK)
+            self._check_sustained(left, nxt - last_return[left])
+        if new_spell.size and self.recording:
+            col["spells"][new_spell] += 1
+            in_work = nxt - last_return[new_spell]
+            col["relapses"][new_spell] += (in_work <= pw.relapse_window).astype(np.int16)
+        if present & moves.RETURN_FROM_ABSENCE:  # absent -> work (phased or full)
+            back = (events & moves.RETURN_FROM_ABSENCE) != 0
+            ret = moved[back]
             phased = self.streams.uniform_at(t, "return_mode", ret) < self.phased_probability(ret)
-            state[ret] = np.where(phased, PHASED, WORKING)
+            to_state[back] = np.where(phased, PHASED, WORKING)
             col["phased_return"][ret] = phased
             col["early_return"][ret] = (nxt - state_since[ret]) < pw.early_before[ret]
             self._returned(ret, nxt, obs_next)
-        jl = pick(0, JOB_LOSS)
-        state[jl] = UNEMPLOYED
-        self._first_time("job_loss_week", jl, obs_next)
-        on_benefit = pick(0, INACTIVITY_BENEFIT)
-        state[on_benefit] = INACTIVE_BENEFIT
-        self._first_time("benefit_week", on_benefit, obs_next)
-        ina = np.concatenate([pick(0, INACTIVITY), pick(3, INACTIVITY)])
-        state[ina] = INACTIVE
-        self._first_time("inactive_week", np.concatenate([ina, on_benefit]), obs_next)
-
-        # phased -> full hours
-        state[pick(1, RETURN)] = WORKING
-        # ordinary job separation from work
-        sep = np.concatenate([pick(1, SEPARATION), pick(2, SEPARATION)])
-        state[sep] = UNEMPLOYED
-        self._first_time("separation_week", sep, obs_next)
-        # relapse from phased or working: a new absence spell
-        new_spell = np.concatenate([pick(1, RELAPSE), pick(2, RELAPSE)])
-        if new_spell.size:
-            in_work = nxt - last_return[new_spell]
-            self._check_sustained(new_spell, in_work)
-            if self.recording:
-                col["spells"][new_spell] += 1
-                col["relapses"][new_spell] += (in_work <= pw.relapse_window).astype(np.int16)
-            self._first_time("first_onset", new_spell, obs_next)
-            state[new_spell] = ABSENT
-
-        # inactive for ill health: a claim, or leaving inactivity
-        claim = pick(4, CLAIM)
-        state[claim] = INACTIVE_BENEFIT
-        self._first_time("benefit_week", claim, obs_next)
-        seek = pick(4, SEEK)
-        state[seek] = UNEMPLOYED
-        inactive_to_work = pick(4, RETURN)
-        self._first_time("left_inactive_week", np.concatenate([seek, inactive_to_work]),
-                         obs_next)
-
-        # unemployed or inactive -> (re-)employed
-        reemp = np.concatenate([pick(3, RETURN), inactive_to_work])
-        if reemp.size:
-            state[reemp] = WORKING
+        if present & moves.REEMPLOYED:  # unemployed or inactive -> work
+            reemp = who(moves.REEMPLOYED)
             col["phased_return"][reemp] = False
             col["early_return"][reemp] = False
-            self._first_time("reemployed_week", reemp, obs_next)
             self._returned(reemp, nxt, obs_next)
-
+        if self.recording:
+            for name, bit in moves.BIT.items():
+                if present & bit:
+                    self._first_time(name, who(bit), obs_next)
+        state[moved] = to_state
         state_since[moved] = nxt
         self._absent.update(self._absent_leaving, new_spell)
-        to_state = state[moved]
         self._rosters.move(moved, from_state, to_state)
         size = self.n_groups * N_STATES
         self._counts -= np.bincount(group_base + from_state, minlength=size)
