@@ -40,7 +40,7 @@ from sim.engine.rng import Streams
 from sim.engine.rosters import Rosters
 from sim.engine.scheduling import WorkScheduling
 from sim.engine.screens import out_of_work_bounds
-from sim.engine.vectorised import N_STATES, VectorisedEngine
+from sim.engine.vectorised import N_STATES, VectorisedEngine, add_counts
 from sim.programme.effects import resolve_design
 from sim.programme.interventions import Programme
 from sim.vocabulary import HAZARD_KEYS
@@ -272,7 +272,8 @@ class RTWModel(WorkScheduling, VectorisedEngine, mesa.Model):
             col["band_week"][moved] = self._band_next[lo:hi]
             self._reschedule_aged(t, moved)
         lo, hi = np.searchsorted(self._pension_sorted, key)
-        self.pension_due = np.sort(self._pension_order[lo:hi])  # State Pension age this week
+        # State Pension age this week (sorted: a stable argsort keeps people in order)
+        self.pension_due = self._pension_order[lo:hi]
 
     def step(self):
         t = self.engine_week
@@ -333,8 +334,7 @@ class RTWModel(WorkScheduling, VectorisedEngine, mesa.Model):
     def record_spell_end(self, lengths: np.ndarray, idx: np.ndarray):
         counts = self.spell_lengths.reshape(-1)  # a view: [replicate, length] flattened
         width = self.spell_lengths.shape[1]
-        counts += np.bincount(self.people.replicate[idx].astype(np.intp) * width + lengths,
-                              minlength=counts.size)
+        add_counts(counts, self.people.replicate[idx].astype(np.intp) * width + lengths, 1)
 
     # ---- internals ----------------------------------------------------------------------
 

@@ -37,6 +37,18 @@ from sim.engine.screens import high_edge, low_edge
 N_STATES = len(STATES)
 
 
+def add_counts(counts: np.ndarray, cells: np.ndarray, sign: int) -> None:
+    """``counts[cells] += sign`` for every entry of ``cells`` (repeats add up): ufunc.at
+    when the cells are fewer than the counts (a bincount allocates and adds the whole
+    ``counts``, ~90 microseconds a call at 10 replicates), else a bincount."""
+    if cells.size < counts.size:
+        np.add.at(counts, cells, sign)
+    elif sign > 0:
+        counts += np.bincount(cells, minlength=counts.size)
+    else:
+        counts -= np.bincount(cells, minlength=counts.size)
+
+
 class VectorisedEngine:
     """The weekly transitions of every person at once (mixed into ``RTWModel``)."""
 
@@ -110,8 +122,11 @@ class VectorisedEngine:
                                                 eff.get("job_loss", ia), table.copied(rows))
             nz = np.flatnonzero(out)  # STAY is 0
             moving.append((rows[nz], out[nz]))
-        rows = np.concatenate([r for r, _ in moving]) if moving else np.zeros(0, np.intp)
-        out = np.concatenate([o for _, o in moving]) if moving else np.zeros(0, np.int8)
+        if len(moving) == 1:  # one block of rows (up to absent.SCREEN_ROWS people)
+            rows, out = moving[0]
+        else:
+            rows = np.concatenate([r for r, _ in moving]) if moving else np.zeros(0, np.intp)
+            out = np.concatenate([o for _, o in moving]) if moving else np.zeros(0, np.int8)
         due_rows = table.rows_of(self.pension_due, self._scratch)
         if due_rows.size:  # State Pension age: retire whatever the draw
             rows, first = np.unique(np.concatenate([due_rows, rows]), return_index=True)
@@ -259,9 +274,8 @@ class VectorisedEngine:
         state_since[moved] = nxt
         self._absent.update(self._absent_leaving, new_spell)
         self._rosters.move(moved, from_state, to_state)
-        size = self.n_groups * N_STATES
-        self._counts -= np.bincount(group_base + from_state, minlength=size)
-        self._counts += np.bincount(group_base + to_state, minlength=size)
+        add_counts(self._counts, group_base + from_state, -1)
+        add_counts(self._counts, group_base + to_state, 1)
         return moved, from_state, to_state
 
     def _close_states(self, moved, from_state, nxt):
