@@ -80,14 +80,26 @@ class VectorisedEngine:
                                             "inactive": (INACTIVE, INACTIVE_BENEFIT)},
                                     N_STATES)
         rosters = self._rosters
+        ip, iu, ii = rosters["phased"], rosters["unemployed"], rosters["inactive"]
+        ua, up, uu, ui = self._transition_draws_of(t, (self._absent.idx, ip, iu, ii))
         groups = [
-            self._decide_absent(t),
-            self._decide_phased(t, rosters["phased"]),
+            self._decide_absent(t, ua),
+            self._decide_phased(t, ip, up),
             self._decide_working(t),
-            self._decide_unemployed(t, rosters["unemployed"]),
-            self._decide_inactive(t, rosters["inactive"]),
+            self._decide_unemployed(t, iu, uu),
+            self._decide_inactive(t, ii, ui),
         ]
         self._reschedule_after(t, *self._apply(t, groups))
+
+    def _transition_draws_of(self, t, groups) -> list:
+        """This week's ``transition`` draws of each index array of ``groups``, from one
+        call over them all (the same values: a person's draw depends on nothing else)."""
+        u = self.transition_draws(t, np.concatenate(groups))
+        out, lo = [], 0
+        for g in groups:
+            out.append(u[lo:lo + g.size])
+            lo += g.size
+        return out
 
     def _effect_bound(self, key) -> float:
         """This week's largest multiplier ``key`` in force (1 when none), computed once."""
@@ -106,16 +118,13 @@ class VectorisedEngine:
         nz = np.flatnonzero(out)  # STAY is 0
         return idx[nz], out[nz]
 
-    def _decide_absent(self, t):
+    def _decide_absent(self, t, u_all):
         """Absent: RTW, job loss, inactivity (on a benefit or not), retirement. Screens the
-        absent table (:mod:`sim.engine.absent`), then decides the candidates exactly."""
+        absent table (:mod:`sim.engine.absent`; ``u_all``: its people's draws, row by row),
+        then decides the candidates exactly."""
         table, eff = self._absent, self.effects
         moving = []
-
-        def draw(idx):
-            return self.transition_draws(t, idx)
-
-        for rows, u, week in table.candidate_blocks(t, draw, eff.arrays["rtw"],
+        for rows, u, week in table.candidate_blocks(t, u_all, eff.arrays["rtw"],
                                                     eff.arrays["job_loss"]):
             ia = table.idx[rows]
             out = self.pathways.absent_decision(u, ia, None, week, eff.get("rtw", ia),
@@ -155,7 +164,7 @@ class VectorisedEngine:
                                         self.effects.get("relapse", iw))
         return h
 
-    def _decide_phased(self, t, ip):
+    def _decide_phased(self, t, ip, u):
         """Phased return: full hours (bottom band) or relapse (top band), for the people
         whose draw may move them (:mod:`sim.engine.screens`; the relapse hazard is bounded
         as the workers' is)."""
@@ -163,8 +172,7 @@ class VectorisedEngine:
         background, relapse, _ = self._onset_bound
         h_relapse = (background * self._effect_bound("onset")
                      + relapse * self._effect_bound("relapse"))
-        ip, u = self._screen(ip, self.transition_draws(t, ip), pw.full_return_hazard,
-                             h_relapse)
+        ip, u = self._screen(ip, u, pw.full_return_hazard, h_relapse)
         p_full, p_rel = competing_probabilities(pw.full_return_hazard,
                                                 self._work_spell_hazard(t, ip))
         out = two_way_outcome(u, p_full, p_rel, RETURN, RELAPSE)
@@ -198,24 +206,23 @@ class VectorisedEngine:
             keep[pos[found]] = True
         return roster[keep], u[keep]
 
-    def _decide_unemployed(self, t, iu):
+    def _decide_unemployed(self, t, iu, u):
         """Unemployed: re-employment, inactivity or retirement (the exact decision for the
-        people the screen keeps)."""
+        people the screen keeps; ``u``: the roster's draws)."""
         low, high = self._out_bounds["unemployed"]
-        iu, u = self._screen(iu, self.transition_draws(t, iu),
-                             low * self._effect_bound("reemploy"), high)
+        iu, u = self._screen(iu, u, low * self._effect_bound("reemploy"), high)
         out = self.pathways.unemployed_decision(
             u, iu, t - self.columns["state_since"][iu], self.effects.get("reemploy", iu))
         return self._moving(iu, out)
 
-    def _decide_inactive(self, t, ii):
+    def _decide_inactive(self, t, ii, u):
         """Inactive for ill health: into work, seeking work, a benefit claim, retirement
-        (the exact decision for the people the screen keeps)."""
+        (the exact decision for the people the screen keeps; ``u``: the roster's draws)."""
         col = self.columns
         work, _ = self._out_bounds["inactive_work"]
         seek, high = self._out_bounds["inactive"]
-        ii, u = self._screen(ii, self.transition_draws(t, ii),
-                             work * self._effect_bound("reemploy_inactive") + seek, high)
+        ii, u = self._screen(ii, u, work * self._effect_bound("reemploy_inactive") + seek,
+                             high)
         out = self.pathways.inactive_decision(
             u, ii, col["state"][ii] == INACTIVE_BENEFIT,
             t - col["state_since"][ii], self.effects.get("reemploy_inactive", ii))
