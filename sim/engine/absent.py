@@ -135,7 +135,8 @@ class AbsentTable:
         block of rows at a time (its temporaries, and the exact decision's that follows,
         stay in cache and small: a cohort starts with everyone absent).
 
-        ``u``: this week's draws of the table's people, row by row;
+        ``u``: this week's draws of the table's people, row by row, or a function
+        ``u(idx)`` drawing them for people ``idx`` (one block at a time);
         ``rtw_effect``/``job_loss_effect``: the effect columns (length n) or None.
         """
         for lo in range(0, self.idx.size, SCREEN_ROWS):
@@ -145,7 +146,7 @@ class AbsentTable:
         pw, c = self.pw, self._store
         hi = min(hi, self.size)
         idx = c["idx"][lo:hi]
-        u = u[lo:hi]
+        u = u[lo:hi] if isinstance(u, np.ndarray) else u(idx)
         week = np.subtract(np.int32(t), c["start"][lo:hi])  # spell week, absent_hazards' d
         np.minimum(week, pw.n_weeks - 1, out=week)
         cell = c["row0"][lo:hi] + week

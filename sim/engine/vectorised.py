@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.engine import moves
-from sim.engine.absent import AbsentTable
+from sim.engine.absent import SCREEN_ROWS, AbsentTable
 from sim.engine.calendar import find_sorted
 from sim.engine.categories import (
     ABSENT,
@@ -92,8 +92,14 @@ class VectorisedEngine:
         self._reschedule_after(t, *self._apply(t, groups))
 
     def _transition_draws_of(self, t, groups) -> list:
-        """This week's ``transition`` draws of each index array of ``groups``, from one
-        call over them all (the same values: a person's draw depends on nothing else)."""
+        """This week's ``transition`` draws of each index array of ``groups`` (the same
+        values however they are drawn: a person's draw depends on nothing else). Up to
+        ``SCREEN_ROWS`` people in all, one call over them all (the per-week fixed cost
+        counts at 10,000-100,000 people); above it, a call per array, and the absent
+        table's draws block by block as it screens (the temporaries stay in cache)."""
+        if sum(g.size for g in groups) > SCREEN_ROWS:
+            return [lambda idx: self.transition_draws(t, idx),
+                    *(self.transition_draws(t, g) for g in groups[1:])]
         u = self.transition_draws(t, np.concatenate(groups))
         out, lo = [], 0
         for g in groups:
@@ -120,8 +126,8 @@ class VectorisedEngine:
 
     def _decide_absent(self, t, u_all):
         """Absent: RTW, job loss, inactivity (on a benefit or not), retirement. Screens the
-        absent table (:mod:`sim.engine.absent`; ``u_all``: its people's draws, row by row),
-        then decides the candidates exactly."""
+        absent table (:mod:`sim.engine.absent`; ``u_all``: its people's draws, row by row,
+        or a function drawing them), then decides the candidates exactly."""
         table, eff = self._absent, self.effects
         moving = []
         for rows, u, week in table.candidate_blocks(t, u_all, eff.arrays["rtw"],
