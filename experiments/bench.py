@@ -200,6 +200,9 @@ LOOP_PARTS = {
     "working": ("_decide_working",), "absent": ("_decide_absent",),
     "phased": ("_decide_phased",), "out_of_work": ("_decide_unemployed", "_decide_inactive"),
     "transitions": ("_apply",), "scheduling": ("_week_draws", "_reschedule_after"),
+    # the transition draws of everyone out of work, one call a week (until session 16 inside
+    # the absent, phased and out_of_work parts)
+    "draws": ("_transition_draws_of",),
     "ageing": ("_age",), "observe": ("_observe",),
 }
 

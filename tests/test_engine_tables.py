@@ -73,7 +73,8 @@ def test_absent_screen_returns_exactly_the_unscreened_movers(make_config):
                                      t - col["state_since"][ia], eff.get("rtw", ia),
                                      eff.get("job_loss", ia))
             out[np.isin(ia, model.pension_due)] = RETIRE
-            got_idx, got_out = model._decide_absent(t)
+            got_idx, got_out = model._decide_absent(
+                t, model.transition_draws(t, model._absent.idx))
             np.testing.assert_array_equal(got_idx, ia[out != 0])
             np.testing.assert_array_equal(got_out, out[out != 0])
             checked += got_idx.size

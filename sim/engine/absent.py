@@ -130,22 +130,23 @@ class AbsentTable:
             for name in self.COPIED:
                 self._store[name][rows] = getattr(self.pw, name)[who]
 
-    def candidate_blocks(self, t: int, draw, rtw_effect, job_loss_effect):
+    def candidate_blocks(self, t: int, u, rtw_effect, job_loss_effect):
         """Rows whose draw this week may move them, with their draws and spell weeks, a
         block of rows at a time (its temporaries, and the exact decision's that follows,
         stay in cache and small: a cohort starts with everyone absent).
 
-        ``draw(idx)``: this week's draws of people ``idx``; ``rtw_effect``/``job_loss_effect``:
-        the effect columns (length n) or None.
+        ``u``: this week's draws of the table's people, row by row, or a function
+        ``u(idx)`` drawing them for people ``idx`` (one block at a time);
+        ``rtw_effect``/``job_loss_effect``: the effect columns (length n) or None.
         """
         for lo in range(0, self.idx.size, SCREEN_ROWS):
-            yield self._screen(lo, lo + SCREEN_ROWS, t, draw, rtw_effect, job_loss_effect)
+            yield self._screen(lo, lo + SCREEN_ROWS, t, u, rtw_effect, job_loss_effect)
 
-    def _screen(self, lo, hi, t, draw, rtw_effect, job_loss_effect):
+    def _screen(self, lo, hi, t, u, rtw_effect, job_loss_effect):
         pw, c = self.pw, self._store
         hi = min(hi, self.size)
         idx = c["idx"][lo:hi]
-        u = draw(idx)
+        u = u[lo:hi] if isinstance(u, np.ndarray) else u(idx)
         week = np.subtract(np.int32(t), c["start"][lo:hi])  # spell week, absent_hazards' d
         np.minimum(week, pw.n_weeks - 1, out=week)
         cell = c["row0"][lo:hi] + week

@@ -40,7 +40,7 @@ from sim.engine.rng import Streams
 from sim.engine.rosters import Rosters
 from sim.engine.scheduling import WorkScheduling
 from sim.engine.screens import out_of_work_bounds
-from sim.engine.vectorised import N_STATES, VectorisedEngine
+from sim.engine.vectorised import N_STATES, VectorisedEngine, add_counts
 from sim.programme.effects import resolve_design
 from sim.programme.interventions import Programme
 from sim.vocabulary import HAZARD_KEYS
@@ -226,24 +226,30 @@ class RTWModel(WorkScheduling, VectorisedEngine, mesa.Model):
         self._pension_order = np.argsort(cols["pension_week"], kind="stable")
         self._pension_sorted = cols["pension_week"][self._pension_order]
         self.pension_due = np.zeros(0, dtype=np.intp)
-        self._band_weeks, self._band_people = self._band_events(band, cols["band_week"])
+        (self._band_weeks, self._band_people, self._band_new,
+         self._band_next) = self._band_events(band, cols["band_week"])
 
     def _band_events(self, band, band_week):
-        """Every move to a new age band before the end of the run as (engine week, person),
-        sorted by week then person: each week's movers are then a slice (no pass over
-        everyone). The same weeks ``_next_band_week`` gives one band at a time."""
+        """Every move to a new age band before the end of the run as (engine week, person,
+        new band, week of the move after it), sorted by week then person: each week's
+        movers are then a slice (no pass over everyone, nothing recomputed in the week).
+        The same weeks ``_next_band_week`` gives one band at a time."""
         end = self.warmup + self.horizon
         idx = np.arange(self.people.n)
-        weeks, people = [], []
+        weeks, people, bands, nexts = [], [], [], []
         while idx.size:
             live = band_week < end
             idx, band, band_week = idx[live], band[live] + 1, band_week[live]
             weeks.append(band_week)
             people.append(idx)
+            bands.append(band)
             band_week = self._next_band_week(idx, band)
+            nexts.append(band_week)
         weeks, people = np.concatenate(weeks), np.concatenate(people)
         order = np.lexsort((people, weeks))
-        return weeks[order].astype(np.int32), people[order]
+        return (weeks[order].astype(np.int32), people[order],
+                np.concatenate(bands)[order].astype(np.int8),
+                np.concatenate(nexts)[order].astype(np.int32))
 
     def _next_band_week(self, idx, band):
         """Engine week at which people ``idx`` (now in ``band``) enter the next age band."""
@@ -257,17 +263,17 @@ class RTWModel(WorkScheduling, VectorisedEngine, mesa.Model):
         col = self.columns
         key = np.array([t, t + 1], dtype=np.int32)  # the arrays' dtype: no cast of them
         lo, hi = np.searchsorted(self._band_weeks, key)
-        moved = self._band_people[lo:hi]
-        if moved.size:
-            band = col["age_band_now"][moved].astype(np.intp) + 1
+        if hi > lo:
+            moved, band = self._band_people[lo:hi], self._band_new[lo:hi]
             col["age_band_now"][moved] = band
             self.pathways.set_age(moved, band)
             if self._absent is not None:
                 self._absent.refresh(moved, self._scratch)
-            col["band_week"][moved] = self._next_band_week(moved, band)
+            col["band_week"][moved] = self._band_next[lo:hi]
             self._reschedule_aged(t, moved)
         lo, hi = np.searchsorted(self._pension_sorted, key)
-        self.pension_due = np.sort(self._pension_order[lo:hi])  # State Pension age this week
+        # State Pension age this week (sorted: a stable argsort keeps people in order)
+        self.pension_due = self._pension_order[lo:hi]
 
     def step(self):
         t = self.engine_week
@@ -320,7 +326,7 @@ class RTWModel(WorkScheduling, VectorisedEngine, mesa.Model):
         self.condition_severity = None
         self._group_state_base = None
         self.age0 = None
-        self._band_weeks = self._band_people = None
+        self._band_weeks = self._band_people = self._band_new = self._band_next = None
         self._pension_order = self._pension_sorted = None
         for name in ("band_week", "pension_week"):
             self.columns.pop(name, None)
@@ -328,8 +334,7 @@ class RTWModel(WorkScheduling, VectorisedEngine, mesa.Model):
     def record_spell_end(self, lengths: np.ndarray, idx: np.ndarray):
         counts = self.spell_lengths.reshape(-1)  # a view: [replicate, length] flattened
         width = self.spell_lengths.shape[1]
-        counts += np.bincount(self.people.replicate[idx].astype(np.intp) * width + lengths,
-                              minlength=counts.size)
+        add_counts(counts, self.people.replicate[idx].astype(np.intp) * width + lengths, 1)
 
     # ---- internals ----------------------------------------------------------------------
 

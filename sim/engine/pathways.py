@@ -164,9 +164,14 @@ def banded_outcome(u, low=(), high=()):
     def at(edge):
         return edge[idx] if np.ndim(edge) else edge
 
-    conds = [sub < at(edge) for edge, _ in lows] + [sub >= at(edge) for edge, _ in highs]
-    codes = [code for _, code in lows] + [code for _, code in highs]
-    out[idx] = np.select(conds, codes, STAY)
+    # the first matching band wins (np.select's rule, without its overhead): assign the
+    # bands last to first, so an earlier band overwrites a later one
+    res = np.zeros(idx.size, dtype=np.int8)
+    for edge, code in reversed(highs):
+        res[sub >= at(edge)] = code
+    for edge, code in reversed(lows):
+        res[sub < at(edge)] = code
+    out[idx] = res
     return out
 
 

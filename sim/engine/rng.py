@@ -39,6 +39,7 @@ KEY_BLOCK_WEEKS = 32
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
+_SHIFT53 = np.uint64(11)  # 64 - 53 bits
 
 
 def splitmix64(x: np.ndarray) -> np.ndarray:
@@ -108,4 +109,6 @@ class Streams:
             local = (idx - self.offsets[rep]).astype(np.uint64)
             z = stream_keys[rep] + local * _GOLDEN
         _splitmix64_inplace(z)
-        return (z >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+        z >>= _SHIFT53
+        # the top 53 bits times 2^-53 (the multiply converts each exactly to float64)
+        return np.multiply(z, 1.0 / 9007199254740992.0)

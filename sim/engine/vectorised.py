@@ -12,28 +12,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.engine.absent import AbsentTable
+from sim.engine import moves
+from sim.engine.absent import SCREEN_ROWS, AbsentTable
 from sim.engine.calendar import find_sorted
 from sim.engine.categories import (
     ABSENT,
     INACTIVE,
     INACTIVE_BENEFIT,
     PHASED,
-    RETIRED,
     STATES,
     UNEMPLOYED,
     WORKING,
 )
 from sim.engine.pathways import (
-    CLAIM,
-    INACTIVITY,
-    INACTIVITY_BENEFIT,
-    JOB_LOSS,
     RELAPSE,
     RETIRE,
     RETURN,
-    SEEK,
-    SEPARATION,
     competing_probabilities,
     two_way_outcome,
 )
@@ -41,6 +35,18 @@ from sim.engine.rosters import Rosters
 from sim.engine.screens import high_edge, low_edge
 
 N_STATES = len(STATES)
+
+
+def add_counts(counts: np.ndarray, cells: np.ndarray, sign: int) -> None:
+    """``counts[cells] += sign`` for every entry of ``cells`` (repeats add up): ufunc.at
+    when the cells are fewer than the counts (a bincount allocates and adds the whole
+    ``counts``, ~90 microseconds a call at 10 replicates), else a bincount."""
+    if cells.size < counts.size:
+        np.add.at(counts, cells, sign)
+    elif sign > 0:
+        counts += np.bincount(cells, minlength=counts.size)
+    else:
+        counts -= np.bincount(cells, minlength=counts.size)
 
 
 class VectorisedEngine:
@@ -74,14 +80,32 @@ class VectorisedEngine:
                                             "inactive": (INACTIVE, INACTIVE_BENEFIT)},
                                     N_STATES)
         rosters = self._rosters
+        ip, iu, ii = rosters["phased"], rosters["unemployed"], rosters["inactive"]
+        ua, up, uu, ui = self._transition_draws_of(t, (self._absent.idx, ip, iu, ii))
         groups = [
-            self._decide_absent(t),
-            self._decide_phased(t, rosters["phased"]),
+            self._decide_absent(t, ua),
+            self._decide_phased(t, ip, up),
             self._decide_working(t),
-            self._decide_unemployed(t, rosters["unemployed"]),
-            self._decide_inactive(t, rosters["inactive"]),
+            self._decide_unemployed(t, iu, uu),
+            self._decide_inactive(t, ii, ui),
         ]
         self._reschedule_after(t, *self._apply(t, groups))
+
+    def _transition_draws_of(self, t, groups) -> list:
+        """This week's ``transition`` draws of each index array of ``groups`` (the same
+        values however they are drawn: a person's draw depends on nothing else). Up to
+        ``SCREEN_ROWS`` people in all, one call over them all (the per-week fixed cost
+        counts at 10,000-100,000 people); above it, a call per array, and the absent
+        table's draws block by block as it screens (the temporaries stay in cache)."""
+        if sum(g.size for g in groups) > SCREEN_ROWS:
+            return [lambda idx: self.transition_draws(t, idx),
+                    *(self.transition_draws(t, g) for g in groups[1:])]
+        u = self.transition_draws(t, np.concatenate(groups))
+        out, lo = [], 0
+        for g in groups:
+            out.append(u[lo:lo + g.size])
+            lo += g.size
+        return out
 
     def _effect_bound(self, key) -> float:
         """This week's largest multiplier ``key`` in force (1 when none), computed once."""
@@ -100,24 +124,24 @@ class VectorisedEngine:
         nz = np.flatnonzero(out)  # STAY is 0
         return idx[nz], out[nz]
 
-    def _decide_absent(self, t):
+    def _decide_absent(self, t, u_all):
         """Absent: RTW, job loss, inactivity (on a benefit or not), retirement. Screens the
-        absent table (:mod:`sim.engine.absent`), then decides the candidates exactly."""
+        absent table (:mod:`sim.engine.absent`; ``u_all``: its people's draws, row by row,
+        or a function drawing them), then decides the candidates exactly."""
         table, eff = self._absent, self.effects
         moving = []
-
-        def draw(idx):
-            return self.transition_draws(t, idx)
-
-        for rows, u, week in table.candidate_blocks(t, draw, eff.arrays["rtw"],
+        for rows, u, week in table.candidate_blocks(t, u_all, eff.arrays["rtw"],
                                                     eff.arrays["job_loss"]):
             ia = table.idx[rows]
             out = self.pathways.absent_decision(u, ia, None, week, eff.get("rtw", ia),
                                                 eff.get("job_loss", ia), table.copied(rows))
             nz = np.flatnonzero(out)  # STAY is 0
             moving.append((rows[nz], out[nz]))
-        rows = np.concatenate([r for r, _ in moving]) if moving else np.zeros(0, np.intp)
-        out = np.concatenate([o for _, o in moving]) if moving else np.zeros(0, np.int8)
+        if len(moving) == 1:  # one block of rows (up to absent.SCREEN_ROWS people)
+            rows, out = moving[0]
+        else:
+            rows = np.concatenate([r for r, _ in moving]) if moving else np.zeros(0, np.intp)
+            out = np.concatenate([o for _, o in moving]) if moving else np.zeros(0, np.int8)
         due_rows = table.rows_of(self.pension_due, self._scratch)
         if due_rows.size:  # State Pension age: retire whatever the draw
             rows, first = np.unique(np.concatenate([due_rows, rows]), return_index=True)
@@ -146,7 +170,7 @@ class VectorisedEngine:
                                         self.effects.get("relapse", iw))
         return h
 
-    def _decide_phased(self, t, ip):
+    def _decide_phased(self, t, ip, u):
         """Phased return: full hours (bottom band) or relapse (top band), for the people
         whose draw may move them (:mod:`sim.engine.screens`; the relapse hazard is bounded
         as the workers' is)."""
@@ -154,8 +178,7 @@ class VectorisedEngine:
         background, relapse, _ = self._onset_bound
         h_relapse = (background * self._effect_bound("onset")
                      + relapse * self._effect_bound("relapse"))
-        ip, u = self._screen(ip, self.transition_draws(t, ip), pw.full_return_hazard,
-                             h_relapse)
+        ip, u = self._screen(ip, u, pw.full_return_hazard, h_relapse)
         p_full, p_rel = competing_probabilities(pw.full_return_hazard,
                                                 self._work_spell_hazard(t, ip))
         out = two_way_outcome(u, p_full, p_rel, RETURN, RELAPSE)
@@ -189,24 +212,23 @@ class VectorisedEngine:
             keep[pos[found]] = True
         return roster[keep], u[keep]
 
-    def _decide_unemployed(self, t, iu):
+    def _decide_unemployed(self, t, iu, u):
         """Unemployed: re-employment, inactivity or retirement (the exact decision for the
-        people the screen keeps)."""
+        people the screen keeps; ``u``: the roster's draws)."""
         low, high = self._out_bounds["unemployed"]
-        iu, u = self._screen(iu, self.transition_draws(t, iu),
-                             low * self._effect_bound("reemploy"), high)
+        iu, u = self._screen(iu, u, low * self._effect_bound("reemploy"), high)
         out = self.pathways.unemployed_decision(
             u, iu, t - self.columns["state_since"][iu], self.effects.get("reemploy", iu))
         return self._moving(iu, out)
 
-    def _decide_inactive(self, t, ii):
+    def _decide_inactive(self, t, ii, u):
         """Inactive for ill health: into work, seeking work, a benefit claim, retirement
-        (the exact decision for the people the screen keeps)."""
+        (the exact decision for the people the screen keeps; ``u``: the roster's draws)."""
         col = self.columns
         work, _ = self._out_bounds["inactive_work"]
         seek, high = self._out_bounds["inactive"]
-        ii, u = self._screen(ii, self.transition_draws(t, ii),
-                             work * self._effect_bound("reemploy_inactive") + seek, high)
+        ii, u = self._screen(ii, u, work * self._effect_bound("reemploy_inactive") + seek,
+                             high)
         out = self.pathways.inactive_decision(
             u, ii, col["state"][ii] == INACTIVE_BENEFIT,
             t - col["state_since"][ii], self.effects.get("reemploy_inactive", ii))
@@ -214,7 +236,9 @@ class VectorisedEngine:
 
     def _apply(self, t, groups):
         """Transitions of the movers ``groups`` [(idx, outcome)] in the order absent,
-        phased, working, unemployed, inactive (every decision used start-of-week values)."""
+        phased, working, unemployed, inactive (every decision used start-of-week values;
+        each person moves once, so the order of the updates below does not matter). New
+        states and events come from one lookup a mover (:mod:`sim.engine.moves`)."""
         col = self.columns
         pw = self.pathways
         state = col["state"]
@@ -228,81 +252,43 @@ class VectorisedEngine:
         from_state = state[moved]
         group_base = self._group_state_base[moved]
         self._close_states(moved, from_state, nxt)
+        to_state, events, present = moves.lookup(
+            from_state, np.concatenate([out for _, out in groups]))
 
-        def pick(k, code):
-            idx, out = groups[k]
-            return idx[out == code]
+        def who(bit):
+            return moved[(events & bit) != 0]
 
-        # retirement (from any state): sustained-return credit for those leaving work
-        retiring = np.concatenate([pick(k, RETIRE) for k in range(len(groups))])
-        left_work = np.concatenate([pick(1, RETIRE), pick(2, RETIRE), pick(1, SEPARATION),
-                                    pick(2, SEPARATION)])
-        if left_work.size:
-            self._check_sustained(left_work, nxt - last_return[left_work])
-        state[retiring] = RETIRED
-        self._first_time("retired_week", retiring, obs_next)
-
-        # absent -> work (phased or full)
-        ret = pick(0, RETURN)
-        if ret.size:
+        new_spell = who(moves.NEW_SPELL) if present & moves.NEW_SPELL else moved[:0]
+        if present & moves.LEFT_WORK:  # leaving work: a sustained return to credit?
+            left = who(moves.LEFT_WORK)
+            self._check_sustained(left, nxt - last_return[left])
+        if new_spell.size and self.recording:
+            col["spells"][new_spell] += 1
+            in_work = nxt - last_return[new_spell]
+            col["relapses"][new_spell] += (in_work <= pw.relapse_window).astype(np.int16)
+        if present & moves.RETURN_FROM_ABSENCE:  # absent -> work (phased or full)
+            back = (events & moves.RETURN_FROM_ABSENCE) != 0
+            ret = moved[back]
             phased = self.streams.uniform_at(t, "return_mode", ret) < self.phased_probability(ret)
-            state[ret] = np.where(phased, PHASED, WORKING)
+            to_state[back] = np.where(phased, PHASED, WORKING)
             col["phased_return"][ret] = phased
             col["early_return"][ret] = (nxt - state_since[ret]) < pw.early_before[ret]
             self._returned(ret, nxt, obs_next)
-        jl = pick(0, JOB_LOSS)
-        state[jl] = UNEMPLOYED
-        self._first_time("job_loss_week", jl, obs_next)
-        on_benefit = pick(0, INACTIVITY_BENEFIT)
-        state[on_benefit] = INACTIVE_BENEFIT
-        self._first_time("benefit_week", on_benefit, obs_next)
-        ina = np.concatenate([pick(0, INACTIVITY), pick(3, INACTIVITY)])
-        state[ina] = INACTIVE
-        self._first_time("inactive_week", np.concatenate([ina, on_benefit]), obs_next)
-
-        # phased -> full hours
-        state[pick(1, RETURN)] = WORKING
-        # ordinary job separation from work
-        sep = np.concatenate([pick(1, SEPARATION), pick(2, SEPARATION)])
-        state[sep] = UNEMPLOYED
-        self._first_time("separation_week", sep, obs_next)
-        # relapse from phased or working: a new absence spell
-        new_spell = np.concatenate([pick(1, RELAPSE), pick(2, RELAPSE)])
-        if new_spell.size:
-            in_work = nxt - last_return[new_spell]
-            self._check_sustained(new_spell, in_work)
-            if self.recording:
-                col["spells"][new_spell] += 1
-                col["relapses"][new_spell] += (in_work <= pw.relapse_window).astype(np.int16)
-            self._first_time("first_onset", new_spell, obs_next)
-            state[new_spell] = ABSENT
-
-        # inactive for ill health: a claim, or leaving inactivity
-        claim = pick(4, CLAIM)
-        state[claim] = INACTIVE_BENEFIT
-        self._first_time("benefit_week", claim, obs_next)
-        seek = pick(4, SEEK)
-        state[seek] = UNEMPLOYED
-        inactive_to_work = pick(4, RETURN)
-        self._first_time("left_inactive_week", np.concatenate([seek, inactive_to_work]),
-                         obs_next)
-
-        # unemployed or inactive -> (re-)employed
-        reemp = np.concatenate([pick(3, RETURN), inactive_to_work])
-        if reemp.size:
-            state[reemp] = WORKING
+        if present & moves.REEMPLOYED:  # unemployed or inactive -> work
+            reemp = who(moves.REEMPLOYED)
             col["phased_return"][reemp] = False
             col["early_return"][reemp] = False
-            self._first_time("reemployed_week", reemp, obs_next)
             self._returned(reemp, nxt, obs_next)
-
+        if self.recording:
+            for name, bit in moves.BIT.items():
+                if present & bit:
+                    self._first_time(name, who(bit), obs_next)
+        state[moved] = to_state
         state_since[moved] = nxt
         self._absent.update(self._absent_leaving, new_spell)
-        to_state = state[moved]
         self._rosters.move(moved, from_state, to_state)
-        size = self.n_groups * N_STATES
-        self._counts -= np.bincount(group_base + from_state, minlength=size)
-        self._counts += np.bincount(group_base + to_state, minlength=size)
+        add_counts(self._counts, group_base + from_state, -1)
+        add_counts(self._counts, group_base + to_state, 1)
         return moved, from_state, to_state
 
     def _close_states(self, moved, from_state, nxt):
