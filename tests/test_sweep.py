@@ -521,3 +521,8 @@ def test_the_sweeper_does_not_compose_again_the_cells_the_preflight_checked(monk
              ["population.n=100", "programme=usual_care"]]  # same lines, another order
     launchers.validate_batch_cached(sweeper, batch)
     assert composed == batch[2:]
+    # a later pre-flight in the same process (another config) replaces the record
+    composed.clear()
+    launchers.mark_checked([])
+    launchers.validate_batch_cached(sweeper, batch)
+    assert composed == batch

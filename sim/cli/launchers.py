@@ -329,8 +329,10 @@ _CHECKED: set = set()
 
 
 def mark_checked(cells) -> None:
-    """Record cells the pre-flight composed and validated (:func:`validate_batch_cached`
-    does not compose them again)."""
+    """Record the cells this invocation's pre-flight composed and validated
+    (:func:`validate_batch_cached` does not compose them again). Replaces the record of an
+    earlier pre-flight in the same process (another config, in-process callers)."""
+    _CHECKED.clear()
     _CHECKED.update(tuple(cell) for cell in cells)
 
 

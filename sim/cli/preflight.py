@@ -296,10 +296,11 @@ def check(argv: list[str], config_name: str = "config", task_function=None) -> s
                             return (f"{one_line(err)} (in hydra.sweeper.params of "
                                     f"experiment={name})")
             problem = _validate_cells(cells, config_name)
-            if problem is None and args.multirun:  # Hydra's sweeper need not compose them again
-                from sim.cli.launchers import mark_checked
+            from sim.cli.launchers import mark_checked
 
-                mark_checked(cells)
+            # Hydra's sweeper need not compose them again (and nothing of an earlier
+            # pre-flight in this process is taken as checked)
+            mark_checked(cells if problem is None and args.multirun else ())
             return problem
     except ConfigError as err:
         return str(err)
