@@ -187,6 +187,18 @@ def test_names_must_be_safe_file_names(home, override, key, monkeypatch):
     assert not (home / "outputs").exists()
 
 
+@pytest.mark.parametrize("switch, value", [("setting_reports", "maybe"), ("figures", "1"),
+                                           ("report", "yes")])
+def test_a_sweep_switch_that_is_not_true_or_false_is_one_line(home, switch, value,
+                                                              monkeypatch):
+    # Hydra would take any non-empty string as on: refused before a sweep folder exists
+    result = preflight("-m", "programme=usual_care,ips_smi", *SMALL,
+                       f"hydra.callbacks.sweep.{switch}={value}", cwd=home,
+                       monkeypatch=monkeypatch)
+    one_line_error(result, starts=f"config error: hydra.callbacks.sweep.{switch}: got ")
+    assert not (home / "outputs").exists() and intact(home)
+
+
 def test_empty_run_dir_is_refused(home, monkeypatch):
     result = preflight(*SMALL, "hydra.run.dir=", cwd=home, monkeypatch=monkeypatch)
     one_line_error(result, starts="output error: hydra.run.dir: empty")

@@ -308,6 +308,19 @@ def check(argv: list[str], config_name: str = "config", task_function=None) -> s
         return one_line(err)
 
 
+# the sweep callback's on/off settings (configs/config.yaml, hydra.callbacks.sweep)
+SWEEP_SWITCHES = ("aggregate", "report", "figures", "setting_reports")
+
+
+def _check_switches(switches: dict) -> None:
+    """A sweep setting that is not true or false: one line, before any work (Hydra would
+    take any non-empty string as on)."""
+    for key, value in switches.items():
+        if not isinstance(value, bool):
+            raise ConfigError(f"hydra.callbacks.sweep.{key}: got {value!r}, expected true "
+                              "or false")
+
+
 def _hydra_settings(args, config_name: str, task_function=None) -> dict:
     """The resolved ``hydra.run.dir`` / ``hydra.sweep.dir`` and which the user set."""
     from hydra import compose
@@ -323,7 +336,10 @@ def _hydra_settings(args, config_name: str, task_function=None) -> dict:
         people = (OmegaConf.select(cfg, "population.n", default=0)
                   * OmegaConf.select(cfg, "replicates", default=1))
         sweep_dir = OmegaConf.select(cfg, "hydra.sweep.dir", default=None)
+        switches = {k: OmegaConf.select(cfg, f"hydra.callbacks.sweep.{k}", default=False)
+                    for k in SWEEP_SWITCHES}
     return {"run_dir": run_dir, "sweep_dir": sweep_dir, "people": people,
+            "sweep_switches": switches,
             "run_dir_given": "hydra.run.dir" in given,
             "sweep_dir_given": "hydra.sweep.dir" in given,
             "output_subdir_given": "hydra.output_subdir" in given}
@@ -403,6 +419,7 @@ def prepare(argv: list[str], task_function=None) -> tuple[list[str], Path | None
     except Exception as err:  # noqa: BLE001 - bad hydra.* overrides: Hydra's message, one line
         raise ConfigError(one_line(err)) from err
     if args.multirun:
+        _check_switches(settings["sweep_switches"])
         # Each cell's results carry their config (manifest.json, cell.json); Hydra's per-job
         # copies are off so that a full disk fails one cell, not Hydra's launcher.
         extra = [] if settings["output_subdir_given"] else ["hydra.output_subdir=null"]
