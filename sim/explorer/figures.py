@@ -125,6 +125,7 @@ class _Layers:
                              if any(a.axes is ax for a in on_top)]
         self.on_top_pixels: OrderedDict = OrderedDict()
         self.full_draws = 0  # full draws of the figure (tests)
+        self.scaled_draws = 0  # backgrounds drawn: new sets of limits (tests, the bench)
         self.lock = threading.Lock()
 
     def _background(self, limits: tuple):
@@ -145,6 +146,7 @@ class _Layers:
                 self.canvas.restore_region(self.static)
             for artist in self.scaled:
                 artist.axes.draw_artist(artist)
+            self.scaled_draws += 1
             background = self.backgrounds[limits] = self.canvas.copy_from_bbox(self.fig.bbox)
             while len(self.backgrounds) > LIMITS_PER_FIGURE:
                 self.backgrounds.popitem(last=False)
@@ -360,6 +362,13 @@ def costs_png(outcome) -> bytes:
 def clear() -> None:
     """Forget every background (tests)."""
     _LAYERS.clear()
+
+
+def backgrounds_drawn() -> int:
+    """Backgrounds drawn so far by the figures kept (a new set of axis limits each)."""
+    with _LAYERS._lock:
+        kept = list(_LAYERS._done.values())
+    return sum(layers.scaled_draws for layers in kept)
 
 
 __all__ = ["MARGINS", "PALETTE", "clear", "costs_png", "curves_png", "nice_limit", "span"]
