@@ -87,3 +87,33 @@ def test_uniform_many_equals_the_separate_calls_bit_for_bit():
         assert [a.size for a in s.uniform_many(3, [("a", []), ("b", [])])] == [0, 0]
         one = s.uniform_many(3, [("a", []), ("b", [4, 2])])
         assert one[1].tobytes() == s.uniform_at(3, "b", [4, 2]).tobytes()
+
+
+def test_stream_keys_shared_by_the_process_are_the_keys_computed_afresh(monkeypatch):
+    """Streams of one seed share their stream keys through the process's cache; a cached
+    key is the one computed afresh, other seeds and replicate counts get their own, and
+    the cache keeps at most KEY_CACHE_WORDS words."""
+    from sim.engine import rng
+
+    idx = np.arange(0, 600, 7)
+    first = Streams(seed=21, replicate_sizes=[300, 300]).uniform_at(70, "referral:x", idx)
+    monkeypatch.setattr(rng, "_KEYS", type(rng._KEYS)())
+    monkeypatch.setattr(rng, "_keys_words", 0)
+    fresh = Streams(seed=21, replicate_sizes=[300, 300]).uniform_at(70, "referral:x", idx)
+    assert fresh.tobytes() == first.tobytes()
+    assert len(rng._KEYS) == 1
+    cached = Streams(seed=21, replicate_sizes=[300, 300]).uniform_at(70, "referral:x", idx)
+    assert cached.tobytes() == first.tobytes() and len(rng._KEYS) == 1
+    other = Streams(seed=22, replicate_sizes=[300, 300]).uniform_at(70, "referral:x", idx)
+    one = Streams(seed=21, replicate_sizes=[600]).uniform_at(70, "referral:x", idx)
+    assert len(rng._KEYS) == 3
+    assert not np.array_equal(other, first)
+    # replicate 0's keys do not depend on the replicate count; agents 301+ are replicate 1's
+    # there, replicate 0's here
+    assert np.array_equal(one[:43], first[:43]) and not np.array_equal(one[43:], first[43:])
+    monkeypatch.setattr(rng, "KEY_CACHE_WORDS", 3 * rng.KEY_BLOCK_WEEKS * 2)
+    s = Streams(seed=5, replicate_sizes=[10, 10])
+    for week in range(0, 10 * rng.KEY_BLOCK_WEEKS, rng.KEY_BLOCK_WEEKS):
+        s.uniform_at(week, "d", [1])
+    assert rng._keys_words <= rng.KEY_CACHE_WORDS
+    assert rng._keys_words == sum(k.size for k in rng._KEYS.values())

@@ -13,7 +13,9 @@ draw of a week and decision is the same whichever other people draw with them.
 
 from __future__ import annotations
 
+import threading
 import zlib
+from collections import OrderedDict
 
 import numpy as np
 
@@ -65,6 +67,42 @@ def _splitmix64_inplace(z: np.ndarray) -> np.ndarray:
     return z
 
 
+# Stream keys of recent (seed, replicates, block of weeks, decision), shared by every
+# Streams of the process: they depend on nothing else, so the runs of one seed (the
+# explorer's design arms, one per lever value, and usual care; a sweep worker's cells)
+# compute them once (~25 CPU-ms of a 20,000 x 260 run with a programme: ~145 blocks).
+# Read-only arrays; at most KEY_CACHE_WORDS words (16 MB) kept, the oldest dropped first.
+KEY_CACHE_WORDS = 2_000_000
+_KEYS: OrderedDict = OrderedDict()
+_KEYS_LOCK = threading.Lock()
+_keys_words = 0
+
+
+def _block_keys(seed: int, replicates: int, block: int, decision: str) -> np.ndarray:
+    """[week of the block, replicate] stream keys (:func:`sim.engine.seedseq.stream_keys`),
+    from the process's cache when the same block was computed before."""
+    global _keys_words
+    key = (seed, replicates, block, decision)
+    with _KEYS_LOCK:
+        found = _KEYS.get(key)
+        if found is not None:
+            _KEYS.move_to_end(key)
+            return found
+    first = block * KEY_BLOCK_WEEKS
+    keys = stream_keys(seed, replicates, np.arange(first, first + KEY_BLOCK_WEEKS),
+                       decision_key(decision))
+    keys.setflags(write=False)
+    if keys.size > KEY_CACHE_WORDS:
+        return keys
+    with _KEYS_LOCK:
+        if key not in _KEYS:
+            _KEYS[key] = keys
+            _keys_words += keys.size
+            while _keys_words > KEY_CACHE_WORDS:
+                _keys_words -= _KEYS.popitem(last=False)[1].size
+    return keys
+
+
 class Streams:
     """Keyed uniform draws for a population made of stacked replicates.
 
@@ -98,10 +136,7 @@ class Streams:
         if cached is None:
             if len(self._key_cache) > 256:
                 self._key_cache.clear()
-            first = block * KEY_BLOCK_WEEKS
-            cached = stream_keys(self.seed, len(self.replicate_sizes),
-                                 np.arange(first, first + KEY_BLOCK_WEEKS),
-                                 decision_key(decision))
+            cached = _block_keys(self.seed, len(self.replicate_sizes), block, decision)
             self._key_cache[(block, decision)] = cached
         return cached[week - block * KEY_BLOCK_WEEKS]
 
