@@ -374,8 +374,8 @@ class Programme:
             rows.wait_weeks[left] = t - rows.status_week[left]
             rows.status_week[left] = t
             w = w[~gone]
-        if comp.capacity is None:
-            start, w = w, w[:0]
+        if comp.capacity is None or w.size <= comp.capacity:  # everyone starts (the order
+            start, w = w, w[:0]  # of the enrolled changes no result: each is drawn alone)
         else:
             order = self._priority_order(comp, w, since, k)
             ranked = w[order]
