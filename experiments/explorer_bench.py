@@ -12,7 +12,9 @@ printed) and as wall seconds:
     lever changed        a lever of the design set to a value not seen before (referral
                          weeks and capacities; the target of issue 18): the design arm
                          reruns, usual care is the cached arm. Median and max of --levers
-                         values
+                         values; each value's time is printed, marked * when its gains
+                         needed a new figure background (new axis limits: the data axes
+                         redrawn over the kept static pixels, sim.explorer.figures)
     repeat               the same scenario again (Reset pressed again; back to a setting
                          seen before; only the person to follow changed): nothing reruns
     other design         a design not seen before (its Hydra composition is cached after

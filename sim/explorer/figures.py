@@ -8,7 +8,7 @@ So each figure is kept in layers (:class:`_Layers`): the **static** pixels (titl
 frames, the axis whose limits are fixed: drawn once per figure), the **scaled** artists
 of the axes whose limits follow the data (the data axis with its ticks, gridlines and
 labels, and usual care's lines and bars: drawn over a copy of the static pixels for each
-set of limits, ~20-40 CPU-ms for the curves, and kept as that limits' **background**) and
+set of limits, ~30-50 CPU-ms for the curves, and kept as that limits' **background**) and
 the design's artists, drawn over a copy of a background (matplotlib's blitting:
 ``restore_region`` then ``draw_artist``). A figure is kept per usual-care arm (its config
 hash) and design (name and label); the axis limits are fixed steps (:func:`nice_limit`)
