@@ -12,7 +12,9 @@ printed) and as wall seconds:
     lever changed        a lever of the design set to a value not seen before (referral
                          weeks and capacities; the target of issue 18): the design arm
                          reruns, usual care is the cached arm. Median and max of --levers
-                         values
+                         values; each value's time is printed, marked * when its gains
+                         needed a new figure background (new axis limits: the data axes
+                         redrawn over the kept static pixels, sim.explorer.figures)
     repeat               the same scenario again (Reset pressed again; back to a setting
                          seen before; only the person to follow changed): nothing reruns
     other design         a design not seen before (its Hydra composition is cached after
@@ -197,6 +199,7 @@ def main():
     ap.add_argument("--no-split", action="store_true", help="skip the split of one update")
     args = ap.parse_args()
     n, k = args.n, args.repeats
+    from sim.explorer import figures
     print(f"== explorer at {n:,} people (default view: multicomponent vs usual care) ==")
     print(f"at the start: {_load()}")
     t, _ = _clock(lambda: __import__("sim.explorer.app"))
@@ -204,7 +207,11 @@ def main():
     first, model = _update(n)
     rows = [("first view", first)]
     levers = lever_values(args.levers + SPLITS)
-    new = [_update(n, **c)[0] for c in levers[:args.levers]]
+    new, redrawn = [], []
+    for c in levers[:args.levers]:
+        before = figures.backgrounds_drawn()
+        new.append(_update(n, **c)[0])
+        redrawn.append(figures.backgrounds_drawn() > before)
     cpu, wall = [s[0] for s in new], [s[1] for s in new]
     rows.append(("repeat", _best([_update(n, **levers[0])[0] for _ in range(k)])))
     rows.append(("repeat, other person", _best([_update(n, follow=str(i))[0]
@@ -218,10 +225,12 @@ def main():
     rows.append(("lever changed, prefetched", _prefetched(n, refer_at_week="40")))
     print(f"explorer update, new lever value ({len(new)} values: referral weeks and "
           f"capacities): median {statistics.median(cpu):.2f} CPU-s, max {max(cpu):.2f} "
-          f"CPU-s ({statistics.median(wall):.2f} s and {max(wall):.2f} s wall)")
-    print("  each value: " + ", ".join(
+          f"CPU-s ({statistics.median(wall):.2f} s and {max(wall):.2f} s wall, "
+          "all of it on this process's one core)")
+    print("  each value (CPU-s; * a new figure background: new axis limits): " + ", ".join(
         f"{next(iter(c.values()))} {'weeks' if 'refer_at_week' in c else 'per 100k'} "
-        f"{s[0]:.2f}" for c, s in zip(levers, new, strict=False)))
+        f"{s[0]:.2f}{'*' if r else ''}" for c, s, r in zip(levers, new, redrawn,
+                                                           strict=False)))
     for name, (c, w) in rows:
         print(f"explorer update, {name}: {c:.2f} CPU-s ({w:.2f} s wall)")
     (c1, _), _ = _clock(model.step)

