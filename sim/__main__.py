@@ -94,15 +94,17 @@ def main(cfg: DictConfig) -> None:
     # lazy on purpose: the engine and its tables (mesa, scipy, pandas, matplotlib: ~1.3 s
     # idle) load only once the config has passed, so a bad config is answered at once
     from sim.results.helper import HelperError
-    from sim.results.output import point_latest, write_results
+    from sim.results.output import ResultsWriter, point_latest
     from sim.simulate import simulate
 
     dest = run_dir / "results"
     helper, done = None, False
     try:
         helper, ticket = _start_helper(checked)
-        results = simulate(checked, validated=True)
-        dest = write_results(results, dest, helper=helper, decomposition_ticket=ticket)
+        # agents.parquet is written (in a thread) while the other tables are computed
+        with ResultsWriter(dest, helper, ticket) as writer:
+            results = simulate(checked, validated=True, agents_ready=writer.agents_ready)
+            dest = writer.write(results)
         done = True
     except HelperError as err:
         fail(f"error: {err}; nothing was kept", run_dir, 1)

@@ -169,6 +169,84 @@ def summary_markdown(results, figures: list[str]) -> str:
     return "\n".join(lines)
 
 
+class ResultsWriter:
+    """Writing a run's results in two steps, for the CLI (issue 19): open it before the
+    run, pass :meth:`agents_ready` to :func:`sim.simulate.simulate` so that
+    ``agents.parquet`` is written in a thread (pyarrow encodes without the GIL) while the
+    run's other tables are computed, then :meth:`write` the rest. The same files, into the
+    same staging folder, renamed into place only when everything succeeded::
+
+        with ResultsWriter(dest, helper, ticket) as writer:
+            writer.write(simulate(cfg, agents_ready=writer.agents_ready))
+    """
+
+    def __init__(self, dest: Path, helper=None, decomposition_ticket: int | None = None):
+        self.dest = Path(dest)
+        self.helper, self.ticket = helper, decomposition_ticket
+        self._staged = None
+        self.staging: Path | None = None
+        self._agents = None  # (thread, [error]) writing agents.parquet
+
+    def __enter__(self) -> ResultsWriter:
+        self._staged = staged_dir(self.dest)
+        self.staging = self._staged.__enter__()
+        return self
+
+    def agents_ready(self, agents: pd.DataFrame, cfg: dict, person_economics: dict) -> None:
+        """Start writing ``agents.parquet`` (with the person costs) in a thread."""
+        import threading
+
+        import pyarrow as pa
+
+        path, errors = self.staging / "agents.parquet", []
+
+        def run():
+            try:
+                # the system allocator: what the encoding used is returned at once,
+                # not kept in pyarrow's pool through the tables' peak
+                _write_agents(agents, cfg, person_economics, path, pa.system_memory_pool())
+            except BaseException as err:  # noqa: BLE001 - re-raised by write()
+                errors.append(err)
+
+        thread = threading.Thread(target=run, name="agents.parquet", daemon=True)
+        thread.start()
+        self._agents = (thread, errors)
+
+    def _join_agents(self) -> bool:
+        """Wait for the agents thread; True if it wrote the file (its error re-raised)."""
+        if self._agents is None:
+            return False
+        thread, errors = self._agents
+        thread.join()
+        self._agents = None
+        if errors:
+            raise errors[0]
+        return True
+
+    def write(self, results) -> Path:
+        """Write everything else (and the manifest) into the staging folder."""
+        release_free_memory(collect=len(results.agents) >= COLLECT_AT)
+        _write_into(results, self.dest, self.staging, (), self.helper, self.ticket,
+                    self._join_agents)
+        return self.dest
+
+    def __exit__(self, kind, value, tb) -> bool:
+        if kind is not None:
+            if self.helper is not None:  # nothing may write into the staging folder once
+                self.helper.close(kill=True)  # it goes
+            if self._agents is not None:
+                self._agents[0].join()
+        return bool(self._staged.__exit__(kind, value, tb))
+
+
+def _write_agents(agents: pd.DataFrame, cfg: dict, person_economics: dict | None,
+                  path: Path, pool=None) -> None:
+    """``agents.parquet``: the per-person table with its costs (``pool``: pyarrow's
+    memory pool for the encoding, default its default pool; the file is the same)."""
+    with_person_economics(agents, cfg, person_economics).to_parquet(
+        path, index=False, **({"memory_pool": pool} if pool is not None else {}))
+
+
 def write_results(results, dest: Path, leave_out: Collection[str] = (),
                   helper=None, decomposition_ticket: int | None = None) -> Path:
     """Write every table, figure and the manifest to ``dest`` atomically; ``leave_out``:
@@ -194,8 +272,9 @@ def write_results(results, dest: Path, leave_out: Collection[str] = (),
 
 
 def _write_into(results, dest: Path, staging: Path, leave_out: Collection[str], helper,
-                decomposition_ticket: int | None) -> Path:
-    """:func:`write_results` into its staging folder."""
+                decomposition_ticket: int | None, agents_written=None) -> Path:
+    """:func:`write_results` into its staging folder (``agents_written``: a callable
+    that waits for an ``agents.parquet`` being written already and says whether it was)."""
     cfg = results.config
     files = []
     figures_ticket = None
@@ -208,10 +287,11 @@ def _write_into(results, dest: Path, staging: Path, leave_out: Collection[str], 
         writer(staging / name)
         files.append(name)
 
-    if cfg["output"]["write_agents"]:
-        save("agents.parquet", lambda p: with_person_economics(
-            results.agents, cfg, getattr(results, "person_economics", None)).to_parquet(
-            p, index=False))
+    if agents_written is not None and agents_written():
+        files.append("agents.parquet")
+    elif cfg["output"]["write_agents"]:
+        save("agents.parquet", lambda p: _write_agents(
+            results.agents, cfg, getattr(results, "person_economics", None), p))
     save("group_summary.parquet", lambda p: results.summary.to_parquet(p, index=False))
     save("group_summary.csv", lambda p: results.summary.to_csv(p, index=False))
     save("weekly_counts.parquet", lambda p: results.weekly.to_parquet(p, index=False))
