@@ -67,7 +67,7 @@ class Helper:
         try:
             pickle.dump((fn, args), self._proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
             self._proc.stdin.flush()
-        except (BrokenPipeError, OSError) as err:
+        except (OSError, ValueError) as err:  # a closed or broken pipe
             raise HelperError(f"the helper process stopped ({self._exit_text()})") from err
         self._sent += 1
         return self._sent - 1
@@ -77,7 +77,7 @@ class Helper:
         while ticket not in self._received:
             try:
                 self._received[len(self._received)] = pickle.load(self._proc.stdout)
-            except (EOFError, OSError, pickle.UnpicklingError) as err:
+            except (EOFError, OSError, ValueError, pickle.UnpicklingError) as err:
                 raise HelperError(
                     f"the helper process stopped ({self._exit_text()})") from err
         status, value = self._received[ticket]

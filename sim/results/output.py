@@ -322,7 +322,8 @@ def _write_into(results, dest: Path, staging: Path, leave_out: Collection[str], 
         save("states.png", lambda p: plots.states_figure(results.state_totals, p))
         figures = ["rtw_curves.png", "states.png"]
     save("summary.md", lambda p: p.write_text(summary_markdown(results, figures)))
-    manifest = build_manifest(results, files + ["manifest.json"])
+    manifest = build_manifest(results, files + ["manifest.json"], {
+        "helper_process": helper is not None, "agents_thread": agents_written is not None})
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
     return dest
 
