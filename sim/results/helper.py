@@ -33,9 +33,10 @@ from pathlib import Path
 from sim.errors import typed_line
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent  # the folder holding sim/
-# people x replicates from which a single run uses the helper: below it the helper's own
-# start-up (~0.5 s CPU on the other core) is a larger share than what it takes over
-HELPER_MIN_PEOPLE = 200_000
+# people x replicates from which a single run uses the helper (the default run, 100,000
+# people, does): below it the helper's own start-up (~1-1.5 s CPU on the other core,
+# imports) is a large share of what it takes over (decomposition ~1.2 s, figures ~0.8 s)
+HELPER_MIN_PEOPLE = 50_000
 
 
 class HelperError(RuntimeError):
@@ -118,10 +119,19 @@ class Helper:
 
 def wanted(cfg: dict) -> bool:
     """Whether a single run of ``cfg`` hands work to a helper: it has work for one (a gap
-    decomposition or figures) and is large enough for the overlap to pay."""
+    decomposition or figures), is large enough for the overlap to pay, and there are two
+    CPUs or more to overlap on."""
     people = int(cfg["population"]["n"]) * int(cfg["replicates"])
     work = bool(cfg["outcomes"].get("decomposition_n")) or bool(cfg["output"]["plots"])
-    return work and people >= HELPER_MIN_PEOPLE
+    return work and people >= HELPER_MIN_PEOPLE and _cpus() >= 2
+
+
+def _cpus() -> int:
+    """CPUs this process may run on (one: nothing would overlap)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
 
 
 def serve() -> None:
