@@ -118,3 +118,16 @@ def test_a_single_run_is_composed_once_before_hydra(monkeypatch, tmp_path):
         preflight.prepare(["population.n=-5", f"hydra.run.dir={tmp_path / 'other'}"])
     assert "population.n" in str(err.value) and "\n" not in str(err.value)
     assert not (tmp_path / "other").exists()
+
+
+def test_the_helper_is_used_for_large_runs_with_work_for_it_and_two_cpus(monkeypatch):
+    from sim.results import helper as helpers
+
+    monkeypatch.setattr(helpers, "_cpus", lambda: 2)
+    big = load_config(["population.n=100000"])
+    assert helpers.wanted(big)
+    assert not helpers.wanted(load_config(["population.n=49999"]))
+    assert not helpers.wanted(load_config(["population.n=100000", "output.plots=false",
+                                           "outcomes.decomposition_n=0"]))
+    monkeypatch.setattr(helpers, "_cpus", lambda: 1)
+    assert not helpers.wanted(big)
