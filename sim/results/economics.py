@@ -214,8 +214,12 @@ def _person_costs(agents: TableColumns, econ: dict, hours: float) -> dict[str, n
     weeks = _weeks_by_year(agents)
     n_years = weeks["working"].shape[0]
     disc = discount_factors(n_years, econ["discount_rate"])[:, None]
-    manual = agents.is_category("occupation", "manual")
-    wage = np.where(manual, econ["weekly_wage"]["manual"], econ["weekly_wage"]["non_manual"])
+    # Pay, tax and output depend on the person only through their occupation: each is
+    # worked out for the two occupations (index 0 non-manual, 1 manual) and then read by
+    # each person's index, the same arithmetic on the same values as per person (issue 19)
+    kind = agents.is_category("occupation", "manual").astype(np.intp)
+    wage = np.where(np.array([False, True]), econ["weekly_wage"]["manual"],
+                    econ["weekly_wage"]["non_manual"])
     sme = agents.is_category("employer_size", "sme")
     osp_share = np.where(sme, econ["occupational_sick_pay"]["sme"],
                          econ["occupational_sick_pay"]["large"])
@@ -253,15 +257,15 @@ def _person_costs(agents: TableColumns, econ: dict, hours: float) -> dict[str, n
     for wk, pay, benefit, lost, is_sick_pay in buckets:
         outlay = pay + employer_ni(pay, tax)  # what the employer pays for the week
         if is_sick_pay:
-            sick_pay += wk * outlay
-            net_prod += wk * (lost - labour)
+            sick_pay += wk * outlay[kind]
+            net_prod += wk * (lost - labour)[kind]
         else:
-            net_prod += wk * (lost - (labour - outlay))
+            net_prod += wk * (lost - (labour - outlay))[kind]
         benefits += wk * benefit
         lost_tax += wk * (tax_w - income_tax(pay, tax) - employee_ni(pay, tax)
-                          - employer_ni(pay, tax))
-        lost_income += wk * (net_w - net_pay(pay, tax))
-        lost_output += wk * lost
+                          - employer_ni(pay, tax))[kind]
+        lost_income += wk * (net_w - net_pay(pay, tax))[kind]
+        lost_output += wk * lost[kind]
 
     job_loss_week = agents["job_loss_week"]
     recruitment = np.zeros_like(absent)
