@@ -120,14 +120,25 @@ def test_a_single_run_is_composed_once_before_hydra(monkeypatch, tmp_path):
     assert not (tmp_path / "other").exists()
 
 
-def test_the_helper_is_used_for_large_runs_with_work_for_it_and_two_cpus(monkeypatch):
+def test_the_helper_is_used_for_large_runs_with_work_for_it_and_an_idle_cpu(monkeypatch):
     from sim.results import helper as helpers
 
+    monkeypatch.delenv(helpers.HELPER_ENV, raising=False)
     monkeypatch.setattr(helpers, "_cpus", lambda: 2)
+    monkeypatch.setattr(helpers, "_load", lambda: 0.3)
     big = load_config(["population.n=100000"])
     assert helpers.wanted(big)
     assert not helpers.wanted(load_config(["population.n=49999"]))
     assert not helpers.wanted(load_config(["population.n=100000", "output.plots=false",
                                            "outcomes.decomposition_n=0"]))
+    monkeypatch.setattr(helpers, "_load", lambda: 1.5)  # no idle CPU
+    assert not helpers.wanted(big)
+    monkeypatch.setenv(helpers.HELPER_ENV, "on")
+    assert helpers.wanted(big)
     monkeypatch.setattr(helpers, "_cpus", lambda: 1)
+    monkeypatch.setattr(helpers, "_load", lambda: 0.0)
+    monkeypatch.setenv(helpers.HELPER_ENV, "auto")
+    assert not helpers.wanted(big)
+    monkeypatch.setenv(helpers.HELPER_ENV, "off")
+    monkeypatch.setattr(helpers, "_cpus", lambda: 8)
     assert not helpers.wanted(big)
