@@ -54,6 +54,23 @@ def fail(message: str, run_dir: Path, code: int) -> None:
     sys.exit(code)
 
 
+def _start_helper(checked: dict):
+    """A helper process for a large run (:mod:`sim.results.helper`): the gap
+    decomposition's runs start there at once, beside this run's. (None, None) if not used."""
+    from sim.results import helper as helpers
+    from sim.uncertainty.decomposition import decomposition_size
+
+    if not helpers.wanted(checked):
+        return None, None
+    helper = helpers.Helper()
+    ticket = None
+    if decomposition_size(checked) > 0:
+        ticket = helper.submit("sim.uncertainty.decomposition:counterfactual_gaps", checked)
+    if checked["output"]["plots"]:  # matplotlib, while this process runs the model
+        helper.submit("sim.results.helper:preload", "sim.results.plots")
+    return helper, ticket
+
+
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
 def main(cfg: DictConfig) -> None:
     hydra_cfg = HydraConfig.get()
@@ -76,19 +93,30 @@ def main(cfg: DictConfig) -> None:
 
     # lazy on purpose: the engine and its tables (mesa, scipy, pandas, matplotlib: ~1.3 s
     # idle) load only once the config has passed, so a bad config is answered at once
-    from sim.results.output import point_latest, write_results
+    from sim.results.helper import HelperError
+    from sim.results.output import ResultsWriter, point_latest
     from sim.simulate import simulate
 
     dest = run_dir / "results"
+    helper, done = None, False
     try:
-        results = simulate(checked, validated=True)
-        dest = write_results(results, dest)
+        helper, ticket = _start_helper(checked)
+        # agents.parquet is written (in a thread) while the other tables are computed
+        with ResultsWriter(dest, helper, ticket) as writer:
+            results = simulate(checked, validated=True, agents_ready=writer.agents_ready)
+            dest = writer.write(results)
+        done = True
+    except HelperError as err:
+        fail(f"error: {err}; nothing was kept", run_dir, 1)
     except MemoryError:
         fail("error: out of memory while running; use fewer people (population.n) or "
              "replicates, or split the work into several runs", run_dir, 1)
     except OSError as err:
         fail(f"error: could not write the results to {dest}: {describe_os_error(err)}; "
              "nothing was kept", run_dir, 1)
+    finally:
+        if helper is not None:
+            helper.close(kill=not done)
     if checked["output"]["latest_link"]:
         outputs_root = Path("outputs")
         try:

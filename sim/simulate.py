@@ -12,6 +12,7 @@ what ``cfg`` names and writes none (see :mod:`sim.results.output` for writing).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -63,7 +64,8 @@ class Results:
 
 
 def simulate(cfg: dict, model: RTWModel | None = None, core_only: bool = False,
-             validated: bool = False, free_model: bool | None = None) -> Results:
+             validated: bool = False, free_model: bool | None = None,
+             agents_ready: Callable | None = None) -> Results:
     """Validate ``cfg``, run the model and collect its tables.
 
     ``core_only`` skips the tables an analysis loop does not need (weekly, spells,
@@ -74,30 +76,38 @@ def simulate(cfg: dict, model: RTWModel | None = None, core_only: bool = False,
     ``free_model``: free the finished model's per-person arrays that the agents table
     copied (:func:`_drop_copied`; default: only for a model built here, which nobody else
     holds; a caller passing its model may say True if it reads no more than the counts).
+    ``agents_ready(agents, cfg, person_economics)``: called as soon as the per-person table
+    and its costs are complete (before the other tables; only when ``output.write_agents``
+    is on and not ``core_only``), e.g. to start writing ``agents.parquet`` beside the
+    tables (:class:`sim.results.output.ResultsWriter`). It must not change ``agents``.
     """
     cfg, model, agents, (t0, cpu0, t1, cpu1, t2, cpu2) = _run(cfg, model, validated,
                                                                free_model)
     agent_weeks = model.people.n * (model.warmup + model.horizon)
+    programme = programme_table(model)
+    person_economics: dict = {}  # costed once, for both the table and agents.parquet
+    keep_person = cfg["output"]["write_agents"] and not core_only
+    economics = economics_table(agents, cfg, programme,
+                                person_economics if keep_person else None)
     summary = group_summary(agents, cfg)
     totals = model.datacollector.get_model_vars_dataframe()
     totals.index.name = "week"
-    programme = programme_table(model)
-    person_economics: dict = {}  # costed once, for both the table and agents.parquet
-    economics = economics_table(agents, cfg, programme, person_economics if (
-        cfg["output"]["write_agents"] and not core_only) else None)
     if core_only:
-        weekly = spells = calibration = rtw_curves = cif = pd.DataFrame()
+        weekly = spells = calibration = rtw_curves = cif = quality = pd.DataFrame()
     else:
         weekly = weekly_table(model)
         spells = spell_table(model)
         calibration = calibration_table(agents, spells, cfg)
+        if agents_ready is not None and keep_person:  # after the tables' largest temporaries
+            agents_ready(agents, cfg, person_economics)
         rtw_curves = rtw_curve_table(agents, cfg)
         cif = competing_risks_table(agents, cfg)
+        quality = quality_table(agents, cfg)
     t3, cpu3 = time.perf_counter(), time.process_time()
     timings = {
         "build_seconds": t1 - t0,
         "run_seconds": t2 - t1,
-        "tables_seconds": t3 - t2,
+        "tables_seconds": t3 - t2,  # every table, quality included
         "cpu_seconds": cpu3 - cpu0,  # build + loop + tables, this process's CPU
         # the same split in CPU time (a shared machine's wall clock counts other work)
         "build_cpu_seconds": cpu1 - cpu0,
@@ -105,7 +115,6 @@ def simulate(cfg: dict, model: RTWModel | None = None, core_only: bool = False,
         "tables_cpu_seconds": cpu3 - cpu2,
         "agent_weeks": agent_weeks,
     }
-    quality = pd.DataFrame() if core_only else quality_table(agents, cfg)
     return Results(cfg, agents, summary, weekly, spells, calibration, totals.reset_index(),
                    programme, timings, economics, rtw_curves, cif, quality=quality,
                    person_economics=person_economics)

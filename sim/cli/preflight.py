@@ -59,6 +59,8 @@ def _cells(overrides: list[str], sweeper_params: dict | None = None) -> list[lis
     """The sweep's cells (Hydra's basic-sweeper rules); one override at a time if huge."""
     # lazy: sim.compare.sweep imports Hydra's callback machinery (~1.3 s under load), needed only
     # for multiruns; a single run's pre-flight stays light
+    if not sweeper_params and _no_sweep(overrides):
+        return [list(overrides)]  # one cell: the sweep machinery is not needed (~0.3 s)
     from sim.compare.sweep import grid, parse_overrides
 
     lines = [f"{k}={v}" for k, v in (sweeper_params or {}).items()] + list(overrides)
@@ -83,6 +85,14 @@ def _cells(overrides: list[str], sweeper_params: dict | None = None) -> list[lis
         for v in c:
             cells.append(base[:i] + [v] + base[i + 1:])
     return cells
+
+
+def _no_sweep(overrides: list[str]) -> bool:
+    """True if no override sweeps (``a=1,2``, ``range``, ``glob``): the line is one cell."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    return not any(ov.is_sweep_override()
+                   for ov in OverridesParser.create().parse_overrides(list(overrides)))
 
 
 def _preset_params(overrides: list[str], config_name: str) -> dict[str, dict]:
@@ -171,8 +181,9 @@ def _full_compose(cell: list[str], config_name: str) -> dict:
     return plain
 
 
-def _validate_cells(cells: list[list[str]], config_name: str) -> str | None:
-    cache: dict = {}
+def _validate_cells(cells: list[list[str]], config_name: str,
+                    cache: dict | None = None) -> str | None:
+    cache = {} if cache is None else cache
     for cell in cells:
         where = f" (in sweep cell: {' '.join(cell)})" if len(cells) > 1 else ""
         try:
@@ -258,11 +269,15 @@ def _check_literal_names(overrides: list[str]) -> str | None:
     return None
 
 
-def check(argv: list[str], config_name: str = "config", task_function=None) -> str | None:
+def check(argv: list[str], config_name: str = "config", task_function=None,
+          settings: dict | None = None) -> str | None:
     """None if every cell of the command line's config is valid, else a one-line error.
 
     Flags (``-cd``, ``-cn``, ``-cp``) are honoured; for commands that run nothing
     (``--help``, ``--cfg`` ...) and lines argparse rejects, Hydra answers itself.
+    ``settings`` (a dict, single runs only) is filled with :func:`_hydra_settings`' answer
+    from the same compose that checks the config: a single run is composed once here, not
+    once to check and once more for its Hydra settings (~0.2-0.3 s each, issue 19).
     """
     args = parse_command_line(argv)
     if args is None or any(getattr(args, flag, None) for flag in INFO_FLAGS):
@@ -295,7 +310,14 @@ def check(argv: list[str], config_name: str = "config", task_function=None) -> s
                         except Exception as err:
                             return (f"{one_line(err)} (in hydra.sweeper.params of "
                                     f"experiment={name})")
-            problem = _validate_cells(cells, config_name)
+            cache: dict = {}
+            if settings is not None and not args.multirun and len(cells) == 1:
+                try:
+                    settings.update(_hydra_settings(args, config_name, task_function, cache,
+                                                    cells[0]))
+                except Exception:  # noqa: BLE001 - the cell's own check says what is wrong
+                    cache.clear()  # (with its hints); a bad hydra.* override: prepare's
+            problem = _validate_cells(cells, config_name, cache)
             from sim.cli.launchers import mark_checked
 
             # Hydra's sweeper need not compose them again (and nothing of an earlier
@@ -321,8 +343,17 @@ def _check_switches(switches: dict) -> None:
                               "or false")
 
 
-def _hydra_settings(args, config_name: str, task_function=None) -> dict:
-    """The resolved ``hydra.run.dir`` / ``hydra.sweep.dir`` and which the user set."""
+def _hydra_settings(args, config_name: str, task_function=None, cache: dict | None = None,
+                    cell: list[str] | None = None) -> dict:
+    """The resolved ``hydra.run.dir`` / ``hydra.sweep.dir`` and which the user set.
+
+    With ``cache`` (the caller is inside :func:`hydra_context`, checking the single
+    ``cell``): the same compose also seeds :func:`_compose_cell`'s cache, so the cell's
+    check composes nothing more. The app part of a compose with Hydra's node is the config
+    a compose without it gives (Hydra's node is dropped; the cell's values, already in it,
+    are set again to the same values)."""
+    from contextlib import nullcontext
+
     from hydra import compose
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from omegaconf import OmegaConf
@@ -330,7 +361,7 @@ def _hydra_settings(args, config_name: str, task_function=None) -> dict:
     parsed = OverridesParser.create().parse_overrides(list(args.overrides))
     overrides = [o.input_line for o in parsed if not o.is_sweep_override()]
     given = {o.get_key_element().lstrip("+~") for o in parsed}
-    with hydra_context(args, task_function):
+    with hydra_context(args, task_function) if cache is None else nullcontext():
         cfg = compose(config_name=config_name, overrides=overrides, return_hydra_config=True)
         run_dir = OmegaConf.select(cfg, "hydra.run.dir", default=None)
         people = (OmegaConf.select(cfg, "population.n", default=0)
@@ -338,11 +369,26 @@ def _hydra_settings(args, config_name: str, task_function=None) -> dict:
         sweep_dir = OmegaConf.select(cfg, "hydra.sweep.dir", default=None)
         switches = {k: OmegaConf.select(cfg, f"hydra.callbacks.sweep.{k}", default=False)
                     for k in SWEEP_SWITCHES}
+        if cache is not None:
+            _seed_cache(cache, cfg, cell)
     return {"run_dir": run_dir, "sweep_dir": sweep_dir, "people": people,
             "sweep_switches": switches,
             "run_dir_given": "hydra.run.dir" in given,
             "sweep_dir_given": "hydra.sweep.dir" in given,
             "output_subdir_given": "hydra.output_subdir" in given}
+
+
+def _seed_cache(cache: dict, cfg, cell: list[str]) -> None:
+    """Put the app part of ``cfg`` (composed with Hydra's node) into :func:`_compose_cell`'s
+    cache under ``cell``'s group choices."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf
+
+    parsed = OverridesParser.create().parse_overrides(cell)
+    structural = tuple(ov.input_line for ov in parsed if not _is_plain_value(ov))
+    plain = OmegaConf.to_container(cfg, resolve=False)
+    plain.pop("hydra", None)
+    cache[structural] = None if _has_interpolation(plain) else plain
 
 
 def _quote(path: Path) -> str:
@@ -405,7 +451,8 @@ def prepare(argv: list[str], task_function=None) -> tuple[list[str], Path | None
     invocation created (None if it created none). Raises ConfigError or OutputError with
     a one-line message before any work and before any directory exists.
     """
-    problem = check(argv, task_function=task_function)
+    settings: dict = {}  # a single run's Hydra settings, from the check's own compose
+    problem = check(argv, task_function=task_function, settings=settings)
     if problem:
         raise ConfigError(problem)
     args = parse_command_line(argv)
@@ -415,7 +462,7 @@ def prepare(argv: list[str], task_function=None) -> tuple[list[str], Path | None
         return list(argv), None
     config_name = args.config_name or "config"
     try:
-        settings = _hydra_settings(args, config_name, task_function)
+        settings = settings or _hydra_settings(args, config_name, task_function)
     except Exception as err:  # noqa: BLE001 - bad hydra.* overrides: Hydra's message, one line
         raise ConfigError(one_line(err)) from err
     if args.multirun:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 import sys
 import types
 
@@ -32,12 +33,19 @@ def load() -> types.SimpleNamespace:
     if "mesa" in sys.modules:
         return _namespace(sys.modules["mesa"])
     placeholders = [_placeholder(name) for name in _PACKAGES]
+    getouterframes = inspect.getouterframes
     try:
         modules = {}
+        # mesa's method_logger (in mesa.model's class body) asks for its caller's name
+        # with inspect.getouterframes, which also reads the source lines of every frame
+        # of the import stack (inspect.getmodule scans sys.modules for each): ~0.25 s CPU
+        # of a run's start-up (issue 19). Its caller's name needs no source lines.
+        inspect.getouterframes = _outer_frames_without_source
         for name in _CORE:  # in order: mesa.datacollection does ``from mesa import Agent``
             modules[name] = importlib.import_module(name)
             placeholders[0].Agent = modules["mesa.agent"].Agent
     finally:
+        inspect.getouterframes = getouterframes
         # the real packages are imported afresh by whoever asks for ``mesa`` itself; they
         # find the submodules above in sys.modules and reuse them
         for module in placeholders:
@@ -46,6 +54,14 @@ def load() -> types.SimpleNamespace:
     return types.SimpleNamespace(Model=modules["mesa.model"].Model,
                                  Agent=modules["mesa.agent"].Agent,
                                  DataCollector=modules["mesa.datacollection"].DataCollector)
+
+
+def _outer_frames_without_source(frame, context: int = 1):
+    """``inspect.getouterframes`` without the source lines (``context=0``)."""
+    return _GETOUTERFRAMES(frame, 0)
+
+
+_GETOUTERFRAMES = inspect.getouterframes
 
 
 def _placeholder(name: str) -> types.ModuleType:

@@ -209,16 +209,18 @@ def person_cost_columns(agents: pd.DataFrame, cfg: dict, columns=None) -> dict:
 
 
 def _person_costs(agents: TableColumns, econ: dict, hours: float) -> dict[str, np.ndarray]:
-    """:func:`person_costs` for one chunk of people (``econ`` resolved), as columns."""
+    """:func:`person_costs` for one chunk of people (``econ`` resolved), as columns. Pay,
+    tax and output are worked out per occupation (0 non-manual, 1 manual) and read by each
+    person's ``kind``: the same arithmetic on the same values as per person (issue 19)."""
     tax = econ["tax"]
     weeks = _weeks_by_year(agents)
     n_years = weeks["working"].shape[0]
     disc = discount_factors(n_years, econ["discount_rate"])[:, None]
-    manual = agents.is_category("occupation", "manual")
-    wage = np.where(manual, econ["weekly_wage"]["manual"], econ["weekly_wage"]["non_manual"])
-    sme = agents.is_category("employer_size", "sme")
-    osp_share = np.where(sme, econ["occupational_sick_pay"]["sme"],
-                         econ["occupational_sick_pay"]["large"])
+    kind = agents.is_category("occupation", "manual").astype(np.intp)
+    wage = np.where([False, True], econ["weekly_wage"]["manual"], econ["weekly_wage"][
+        "non_manual"])
+    osp = econ["occupational_sick_pay"]
+    osp_share = np.where(agents.is_category("employer_size", "sme"), osp["sme"], osp["large"])
     ssp = float(econ["ssp_weekly"])
     labour = wage + employer_ni(wage, tax)  # counterfactual labour cost of a week in work
     value = econ["output_per_labour_cost"] * labour  # output of a week in work
@@ -245,23 +247,22 @@ def _person_costs(agents: TableColumns, econ: dict, hours: float) -> dict[str, n
         (weeks["inactive_benefit"], np.zeros_like(wage), weekly_benefit(INACTIVE_BENEFIT, econ),
          labour, False),
     ]  # retired weeks (State Pension age, the same in every arm) count as no loss
-    zero = np.zeros_like(absent)
     sick_pay, net_prod, benefits, lost_tax, lost_income, lost_output = (
-        zero.copy() for _ in range(6))
+        np.zeros_like(absent) for _ in range(6))
     net_w = net_pay(wage, tax)
     tax_w = income_tax(wage, tax) + employee_ni(wage, tax) + employer_ni(wage, tax)
     for wk, pay, benefit, lost, is_sick_pay in buckets:
         outlay = pay + employer_ni(pay, tax)  # what the employer pays for the week
         if is_sick_pay:
-            sick_pay += wk * outlay
-            net_prod += wk * (lost - labour)
+            sick_pay += wk * outlay[kind]
+            net_prod += wk * (lost - labour)[kind]
         else:
-            net_prod += wk * (lost - (labour - outlay))
+            net_prod += wk * (lost - (labour - outlay))[kind]
         benefits += wk * benefit
         lost_tax += wk * (tax_w - income_tax(pay, tax) - employee_ni(pay, tax)
-                          - employer_ni(pay, tax))
-        lost_income += wk * (net_w - net_pay(pay, tax))
-        lost_output += wk * lost
+                          - employer_ni(pay, tax))[kind]
+        lost_income += wk * (net_w - net_pay(pay, tax))[kind]
+        lost_output += wk * lost[kind]
 
     job_loss_week = agents["job_loss_week"]
     recruitment = np.zeros_like(absent)

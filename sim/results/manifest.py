@@ -57,8 +57,14 @@ def peak_memory_mb() -> float:
     return rss / 1024.0 if sys.platform != "darwin" else rss / 2**20
 
 
-def build_manifest(results, files: list[str]) -> dict:
+def build_manifest(results, files: list[str], overlap: dict | None = None) -> dict:
+    """The manifest; ``overlap``: what ran beside the main work (``python -m sim``: the
+    helper process, the agents.parquet thread), recorded with this process's CPU seconds
+    so far (the bench reads the helper's CPU as the rest of the command's)."""
+    import time
+
     cfg = results.config
+    process = {"cpu_seconds": round(time.process_time(), 3), **(overlap or {})}
     return {
         "config_hash": config_hash(cfg),
         "seed": cfg["seed"],
@@ -72,6 +78,7 @@ def build_manifest(results, files: list[str]) -> dict:
         "git": dict(git_commit()),
         "timings": results.timings,
         "peak_memory_mb": round(peak_memory_mb(), 1),
+        "process": process,
         "files": files,
         "config": cfg,
     }

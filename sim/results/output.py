@@ -169,55 +169,176 @@ def summary_markdown(results, figures: list[str]) -> str:
     return "\n".join(lines)
 
 
-def write_results(results, dest: Path, leave_out: Collection[str] = ()) -> Path:
+class ResultsWriter:
+    """Writing a run's results in two steps, for the CLI (issue 19): open it before the
+    run, pass :meth:`agents_ready` to :func:`sim.simulate.simulate` so that
+    ``agents.parquet`` is written in a thread (pyarrow encodes without the GIL) while the
+    run's other tables are computed, then :meth:`write` the rest. The same files, into the
+    same staging folder, renamed into place only when everything succeeded::
+
+        with ResultsWriter(dest, helper, ticket) as writer:
+            writer.write(simulate(cfg, agents_ready=writer.agents_ready))
+    """
+
+    def __init__(self, dest: Path, helper=None, decomposition_ticket: int | None = None):
+        self.dest = Path(dest)
+        self.helper, self.ticket = helper, decomposition_ticket
+        self._staged = None
+        self.staging: Path | None = None
+        self._agents = None  # (thread, [error]) writing agents.parquet
+
+    def __enter__(self) -> ResultsWriter:
+        self._staged = staged_dir(self.dest)
+        self.staging = self._staged.__enter__()
+        return self
+
+    def agents_ready(self, agents: pd.DataFrame, cfg: dict, person_economics: dict) -> None:
+        """Start writing ``agents.parquet`` (with the person costs) in a thread."""
+        import threading
+
+        import pyarrow as pa
+
+        path, errors = self.staging / "agents.parquet", []
+
+        def run():
+            try:
+                # the system allocator: what the encoding used is returned at once,
+                # not kept in pyarrow's pool through the tables' peak
+                _write_agents(agents, cfg, person_economics, path, pa.system_memory_pool())
+            except BaseException as err:  # noqa: BLE001 - re-raised by write()
+                errors.append(err)
+
+        thread = threading.Thread(target=run, name="agents.parquet", daemon=True)
+        thread.start()
+        self._agents = (thread, errors)
+
+    def _join_agents(self) -> bool:
+        """Wait for the agents thread; True if it wrote the file (its error re-raised)."""
+        if self._agents is None:
+            return False
+        thread, errors = self._agents
+        thread.join()
+        self._agents = None
+        if errors:
+            raise errors[0]
+        return True
+
+    def write(self, results) -> Path:
+        """Write everything else (and the manifest) into the staging folder."""
+        release_free_memory(collect=len(results.agents) >= COLLECT_AT)
+        _write_into(results, self.dest, self.staging, (), self.helper, self.ticket,
+                    self._join_agents)
+        return self.dest
+
+    def __exit__(self, kind, value, tb) -> bool:
+        if kind is not None:
+            if self.helper is not None:  # nothing may write into the staging folder once
+                self.helper.close(kill=True)  # it goes
+            if self._agents is not None:
+                self._agents[0].join()
+        return bool(self._staged.__exit__(kind, value, tb))
+
+
+def _write_agents(agents: pd.DataFrame, cfg: dict, person_economics: dict | None,
+                  path: Path, pool=None) -> None:
+    """``agents.parquet``: the per-person table with its costs (``pool``: pyarrow's
+    memory pool for the encoding, default its default pool; the file is the same)."""
+    with_person_economics(agents, cfg, person_economics).to_parquet(
+        path, index=False, **({"memory_pool": pool} if pool is not None else {}))
+
+
+def write_results(results, dest: Path, leave_out: Collection[str] = (),
+                  helper=None, decomposition_ticket: int | None = None) -> Path:
     """Write every table, figure and the manifest to ``dest`` atomically; ``leave_out``:
-    file names not to write (a sweep's cells: :data:`sim.compare.sweep.CELL_LEAVE_OUT`)."""
+    file names not to write (a sweep's cells: :data:`sim.compare.sweep.CELL_LEAVE_OUT`).
+
+    ``helper`` (a :class:`sim.results.helper.Helper`, the CLI's): the figures are drawn
+    there, into the staging folder, while this process writes the tables; the
+    decomposition's counterfactual runs are the helper's ``decomposition_ticket`` (submitted
+    before the run). The files are the same either way; a failure in the helper fails the
+    writing (:class:`sim.results.helper.HelperError`) and nothing is kept."""
     dest = Path(dest)
     # what the run freed (its model), before the writers' peak; a cycle collection costs
     # ~50 ms, worth it only where memory matters (not per cell of a sweep of small cells)
     release_free_memory(collect=len(results.agents) >= COLLECT_AT)
     with staged_dir(dest) as staging:
-        cfg = results.config
-        files = []
+        try:
+            return _write_into(results, dest, staging, leave_out, helper,
+                               decomposition_ticket)
+        except BaseException:
+            if helper is not None:  # nothing may write into the staging folder once it goes
+                helper.close(kill=True)
+            raise
 
-        def save(name, writer):
-            if name in leave_out:
-                return
-            writer(staging / name)
-            files.append(name)
 
-        if cfg["output"]["write_agents"]:
-            save("agents.parquet", lambda p: with_person_economics(
-                results.agents, cfg, getattr(results, "person_economics", None)).to_parquet(
-                p, index=False))
-        save("group_summary.parquet", lambda p: results.summary.to_parquet(p, index=False))
-        save("group_summary.csv", lambda p: results.summary.to_csv(p, index=False))
-        save("weekly_counts.parquet", lambda p: results.weekly.to_parquet(p, index=False))
-        save("state_totals.csv", lambda p: results.state_totals.to_csv(p, index=False))
-        save("spell_lengths.csv", lambda p: results.spells.to_csv(p, index=False))
-        save("calibration.csv", lambda p: results.calibration.to_csv(p, index=False))
-        decomposition = for_results(results)
-        if not decomposition.empty:
-            save("gap_decomposition.csv", lambda p: decomposition.to_csv(p, index=False))
-        if not results.programme.empty:
-            save("programme.csv", lambda p: results.programme.to_csv(p, index=False))
-        # cell-level tables a comparison report reads (present even without agents.parquet)
-        for name in ("economics", "rtw_curves", "cif", "quality"):
-            table = getattr(results, name, None)
-            if table is not None and not table.empty:
-                save(f"{name}.parquet", lambda p, t=table: t.to_parquet(p, index=False))
-        figures = []
-        if cfg["output"]["plots"]:
-            from sim.results import plots  # matplotlib (~0.3 s to import) only when plotting
+def _write_into(results, dest: Path, staging: Path, leave_out: Collection[str], helper,
+                decomposition_ticket: int | None, agents_written=None) -> Path:
+    """:func:`write_results` into its staging folder (``agents_written``: a callable
+    that waits for an ``agents.parquet`` being written already and says whether it was)."""
+    cfg = results.config
+    files = []
+    figures_ticket = None
+    if helper is not None and cfg["output"]["plots"]:  # drawn there while tables go here
+        figures_ticket = _submit_figures(helper, results, staging, leave_out)
 
-            save("rtw_curves.png", lambda p: plots.rtw_curves_figure(
-                results.agents, cfg["horizon_weeks"], p))
-            save("states.png", lambda p: plots.states_figure(results.state_totals, p))
-            figures = ["rtw_curves.png", "states.png"]
-        save("summary.md", lambda p: p.write_text(summary_markdown(results, figures)))
-        manifest = build_manifest(results, files + ["manifest.json"])
-        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+    def save(name, writer):
+        if name in leave_out:
+            return
+        writer(staging / name)
+        files.append(name)
+
+    if agents_written is not None and agents_written():
+        files.append("agents.parquet")
+    elif cfg["output"]["write_agents"]:
+        save("agents.parquet", lambda p: _write_agents(
+            results.agents, cfg, getattr(results, "person_economics", None), p))
+    save("group_summary.parquet", lambda p: results.summary.to_parquet(p, index=False))
+    save("group_summary.csv", lambda p: results.summary.to_csv(p, index=False))
+    save("weekly_counts.parquet", lambda p: results.weekly.to_parquet(p, index=False))
+    save("state_totals.csv", lambda p: results.state_totals.to_csv(p, index=False))
+    save("spell_lengths.csv", lambda p: results.spells.to_csv(p, index=False))
+    save("calibration.csv", lambda p: results.calibration.to_csv(p, index=False))
+    pending = None if decomposition_ticket is None else (
+        lambda: helper.result(decomposition_ticket))
+    decomposition = for_results(results, pending)
+    if not decomposition.empty:
+        save("gap_decomposition.csv", lambda p: decomposition.to_csv(p, index=False))
+    if not results.programme.empty:
+        save("programme.csv", lambda p: results.programme.to_csv(p, index=False))
+    # cell-level tables a comparison report reads (present even without agents.parquet)
+    for name in ("economics", "rtw_curves", "cif", "quality"):
+        table = getattr(results, name, None)
+        if table is not None and not table.empty:
+            save(f"{name}.parquet", lambda p, t=table: t.to_parquet(p, index=False))
+    figures = []
+    if figures_ticket is not None:
+        files += helper.result(figures_ticket)
+        figures = ["rtw_curves.png", "states.png"]
+    elif cfg["output"]["plots"]:
+        from sim.results import plots  # matplotlib (~0.3 s to import) only when plotting
+
+        save("rtw_curves.png", lambda p: plots.rtw_curves_figure(
+            results.agents, cfg["horizon_weeks"], p))
+        save("states.png", lambda p: plots.states_figure(results.state_totals, p))
+        figures = ["rtw_curves.png", "states.png"]
+    save("summary.md", lambda p: p.write_text(summary_markdown(results, figures)))
+    manifest = build_manifest(results, files + ["manifest.json"], {
+        "helper_process": helper is not None, "agents_thread": agents_written is not None})
+    (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
     return dest
+
+
+def _submit_figures(helper, results, staging: Path, leave_out: Collection[str]) -> int:
+    """Send the figures' tables to ``helper`` to draw into ``staging``; returns the ticket."""
+    from sim.results.figures_data import rtw_curves_data
+
+    horizon = results.config["horizon_weeks"]
+    curves = (None if "rtw_curves.png" in leave_out
+              else rtw_curves_data(results.agents, horizon))
+    totals = None if "states.png" in leave_out else results.state_totals
+    # by name: matplotlib is imported in the helper only
+    return helper.submit("sim.results.plots:draw_figures", curves, totals, horizon,
+                         str(staging))
 
 
 def point_latest(results_dir: Path, outputs_root: Path) -> str | None:

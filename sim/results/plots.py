@@ -6,6 +6,8 @@ forms of colour blindness.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -13,7 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sim.engine.categories import ETHNICITY_LABELS, STATES  # noqa: E402
-from sim.results.outcomes import rtw_curve  # noqa: E402
+from sim.results.figures_data import rtw_curves_data  # noqa: E402
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
              "#000000"]
@@ -21,14 +23,18 @@ OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "
 
 def rtw_curves_figure(agents: pd.DataFrame, horizon: int, path):
     """Cumulative share back at work by weeks since onset, by IMD quintile and ethnicity."""
+    draw_rtw_curves(rtw_curves_data(agents, horizon), horizon, path)
+
+
+def draw_rtw_curves(panel_curves: list[pd.DataFrame], horizon: int, path):
+    """:func:`rtw_curves_figure` from its curves (:func:`rtw_curves_data`)."""
     weeks = min(52, horizon)
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), sharey=True)
     panels = (("imd_quintile", "By IMD quintile (1 = most deprived)",
                lambda g: f"Q{g}" + (" most deprived" if g == "1" else
                                     " least deprived" if g == "5" else "")),
               ("ethnicity", "By ethnic group", lambda g: ETHNICITY_LABELS.get(g, g)))
-    for ax, (by, title, label) in zip(axes, panels, strict=True):
-        curves = rtw_curve(agents, by, weeks)
+    for ax, (by, title, label), curves in zip(axes, panels, panel_curves, strict=True):
         groups = list(curves.groupby("group", sort=False))
         for k, (group, c) in enumerate(groups):
             # quintiles are ordered: a sequential (viridis) scale; groups: categorical
@@ -66,3 +72,18 @@ def states_figure(state_totals: pd.DataFrame, path):
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def draw_figures(rtw_curves: list[pd.DataFrame] | None, state_totals: pd.DataFrame | None,
+                 horizon: int, folder: str) -> list[str]:
+    """Draw the run's figures into ``folder`` from their tables (what the helper process
+    does, :mod:`sim.results.helper`): ``rtw_curves.png`` from :func:`rtw_curves_data`,
+    ``states.png`` from the state totals (either None: not drawn). Returns the names."""
+    names = []
+    if rtw_curves is not None:
+        draw_rtw_curves(rtw_curves, horizon, Path(folder) / "rtw_curves.png")
+        names.append("rtw_curves.png")
+    if state_totals is not None:
+        states_figure(state_totals, Path(folder) / "states.png")
+        names.append("states.png")
+    return names

@@ -121,20 +121,35 @@ def gaps(summary: pd.DataFrame) -> dict[tuple[str, str], float]:
     return out
 
 
-def decompose(cfg: dict, run_summary: pd.DataFrame | None = None,
-              n: int | None = None) -> pd.DataFrame:
-    """The decomposition table (:data:`COLUMNS`) for ``cfg``; ``run_summary`` (the run's own
-    group summary) gives ``gap_run``. ``n`` defaults to ``outcomes.decomposition_n``,
-    capped at the run's population size; 0 gives an empty table."""
-
+def decomposition_size(cfg: dict, n: int | None = None) -> int:
+    """People in each counterfactual run: ``n``, default ``outcomes.decomposition_n``,
+    capped at the run's population size (0: no decomposition)."""
     if n is None:
         n = int(cfg["outcomes"].get("decomposition_n") or 0)
-    n = min(int(n), int(cfg["population"]["n"]))
+    return max(min(int(n), int(cfg["population"]["n"])), 0)
+
+
+def counterfactual_gaps(cfg: dict, n: int | None = None) -> dict:
+    """``{run: gaps(...)}`` of the three runs of :data:`RUNS` (a function of the config
+    alone: ``python -m sim`` computes it in a helper process while the run itself goes on,
+    :mod:`sim.results.helper`)."""
+    n = decomposition_size(cfg, n)
+    return {name: gaps(simulate_summary(c))  # only the summary: no other tables
+            for name, c in counterfactual_configs(cfg, n).items()}
+
+
+def decompose(cfg: dict, run_summary: pd.DataFrame | None = None,
+              n: int | None = None, values: dict | None = None) -> pd.DataFrame:
+    """The decomposition table (:data:`COLUMNS`) for ``cfg``; ``run_summary`` (the run's own
+    group summary) gives ``gap_run``. ``n`` defaults to ``outcomes.decomposition_n``,
+    capped at the run's population size; 0 gives an empty table. ``values``: the
+    :func:`counterfactual_gaps` of ``cfg`` and ``n`` if already computed."""
+
+    n = decomposition_size(cfg, n)
     if n <= 0:
         return pd.DataFrame(columns=COLUMNS)
-    values = {}
-    for name, c in counterfactual_configs(cfg, n).items():
-        values[name] = gaps(simulate_summary(c))  # only the summary: no other tables
+    if values is None:
+        values = counterfactual_gaps(cfg, n)
     own = gaps(run_summary) if run_summary is not None else {}
     rows = []
     for gap, _ in GAPS:
@@ -211,14 +226,24 @@ def report_section(table: pd.DataFrame) -> str:
             f"<tbody>{body}</tbody></table></section>")
 
 
-def for_results(results) -> pd.DataFrame:
-    """The decomposition of a finished run (computed once, kept on ``results``)."""
+def for_results(results, pending=None) -> pd.DataFrame:
+    """The decomposition of a finished run (computed once, kept on ``results``).
+    ``pending``: a callable returning :func:`counterfactual_gaps` of the run's config (a
+    helper process's result, :mod:`sim.results.helper`), else they are computed here."""
     import warnings
+
+    from sim.results.helper import HelperError
 
     table = getattr(results, "decomposition", None)
     if table is None or table.empty:
         try:
-            table = decompose(results.config, results.summary)
+            values = pending() if pending is not None else None
+            table = decompose(results.config, results.summary, values=values)
+        except HelperError as err:
+            if not isinstance(err.original, ConfigError):
+                raise
+            warnings.warn(f"gap decomposition left out: {err.original}", stacklevel=2)
+            table = pd.DataFrame(columns=COLUMNS)
         except ConfigError as err:  # a config changed after the run no longer validates
             warnings.warn(f"gap decomposition left out: {err}", stacklevel=2)
             table = pd.DataFrame(columns=COLUMNS)

@@ -1,0 +1,189 @@
+"""A helper process for the parts of a run that do not need the main process (issue 19).
+
+``python -m sim`` hands two pieces of genuinely independent work to one helper process, so
+that on a machine with two or more cores they overlap with the main work:
+
+- the gap decomposition's three counterfactual runs, which depend only on the config
+  (:func:`sim.uncertainty.decomposition.counterfactual_gaps`), submitted before the run's
+  population is built;
+- the figures, drawn from small pre-computed tables once the run's tables exist
+  (:func:`sim.results.plots.draw_figures`), written into the run's own staging folder.
+
+Both are deterministic functions of what is sent (the same config, seed and tables give the
+same numbers and the same PNG files as drawing in the main process). A failure in the
+helper is re-raised in the main process as :class:`HelperError` (one line) when its result
+is asked for; the run then fails and its staging folder is removed, as for any other error.
+The helper reads its work from a pipe and exits when the pipe closes, so it never outlives
+the run. Only the CLI uses it: the library functions compute everything in-process.
+
+The helper is a fresh interpreter (``subprocess``, not ``fork``: the main process may
+hold threads from numpy or pyarrow), started with the same ``sim`` package first on its
+path.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+from sim.errors import typed_line
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent  # the folder holding sim/
+# people x replicates from which a single run uses the helper (the default run, 100,000
+# people, does): below it the helper's own start-up (~1-1.5 s CPU on the other core,
+# imports) is a large share of what it takes over (decomposition ~1.2 s, figures ~0.8 s)
+HELPER_MIN_PEOPLE = 50_000
+
+
+class HelperError(RuntimeError):
+    """Work in the helper process failed (``original``: the helper's exception, if it
+    could be sent back)."""
+
+    def __init__(self, message: str, original: BaseException | None = None):
+        super().__init__(message)
+        self.original = original
+
+
+class Helper:
+    """One helper process; :meth:`submit` work in order, :meth:`result` collects it."""
+
+    def __init__(self) -> None:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(PACKAGE_ROOT), *filter(None, [env.get("PYTHONPATH")])])
+        self._proc = subprocess.Popen(
+            [sys.executable, "-c", "from sim.results.helper import serve; serve()"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=os.getcwd())
+        self._sent = 0
+        self._received: dict[int, tuple] = {}
+
+    def submit(self, fn, *args) -> int:
+        """Send ``fn(*args)`` to the helper; returns a ticket for :meth:`result`. ``fn``: a
+        module-level function, or its name as ``"module:function"`` (the module is then
+        imported in the helper only)."""
+        try:
+            pickle.dump((fn, args), self._proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            self._proc.stdin.flush()
+        except (OSError, ValueError) as err:  # a closed or broken pipe
+            raise HelperError(f"the helper process stopped ({self._exit_text()})") from err
+        self._sent += 1
+        return self._sent - 1
+
+    def result(self, ticket: int):
+        """``fn(*args)`` of the ticket's work; raises :class:`HelperError` if it failed."""
+        while ticket not in self._received:
+            try:
+                self._received[len(self._received)] = pickle.load(self._proc.stdout)
+            except (EOFError, OSError, ValueError, pickle.UnpicklingError) as err:
+                raise HelperError(
+                    f"the helper process stopped ({self._exit_text()})") from err
+        status, value = self._received[ticket]
+        if status == "ok":
+            return value
+        original = value if isinstance(value, BaseException) else None
+        raise HelperError(typed_line(value) if original else str(value), original)
+
+    def _exit_text(self) -> str:
+        code = self._proc.poll()
+        return "still running" if code is None else f"exit status {code}"
+
+    def close(self, kill: bool = False) -> None:
+        """End the helper: ``kill`` it at once (a failed run: it must write nothing more),
+        else let it finish what it is doing and exit."""
+        proc = self._proc
+        if proc.poll() is None:
+            try:
+                proc.stdin.close()
+            except OSError:
+                pass
+            if kill:
+                proc.kill()
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+    def __enter__(self) -> Helper:
+        return self
+
+    def __exit__(self, kind, *exc) -> None:
+        self.close(kill=kind is not None)
+
+
+HELPER_ENV = "RTW_SIM_HELPER"  # auto (default), on or off
+
+
+def wanted(cfg: dict) -> bool:
+    """Whether a single run of ``cfg`` hands work to a helper: it has work for one (a gap
+    decomposition or figures) and is large enough for the overlap to pay, and a CPU is
+    idle to overlap on (two CPUs or more, and a load average below one less than their
+    number: on a busy machine the helper only adds its start-up and competes with the
+    run for memory bandwidth; measured 2026-11-30 at load 4-5 on 2 cores, 1M x 260: 30 s
+    wall against 22.5 s without it). ``RTW_SIM_HELPER=on`` / ``off`` overrides the load
+    test (the files are the same either way)."""
+    people = int(cfg["population"]["n"]) * int(cfg["replicates"])
+    work = bool(cfg["outcomes"].get("decomposition_n")) or bool(cfg["output"]["plots"])
+    if not work or people < HELPER_MIN_PEOPLE:
+        return False
+    setting = os.environ.get(HELPER_ENV, "auto").strip().lower()
+    if setting in ("on", "off"):
+        return setting == "on"
+    cpus = _cpus()
+    return cpus >= 2 and _load() < cpus - 1
+
+
+def _load() -> float:
+    """The one-minute load average (0 where the system does not say)."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return 0.0
+
+
+def _cpus() -> int:
+    """CPUs this process may run on (one: nothing would overlap)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
+def serve() -> None:
+    """The helper's loop: read ``(fn, args)`` from stdin, write ``(status, value)`` to
+    stdout, until stdin closes."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process decides (Ctrl-C)
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # anything the work prints must not corrupt the pipe
+    while True:
+        try:
+            fn, args = pickle.load(stdin)
+        except EOFError:
+            return
+        try:
+            if isinstance(fn, str):
+                module, _, name = fn.partition(":")
+                fn = getattr(importlib.import_module(module), name)
+            reply = ("ok", fn(*args))
+        except Exception as err:  # noqa: BLE001 - sent back, re-raised by the main process
+            reply = ("error", err)
+        try:
+            data = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as err:  # noqa: BLE001 - an exception that cannot be pickled
+            data = pickle.dumps(("error", typed_line(err if reply[0] == "ok" else reply[1])))
+        stdout.write(data)
+        stdout.flush()
+
+
+def preload(*modules: str) -> None:
+    """Import ``modules`` (work the helper does while it would otherwise wait)."""
+    for name in modules:
+        importlib.import_module(name)

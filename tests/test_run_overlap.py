@@ -1,0 +1,144 @@
+"""What ``python -m sim`` overlaps with its main work (issue 19) writes the same files.
+
+The helper process (gap decomposition, figures: sim/results/helper.py) and the thread that
+writes agents.parquet while the last tables are computed (ResultsWriter) must give files
+byte-identical to writing everything in one process, fail in one line with nothing kept,
+and the single run's pre-flight composes its config once.
+"""
+
+import hashlib
+
+import pytest
+
+from sim.config import load_config
+from sim.results.helper import Helper, HelperError
+from sim.results.output import ResultsWriter, write_results
+from sim.simulate import simulate
+
+# small: the decomposition's three runs are as large as the run (decomposition_n caps at n)
+SMALL = ["population.n=1500", "horizon_weeks=30", "replicates=2"]
+
+
+def digests(folder):
+    """sha256 of every file but the manifest (timings) and the summary's timing line."""
+    out = {}
+    for path in sorted(folder.iterdir()):
+        data = path.read_bytes()
+        if path.name == "manifest.json":
+            continue
+        if path.name == "summary.md":
+            data = b"\n".join(line for line in data.splitlines() if b"simulated in" not in line)
+        out[path.name] = hashlib.sha256(data).hexdigest()
+    return out
+
+
+@pytest.fixture(scope="module")
+def cfg():
+    return load_config(SMALL)
+
+
+@pytest.fixture(scope="module")
+def in_process(cfg, tmp_path_factory):
+    return write_results(simulate(cfg), tmp_path_factory.mktemp("one") / "results")
+
+
+def test_helper_and_agents_thread_write_the_same_files(cfg, in_process, tmp_path):
+    # the helper takes ~1-2 s to start (imports) and draws the figures: why this test is
+    # slower than a plain write
+    with Helper() as helper:
+        ticket = helper.submit("sim.uncertainty.decomposition:counterfactual_gaps", cfg)
+        with ResultsWriter(tmp_path / "results", helper, ticket) as writer:
+            writer.write(simulate(cfg, agents_ready=writer.agents_ready))
+    got = digests(tmp_path / "results")
+    assert {"agents.parquet", "gap_decomposition.csv", "rtw_curves.png", "states.png",
+            "summary.md"} <= set(got)
+    assert got == digests(in_process)
+    assert [p.name for p in tmp_path.iterdir()] == ["results"]  # no staging left
+
+
+def test_a_failure_in_the_helper_is_one_line_and_keeps_nothing(cfg, tmp_path):
+    results = simulate(cfg)
+    with Helper() as helper:
+        # a config the helper's decomposition cannot run: its error comes back typed
+        ticket = helper.submit("sim.uncertainty.decomposition:counterfactual_gaps",
+                               {"population": {"n": 10}})
+        with pytest.raises(HelperError) as err:
+            write_results(results, tmp_path / "results", helper=helper,
+                          decomposition_ticket=ticket)
+    assert "\n" not in str(err.value) and str(err.value).startswith("KeyError")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failure_writing_agents_in_the_thread_keeps_nothing(cfg, tmp_path, monkeypatch):
+    import sim.results.output as output
+
+    def boom(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(output, "_write_agents", boom)
+    with pytest.raises(OSError, match="No space"):
+        with ResultsWriter(tmp_path / "results") as writer:
+            writer.write(simulate(cfg, agents_ready=writer.agents_ready))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_helper_results_come_back_by_ticket_and_a_dead_helper_is_an_error():
+    helper = Helper()
+    a = helper.submit("math:factorial", 5)
+    b = helper.submit("math:sqrt", -1.0)  # ValueError in the helper
+    c = helper.submit("math:gcd", 12, 18)
+    assert helper.result(c) == 6 and helper.result(a) == 120
+    with pytest.raises(HelperError, match="ValueError: math domain error"):
+        helper.result(b)
+    helper.close(kill=True)
+    with pytest.raises(HelperError, match="stopped"):
+        helper.result(helper.submit("math:factorial", 3))
+
+
+def test_a_single_run_is_composed_once_before_hydra(monkeypatch, tmp_path):
+    import hydra
+
+    from sim.cli import preflight
+
+    calls = []
+    compose = hydra.compose
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs.get("return_hydra_config", False))
+        return compose(*args, **kwargs)
+
+    monkeypatch.setattr(hydra, "compose", counted)
+    run_dir = tmp_path / "run"
+    argv, created = preflight.prepare(["population.n=2000", f"hydra.run.dir={run_dir}"])
+    assert calls == [True]  # one compose gives both the check and Hydra's settings
+    assert created == run_dir and run_dir.is_dir()
+    # a bad value is still caught by the same single compose, in one line
+    calls.clear()
+    with pytest.raises(preflight.ConfigError) as err:
+        preflight.prepare(["population.n=-5", f"hydra.run.dir={tmp_path / 'other'}"])
+    assert "population.n" in str(err.value) and "\n" not in str(err.value)
+    assert not (tmp_path / "other").exists()
+
+
+def test_the_helper_is_used_for_large_runs_with_work_for_it_and_an_idle_cpu(monkeypatch):
+    from sim.results import helper as helpers
+
+    monkeypatch.delenv(helpers.HELPER_ENV, raising=False)
+    monkeypatch.setattr(helpers, "_cpus", lambda: 2)
+    monkeypatch.setattr(helpers, "_load", lambda: 0.3)
+    big = load_config(["population.n=100000"])
+    assert helpers.wanted(big)
+    assert not helpers.wanted(load_config(["population.n=49999"]))
+    assert not helpers.wanted(load_config(["population.n=100000", "output.plots=false",
+                                           "outcomes.decomposition_n=0"]))
+    monkeypatch.setattr(helpers, "_load", lambda: 1.5)  # no idle CPU
+    assert not helpers.wanted(big)
+    monkeypatch.setenv(helpers.HELPER_ENV, "on")
+    assert helpers.wanted(big)
+    monkeypatch.setattr(helpers, "_cpus", lambda: 1)
+    monkeypatch.setattr(helpers, "_load", lambda: 0.0)
+    monkeypatch.setenv(helpers.HELPER_ENV, "auto")
+    assert not helpers.wanted(big)
+    monkeypatch.setenv(helpers.HELPER_ENV, "off")
+    monkeypatch.setattr(helpers, "_cpus", lambda: 8)
+    assert not helpers.wanted(big)
