@@ -369,7 +369,10 @@ class RTWModel(WorkScheduling, VectorisedEngine, mesa.Model):
         col["weeks_by_state"][:] = 0
         # weeks already spent in the current state before observation starts are
         # subtracted now and added back when the state is left
-        col["weeks_by_state"][col["state"], np.arange(self.people.n)] = -(
+        cells = col["state"].astype(np.intp)  # [state, person] as flat positions
+        cells *= self.people.n
+        cells += np.arange(self.people.n)
+        col["weeks_by_state"].reshape(-1)[cells] = -(
             self.engine_week - col["state_since"]).astype(np.int16)
         self.spell_lengths[:] = 0
 
