@@ -97,6 +97,16 @@ def test_no_hazard_is_never_a_candidate_and_certain_hazard_is_every_week():
     assert cal.next[2] == NEVER and 2 not in cal.due(3)
 
 
+def test_candidate_weeks_fit_the_calendar_int16():
+    """Weeks are int16 (the weekly scan reads 2 bytes a person): the longest configurable
+    run (520 warm-up + 520 observed weeks) schedules to its end; one past int16 is refused."""
+    cal = WorkCalendar(3, 1040, Streams(1, [3]))
+    cal.schedule(1000, np.arange(3), np.zeros(3), np.zeros(3), 1000, "start")
+    assert (cal.next == 1040).all() and cal.next.dtype == np.int16
+    with pytest.raises(ValueError, match="below"):
+        WorkCalendar(3, NEVER, Streams(1, [3]))
+
+
 def test_sorted_unique_is_np_unique():
     a = np.random.default_rng(0).integers(0, 50, 300)
     np.testing.assert_array_equal(sorted_unique(a), np.unique(a))

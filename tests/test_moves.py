@@ -29,7 +29,8 @@ GROUPS = {"phased": (PHASED,), "unemployed": (UNEMPLOYED,),
 
 def test_rosters_follow_random_moves_as_a_scan_of_states_would():
     """Many weeks of random moves between every pair of states (repeats of a group,
-    empty groups, everyone leaving): each roster stays the sorted people of its states."""
+    empty groups, everyone leaving): each roster stays the people of its states (in no
+    order, each once), and ``positions`` finds exactly the asked people who are in it."""
     rng = np.random.default_rng(4)
     n = 400
     state = rng.integers(0, len(STATES), n).astype(np.int8)
@@ -42,9 +43,14 @@ def test_rosters_follow_random_moves_as_a_scan_of_states_would():
             to[:] = WORKING  # every roster emptied at once
         rosters.move(moved, state[moved], to)
         state[moved] = to
+        asked = rng.choice(n, 50, replace=False)
         for name, codes in GROUPS.items():
-            np.testing.assert_array_equal(rosters[name], np.flatnonzero(np.isin(state, codes)),
+            np.testing.assert_array_equal(np.sort(rosters[name]),
+                                          np.flatnonzero(np.isin(state, codes)),
                                           err_msg=f"{name}, week {week}")
+            found = rosters[name][rosters.positions(name, asked)]
+            np.testing.assert_array_equal(np.sort(found),
+                                          np.sort(asked[np.isin(state[asked], codes)]))
 
 
 @pytest.mark.parametrize("cells", [7, 5000])  # ufunc.at (fewer cells than counts), bincount

@@ -59,6 +59,26 @@ def test_ageing_recomputes_the_same_values_as_whole_arrays(make_config):
     np.testing.assert_array_equal(pw.reemploy_hazard, pw.reemploy_level * pw.reemploy_rel)
 
 
+def test_ageing_in_blocks_of_weeks_gives_every_week_the_whole_array_values(make_config):
+    """The static parts of several weeks of band moves are computed at once
+    (``RTWModel._band_static_parts``): after every week of a run over three blocks, each
+    person's age-dependent hazards are the whole-population products for their band now."""
+    from sim.engine.model import AGE_BLOCK_WEEKS, RTWModel
+
+    weeks = 3 * AGE_BLOCK_WEEKS + 5
+    model = RTWModel(make_config("population.n=3000", f"horizon_weeks={weeks}"))
+    pw, people = model.pathways, model.people
+    moved = 0
+    for _ in range(weeks):
+        bands = model.columns["age_band_now"].copy()
+        model.step()
+        band = model.columns["age_band_now"].astype(np.int64)
+        moved += int((band != bands).sum())
+        for name, values in _separate_arrays(pw, people, band).items():
+            np.testing.assert_array_equal(np.asarray(getattr(pw, name)), values, err_msg=name)
+    assert moved > 3 * AGE_BLOCK_WEEKS  # band moves in most weeks of every block
+
+
 @pytest.mark.parametrize("population", ["fit_note_cohort", "workforce"])
 def test_pathways_keep_few_per_person_float_arrays(make_config, population):
     """The per-person float64 arrays a run keeps for its hazards: the four age-dependent

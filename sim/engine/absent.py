@@ -67,8 +67,13 @@ class AbsentTable:
         return (c["row0"][rows], *(c[name][rows] for name in self.COPIED))
 
     def add(self, new: np.ndarray) -> None:
-        """Start rows for people ``new`` (their ``state_since`` already set)."""
-        self.update(np.zeros(0, dtype=np.intp), new)
+        """Start rows for people ``new`` (sorted, distinct; their ``state_since`` set)."""
+        if not self.size and new.size == self.state_since.size:  # everyone: 0, 1, ..., n-1
+            self._reserve(new.size)
+            self._write(slice(0, new.size), new, everyone=True)
+            self.size = new.size
+        else:
+            self.update(np.zeros(0, dtype=np.intp), new)
 
     def update(self, leaving: np.ndarray, new: np.ndarray) -> None:
         """A week's changes, touching only the rows that change (no copy of the table):
@@ -81,7 +86,7 @@ class AbsentTable:
         if new.size > k:
             extra = new[k:]
             self._reserve(self.size + extra.size)
-            self._write(np.arange(self.size, self.size + extra.size), extra)
+            self._write(slice(self.size, self.size + extra.size), extra)  # no scatter
             self.size += extra.size
         elif leaving.size > k:
             holes = leaving[k:]
@@ -94,13 +99,17 @@ class AbsentTable:
                 arr[inside] = arr[tail]
             self.size = end
 
-    def _write(self, rows: np.ndarray, people: np.ndarray) -> None:
+    def _write(self, rows, people: np.ndarray, everyone: bool = False) -> None:
+        """Rows ``rows`` (positions or a slice) for people ``people``; ``everyone``: they
+        are everyone in order (a cohort starting absent), read whole, not gathered."""
         store = self._store
+        who = slice(None) if everyone else people
         store["idx"][rows] = people
-        store["row0"][rows] = self.condition_severity[people] * self.pw.n_weeks
-        store["start"][rows] = self.state_since[people]
+        row0 = self.condition_severity[who] * self.pw.n_weeks
+        store["row0"][rows] = row0
+        store["start"][rows] = self.state_since[who]
         for name in self.COPIED:
-            store[name][rows] = getattr(self.pw, name)[people]
+            store[name][rows] = getattr(self.pw, name)[who]
 
     def _reserve(self, rows: int) -> None:
         capacity = self._store["idx"].size

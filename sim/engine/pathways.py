@@ -337,10 +337,11 @@ class Pathways:
     # used (the same product; no per-person array kept)
     reemploy_hazard = property(lambda self: self.reemploy_level * self.reemploy_rel)
 
-    def set_age(self, idx, band) -> None:
-        """Recompute the age-dependent hazards of people ``idx`` now in age band ``band``."""
+    def set_age(self, idx, band, parts: dict | None = None) -> None:
+        """Recompute the age-dependent hazards of people ``idx`` now in age band ``band``
+        (``parts``: their static parts, if computed already, as :meth:`static_parts`)."""
         idx = np.atleast_1d(np.asarray(idx))
-        self._set_age(idx, np.asarray(band), self.static_parts(idx))
+        self._set_age(idx, np.asarray(band), self.static_parts(idx) if parts is None else parts)
 
     def _set_age(self, idx, band, parts: dict) -> None:
         """:meth:`set_age` with the static parts of ``idx`` given."""

@@ -84,10 +84,10 @@ class VectorisedEngine:
         ua, up, uu, ui = self._transition_draws_of(t, (self._absent.idx, ip, iu, ii))
         groups = [
             self._decide_absent(t, ua),
-            self._decide_phased(t, ip, up),
+            self._decide_phased(t, up),
             self._decide_working(t),
-            self._decide_unemployed(t, iu, uu),
-            self._decide_inactive(t, ii, ui),
+            self._decide_unemployed(t, uu),
+            self._decide_inactive(t, ui),
         ]
         self._reschedule_after(t, *self._apply(t, groups))
 
@@ -170,7 +170,7 @@ class VectorisedEngine:
                                         self.effects.get("relapse", iw))
         return h
 
-    def _decide_phased(self, t, ip, u):
+    def _decide_phased(self, t, u):
         """Phased return: full hours (bottom band) or relapse (top band), for the people
         whose draw may move them (:mod:`sim.engine.screens`; the relapse hazard is bounded
         as the workers' is)."""
@@ -178,7 +178,7 @@ class VectorisedEngine:
         background, relapse, _ = self._onset_bound
         h_relapse = (background * self._effect_bound("onset")
                      + relapse * self._effect_bound("relapse"))
-        ip, u = self._screen(ip, u, pw.full_return_hazard, h_relapse)
+        ip, u = self._screen("phased", u, pw.full_return_hazard, h_relapse)
         p_full, p_rel = competing_probabilities(pw.full_return_hazard,
                                                 self._work_spell_hazard(t, ip))
         out = two_way_outcome(u, p_full, p_rel, RETURN, RELAPSE)
@@ -201,34 +201,35 @@ class VectorisedEngine:
         out = self.pathways.working_decision(u, cw, self._work_spell_hazard(t, cw))
         return self._moving(cw, out)
 
-    def _screen(self, roster, u, low, high):
-        """Members of sorted ``roster`` whose draw ``u`` may move them (bottom hazards
+    def _screen(self, name, u, low, high):
+        """Members of roster ``name`` whose draw ``u`` may move them (bottom hazards
         summing to at most ``low``, top ones to at most ``high``; :mod:`sim.engine.screens`),
-        and everyone among them reaching State Pension age this week, with their draws."""
+        and everyone in it reaching State Pension age this week, sorted, with their draws."""
         keep = u < low_edge(low)
         keep |= u >= high_edge(high)
         if self.pension_due.size:
-            pos, found = find_sorted(roster, self.pension_due)
-            keep[pos[found]] = True
-        return roster[keep], u[keep]
+            keep[self._rosters.positions(name, self.pension_due)] = True
+        idx, u = self._rosters[name][keep], u[keep]
+        order = np.argsort(idx)  # the roster's order carries no meaning
+        return idx[order], u[order]
 
-    def _decide_unemployed(self, t, iu, u):
+    def _decide_unemployed(self, t, u):
         """Unemployed: re-employment, inactivity or retirement (the exact decision for the
         people the screen keeps; ``u``: the roster's draws)."""
         low, high = self._out_bounds["unemployed"]
-        iu, u = self._screen(iu, u, low * self._effect_bound("reemploy"), high)
+        iu, u = self._screen("unemployed", u, low * self._effect_bound("reemploy"), high)
         out = self.pathways.unemployed_decision(
             u, iu, t - self.columns["state_since"][iu], self.effects.get("reemploy", iu))
         return self._moving(iu, out)
 
-    def _decide_inactive(self, t, ii, u):
+    def _decide_inactive(self, t, u):
         """Inactive for ill health: into work, seeking work, a benefit claim, retirement
         (the exact decision for the people the screen keeps; ``u``: the roster's draws)."""
         col = self.columns
         work, _ = self._out_bounds["inactive_work"]
         seek, high = self._out_bounds["inactive"]
-        ii, u = self._screen(ii, u, work * self._effect_bound("reemploy_inactive") + seek,
-                             high)
+        ii, u = self._screen("inactive", u,
+                             work * self._effect_bound("reemploy_inactive") + seek, high)
         out = self.pathways.inactive_decision(
             u, ii, col["state"][ii] == INACTIVE_BENEFIT,
             t - col["state_since"][ii], self.effects.get("reemploy_inactive", ii))
