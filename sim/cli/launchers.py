@@ -196,6 +196,7 @@ def execute_job_cached(idx, overrides, token: str, shared: bytes, singleton_stat
     from sim.compare.sweep import record_timing
 
     record_timing("job_start")
+    _note_exit()
     hydra_context, config, task_function = _shared(token, shared)
     setup_globals()
     set_singleton_state(pickle.loads(singleton_state))
@@ -209,6 +210,22 @@ def execute_job_cached(idx, overrides, token: str, shared: bytes, singleton_stat
     ret = run_job_lean(hydra_context, sweep_config, task_function)
     record_timing("job_end")
     return ret
+
+
+_EXIT_NOTED: list = []
+
+
+def _note_exit() -> None:
+    """For experiments/sweep_bench.py: record this worker's CPU time when it starts to exit
+    (atexit), so the bench can tell the exit's cost from the rest (once per process)."""
+    if _EXIT_NOTED or not os.environ.get("RTW_SIM_SWEEP_TIMINGS"):
+        return
+    import atexit
+
+    from sim.compare.sweep import record_timing
+
+    _EXIT_NOTED.append(True)
+    atexit.register(record_timing, "worker_exit")
 
 
 def set_singleton_state(state: dict) -> None:

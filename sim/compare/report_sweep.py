@@ -29,6 +29,10 @@ from sim.compare.sweep import record_timing
 
 INDEX = "index.html"
 PARALLEL_FROM = 4  # settings from which their reports are written in parallel
+# joblib's settings for the reports' processes: as hydra-joblib-launcher's (max_nbytes=None),
+# so that loky reuses the sweep's own workers, which have the libraries loaded (joblib reuses
+# an executor only when these match; new workers cost ~1.2 s of start-up each, issue 19)
+PARALLEL_ARGS = {"backend": "loky", "max_nbytes": None}
 
 
 def settings(cells: list) -> list[tuple[str, list]]:
@@ -149,7 +153,7 @@ def write_sweep_report(paths, out_dir: Path, quiet: bool = False,
     if n > 1:
         from joblib import Parallel, delayed
 
-        entries = Parallel(n_jobs=n, backend="loky")(
+        entries = Parallel(n_jobs=n, **PARALLEL_ARGS)(
             delayed(_entry)(i, name, cs, out_dir, figures, full)
             for i, (name, cs) in enumerate(groups))
     else:
