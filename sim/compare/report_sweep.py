@@ -125,7 +125,7 @@ def _workers(settings_count: int, workers: int | None) -> int:
 
 def write_sweep_report(paths, out_dir: Path, quiet: bool = False,
                        workers: int | None = None, figures: bool = False,
-                       full: bool = True) -> Path:
+                       full: bool = True, preloaded: dict | None = None) -> Path:
     """Reports of every setting of the runs under ``paths`` and their index page.
 
     The settings' reports are independent, so they are written by ``workers`` processes
@@ -142,8 +142,12 @@ def write_sweep_report(paths, out_dir: Path, quiet: bool = False,
     no report per setting. Rendering a setting's full report (its DCEA, tables and page)
     was about 60% of a sweep's report CPU and 8% of all of a 100-cell benchmark sweep's
     (issue 19); a sweep's aggregate writes them when asked (``--setting-reports``).
-    A single setting's report is always written in full."""
-    cells = rp.load_cells(paths)
+    A single setting's report is always written in full.
+
+    ``preloaded``: tables the caller already read (:func:`sim.compare.report.load_cells`;
+    a sweep's aggregate hands over what it read). Without the full reports, each cell's
+    RTW curves are not read (the index page does not use them)."""
+    cells = rp.load_cells(paths, preloaded, curves=full)
     groups = settings(cells)
     if len(groups) == 1:
         return rp.write_report(paths, out_dir)
