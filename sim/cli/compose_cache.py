@@ -4,8 +4,8 @@ Hydra composes a config from scratch every time: it reads and parses some 30 YAM
 and builds an OmegaConf node for each (``OmegaConf.load``), about half of a compose's CPU.
 A sweep's parent composes often (the pre-flight checks every set of config-group choices,
 Hydra composes the master config, the launcher composes each set of group choices once
-more to ship it to the workers), always from the same files: 100-cell benchmark, 44
-composes, ~940 file loads of ~80 distinct files.
+more to ship it to the workers), always from the same files: in the 100-cell benchmark
+44 composes, some 500 file loads of a few dozen distinct files.
 
 :func:`install` wraps the ``load_config`` of Hydra's two file-backed config sources
 (``file://`` directories and ``pkg://`` package resources): the first load of a file is
