@@ -135,6 +135,9 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
+    from sim.cli.compose_cache import install as cache_config_files
+
+    cache_config_files()  # the pre-flight, Hydra and the launcher read each file once
     try:
         argv, CREATED_RUN_DIR = prepare(sys.argv[1:], task_function=main)
     except ConfigError as err:

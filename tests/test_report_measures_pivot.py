@@ -48,3 +48,29 @@ def test_metric_selects_one_dimension_and_metric():
     assert _metric(a, "imd_quintile", "rtw_52w", counts=False)[1] is None
     empty, _ = _metric(a, "all", "rtw_52w")
     assert "all" not in empty and empty.empty
+
+
+def test_metrics_of_several_keys_at_once_are_each_keys_metric():
+    """_metrics (one groupby for a cell's measures, issue 19) gives every key the frames
+    _metric gives, bit for bit (counts as float), with a group of another dimension and a
+    missing value, and an empty frame for a key with no rows."""
+    from sim.compare.report_measures import _metrics
+
+    rng = np.random.default_rng(5)
+    imd = _summary(rng, drop=[(1, "3")], nan=[(2, "1")])
+    eth = _summary(rng, groups=("white_british", "indian", "black")).assign(
+        dimension="ethnicity")
+    overall = _summary(rng, groups=("all",)).assign(dimension="all")
+    other = overall.assign(metric="days_absent", value=overall["value"] * 3)
+    table = pd.concat([imd, eth, overall, other]).sample(frac=1.0, random_state=2)
+    keys = [("imd_quintile", "rtw_52w"), ("ethnicity", "rtw_52w"), ("all", "rtw_52w"),
+            ("all", "days_absent"), ("all", "job_loss")]
+    got = _metrics(table, keys)
+    for key in keys[:-1]:
+        values, counts = _metric(table, *key)
+        pd.testing.assert_frame_equal(got[key][0], values, check_exact=True)
+        pd.testing.assert_frame_equal(got[key][1], counts.astype(float), check_exact=True,
+                                      check_column_type=False, check_index_type=False)
+    missing = _metric(table, "all", "job_loss")[0]  # no rows: empty, as _metric's
+    assert missing.empty and got[("all", "job_loss")][0].empty
+    assert list(got[("all", "job_loss")][0].columns) == list(missing.columns) == []

@@ -105,3 +105,27 @@ def test_index_without_setting_reports_has_the_same_headlines_and_no_report_fold
     assert len(sections) == 3 and sections == _setting_sections(full)
     assert "no usual_care run in this setting (runs of: ips_smi)" in text
     assert text.count("per 1,000") == 2
+
+
+def test_index_from_tables_already_read_reads_no_file_again_and_is_the_same(runs, tmp_path,
+                                                                            monkeypatch):
+    """A sweep's aggregate hands the report the tables it read (issue 19): no table or
+    manifest is read again, RTW curves are not read for the index page, same page."""
+    import json
+
+    import pandas as pd
+
+    from sim.compare import report_cells
+
+    plain = write_sweep_report([runs], tmp_path / "plain", quiet=True, workers=1, full=False)
+    dirs = sorted(p.parent for p in runs.glob("*/results/manifest.json"))
+    known = {d.resolve(): (json.loads((d / "manifest.json").read_text()),
+                           pd.read_parquet(d / "group_summary.parquet"),
+                           pd.read_parquet(d / "economics.parquet")) for d in dirs}
+    reads = []
+    monkeypatch.setattr(report_cells, "_read_table", lambda path: reads.append(path))
+    monkeypatch.setattr(report_cells, "_read_manifest", lambda d: reads.append(d))
+    fast = write_sweep_report([runs], tmp_path / "fast", quiet=True, workers=1, full=False,
+                              preloaded=known)
+    assert reads == []
+    assert fast.read_bytes() == plain.read_bytes()

@@ -259,10 +259,13 @@ def test_aggregate_hands_every_complete_cell_to_the_report(basic_sweep, tmp_path
     shutil.copytree(src, copy)
     calls = []
 
-    def write_sweep_report(paths, out_dir, quiet=False, figures=None, full=None):  # index
+    def write_sweep_report(paths, out_dir, quiet=False, figures=None, full=None,
+                           preloaded=None):  # index
         calls.append((list(paths), out_dir))
         assert figures is False  # the settings' charts are off unless asked for
         assert full is False  # and so are the settings' full reports
+        # the tables the aggregate read, handed over, not read again (issue 19)
+        assert set(preloaded) == {p.resolve() for p in paths}
         out_dir.mkdir()
         return out_dir / "report.md"
 

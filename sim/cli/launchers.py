@@ -31,6 +31,7 @@ import os
 import pickle
 import sys
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -196,6 +197,7 @@ def execute_job_cached(idx, overrides, token: str, shared: bytes, singleton_stat
     from sim.compare.sweep import record_timing
 
     record_timing("job_start")
+    _note_exit()
     hydra_context, config, task_function = _shared(token, shared)
     setup_globals()
     set_singleton_state(pickle.loads(singleton_state))
@@ -209,6 +211,22 @@ def execute_job_cached(idx, overrides, token: str, shared: bytes, singleton_stat
     ret = run_job_lean(hydra_context, sweep_config, task_function)
     record_timing("job_end")
     return ret
+
+
+_EXIT_NOTED: list = []
+
+
+def _note_exit() -> None:
+    """For experiments/sweep_bench.py: record this worker's CPU time when it starts to exit
+    (atexit), so the bench can tell the exit's cost from the rest (once per process)."""
+    if _EXIT_NOTED or not os.environ.get("RTW_SIM_SWEEP_TIMINGS"):
+        return
+    import atexit
+
+    from sim.compare.sweep import record_timing
+
+    _EXIT_NOTED.append(True)
+    atexit.register(record_timing, "worker_exit")
 
 
 def set_singleton_state(state: dict) -> None:
@@ -317,10 +335,45 @@ def launch_joblib_cached(launcher, job_overrides, initial_job_idx):
             shipped.append(composed_base(loader, launcher.config, list(overrides)))
         except Exception:  # noqa: BLE001 - the worker composes it and reports Hydra's error
             shipped.append({})
-    return Parallel(**joblib_cfg)(
-        delayed(execute_job_cached)(initial_job_idx + idx, overrides, token, shared, state,
-                                    base)
-        for idx, (overrides, base) in enumerate(zip(job_overrides, shipped, strict=True)))
+    with _slower_polling():
+        return Parallel(**joblib_cfg)(
+            delayed(execute_job_cached)(initial_job_idx + idx, overrides, token, shared,
+                                        state, base)
+            for idx, (overrides, base) in enumerate(zip(job_overrides, shipped, strict=True)))
+
+
+POLL_SECONDS = 0.2  # how often the parent looks for finished jobs (joblib: every 0.01 s)
+
+
+class _PollingTime:
+    """The ``time`` module as joblib.parallel sees it, with a longer ``sleep``."""
+
+    def __init__(self, module, seconds: float) -> None:
+        self._module, self._seconds = module, seconds
+
+    def __getattr__(self, name):
+        return getattr(self._module, name)
+
+    def sleep(self, seconds: float) -> None:
+        self._module.sleep(max(seconds, self._seconds))
+
+
+@contextmanager
+def _slower_polling(seconds: float = POLL_SECONDS):
+    """joblib's ``Parallel`` waits for the next result by sleeping 10 ms at a time in the
+    parent: 0.04 CPU-s per 10 s of waiting (0.006 with 0.2 s), ~0.7 CPU-s over the 100-cell
+    benchmark's ~200 s (issue 19; measured with two 10 s jobs). With loky, jobs are
+    dispatched from joblib's callback thread as others finish, not from this loop, so a
+    longer sleep only delays the parent's noticing the last results (by at most
+    ``seconds``); results, their order and errors are joblib's."""
+    import joblib.parallel as jp
+
+    original = jp.time
+    jp.time = _PollingTime(original, seconds)
+    try:
+        yield
+    finally:
+        jp.time = original
 
 
 # The sweep cells (tuples of override lines) that this process's pre-flight

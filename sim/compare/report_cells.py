@@ -81,6 +81,10 @@ def _read_manifest(d: Path) -> dict:
     except (OSError, UnicodeDecodeError, ValueError) as err:
         raise ReportError(f"{d / 'manifest.json'}: not a readable manifest "
                           f"({_one_line(err)})") from None
+    return _check_manifest(d, manifest)
+
+
+def _check_manifest(d: Path, manifest) -> dict:
     cfg = manifest.get("config") if isinstance(manifest, dict) else None
     programme = cfg.get("programme") if isinstance(cfg, dict) else None
     economics = cfg.get("economics") if isinstance(cfg, dict) else None
@@ -103,22 +107,32 @@ def _read_table(path: Path) -> pd.DataFrame:
         raise ReportError(f"{path}: unreadable table ({_one_line(err)})") from None
 
 
-def load_cells(paths) -> list[Cell]:
+def load_cells(paths, preloaded: dict | None = None, curves: bool = True) -> list[Cell]:
     """The complete cells found at or below ``paths`` (results dirs, run dirs or sweeps).
 
-    A missing, corrupt or incomplete file is a ReportError naming it (one line)."""
+    A missing, corrupt or incomplete file is a ReportError naming it (one line).
+    ``preloaded``: ``{resolved results dir: (manifest, group_summary, economics)}`` that the
+    caller already read (a sweep's aggregate), taken instead of reading them again (and
+    checked the same way). ``curves=False``: ``rtw_curves`` is left out (an empty table with
+    its columns): a sweep's index page does not use it."""
     cells = []
     seen = set()
+    tables = RESULT_TABLES if curves else RESULT_TABLES[:2]
     for given in paths:
         for d in _results_dirs(Path(given)):
             if d.resolve() in seen:
                 continue  # the same results given twice (a folder and a run inside it)
             seen.add(d.resolve())
-            manifest = _read_manifest(d)
-            missing = [f for f in RESULT_TABLES if not (d / f).is_file()]
+            known = (preloaded or {}).get(d.resolve())
+            manifest = _check_manifest(d, known[0]) if known else _read_manifest(d)
+            missing = [f for f in tables if not (d / f).is_file()]
             if missing:
                 raise ReportError(f"{d}: incomplete results, missing {', '.join(missing)}")
-            cell = Cell(d, manifest, *(_read_table(d / f) for f in RESULT_TABLES))
+            summary, economics = known[1:] if known else (
+                _read_table(d / f) for f in RESULT_TABLES[:2])
+            curve = (_read_table(d / RESULT_TABLES[2]) if curves
+                     else pd.DataFrame(columns=list(CURVE_COLUMNS)))
+            cell = Cell(d, manifest, summary, economics, curve)
             for name, table, cols in (
                     ("group_summary", cell.summary, SUMMARY_COLUMNS),
                     ("economics", cell.economics, ECONOMICS_COLUMNS),

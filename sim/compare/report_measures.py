@@ -83,6 +83,32 @@ def _pivot(sub: pd.DataFrame, column: str) -> pd.DataFrame:
     return wide.sort_index(axis=1).dropna(how="all", axis=1)
 
 
+def _metrics(summary, keys) -> dict:
+    """:func:`_metric` of several (dimension, metric) keys at once: ``{key: (values,
+    counts)}``, each frame what ``_metric`` gives (the same rows summed in the same order:
+    the same bits; counts as float). One groupby for all keys: a pivot per key was most of
+    the time of a cell's measures (issue 19: a sweep's index page)."""
+    dims = {d for d, _ in keys}
+    sub = summary[summary["dimension"].isin(dims) & summary["metric"].isin(
+        {m for _, m in keys})]
+    wide = sub.groupby(["dimension", "metric", "replicate", "group"], sort=True)[
+        ["value", "n"]].sum().unstack("group")
+    out = {}
+    for key in keys:
+        part = wide.loc[key] if key in wide.index.droplevel("replicate") else None
+        frames = []
+        for column in ("value", "n"):
+            if part is None:
+                frames.append(pd.DataFrame(index=pd.Index([], name="replicate"),
+                                           columns=pd.Index([], name="group")))
+                continue
+            f = part[column].sort_index(axis=1).dropna(how="all", axis=1)
+            f.columns.name = "group"
+            frames.append(f)
+        out[key] = tuple(frames)
+    return out
+
+
 def _sii(values: np.ndarray, n: np.ndarray) -> float:
     """The SII of one replicate; NaN when a quintile has no value (nobody in it was followed
     to the RTW week, as in a small workforce run), which the paired comparisons skip."""
@@ -99,23 +125,28 @@ def replicate_measures(cell: Cell, week: int | None = None) -> pd.DataFrame:
     s, e = cell.summary, cell.economics
     week = rtw_week(s) if week is None else week
     rtw = f"rtw_{week}w"
-    overall, _ = _metric(s, "all", rtw, counts=False)
+    keys = [("all", rtw), ("all", "days_absent"), ("all", "job_loss"),
+            ("all", "programme_cost"), ("imd_quintile", rtw), ("ethnicity", rtw)]
+    wide = _metrics(s, keys)
+    overall, _ = wide[("all", rtw)]
     if "all" not in overall:
         raise ReportError(f"{cell.path}: no {rtw} in group_summary")
     out = pd.DataFrame(index=overall.index)
     out[rtw] = overall["all"]
     for m in ("days_absent", "job_loss", "programme_cost"):
-        v, _ = _metric(s, "all", m, counts=False)
+        v, _ = wide[("all", m)]
         out[m] = v["all"] if "all" in v else 0.0
-    imd, imd_n = _metric(s, "imd_quintile", rtw)
+    imd, imd_n = wide[("imd_quintile", rtw)]
     cols = [str(q) for q in range(1, 6)]
     if any(c not in imd for c in cols):
         raise ReportError(f"{cell.path}: {rtw} is not there for every IMD quintile")
     out["imd_gap_abs"] = imd["5"] - imd["1"]  # least minus most deprived
     out["imd_gap_rel"] = imd["5"] / imd["1"]
-    out["sii"] = [_sii(imd.loc[r, cols].to_numpy(), imd_n.loc[r, cols].to_numpy())
-                  for r in imd.index]
-    eth, eth_n = _metric(s, "ethnicity", rtw)
+    # each replicate's row as its own contiguous array, as .loc[r, cols] gave (one .loc
+    # per replicate was a quarter of this function's time)
+    values, counts = imd[cols].to_numpy(), imd_n.loc[imd.index, cols].to_numpy()
+    out["sii"] = [_sii(np.array(values[i]), np.array(counts[i])) for i in range(len(imd))]
+    eth, eth_n = wide[("ethnicity", rtw)]
     minorities = [g for g in ETHNICITIES[1:] if g in eth]
     if ETHNICITIES[0] in eth and minorities:
         short = (eth[ETHNICITIES[0]].to_numpy()[:, None] - eth[minorities].to_numpy())

@@ -29,6 +29,10 @@ from sim.compare.sweep import record_timing
 
 INDEX = "index.html"
 PARALLEL_FROM = 4  # settings from which their reports are written in parallel
+# joblib's settings for the reports' processes: as hydra-joblib-launcher's (max_nbytes=None),
+# so that loky reuses the sweep's own workers, which have the libraries loaded (joblib reuses
+# an executor only when these match; new workers cost ~1.2 s of start-up each, issue 19)
+PARALLEL_ARGS = {"backend": "loky", "max_nbytes": None}
 
 
 def settings(cells: list) -> list[tuple[str, list]]:
@@ -121,7 +125,7 @@ def _workers(settings_count: int, workers: int | None) -> int:
 
 def write_sweep_report(paths, out_dir: Path, quiet: bool = False,
                        workers: int | None = None, figures: bool = False,
-                       full: bool = True) -> Path:
+                       full: bool = True, preloaded: dict | None = None) -> Path:
     """Reports of every setting of the runs under ``paths`` and their index page.
 
     The settings' reports are independent, so they are written by ``workers`` processes
@@ -138,8 +142,12 @@ def write_sweep_report(paths, out_dir: Path, quiet: bool = False,
     no report per setting. Rendering a setting's full report (its DCEA, tables and page)
     was about 60% of a sweep's report CPU and 8% of all of a 100-cell benchmark sweep's
     (issue 19); a sweep's aggregate writes them when asked (``--setting-reports``).
-    A single setting's report is always written in full."""
-    cells = rp.load_cells(paths)
+    A single setting's report is always written in full.
+
+    ``preloaded``: tables the caller already read (:func:`sim.compare.report.load_cells`;
+    a sweep's aggregate hands over what it read). Without the full reports, each cell's
+    RTW curves are not read (the index page does not use them)."""
+    cells = rp.load_cells(paths, preloaded, curves=full)
     groups = settings(cells)
     if len(groups) == 1:
         return rp.write_report(paths, out_dir)
@@ -149,7 +157,7 @@ def write_sweep_report(paths, out_dir: Path, quiet: bool = False,
     if n > 1:
         from joblib import Parallel, delayed
 
-        entries = Parallel(n_jobs=n, backend="loky")(
+        entries = Parallel(n_jobs=n, **PARALLEL_ARGS)(
             delayed(_entry)(i, name, cs, out_dir, figures, full)
             for i, (name, cs) in enumerate(groups))
     else:

@@ -369,10 +369,16 @@ def aggregate(sweep_dir: Path, report: bool = True, quiet: bool = False,
             c["status"] = "superseded"
     complete = [c for c in cells if c["status"] == "complete"]
     factors = _factor_columns(complete)
-    frames, measures = [], []
+    frames, measures, loaded = [], [], {}
     for c in complete:
-        df = pd.read_parquet(c["dir"] / RESULTS / "group_summary.parquet")
-        measures.append(cell_measures(c["dir"] / RESULTS, df))
+        results, econ, manifest = c["dir"] / RESULTS, None, None
+        df = pd.read_parquet(results / "group_summary.parquet")
+        if (results / "economics.parquet").is_file():
+            econ = pd.read_parquet(results / "economics.parquet")
+            manifest = json.loads((results / "manifest.json").read_text())
+            # the report takes these tables as read here, not from the files again
+            loaded[results.resolve()] = (manifest, df.copy(), econ)
+        measures.append(cell_measures(results, df, econ, manifest))
         df.insert(0, "cell", c["key"])
         frames.append((c, df))
     out_dir = sweep_dir / AGGREGATE
@@ -410,7 +416,7 @@ def aggregate(sweep_dir: Path, report: bool = True, quiet: bool = False,
     report_dir = None
     if report and complete:
         report_dir = _write_report([c["dir"] / RESULTS for c in complete], sweep_dir / "report",
-                                   quiet, figures, setting_reports)
+                                   quiet, figures, setting_reports, loaded)
         record_timing("report")
     outcome = {"cells": len(cells), "complete": len(complete), "failed": len(failures),
                "summary": out_dir / "summary.parquet", "comparison": out_dir / "comparison.csv",
@@ -424,7 +430,8 @@ def aggregate(sweep_dir: Path, report: bool = True, quiet: bool = False,
 
 
 def _write_report(paths: list[Path], out_dir: Path, quiet: bool,
-                  figures: bool = False, full: bool = False) -> Path | None:
+                  figures: bool = False, full: bool = False,
+                  preloaded: dict | None = None) -> Path | None:
     """The comparison report of every setting (:mod:`sim.compare.report_sweep`: one report per
     population / assumption setting and an index page naming them all)."""
     try:  # here, guarded: a report that cannot load must not lose the sweep's tables
@@ -434,7 +441,8 @@ def _write_report(paths: list[Path], out_dir: Path, quiet: bool,
             print(f"report: skipped (sim.compare.report_sweep not available: {one_line(err)})")
         return None
     try:
-        path = write_sweep_report(paths, out_dir, quiet, figures=figures, full=full)
+        path = write_sweep_report(paths, out_dir, quiet, figures=figures, full=full,
+                                  preloaded=preloaded)
     except Exception as err:  # noqa: BLE001 - the tables above are already written
         print(f"report: failed: {one_line(err)}", file=sys.stderr)
         return None

@@ -175,9 +175,11 @@ def _economics(econ: pd.DataFrame, config: dict) -> list[dict]:
     return rows
 
 
-def cell_measures(results_dir: Path, summary: pd.DataFrame) -> pd.DataFrame:
+def cell_measures(results_dir: Path, summary: pd.DataFrame, economics=None,
+                  manifest: dict | None = None) -> pd.DataFrame:
     """Every measure of one cell, per replicate (long: replicate, dimension, group, metric,
-    value), from its ``group_summary`` (``summary``), ``economics`` and manifest."""
+    value), from its ``group_summary`` (``summary``), ``economics`` and manifest (read from
+    ``results_dir`` unless given)."""
     metric = summary["metric"]
     outcomes = [m for m in metric.unique() if isinstance(m, str) and _is_outcome(m)]
     keep = summary[metric.isin(outcomes) & summary["dimension"].isin(("all", *BY_GROUP))]
@@ -189,9 +191,12 @@ def cell_measures(results_dir: Path, summary: pd.DataFrame) -> pd.DataFrame:
         rows += _inequality(wide.get((metric, "imd_quintile")), wide.get((metric, "ethnicity")),
                             metric)
     econ_path = Path(results_dir) / "economics.parquet"
-    if econ_path.is_file():
-        manifest = json.loads((Path(results_dir) / "manifest.json").read_text())
-        rows += _economics(pd.read_parquet(econ_path), manifest.get("config") or {})
+    if economics is None and econ_path.is_file():
+        economics = pd.read_parquet(econ_path)
+    if economics is not None:
+        if manifest is None:
+            manifest = json.loads((Path(results_dir) / "manifest.json").read_text())
+        rows += _economics(economics, manifest.get("config") or {})
     frames.append(pd.DataFrame(rows, columns=["replicate", "dimension", "group", "metric",
                                               "value"]))
     out = pd.concat(frames, ignore_index=True)
