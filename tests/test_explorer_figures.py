@@ -150,3 +150,21 @@ def test_new_axis_limits_redraw_only_the_scaled_layer_and_match_a_full_draw():
         assert np.array_equal(kept[:, left], full[:, left])
     assert np.any(kept != full, axis=2).mean() < 0.02
     figures.clear()
+
+
+def test_the_costs_legend_is_static_and_clear_of_the_bars():
+    """The costs figure's legend is above the axes, in the static pixels (drawn once per
+    figure, not for every lever value), so it can never hide the end of a bar."""
+    clear_caches()
+    figures.clear()
+    outcome = ExplorerModel(n="500", replicates="1").outcome
+    figures.costs_png(outcome)
+    (layers,) = figures._LAYERS._done.values()
+    assert layers.on_top == [] and len(layers.fig.legends) == 1
+    legend = layers.fig.legends[0]
+    assert not legend.get_animated()
+    assert [t.get_text() for t in legend.get_texts()] == ["usual care", "multicomponent"]
+    renderer = layers.canvas.get_renderer()
+    axes = layers.axes[0][0].get_window_extent(renderer)
+    assert legend.get_window_extent(renderer).y0 >= axes.y1
+    figures.clear()
