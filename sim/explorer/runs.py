@@ -3,7 +3,8 @@
 :func:`evaluate` runs the design and usual care on the same people (common random numbers,
 as the report does) through :func:`sim.simulate.simulate`, and compares them with the
 report's own functions (:func:`sim.compare.report.compare_cells`, the plain-words answer of
-:func:`sim.compare.report._answers`), so the explorer and the HTML report say the same thing.
+:func:`sim.compare.report._answers`), so the explorer and the HTML report say the same thing
+(:func:`compare_for_page`: the report's tables the page shows, not its table of groups).
 
 What an update costs is mostly the weekly loop of the design arm (``make bench`` prints the
 split), so nothing is computed twice:
