@@ -137,7 +137,7 @@ PARTS = (
     ("sim.simulate", "programme_table", None, "tables"),
     ("sim.simulate", "economics_table", None, "tables"),
     ("sim.explorer.runs", "rtw_curve_table", None, "tables"),
-    ("sim.explorer.runs", "compare_cells", None, "comparison"),
+    ("sim.explorer.runs", "compare_for_page", None, "comparison"),
     ("sim.explorer.runs", "answer_lines", None, "answer"),
     ("sim.explorer.app", "gaps_table", None, "gaps table"),
 )

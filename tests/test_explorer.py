@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 import threading
@@ -155,6 +156,30 @@ def test_views_agree_with_the_report_measures():
     c = costs_view(o)
     assert set(c["design"]) == {"usual_care", "targeted_deprived"}
     assert (c[c["design"] == "usual_care"]["estimate"] == 0).all()
+
+
+def test_the_page_comparison_equals_the_report_comparison():
+    """The page's lean comparison (no groups table) and its answer (read from a league with
+    plain-string keys) are the report's, table for table and word for word; two replicates,
+    so the paired intervals are there too."""
+    from sim.explorer.runs import compare_for_page
+
+    model = ExplorerModel(n="1500", design="targeted_deprived", replicates="2")
+    o = model.outcome
+    cells = [o.reference.cell, o.design.cell]
+    report = compare_cells(cells)
+    page = compare_for_page(cells)
+    for name in ("league", "per_replicate", "curves", "costs"):
+        pd.testing.assert_frame_equal(getattr(page, name), getattr(report, name), obj=name)
+    assert page.groups.empty and not report.groups.empty
+    assert (page.rtw_week, page.econ_window) == (report.rtw_week, report.econ_window)
+    assert answer_lines(page) == answer_lines(report) == model.outcome.answer
+    # the report's words from its own league (Arrow-backed strings) are the page's
+    plain = dataclasses.replace(report, league=report.league.astype(
+        {"design": object, "measure": object}))
+    assert [str(x) for x in _answers(plain)] == [str(x) for x in _answers(report)]
+    assert len(model.outcome.answer) == len(_answers(report))
+    assert any("targeted deprived" in text for _, text in model.outcome.answer)
 
 
 def test_ethnic_gap_interval_is_binomial():

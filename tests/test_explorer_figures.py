@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from sim.explorer import figures
-from sim.explorer.adapter import ExplorerModel, clear_caches, design_label
+from sim.explorer.adapter import ExplorerModel, clear_caches, curves_view, design_label
 
 
 def _pixels(png: bytes) -> np.ndarray:
@@ -101,7 +101,7 @@ def test_the_two_difference_panels_share_limits_covering_both_rows():
     (lo, hi), = diff_limits
     for _, des, _ in rows:
         for part in des.values():
-            d = 100 * part["vs_usual_care"].to_numpy()
+            d = 100 * part["vs_usual_care"]
             assert lo <= d.min() and d.max() <= hi
 
 
@@ -149,4 +149,45 @@ def test_new_axis_limits_redraw_only_the_scaled_layer_and_match_a_full_draw():
         left = slice(max(0, x0 - int(0.07 * width)), x0 - 2)  # tick labels and the label
         assert np.array_equal(kept[:, left], full[:, left])
     assert np.any(kept != full, axis=2).mean() < 0.02
+    figures.clear()
+
+
+def test_the_costs_legend_is_static_and_clear_of_the_bars():
+    """The costs figure's legend is above the axes, in the static pixels (drawn once per
+    figure, not for every lever value), so it can never hide the end of a bar."""
+    clear_caches()
+    figures.clear()
+    outcome = ExplorerModel(n="500", replicates="1").outcome
+    figures.costs_png(outcome)
+    (layers,) = figures._LAYERS._done.values()
+    assert layers.on_top == [] and len(layers.fig.legends) == 1
+    legend = layers.fig.legends[0]
+    assert not legend.get_animated()
+    assert [t.get_text() for t in legend.get_texts()] == ["usual care", "multicomponent"]
+    renderer = layers.canvas.get_renderer()
+    axes = layers.axes[0][0].get_window_extent(renderer)
+    assert legend.get_window_extent(renderer).y0 >= axes.y1
+    figures.clear()
+
+
+def test_an_opaque_figure_is_saved_as_rgb_with_the_canvas_pixels():
+    """An opaque figure's PNG is RGB (3/4 of the bytes to compress) and holds exactly the
+    pixels drawn; and the figure's curves, split by design and group on numpy columns, are
+    pandas' split of the page's curves table."""
+    clear_caches()
+    figures.clear()
+    outcome = ExplorerModel(n="500", replicates="1").outcome
+    image = Image.open(io.BytesIO(figures.curves_png(outcome)))
+    (layers,) = figures._LAYERS._done.values()
+    canvas = np.asarray(layers.canvas.buffer_rgba())
+    assert image.mode == "RGB" and (canvas[..., 3] == 255).all()
+    assert np.array_equal(np.asarray(image), canvas[..., :3])
+    for dim in ("imd_quintile", "ethnicity"):
+        mine = figures._by_design_group(figures.curve_arrays(outcome, dim))
+        view = curves_view(outcome, dim)
+        theirs = dict(iter(view.groupby(["design", "group"], sort=False)))
+        assert list(mine) == list(theirs) and len(mine) > 2
+        for key, part in theirs.items():
+            for col in ("week", "share", "vs_usual_care"):
+                np.testing.assert_array_equal(mine[key][col], part[col].to_numpy())
     figures.clear()

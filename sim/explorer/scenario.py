@@ -225,7 +225,7 @@ def build_scenario(c: Controls) -> Scenario:
     own = _component_settings(c, base)
 
     def make(population_design: dict, settings) -> dict:
-        cfg = copy.deepcopy(population_design)
+        cfg = population_design  # (a copy already: _composed; ~3 CPU-ms a copy)
         for path, value in settings:
             _set(cfg, path, value)
         reads = set(read_evidence_ids(cfg))  # the schema refuses values a design never reads
