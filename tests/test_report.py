@@ -173,3 +173,26 @@ def test_page_layout_glossary_and_groups_against_usual_care(cells_dir, tmp_path)
     assert '<div class="scroll"><table' in text
     assert "RTW vs usual care (pp)" in text and "Common mental disorder" in text
     assert "1 (most deprived)" in text and ">abi_stroke<" not in text
+
+
+def test_league_value_is_the_first_matching_row_and_follows_a_new_league():
+    """The league's looked-up values (indexed once per league) equal the first row the
+    plain mask finds; a missing pair is NaN; a new league frame is indexed afresh."""
+    from types import SimpleNamespace
+
+    import numpy as np
+    import pandas as pd
+
+    from sim.compare.report_figures import _league_value
+
+    league = pd.DataFrame({"design": ["a", "a", "b", "a"], "measure": ["x", "y", "x", "x"],
+                           "estimate": [1.0, 2.0, 3.0, 9.0], "low": [0.5, 1.5, 2.5, 8.0]})
+    comp = SimpleNamespace(league=league)
+    for (d, m), row in league.groupby(["design", "measure"], sort=False).head(1).set_index(
+            ["design", "measure"]).iterrows():
+        assert _league_value(comp, d, m) == row["estimate"]
+        assert _league_value(comp, d, m, "low") == row["low"]
+    assert np.isnan(_league_value(comp, "b", "y"))
+    other = SimpleNamespace(league=league.assign(estimate=league["estimate"] * 10))
+    assert _league_value(other, "a", "x") == 10.0
+    assert _league_value(comp, "a", "x") == 1.0

@@ -45,9 +45,30 @@ def _mpl(text: str) -> str:
     return str(text).replace("$", r"\$")  # matplotlib: no unescaped "$", no mathtext
 
 
+# the last few leagues looked up: (league frame, {(design, measure): first row}, {column:
+# values}); a report or a page reads dozens of values from one league
+_LEAGUE_INDEX: list = []
+
+
 def _league_value(comp, design, measure, what="estimate"):
-    row = comp.league[(comp.league["design"] == design) & (comp.league["measure"] == measure)]
-    return float(row[what].iloc[0]) if len(row) else np.nan
+    """The league's ``what`` of (design, measure): its first such row, NaN if none."""
+    league = comp.league
+    found = next((entry for entry in _LEAGUE_INDEX if entry[0] is league), None)
+    if found is not None:
+        _, rows, columns = found
+    else:
+        rows = {}
+        for i, key in enumerate(zip(league["design"].tolist(), league["measure"].tolist(),
+                                    strict=True)):
+            rows.setdefault(key, i)
+        columns = {}
+        _LEAGUE_INDEX[:] = [(league, rows, columns), *_LEAGUE_INDEX[:3]]
+    i = rows.get((design, measure))
+    if i is None:
+        return np.nan
+    if what not in columns:
+        columns[what] = league[what].to_numpy()
+    return float(columns[what][i])
 
 
 def figures(comp: Comparison) -> dict[str, str]:
