@@ -75,12 +75,17 @@ class WorkCalendar:
         if not idx.size:
             return
         low32, high32, q = _region(low, high)
-        weeks = s + 1 + self._gaps(q, key_week, name, idx, self.end - s - 1)
-        if window is not None and window[0].size:
+        cap = self.end - s - 1
+        if window is None or not window[0].size:
+            weeks = s + 1 + self._gaps(q, self.streams.uniform_at(key_week, name, idx), cap)
+        else:  # both streams' draws in one pass, the gaps of both in one (the same values)
             pos, switch, low_in = window
             li32, hi32, q_in = _region(low_in, high[pos])
-            first = s + 1 + self._gaps(q_in, key_week, name + ":window", idx[pos],
-                                       self.end - s - 1)
+            w = np.concatenate(self.streams.uniform_many(
+                key_week, [(name, idx), (name + ":window", idx[pos])]))
+            gaps = self._gaps(np.concatenate([q, q_in]), w, cap)
+            weeks = s + 1 + gaps[:idx.size]
+            first = s + 1 + gaps[idx.size:]
             inside = first < switch
             weeks[pos[~inside]] += switch[~inside] - 1 - s  # the draw after the window
             p = pos[inside]
@@ -90,9 +95,10 @@ class WorkCalendar:
         self.low[idx], self.high[idx] = low32, high32
         self.next[idx] = weeks
 
-    def _gaps(self, q, key_week, name, idx, cap) -> np.ndarray:
-        """Geometric(q) - 1 from the keyed draws (int64, at most ``cap``; ``cap`` if q = 0)."""
-        w = self.streams.uniform_at(key_week, name, idx)
+    @staticmethod
+    def _gaps(q, w, cap) -> np.ndarray:
+        """Geometric(q) - 1 from the keyed draws ``w`` (overwritten; int64, at most ``cap``;
+        ``cap`` if q = 0)."""
         np.subtract(1.0, w, out=w)  # in (0, 1]
         np.log(w, out=w)
         d = np.log1p(-q)
@@ -112,21 +118,25 @@ class WorkCalendar:
             return np.zeros(0, dtype=np.intp)
         return np.flatnonzero(self.next == t)
 
-    def fill_draws(self, t: int, idx: np.ndarray, low, high) -> np.ndarray:
+    def fill_draws(self, t: int, idx: np.ndarray, low, high, u=None) -> np.ndarray:
         """Draws uniform on the rest of [0, 1) (between the bands) for people ``idx``
         outside their candidate week who must decide anyway (effects above the bounds);
-        ``low``, ``high``: the bounds in force this week, as :meth:`schedule` takes them."""
+        ``low``, ``high``: the bounds in force this week, as :meth:`schedule` takes them.
+        ``u``: their ``FILL`` stream draws of week ``t`` if already drawn (overwritten)."""
         low32, _, q = _region(low, high)
-        u = self.streams.uniform_at(t, FILL, idx)
+        if u is None:
+            u = self.streams.uniform_at(t, FILL, idx)
         u *= 1.0 - q
         u += low32
         return u
 
-    def draws(self, t: int, idx: np.ndarray) -> np.ndarray:
-        """Candidate-week draws of people ``idx``: uniform on their candidate region."""
+    def draws(self, t: int, idx: np.ndarray, u=None) -> np.ndarray:
+        """Candidate-week draws of people ``idx``: uniform on their candidate region
+        (``u``: their ``DRAW`` stream draws of week ``t`` if already drawn; overwritten)."""
         low = self.low[idx].astype(np.float64)
         q = low + self.high[idx]
-        u = self.streams.uniform_at(t, DRAW, idx)
+        if u is None:
+            u = self.streams.uniform_at(t, DRAW, idx)
         u *= q
         top = u >= low
         u[top] += 1.0 - q[top]
