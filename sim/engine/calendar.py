@@ -116,7 +116,7 @@ class WorkCalendar:
         inserts and merges as it saved in the scan."""
         if t >= self.end:
             return np.zeros(0, dtype=np.intp)
-        return np.flatnonzero(self.next == t)
+        return (self.next == t).nonzero()[0]
 
     def fill_draws(self, t: int, idx: np.ndarray, low, high, u=None) -> np.ndarray:
         """Draws uniform on the rest of [0, 1) (between the bands) for people ``idx``
@@ -189,7 +189,7 @@ def work_bounds(pw, idx, in_window, early, phased, onset_cap: float, relapse_cap
     ``low_in`` with the relapse excess's largest value added."""
     h = pw.spell_hazard[idx]
     h *= onset_cap * SLACK
-    w = np.flatnonzero(in_window)
+    w = in_window.nonzero()[0]
     h_in = h[w]
     if w.size:
         excess = pw.relapse_mult[idx[w]] * (float(pw.relapse_excess.max(initial=0.0))

@@ -156,7 +156,7 @@ def banded_outcome(u, low=(), high=()):
         moving |= u < lows[-1][0]
     if highs:
         moving |= u >= highs[-1][0]
-    idx = np.flatnonzero(moving)
+    idx = np.flatnonzero(moving)  # (u may be a scalar: the per-agent engine)
     if idx.size == 0:
         return out
     sub = u[idx]

@@ -54,7 +54,7 @@ class WorkScheduling:
         last = col["last_return"][idx].astype(np.int64)
         switch = last + self.pathways.relapse_window  # first week past the window
         in_window = switch > s + 1
-        w = np.flatnonzero(in_window)
+        w = in_window.nonzero()[0]
         iw = idx[w]
         low, high, w, low_in = work_bounds(self.pathways, idx, in_window,
                                            col["early_return"][iw], col["phased_return"][iw],
@@ -117,7 +117,7 @@ class WorkScheduling:
                 mask = arr > 1.0 if mask is None else mask | (arr > 1.0)
         if mask is None:
             return np.zeros(0, dtype=np.intp)
-        idx = np.flatnonzero(mask)
+        idx = mask.nonzero()[0]
         return idx[self.columns["state"][idx] == WORKING]
 
     def transition_draws(self, t: int, idx: np.ndarray) -> np.ndarray:

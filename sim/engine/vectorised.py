@@ -137,7 +137,7 @@ class VectorisedEngine:
         if due.size:
             pos, found = find_sorted(idx, due)
             out[pos[found]] = RETIRE
-        nz = np.flatnonzero(out)  # STAY is 0
+        nz = out.nonzero()[0]  # STAY is 0
         return idx[nz], out[nz]
 
     def _decide_absent(self, t, u_all):
@@ -151,7 +151,7 @@ class VectorisedEngine:
             ia = table.idx[rows]
             out = self.pathways.absent_decision(u, ia, None, week, eff.get("rtw", ia),
                                                 eff.get("job_loss", ia), table.copied(rows))
-            nz = np.flatnonzero(out)  # STAY is 0
+            nz = out.nonzero()[0]  # STAY is 0
             moving.append((rows[nz], out[nz]))
         if len(moving) == 1:  # one block of rows (up to absent.SCREEN_ROWS people)
             rows, out = moving[0]
@@ -178,7 +178,7 @@ class VectorisedEngine:
         onset = self.effects.get("onset", idx)  # stay-at-work prevention
         if onset is not None:
             h = h * onset
-        win = np.flatnonzero(since < pw.relapse_window)
+        win = (since < pw.relapse_window).nonzero()[0]
         if win.size:
             iw = idx[win]
             h[win] += pw.relapse_hazard(iw, since[win], col["early_return"][iw],
