@@ -74,18 +74,22 @@ class WorkCalendar:
         after the window (memoryless: no reschedule when the window ends)."""
         if not idx.size:
             return
-        low32, high32, q = _region(low, high)
         cap = self.end - s - 1
         if window is None or not window[0].size:
+            low32, high32, q = _region(low, high)
             weeks = s + 1 + self._gaps(q, self.streams.uniform_at(key_week, name, idx), cap)
-        else:  # both streams' draws in one pass, the gaps of both in one (the same values)
-            pos, switch, low_in = window
-            li32, hi32, q_in = _region(low_in, high[pos])
+        else:  # both regions, both streams' draws and both gaps in one pass each
+            pos, switch, low_in = window  # (elementwise: the same values as one by one)
+            n = idx.size
+            low32, high32, q = _region(np.concatenate([low, low_in]),
+                                       np.concatenate([high, high[pos]]))
+            li32, hi32 = low32[n:], high32[n:]
             w = np.concatenate(self.streams.uniform_many(
                 key_week, [(name, idx), (name + ":window", idx[pos])]))
-            gaps = self._gaps(np.concatenate([q, q_in]), w, cap)
-            weeks = s + 1 + gaps[:idx.size]
-            first = s + 1 + gaps[idx.size:]
+            gaps = self._gaps(q, w, cap)
+            low32, high32 = low32[:n], high32[:n]
+            weeks = s + 1 + gaps[:n]
+            first = s + 1 + gaps[n:]
             inside = first < switch
             weeks[pos[~inside]] += switch[~inside] - 1 - s  # the draw after the window
             p = pos[inside]
