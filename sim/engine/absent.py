@@ -127,7 +127,7 @@ class AbsentTable:
         if not people.size or not self.idx.size:
             return np.zeros(0, dtype=np.intp)
         scratch[people] = True
-        rows = np.flatnonzero(scratch[self.idx])
+        rows = scratch[self.idx].nonzero()[0]
         scratch[people] = False
         return rows
 
@@ -176,5 +176,5 @@ class AbsentTable:
         np.subtract(1.0 - 1e-12, h_bad, out=h_bad)  # and an absolute slack near u = 1
         maybe = u < h_rtw
         maybe |= u >= h_bad
-        rows = np.flatnonzero(maybe)
+        rows = maybe.nonzero()[0]
         return rows + lo, u[rows], week[rows]

@@ -74,13 +74,22 @@ class WorkCalendar:
         after the window (memoryless: no reschedule when the window ends)."""
         if not idx.size:
             return
-        low32, high32, q = _region(low, high)
-        weeks = s + 1 + self._gaps(q, key_week, name, idx, self.end - s - 1)
-        if window is not None and window[0].size:
-            pos, switch, low_in = window
-            li32, hi32, q_in = _region(low_in, high[pos])
-            first = s + 1 + self._gaps(q_in, key_week, name + ":window", idx[pos],
-                                       self.end - s - 1)
+        cap = self.end - s - 1
+        if window is None or not window[0].size:
+            low32, high32, q = _region(low, high)
+            weeks = s + 1 + self._gaps(q, self.streams.uniform_at(key_week, name, idx), cap)
+        else:  # both regions, both streams' draws and both gaps in one pass each
+            pos, switch, low_in = window  # (elementwise: the same values as one by one)
+            n = idx.size
+            low32, high32, q = _region(np.concatenate([low, low_in]),
+                                       np.concatenate([high, high[pos]]))
+            li32, hi32 = low32[n:], high32[n:]
+            w = np.concatenate(self.streams.uniform_many(
+                key_week, [(name, idx), (name + ":window", idx[pos])]))
+            gaps = self._gaps(q, w, cap)
+            low32, high32 = low32[:n], high32[:n]
+            weeks = s + 1 + gaps[:n]
+            first = s + 1 + gaps[n:]
             inside = first < switch
             weeks[pos[~inside]] += switch[~inside] - 1 - s  # the draw after the window
             p = pos[inside]
@@ -90,9 +99,10 @@ class WorkCalendar:
         self.low[idx], self.high[idx] = low32, high32
         self.next[idx] = weeks
 
-    def _gaps(self, q, key_week, name, idx, cap) -> np.ndarray:
-        """Geometric(q) - 1 from the keyed draws (int64, at most ``cap``; ``cap`` if q = 0)."""
-        w = self.streams.uniform_at(key_week, name, idx)
+    @staticmethod
+    def _gaps(q, w, cap) -> np.ndarray:
+        """Geometric(q) - 1 from the keyed draws ``w`` (overwritten; int64, at most ``cap``;
+        ``cap`` if q = 0)."""
         np.subtract(1.0, w, out=w)  # in (0, 1]
         np.log(w, out=w)
         d = np.log1p(-q)
@@ -110,23 +120,27 @@ class WorkCalendar:
         inserts and merges as it saved in the scan."""
         if t >= self.end:
             return np.zeros(0, dtype=np.intp)
-        return np.flatnonzero(self.next == t)
+        return (self.next == t).nonzero()[0]
 
-    def fill_draws(self, t: int, idx: np.ndarray, low, high) -> np.ndarray:
+    def fill_draws(self, t: int, idx: np.ndarray, low, high, u=None) -> np.ndarray:
         """Draws uniform on the rest of [0, 1) (between the bands) for people ``idx``
         outside their candidate week who must decide anyway (effects above the bounds);
-        ``low``, ``high``: the bounds in force this week, as :meth:`schedule` takes them."""
+        ``low``, ``high``: the bounds in force this week, as :meth:`schedule` takes them.
+        ``u``: their ``FILL`` stream draws of week ``t`` if already drawn (overwritten)."""
         low32, _, q = _region(low, high)
-        u = self.streams.uniform_at(t, FILL, idx)
+        if u is None:
+            u = self.streams.uniform_at(t, FILL, idx)
         u *= 1.0 - q
         u += low32
         return u
 
-    def draws(self, t: int, idx: np.ndarray) -> np.ndarray:
-        """Candidate-week draws of people ``idx``: uniform on their candidate region."""
+    def draws(self, t: int, idx: np.ndarray, u=None) -> np.ndarray:
+        """Candidate-week draws of people ``idx``: uniform on their candidate region
+        (``u``: their ``DRAW`` stream draws of week ``t`` if already drawn; overwritten)."""
         low = self.low[idx].astype(np.float64)
         q = low + self.high[idx]
-        u = self.streams.uniform_at(t, DRAW, idx)
+        if u is None:
+            u = self.streams.uniform_at(t, DRAW, idx)
         u *= q
         top = u >= low
         u[top] += 1.0 - q[top]
@@ -179,7 +193,7 @@ def work_bounds(pw, idx, in_window, early, phased, onset_cap: float, relapse_cap
     ``low_in`` with the relapse excess's largest value added."""
     h = pw.spell_hazard[idx]
     h *= onset_cap * SLACK
-    w = np.flatnonzero(in_window)
+    w = in_window.nonzero()[0]
     h_in = h[w]
     if w.size:
         excess = pw.relapse_mult[idx[w]] * (float(pw.relapse_excess.max(initial=0.0))

@@ -150,13 +150,16 @@ def banded_outcome(u, low=(), high=()):
     # Probabilities are >= 0, so low edges only rise and high edges only fall: a draw
     # stays unless it is below the last low edge or at or above the last high edge. Only
     # those draws (a few per cent) are classified, the first matching band winning.
-    out = np.zeros(np.shape(u), dtype=np.int8)
-    moving = np.zeros(np.shape(u), dtype=bool)
+    out = np.zeros(u.shape, dtype=np.int8)
     if lows:
-        moving |= u < lows[-1][0]
-    if highs:
-        moving |= u >= highs[-1][0]
-    idx = np.flatnonzero(moving)
+        moving = u < lows[-1][0]
+        if highs:
+            moving |= u >= highs[-1][0]
+    elif highs:
+        moving = u >= highs[-1][0]
+    else:
+        return out
+    idx = moving.nonzero()[0]
     if idx.size == 0:
         return out
     sub = u[idx]

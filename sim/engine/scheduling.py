@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 from sim.engine.calendar import (
+    DRAW,
+    FILL,
     GAP,
     GAP_AGE,
     GAP_START,
@@ -35,6 +37,7 @@ class WorkScheduling:
     """Model-level scheduling of the weekly draws (mixed into ``RTWModel``)."""
 
     _calendar: WorkCalendar | None = None
+    _transition_ahead: tuple | None = None  # (week, group sizes, draws): see _week_draws
 
     def _start_calendar(self, t: int) -> None:
         """Schedule everyone working at the start (first candidate week ``t`` or later)."""
@@ -51,7 +54,7 @@ class WorkScheduling:
         last = col["last_return"][idx].astype(np.int64)
         switch = last + self.pathways.relapse_window  # first week past the window
         in_window = switch > s + 1
-        w = np.flatnonzero(in_window)
+        w = in_window.nonzero()[0]
         iw = idx[w]
         low, high, w, low_in = work_bounds(self.pathways, idx, in_window,
                                            col["early_return"][iw], col["phased_return"][iw],
@@ -75,27 +78,35 @@ class WorkScheduling:
         cal = self._calendar
         due = cal.due(t)
         self._work_candidates = due
-        u = cal.draws(t, due)
         raised = self._raised_workers()
         if raised.size:
             raised = raised[~find_sorted(due, raised)[1]]
+        # the week's independent draws in one pass (the per-week fixed cost counts at
+        # 10,000-100,000 people): candidates, raised workers and, for the vectorised
+        # engine, the transition draws of everyone out of work (``_transition_groups``)
+        others = self._transition_groups() if self.engine_name != "agents" else ()
+        u_due, u_fill, *u_others = self.streams.uniform_many(
+            t, [(DRAW, due), (FILL, raised), *((TRANSITION, g) for g in others)])
+        self._transition_ahead = (t, [g.size for g in others], u_others) if others else None
+        u = cal.draws(t, due, u_due)
         if raised.size:
             due = np.concatenate([due, raised])
-            u = np.concatenate([u, self._fill_draws(t, raised)])
+            u = np.concatenate([u, self._fill_draws(t, raised, u_fill)])
             order = np.argsort(due, kind="stable")
             due, u = due[order], u[order]
         self.work_due, self.work_draws = due, u
 
-    def _fill_draws(self, t: int, idx: np.ndarray) -> np.ndarray:
+    def _fill_draws(self, t: int, idx: np.ndarray, u=None) -> np.ndarray:
         """Fill draws of working people ``idx`` with the bounds in force in week ``t``
-        (inside the relapse window: the looser one), recomputed as scheduled."""
+        (inside the relapse window: the looser one), recomputed as scheduled (``u``: their
+        ``FILL`` stream draws, if already drawn)."""
         col = self.columns
         in_window = col["last_return"][idx].astype(np.int64) + self.pathways.relapse_window > t
         iw = idx[in_window]
         low, high, w, low_in = work_bounds(self.pathways, idx, in_window, col["early_return"][iw],
                                            col["phased_return"][iw], 1.0, 1.0)
         low[w] = low_in
-        return self._calendar.fill_draws(t, idx, low, high)
+        return self._calendar.fill_draws(t, idx, low, high, u)
 
     def _raised_workers(self) -> np.ndarray:
         """Sorted people in work whose onset or relapse multiplier this week is above 1."""
@@ -106,7 +117,7 @@ class WorkScheduling:
                 mask = arr > 1.0 if mask is None else mask | (arr > 1.0)
         if mask is None:
             return np.zeros(0, dtype=np.intp)
-        idx = np.flatnonzero(mask)
+        idx = mask.nonzero()[0]
         return idx[self.columns["state"][idx] == WORKING]
 
     def transition_draws(self, t: int, idx: np.ndarray) -> np.ndarray:

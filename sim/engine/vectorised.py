@@ -81,7 +81,12 @@ class VectorisedEngine:
                                     N_STATES)
         rosters = self._rosters
         ip, iu, ii = rosters["phased"], rosters["unemployed"], rosters["inactive"]
-        ua, up, uu, ui = self._transition_draws_of(t, (self._absent.idx, ip, iu, ii))
+        groups = (self._absent.idx, ip, iu, ii)
+        ahead, self._transition_ahead = self._transition_ahead, None
+        if ahead is not None and ahead[0] == t and ahead[1] == [g.size for g in groups]:
+            ua, up, uu, ui = ahead[2]  # drawn with the week's work draws (_week_draws)
+        else:
+            ua, up, uu, ui = self._transition_draws_of(t, groups)
         groups = [
             self._decide_absent(t, ua),
             self._decide_phased(t, up),
@@ -90,6 +95,17 @@ class VectorisedEngine:
             self._decide_inactive(t, ui),
         ]
         self._reschedule_after(t, *self._apply(t, groups))
+
+    def _transition_groups(self) -> tuple:
+        """The people out of work who decide this week (absent, phased, unemployed,
+        inactive), for ``_week_draws`` to draw with the work draws; none before the first
+        step (no table yet) or above ``SCREEN_ROWS`` people (the absent table then draws
+        block by block: ``_transition_draws_of``)."""
+        if self._absent is None:
+            return ()
+        r = self._rosters
+        groups = (self._absent.idx, r["phased"], r["unemployed"], r["inactive"])
+        return groups if sum(g.size for g in groups) <= SCREEN_ROWS else ()
 
     def _transition_draws_of(self, t, groups) -> list:
         """This week's ``transition`` draws of each index array of ``groups`` (the same
@@ -121,7 +137,7 @@ class VectorisedEngine:
         if due.size:
             pos, found = find_sorted(idx, due)
             out[pos[found]] = RETIRE
-        nz = np.flatnonzero(out)  # STAY is 0
+        nz = out.nonzero()[0]  # STAY is 0
         return idx[nz], out[nz]
 
     def _decide_absent(self, t, u_all):
@@ -135,7 +151,7 @@ class VectorisedEngine:
             ia = table.idx[rows]
             out = self.pathways.absent_decision(u, ia, None, week, eff.get("rtw", ia),
                                                 eff.get("job_loss", ia), table.copied(rows))
-            nz = np.flatnonzero(out)  # STAY is 0
+            nz = out.nonzero()[0]  # STAY is 0
             moving.append((rows[nz], out[nz]))
         if len(moving) == 1:  # one block of rows (up to absent.SCREEN_ROWS people)
             rows, out = moving[0]
@@ -162,7 +178,7 @@ class VectorisedEngine:
         onset = self.effects.get("onset", idx)  # stay-at-work prevention
         if onset is not None:
             h = h * onset
-        win = np.flatnonzero(since < pw.relapse_window)
+        win = (since < pw.relapse_window).nonzero()[0]
         if win.size:
             iw = idx[win]
             h[win] += pw.relapse_hazard(iw, since[win], col["early_return"][iw],
