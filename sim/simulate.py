@@ -6,7 +6,7 @@ what ``cfg`` names and writes none (see :mod:`sim.results.output` for writing).
 >>> from sim.config import load_config
 >>> results = simulate(load_config(["population.n=2000", "horizon_weeks=26"]))
 >>> sorted(results.summary["metric"].unique())[:2]
-['days_absent', 'in_work_13w']
+['days_absent', 'enrolled']
 """
 
 from __future__ import annotations

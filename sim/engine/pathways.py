@@ -67,7 +67,7 @@ def population_adjusted(params: dict, population: dict | None) -> dict:
 
     >>> pw = {"rtw": {"imd_hr": [0.8, 0.85, 0.9, 0.95, 1.0]}}
     >>> pop = {"deprivation_index": "simd", "simd_gradient": 2.0}
-    >>> [round(x, 4) for x in population_adjusted(pw, pop)["rtw"]["imd_hr"]]
+    >>> [round(float(x), 4) for x in population_adjusted(pw, pop)["rtw"]["imd_hr"]]
     [0.64, 0.7225, 0.81, 0.9025, 1.0]
     """
     if not population:
