@@ -131,6 +131,8 @@ def test_the_helper_is_used_for_large_runs_with_work_for_it_and_an_idle_cpu(monk
     assert not helpers.wanted(load_config(["population.n=49999"]))
     assert not helpers.wanted(load_config(["population.n=100000", "output.plots=false",
                                            "outcomes.decomposition_n=0"]))
+    monkeypatch.setattr(helpers, "_load", lambda: 1.2)  # the lagging average of a run just done
+    assert helpers.wanted(big)
     monkeypatch.setattr(helpers, "_load", lambda: 1.5)  # no idle CPU
     assert not helpers.wanted(big)
     monkeypatch.setenv(helpers.HELPER_ENV, "on")
