@@ -128,8 +128,9 @@ def wanted(cfg: dict) -> bool:
     competes with the run for memory bandwidth; measured 2026-11-30 at load 4-5 on 2
     cores, 1M x 260: 30 s wall against 22.5 s without it. On the quiet machine, load ~1
     left by the work just before (the average lags): 12.2-13.4 s wall against 14.4-15.9
-    s without it, so a load of one on two CPUs still counts as one idle). ``RTW_SIM_HELPER=on`` / ``off`` overrides the load
-    test (the files are the same either way)."""
+    s without it, so a load of one on two CPUs still counts as one idle).
+    ``RTW_SIM_HELPER=on`` / ``off`` overrides the load test (the files are the same
+    either way)."""
     people = int(cfg["population"]["n"]) * int(cfg["replicates"])
     work = bool(cfg["outcomes"].get("decomposition_n")) or bool(cfg["output"]["plots"])
     if not work or people < HELPER_MIN_PEOPLE:
