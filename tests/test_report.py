@@ -196,3 +196,19 @@ def test_league_value_is_the_first_matching_row_and_follows_a_new_league():
     other = SimpleNamespace(league=league.assign(estimate=league["estimate"] * 10))
     assert _league_value(other, "a", "x") == 10.0
     assert _league_value(comp, "a", "x") == 1.0
+
+
+def test_how_sure_with_one_replicate_says_the_noise_is_not_measured():
+    """A share of one replicate ("100% of 1") says nothing: with one replicate per design
+    the line says the run has no interval for simulation noise; with more it gives the
+    shares and counts."""
+    from sim.compare.report_html import _how_sure
+
+    def val_for(n):
+        return lambda d, m, w="estimate": {"n_replicates": n}.get(w, 1.0)
+
+    one = str(_how_sure({"a": "A", "b": "B"}, "a", "b", val_for(1)))
+    assert "not measured" in one and "100%" not in one and "of 1 " not in one
+    many = str(_how_sure({"a": "A", "b": "B"}, "a", "b", val_for(10)))
+    assert "A had the highest RTW rate in 100% of 10 paired replicates" in many
+    assert "sensitivity analysis" in one and "sensitivity analysis" in many

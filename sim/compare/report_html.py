@@ -103,19 +103,7 @@ def _answers(comp: Comparison) -> list[Markup]:
     else:
         lines.append(Markup("<b>Ethnic gap:</b> not measurable: the population has no White "
                             "British group or no minority ethnic group."))
-    lines.append(Markup(
-        "<b>How sure:</b> {} had the highest RTW rate in {:.0f}% of {} paired replicates "
-        "(those every design has) and beat usual care in {:.0f}% of its {}; {} narrowed the "
-        "deprivation gradient in {:.0f}%. "
-        "Intervals are 95% paired intervals over replicates: they show simulation noise only, "
-        "with the evidence held at its published values. How much the ranking depends on the "
-        "evidence is for the probabilistic sensitivity analysis; most effects outside the six "
-        "in-silico trials are assumptions (see Assumptions).").format(
-            names[best], 100 * val(best, "p_best_rtw", "level"),
-            int(val(best, "p_best_rtw", "n_replicates")),
-            100 * val(best, "p_better_rtw", "level"),
-            int(val(best, "p_better_rtw", "n_replicates")), names[fairest],
-            100 * val(fairest, "p_narrows_sii", "level")))
+    lines.append(_how_sure(names, best, fairest, val))
     if w != 52:
         lines.append(Markup(
             "<b>Shorter follow-up:</b> these runs have no RTW rate at 52 weeks (horizon {} "
@@ -427,3 +415,30 @@ def render_html(comp: Comparison, figs: dict[str, str],
         runs=_table(pd.DataFrame(manifests)),
         versions=json.dumps(comp.cells[0].manifest.get("versions"), sort_keys=True),
         ref_config=json.dumps(comp.cells[0].config, indent=1, sort_keys=True, default=str))
+
+
+_EVIDENCE_CAVEAT = (
+    "How much the ranking depends on the evidence is for the probabilistic sensitivity "
+    "analysis; most effects outside the six in-silico trials are assumptions (see "
+    "Assumptions).")
+
+
+def _how_sure(names: dict, best, fairest, val) -> Markup:
+    """The "How sure" line: shares of paired replicates, or, with one replicate, that the
+    run has no measure of its simulation noise (a share of one replicate says nothing)."""
+    n_best = int(val(best, "p_best_rtw", "n_replicates"))
+    n_better = int(val(best, "p_better_rtw", "n_replicates"))
+    if max(n_best, n_better) <= 1:
+        return Markup(
+            "<b>How sure:</b> not measured: with one replicate per design the run has no "
+            "interval for simulation noise (run 2 or more replicates for paired intervals). "
+            + _EVIDENCE_CAVEAT)
+    return Markup(
+        "<b>How sure:</b> {} had the highest RTW rate in {:.0f}% of {} paired replicates "
+        "(those every design has) and beat usual care in {:.0f}% of its {}; {} narrowed the "
+        "deprivation gradient in {:.0f}%. "
+        "Intervals are 95% paired intervals over replicates: they show simulation noise only, "
+        "with the evidence held at its published values. " + _EVIDENCE_CAVEAT).format(
+            names[best], 100 * val(best, "p_best_rtw", "level"), n_best,
+            100 * val(best, "p_better_rtw", "level"), n_better, names[fairest],
+            100 * val(fairest, "p_narrows_sii", "level"))
