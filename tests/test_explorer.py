@@ -354,3 +354,13 @@ def test_an_out_of_work_population_starts_in_its_drawn_states():
     assert row["working"] == 0 and row["inactive_benefit"] == pytest.approx(
         start_shares(pop)["inactive_benefit"]) and row["inactive_benefit"] > 0.5
     assert start_shares({"mode": "cohort"})["absent"] == 1.0
+
+
+def test_one_replicate_answer_says_the_noise_is_not_measured_in_the_singular():
+    """The page's default (one replicate per design): "How sure" says the simulation noise
+    is not measured (not "100% of 1 paired replicates"), and the population line says
+    "1 replicate per run"."""
+    model = ExplorerModel(n="1500", design="rtw_coordinator", replicates="1")
+    text = " ".join(t for _, t in model.outcome.answer)
+    assert "not measured: with one replicate per design" in text
+    assert "(1 replicate per run)" in text and "of 1 paired" not in text

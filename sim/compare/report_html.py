@@ -112,9 +112,11 @@ def _answers(comp: Comparison) -> list[Markup]:
     seed_text = (Markup("seed {}").format(seeds[0]) if len(seeds) == 1 else Markup(
         "seeds {} (pooled: each seed's replicates are further independent replicates, "
         "paired with usual care of the same seed)").format(", ".join(map(str, seeds))))
-    lines.append(Markup("Population: {}, {:,} people per design ({} replicates per run), {} "
+    reps = ref.get("replicates")
+    lines.append(Markup("Population: {}, {:,} people per design ({} {} per run), {} "
                         "weeks, {}.").format(ref.get("population"), int(ref.get("n_agents") or 0),
-                                             ref.get("replicates"), ref.get("horizon_weeks"),
+                                             reps, "replicate" if str(reps) == "1"
+                                             else "replicates", ref.get("horizon_weeks"),
                                              seed_text))
     return lines
 
