@@ -37,7 +37,7 @@ class WorkScheduling:
     """Model-level scheduling of the weekly draws (mixed into ``RTWModel``)."""
 
     _calendar: WorkCalendar | None = None
-    _transition_ahead: tuple | None = None  # (week, group sizes, draws): see _week_draws
+    _transition_ahead: tuple | None = None  # (week, groups, their draws): see _week_draws
 
     def _start_calendar(self, t: int) -> None:
         """Schedule everyone working at the start (first candidate week ``t`` or later)."""
@@ -87,7 +87,7 @@ class WorkScheduling:
         others = self._transition_groups() if self.engine_name != "agents" else ()
         u_due, u_fill, *u_others = self.streams.uniform_many(
             t, [(DRAW, due), (FILL, raised), *((TRANSITION, g) for g in others)])
-        self._transition_ahead = (t, [g.size for g in others], u_others) if others else None
+        self._transition_ahead = (t, others, u_others) if others else None
         u = cal.draws(t, due, u_due)
         if raised.size:
             due = np.concatenate([due, raised])

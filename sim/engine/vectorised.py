@@ -83,8 +83,9 @@ class VectorisedEngine:
         ip, iu, ii = rosters["phased"], rosters["unemployed"], rosters["inactive"]
         groups = (self._absent.idx, ip, iu, ii)
         ahead, self._transition_ahead = self._transition_ahead, None
-        if ahead is not None and ahead[0] == t and ahead[1] == [g.size for g in groups]:
-            ua, up, uu, ui = ahead[2]  # drawn with the week's work draws (_week_draws)
+        if ahead is not None and ahead[0] == t and all(
+                np.array_equal(a, g) for a, g in zip(ahead[1], groups, strict=True)):
+            ua, up, uu, ui = ahead[2]  # drawn for these people with the week's work draws
         else:
             ua, up, uu, ui = self._transition_draws_of(t, groups)
         groups = [
