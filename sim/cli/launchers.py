@@ -31,7 +31,6 @@ import os
 import pickle
 import sys
 import uuid
-from contextlib import contextmanager
 from pathlib import Path
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -335,45 +334,10 @@ def launch_joblib_cached(launcher, job_overrides, initial_job_idx):
             shipped.append(composed_base(loader, launcher.config, list(overrides)))
         except Exception:  # noqa: BLE001 - the worker composes it and reports Hydra's error
             shipped.append({})
-    with _slower_polling():
-        return Parallel(**joblib_cfg)(
-            delayed(execute_job_cached)(initial_job_idx + idx, overrides, token, shared,
-                                        state, base)
-            for idx, (overrides, base) in enumerate(zip(job_overrides, shipped, strict=True)))
-
-
-POLL_SECONDS = 0.2  # how often the parent looks for finished jobs (joblib: every 0.01 s)
-
-
-class _PollingTime:
-    """The ``time`` module as joblib.parallel sees it, with a longer ``sleep``."""
-
-    def __init__(self, module, seconds: float) -> None:
-        self._module, self._seconds = module, seconds
-
-    def __getattr__(self, name):
-        return getattr(self._module, name)
-
-    def sleep(self, seconds: float) -> None:
-        self._module.sleep(max(seconds, self._seconds))
-
-
-@contextmanager
-def _slower_polling(seconds: float = POLL_SECONDS):
-    """joblib's ``Parallel`` waits for the next result by sleeping 10 ms at a time in the
-    parent: 0.04 CPU-s per 10 s of waiting (0.006 with 0.2 s), ~0.7 CPU-s over the 100-cell
-    benchmark's ~200 s (issue 19; measured with two 10 s jobs). With loky, jobs are
-    dispatched from joblib's callback thread as others finish, not from this loop, so a
-    longer sleep only delays the parent's noticing the last results (by at most
-    ``seconds``); results, their order and errors are joblib's."""
-    import joblib.parallel as jp
-
-    original = jp.time
-    jp.time = _PollingTime(original, seconds)
-    try:
-        yield
-    finally:
-        jp.time = original
+    return Parallel(**joblib_cfg)(
+        delayed(execute_job_cached)(initial_job_idx + idx, overrides, token, shared,
+                                    state, base)
+        for idx, (overrides, base) in enumerate(zip(job_overrides, shipped, strict=True)))
 
 
 # The sweep cells (tuples of override lines) that this process's pre-flight
