@@ -149,17 +149,11 @@ class Outcome:
 
 def answer_lines(comparison) -> list[tuple[str, str]]:
     """The report's plain-words answer (:func:`sim.compare.report._answers`), as (label, text)
-    pairs of plain text: the page shows them as text, never as HTML.
-
-    The answer looks up a league value ~25 times by design and measure; it reads them here
-    from a copy of the league whose two key columns are plain Python strings (object
-    dtype) rather than pandas' Arrow-backed strings: the same values, so the same words,
-    at ~1/3 of the CPU (each look-up compares whole columns)."""
-    league = comparison.league
-    keys = {c: object for c in ("design", "measure") if c in league}
-    plain = dataclasses.replace(comparison, league=league.astype(keys)) if keys else comparison
+    pairs of plain text: the page shows them as text, never as HTML. (Its ~25 look-ups of
+    league values go through an index built once per league:
+    :func:`sim.compare.report_figures._league_value`.)"""
     out = []
-    for line in _answers(plain):
+    for line in _answers(comparison):
         m = re.match(r"\s*<b>(.*?)</b>\s*(.*)", line, flags=re.S)
         label, rest = (m.group(1), m.group(2)) if m else ("", line)
         strip = lambda s: html.unescape(re.sub(r"<[^>]+>", "", s)).strip()  # noqa: E731
