@@ -139,6 +139,9 @@ if __name__ == "__main__":
 
     cache_config_files()  # the pre-flight, Hydra and the launcher read each file once
     try:
+        from sim.results.helper import check_setting
+
+        check_setting()  # the environment's helper switch, before any work
         argv, CREATED_RUN_DIR = prepare(sys.argv[1:], task_function=main)
     except ConfigError as err:
         print(f"config error: {err}", file=sys.stderr)

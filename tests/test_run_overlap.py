@@ -144,3 +144,18 @@ def test_the_helper_is_used_for_large_runs_with_work_for_it_and_an_idle_cpu(monk
     monkeypatch.setenv(helpers.HELPER_ENV, "off")
     monkeypatch.setattr(helpers, "_cpus", lambda: 8)
     assert not helpers.wanted(big)
+
+
+def test_a_helper_switch_that_is_not_auto_on_or_off_is_refused_in_one_line(monkeypatch):
+    from sim.errors import ConfigError
+    from sim.results import helper as helpers
+
+    for good in ("auto", "On", " off "):
+        monkeypatch.setenv(helpers.HELPER_ENV, good)
+        helpers.check_setting()
+    monkeypatch.delenv(helpers.HELPER_ENV)
+    helpers.check_setting()
+    monkeypatch.setenv(helpers.HELPER_ENV, "maybe")
+    with pytest.raises(ConfigError, match=r"^RTW_SIM_HELPER: got 'maybe', expected one of "
+                                          r"auto, on, off$"):
+        helpers.check_setting()

@@ -118,6 +118,18 @@ class Helper:
 
 
 HELPER_ENV = "RTW_SIM_HELPER"  # auto (default), on or off
+HELPER_SETTINGS = ("auto", "on", "off")
+
+
+def check_setting() -> None:
+    """Refuse a :data:`HELPER_ENV` that is not auto, on or off (one line, before any work:
+    a typo must not silently mean auto)."""
+    from sim.errors import ConfigError
+
+    value = os.environ.get(HELPER_ENV)
+    if value is not None and value.strip().lower() not in HELPER_SETTINGS:
+        raise ConfigError(f"{HELPER_ENV}: got {value!r}, expected one of "
+                          f"{', '.join(HELPER_SETTINGS)}")
 
 
 def wanted(cfg: dict) -> bool:
