@@ -94,19 +94,27 @@ def tmpfs(tmp_path):
 
 
 def fill(point: Path, leave_bytes: int = 0) -> None:
-    """Fill a tmpfs until ``leave_bytes`` (roughly) are left."""
+    """Fill a tmpfs until ``leave_bytes`` (roughly) are left.
+
+    Unbuffered writes: a buffered file that hit ENOSPC raised it again when closed (the
+    tail it still held could not be flushed), which failed the test that called this.
+    """
     import shutil
 
     free = shutil.disk_usage(point).free
     try:
-        fh = open(point / "filler", "wb")  # noqa: SIM115 - closed below
+        fd = os.open(point / "filler", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     except OSError:  # already full (a run writing there filled it first): the same case
         return
-    with fh:
-        try:
-            fh.write(b"\0" * max(free - leave_bytes, 0))
-        except OSError:
-            pass
+    chunk = b"\0" * (1 << 20)
+    try:
+        left = max(free - leave_bytes, 0)
+        while left > 0:
+            left -= os.write(fd, chunk[:min(left, len(chunk))])
+    except OSError:  # full: what was wanted
+        pass
+    finally:
+        os.close(fd)
 
 
 # ---- 1: a config error never deletes anything ---------------------------------------

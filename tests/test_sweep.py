@@ -180,6 +180,28 @@ def test_aggregate_by_hand_reproduces_the_callback_tables(basic_sweep, tmp_path,
     assert capsys.readouterr().out.startswith("complete: 4 (latest launch: 4 cells)")
 
 
+def test_a_cell_killed_before_it_wrote_cell_json_is_listed_as_incomplete(basic_sweep,
+                                                                          tmp_path):
+    # a SIGKILL between making a cell's folder and writing its cell.json left a folder the
+    # aggregate did not see: failures.csv listed one cell fewer than had started (CI)
+    import shutil
+
+    src, _ = basic_sweep
+    copy = tmp_path / "copy"
+    shutil.copytree(src, copy)
+    shutil.rmtree(copy / "aggregate")
+    killed = sorted((copy / "cells").iterdir())[-1]
+    key, _, digest = killed.name.rpartition("__")
+    for item in killed.iterdir():
+        shutil.rmtree(item) if item.is_dir() else item.unlink()
+    outcome = sweep.aggregate(copy, report=False, quiet=True)
+    assert outcome["complete"] == 3 and outcome["failed"] == 1
+    listed = pd.read_csv(copy / "aggregate" / "failures.csv", dtype=str)
+    assert listed[["cell", "hash", "status"]].values.tolist() == [[key, digest, "incomplete"]]
+    assert "killed before it wrote cell.json" in listed["error"].item()
+    assert sweep.status(copy) == {"complete": 3, "incomplete": 1}
+
+
 def test_aggregate_of_a_directory_that_is_no_sweep_fails_in_one_line(tmp_path, capsys):
     assert sweep.main(["aggregate", str(tmp_path)]) == 2
     err = capsys.readouterr().err

@@ -295,8 +295,14 @@ def run_cell(cfg, sweep_dir: Path, task_overrides: list[str], choices: dict) -> 
 def scan(sweep_dir: Path) -> list[dict]:
     """Every cell of a sweep directory with its status: complete, failed or incomplete."""
     rows = []
-    for cell_file in sorted(Path(sweep_dir, CELLS).glob(f"*/{CELL_FILE}")):
-        cell_dir = cell_file.parent
+    for cell_dir in sorted(d for d in Path(sweep_dir, CELLS).glob("*") if d.is_dir()):
+        cell_file = cell_dir / CELL_FILE
+        if not cell_file.exists():  # killed between making the folder and writing cell.json
+            key, _, digest = cell_dir.name.rpartition("__")
+            rows.append({"key": key or digest, "hash": digest if key else "", "factors": {},
+                         "dir": cell_dir, "status": "incomplete",
+                         "error": f"no results (killed before it wrote {CELL_FILE})"})
+            continue
         try:
             info = json.loads(cell_file.read_text())
         except (OSError, ValueError) as err:
@@ -318,6 +324,14 @@ def scan(sweep_dir: Path) -> list[dict]:
             row["error"] = "no results (killed, or still running)"
         rows.append(row)
     return rows
+
+
+def _mtime_ns(path: Path) -> int:
+    """A file's modification time, or 0 if it is missing or unreadable (never the latest)."""
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
 
 
 def _factor_columns(cells: list[dict]) -> list[str]:
@@ -361,7 +375,7 @@ def aggregate(sweep_dir: Path, report: bool = True, quiet: bool = False,
     # overrides, another hash), the latest attempt counts; the older are "superseded"
     latest: dict = {}
     for c in cells:
-        stamp = (c["dir"] / CELL_FILE).stat().st_mtime_ns if c["hash"] else 0
+        stamp = _mtime_ns(c["dir"] / CELL_FILE)
         if c["key"] not in latest or stamp > latest[c["key"]][0]:
             latest[c["key"]] = (stamp, c)
     for c in cells:
