@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import math
 
-# scipy.special is imported inside z_for_level: scipy.stats at module level costs about
-# 0.4 s of every run's start-up (issue 19). Z95 is scipy.stats.norm.ppf(0.975) written out
-# (tests/test_startup.py checks it is exactly that value).
+# scipy is imported inside z_for_level, and only for a level other than 95%: scipy.stats at
+# module level cost about 0.4 s of every run's start-up, and scipy.special alone 0.3-0.5 s
+# (issue 19: every run validates the evidence registry, whose intervals are all 95%).
+# Z95 is scipy.stats.norm.ppf(0.975) written out (tests/test_startup.py checks it is
+# exactly that value, and exactly what z_for_level gave through scipy).
 Z95 = 1.959963984540054
 
 
@@ -18,6 +20,8 @@ def z_for_level(level: float = 0.95) -> float:
     """Standard normal quantile for a two-sided interval of coverage ``level``."""
     if not 0 < level < 1:
         raise ValueError(f"interval level must be between 0 and 1, got {level}")
+    if level == 0.95:
+        return Z95
     from scipy.special import ndtri  # = scipy.stats.norm.ppf, without importing scipy.stats
 
     return float(ndtri(0.5 + level / 2))

@@ -140,12 +140,12 @@ def _logsumexp(*args, **kwargs):
 
 
 def _z(level: float) -> float:
-    # scipy.special.ndtri is scipy.stats.norm.ppf (loc 0, scale 1) without importing
-    # scipy.stats, which costs about 0.4 s of a run's start-up (issue 19): a plain run needs
-    # this quantile only for the competing-risks intervals
-    from scipy.special import ndtri
+    # the standard normal quantile without scipy.stats (about 0.4 s of a run's start-up,
+    # issue 19), and without scipy at all at 95%: a plain run needs it only for the
+    # competing-risks intervals
+    from sim.evidence.distributions import z_for_level
 
-    return float(ndtri(0.5 + level / 2.0))
+    return z_for_level(level)
 
 
 def _vector(name: str, x, *, min_len: int = 1) -> np.ndarray:
