@@ -124,8 +124,15 @@ class Streams:
         self.offsets = np.concatenate([[0], np.cumsum(self.replicate_sizes)]).astype(np.int64)
         self.n = int(self.offsets[-1])
         self._key_cache: dict[tuple[int, str], np.ndarray] = {}
-        self._replicate_of = np.repeat(np.arange(len(self.replicate_sizes)),
-                                       self.replicate_sizes)
+        replicates = len(self.replicate_sizes)
+        self._replicate_of = np.repeat(
+            np.arange(replicates, dtype=np.int16 if replicates < 2**15 else np.int64),
+            self.replicate_sizes)
+        # (offset of each replicate) x golden ratio, modulo 2^64: a replicate's stream key
+        # minus it is its "base", and base + global index x golden ratio is exactly
+        # key + local index x golden ratio (no per-agent subtraction of the offset)
+        self._offset_golden = np.multiply(self.offsets[:-1], _GOLDEN, dtype=np.uint64,
+                                          casting="unsafe")
 
     def _stream_keys(self, week: int, decision: str) -> np.ndarray:
         """Per replicate, ``SeedSequence([seed, r, week, key])``'s first 64-bit word,
@@ -152,9 +159,8 @@ class Streams:
             z = np.multiply(idx, _GOLDEN, dtype=np.uint64, casting="unsafe")
             z += stream_keys[0]
         else:
-            rep = self._replicate_of[idx]
-            local = (idx - self.offsets[rep]).astype(np.uint64)
-            z = stream_keys[rep] + local * _GOLDEN
+            z = np.multiply(idx, _GOLDEN, dtype=np.uint64, casting="unsafe")
+            z += (stream_keys - self._offset_golden)[self._replicate_of[idx]]
         return _to_unit(z)
 
     def uniform_many(self, week: int, requests) -> list[np.ndarray]:
@@ -177,14 +183,14 @@ class Streams:
         idx = np.concatenate([i for _, i in live])
         keys = [self._stream_keys(week, d) for d, _ in live]
         counts = [i.size for _, i in live]
+        z = np.multiply(idx, _GOLDEN, dtype=np.uint64, casting="unsafe")
         if keys[0].size == 1:  # one replicate: each decision's one key, per agent
-            z = np.multiply(idx, _GOLDEN, dtype=np.uint64, casting="unsafe")
             z += np.repeat(np.concatenate(keys), counts)
-        else:
-            rep = self._replicate_of[idx]
-            local = (idx - self.offsets[rep]).astype(np.uint64)
-            row = np.repeat(np.arange(len(live)), counts)
-            z = np.stack(keys)[row, rep] + local * _GOLDEN
+        else:  # [decision, replicate] bases (see __init__), one flat look-up per agent
+            bases = (np.stack(keys) - self._offset_golden).ravel()
+            cell = np.repeat(np.arange(0, bases.size, keys[0].size), counts)
+            cell += self._replicate_of[idx]
+            z += bases[cell]
         u = _to_unit(z)
         out, at = [], 0
         for n in sizes:
