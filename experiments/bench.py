@@ -209,8 +209,10 @@ LOOP_PARTS = {
 
 def time_loop_parts(model, clock) -> dict:
     """Wrap the model's per-week parts to add up their CPU seconds as the run goes (a few
-    calls a week: the wrappers cost nothing measurable)."""
+    calls a week: the wrappers cost nothing measurable); ``movers`` counts the people who
+    changed state (what ``_apply`` returns), the work that moves and scheduling scale with."""
     seconds = dict.fromkeys(LOOP_PARTS, 0.0)
+    seconds["movers"] = 0
     for part, names in LOOP_PARTS.items():
         for name in names:
             method = getattr(model, name)
@@ -219,6 +221,8 @@ def time_loop_parts(model, clock) -> dict:
                 t = clock()
                 out = _method(*args)
                 seconds[_part] += clock() - t
+                if _part == "transitions":
+                    seconds["movers"] += len(out[0])
                 return out
 
             setattr(model, name, timed)
@@ -232,7 +236,14 @@ def loop_split(seconds: dict, state_weeks, agent_weeks: int) -> dict:
 
     total = sum(state_weeks)  # shares of the observed weeks stand for the whole run's
     by_state = {s: w / total * agent_weeks for s, w in zip(STATES, state_weeks, strict=True)}
+    seconds = dict(seconds)
+    movers = seconds.pop("movers", 0)
     out = {part: s / agent_weeks * 1e9 for part, s in seconds.items()}
+    # people changing state: per 1,000 agent-weeks, and the CPU of the moves and the
+    # rescheduling they cause per mover (ns)
+    out["movers_per_1000"] = movers / agent_weeks * 1e3
+    if movers:
+        out["ns_per_mover"] = (seconds["transitions"] + seconds["scheduling"]) / movers * 1e9
     per_state = {"working": ("working",), "absent": ("absent",), "phased": ("phased",),
                  "out_of_work": ("unemployed", "inactive", "inactive_benefit")}
     for part, states in per_state.items():
@@ -391,6 +402,11 @@ def main():
                 + ", ".join(f"{part} {sp[part + '_per_own_week']:.1f}"
                             for part in ("working", "absent", "phased", "out_of_work")
                             if part + "_per_own_week" in sp))
+            if "ns_per_mover" in sp:
+                print(f"movers: {sp['movers_per_1000']:.1f} per 1,000 agent-weeks; moves and "
+                      f"scheduling {sp['ns_per_mover']:.0f} ns per mover (= "
+                      f"{sp['transitions'] + sp['scheduling']:.1f} ns/agent-week: scattered "
+                      f"reads and writes of each mover's columns)")
             print(f"vectorised: {fast['rate_m']:.1f} M agent-weeks/s")
             print(f"per-agent: {slow['rate_m']:.3f} M agent-weeks/s "
                   f"(measured on {slow['n']:,} agents x {slow['weeks']} weeks)")
