@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from sim.stats.metrics import concentration_index, slope_index
+from sim.stats.ranked import RankedGroups
 
 REFERENCE_PROGRAMME = "usual_care"
 BY_GROUP = ("imd_quintile", "ethnicity")
@@ -80,11 +81,19 @@ def _inequality(imd, eth, metric: str) -> list[dict]:
                            np.asfortranarray(denominators[:, at]), strict=True):
             if not (np.isfinite(y).all() and np.isfinite(w).all()):
                 continue  # a quintile with no value in this replicate
-            s = slope_index(y, w, ci="none")
-            out["sii"][r], out["rii"][r] = s.sii, s.rii
+            groups = _ranked(w)
+            if groups is None:  # a weight of 0: the functions' own checks and errors
+                s = slope_index(y, w, ci="none")
+                out["sii"][r], out["rii"][r] = s.sii, s.rii
+            else:
+                out["sii"][r], out["rii"][r] = groups.slope(y)
             out["imd_gap"][r] = y[4] - y[0]
-            out["concentration_index"][r] = (
-                concentration_index(y, np.arange(1, 6), w).index if y @ w > 0 else np.nan)
+            if not y @ w > 0:
+                out["concentration_index"][r] = np.nan
+            elif groups is None:
+                out["concentration_index"][r] = concentration_index(y, np.arange(1, 6), w).index
+            else:
+                out["concentration_index"][r] = groups.concentration(y, w)
         for name, vals in out.items():
             rows += _rows(vals, "inequality", name, metric)
     if eth is None:
@@ -106,6 +115,25 @@ def _inequality(imd, eth, metric: str) -> list[dict]:
         rows += _rows(dict(zip(reps, rel, strict=True)), "inequality", "ethnic_gap_rel",
                       metric)
     return rows
+
+
+_RANKED: dict = {}  # weights' bytes and strides -> their RankedGroups (see _ranked)
+_RANKED_MAX = 4096
+
+
+def _ranked(w: np.ndarray) -> RankedGroups | None:
+    """The weight-only part of the SII and concentration index for the denominators ``w``
+    (the same for every measure of a replicate and every cell of a population and seed:
+    :mod:`sim.stats.ranked`), kept per process; None if a weight is not positive."""
+    key = (w.tobytes(), w.strides)
+    groups = _RANKED.get(key)
+    if groups is None:
+        if not RankedGroups.usable(w):
+            return None
+        if len(_RANKED) >= _RANKED_MAX:
+            _RANKED.clear()
+        groups = _RANKED[key] = RankedGroups(w)
+    return groups
 
 
 def _wide(summary: pd.DataFrame, metrics) -> dict:
