@@ -259,7 +259,7 @@ def run_cell(cfg, sweep_dir: Path, task_overrides: list[str], choices: dict) -> 
         if hook and any(hook in ov for ov in task_overrides):
             raise RuntimeError(f"failure injected for testing ({FAIL_ENV}={hook})")
         cpu1 = time.process_time()
-        results = simulate(checked, validated=True)
+        results = simulate(checked, validated=True, leave_out=CELL_LEAVE_OUT)
         in_simulate = time.process_time() - cpu1
         write_results(results, cell_dir / RESULTS, leave_out=CELL_LEAVE_OUT)
         (cell_dir / FAILED_FILE).unlink(missing_ok=True)
