@@ -53,13 +53,13 @@ def test_inequality_rows_same_with_and_without_the_shortcut(monkeypatch):
     denominators[2, 3] = 0.0  # a replicate with an empty quintile: the functions' path
     values[4, 1] = np.nan  # no value: skipped by both
     imd = (reps, [str(i) for i in range(1, 6)], values, denominators)
-    sweep_compare._RANKED.clear()
     with pytest.raises(ValueError, match="populations"):
         sweep_compare._inequality(imd, None, "rtw_13w")  # as slope_index itself raises
     denominators[2, 3] = 7.0
-    fast = pd.DataFrame(sweep_compare._inequality(imd, None, "rtw_13w"))
-    assert len(sweep_compare._RANKED) == 5  # one per usable replicate
-    monkeypatch.setattr(sweep_compare, "_ranked", lambda w: None)
+    memo: dict = {}
+    fast = pd.DataFrame(sweep_compare._inequality(imd, None, "rtw_13w", memo))
+    assert len(memo) == 5  # one per usable replicate
+    monkeypatch.setattr(sweep_compare, "_ranked", lambda w, memo: None)
     slow = pd.DataFrame(sweep_compare._inequality(imd, None, "rtw_13w"))
     assert len(fast) == 20
     pd.testing.assert_frame_equal(fast, slow, check_exact=True)

@@ -64,11 +64,13 @@ def _rows(values: dict, dimension: str, metric: str, group: str) -> list[dict]:
              "value": float(v)} for r, v in values.items()]
 
 
-def _inequality(imd, eth, metric: str) -> list[dict]:
+def _inequality(imd, eth, metric: str, memo: dict | None = None) -> list[dict]:
     """Per replicate: SII, RII, Q5-Q1 gap, concentration index, ethnic gaps of ``metric``
-    (``imd``/``eth``: :func:`_wide`'s (replicates, groups, values, denominators), or None)."""
+    (``imd``/``eth``: :func:`_wide`'s (replicates, groups, values, denominators), or None;
+    ``memo``: :func:`_ranked`'s, kept by the caller across cells)."""
 
     rows: list[dict] = []
+    memo = {} if memo is None else memo
     q = [str(i) for i in range(1, 6)]
     if imd is not None and set(q) <= set(imd[1]):
         reps, columns, values, denominators = imd
@@ -81,7 +83,7 @@ def _inequality(imd, eth, metric: str) -> list[dict]:
                            np.asfortranarray(denominators[:, at]), strict=True):
             if not (np.isfinite(y).all() and np.isfinite(w).all()):
                 continue  # a quintile with no value in this replicate
-            groups = _ranked(w)
+            groups = _ranked(w, memo)
             if groups is None:  # a weight of 0: the functions' own checks and errors
                 s = slope_index(y, w, ci="none")
                 out["sii"][r], out["rii"][r] = s.sii, s.rii
@@ -117,22 +119,16 @@ def _inequality(imd, eth, metric: str) -> list[dict]:
     return rows
 
 
-_RANKED: dict = {}  # weights' bytes and strides -> their RankedGroups (see _ranked)
-_RANKED_MAX = 4096
-
-
-def _ranked(w: np.ndarray) -> RankedGroups | None:
+def _ranked(w: np.ndarray, memo: dict) -> RankedGroups | None:
     """The weight-only part of the SII and concentration index for the denominators ``w``
-    (the same for every measure of a replicate and every cell of a population and seed:
-    :mod:`sim.stats.ranked`), kept per process; None if a weight is not positive."""
+    (the same for every measure of a replicate and most cells of a population and seed:
+    :mod:`sim.stats.ranked`), kept in ``memo``; None if a weight is not positive."""
     key = (w.tobytes(), w.strides)
-    groups = _RANKED.get(key)
+    groups = memo.get(key)
     if groups is None:
         if not RankedGroups.usable(w):
             return None
-        if len(_RANKED) >= _RANKED_MAX:
-            _RANKED.clear()
-        groups = _RANKED[key] = RankedGroups(w)
+        groups = memo[key] = RankedGroups(w)
     return groups
 
 
@@ -204,10 +200,11 @@ def _economics(econ: pd.DataFrame, config: dict) -> list[dict]:
 
 
 def cell_measures(results_dir: Path, summary: pd.DataFrame, economics=None,
-                  manifest: dict | None = None) -> pd.DataFrame:
+                  manifest: dict | None = None, memo: dict | None = None) -> pd.DataFrame:
     """Every measure of one cell, per replicate (long: replicate, dimension, group, metric,
     value), from its ``group_summary`` (``summary``), ``economics`` and manifest (read from
-    ``results_dir`` unless given)."""
+    ``results_dir`` unless given). ``memo``: a dict the caller keeps across cells, for the
+    inequality measures' weight-only part (:mod:`sim.stats.ranked`; optional)."""
     metric = summary["metric"]
     outcomes = [m for m in metric.unique() if isinstance(m, str) and _is_outcome(m)]
     keep = summary[metric.isin(outcomes) & summary["dimension"].isin(("all", *BY_GROUP))]
@@ -217,7 +214,7 @@ def cell_measures(results_dir: Path, summary: pd.DataFrame, economics=None,
     wide = _wide(summary, rtw)
     for metric in rtw:
         rows += _inequality(wide.get((metric, "imd_quintile")), wide.get((metric, "ethnicity")),
-                            metric)
+                            metric, memo)
     econ_path = Path(results_dir) / "economics.parquet"
     if economics is None and econ_path.is_file():
         economics = pd.read_parquet(econ_path)
