@@ -163,11 +163,12 @@ class _GroupOptions:
 
 def job_factors(task_overrides: list[str], choices: dict, cfg) -> dict:
     """Scenario factors of a job: each task override (group choice or value), by key."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
     from omegaconf import OmegaConf
 
+    from sim.cli.launchers import parse_override_lines
+
     factors = {}
-    for ov in OverridesParser.create().parse_overrides(list(task_overrides)):
+    for ov in parse_override_lines(task_overrides):
         key = _factor_key(ov.get_key_element())
         if key.split(".")[0].split("/")[0] in FACTOR_EXCLUDED or ov.is_delete():
             continue
