@@ -12,7 +12,7 @@ what ``cfg`` names and writes none (see :mod:`sim.results.output` for writing).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -33,6 +33,8 @@ from sim.results.outcomes import (
     weekly_table,
 )
 from sim.results.quality import quality_table
+
+WEEKLY_FILE = "weekly_counts.parquet"  # the only file that holds Results.weekly
 
 
 @dataclass
@@ -65,7 +67,8 @@ class Results:
 
 def simulate(cfg: dict, model: RTWModel | None = None, core_only: bool = False,
              validated: bool = False, free_model: bool | None = None,
-             agents_ready: Callable | None = None) -> Results:
+             agents_ready: Callable | None = None,
+             leave_out: Collection[str] = ()) -> Results:
     """Validate ``cfg``, run the model and collect its tables.
 
     ``core_only`` skips the tables an analysis loop does not need (weekly, spells,
@@ -80,6 +83,10 @@ def simulate(cfg: dict, model: RTWModel | None = None, core_only: bool = False,
     and its costs are complete (before the other tables; only when ``output.write_agents``
     is on and not ``core_only``), e.g. to start writing ``agents.parquet`` beside the
     tables (:class:`sim.results.output.ResultsWriter`). It must not change ``agents``.
+    ``leave_out``: the file names the caller will not write (as
+    :func:`sim.results.output.write_results`'s, e.g. a sweep cell's): a table that only
+    such a file holds is not built and is left empty (``weekly_counts.parquet``: the
+    weekly table, ~10% of a 10 x 10,000-person cell's tables, issue 19).
     """
     cfg, model, agents, (t0, cpu0, t1, cpu1, t2, cpu2) = _run(cfg, model, validated,
                                                                free_model)
@@ -95,7 +102,7 @@ def simulate(cfg: dict, model: RTWModel | None = None, core_only: bool = False,
     if core_only:
         weekly = spells = calibration = rtw_curves = cif = quality = pd.DataFrame()
     else:
-        weekly = weekly_table(model)
+        weekly = pd.DataFrame() if WEEKLY_FILE in leave_out else weekly_table(model)
         spells = spell_table(model)
         calibration = calibration_table(agents, spells, cfg)
         if agents_ready is not None and keep_person:  # after the tables' largest temporaries

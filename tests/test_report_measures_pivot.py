@@ -74,3 +74,27 @@ def test_metrics_of_several_keys_at_once_are_each_keys_metric():
     missing = _metric(table, "all", "job_loss")[0]  # no rows: empty, as _metric's
     assert missing.empty and got[("all", "job_loss")][0].empty
     assert list(got[("all", "job_loss")][0].columns) == list(missing.columns) == []
+
+
+def test_metrics_placed_only_where_one_row_per_cell():
+    """The numpy placement (issue 19) applies to a group summary (one row per replicate and
+    group of a key); duplicated rows or categorical groups go through the groupby, whose
+    sum of several rows it does not imitate. Both give the frames _metric gives."""
+    from sim.compare.report_measures import _metrics, _metrics_grouped, _metrics_placed
+
+    rng = np.random.default_rng(11)
+    table = _summary(rng, n_rep=4, drop=[(2, "4")], nan=[(1, "2")])
+    table.loc[table.index[0], "value"] = -0.0  # pandas' sum gives 0.0
+    keys = [("imd_quintile", "rtw_52w"), ("all", "rtw_52w")]
+    placed = _metrics_placed(table, keys)
+    assert placed is not None
+    for key, frames in _metrics_grouped(table, keys).items():
+        for got, want in zip(placed[key], frames, strict=True):
+            pd.testing.assert_frame_equal(got, want, check_exact=True,
+                                          check_dtype=not want.empty)
+            assert got.to_numpy().tobytes() == want.to_numpy(dtype=float).tobytes()
+    doubled = pd.concat([table, table.iloc[:1]])
+    assert _metrics_placed(doubled, keys) is None
+    values, _ = _metrics(doubled, keys)[keys[0]]
+    pd.testing.assert_frame_equal(values, _metric(doubled, *keys[0])[0], check_exact=True)
+    assert _metrics_placed(table.astype({"group": "category"}), keys) is None

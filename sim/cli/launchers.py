@@ -103,12 +103,37 @@ def _is_value_override(ov, repository) -> bool:
     return not repository.group_exists(key.replace(".", "/"))
 
 
+# Per process: override line -> Hydra's parsed Override (a copy is handed out each time)
+_PARSED: dict = {}
+_PARSED_MAX = 4096
+
+
+def parse_override_lines(lines) -> list:
+    """``OverridesParser.create().parse_overrides(lines)``, each distinct line parsed once
+    per process. Hydra's parser (ANTLR) takes ~2 ms a line; a sweep's jobs repeat the same
+    few lines (``programme=...``, ``experiment=...``), parsed by the parent for every job
+    and by the worker again (issue 19). Hydra parses each line on its own, so a line's
+    result does not depend on the others; each caller gets a deep copy, so nothing it does
+    to one reaches the next. A line that does not parse raises Hydra's own error."""
+    import copy
+
+    lines = list(lines)
+    missing = list(dict.fromkeys(x for x in lines if x not in _PARSED))
+    if missing:
+        from hydra.core.override_parser.overrides_parser import OverridesParser
+
+        parsed = OverridesParser.create().parse_overrides(missing)
+        if len(_PARSED) + len(missing) > _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED.update(zip(missing, parsed, strict=True))
+    return [copy.deepcopy(_PARSED[x]) for x in lines]
+
+
 def _split(repository, master, overrides: list[str]):
     """(parsed overrides, value overrides, cache key of the group choices, structural lines)."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
     from omegaconf import OmegaConf
 
-    parsed = OverridesParser.create().parse_overrides(list(overrides))
+    parsed = parse_override_lines(overrides)
     values = [ov for ov in parsed if _is_value_override(ov, repository)]
     structural = [ov.input_line for ov in parsed if not _is_value_override(ov, repository)]
     key = (str(master.hydra.job.config_name),

@@ -86,8 +86,59 @@ def _pivot(sub: pd.DataFrame, column: str) -> pd.DataFrame:
 def _metrics(summary, keys) -> dict:
     """:func:`_metric` of several (dimension, metric) keys at once: ``{key: (values,
     counts)}``, each frame what ``_metric`` gives (the same rows summed in the same order:
-    the same bits; counts as float). One groupby for all keys: a pivot per key was most of
-    the time of a cell's measures (issue 19: a sweep's index page)."""
+    the same bits; counts as float). A group summary has one row per (replicate, group) of
+    a key, so its frames are placed with numpy (:func:`_metrics_placed`, ~5x faster than the
+    groupby, issue 19); anything else goes through one groupby for all keys."""
+    placed = _metrics_placed(summary, keys)
+    return placed if placed is not None else _metrics_grouped(summary, keys)
+
+
+def _metrics_placed(summary, keys) -> dict | None:
+    """:func:`_metrics` when every (key, replicate, group) has at most one row and the
+    groups are strings (a group summary), else None. A sum of one value is that value plus
+    0.0 (pandas' sum starts at 0: -0.0 becomes 0.0) and a missing value sums to 0."""
+    group = summary["group"]
+    if isinstance(group.dtype, pd.CategoricalDtype) or not pd.api.types.is_string_dtype(
+            group.dtype):
+        return None
+    is_dim = {d: (summary["dimension"] == d).to_numpy(bool) for d in {d for d, _ in keys}}
+    is_metric = {m: (summary["metric"] == m).to_numpy(bool) for m in {m for _, m in keys}}
+    reps = summary["replicate"].to_numpy()
+    values = summary["value"].to_numpy(float)
+    counts = summary["n"].to_numpy(float)
+    out = {}
+    for key in keys:
+        rows = np.flatnonzero(is_dim[key[0]] & is_metric[key[1]])
+        if rows.size == 0:
+            out[key] = tuple(pd.DataFrame(index=pd.Index([], name="replicate"),
+                                          columns=pd.Index([], name="group"))
+                             for _ in range(2))
+            continue
+        g = group.iloc[rows].to_numpy(object)
+        if not all(isinstance(x, str) for x in g):
+            return None
+        names = sorted(set(g))
+        col = {x: j for j, x in enumerate(names)}
+        r_index = np.unique(reps[rows])
+        i = np.searchsorted(r_index, reps[rows])
+        j = np.fromiter((col[x] for x in g), dtype=np.int64, count=len(g))
+        if np.unique(i * len(names) + j).size != rows.size:
+            return None  # several rows of one cell: their sum is the groupby's
+        index = pd.Index(r_index, name="replicate", dtype=summary["replicate"].dtype)
+        columns = pd.Index(names, name="group", dtype=group.dtype)
+        frames = []
+        for source in (values, counts):
+            v = source[rows]
+            wide = np.full((len(r_index), len(names)), np.nan)
+            wide[i, j] = np.where(np.isnan(v), 0.0, v + 0.0)
+            frames.append(pd.DataFrame(wide, index=index, columns=columns))
+        out[key] = tuple(frames)
+    return out
+
+
+def _metrics_grouped(summary, keys) -> dict:
+    """:func:`_metrics` with one groupby for all keys (a pivot per key was most of the
+    time of a cell's measures, issue 19)."""
     dims = {d for d, _ in keys}
     sub = summary[summary["dimension"].isin(dims) & summary["metric"].isin(
         {m for _, m in keys})]

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from sim.stats.metrics import concentration_index, slope_index
+from sim.stats.ranked import RankedGroups
 
 REFERENCE_PROGRAMME = "usual_care"
 BY_GROUP = ("imd_quintile", "ethnicity")
@@ -63,11 +64,13 @@ def _rows(values: dict, dimension: str, metric: str, group: str) -> list[dict]:
              "value": float(v)} for r, v in values.items()]
 
 
-def _inequality(imd, eth, metric: str) -> list[dict]:
+def _inequality(imd, eth, metric: str, memo: dict | None = None) -> list[dict]:
     """Per replicate: SII, RII, Q5-Q1 gap, concentration index, ethnic gaps of ``metric``
-    (``imd``/``eth``: :func:`_wide`'s (replicates, groups, values, denominators), or None)."""
+    (``imd``/``eth``: :func:`_wide`'s (replicates, groups, values, denominators), or None;
+    ``memo``: :func:`_ranked`'s, kept by the caller across cells)."""
 
     rows: list[dict] = []
+    memo = {} if memo is None else memo
     q = [str(i) for i in range(1, 6)]
     if imd is not None and set(q) <= set(imd[1]):
         reps, columns, values, denominators = imd
@@ -80,11 +83,19 @@ def _inequality(imd, eth, metric: str) -> list[dict]:
                            np.asfortranarray(denominators[:, at]), strict=True):
             if not (np.isfinite(y).all() and np.isfinite(w).all()):
                 continue  # a quintile with no value in this replicate
-            s = slope_index(y, w, ci="none")
-            out["sii"][r], out["rii"][r] = s.sii, s.rii
+            groups = _ranked(w, memo)
+            if groups is None:  # a weight of 0: the functions' own checks and errors
+                s = slope_index(y, w, ci="none")
+                out["sii"][r], out["rii"][r] = s.sii, s.rii
+            else:
+                out["sii"][r], out["rii"][r] = groups.slope(y)
             out["imd_gap"][r] = y[4] - y[0]
-            out["concentration_index"][r] = (
-                concentration_index(y, np.arange(1, 6), w).index if y @ w > 0 else np.nan)
+            if not y @ w > 0:
+                out["concentration_index"][r] = np.nan
+            elif groups is None:
+                out["concentration_index"][r] = concentration_index(y, np.arange(1, 6), w).index
+            else:
+                out["concentration_index"][r] = groups.concentration(y, w)
         for name, vals in out.items():
             rows += _rows(vals, "inequality", name, metric)
     if eth is None:
@@ -106,6 +117,19 @@ def _inequality(imd, eth, metric: str) -> list[dict]:
         rows += _rows(dict(zip(reps, rel, strict=True)), "inequality", "ethnic_gap_rel",
                       metric)
     return rows
+
+
+def _ranked(w: np.ndarray, memo: dict) -> RankedGroups | None:
+    """The weight-only part of the SII and concentration index for the denominators ``w``
+    (the same for every measure of a replicate and most cells of a population and seed:
+    :mod:`sim.stats.ranked`), kept in ``memo``; None if a weight is not positive."""
+    key = (w.tobytes(), w.strides)
+    groups = memo.get(key)
+    if groups is None:
+        if not RankedGroups.usable(w):
+            return None
+        groups = memo[key] = RankedGroups(w)
+    return groups
 
 
 def _wide(summary: pd.DataFrame, metrics) -> dict:
@@ -176,10 +200,11 @@ def _economics(econ: pd.DataFrame, config: dict) -> list[dict]:
 
 
 def cell_measures(results_dir: Path, summary: pd.DataFrame, economics=None,
-                  manifest: dict | None = None) -> pd.DataFrame:
+                  manifest: dict | None = None, memo: dict | None = None) -> pd.DataFrame:
     """Every measure of one cell, per replicate (long: replicate, dimension, group, metric,
     value), from its ``group_summary`` (``summary``), ``economics`` and manifest (read from
-    ``results_dir`` unless given)."""
+    ``results_dir`` unless given). ``memo``: a dict the caller keeps across cells, for the
+    inequality measures' weight-only part (:mod:`sim.stats.ranked`; optional)."""
     metric = summary["metric"]
     outcomes = [m for m in metric.unique() if isinstance(m, str) and _is_outcome(m)]
     keep = summary[metric.isin(outcomes) & summary["dimension"].isin(("all", *BY_GROUP))]
@@ -189,7 +214,7 @@ def cell_measures(results_dir: Path, summary: pd.DataFrame, economics=None,
     wide = _wide(summary, rtw)
     for metric in rtw:
         rows += _inequality(wide.get((metric, "imd_quintile")), wide.get((metric, "ethnicity")),
-                            metric)
+                            metric, memo)
     econ_path = Path(results_dir) / "economics.parquet"
     if economics is None and econ_path.is_file():
         economics = pd.read_parquet(econ_path)

@@ -20,6 +20,7 @@ from sim.io import TMP_MARK, describe_os_error, release_free_memory, staged_dir
 from sim.results.economics import with_person_economics
 from sim.results.manifest import build_manifest
 from sim.results.outcomes import sustained_label
+from sim.results.parquet import write_parquet
 from sim.results.quality import quality_markdown
 from sim.textsafe import md_text
 from sim.uncertainty.decomposition import decomposition_markdown, for_results
@@ -292,9 +293,9 @@ def _write_into(results, dest: Path, staging: Path, leave_out: Collection[str], 
     elif cfg["output"]["write_agents"]:
         save("agents.parquet", lambda p: _write_agents(
             results.agents, cfg, getattr(results, "person_economics", None), p))
-    save("group_summary.parquet", lambda p: results.summary.to_parquet(p, index=False))
+    save("group_summary.parquet", lambda p: write_parquet(results.summary, p))
     save("group_summary.csv", lambda p: results.summary.to_csv(p, index=False))
-    save("weekly_counts.parquet", lambda p: results.weekly.to_parquet(p, index=False))
+    save("weekly_counts.parquet", lambda p: write_parquet(results.weekly, p))
     save("state_totals.csv", lambda p: results.state_totals.to_csv(p, index=False))
     save("spell_lengths.csv", lambda p: results.spells.to_csv(p, index=False))
     save("calibration.csv", lambda p: results.calibration.to_csv(p, index=False))
@@ -309,7 +310,7 @@ def _write_into(results, dest: Path, staging: Path, leave_out: Collection[str], 
     for name in ("economics", "rtw_curves", "cif", "quality"):
         table = getattr(results, name, None)
         if table is not None and not table.empty:
-            save(f"{name}.parquet", lambda p, t=table: t.to_parquet(p, index=False))
+            save(f"{name}.parquet", lambda p, t=table: write_parquet(t, p))
     figures = []
     if figures_ticket is not None:
         files += helper.result(figures_ticket)

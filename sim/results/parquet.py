@@ -1,0 +1,29 @@
+"""Writing a results table as parquet: ``DataFrame.to_parquet(path, index=False)``, the
+same bytes, with the conversion to Arrow on the calling thread.
+
+pandas hands a frame to ``pyarrow.Table.from_pandas``, which converts the columns of any
+table over 100 rows a column on a new pool of one thread per core, started and joined for
+every file; and pandas writes through a Python file object. A sweep cell writes five small
+tables, so that pool was most of the cost of writing them (issue 19). The Arrow table, its
+schema and pandas metadata are the same either way (``tests/test_parquet.py`` compares the
+files byte for byte); frames with ``attrs`` or column names that are not text go through
+pandas itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+
+def write_parquet(df: pd.DataFrame, path: Path | str) -> None:
+    """``df.to_parquet(path, index=False)`` (snappy), converted on this thread."""
+    if df.attrs or not all(isinstance(c, str) for c in df.columns):
+        df.to_parquet(path, index=False)
+        return
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(df, preserve_index=False, nthreads=1)
+    pq.write_table(table, str(path), compression="snappy")
