@@ -88,12 +88,8 @@ def slope_index(
     v, pop, se, m, ci = _slope_inputs(values, populations, ses, denominators, ci, order,
                                       direction)
     idx = np.arange(len(v)) if order == "most_deprived_first" else np.arange(len(v))[::-1]
-    y, w = v[idx], pop[idx] / pop.sum()
-    cum = np.cumsum(w)
-    rank = cum - w / 2
-    X = np.column_stack([np.ones_like(rank), rank])
-    xtwx = X.T @ (X * w[:, None])
-    H = np.linalg.solve(xtwx, (X * w[:, None]).T)  # beta = H @ y, shape (2, k)
+    y = v[idx]
+    w, rank, X, xtwx, H = slope_design(pop, idx)
     a, b = H @ y
     f_most, f_least = float(a), float(a + b)
     mean = float(w @ y)
@@ -127,6 +123,30 @@ def slope_index(
         ranks=tuple(float(r) for r in ranks), fitted_most_deprived=f_most,
         fitted_least_deprived=f_least, weighted_mean=mean, ci_method=ci, direction=direction,
     )
+
+
+def slope_design(pop: np.ndarray, idx: np.ndarray) -> tuple:
+    """The part of :func:`slope_index` that depends only on the populations ``pop`` (taken
+    in the order ``idx``, most deprived first): population shares ``w``, mid-point ranks,
+    the design ``X``, ``X'WX`` and the WLS hat matrix ``H`` (``beta = H @ y``, shape (2, k)).
+    :class:`sim.stats.ranked.RankedGroups` keeps it for many outcomes over the same groups."""
+    w = pop[idx] / pop.sum()
+    cum = np.cumsum(w)
+    rank = cum - w / 2
+    X = np.column_stack([np.ones_like(rank), rank])
+    xtwx = X.T @ (X * w[:, None])
+    H = np.linalg.solve(xtwx, (X * w[:, None]).T)
+    return w, rank, X, xtwx, H
+
+
+def fractional_ranks(x: np.ndarray, w: np.ndarray, W: float) -> tuple:
+    """The part of :func:`concentration_index` that depends only on the ranking variable
+    ``x`` and the weights ``w`` (total ``W``): the level of each unit (``inv``), the weights
+    by level, and each unit's weighted fractional rank ``R`` (ties share their mid-point)."""
+    levels, inv = np.unique(x, return_inverse=True)
+    w_lev = np.bincount(inv, weights=w, minlength=len(levels))
+    R = ((np.cumsum(w_lev) - w_lev / 2) / W)[inv]
+    return levels, inv, w_lev, R
 
 
 def _slope_inputs(values, populations, ses, denominators, ci, order, direction):
@@ -325,9 +345,7 @@ def concentration_index(
     W = w.sum()
     mu = float(w @ y / W)
 
-    levels, inv = np.unique(x, return_inverse=True)
-    w_lev = np.bincount(inv, weights=w, minlength=len(levels))
-    R = ((np.cumsum(w_lev) - w_lev / 2) / W)[inv]
+    levels, inv, w_lev, R = fractional_ranks(x, w, W)
     cov = float(w @ ((y - mu) * (R - w @ R / W)) / W)
 
     if correction == "none":

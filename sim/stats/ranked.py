@@ -7,10 +7,12 @@ values by quintile, weighted by the quintiles' denominators. The denominators ar
 for every measure of a replicate, and for every cell of the same population and seed, so
 the part of both indices that depends only on the weights (ranks, the weighted
 least-squares hat matrix, the centred fractional ranks) is computed once per set of weights
-here and kept; the part that depends on the values is the very same numpy operations, in
-the same order on arrays of the same layout, as the two functions do, so the results are
-the same bit for bit (``tests/test_stats_ranked.py``). 6,500 calls of each function were
-about a third of the 100-cell benchmark's aggregation (issue 19).
+here, by the two functions' own helpers (:func:`sim.stats.equity.slope_design`,
+:func:`sim.stats.equity.fractional_ranks`), and kept; the part that depends on the values
+is the very same numpy operations, in the same order on arrays of the same layout, as the
+two functions do, so the results are the same bit for bit (``tests/test_stats_ranked.py``).
+6,500 calls of each function were about a third of the 100-cell benchmark's aggregation
+(issue 19).
 
 Only the point estimates are given (no intervals), for the default ordering (most
 deprived first) and direction (least minus most deprived), and for weights that are all
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.stats.equity import _rii
+from sim.stats.equity import _rii, fractional_ranks, slope_design
 
 
 class RankedGroups:
@@ -32,20 +34,11 @@ class RankedGroups:
 
     def __init__(self, w: np.ndarray):
         pop = np.asarray(w, dtype=float)
-        # slope_index: weights as population shares, mid-point ranks, the WLS hat matrix
+        # slope_index's and concentration_index's own weight-only steps (sim.stats.equity)
         self._idx = np.arange(len(pop))
-        share = pop[self._idx] / pop.sum()
-        cum = np.cumsum(share)
-        rank = cum - share / 2
-        X = np.column_stack([np.ones_like(rank), rank])
-        xtwx = X.T @ (X * share[:, None])
-        self._H = np.linalg.solve(xtwx, (X * share[:, None]).T)
-        # concentration_index over the ordering 1..k: fractional ranks and their centring
-        x = np.asarray(np.arange(1, len(pop) + 1), dtype=float)
+        self._H = slope_design(pop, self._idx)[4]
         self._W = pop.sum()
-        levels, inv = np.unique(x, return_inverse=True)
-        w_lev = np.bincount(inv, weights=pop, minlength=len(levels))
-        R = ((np.cumsum(w_lev) - w_lev / 2) / self._W)[inv]
+        R = fractional_ranks(np.arange(1, len(pop) + 1, dtype=float), pop, self._W)[3]
         self._centred = R - pop @ R / self._W
 
     @staticmethod
