@@ -551,3 +551,44 @@ def test_the_sweeper_does_not_compose_again_the_cells_the_preflight_checked(monk
     launchers.mark_checked([])
     launchers.validate_batch_cached(sweeper, batch)
     assert composed == batch
+
+
+def test_the_preflight_composes_a_sweeps_group_choices_as_the_launcher_would(tmp_path):
+    """The pre-flight's compose of each set of group choices is kept for the launcher under
+    the Hydra overrides the sweep's master config records, and equals the config Hydra's
+    ``load_sweep_config`` composes for a job (hydra node included): the parent composed
+    each set twice before (issue 19)."""
+    import pickle
+
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.types import RunMode
+    from omegaconf import OmegaConf
+
+    from sim.cli import launchers, preflight
+    from sim.config import CONFIG_DIR
+
+    launchers._SWEEP_CONFIGS.clear()
+    sweep_dir = f"hydra.sweep.dir={tmp_path / 'sweep'}"
+    argv = ["-m", "programme=usual_care,ips_smi", "population.n=300", "seed=1,2",
+            "hydra.launcher.n_jobs=2", sweep_dir]
+    settings: dict = {}
+    assert preflight.check(argv, settings=settings) is None
+    seeded = dict(launchers._SWEEP_CONFIGS)
+    assert len(seeded) == 2  # one per design; seeds are values applied on top
+    # what Hydra is handed (prepare adds no per-job .hydra copies; -m adds the mode)
+    hydra_lines = ["hydra.launcher.n_jobs=2", sweep_dir, "hydra.output_subdir=null",
+                   "hydra.mode=MULTIRUN"]
+    with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
+        loader = GlobalHydra.instance().hydra.config_loader
+        master = loader.load_configuration(
+            "config", ["programme=usual_care,ips_smi", "population.n=300", "seed=1,2",
+                       *hydra_lines], run_mode=RunMode.MULTIRUN)
+        for (name, hydra_overrides, structural), blob in seeded.items():
+            assert name == "config"
+            assert hydra_overrides == tuple(master.hydra.overrides.hydra)
+            full = loader.load_sweep_config(master, list(structural))
+            got, want = (OmegaConf.to_container(c, resolve=False)
+                         for c in (pickle.loads(blob), full))
+            assert got == want
+    launchers._SWEEP_CONFIGS.clear()

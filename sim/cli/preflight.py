@@ -133,13 +133,17 @@ def _has_interpolation(node) -> bool:
     return isinstance(node, str) and "${" in node
 
 
-def _compose_cell(cell: list[str], config_name: str, cache: dict) -> dict:
+def _compose_cell(cell: list[str], config_name: str, cache: dict,
+                  hydra_overrides: list[str] | None = None) -> dict:
     """The cell's config: composed once per set of group choices, values set on a copy.
 
     Composition costs ~0.1-0.3 s; a 100-cell sweep over a few designs and populations has
     few distinct group choices, so values are applied the way Hydra applies them after
     composition (in order) to a plain copy. A key that does not exist, or a config with
     interpolations, falls back to a full compose (Hydra's own behaviour and errors).
+    ``hydra_overrides`` (a multirun: the command line's Hydra overrides): the group choices
+    are composed as the launcher will need them, Hydra's node included, and kept for it
+    (:func:`sim.cli.launchers.seed_group_choices`; the app part is the same config).
     """
     import copy
 
@@ -151,7 +155,16 @@ def _compose_cell(cell: list[str], config_name: str, cache: dict) -> dict:
     values = [ov for ov in parsed if _is_plain_value(ov)]
     structural = tuple(ov.input_line for ov in parsed if not _is_plain_value(ov))
     if structural not in cache:
-        composed = compose(config_name=config_name, overrides=list(structural))
+        composed = None
+        if hydra_overrides is not None:
+            from hydra.core.global_hydra import GlobalHydra
+
+            from sim.cli.launchers import seed_group_choices
+
+            composed = seed_group_choices(GlobalHydra.instance().config_loader(),
+                                          config_name, hydra_overrides, list(structural))
+        if composed is None:
+            composed = compose(config_name=config_name, overrides=list(structural))
         plain = OmegaConf.to_container(composed, resolve=False)
         plain.pop("hydra", None)
         cache[structural] = None if _has_interpolation(plain) else plain
@@ -173,6 +186,12 @@ def _compose_cell(cell: list[str], config_name: str, cache: dict) -> dict:
     return cfg
 
 
+def _parse(lines) -> list:
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    return OverridesParser.create().parse_overrides(list(lines))
+
+
 def _full_compose(cell: list[str], config_name: str) -> dict:
     from hydra import compose
 
@@ -182,12 +201,13 @@ def _full_compose(cell: list[str], config_name: str) -> dict:
 
 
 def _validate_cells(cells: list[list[str]], config_name: str,
-                    cache: dict | None = None) -> str | None:
+                    cache: dict | None = None,
+                    hydra_overrides: list[str] | None = None) -> str | None:
     cache = {} if cache is None else cache
     for cell in cells:
         where = f" (in sweep cell: {' '.join(cell)})" if len(cells) > 1 else ""
         try:
-            check_memory(validate(_compose_cell(cell, config_name, cache)))
+            check_memory(validate(_compose_cell(cell, config_name, cache, hydra_overrides)))
         except (ConfigError, ResourceError) as err:
             return f"{err}{where}"
         except Exception as err:
@@ -275,9 +295,11 @@ def check(argv: list[str], config_name: str = "config", task_function=None,
 
     Flags (``-cd``, ``-cn``, ``-cp``) are honoured; for commands that run nothing
     (``--help``, ``--cfg`` ...) and lines argparse rejects, Hydra answers itself.
-    ``settings`` (a dict, single runs only) is filled with :func:`_hydra_settings`' answer
-    from the same compose that checks the config: a single run is composed once here, not
-    once to check and once more for its Hydra settings (~0.2-0.3 s each, issue 19).
+    ``settings`` (a dict) is filled with :func:`_hydra_settings`' answer: for a single run
+    from the same compose that checks the config (composed once here, not once to check
+    and once more for its Hydra settings, ~0.2-0.3 s each, issue 19); for a sweep before
+    its cells are checked, so that their group choices are composed as the launcher will
+    need them and kept for it (:func:`_launch_hydra_overrides`).
     """
     args = parse_command_line(argv)
     if args is None or any(getattr(args, flag, None) for flag in INFO_FLAGS):
@@ -317,7 +339,16 @@ def check(argv: list[str], config_name: str = "config", task_function=None,
                                                     cells[0]))
                 except Exception:  # noqa: BLE001 - the cell's own check says what is wrong
                     cache.clear()  # (with its hints); a bad hydra.* override: prepare's
-            problem = _validate_cells(cells, config_name, cache)
+            elif settings is not None and args.multirun:
+                try:
+                    settings.update(_hydra_settings(args, config_name, task_function,
+                                                    inside=True))
+                except Exception:  # noqa: BLE001 - a bad hydra.* override: prepare's compose
+                    pass  # reports it in one line
+            # a sweep: the cells' group choices composed as the launcher will compose them
+            hydra_overrides = (_launch_hydra_overrides(args, settings)
+                               if args.multirun and settings else None)
+            problem = _validate_cells(cells, config_name, cache, hydra_overrides)
             from sim.cli.launchers import mark_checked
 
             # Hydra's sweeper need not compose them again (and nothing of an earlier
@@ -343,8 +374,26 @@ def _check_switches(switches: dict) -> None:
                               "or false")
 
 
+def _launch_hydra_overrides(args, settings: dict) -> list[str]:
+    """The Hydra overrides the sweep's master config will record
+    (``hydra.overrides.hydra``, a key of :func:`sim.cli.launchers.seed_group_choices`): the
+    command line's, then what :func:`prepare` adds (no per-job ``.hydra`` copies unless
+    asked; the sweep directory it creates, when that is the configured one, as it is
+    unless a directory of that name appeared meanwhile) and what Hydra adds for ``-m``. A
+    wrong guess costs nothing but the launcher's own compose: the configs are kept under
+    the lines they were composed with."""
+    lines = [o.input_line for o in _parse(args.overrides) if o.is_hydra_override()]
+    if not settings["output_subdir_given"]:
+        lines.append("hydra.output_subdir=null")
+    if not settings["sweep_dir_given"] and settings["sweep_dir"]:
+        lines.append(f"hydra.sweep.dir={_quote(Path(str(settings['sweep_dir'])))}")
+    if str(settings.get("mode")) != "RunMode.MULTIRUN":  # hydra/_internal/utils.py _run_app
+        lines.append("hydra.mode=MULTIRUN")
+    return lines
+
+
 def _hydra_settings(args, config_name: str, task_function=None, cache: dict | None = None,
-                    cell: list[str] | None = None) -> dict:
+                    cell: list[str] | None = None, inside: bool = False) -> dict:
     """The resolved ``hydra.run.dir`` / ``hydra.sweep.dir`` and which the user set.
 
     With ``cache`` (the caller is inside :func:`hydra_context`, checking the single
@@ -361,7 +410,7 @@ def _hydra_settings(args, config_name: str, task_function=None, cache: dict | No
     parsed = OverridesParser.create().parse_overrides(list(args.overrides))
     overrides = [o.input_line for o in parsed if not o.is_sweep_override()]
     given = {o.get_key_element().lstrip("+~") for o in parsed}
-    with hydra_context(args, task_function) if cache is None else nullcontext():
+    with hydra_context(args, task_function) if cache is None and not inside else nullcontext():
         cfg = compose(config_name=config_name, overrides=overrides, return_hydra_config=True)
         run_dir = OmegaConf.select(cfg, "hydra.run.dir", default=None)
         people = (OmegaConf.select(cfg, "population.n", default=0)
@@ -369,10 +418,11 @@ def _hydra_settings(args, config_name: str, task_function=None, cache: dict | No
         sweep_dir = OmegaConf.select(cfg, "hydra.sweep.dir", default=None)
         switches = {k: OmegaConf.select(cfg, f"hydra.callbacks.sweep.{k}", default=False)
                     for k in SWEEP_SWITCHES}
+        mode = OmegaConf.select(cfg, "hydra.mode", default=None)
         if cache is not None:
             _seed_cache(cache, cfg, cell)
     return {"run_dir": run_dir, "sweep_dir": sweep_dir, "people": people,
-            "sweep_switches": switches,
+            "sweep_switches": switches, "mode": mode,
             "run_dir_given": "hydra.run.dir" in given,
             "sweep_dir_given": "hydra.sweep.dir" in given,
             "output_subdir_given": "hydra.output_subdir" in given}
