@@ -278,11 +278,10 @@ def standardised_absence_rates(a: pd.DataFrame, hours: float, by: str = "imd_qui
     emp = (a["weeks_working"].to_numpy() + a["weeks_phased"].to_numpy()
            + a["weeks_absent"].to_numpy())
     df = pd.DataFrame({"group": a[by].to_numpy(), "off": off, "emp": emp})
-    key = a[strata[0]].astype(str)  # the same "age|sex" keys as a row-wise join, vectorised
-    for col in strata[1:]:  # (the row-wise join took ~1 s per 100k people)
-        key = key + "|" + a[col].astype(str)
-    key = key.to_numpy()
-    df["stratum"] = key
+    # each person's stratum as an integer that sorts as its "age|sex" key does: the same
+    # groups, in the same order, summed the same way as grouping by the text keys, which
+    # cost ~0.9 s at a million people to build (issue 19)
+    df["stratum"] = _stratum_ranks(a, strata)
     cell = df.groupby(["group", "stratum"], observed=True)[["off", "emp"]].sum()
     weight = df.groupby("stratum")["emp"].sum()
     out = {}
@@ -293,6 +292,32 @@ def standardised_absence_rates(a: pd.DataFrame, hours: float, by: str = "imd_qui
         out[g] = (float(np.sum(w * sub["off"] / sub["emp"]) / w.sum()) if w.sum() > 0
                   else np.nan)
     return pd.Series(out, dtype=float)
+
+
+def _stratum_ranks(a: pd.DataFrame, strata) -> np.ndarray:
+    """Each row's stratum (a combination of the ``strata`` columns) as the rank of its text
+    key ``"<value>|<value>"`` (each value as ``astype(str)`` writes it) among every possible
+    combination's key, in sorted order."""
+    import itertools
+
+    codes, labels = [], []
+    for col in strata:
+        column = a[col]
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            codes.append(column.cat.codes.to_numpy().astype(np.int64))
+            labels.append(pd.Series(column.cat.categories).astype(str).tolist())
+        else:
+            values, inverse = np.unique(column.to_numpy(), return_inverse=True)
+            codes.append(inverse.astype(np.int64))
+            labels.append(pd.Series(values).astype(str).tolist())
+    combined = np.zeros(len(a), dtype=np.int64)
+    for code, label in zip(codes, labels, strict=True):
+        combined *= len(label)
+        combined += code
+    keys = ["|".join(parts) for parts in itertools.product(*labels)]  # in combined's order
+    rank = np.empty(len(keys), dtype=np.int64)
+    rank[np.argsort(np.array(keys, dtype=object), kind="stable")] = np.arange(len(keys))
+    return rank[combined]
 
 
 def imd_absence_ratio(a: pd.DataFrame, hours: float) -> float:
