@@ -117,3 +117,21 @@ def test_band_moves_are_precomputed_as_the_weekly_recomputation_gives(make_confi
         assert nexts[-1] >= model.warmup + model.horizon
         np.testing.assert_array_equal(
             nexts, model._next_band_week(np.full(mine.size, person), model._band_new[mine]))
+
+
+def test_filling_holes_keeps_every_other_row_once():
+    """The rosters' and the absent table's removal (sim.engine.rosters.fill_holes): after
+    moving ``tail`` into ``inside``, the first ``size - holes`` rows are exactly the rows
+    that were not removed, each once, whichever rows are removed (the last ones too)."""
+    from sim.engine.rosters import fill_holes
+
+    gen = np.random.default_rng(2)
+    for size in (1, 2, 7, 50):
+        for k in range(size + 1):
+            table = gen.permutation(1000)[:size]
+            holes = gen.choice(size, k, replace=False)
+            inside, tail = fill_holes(holes, size)
+            kept = table.copy()
+            kept[inside] = kept[tail]
+            want = np.delete(table, holes)
+            assert sorted(kept[:size - k].tolist()) == sorted(want.tolist())

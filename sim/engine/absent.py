@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.engine.rosters import fill_holes
+
 # Relative slack on the screen's bounds: covers rounding in the exact decision's edges
 # (an extra candidate only costs time; its decision is exact).
 SLACK = 1.0 + 1e-9
@@ -90,14 +92,10 @@ class AbsentTable:
             self.size += extra.size
         elif leaving.size > k:
             holes = leaving[k:]
-            end = self.size - holes.size
-            dropped = np.zeros(holes.size, dtype=bool)  # tail rows that are holes themselves
-            dropped[holes[holes >= end] - end] = True
-            tail = np.arange(end, self.size)[~dropped]
-            inside = holes[holes < end]
+            inside, tail = fill_holes(holes, self.size)
             for arr in self._store.values():
                 arr[inside] = arr[tail]
-            self.size = end
+            self.size -= holes.size
 
     def _write(self, rows, people: np.ndarray, everyone: bool = False) -> None:
         """Rows ``rows`` (positions or a slice) for people ``people``; ``everyone``: they

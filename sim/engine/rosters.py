@@ -19,6 +19,22 @@ from __future__ import annotations
 import numpy as np
 
 
+def fill_holes(holes: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Removing the rows ``holes`` (distinct positions below ``size``) from an unordered
+    table of ``size`` rows without copying it: the rows ``tail`` move into the positions
+    ``inside`` (``table[inside] = table[tail]``), and the table then has ``size -
+    len(holes)`` rows. Holes in the last rows are simply dropped.
+
+    >>> inside, tail = fill_holes(np.array([1, 4]), 5)
+    >>> inside.tolist(), tail.tolist()
+    ([1], [3])
+    """
+    end = size - holes.size
+    dropped = np.zeros(holes.size, dtype=bool)  # tail rows that are holes themselves
+    dropped[holes[holes >= end] - end] = True
+    return holes[holes < end], np.arange(end, size)[~dropped]
+
+
 class Rosters:
     """The people of each named group of state codes (groups do not overlap), each group's
     in no particular order (``roster[name]``, a view valid until the next move)."""
@@ -70,17 +86,12 @@ class Rosters:
 
     def _remove(self, name: str, leaving: np.ndarray) -> None:
         """Holes left by ``leaving`` below the new end take the members after it."""
-        members, size = self._members[name], self._size[name]
-        holes = self._slot[leaving]
-        end = size - holes.size
-        dropped = np.zeros(holes.size, dtype=bool)  # tail slots that are holes themselves
-        dropped[holes[holes >= end] - end] = True
-        tail = np.arange(end, size)[~dropped]
-        inside = holes[holes < end]
+        members = self._members[name]
+        inside, tail = fill_holes(self._slot[leaving], self._size[name])
         members[inside] = members[tail]
         self._slot[members[inside]] = inside
         self._slot[leaving] = -1
-        self._size[name] = end
+        self._size[name] -= leaving.size
 
     def _append(self, name: str, joining: np.ndarray) -> None:
         members, size = self._members[name], self._size[name]
