@@ -214,9 +214,7 @@ class ResultsWriter:
         self._agents = (thread, errors)
 
     def _join_agents(self) -> bool:
-        """Wait for the agents thread; True if it wrote the file (its error re-raised)."""
-        if self._agents is None:
-            return False
+        """Wait for the agents thread; True once it wrote the file (its error re-raised)."""
         thread, errors = self._agents
         thread.join()
         self._agents = None
@@ -224,11 +222,13 @@ class ResultsWriter:
             raise errors[0]
         return True
 
-    def write(self, results) -> Path:
+    def write(self, results, leave_out: Collection[str] = ()) -> Path:
         """Write everything else (and the manifest) into the staging folder."""
+        # what the run freed (its model), before the writers' peak; a cycle collection
+        # costs ~50 ms, worth it only where memory matters (not per cell of a sweep)
         release_free_memory(collect=len(results.agents) >= COLLECT_AT)
-        _write_into(results, self.dest, self.staging, (), self.helper, self.ticket,
-                    self._join_agents)
+        _write_into(results, self.dest, self.staging, leave_out, self.helper, self.ticket,
+                    self._join_agents if self._agents is not None else None)
         return self.dest
 
     def __exit__(self, kind, value, tb) -> bool:
@@ -258,18 +258,8 @@ def write_results(results, dest: Path, leave_out: Collection[str] = (),
     decomposition's counterfactual runs are the helper's ``decomposition_ticket`` (submitted
     before the run). The files are the same either way; a failure in the helper fails the
     writing (:class:`sim.results.helper.HelperError`) and nothing is kept."""
-    dest = Path(dest)
-    # what the run freed (its model), before the writers' peak; a cycle collection costs
-    # ~50 ms, worth it only where memory matters (not per cell of a sweep of small cells)
-    release_free_memory(collect=len(results.agents) >= COLLECT_AT)
-    with staged_dir(dest) as staging:
-        try:
-            return _write_into(results, dest, staging, leave_out, helper,
-                               decomposition_ticket)
-        except BaseException:
-            if helper is not None:  # nothing may write into the staging folder once it goes
-                helper.close(kill=True)
-            raise
+    with ResultsWriter(dest, helper, decomposition_ticket) as writer:
+        return writer.write(results, leave_out)
 
 
 def _write_into(results, dest: Path, staging: Path, leave_out: Collection[str], helper,
