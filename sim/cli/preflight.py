@@ -186,12 +186,6 @@ def _compose_cell(cell: list[str], config_name: str, cache: dict,
     return cfg
 
 
-def _parse(lines) -> list:
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    return OverridesParser.create().parse_overrides(list(lines))
-
-
 def _full_compose(cell: list[str], config_name: str) -> dict:
     from hydra import compose
 
@@ -382,7 +376,10 @@ def _launch_hydra_overrides(args, settings: dict) -> list[str]:
     unless a directory of that name appeared meanwhile) and what Hydra adds for ``-m``. A
     wrong guess costs nothing but the launcher's own compose: the configs are kept under
     the lines they were composed with."""
-    lines = [o.input_line for o in _parse(args.overrides) if o.is_hydra_override()]
+    from sim.cli.launchers import parse_override_lines
+
+    lines = [o.input_line for o in parse_override_lines(args.overrides)
+             if o.is_hydra_override()]
     if not settings["output_subdir_given"]:
         lines.append("hydra.output_subdir=null")
     if not settings["sweep_dir_given"] and settings["sweep_dir"]:
