@@ -217,6 +217,34 @@ def test_empty_run_dir_is_refused(home, monkeypatch):
     assert sorted(p.name for p in home.iterdir()) == ["notes", "precious.txt"]
 
 
+@pytest.mark.parametrize("sweep_dir, starts", [
+    ("", "output error: hydra.sweep.dir: empty"),
+    (".", "output error: hydra.sweep.dir: . holds files and is not a sweep's directory"),
+    ("notes", "output error: hydra.sweep.dir: notes holds files and is not a sweep's"),
+    ("precious.txt", "output error: hydra.sweep.dir: precious.txt exists and is not a dir"),
+])
+def test_a_sweep_dir_that_is_not_a_sweeps_is_refused(home, monkeypatch, sweep_dir, starts):
+    # an empty hydra.sweep.dir ran the sweep in the working directory: cells/, aggregate/,
+    # report/ ... written among the user's files (a report/ of theirs overwritten)
+    result = preflight("-m", *SMALL, "seed=1,2", f"hydra.sweep.dir={sweep_dir}", cwd=home,
+                       monkeypatch=monkeypatch)
+    one_line_error(result, starts=starts)
+    assert intact(home) and sorted(p.name for p in home.iterdir()) == ["notes",
+                                                                       "precious.txt"]
+
+
+def test_an_earlier_sweeps_dir_or_an_empty_one_is_taken(home, monkeypatch):
+    from sim.cli.preflight import prepare
+
+    monkeypatch.chdir(home)
+    (home / "empty").mkdir()
+    (home / "earlier").mkdir()
+    (home / "earlier" / "sweep.json").write_text("{}")
+    for name in ("empty", "earlier", "new"):
+        argv, created = prepare(["-m", *SMALL, "seed=1,2", f"hydra.sweep.dir={name}"])
+        assert f"hydra.sweep.dir={name}" in argv and created is None
+
+
 # ---- 11: where output cannot go ------------------------------------------------------
 
 

@@ -469,6 +469,30 @@ def _run_dir(settings: dict) -> tuple[Path, bool]:
     return claim_dir(path), True
 
 
+# what a sweep writes at its top level: a folder holding any of them is a sweep's
+SWEEP_MARKS = ("sweep.json", "multirun.yaml", "cells", "progress.jsonl")
+
+
+def _check_sweep_dir(raw) -> None:
+    """A sweep directory the user named: empty (the working directory) or a folder of
+    other files is refused (a sweep writes cells/, aggregate/, report/ ... into it); a new
+    folder, an empty one or an earlier sweep's (resumed or extended) is taken."""
+    if raw is None or not str(raw).strip():
+        raise OutputError("hydra.sweep.dir: empty; give a new directory for the sweep (or "
+                          "an earlier sweep's, to resume it)")
+    path = Path(str(raw))
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"hydra.sweep.dir: {path} exists and is not a directory")
+    try:
+        names = {p.name for p in path.iterdir()} if path.is_dir() else set()
+    except OSError as err:
+        raise OutputError(f"hydra.sweep.dir: {path}: {describe_os_error(err)}") from err
+    if names and not names & set(SWEEP_MARKS):
+        raise OutputError(f"hydra.sweep.dir: {path} holds files and is not a sweep's "
+                          "directory; give a new directory (or an earlier sweep's, to "
+                          "resume it)")
+
+
 # Measured: a run's results take ~90-150 bytes a person (agents.parquet and the tables)
 # plus ~0.3 MB of figures and Hydra's files; the check asks for 150 B a person + 2 MB.
 DISK_BYTES_PER_PERSON = 150
@@ -517,6 +541,8 @@ def prepare(argv: list[str], task_function=None) -> tuple[list[str], Path | None
         # Each cell's results carry their config (manifest.json, cell.json); Hydra's per-job
         # copies are off so that a full disk fails one cell, not Hydra's launcher.
         extra = [] if settings["output_subdir_given"] else ["hydra.output_subdir=null"]
+        if settings["sweep_dir_given"]:
+            _check_sweep_dir(settings["sweep_dir"])
         if settings["sweep_dir_given"] or not settings["sweep_dir"]:
             return [*argv, *extra], None  # an explicit sweep dir resumes or extends it
         created = claim_dir(Path(str(settings["sweep_dir"])))
