@@ -81,3 +81,39 @@ def test_presets_start_in_the_right_state(make_config):
     workforce = RTWModel(make_config("population=workforce", "population.n=500"))
     assert (workforce.columns["state"] == WORKING).all()
     assert workforce.warmup == 52
+
+
+def _categorical_matrix(rng, probs, rows, n):
+    """The per-person x per-category comparison matrix form (the oracle)."""
+    u = rng.random(n)
+    cum = np.cumsum(np.atleast_2d(probs), axis=1)
+    cum = cum[rows] if rows is not None else np.broadcast_to(cum[0], (n, cum.shape[1]))
+    return np.minimum((u[:, None] >= cum).sum(axis=1), cum.shape[1] - 1).astype(np.int8)
+
+
+@pytest.mark.parametrize("shape", [(1, 7), (6, 9), (3, 1), (4, 2)])
+def test_categorical_counts_each_share_at_or_below_the_draw(shape):
+    """_categorical gives the matrix form's codes, also where the shares do not sum to one
+    (the last category takes the rest), a share is 0 and a draw equals a cumulative share."""
+    from sim.engine.population import _categorical
+
+    r = np.random.default_rng(3)
+    probs = r.random(shape)
+    if shape[1] > 2:
+        probs[:, 0] = 0.0  # an empty first category
+    probs /= probs.sum(axis=1, keepdims=True) * 1.02  # short of one: the last takes the rest
+    n = 20_000
+    rows = r.integers(0, shape[0], n).astype(np.int8) if shape[0] > 1 else None
+    got = _categorical(np.random.default_rng(11), probs, rows, n)
+    want = _categorical_matrix(np.random.default_rng(11), probs, rows, n)
+    np.testing.assert_array_equal(got, want)
+    assert got.dtype == np.int8
+    assert np.bincount(got, minlength=shape[1]).sum() == n
+    if shape[1] < 2:
+        return
+    # a draw exactly on a cumulative share falls in the next category
+    class Fixed:
+        def random(self, k):
+            return np.full(k, np.cumsum(probs[0])[1])
+    edge = _categorical(Fixed(), probs[:1], None, 3)
+    assert (edge == min(2, shape[1] - 1)).all()

@@ -224,7 +224,11 @@ class RTWModel(WorkScheduling, VectorisedEngine, mesa.Model):
         cols["age_band_now"] = self.people.age_band.copy()
         cols["band_week"] = self._next_band_week(np.arange(n), band)
         cols["pension_week"] = np.ceil((float(pension_age) - self.age0) * 52.0).astype(np.int32)
-        self._pension_order = np.argsort(cols["pension_week"], kind="stable")
+        # only people who reach State Pension age before the end of the run (as the band
+        # moves): a stable sort keeps them in person order within a week, as a sort of
+        # everyone would (issue 19: ~0.1 s of a 1M-person build)
+        due = np.flatnonzero(cols["pension_week"] < self.warmup + self.horizon)
+        self._pension_order = due[np.argsort(cols["pension_week"][due], kind="stable")]
         self._pension_sorted = cols["pension_week"][self._pension_order]
         self.pension_due = np.zeros(0, dtype=np.intp)
         (self._band_weeks, self._band_people, self._band_new,

@@ -92,12 +92,20 @@ class People:
 
 
 def _categorical(rng: np.random.Generator, probs: np.ndarray, rows: np.ndarray | None, n: int):
-    """Draw category codes; ``probs`` is a vector, or a table with one row per ``rows`` code."""
+    """Draw category codes; ``probs`` is a vector, or a table with one row per ``rows`` code.
+
+    A person's code is the number of cumulative shares at or below their uniform draw
+    (capped at the last category), counted one category at a time: the same comparisons
+    as one ``[people x categories]`` matrix, without it (issue 19: 3-4x faster at 1M)."""
     u = rng.random(n)
     cum = np.cumsum(np.atleast_2d(probs), axis=1)
-    cum = cum[rows] if rows is not None else np.broadcast_to(cum[0], (n, cum.shape[1]))
-    codes = (u[:, None] >= cum).sum(axis=1)
-    return np.minimum(codes, cum.shape[1] - 1).astype(np.int8)
+    k = cum.shape[1]
+    if rows is not None:
+        rows = np.asarray(rows, dtype=np.intp)
+    codes = np.zeros(n, dtype=np.int16)
+    for j in range(k):
+        codes += u >= (cum[0, j] if rows is None else cum[:, j][rows])
+    return np.minimum(codes, k - 1).astype(np.int8)
 
 
 def _vector(mapping: dict, names) -> np.ndarray:
