@@ -93,6 +93,7 @@ def main(cfg: DictConfig) -> None:
 
     # lazy on purpose: the engine and its tables (mesa, scipy, pandas, matplotlib: ~1.3 s
     # idle) load only once the config has passed, so a bad config is answered at once
+    from sim.results import helper as helpers
     from sim.results.helper import HelperError
     from sim.results.output import ResultsWriter, point_latest
     from sim.simulate import simulate
@@ -103,7 +104,8 @@ def main(cfg: DictConfig) -> None:
         helper, ticket = _start_helper(checked)
         # agents.parquet is written (in a thread) while the other tables are computed
         with ResultsWriter(dest, helper, ticket) as writer:
-            results = simulate(checked, validated=True, agents_ready=writer.agents_ready)
+            results = simulate(checked, validated=True, agents_ready=writer.agents_ready,
+                               overlap=helpers.overlap_tables(checked))
             dest = writer.write(results)
         done = True
     except HelperError as err:

@@ -68,7 +68,7 @@ class Results:
 def simulate(cfg: dict, model: RTWModel | None = None, core_only: bool = False,
              validated: bool = False, free_model: bool | None = None,
              agents_ready: Callable | None = None,
-             leave_out: Collection[str] = ()) -> Results:
+             leave_out: Collection[str] = (), overlap: bool = False) -> Results:
     """Validate ``cfg``, run the model and collect its tables.
 
     ``core_only`` skips the tables an analysis loop does not need (weekly, spells,
@@ -87,6 +87,11 @@ def simulate(cfg: dict, model: RTWModel | None = None, core_only: bool = False,
     :func:`sim.results.output.write_results`'s, e.g. a sweep cell's): a table that only
     such a file holds is not built and is left empty (``weekly_counts.parquet``: the
     weekly table, ~10% of a 10 x 10,000-person cell's tables, issue 19).
+    ``overlap``: build the economics table in a thread while this one builds the group
+    summary and the tables after it, up to the calibration (for a large single run with a
+    CPU to spare: numpy releases the GIL for much of both; the CLI decides, as for its
+    helper process, :func:`sim.results.helper.overlap_tables`). The tables are the same:
+    each is computed by one thread, from the same read-only inputs.
     """
     cfg, model, agents, (t0, cpu0, t1, cpu1, t2, cpu2) = _run(cfg, model, validated,
                                                                free_model)
@@ -94,17 +99,20 @@ def simulate(cfg: dict, model: RTWModel | None = None, core_only: bool = False,
     programme = programme_table(model)
     person_economics: dict = {}  # costed once, for both the table and agents.parquet
     keep_person = cfg["output"]["write_agents"] and not core_only
-    economics = economics_table(agents, cfg, programme,
-                                person_economics if keep_person else None)
-    summary = group_summary(agents, cfg)
-    totals = model.datacollector.get_model_vars_dataframe()
-    totals.index.name = "week"
-    if core_only:
-        weekly = spells = calibration = rtw_curves = cif = quality = pd.DataFrame()
-    else:
-        weekly = pd.DataFrame() if WEEKLY_FILE in leave_out else weekly_table(model)
-        spells = spell_table(model)
-        calibration = calibration_table(agents, spells, cfg)
+    economics = Background(economics_table, agents, cfg, programme,
+                           person_economics if keep_person else None, start=overlap)
+    with economics:
+        summary = group_summary(agents, cfg)
+        totals = model.datacollector.get_model_vars_dataframe()
+        totals.index.name = "week"
+        if core_only:
+            weekly = spells = calibration = rtw_curves = cif = quality = pd.DataFrame()
+        else:
+            weekly = pd.DataFrame() if WEEKLY_FILE in leave_out else weekly_table(model)
+            spells = spell_table(model)
+            calibration = calibration_table(agents, spells, cfg)
+        economics = economics.result()  # person_economics is complete from here
+    if not core_only:
         if agents_ready is not None and keep_person:  # after the tables' largest temporaries
             agents_ready(agents, cfg, person_economics)
         rtw_curves = rtw_curve_table(agents, cfg)
@@ -125,6 +133,43 @@ def simulate(cfg: dict, model: RTWModel | None = None, core_only: bool = False,
     return Results(cfg, agents, summary, weekly, spells, calibration, totals.reset_index(),
                    programme, timings, economics, rtw_curves, cif, quality=quality,
                    person_economics=person_economics)
+
+
+class Background:
+    """``fn(*args)`` in a thread (``start``), or in the calling thread when its
+    :meth:`result` is asked for (not ``start``). Used as a context manager around the work
+    done meanwhile, so that the thread has ended (its error, if any, re-raised by
+    :meth:`result`) before anything it reads may change, even when that work fails."""
+
+    def __init__(self, fn: Callable, *args, start: bool = True):
+        self._fn, self._args = fn, args
+        self._thread = self._value = self._error = None
+        if start:
+            import threading
+
+            self._thread = threading.Thread(target=self._run, name=fn.__name__, daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._fn(*self._args)
+        except BaseException as err:  # noqa: BLE001 - re-raised by result()
+            self._error = err
+
+    def result(self):
+        if self._thread is None:
+            return self._fn(*self._args)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+    def __enter__(self) -> Background:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._thread is not None:
+            self._thread.join()
 
 
 def simulate_summary(cfg: dict) -> pd.DataFrame:

@@ -8,6 +8,8 @@ and the single run's pre-flight composes its config once.
 
 import hashlib
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from sim.config import load_config
@@ -48,12 +50,51 @@ def test_helper_and_agents_thread_write_the_same_files(cfg, in_process, tmp_path
     with Helper() as helper:
         ticket = helper.submit("sim.uncertainty.decomposition:counterfactual_gaps", cfg)
         with ResultsWriter(tmp_path / "results", helper, ticket) as writer:
-            writer.write(simulate(cfg, agents_ready=writer.agents_ready))
+            # and the economics table in a thread beside the other tables
+            writer.write(simulate(cfg, agents_ready=writer.agents_ready, overlap=True))
     got = digests(tmp_path / "results")
     assert {"agents.parquet", "gap_decomposition.csv", "rtw_curves.png", "states.png",
             "summary.md"} <= set(got)
     assert got == digests(in_process)
     assert [p.name for p in tmp_path.iterdir()] == ["results"]  # no staging left
+
+
+def test_the_economics_thread_gives_the_same_tables_and_person_costs(cfg):
+    one, two = simulate(cfg), simulate(cfg, overlap=True)
+    for name in ("economics", "summary", "calibration", "quality", "cif", "rtw_curves"):
+        pd.testing.assert_frame_equal(getattr(one, name), getattr(two, name))
+    assert one.person_economics.keys() == two.person_economics.keys() != set()
+    for name, column in one.person_economics.items():
+        np.testing.assert_array_equal(column, two.person_economics[name])
+
+
+def test_an_error_on_either_side_of_the_economics_thread_is_raised_once_it_ended(
+        cfg, monkeypatch):
+    import threading
+    import time
+
+    import sim.simulate as simulate_module
+
+    def broken(*args):
+        raise ValueError("costing failed")
+
+    monkeypatch.setattr(simulate_module, "economics_table", broken)
+    with pytest.raises(ValueError, match="costing failed"):
+        simulate(cfg, overlap=True)
+    ended = threading.Event()
+
+    def slow(*args):
+        time.sleep(0.3)
+        ended.set()
+
+    def summary_fails(*args):
+        raise RuntimeError("summary failed")
+
+    monkeypatch.setattr(simulate_module, "economics_table", slow)
+    monkeypatch.setattr(simulate_module, "group_summary", summary_fails)
+    with pytest.raises(RuntimeError, match="summary failed"):
+        simulate(cfg, overlap=True)
+    assert ended.is_set()  # the thread had finished reading the run before the error left
 
 
 def test_a_failure_in_the_helper_is_one_line_and_keeps_nothing(cfg, tmp_path):
@@ -144,6 +185,25 @@ def test_the_helper_is_used_for_large_runs_with_work_for_it_and_an_idle_cpu(monk
     monkeypatch.setenv(helpers.HELPER_ENV, "off")
     monkeypatch.setattr(helpers, "_cpus", lambda: 8)
     assert not helpers.wanted(big)
+
+
+def test_the_economics_thread_is_used_for_large_runs_with_an_idle_cpu(monkeypatch):
+    from sim.results import helper as helpers
+
+    monkeypatch.delenv(helpers.HELPER_ENV, raising=False)
+    monkeypatch.setattr(helpers, "_cpus", lambda: 2)
+    monkeypatch.setattr(helpers, "_load", lambda: 0.3)
+    quiet = ["output.plots=false", "outcomes.decomposition_n=0"]  # no work for the helper
+    assert helpers.overlap_tables(load_config(["population.n=100000", *quiet]))
+    assert helpers.overlap_tables(load_config(["population.n=10000", "replicates=5"]))
+    assert not helpers.overlap_tables(load_config(["population.n=49999"]))
+    monkeypatch.setattr(helpers, "_load", lambda: 1.5)  # no idle CPU
+    assert not helpers.overlap_tables(load_config(["population.n=100000"]))
+    monkeypatch.setenv(helpers.HELPER_ENV, "on")
+    assert helpers.overlap_tables(load_config(["population.n=100000"]))
+    monkeypatch.setenv(helpers.HELPER_ENV, "off")
+    monkeypatch.setattr(helpers, "_load", lambda: 0.0)
+    assert not helpers.overlap_tables(load_config(["population.n=100000"]))
 
 
 def test_a_helper_switch_that_is_not_auto_on_or_off_is_refused_in_one_line(monkeypatch):
