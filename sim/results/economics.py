@@ -52,6 +52,7 @@ from sim.evidence.registry import load_registry
 from sim.programme.effects import resolve_cost
 from sim.results.binning import add_in_order, after_cells
 from sim.results.columns import TableColumns
+from sim.results.economics_sums import discounted, state_sums, weighted_weeks
 
 PERSPECTIVES = ("programme", "nhs", "employer", "exchequer", "individual", "societal")
 # Benefit rule: state code -> the ``benefit_weekly`` entry a person in that state would
@@ -208,10 +209,60 @@ def person_cost_columns(agents: pd.DataFrame, cfg: dict, columns=None) -> dict:
     return out
 
 
+# The accounting's per-person sums (rows of :func:`_bucket_coefficients`)
+MEASURES = ("sick_pay", "net_prod", "benefits", "lost_tax", "lost_income", "lost_output")
+
+
+def _bucket_coefficients(buckets: list, labour, tax: dict) -> np.ndarray:
+    """``[bucket x measure x kind]``: GBP per week in each bucket of each of
+    :data:`MEASURES`, per occupation (``buckets``: (pay, benefit, output lost, sick pay?)
+    a week, pay and output per occupation)."""
+    wage_tax = None
+    out = []
+    for pay, benefit, lost, is_sick_pay in buckets:
+        if wage_tax is None:
+            wage = buckets[1][0]  # full pay: the wage
+            net_w = net_pay(wage, tax)
+            wage_tax = income_tax(wage, tax) + employee_ni(wage, tax) + employer_ni(wage, tax)
+        outlay = pay + employer_ni(pay, tax)  # what the employer pays for the week
+        zero = np.zeros_like(outlay)
+        out.append([
+            outlay if is_sick_pay else zero,
+            lost - labour if is_sick_pay else lost - (labour - outlay),
+            np.full_like(outlay, benefit),
+            wage_tax - income_tax(pay, tax) - employee_ni(pay, tax) - employer_ni(pay, tax),
+            net_w - net_pay(pay, tax),
+            lost,
+        ])
+    return np.array(out, dtype=float)
+
+
+def _bucket_weeks(agents: TableColumns, weeks: dict, econ: dict) -> list[np.ndarray]:
+    """Weeks ``[year x person]`` in each bucket of :func:`_person_costs`: phased, absent on
+    full (occupational) pay, on SSP only, absent unpaid, unemployed, inactive, inactive on
+    a health benefit."""
+    osp = econ["occupational_sick_pay"]
+    osp_share = np.where(agents.is_category("employer_size", "sme"), osp["sme"], osp["large"])
+    absent = weeks["absent"]
+    total_absent = absent.sum(axis=0)
+    spells = np.maximum(agents["spells"], 1)
+    share_by_year = np.divide(absent, total_absent, out=np.zeros_like(absent),
+                              where=total_absent > 0)
+    ssp_weeks = np.minimum(total_absent, econ["ssp_max_weeks"] * spells) * share_by_year
+    full_pay_weeks = np.minimum(total_absent, econ["occupational_sick_pay_weeks"] * spells)
+    full_pay_weeks = np.multiply(full_pay_weeks, share_by_year, out=share_by_year)
+    np.minimum(full_pay_weeks, ssp_weeks, out=full_pay_weeks)  # weeks of occupational pay
+    np.multiply(osp_share, full_pay_weeks, out=full_pay_weeks)
+    return [weeks["phased"], full_pay_weeks, ssp_weeks - full_pay_weeks, absent - ssp_weeks,
+            weeks["unemployed"], weeks["inactive"], weeks["inactive_benefit"]]
+
+
 def _person_costs(agents: TableColumns, econ: dict, hours: float) -> dict[str, np.ndarray]:
     """:func:`person_costs` for one chunk of people (``econ`` resolved), as columns. Pay,
     tax and output are worked out per occupation (0 non-manual, 1 manual) and read by each
-    person's ``kind``: the same arithmetic on the same values as per person (issue 19)."""
+    person's ``kind``: the same arithmetic on the same values as per person (issue 19).
+    The per-person sums are built by :mod:`sim.results.economics_sums`' kernels, the same
+    to the bit as ``sum += weeks * coefficient[kind]`` bucket by bucket."""
     tax = econ["tax"]
     weeks = _weeks_by_year(agents)
     n_years = weeks["working"].shape[0]
@@ -219,85 +270,51 @@ def _person_costs(agents: TableColumns, econ: dict, hours: float) -> dict[str, n
     kind = agents.is_category("occupation", "manual").astype(np.intp)
     wage = np.where([False, True], econ["weekly_wage"]["manual"], econ["weekly_wage"][
         "non_manual"])
-    osp = econ["occupational_sick_pay"]
-    osp_share = np.where(agents.is_category("employer_size", "sme"), osp["sme"], osp["large"])
     ssp = float(econ["ssp_weekly"])
     labour = wage + employer_ni(wage, tax)  # counterfactual labour cost of a week in work
     value = econ["output_per_labour_cost"] * labour  # output of a week in work
-
-    absent = weeks["absent"]
-    total_absent = absent.sum(axis=0)
-    spells = np.maximum(agents["spells"], 1)
-    share_by_year = np.divide(absent, total_absent, out=np.zeros_like(absent),
-                              where=total_absent > 0)
-    ssp_weeks = np.minimum(total_absent, econ["ssp_max_weeks"] * spells) * share_by_year
-    osp_weeks = np.minimum(np.minimum(total_absent, econ["occupational_sick_pay_weeks"]
-                                      * spells) * share_by_year, ssp_weeks)
-    full_pay_weeks = osp_share * osp_weeks
-    # (weeks [year, person], gross pay a week, benefit a week, output lost a week, sick pay?)
-    buckets = [
-        (weeks["phased"], hours * wage, 0.0, (1.0 - hours) * value, False),
-        (full_pay_weeks, wage, 0.0, value, True),
-        (ssp_weeks - full_pay_weeks, np.full_like(wage, ssp), 0.0, value, True),
-        (absent - ssp_weeks, np.zeros_like(wage), weekly_benefit(ABSENT, econ), value, False),
-        (weeks["unemployed"], np.zeros_like(wage), weekly_benefit(UNEMPLOYED, econ), labour,
-         False),
-        (weeks["inactive"], np.zeros_like(wage), weekly_benefit(INACTIVE, econ), labour,
-         False),
-        (weeks["inactive_benefit"], np.zeros_like(wage), weekly_benefit(INACTIVE_BENEFIT, econ),
-         labour, False),
-    ]  # retired weeks (State Pension age, the same in every arm) count as no loss
-    sick_pay, net_prod, benefits, lost_tax, lost_income, lost_output = (
-        np.zeros_like(absent) for _ in range(6))
-    net_w = net_pay(wage, tax)
-    tax_w = income_tax(wage, tax) + employee_ni(wage, tax) + employer_ni(wage, tax)
-    for wk, pay, benefit, lost, is_sick_pay in buckets:
-        outlay = pay + employer_ni(pay, tax)  # what the employer pays for the week
-        if is_sick_pay:
-            sick_pay += wk * outlay[kind]
-            net_prod += wk * (lost - labour)[kind]
-        else:
-            net_prod += wk * (lost - (labour - outlay))[kind]
-        benefits += wk * benefit
-        lost_tax += wk * (tax_w - income_tax(pay, tax) - employee_ni(pay, tax)
-                          - employer_ni(pay, tax))[kind]
-        lost_income += wk * (net_w - net_pay(pay, tax))[kind]
-        lost_output += wk * lost[kind]
+    nothing = np.zeros_like(wage)
+    # (gross pay a week, benefit a week, output lost a week, sick pay?) by bucket
+    coefficients = _bucket_coefficients([
+        (hours * wage, 0.0, (1.0 - hours) * value, False),
+        (wage, 0.0, value, True),
+        (np.full_like(wage, ssp), 0.0, value, True),
+        (nothing, weekly_benefit(ABSENT, econ), value, False),
+        (nothing, weekly_benefit(UNEMPLOYED, econ), labour, False),
+        (nothing, weekly_benefit(INACTIVE, econ), labour, False),
+        (nothing, weekly_benefit(INACTIVE_BENEFIT, econ), labour, False),
+    ], labour, tax)  # retired weeks (State Pension age, the same in every arm) count as no loss
+    sums = dict(zip(MEASURES, weighted_weeks(_bucket_weeks(agents, weeks, econ),
+                                             coefficients, kind)))
 
     job_loss_week = agents["job_loss_week"]
-    recruitment = np.zeros_like(absent)
     lost = job_loss_week >= 0
     year_of_loss = np.minimum(np.maximum(job_loss_week - 1, 0) // 52, n_years - 1)
-    recruitment[year_of_loss[lost], np.flatnonzero(lost)] = econ[
-        "recruitment_cost_per_job_loss"]
+    recruitment = np.zeros(len(lost))  # discounted: (one cost in its year) x discount
+    recruitment[lost] = np.float64(econ["recruitment_cost_per_job_loss"]) * disc[
+        year_of_loss[lost], 0]
 
     start = agents["programme_start_week"]
     start_year = np.minimum(np.maximum(start, 0) // 52, n_years - 1)
     programme = agents["programme_cost"] * disc[start_year, 0]
 
-    nhs_weekly = econ["nhs_cost_weekly"]
-    utility = state_utilities(econ)
-    nhs = sum(weeks[s] * float(nhs_weekly[s]) for s in STATES)
-    qaly = sum(weeks[s] * utility[s] for s in STATES) / 52.0
-
-    def d(x):
-        return (x * disc).sum(axis=0)
-
+    nhs, qaly = state_sums(weeks, [econ["nhs_cost_weekly"], state_utilities(econ)], STATES)
+    np.divide(qaly, 52.0, out=qaly)
     out = {
         "replicate": agents["replicate"],
         "person_id": agents["person_id"],
         "cost_programme": programme,
-        "cost_nhs": d(nhs),
-        "cost_employer_sick_pay": d(sick_pay),
-        "cost_employer_net_productivity": d(net_prod),
-        "cost_employer_recruitment": d(recruitment),
-        "cost_exchequer_benefits": d(benefits),
-        "cost_exchequer_lost_tax": d(lost_tax),
-        "cost_individual_lost_income": d(lost_income),
-        "cost_lost_output": d(lost_output),
-        "qaly_disc": d(qaly),
-        "weeks_in_work_disc": d(weeks["working"] + weeks["phased"]),
-        "weeks_absent_disc": d(absent),
+        "cost_nhs": discounted(nhs, disc),
+        "cost_employer_sick_pay": discounted(sums["sick_pay"], disc),
+        "cost_employer_net_productivity": discounted(sums["net_prod"], disc),
+        "cost_employer_recruitment": recruitment,
+        "cost_exchequer_benefits": discounted(sums["benefits"], disc),
+        "cost_exchequer_lost_tax": discounted(sums["lost_tax"], disc),
+        "cost_individual_lost_income": discounted(sums["lost_income"], disc),
+        "cost_lost_output": discounted(sums["lost_output"], disc),
+        "qaly_disc": discounted(qaly, disc),
+        "weeks_in_work_disc": discounted(weeks["working"] + weeks["phased"], disc),
+        "weeks_absent_disc": discounted(weeks["absent"], disc),
     }
     out["cost_employer"] = (out["cost_employer_sick_pay"] + out["cost_employer_net_productivity"]
                             + out["cost_employer_recruitment"])
