@@ -50,9 +50,15 @@ from sim.engine.categories import ABSENT, INACTIVE, INACTIVE_BENEFIT, STATES, UN
 from sim.errors import ReconciliationError
 from sim.evidence.registry import load_registry
 from sim.programme.effects import resolve_cost
-from sim.results.binning import add_in_order, after_cells
 from sim.results.columns import TableColumns
-from sim.results.economics_sums import discounted, state_sums, weighted_weeks
+from sim.results.economics_sums import (
+    add_measures_in_order,
+    count_cells,
+    discounted,
+    stacked_cells,
+    state_sums,
+    weighted_weeks,
+)
 
 PERSPECTIVES = ("programme", "nhs", "employer", "exchequer", "individual", "societal")
 # Benefit rule: state code -> the ``benefit_weekly`` entry a person in that state would
@@ -285,7 +291,7 @@ def _person_costs(agents: TableColumns, econ: dict, hours: float) -> dict[str, n
         (nothing, weekly_benefit(INACTIVE_BENEFIT, econ), labour, False),
     ], labour, tax)  # retired weeks (State Pension age, the same in every arm) count as no loss
     sums = dict(zip(MEASURES, weighted_weeks(_bucket_weeks(agents, weeks, econ),
-                                             coefficients, kind)))
+                                             coefficients, kind), strict=True))
 
     job_loss_week = agents["job_loss_week"]
     lost = job_loss_week >= 0
@@ -502,8 +508,9 @@ def _economics_sums(agents: pd.DataFrame, cfg: dict, window: int, n_rep: int,
 
     People are costed a chunk at a time (:data:`PERSON_COSTS_CHUNK`; no whole-population
     cost columns: they set a run's memory peak) and each chunk is added in person order
-    onto the running sums (:func:`sim.results.binning.add_in_order`), the same order as
-    one ``np.bincount`` over everyone: the sums are the same to the bit. ``keep`` (name ->
+    onto the running sums of every dimension at once
+    (:func:`sim.results.economics_sums.add_measures_in_order`), the same order as one
+    ``np.bincount`` over everyone: the sums are the same to the bit. ``keep`` (name ->
     person cost column, e.g. :data:`AGENT_COLUMNS`' sources) is filled with those columns
     on the way, so the per-person table needs no second costing."""
     econ = resolve_economics(cfg["economics"], cfg.get("evidence_values"))
@@ -511,7 +518,10 @@ def _economics_sums(agents: pd.DataFrame, cfg: dict, window: int, n_rep: int,
     horizon = int(cfg["horizon_weeks"])
     measures = [*COST_COLUMNS, "qaly_disc", "weeks_in_work_disc", "weeks_absent_disc"]
     _check_states()
-    sums: dict[str, tuple] = {}
+    labels: dict[str, list] = {}
+    sizes: list[int] = []
+    counts: dict[str, np.ndarray] = {}
+    totals: dict[str, np.ndarray] = {}  # every dimension's cells side by side
     table = TableColumns(agents)
     for lo in range(0, max(len(agents), 1), PERSON_COSTS_CHUNK):
         part = table.rows(lo, lo + PERSON_COSTS_CHUNK)
@@ -521,23 +531,34 @@ def _economics_sums(agents: pd.DataFrame, cfg: dict, window: int, n_rep: int,
         replicate = part["replicate"].astype(np.int64)
         onset = part["first_onset"]
         followed = (onset >= 0) & (onset + window <= horizon)
-        values = {"returned": followed & _returned(part, window), "followed": followed}
+        returned = followed & _returned(part, window)
+        cells = []
+        for dim in ECONOMICS_DIMENSIONS:
+            codes, labels[dim] = _economics_codes(part, dim)
+            cells.append(replicate * len(labels[dim]) + codes)
+        if not totals:
+            sizes = [n_rep * len(labels[dim]) for dim in ECONOMICS_DIMENSIONS]
+            counts = {name: np.zeros(sum(sizes)) for name in ("n", "returned", "followed")}
+            totals = {c: np.zeros(sum(sizes)) for c in measures}
+        lo_cell = 0
+        for cell, size in zip(cells, sizes, strict=True):
+            for name, count in zip(("n", "followed", "returned"),
+                                   count_cells(cell, size, followed, returned), strict=True):
+                counts[name][lo_cell:lo_cell + size] += count
+            lo_cell += size
+        stacked = stacked_cells(cells, sizes)
         fixed_by_person = fixed_by_rep[replicate] if n_rep else 0.0
         for c in measures:
-            values[c] = costs[c]
+            values = costs[c]
             if c in ("cost_programme", "cost_nhs_pss", "cost_societal"):
-                values[c] = values[c] + fixed_by_person
-        for dim in ECONOMICS_DIMENSIONS:
-            codes, labels = _economics_codes(part, dim)
-            k = len(labels)
-            if dim not in sums:
-                sums[dim] = (labels, {name: np.zeros(n_rep * k)
-                                      for name in ("n", *values)})
-            cell = after_cells(replicate * k + codes, n_rep * k)
-            totals = sums[dim][1]
-            totals["n"] += np.bincount(cell[n_rep * k:], minlength=n_rep * k)
-            for name, v in values.items():
-                totals[name] = add_in_order(totals[name], cell, v)
+                values = values + fixed_by_person
+            totals[c] = add_measures_in_order(totals[c], stacked, values, len(cells))
+    sums = {}
+    lo_cell = 0
+    for dim, size in zip(ECONOMICS_DIMENSIONS, sizes, strict=True):
+        sums[dim] = (labels[dim], {name: column[lo_cell:lo_cell + size]
+                                   for name, column in {**counts, **totals}.items()})
+        lo_cell += size
     return sums
 
 

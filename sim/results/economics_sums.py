@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 # A term goes the sparse way (only its non-zero weeks) when fewer than 1 in this many (8) of
 # its [year x person] weeks are non-zero: a gathered element costs a few dense ones.
 SPARSE_BELOW = 8
@@ -119,7 +118,7 @@ def stacked_cells(cells: list[np.ndarray], sizes: list[int]) -> np.ndarray:
     dimension (dimension ``d``'s bins offset by the sizes before it)."""
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
     return np.concatenate([np.arange(sum(sizes), dtype=np.int64),
-                           *(c + o for c, o in zip(cells, offsets))])
+                           *(c + o for c, o in zip(cells, offsets, strict=True))])
 
 
 def add_measures_in_order(totals: np.ndarray, stacked: np.ndarray, values: np.ndarray,
