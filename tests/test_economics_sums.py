@@ -96,10 +96,12 @@ def test_count_cells_equal_weighted_bincounts(n):
         assert _same_bits(g, np.bincount(cell, weights=x, minlength=cells))
 
 
-def test_add_measures_in_order_is_np_add_at_per_dimension_to_the_bit():
+@pytest.mark.parametrize("sparse_below", [0, 2, 10 ** 9])  # always, sometimes, never sparse
+def test_stacked_cells_add_is_np_add_at_per_dimension_to_the_bit(monkeypatch, sparse_below):
     """Chunks of 1, 0, 50 and 400 people, three dimensions (one with an empty group), two
-    replicates: the running sums equal np.add.at over everyone in person order, which
-    differs from adding each chunk's own sum."""
+    replicates, values with many zeros (and -0.0): the running sums equal np.add.at over
+    everyone in person order, which differs from adding each chunk's own sum."""
+    monkeypatch.setattr(sums, "SPARSE_SUMS_BELOW", sparse_below)
     rng = np.random.default_rng(11)
     n_rep, ks = 2, (1, 5, 9)
     sizes = [n_rep * k for k in ks]
@@ -110,13 +112,16 @@ def test_add_measures_in_order_is_np_add_at_per_dimension_to_the_bit():
         rep = np.sort(rng.integers(0, n_rep, m))
         cells = [rep * k + rng.integers(0, max(k - 1, 1), m) for k in ks]
         values = rng.standard_normal(m) * 10.0 ** rng.integers(-8, 9, m)
-        totals = sums.add_measures_in_order(totals, sums.stacked_cells(cells, sizes), values,
-                                            len(ks))
+        values[rng.random(m) < 0.7] = 0.0
+        values[rng.random(m) < 0.1] = -0.0
+        totals = sums.StackedCells(cells, sizes).add(totals, values)
         for d, cell in enumerate(cells):
             np.add.at(at[d], cell, values)
             by_chunk[d] += np.bincount(cell, weights=values, minlength=sizes[d])
     assert _same_bits(totals, np.concatenate(at))
     assert not _same_bits(totals, np.concatenate(by_chunk))
+    with pytest.raises(ValueError, match="3 values for 1 cells and 2 people"):
+        sums.StackedCells([np.zeros(2, dtype=np.int64)], [1]).add(np.zeros(1), np.zeros(3))
 
 
 # The per-person costing and the table's sums as they were before the kernels (session 18),

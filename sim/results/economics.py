@@ -52,10 +52,10 @@ from sim.evidence.registry import load_registry
 from sim.programme.effects import resolve_cost
 from sim.results.columns import TableColumns
 from sim.results.economics_sums import (
-    add_measures_in_order,
+    StackedCells,
     count_cells,
     discounted,
-    stacked_cells,
+    nonzero_at,
     state_sums,
     weighted_weeks,
 )
@@ -165,8 +165,12 @@ def _weeks_by_year(agents: TableColumns) -> dict[str, np.ndarray]:
                     if c.startswith("weeks_working_y")})
     if not years:
         return {s: agents[f"weeks_{s}"][None, :].astype(float) for s in STATES}
-    return {s: np.stack([agents[f"weeks_{s}_y{y}"] for y in years]).astype(float)
-            for s in STATES}
+    out = {}
+    for s in STATES:  # each year's integer weeks converted once, into the float rows
+        out[s] = np.empty((len(years), len(agents)))
+        for row, y in enumerate(years):
+            out[s][row] = agents[f"weeks_{s}_y{y}"]
+    return out
 
 
 # People costed at a time (32,768): the accounting builds about 40 [years x people] float64
@@ -205,8 +209,9 @@ def person_cost_columns(agents: pd.DataFrame, cfg: dict, columns=None) -> dict:
     hours = cfg["pathways"]["phased_return"]["hours_fraction"]
     out: dict[str, np.ndarray] = {}
     table = TableColumns(agents)
+    plan = _cost_plan(econ, hours)
     for lo in range(0, len(agents), PERSON_COSTS_CHUNK):
-        part = _person_costs(table.rows(lo, lo + PERSON_COSTS_CHUNK), econ, hours)
+        part = _person_costs(table.rows(lo, lo + PERSON_COSTS_CHUNK), econ, hours, plan)
         for c in columns or part:
             values = part[c]
             if c not in out:
@@ -243,6 +248,10 @@ def _bucket_coefficients(buckets: list, labour, tax: dict) -> np.ndarray:
     return np.array(out, dtype=float)
 
 
+# The state whose weeks each bucket of :func:`_bucket_weeks` is (None: worked out)
+BUCKET_STATES = ("phased", None, None, None, "unemployed", "inactive", "inactive_benefit")
+
+
 def _bucket_weeks(agents: TableColumns, weeks: dict, econ: dict) -> list[np.ndarray]:
     """Weeks ``[year x person]`` in each bucket of :func:`_person_costs`: phased, absent on
     full (occupational) pay, on SSP only, absent unpaid, unemployed, inactive, inactive on
@@ -263,17 +272,11 @@ def _bucket_weeks(agents: TableColumns, weeks: dict, econ: dict) -> list[np.ndar
             weeks["unemployed"], weeks["inactive"], weeks["inactive_benefit"]]
 
 
-def _person_costs(agents: TableColumns, econ: dict, hours: float) -> dict[str, np.ndarray]:
-    """:func:`person_costs` for one chunk of people (``econ`` resolved), as columns. Pay,
-    tax and output are worked out per occupation (0 non-manual, 1 manual) and read by each
-    person's ``kind``: the same arithmetic on the same values as per person (issue 19).
-    The per-person sums are built by :mod:`sim.results.economics_sums`' kernels, the same
-    to the bit as ``sum += weeks * coefficient[kind]`` bucket by bucket."""
+def _cost_plan(econ: dict, hours: float) -> dict:
+    """What the costing of every chunk of people shares: each bucket's GBP a week per
+    occupation (:func:`_bucket_coefficients`) and each state's NHS/PSS cost and utility a
+    week."""
     tax = econ["tax"]
-    weeks = _weeks_by_year(agents)
-    n_years = weeks["working"].shape[0]
-    disc = discount_factors(n_years, econ["discount_rate"])[:, None]
-    kind = agents.is_category("occupation", "manual").astype(np.intp)
     wage = np.where([False, True], econ["weekly_wage"]["manual"], econ["weekly_wage"][
         "non_manual"])
     ssp = float(econ["ssp_weekly"])
@@ -290,8 +293,29 @@ def _person_costs(agents: TableColumns, econ: dict, hours: float) -> dict[str, n
         (nothing, weekly_benefit(INACTIVE, econ), labour, False),
         (nothing, weekly_benefit(INACTIVE_BENEFIT, econ), labour, False),
     ], labour, tax)  # retired weeks (State Pension age, the same in every arm) count as no loss
-    sums = dict(zip(MEASURES, weighted_weeks(_bucket_weeks(agents, weeks, econ),
-                                             coefficients, kind), strict=True))
+    return {"coefficients": coefficients,
+            "state_weights": [econ["nhs_cost_weekly"], state_utilities(econ)]}
+
+
+def _person_costs(agents: TableColumns, econ: dict, hours: float,
+                  plan: dict | None = None) -> dict[str, np.ndarray]:
+    """:func:`person_costs` for one chunk of people (``econ`` resolved; ``plan``: its
+    :func:`_cost_plan`, if made), as columns. Pay, tax and output are worked out per
+    occupation (0 non-manual, 1 manual) and read by each person's ``kind``: the same
+    arithmetic on the same values as per person (issue 19). The per-person sums are built
+    by :mod:`sim.results.economics_sums`' kernels, the same to the bit as ``sum += weeks *
+    coefficient[kind]`` bucket by bucket."""
+    plan = plan or _cost_plan(econ, hours)
+    weeks = _weeks_by_year(agents)
+    n_years = weeks["working"].shape[0]
+    disc = discount_factors(n_years, econ["discount_rate"])[:, None]
+    kind = agents.is_category("occupation", "manual").astype(np.intp)
+    at = {s: nonzero_at(weeks[s]) for s in STATES}  # each state's weeks, for every sum
+    buckets = _bucket_weeks(agents, weeks, econ)
+    sums = dict(zip(MEASURES, weighted_weeks(
+        buckets, plan["coefficients"], kind,
+        [at[s] if s else nonzero_at(w) for s, w in zip(BUCKET_STATES, buckets, strict=True)]),
+        strict=True))
 
     job_loss_week = agents["job_loss_week"]
     lost = job_loss_week >= 0
@@ -304,7 +328,7 @@ def _person_costs(agents: TableColumns, econ: dict, hours: float) -> dict[str, n
     start_year = np.minimum(np.maximum(start, 0) // 52, n_years - 1)
     programme = agents["programme_cost"] * disc[start_year, 0]
 
-    nhs, qaly = state_sums(weeks, [econ["nhs_cost_weekly"], state_utilities(econ)], STATES)
+    nhs, qaly = state_sums(weeks, plan["state_weights"], STATES, at)
     np.divide(qaly, 52.0, out=qaly)
     out = {
         "replicate": agents["replicate"],
@@ -509,7 +533,7 @@ def _economics_sums(agents: pd.DataFrame, cfg: dict, window: int, n_rep: int,
     People are costed a chunk at a time (:data:`PERSON_COSTS_CHUNK`; no whole-population
     cost columns: they set a run's memory peak) and each chunk is added in person order
     onto the running sums of every dimension at once
-    (:func:`sim.results.economics_sums.add_measures_in_order`), the same order as one
+    (:class:`sim.results.economics_sums.StackedCells`), the same order as one
     ``np.bincount`` over everyone: the sums are the same to the bit. ``keep`` (name ->
     person cost column, e.g. :data:`AGENT_COLUMNS`' sources) is filled with those columns
     on the way, so the per-person table needs no second costing."""
@@ -523,9 +547,10 @@ def _economics_sums(agents: pd.DataFrame, cfg: dict, window: int, n_rep: int,
     counts: dict[str, np.ndarray] = {}
     totals: dict[str, np.ndarray] = {}  # every dimension's cells side by side
     table = TableColumns(agents)
+    plan = _cost_plan(econ, hours)
     for lo in range(0, max(len(agents), 1), PERSON_COSTS_CHUNK):
         part = table.rows(lo, lo + PERSON_COSTS_CHUNK)
-        costs = _person_costs(part, econ, hours)
+        costs = _person_costs(part, econ, hours, plan)
         for name, column in (keep or {}).items():
             column[lo:lo + len(part)] = costs[name]
         replicate = part["replicate"].astype(np.int64)
@@ -546,13 +571,13 @@ def _economics_sums(agents: pd.DataFrame, cfg: dict, window: int, n_rep: int,
                                    count_cells(cell, size, followed, returned), strict=True):
                 counts[name][lo_cell:lo_cell + size] += count
             lo_cell += size
-        stacked = stacked_cells(cells, sizes)
+        stacked = StackedCells(cells, sizes)
         fixed_by_person = fixed_by_rep[replicate] if n_rep else 0.0
         for c in measures:
             values = costs[c]
             if c in ("cost_programme", "cost_nhs_pss", "cost_societal"):
                 values = values + fixed_by_person
-            totals[c] = add_measures_in_order(totals[c], stacked, values, len(cells))
+            totals[c] = stacked.add(totals[c], values)
     sums = {}
     lo_cell = 0
     for dim, size in zip(ECONOMICS_DIMENSIONS, sizes, strict=True):

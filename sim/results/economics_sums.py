@@ -12,9 +12,10 @@ operations, in the same order, as before; what changes is the work around them:
   ``-0.0 + -0.0`` is ``-0.0``, so such a sum is never ``-0.0``), and multiplying by a
   scalar when both kinds share the coefficient (the same products);
 * :func:`discounted`: ``(x * disc).sum(axis=0)`` reusing ``x``'s buffer;
-* :func:`add_measures_in_order`: the running sums of many measures over the cells of
-  several dimensions in one ``np.bincount`` per measure (the bins of the dimensions side by
-  side), in person order within every bin, as one ``np.bincount`` over everyone;
+* :class:`StackedCells`: the running sums of a measure over the cells of several
+  dimensions in one ``np.bincount`` (the bins of the dimensions side by side), in person
+  order within every bin, as one ``np.bincount`` over everyone; people whose value is
+  zero are left out when most are;
 * :func:`count_cells`: people, followed and returned per cell from one integer
   ``np.bincount`` (counts are whole numbers: exact in any order).
 """
@@ -28,19 +29,31 @@ import numpy as np
 SPARSE_BELOW = 8
 
 
+def nonzero_at(wk: np.ndarray) -> np.ndarray | None:
+    """The flat indices of ``wk``'s non-zero elements when they are few (fewer than 1 in
+    :data:`SPARSE_BELOW`; possibly none), else None (add it densely)."""
+    nonzero = wk != 0
+    count = np.count_nonzero(nonzero)
+    if count == 0:
+        return np.empty(0, dtype=np.intp)
+    return np.flatnonzero(nonzero) if count * SPARSE_BELOW < wk.size else None
+
+
 def weighted_weeks(weeks: list[np.ndarray], coefficients: np.ndarray,
-                   kind: np.ndarray | None = None) -> np.ndarray:
+                   kind: np.ndarray | None = None, at: list | None = None) -> np.ndarray:
     """``out[j] = 0.0 + weeks[0] * c[0, j][kind] + weeks[1] * c[1, j][kind] + ...``, added
     term by term in that order, for each measure ``j``.
 
     ``weeks``: arrays ``[years x people]`` (one per term); ``coefficients``: ``[terms x
     measures x kinds]``; ``kind``: each person's kind (an index into the last axis; None
-    when every term's coefficients are the same for all kinds). Returns ``[measures x
-    years x people]`` float64, the same to the bit as the loop ``out[j] = np.zeros(...);
-    for b: out[j] += weeks[b] * coefficients[b, j][kind]``: a product ``w * c`` that is
-    zero (``w`` or ``c`` zero, both finite) is not added, as adding a zero leaves a sum
-    that starts at +0.0 unchanged (only ``-0.0 + -0.0`` is ``-0.0``); a term with few
-    non-zero weeks (:data:`SPARSE_BELOW`) is added at those weeks only.
+    when every term's coefficients are the same for all kinds); ``at``: for each term,
+    :func:`nonzero_at` of its weeks if already known (e.g. a state's weeks, for several
+    sums), else computed here. Returns ``[measures x years x people]`` float64, the same
+    to the bit as the loop ``out[j] = np.zeros(...); for b: out[j] += weeks[b] *
+    coefficients[b, j][kind]``: a product ``w * c`` that is zero (``w`` or ``c`` zero, both
+    finite) is not added, as adding a zero leaves a sum that starts at +0.0 unchanged (only
+    ``-0.0 + -0.0`` is ``-0.0``); a term with few non-zero weeks (:func:`nonzero_at`) is
+    added at those weeks only.
     """
     n_terms, n_measures, _ = coefficients.shape
     if len(weeks) != n_terms:
@@ -55,13 +68,9 @@ def weighted_weeks(weeks: list[np.ndarray], coefficients: np.ndarray,
         if not terms:
             continue
         if skip_zero_weeks:
-            nonzero = wk != 0
-            count = np.count_nonzero(nonzero)
-            if count == 0:
-                continue
-            if count * SPARSE_BELOW < wk.size:
-                at = np.flatnonzero(nonzero)
-                _add_sparse(flat, terms, np.ravel(wk)[at], at, kind, shape[-1])
+            where = at[b] if at is not None else nonzero_at(wk)
+            if where is not None:
+                _add_sparse(flat, terms, np.ravel(wk)[where], where, kind, shape[-1])
                 continue
         for j, c in terms:
             if (c == c[0]).all():
@@ -88,11 +97,13 @@ def _add_sparse(flat: np.ndarray, terms: list, w: np.ndarray, at: np.ndarray,
         row[at] = row[at] + product
 
 
-def state_sums(weeks: dict, weights: list[dict], states) -> np.ndarray:
+def state_sums(weeks: dict, weights: list[dict], states, at: dict | None = None) -> np.ndarray:
     """``sum(weeks[s] * w[s] for s in states)`` (Python's ``sum``: ``0 + ...``) for each
-    ``w`` of ``weights``, to the bit (:func:`weighted_weeks`, one coefficient per state)."""
+    ``w`` of ``weights``, to the bit (:func:`weighted_weeks`, one coefficient per state;
+    ``at``: :func:`nonzero_at` by state, if known)."""
     coefficients = np.array([[[float(w[s])] for w in weights] for s in states])
-    return weighted_weeks([weeks[s] for s in states], coefficients)
+    return weighted_weeks([weeks[s] for s in states], coefficients,
+                          at=None if at is None else [at[s] for s in states])
 
 
 def discounted(x: np.ndarray, disc: np.ndarray) -> np.ndarray:
@@ -112,25 +123,43 @@ def count_cells(cell: np.ndarray, cells: int, followed: np.ndarray,
     return n, (counts[:, 1] + counts[:, 2]).astype(float), counts[:, 2].astype(float)
 
 
-def stacked_cells(cells: list[np.ndarray], sizes: list[int]) -> np.ndarray:
-    """The bins of :func:`add_measures_in_order`: every running sum's bin first
-    (``0..sum(sizes)-1``), then each person's bin in each dimension, dimension by
-    dimension (dimension ``d``'s bins offset by the sizes before it)."""
-    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-    return np.concatenate([np.arange(sum(sizes), dtype=np.int64),
-                           *(c + o for c, o in zip(cells, offsets, strict=True))])
+# People with a value of zero are left out of a measure's sums (adding a zero changes no
+# sum that starts at +0.0) when fewer than 1 in this many (2) people have another value.
+SPARSE_SUMS_BELOW = 2
 
 
-def add_measures_in_order(totals: np.ndarray, stacked: np.ndarray, values: np.ndarray,
-                          n_dims: int) -> np.ndarray:
-    """``totals`` (the running sums of ``n_dims`` dimensions' cells side by side, as
-    :func:`stacked_cells`) plus ``values`` (one per person) added person by person, in
-    order, into each dimension's cell: ``np.add.at(totals[dim], cell[dim], values)`` for
-    every dimension, to the bit, in one ``np.bincount`` (which adds its weights in input
-    order; each bin's running sum goes in first)."""
-    lo, n = len(totals), len(values)
-    weights = np.empty(lo + n_dims * n)
-    weights[:lo] = totals
-    for d in range(n_dims):
-        weights[lo + d * n:lo + (d + 1) * n] = values
-    return np.bincount(stacked, weights=weights, minlength=lo)
+class StackedCells:
+    """The cells of several dimensions side by side (dimension ``d``'s offset by the sizes
+    before it), for :meth:`add`: one ``np.bincount`` per measure adds a chunk of people to
+    the running sums of every dimension's cells."""
+
+    def __init__(self, cells: list[np.ndarray], sizes: list[int]):
+        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        self.size = int(sum(sizes))
+        self.people = len(cells[0]) if cells else 0
+        self.cells = [c.astype(np.int64) + o for c, o in zip(cells, offsets, strict=True)]
+        self.bins = np.concatenate([np.arange(self.size, dtype=np.int64), *self.cells])
+
+    def add(self, totals: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """``totals`` (every dimension's running sums) plus ``values`` (one per person)
+        added person by person, in order, into each dimension's cell:
+        ``np.add.at(totals[dim], cell[dim], values)`` for every dimension, to the bit, in
+        one ``np.bincount`` (which adds its weights in input order; each bin's running sum
+        goes in first). Mostly-zero ``values`` are added at their non-zero people only
+        (:data:`SPARSE_SUMS_BELOW`)."""
+        if len(totals) != self.size or len(values) != self.people:
+            raise ValueError(f"{len(totals)} sums, {len(values)} values for {self.size} "
+                             f"cells and {self.people} people")
+        bins = self.bins
+        nonzero = values != 0
+        count = np.count_nonzero(nonzero)
+        if count * SPARSE_SUMS_BELOW < len(values):
+            at = np.flatnonzero(nonzero)
+            bins = np.concatenate([bins[:self.size], *(c[at] for c in self.cells)])
+            values = values[at]
+        n = len(values)
+        weights = np.empty(len(bins))
+        weights[:self.size] = totals
+        for d in range(len(self.cells)):
+            weights[self.size + d * n:self.size + (d + 1) * n] = values
+        return np.bincount(bins, weights=weights, minlength=self.size)
