@@ -286,3 +286,22 @@ def test_economics_sums_equal_per_dimension_running_sums_to_the_bit(monkeypatch,
                 expected = add_in_order(expected, after_cells(cell[lo:lo + chunk], n_rep * k),
                                         v[lo:lo + chunk])
             assert _same_bits(totals[name], expected), (dim, name)
+
+
+@pytest.mark.parametrize("rows", [(3, 0, 2), (0, 0), (1,)])
+def test_economics_frames_joined_as_pd_concat(rows):
+    """The economics table built as one frame has pd.concat's values and dtypes (strings,
+    integers, floats), also with no rows at all (where pd.concat's dtypes differ)."""
+    import pandas as pd
+
+    from sim.results.economics import _joined
+
+    rng = np.random.default_rng(len(rows))
+    frames = [{"replicate": np.arange(r, dtype=np.intp), "dimension": f"dim{i}",
+               "group": [f"{j}|x" if i else str(j) for j in range(r)],
+               "n": np.arange(r, dtype=np.int64) + 1, "rtw_window_weeks": 52,
+               "cost": rng.standard_normal(r)} for i, r in enumerate(rows)]
+    expected = pd.concat([pd.DataFrame(f) for f in frames], ignore_index=True)
+    got = _joined(frames)
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    assert list(got.dtypes) == list(expected.dtypes)

@@ -134,7 +134,7 @@ class StackedCells:
     the running sums of every dimension's cells."""
 
     def __init__(self, cells: list[np.ndarray], sizes: list[int]):
-        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        offsets = np.cumsum([0, *sizes], dtype=np.int64)[:-1]
         self.size = int(sum(sizes))
         self.people = len(cells[0]) if cells else 0
         self.cells = [c.astype(np.int64) + o for c, o in zip(cells, offsets, strict=True)]
