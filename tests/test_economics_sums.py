@@ -97,10 +97,11 @@ def test_count_cells_equal_weighted_bincounts(n):
 
 
 @pytest.mark.parametrize("sparse_below", [0, 2, 10 ** 9])  # always, sometimes, never sparse
-def test_stacked_cells_add_is_np_add_at_per_dimension_to_the_bit(monkeypatch, sparse_below):
+def test_stacked_cells_add_is_the_person_by_person_sum_to_the_bit(monkeypatch, sparse_below):
     """Chunks of 1, 0, 50 and 400 people, three dimensions (one with an empty group), two
-    replicates, values with many zeros (and -0.0): the running sums equal np.add.at over
-    everyone in person order, which differs from adding each chunk's own sum."""
+    replicates, values with many zeros (and -0.0): the running sums equal the sums over
+    everyone added one person at a time, in order, which differ from adding each chunk's
+    own sum."""
     monkeypatch.setattr(sums, "SPARSE_SUMS_BELOW", sparse_below)
     rng = np.random.default_rng(11)
     n_rep, ks = 2, (1, 5, 9)
@@ -116,7 +117,8 @@ def test_stacked_cells_add_is_np_add_at_per_dimension_to_the_bit(monkeypatch, sp
         values[rng.random(m) < 0.1] = -0.0
         totals = sums.StackedCells(cells, sizes).add(totals, values)
         for d, cell in enumerate(cells):
-            np.add.at(at[d], cell, values)
+            for c, v in zip(cell, values, strict=True):  # one person at a time, in order
+                at[d][c] += v
             by_chunk[d] += np.bincount(cell, weights=values, minlength=sizes[d])
     assert _same_bits(totals, np.concatenate(at))
     assert not _same_bits(totals, np.concatenate(by_chunk))
