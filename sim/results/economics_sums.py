@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 
-# A term goes the sparse way (only its non-zero weeks) when fewer than 1 in this many (8) of
+# A term goes the sparse way (only its non-zero weeks) when fewer than 1 in this many (4) of
 # its [year x person] weeks are non-zero: a gathered element costs a few dense ones.
-SPARSE_BELOW = 8
+SPARSE_BELOW = 4
 
 
 def nonzero_at(wk: np.ndarray) -> np.ndarray | None:
@@ -94,8 +94,7 @@ def _add_sparse(flat: np.ndarray, terms: list, w: np.ndarray, at: np.ndarray,
             if at_kind is None:
                 at_kind = kind[at % n_people]
             product = w * c[at_kind]
-        row = flat[j]
-        row[at] = row[at] + product
+        np.add.at(flat[j], at, product)  # each index once: flat[j, at] + product
 
 
 def state_sums(weeks: dict, weights: list[dict], states, at: dict | None = None) -> np.ndarray:
