@@ -65,6 +65,8 @@ def test_weighted_weeks_keeps_non_finite_coefficients_dense():
     assert np.isnan(got[0, 0, 0])
     with pytest.raises(ValueError, match="2 week arrays for 1 terms"):
         sums.weighted_weeks(weeks * 2, coefficients, kind)
+    with pytest.raises(ValueError, match="each person's kind is needed"):
+        sums.weighted_weeks(weeks, np.array([[[1.0, 2.0]]]))
 
 
 def test_state_sums_and_discounted_are_the_plain_expressions():

@@ -7,10 +7,11 @@ operations, in the same order, as before; what changes is the work around them:
 
 * :func:`weighted_weeks`: ``sum_b weeks[b] * coefficient[b][kind]`` for several measures
   at once, into buffers reused across terms (no fresh ``[years x people]`` temporary per
-  product, which cost page faults), skipping terms whose coefficient is zero for every
-  kind (adding ``w * 0.0``, a zero, to a sum that starts at ``+0.0`` changes no bit: only
-  ``-0.0 + -0.0`` is ``-0.0``, so such a sum is never ``-0.0``), and multiplying by a
-  scalar when both kinds share the coefficient (the same products);
+  product), skipping terms whose coefficient is zero for every kind and, for a term with
+  few non-zero weeks, its zero weeks (adding ``w * 0.0`` or ``0.0 * c``, a zero, to a sum
+  that starts at ``+0.0`` changes no bit: only ``-0.0 + -0.0`` is ``-0.0``, so such a sum
+  is never ``-0.0``), and multiplying by a scalar when both kinds share the coefficient
+  (the same products);
 * :func:`discounted`: ``(x * disc).sum(axis=0)`` reusing ``x``'s buffer;
 * :class:`StackedCells`: the running sums of a measure over the cells of several
   dimensions (side by side), added in person order within every cell with ``np.add.at``
@@ -47,18 +48,22 @@ def weighted_weeks(weeks: list[np.ndarray], coefficients: np.ndarray,
 
     ``weeks``: arrays ``[years x people]`` (one per term); ``coefficients``: ``[terms x
     measures x kinds]``; ``kind``: each person's kind (an index into the last axis; None
-    when every term's coefficients are the same for all kinds); ``at``: for each term,
-    :func:`nonzero_at` of its weeks if already known (e.g. a state's weeks, for several
-    sums), else computed here. Returns ``[measures x years x people]`` float64, the same
-    to the bit as the loop ``out[j] = np.zeros(...); for b: out[j] += weeks[b] *
-    coefficients[b, j][kind]``: a product ``w * c`` that is zero (``w`` or ``c`` zero, both
-    finite) is not added, as adding a zero leaves a sum that starts at +0.0 unchanged (only
-    ``-0.0 + -0.0`` is ``-0.0``); a term with few non-zero weeks (:func:`nonzero_at`) is
-    added at those weeks only.
+    when every term's coefficients are the same for all kinds); ``at``: for each term, its
+    weeks' :func:`nonzero_at` (None: added densely), when already worked out (e.g. a
+    state's weeks, used by several sums); else worked out here.
+
+    Returns ``[measures x years x people]`` float64, the same to the bit as the loop
+    ``out[j] = np.zeros(...); for b: out[j] += weeks[b] * coefficients[b, j][kind]``: a
+    product ``w * c`` that is zero (``w`` or ``c`` zero, both finite) is not added, as
+    adding a zero leaves a sum that starts at +0.0 unchanged (only ``-0.0 + -0.0`` is
+    ``-0.0``); a term with few non-zero weeks (:func:`nonzero_at`) is added at those weeks
+    only.
     """
     n_terms, n_measures, _ = coefficients.shape
     if len(weeks) != n_terms:
         raise ValueError(f"{len(weeks)} week arrays for {n_terms} terms")
+    if kind is None and not (coefficients == coefficients[..., :1]).all():
+        raise ValueError("coefficients differ by kind: each person's kind is needed")
     shape = np.shape(weeks[0])
     out = np.zeros((n_measures, *shape))
     flat = out.reshape(n_measures, -1)
