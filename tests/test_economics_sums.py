@@ -248,21 +248,21 @@ def test_person_costs_equal_the_code_before_the_kernels_to_the_bit(run, change):
             assert _same_bits(got[name], column), (name, lo, hi)
 
 
-@pytest.mark.parametrize("chunk, rows", [(1, slice(370, 430)), (97, slice(None)),
-                                         (1 << 15, slice(None)), (50, slice(0, 200))])
+@pytest.mark.parametrize("chunk, rows, n_rep", [(1, slice(370, 430), 2), (97, slice(None), 2),
+                                                (1 << 15, slice(None), 2),
+                                                (50, slice(0, 200), 2), (50, slice(0, 200), 1)])
 def test_economics_sums_equal_per_dimension_running_sums_to_the_bit(monkeypatch, run, chunk,
-                                                                    rows):
-    """The table's sums (all dimensions in one bincount per measure, counts as integers)
-    equal the session-18 path: one running bincount per dimension and measure. Chunks of
-    one person (60 people across the two replicates), of 97, one chunk, and one replicate
-    only (the second replicate's cells stay empty)."""
+                                                                    rows, n_rep):
+    """The table's sums (np.add.at per dimension, counts as integers) equal the session-18
+    path: one running bincount per dimension and measure. Chunks of one person (60 people
+    across the two replicates), of 97, one chunk, and people of the first replicate only,
+    with the second replicate's cells empty or with one replicate."""
     from sim.results import economics
     from sim.results.columns import TableColumns
 
     monkeypatch.setattr(economics, "PERSON_COSTS_CHUNK", chunk)
     cfg, agents = run.config, run.agents.iloc[rows].reset_index(drop=True)
-    n_rep = 2
-    fixed = np.array([1.25, 0.0])
+    fixed = np.array([1.25, 0.0])[:n_rep]
     got = economics._economics_sums(agents, cfg, 52, n_rep, fixed)
     econ = economics.resolve_economics(cfg["economics"])
     hours = cfg["pathways"]["phased_return"]["hours_fraction"]
