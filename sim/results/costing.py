@@ -91,17 +91,14 @@ def _weeks_by_year(agents: TableColumns) -> dict[str, np.ndarray]:
 MEASURES = ("sick_pay", "net_prod", "benefits", "lost_tax", "lost_income", "lost_output")
 
 
-def _bucket_coefficients(buckets: list, labour, tax: dict) -> np.ndarray:
+def _bucket_coefficients(buckets: list, wage, labour, tax: dict) -> np.ndarray:
     """``[bucket x measure x kind]``: GBP per week in each bucket of each of
     :data:`MEASURES`, per occupation (``buckets``: (pay, benefit, output lost, sick pay?)
-    a week, pay and output per occupation)."""
-    wage_tax = None
+    a week; ``wage``, ``labour`` (wage + employer NI), pay and output per occupation)."""
+    net_w = net_pay(wage, tax)
+    wage_tax = income_tax(wage, tax) + employee_ni(wage, tax) + employer_ni(wage, tax)
     out = []
     for pay, benefit, lost, is_sick_pay in buckets:
-        if wage_tax is None:
-            wage = buckets[1][0]  # full pay: the wage
-            net_w = net_pay(wage, tax)
-            wage_tax = income_tax(wage, tax) + employee_ni(wage, tax) + employer_ni(wage, tax)
         outlay = pay + employer_ni(pay, tax)  # what the employer pays for the week
         zero = np.zeros_like(outlay)
         out.append([
@@ -159,7 +156,7 @@ def _cost_plan(econ: dict, hours: float) -> dict:
         (nothing, weekly_benefit(UNEMPLOYED, econ), labour, False),
         (nothing, weekly_benefit(INACTIVE, econ), labour, False),
         (nothing, weekly_benefit(INACTIVE_BENEFIT, econ), labour, False),
-    ], labour, tax)  # retired weeks (State Pension age, the same in every arm) count as no loss
+    ], wage, labour, tax)  # retired weeks (State Pension age, the same in every arm): no loss
     return {"coefficients": coefficients,
             "state_weights": [econ["nhs_cost_weekly"], state_utilities(econ)]}
 

@@ -108,9 +108,10 @@ def economics_evidence_ids(cfg: dict) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-# People costed at a time (32,768): the accounting builds about 40 [years x people] float64
-# temporaries, which for 1M people at once set the run's memory peak (+333 bytes a person,
-# issue 19). Every figure is per person, so chunking changes no value.
+# People costed at a time (32,768): the accounting holds about 20 [years x people] float64
+# arrays (40 temporaries before session 19), which for 1M people at once set the run's
+# memory peak (+333 bytes a person, issue 19). Every figure is per person, so chunking
+# changes no value.
 PERSON_COSTS_CHUNK = 1 << 15
 
 
