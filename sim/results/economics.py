@@ -46,31 +46,29 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.engine.categories import ABSENT, INACTIVE, INACTIVE_BENEFIT, STATES, UNEMPLOYED
+from sim.engine.categories import STATES
 from sim.errors import ReconciliationError
 from sim.evidence.registry import load_registry
 from sim.programme.effects import resolve_cost
-from sim.results.binning import add_in_order, after_cells
 from sim.results.columns import TableColumns
+from sim.results.costing import (  # noqa: F401 (the accounting's public names, re-exported)
+    BENEFIT_RULES,
+    RECONCILE_TOLERANCE,
+    _cost_plan,
+    _person_costs,
+    _weeks_by_year,
+    discount_factors,
+    employee_ni,
+    employer_ni,
+    income_tax,
+    net_pay,
+    reconcile,
+    state_utilities,
+    weekly_benefit,
+)
+from sim.results.economics_sums import StackedCells, count_cells
 
 PERSPECTIVES = ("programme", "nhs", "employer", "exchequer", "individual", "societal")
-# Benefit rule: state code -> the ``benefit_weekly`` entry a person in that state would
-# claim (ABSENT: only for absent weeks without sick pay). States not listed claim nothing.
-# A new state (e.g. unemployed on a particular benefit) adds one line here and one key in
-# ``economics.benefit_weekly``.
-BENEFIT_RULES: dict[int, str] = {
-    ABSENT: "absent_after_sick_pay",
-    UNEMPLOYED: "unemployed",
-    INACTIVE_BENEFIT: "inactive_benefit",  # ESA / UC with limited capability for work
-}  # INACTIVE (for ill health, not on a health benefit) and RETIRED claim nothing here
-RECONCILE_TOLERANCE = 1e-6  # GBP per person
-
-
-def discount_factors(n_years: int, rate: float) -> np.ndarray:
-    """1 for year one, then 1/(1+rate)^k for year k+1."""
-    return 1.0 / (1.0 + rate) ** np.arange(n_years)
-
-
 def resolve_economics(econ: dict, overrides: dict | None = None) -> dict:
     """The economics block with every evidence-registry id replaced by its value
     (``overrides``: the config's ``evidence_values``, as in a PSA draw). The registry is
@@ -110,61 +108,10 @@ def economics_evidence_ids(cfg: dict) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def income_tax(pay, tax: dict) -> np.ndarray:
-    """Weekly income tax on weekly gross pay (rUK bands; weekly PAYE, week-1 basis)."""
-    pay = np.asarray(pay, dtype=float)
-    pa, hr = tax["personal_allowance_weekly"], tax["higher_rate_threshold_weekly"]
-    return (tax["basic_rate"] * np.clip(np.minimum(pay, hr) - pa, 0.0, None)
-            + tax["higher_rate"] * np.clip(pay - hr, 0.0, None))
-
-
-def employee_ni(pay, tax: dict) -> np.ndarray:
-    """Weekly employee (primary) Class 1 NI: deducted from the worker's pay."""
-    pay = np.asarray(pay, dtype=float)
-    pt, uel = tax["employee_ni_threshold_weekly"], tax["upper_earnings_limit_weekly"]
-    return (tax["employee_ni_rate"] * np.clip(np.minimum(pay, uel) - pt, 0.0, None)
-            + tax["employee_ni_upper_rate"] * np.clip(pay - uel, 0.0, None))
-
-
-def employer_ni(pay, tax: dict) -> np.ndarray:
-    """Weekly employer (secondary) Class 1 NI: an employer cost, not a deduction."""
-    pay = np.asarray(pay, dtype=float)
-    return tax["employer_ni_rate"] * np.clip(pay - tax["employer_ni_threshold_weekly"], 0.0,
-                                             None)
-
-
-def net_pay(pay, tax: dict) -> np.ndarray:
-    """Take-home pay: gross less income tax and employee NI."""
-    return np.asarray(pay, dtype=float) - income_tax(pay, tax) - employee_ni(pay, tax)
-
-
-def weekly_benefit(state: int, econ: dict) -> float:
-    """GBP a week a person in ``state`` (a code of :data:`sim.engine.categories.STATES`) would
-    claim, by :data:`BENEFIT_RULES` (0 for states that claim nothing)."""
-    key = BENEFIT_RULES.get(int(state))
-    return 0.0 if key is None else float(econ["benefit_weekly"][key])
-
-
-def state_utilities(econ: dict) -> dict[str, float]:
-    """Utility of a week in each state: in-work value plus the state's decrement."""
-    base = float(econ["utility_in_work"])
-    dec = econ["utility_decrement"]
-    return {s: min(1.0, base + (float(dec[s]) if s in dec else 0.0)) for s in STATES}
-
-
-def _weeks_by_year(agents: TableColumns) -> dict[str, np.ndarray]:
-    """{state: [year, person] weeks}; one year when per-year columns are absent."""
-    years = sorted({int(c.rsplit("_y", 1)[1]) for c in agents.columns
-                    if c.startswith("weeks_working_y")})
-    if not years:
-        return {s: agents[f"weeks_{s}"][None, :].astype(float) for s in STATES}
-    return {s: np.stack([agents[f"weeks_{s}_y{y}"] for y in years]).astype(float)
-            for s in STATES}
-
-
-# People costed at a time (32,768): the accounting builds about 40 [years x people] float64
-# temporaries, which for 1M people at once set the run's memory peak (+333 bytes a person,
-# issue 19). Every figure is per person, so chunking changes no value.
+# People costed at a time (32,768): the accounting holds about 20 [years x people] float64
+# arrays (40 temporaries before session 19), which for 1M people at once set the run's
+# memory peak (+333 bytes a person, issue 19). Every figure is per person, so chunking
+# changes no value.
 PERSON_COSTS_CHUNK = 1 << 15
 
 
@@ -198,115 +145,14 @@ def person_cost_columns(agents: pd.DataFrame, cfg: dict, columns=None) -> dict:
     hours = cfg["pathways"]["phased_return"]["hours_fraction"]
     out: dict[str, np.ndarray] = {}
     table = TableColumns(agents)
+    plan = _cost_plan(econ, hours)
     for lo in range(0, len(agents), PERSON_COSTS_CHUNK):
-        part = _person_costs(table.rows(lo, lo + PERSON_COSTS_CHUNK), econ, hours)
+        part = _person_costs(table.rows(lo, lo + PERSON_COSTS_CHUNK), econ, hours, plan)
         for c in columns or part:
             values = part[c]
             if c not in out:
                 out[c] = np.empty(len(agents), dtype=values.dtype)
             out[c][lo:lo + len(values)] = values
-    return out
-
-
-def _person_costs(agents: TableColumns, econ: dict, hours: float) -> dict[str, np.ndarray]:
-    """:func:`person_costs` for one chunk of people (``econ`` resolved), as columns. Pay,
-    tax and output are worked out per occupation (0 non-manual, 1 manual) and read by each
-    person's ``kind``: the same arithmetic on the same values as per person (issue 19)."""
-    tax = econ["tax"]
-    weeks = _weeks_by_year(agents)
-    n_years = weeks["working"].shape[0]
-    disc = discount_factors(n_years, econ["discount_rate"])[:, None]
-    kind = agents.is_category("occupation", "manual").astype(np.intp)
-    wage = np.where([False, True], econ["weekly_wage"]["manual"], econ["weekly_wage"][
-        "non_manual"])
-    osp = econ["occupational_sick_pay"]
-    osp_share = np.where(agents.is_category("employer_size", "sme"), osp["sme"], osp["large"])
-    ssp = float(econ["ssp_weekly"])
-    labour = wage + employer_ni(wage, tax)  # counterfactual labour cost of a week in work
-    value = econ["output_per_labour_cost"] * labour  # output of a week in work
-
-    absent = weeks["absent"]
-    total_absent = absent.sum(axis=0)
-    spells = np.maximum(agents["spells"], 1)
-    share_by_year = np.divide(absent, total_absent, out=np.zeros_like(absent),
-                              where=total_absent > 0)
-    ssp_weeks = np.minimum(total_absent, econ["ssp_max_weeks"] * spells) * share_by_year
-    osp_weeks = np.minimum(np.minimum(total_absent, econ["occupational_sick_pay_weeks"]
-                                      * spells) * share_by_year, ssp_weeks)
-    full_pay_weeks = osp_share * osp_weeks
-    # (weeks [year, person], gross pay a week, benefit a week, output lost a week, sick pay?)
-    buckets = [
-        (weeks["phased"], hours * wage, 0.0, (1.0 - hours) * value, False),
-        (full_pay_weeks, wage, 0.0, value, True),
-        (ssp_weeks - full_pay_weeks, np.full_like(wage, ssp), 0.0, value, True),
-        (absent - ssp_weeks, np.zeros_like(wage), weekly_benefit(ABSENT, econ), value, False),
-        (weeks["unemployed"], np.zeros_like(wage), weekly_benefit(UNEMPLOYED, econ), labour,
-         False),
-        (weeks["inactive"], np.zeros_like(wage), weekly_benefit(INACTIVE, econ), labour,
-         False),
-        (weeks["inactive_benefit"], np.zeros_like(wage), weekly_benefit(INACTIVE_BENEFIT, econ),
-         labour, False),
-    ]  # retired weeks (State Pension age, the same in every arm) count as no loss
-    sick_pay, net_prod, benefits, lost_tax, lost_income, lost_output = (
-        np.zeros_like(absent) for _ in range(6))
-    net_w = net_pay(wage, tax)
-    tax_w = income_tax(wage, tax) + employee_ni(wage, tax) + employer_ni(wage, tax)
-    for wk, pay, benefit, lost, is_sick_pay in buckets:
-        outlay = pay + employer_ni(pay, tax)  # what the employer pays for the week
-        if is_sick_pay:
-            sick_pay += wk * outlay[kind]
-            net_prod += wk * (lost - labour)[kind]
-        else:
-            net_prod += wk * (lost - (labour - outlay))[kind]
-        benefits += wk * benefit
-        lost_tax += wk * (tax_w - income_tax(pay, tax) - employee_ni(pay, tax)
-                          - employer_ni(pay, tax))[kind]
-        lost_income += wk * (net_w - net_pay(pay, tax))[kind]
-        lost_output += wk * lost[kind]
-
-    job_loss_week = agents["job_loss_week"]
-    recruitment = np.zeros_like(absent)
-    lost = job_loss_week >= 0
-    year_of_loss = np.minimum(np.maximum(job_loss_week - 1, 0) // 52, n_years - 1)
-    recruitment[year_of_loss[lost], np.flatnonzero(lost)] = econ[
-        "recruitment_cost_per_job_loss"]
-
-    start = agents["programme_start_week"]
-    start_year = np.minimum(np.maximum(start, 0) // 52, n_years - 1)
-    programme = agents["programme_cost"] * disc[start_year, 0]
-
-    nhs_weekly = econ["nhs_cost_weekly"]
-    utility = state_utilities(econ)
-    nhs = sum(weeks[s] * float(nhs_weekly[s]) for s in STATES)
-    qaly = sum(weeks[s] * utility[s] for s in STATES) / 52.0
-
-    def d(x):
-        return (x * disc).sum(axis=0)
-
-    out = {
-        "replicate": agents["replicate"],
-        "person_id": agents["person_id"],
-        "cost_programme": programme,
-        "cost_nhs": d(nhs),
-        "cost_employer_sick_pay": d(sick_pay),
-        "cost_employer_net_productivity": d(net_prod),
-        "cost_employer_recruitment": d(recruitment),
-        "cost_exchequer_benefits": d(benefits),
-        "cost_exchequer_lost_tax": d(lost_tax),
-        "cost_individual_lost_income": d(lost_income),
-        "cost_lost_output": d(lost_output),
-        "qaly_disc": d(qaly),
-        "weeks_in_work_disc": d(weeks["working"] + weeks["phased"]),
-        "weeks_absent_disc": d(absent),
-    }
-    out["cost_employer"] = (out["cost_employer_sick_pay"] + out["cost_employer_net_productivity"]
-                            + out["cost_employer_recruitment"])
-    out["cost_exchequer"] = out["cost_exchequer_benefits"] + out["cost_exchequer_lost_tax"]
-    out["cost_individual"] = out["cost_individual_lost_income"] - out["cost_exchequer_benefits"]
-    out["cost_nhs_pss"] = out["cost_programme"] + out["cost_nhs"]
-    out["cost_societal"] = (out["cost_programme"] + out["cost_nhs"] + out["cost_lost_output"]
-                            + out["cost_employer_recruitment"])
-    reconcile(out)
     return out
 
 
@@ -324,22 +170,6 @@ def with_person_economics(agents: pd.DataFrame, cfg: dict,
         costs = person_cost_columns(agents, cfg, list(AGENT_COLUMNS.values()))
         columns = {col: costs[src] for col, src in AGENT_COLUMNS.items()}
     return agents.assign(**{col: columns[col] for col in AGENT_COLUMNS})
-
-
-def reconcile(costs: pd.DataFrame, tolerance: float = RECONCILE_TOLERANCE) -> float:
-    """Largest gap (GBP per person) between the sum of the perspectives (programme, NHS/PSS,
-    employer, Exchequer, individual; transfers cancel) and the societal cost; raises
-    :class:`ReconciliationError` if any person's gap exceeds ``tolerance``."""
-    total = np.asarray(costs["cost_programme"] + costs["cost_nhs"] + costs["cost_employer"]
-                       + costs["cost_exchequer"] + costs["cost_individual"])
-    gap = np.abs(total - np.asarray(costs["cost_societal"]))
-    worst = float(gap.max()) if gap.size else 0.0
-    if not np.isfinite(worst) or worst > tolerance:
-        raise ReconciliationError(
-            f"economics: the perspectives add up to a cost that differs from the societal "
-            f"cost by up to GBP {worst:.6g} per person (tolerance {tolerance:g}); a transfer "
-            "is counted on one side only")
-    return worst
 
 
 def _interval(values: np.ndarray, level: float = 0.95):
@@ -485,8 +315,9 @@ def _economics_sums(agents: pd.DataFrame, cfg: dict, window: int, n_rep: int,
 
     People are costed a chunk at a time (:data:`PERSON_COSTS_CHUNK`; no whole-population
     cost columns: they set a run's memory peak) and each chunk is added in person order
-    onto the running sums (:func:`sim.results.binning.add_in_order`), the same order as
-    one ``np.bincount`` over everyone: the sums are the same to the bit. ``keep`` (name ->
+    onto the running sums of every dimension at once
+    (:class:`sim.results.economics_sums.StackedCells`), the same order as one
+    ``np.bincount`` over everyone: the sums are the same to the bit. ``keep`` (name ->
     person cost column, e.g. :data:`AGENT_COLUMNS`' sources) is filled with those columns
     on the way, so the per-person table needs no second costing."""
     econ = resolve_economics(cfg["economics"], cfg.get("evidence_values"))
@@ -494,33 +325,48 @@ def _economics_sums(agents: pd.DataFrame, cfg: dict, window: int, n_rep: int,
     horizon = int(cfg["horizon_weeks"])
     measures = [*COST_COLUMNS, "qaly_disc", "weeks_in_work_disc", "weeks_absent_disc"]
     _check_states()
-    sums: dict[str, tuple] = {}
+    labels: dict[str, list] = {}
+    sizes: list[int] = []
+    counts: dict[str, np.ndarray] = {}
+    totals: dict[str, np.ndarray] = {}  # every dimension's cells side by side
     table = TableColumns(agents)
+    plan = _cost_plan(econ, hours)
     for lo in range(0, max(len(agents), 1), PERSON_COSTS_CHUNK):
         part = table.rows(lo, lo + PERSON_COSTS_CHUNK)
-        costs = _person_costs(part, econ, hours)
+        costs = _person_costs(part, econ, hours, plan)
         for name, column in (keep or {}).items():
             column[lo:lo + len(part)] = costs[name]
         replicate = part["replicate"].astype(np.int64)
         onset = part["first_onset"]
         followed = (onset >= 0) & (onset + window <= horizon)
-        values = {"returned": followed & _returned(part, window), "followed": followed}
+        returned = followed & _returned(part, window)
+        cells = []
+        for dim in ECONOMICS_DIMENSIONS:
+            codes, labels[dim] = _economics_codes(part, dim)
+            cells.append(replicate * len(labels[dim]) + codes)
+        if not totals:
+            sizes = [n_rep * len(labels[dim]) for dim in ECONOMICS_DIMENSIONS]
+            counts = {name: np.zeros(sum(sizes)) for name in ("n", "returned", "followed")}
+            totals = {c: np.zeros(sum(sizes)) for c in measures}
+        lo_cell = 0
+        for cell, size in zip(cells, sizes, strict=True):
+            for name, count in zip(("n", "followed", "returned"),
+                                   count_cells(cell, size, followed, returned), strict=True):
+                counts[name][lo_cell:lo_cell + size] += count
+            lo_cell += size
+        stacked = StackedCells(cells, sizes)
         fixed_by_person = fixed_by_rep[replicate] if n_rep else 0.0
         for c in measures:
-            values[c] = costs[c]
+            values = costs[c]
             if c in ("cost_programme", "cost_nhs_pss", "cost_societal"):
-                values[c] = values[c] + fixed_by_person
-        for dim in ECONOMICS_DIMENSIONS:
-            codes, labels = _economics_codes(part, dim)
-            k = len(labels)
-            if dim not in sums:
-                sums[dim] = (labels, {name: np.zeros(n_rep * k)
-                                      for name in ("n", *values)})
-            cell = after_cells(replicate * k + codes, n_rep * k)
-            totals = sums[dim][1]
-            totals["n"] += np.bincount(cell[n_rep * k:], minlength=n_rep * k)
-            for name, v in values.items():
-                totals[name] = add_in_order(totals[name], cell, v)
+                values = values + fixed_by_person
+            totals[c] = stacked.add(totals[c], values)
+    sums = {}
+    lo_cell = 0
+    for dim, size in zip(ECONOMICS_DIMENSIONS, sizes, strict=True):
+        sums[dim] = (labels[dim], {name: column[lo_cell:lo_cell + size]
+                                   for name, column in {**counts, **totals}.items()})
+        lo_cell += size
     return sums
 
 
@@ -568,5 +414,24 @@ def economics_table(agents: pd.DataFrame, cfg: dict,
         }
         for name, total in totals.items():
             frame[name] = total[keep] / n[keep]
-        frames.append(pd.DataFrame(frame))
-    return pd.concat(frames, ignore_index=True)
+        frames.append(frame)
+    return _joined(frames)
+
+
+def _joined(frames: list[dict]) -> pd.DataFrame:
+    """``pd.concat`` of the frames (dicts of columns; ``dimension`` and
+    ``rtw_window_weeks`` scalars), built as one frame (a frame per dimension and the
+    concat were ~7% of a sweep cell's economics table)."""
+    rows = [len(f["n"]) for f in frames]
+    if not all(rows):  # a frame without rows changes pd.concat's dtypes: as it makes them
+        return pd.concat([pd.DataFrame(f) for f in frames], ignore_index=True)
+    columns = {}
+    for name in frames[0]:
+        if name in ("dimension", "rtw_window_weeks"):
+            parts = [np.full(r, f[name], dtype=object if name == "dimension" else np.int64)
+                     for f, r in zip(frames, rows, strict=True)]
+        else:
+            parts = [np.asarray(f[name], dtype=object if name == "group" else None)
+                     for f in frames]
+        columns[name] = np.concatenate(parts)
+    return pd.DataFrame(columns)
