@@ -172,3 +172,49 @@ def test_first_exit_cause_by_cause_equals_the_stacked_argmin():
     assert np.array_equal(cause, expected_cause)
     assert np.array_equal(time, np.where(expected_cause > 0, first, 52 - onset))
     assert set(np.unique(cause)) == {0, 1, 2, 3}
+
+
+@pytest.mark.parametrize("n_rep", [1, 3])
+def test_dimension_counts_equal_one_bincount_per_dimension_and_indicator(n_rep):
+    """Several dimensions counted in one joint pass (issue 19) give each dimension's counts
+    exactly: against one weighted bincount per (dimension, indicator), with a one-group
+    dimension, a dimension too large to share a pass, empty groups and (n_rep=3) an empty
+    replicate."""
+    from sim.results.binning import dimension_counts, joint_groups
+
+    rng = np.random.default_rng(7 + n_rep)
+    n, sizes = 4000, [1, 8, 3, 300, 5, 2]
+    replicate = rng.integers(0, max(n_rep - 1, 1), n)  # the last of 3 replicates is empty
+    codes = [rng.integers(0, max(k - 1, 1), n) for k in sizes]  # each last group empty
+    codes[1][::7] = 7  # ... except in dimension 1
+    groups = joint_groups(sizes, n_rep, n)
+    assert sorted(d for g in groups for d in g) == list(range(len(sizes)))
+    assert len(groups) > 1 and max(len(g) for g in groups) > 1  # both kinds of pass
+    indicators = [rng.random(n) < p for p in np.linspace(0.0, 1.0, 11)]
+    indicators.append((rng.random(2 * n) < 0.5)[::2])  # strided
+    got = dimension_counts(replicate, n_rep, codes, sizes, pack(indicators), len(indicators))
+    for d, k in enumerate(sizes):
+        cell = replicate * k + codes[d]
+        assert got[d].shape == (len(indicators), n_rep * k) and got[d].dtype == np.float64
+        for i, a in enumerate(indicators):
+            expected = np.bincount(cell, weights=a, minlength=n_rep * k)
+            assert np.array_equal(got[d][i], expected), (d, i)
+
+
+def test_dimension_counts_of_nobody_are_empty():
+    from sim.results.binning import dimension_counts
+
+    empty = np.zeros(0, dtype=np.int64)
+    got = dimension_counts(empty, 0, [empty, empty], [1, 4], pack([empty.astype(bool)]), 1)
+    assert [g.shape for g in got] == [(1, 0), (1, 0)]
+
+
+def test_bit_counts_count_each_bit_of_every_pattern():
+    from sim.results.binning import bit_counts
+
+    rng = np.random.default_rng(2)
+    counts = rng.integers(0, 1000, (5, 256))
+    for width in (1, 4, 5, 8):
+        expected = np.array([[sum(counts[r, p] for p in range(256) if p >> b & 1)
+                              for b in range(width)] for r in range(5)])
+        assert np.array_equal(bit_counts(counts, width), expected), width

@@ -55,7 +55,7 @@ from sim.engine.categories import (
 )
 from sim.evidence.conversions import working_days_per_week
 from sim.programme.interventions import ever_enrolled
-from sim.results.binning import add_in_order, after_cells, pack, packed_counts
+from sim.results.binning import add_in_order, after_cells, dimension_counts, pack
 from sim.stats.survival import aalen_johansen_arrays
 from sim.vocabulary import (
     DECLINED,
@@ -239,7 +239,9 @@ def grouped_sums(agents: pd.DataFrame, metrics: dict, numerators: dict, n_rep: i
     values among the eligible (0 elsewhere). Each distinct array is summed once per
     dimension, since many metrics share an eligibility (the group summary and the quality
     table); the indicators (booleans) are counted 8 at a time (:mod:`sim.results.binning`:
-    whole numbers, exact in any order), the rest one bincount each in person order."""
+    whole numbers, exact in any order; several dimensions in one pass:
+    :func:`~sim.results.binning.dimension_counts`), the rest one bincount each per
+    dimension, in person order."""
     replicate = agents["replicate"].to_numpy().astype(np.int64)
     arrays = {id(a): a for m, (_, e) in metrics.items() for a in (e, numerators[m])}
     indicators = [a for a in arrays.values() if a.dtype == bool]
@@ -250,15 +252,19 @@ def grouped_sums(agents: pd.DataFrame, metrics: dict, numerators: dict, n_rep: i
         first.setdefault(id(eligible), (metric, 0))
         first.setdefault(id(numerators[metric]), (metric, 1))
     out = {}
-    for dim in SUMMARY_DIMENSIONS:
-        codes, labels = _group_codes(agents, dim)
+    groups = [_group_codes(agents, dim) for dim in SUMMARY_DIMENSIONS]
+    sizes = [len(labels) for _, labels in groups]
+    all_counts = dimension_counts(replicate, n_rep, [codes for codes, _ in groups], sizes,
+                                  packed, len(indicators))
+    for dim, (codes, labels), counts in zip(SUMMARY_DIMENSIONS, groups, all_counts,
+                                            strict=True):
         cells = n_rep * len(labels)
-        cell = replicate * len(labels) + codes
-        counts = packed_counts(cell, cells, packed, len(indicators))
         sums = {id(a): counts[i] for i, a in enumerate(indicators)}
         fractional = {i: a for i, a in arrays.items() if i not in sums}
-        if fractional and prior is not None:
-            cell = after_cells(cell, cells)
+        if fractional:
+            cell = replicate * len(labels) + codes
+            if prior is not None:
+                cell = after_cells(cell, cells)
         for i, a in fractional.items():
             metric, which = first[i]
             sums[i] = (np.bincount(cell, weights=a, minlength=cells) if prior is None
