@@ -174,8 +174,8 @@ def test_first_exit_cause_by_cause_equals_the_stacked_argmin():
     assert set(np.unique(cause)) == {0, 1, 2, 3}
 
 
-@pytest.mark.parametrize("n_rep", [1, 3])
-def test_dimension_counts_equal_one_bincount_per_dimension_and_indicator(n_rep):
+@pytest.mark.parametrize("n_rep,bits", [(1, 6), (3, 6), (1, 8), (2, 3)])
+def test_dimension_counts_equal_one_bincount_per_dimension_and_indicator(n_rep, bits):
     """Several dimensions counted in one joint pass (issue 19) give each dimension's counts
     exactly: against one weighted bincount per (dimension, indicator), with a one-group
     dimension, a dimension too large to share a pass, empty groups and (n_rep=3) an empty
@@ -187,12 +187,13 @@ def test_dimension_counts_equal_one_bincount_per_dimension_and_indicator(n_rep):
     replicate = rng.integers(0, max(n_rep - 1, 1), n)  # the last of 3 replicates is empty
     codes = [rng.integers(0, max(k - 1, 1), n) for k in sizes]  # each last group empty
     codes[1][::7] = 7  # ... except in dimension 1
-    groups = joint_groups(sizes, n_rep, n)
+    groups = joint_groups(sizes, n_rep, n, bits)
     assert sorted(d for g in groups for d in g) == list(range(len(sizes)))
     assert len(groups) > 1 and max(len(g) for g in groups) > 1  # both kinds of pass
     indicators = [rng.random(n) < p for p in np.linspace(0.0, 1.0, 11)]
     indicators.append((rng.random(2 * n) < 0.5)[::2])  # strided
-    got = dimension_counts(replicate, n_rep, codes, sizes, pack(indicators), len(indicators))
+    got = dimension_counts(replicate, n_rep, codes, sizes, pack(indicators, bits),
+                           len(indicators), bits)
     for d, k in enumerate(sizes):
         cell = replicate * k + codes[d]
         assert got[d].shape == (len(indicators), n_rep * k) and got[d].dtype == np.float64
@@ -213,8 +214,37 @@ def test_bit_counts_count_each_bit_of_every_pattern():
     from sim.results.binning import bit_counts
 
     rng = np.random.default_rng(2)
-    counts = rng.integers(0, 1000, (5, 256))
-    for width in (1, 4, 5, 8):
-        expected = np.array([[sum(counts[r, p] for p in range(256) if p >> b & 1)
-                              for b in range(width)] for r in range(5)])
-        assert np.array_equal(bit_counts(counts, width), expected), width
+    for bits, widths in ((8, (1, 4, 5, 8)), (6, (3, 4, 6)), (3, (1, 2, 3)), (1, (1,))):
+        counts = rng.integers(0, 1000, (5, 1 << bits))
+        for width in widths:
+            expected = np.array([[sum(counts[r, p] for p in range(1 << bits) if p >> b & 1)
+                                  for b in range(width)] for r in range(5)])
+            assert np.array_equal(bit_counts(counts, width), expected), (bits, width)
+
+
+@pytest.mark.parametrize("density", [0.0, 0.05, 0.5, 1.0])
+def test_ordered_sums_of_the_nonzero_values_are_the_bincount_to_the_bit(density):
+    """Sums over only the people with a non-zero value (issue 19) equal the bincount over
+    everyone, to the bit, alone and carried on from earlier totals: values whose sums
+    depend on their order, with -0.0 and NaN among them."""
+    from sim.results.binning import add_in_order, after_cells, nonzero_weights, ordered_sums
+
+    rng = np.random.default_rng(int(density * 100))
+    n, cells = 3000, 11
+    cell = rng.integers(0, cells - 1, n)  # the last cell stays empty
+    values = rng.standard_normal(n) * 10.0 ** rng.integers(-8, 9, n)
+    values[rng.random(n) >= density] = 0.0
+    values[rng.random(n) < 0.01] = -0.0
+    if density == 0.5:
+        values[7] = np.nan
+    weights = nonzero_weights(values)
+    assert (weights[0] is None) == (density == 1.0)
+    expected = np.bincount(cell, weights=values, minlength=cells)
+    np.testing.assert_array_equal(ordered_sums(cell, cells, weights), expected)
+    totals = rng.standard_normal(cells) * 1e3
+    expected = add_in_order(totals, after_cells(cell, cells), values)
+    np.testing.assert_array_equal(ordered_sums(cell, cells, weights, totals), expected)
+    if 0 < density < 0.5:  # the order matters for these values
+        assert not np.array_equal(np.bincount(cell[::-1], weights=values[::-1],
+                                              minlength=cells),
+                                  np.bincount(cell, weights=values, minlength=cells))

@@ -21,14 +21,18 @@ from __future__ import annotations
 import numpy as np
 
 BITS = 8  # indicators per packed byte
+# indicators per byte in a joint pass (:func:`dimension_counts`): fewer patterns keep a run
+# of dimensions' joint cells few; 6 was fastest at 10 x 10,000 and at 1M people (issue 19)
+JOINT_BITS = 6
 
 
-def pack(indicators: list[np.ndarray]) -> list[np.ndarray]:
-    """The indicators (boolean arrays of one length) as bytes, 8 to a byte, in order."""
+def pack(indicators: list[np.ndarray], bits: int = BITS) -> list[np.ndarray]:
+    """The indicators (boolean arrays of one length) as bytes, ``bits`` (<= 8) to a byte,
+    in order."""
     out = []
-    for lo in range(0, len(indicators), BITS):
+    for lo in range(0, len(indicators), bits):
         byte = np.zeros(len(indicators[lo]), dtype=np.uint8)
-        for b, a in enumerate(indicators[lo:lo + BITS]):
+        for b, a in enumerate(indicators[lo:lo + bits]):
             byte |= a.view(np.uint8) << np.uint8(b)
         out.append(byte)
     return out
@@ -48,32 +52,38 @@ def packed_counts(cell: np.ndarray, cells: int, packed: list[np.ndarray],
     return out
 
 
-# NIBBLE_TABLE[p, b]: whether the 4-bit pattern p has bit b set
-NIBBLE_TABLE = ((np.arange(16)[:, None] >> np.arange(4)) & 1).astype(np.int64)
+def _bit_table(bits: int) -> np.ndarray:
+    """``[2^bits, bits]``: whether pattern p has bit b set."""
+    return (np.arange(1 << bits)[:, None] >> np.arange(bits)) & 1
 
 
 def bit_counts(counts: np.ndarray, width: int) -> np.ndarray:
-    """``[rows, width]``: from ``counts[rows, 256]`` (people per bit pattern), the people
-    with each of the low ``width`` bits set. The patterns are summed by half-byte first
-    (two passes over ``counts``, then a 16-row product, not a 256-row one: issue 19);
-    whole numbers, so the same counts as any other order."""
-    nibbles = counts.reshape(len(counts), 16, 16)  # [row, high half, low half]
-    low = nibbles.sum(axis=1) @ NIBBLE_TABLE
-    if width <= 4:
+    """``[rows, width]``: from ``counts[rows, 2^bits]`` (people per bit pattern), the people
+    with each of the low ``width`` bits set. The patterns are summed over each half of the
+    bits first (two passes over ``counts``, then products with 2^(bits/2)-row tables, not
+    one 2^bits-row product: issue 19); whole numbers, so the same counts as in any order."""
+    bits = counts.shape[1].bit_length() - 1
+    low_bits = bits // 2
+    halves = counts.reshape(len(counts), 1 << (bits - low_bits), 1 << low_bits)
+    low = halves.sum(axis=1) @ _bit_table(low_bits)  # [row, high half, low half]
+    if width <= low_bits:
         return low[:, :width]
-    return np.concatenate([low, (nibbles.sum(axis=2) @ NIBBLE_TABLE)[:, :width - 4]], axis=1)
+    high = halves.sum(axis=2) @ _bit_table(bits - low_bits)
+    return np.concatenate([low, high[:, :width - low_bits]], axis=1)
 
 
-def joint_groups(sizes: list[int], n_rep: int, people: int) -> list[list[int]]:
+def joint_groups(sizes: list[int], n_rep: int, people: int,
+                 bits: int = JOINT_BITS) -> list[list[int]]:
     """The dimensions (indices into ``sizes``, their group counts) in runs whose joint
-    cells, times the replicates and the 256 bit patterns, stay under a budget of about
-    twice the people (at least 2^16): one ``np.bincount`` per run and packed byte counts
-    every dimension of the run at once (:func:`dimension_counts`)."""
-    budget = max(2 * people, 1 << 16)
+    cells, times the replicates and the 2^bits patterns, stay under a quarter of the
+    people (at least 2^12): one ``np.bincount`` per run and packed byte counts every
+    dimension of the run at once (:func:`dimension_counts`). Larger runs cost more in
+    summing their cells than they save in passes over the people (measured, issue 19)."""
+    budget = max(people // 4, 1 << 12)
     groups: list[list[int]] = [[]]
     joint = 1
     for d, k in enumerate(sizes):
-        if groups[-1] and (max(n_rep, 1) * joint * k) << BITS > budget:
+        if groups[-1] and (max(n_rep, 1) * joint * k) << bits > budget:
             groups.append([])
             joint = 1
         groups[-1].append(d)
@@ -82,13 +92,12 @@ def joint_groups(sizes: list[int], n_rep: int, people: int) -> list[list[int]]:
 
 
 def dimension_counts(replicate: np.ndarray, n_rep: int, codes: list[np.ndarray],
-                     sizes: list[int], packed: list[np.ndarray],
-                     n_indicators: int) -> list[np.ndarray]:
+                     sizes: list[int], packed: list[np.ndarray], n_indicators: int,
+                     bits: int = JOINT_BITS) -> list[np.ndarray]:
     """For each dimension ``d`` (per-person group ``codes[d]`` in ``0..sizes[d]-1``), the
     counts ``[n_indicators, n_rep * sizes[d]]`` (float64, indexed ``replicate *
-    sizes[d] + code``) of each packed indicator: the same values as
-    :func:`packed_counts` of that dimension's cells, and so as one weighted
-    ``np.bincount`` per indicator and dimension.
+    sizes[d] + code``) of each indicator packed ``bits`` to a byte (:func:`pack`): the
+    same values as one weighted ``np.bincount`` per indicator and dimension.
 
     Several dimensions are counted in one pass (:func:`joint_groups`): each person's
     joint cell (replicate and the codes of a run of dimensions) and bit pattern are
@@ -96,22 +105,50 @@ def dimension_counts(replicate: np.ndarray, n_rep: int, codes: list[np.ndarray],
     other dimensions of the run (issue 19: 12 passes over the people per packed byte
     became 2-5). Counts are whole numbers, so the sums are exact in any order."""
     out = [np.empty((n_indicators, n_rep * k)) for k in sizes]
-    for group in joint_groups(sizes, n_rep, len(replicate)):
+    for group in joint_groups(sizes, n_rep, len(replicate), bits):
         shape = (n_rep, *(sizes[d] for d in group))
         key = replicate.astype(np.int64)
         for d in group:
             key *= sizes[d]
             key += codes[d]
-        key <<= BITS
+        key <<= bits
+        cell = np.empty_like(key)
         for i, byte in enumerate(packed):
-            width = min(BITS, n_indicators - i * BITS)
-            counts = np.bincount(key | byte, minlength=int(np.prod(shape)) << BITS)
-            bits = bit_counts(counts.reshape(-1, 1 << BITS), width).reshape(*shape, width)
+            width = min(bits, n_indicators - i * bits)
+            np.bitwise_or(key, byte, out=cell)
+            counts = np.bincount(cell, minlength=int(np.prod(shape)) << bits)
+            found = bit_counts(counts.reshape(-1, 1 << bits), width).reshape(*shape, width)
             for j, d in enumerate(group):
                 other = tuple(a for a in range(1, len(shape)) if a != j + 1)
-                part = bits.sum(axis=other) if other else bits
-                out[d][i * BITS:i * BITS + width] = part.reshape(-1, width).T
+                part = found.sum(axis=other) if other else found
+                out[d][i * bits:i * bits + width] = part.reshape(-1, width).T
     return out
+
+
+def nonzero_weights(values: np.ndarray, dense: float = 2 / 3):
+    """``(index, values[index])``: the people whose value is not zero, when they are under
+    ``dense`` of them; ``(None, values)`` otherwise. Leaving zeros out of a bincount
+    changes no sum to the bit: a running sum starts at +0.0 and adding +0.0 or -0.0 to it
+    leaves it as it was (:func:`ordered_sums`)."""
+    if np.count_nonzero(values) >= dense * values.size:
+        return None, values
+    index = np.flatnonzero(values)
+    return index, values[index]
+
+
+def ordered_sums(cell: np.ndarray, cells: int, weights: tuple,
+                 totals: np.ndarray | None = None) -> np.ndarray:
+    """``np.bincount(cell, weights=values, minlength=cells)`` for ``weights`` = ``(index,
+    values)`` of :func:`nonzero_weights` (only the people in ``index``, if not None: the
+    same sums, issue 19: the quality table's QALYs lost while inactive are 0 for most
+    people), or with ``totals`` those plus the values added one person at a time, in
+    order (:func:`add_in_order`)."""
+    index, values = weights
+    if index is not None:
+        cell = cell[index]
+    if totals is None:
+        return np.bincount(cell, weights=values, minlength=cells)
+    return add_in_order(totals, after_cells(cell, cells), values)
 
 
 def after_cells(cell: np.ndarray, cells: int) -> np.ndarray:

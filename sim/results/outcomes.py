@@ -55,7 +55,13 @@ from sim.engine.categories import (
 )
 from sim.evidence.conversions import working_days_per_week
 from sim.programme.interventions import ever_enrolled
-from sim.results.binning import add_in_order, after_cells, dimension_counts, pack
+from sim.results.binning import (
+    JOINT_BITS,
+    dimension_counts,
+    nonzero_weights,
+    ordered_sums,
+    pack,
+)
 from sim.stats.survival import aalen_johansen_arrays
 from sim.vocabulary import (
     DECLINED,
@@ -238,19 +244,21 @@ def grouped_sums(agents: pd.DataFrame, metrics: dict, numerators: dict, n_rep: i
     ``metrics`` maps a name to ``(values, eligible)`` and ``numerators`` a name to the
     values among the eligible (0 elsewhere). Each distinct array is summed once per
     dimension, since many metrics share an eligibility (the group summary and the quality
-    table); the indicators (booleans) are counted 8 at a time (:mod:`sim.results.binning`:
+    table); the indicators (booleans) are counted 6 at a time (:mod:`sim.results.binning`:
     whole numbers, exact in any order; several dimensions in one pass:
     :func:`~sim.results.binning.dimension_counts`), the rest one bincount each per
-    dimension, in person order."""
+    dimension, in person order (of the people whose value is not 0:
+    :func:`~sim.results.binning.ordered_sums`)."""
     replicate = agents["replicate"].to_numpy().astype(np.int64)
     arrays = {id(a): a for m, (_, e) in metrics.items() for a in (e, numerators[m])}
     indicators = [a for a in arrays.values() if a.dtype == bool]
-    packed = pack(indicators)
+    packed = pack(indicators, JOINT_BITS)
     # a metric whose sums continue each fractional array's running sums (its first one)
     first = {}
     for metric, (_, eligible) in metrics.items():
         first.setdefault(id(eligible), (metric, 0))
         first.setdefault(id(numerators[metric]), (metric, 1))
+    fractional = {i: nonzero_weights(a) for i, a in arrays.items() if a.dtype != bool}
     out = {}
     groups = [_group_codes(agents, dim) for dim in SUMMARY_DIMENSIONS]
     sizes = [len(labels) for _, labels in groups]
@@ -260,15 +268,12 @@ def grouped_sums(agents: pd.DataFrame, metrics: dict, numerators: dict, n_rep: i
                                             strict=True):
         cells = n_rep * len(labels)
         sums = {id(a): counts[i] for i, a in enumerate(indicators)}
-        fractional = {i: a for i, a in arrays.items() if i not in sums}
         if fractional:
             cell = replicate * len(labels) + codes
-            if prior is not None:
-                cell = after_cells(cell, cells)
-        for i, a in fractional.items():
+        for i, weights in fractional.items():
             metric, which = first[i]
-            sums[i] = (np.bincount(cell, weights=a, minlength=cells) if prior is None
-                       else add_in_order(prior[dim, metric][which], cell, a))
+            sums[i] = ordered_sums(cell, cells, weights,
+                                   None if prior is None else prior[dim, metric][which])
         for metric, (_, eligible) in metrics.items():
             n, total = sums[id(eligible)], sums[id(numerators[metric])]
             if prior is not None:  # whole numbers: their sums add up exactly
