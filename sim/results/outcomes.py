@@ -288,20 +288,31 @@ def grouped_sums(agents: pd.DataFrame, metrics: dict, numerators: dict, n_rep: i
 
 def mean_columns(agents: pd.DataFrame, sums: dict, n_rep: int) -> dict[str, list]:
     """The :func:`grouped_sums` as lists of column parts (replicate, dimension, group,
-    metric, value = sum / n, n), dimension by dimension; groups with no eligible person
-    are left out. ``agents`` (any rows of the table) gives the groups' labels."""
+    metric, value = sum / n, n; the text columns as object arrays of ``str``), dimension by
+    dimension and metric by metric; groups with no eligible person are left out.
+    ``agents`` (any rows of the table) gives the groups' labels. Each run of one
+    dimension's metrics is one part (issue 19: not a list of labels built per metric)."""
     cols: dict[str, list] = {"replicate": [], "dimension": [], "group": [], "metric": [],
                              "value": [], "n": []}
-    labels = {dim: _group_codes(agents.iloc[:0], dim)[1] for dim in SUMMARY_DIMENSIONS}
+    labels = {dim: np.array([str(x) for x in _group_codes(agents.iloc[:0], dim)[1]],
+                            dtype=object) for dim in SUMMARY_DIMENSIONS}
+    runs: list[tuple[str, list]] = []  # (dimension, [(metric, n, total)]) in order
     for (dim, metric), (n, total) in sums.items():
+        if not runs or runs[-1][0] != dim:
+            runs.append((dim, []))
+        runs[-1][1].append((metric, n, total))
+    for dim, run in runs:
         k = len(labels[dim])
-        idx = np.flatnonzero(n > 0)
+        n = np.stack([x[1] for x in run]).ravel()
+        total = np.stack([x[2] for x in run]).ravel()
+        flat = np.flatnonzero(n > 0)  # metric by metric, then replicate x group
+        row, idx = np.divmod(flat, n.size // len(run))
         cols["replicate"].append(idx // k)
-        cols["dimension"].append([dim] * idx.size)
-        cols["group"].append([str(labels[dim][g]) for g in idx % k])
-        cols["metric"].append([metric] * idx.size)
-        cols["value"].append(total[idx] / n[idx])
-        cols["n"].append(n[idx].astype(np.int64))
+        cols["dimension"].append(np.full(flat.size, dim, dtype=object))
+        cols["group"].append(labels[dim][idx % k])
+        cols["metric"].append(np.array([x[0] for x in run], dtype=object)[row])
+        cols["value"].append(total[flat] / n[flat])
+        cols["n"].append(n[flat].astype(np.int64))
     return cols
 
 
@@ -331,12 +342,9 @@ def group_summary(agents: pd.DataFrame, cfg: dict) -> pd.DataFrame:
                        cfg["outcomes"]["snapshot_weeks"], cfg["outcomes"]["sustained_weeks"])
     numerators = {m: _numerator(num, eligible) for m, (num, eligible) in metrics.items()}
     cols = grouped_means(agents, metrics, numerators)
-    out = {}
-    for name, parts in cols.items():
-        if name in ("dimension", "group", "metric"):
-            out[name] = np.array([x for part in parts for x in part], dtype=object)
-        else:
-            out[name] = np.concatenate(parts) if parts else np.zeros(0)
+    out = {name: np.concatenate(parts) if parts else
+           np.zeros(0, dtype=object if name in ("dimension", "group", "metric") else float)
+           for name, parts in cols.items()}
     return pd.DataFrame(out)
 
 

@@ -164,7 +164,7 @@ def quality_table(agents: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     # one frame from whole columns (not a frame per metric and a concat: 0.5 s at 600k);
     # the text columns as strings, as the per-metric frames inferred them
     return pd.DataFrame({
-        name: (pd.array([x for part in parts for x in part], dtype=TEXT_DTYPE)
+        name: (pd.array(np.concatenate(parts), dtype=TEXT_DTYPE)
                if name in ("dimension", "group", "metric") else np.concatenate(parts))
         for name, parts in cols.items()})
 
