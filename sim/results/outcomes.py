@@ -526,43 +526,45 @@ def competing_risks_table(agents: pd.DataFrame, cfg: dict, level: float = 0.95
     horizon = int(cfg["horizon_weeks"])
     time, cause, mask = first_exit(agents, horizon)
     weeks = np.arange(horizon + 1)
-    cols = {k: [] for k in ("dimension", "group", "cause", "cif", "low", "high", "n_risk",
-                            "n")}
+    span = int(time.max()) + 1 if time.size else 1
+    cols = {k: [] for k in ("cif", "low", "high", "n_risk")}
+    curves = []  # (dimension, group, cause, n) of each curve, in order
     for dim in CURVE_DIMENSIONS:
         # the codes of the people with an onset (no copy of the whole table: issue 19)
         codes, labels = _group_codes(agents, dim)
-        codes = codes[mask]
+        # people per (group, time, cause), every group in one pass (issue 19: a pass per
+        # group); a group's non-zero counts are the (time, cause) pairs of its people
+        counts = np.bincount((codes[mask] * span + time) * 4 + cause,
+                             minlength=len(labels) * span * 4).reshape(len(labels), -1)
         for j, label in enumerate(labels):
-            sel = codes == j
-            n = int(sel.sum())
-            if n == 0:
+            row = counts[j]
+            uniq = np.flatnonzero(row)
+            if uniq.size == 0:
                 continue
-            counts = np.bincount(time[sel] * 4 + cause[sel])
-            uniq = np.flatnonzero(counts)
+            n = int(row.sum())
             t, _, by_cause = aalen_johansen_arrays(uniq // 4, uniq % 4, causes=[1, 2, 3],
-                                                   weights=counts[uniq], level=level)
+                                                   weights=row[uniq], level=level)
+            # value at week w = estimate at the last observed time <= w (0 before any)
+            pos = np.searchsorted(t, weeks, side="right") - 1
+            nxt = np.searchsorted(t, weeks, side="left")  # at risk: next observed time
             for k, name in enumerate(CAUSES, start=1):
                 c = by_cause[k]
-                # value at week w = estimate at the last observed time <= w (0 before any)
-                pos = np.searchsorted(t, weeks, side="right") - 1
-                nxt = np.searchsorted(t, weeks, side="left")  # at risk: next observed time
                 for col in ("cif", "low", "high"):
                     v = c[col]
                     cols[col].append(np.where(pos >= 0, v[np.maximum(pos, 0)], 0.0))
                 risk = c["n_risk"]
                 cols["n_risk"].append(np.where(nxt < len(t), risk[np.minimum(nxt, len(t) - 1)],
                                                0.0).astype(np.int64))
-                cols["dimension"].append(np.full(len(weeks), dim, dtype=object))
-                cols["group"].append(np.full(len(weeks), str(label), dtype=object))
-                cols["cause"].append(np.full(len(weeks), name, dtype=object))
-                cols["n"].append(np.full(len(weeks), n, dtype=np.int64))
+                curves.append((dim, str(label), name, n))
     n_curves = len(cols["cif"])
     if n_curves == 0:  # nobody had an absence in the observation window
         return pd.DataFrame(columns=["dimension", "group", "cause", "week", "cif", "low",
                                      "high", "n_risk", "n"])
-    out = {k: np.concatenate(v) for k, v in cols.items() if k not in ("cif",)}
+    out = {k: np.concatenate(v) for k, v in cols.items()}
+    text = {k: np.repeat(np.array([c[i] for c in curves], dtype=object), len(weeks))
+            for i, k in enumerate(("dimension", "group", "cause"))}
     return pd.DataFrame({
-        "dimension": out["dimension"], "group": out["group"], "cause": out["cause"],
-        "week": np.tile(weeks, n_curves), "cif": np.concatenate(cols["cif"]),
-        "low": out["low"], "high": out["high"], "n_risk": out["n_risk"], "n": out["n"],
+        **text, "week": np.tile(weeks, n_curves), "cif": out["cif"], "low": out["low"],
+        "high": out["high"], "n_risk": out["n_risk"],
+        "n": np.repeat(np.array([c[3] for c in curves], dtype=np.int64), len(weeks)),
     })
