@@ -408,33 +408,46 @@ def rtw_curve(agents: pd.DataFrame, by: str, weeks: int) -> pd.DataFrame:
 
 
 def programme_table(model) -> pd.DataFrame:
-    """One row per component: the hazard ratios used (after conversion), use and cost."""
+    """One row per component: the hazard ratios used (after conversion), use and cost.
+
+    Each component's people are counted per (replicate, status) in one bincount, and its
+    waits and weeks summed per replicate (issue 19: not a mask per replicate); the waits
+    and weeks are whole numbers, so the sums and means are those of the masked arrays."""
     prog = model.programme
     rows = []
     spec = model.cfg["programme"]["components"] or {}
     resolved = model.resolved_effects
+    n_rep = model.replicates
+    replicate = np.asarray(model.people.replicate).astype(np.int64)
+    people = np.bincount(replicate, minlength=n_rep)
+    n_status = len(STATUS_NAMES)
     for k, comp in enumerate(prog.components):
         status = prog.status[k]
+        by_status = np.bincount(replicate * n_status + status,
+                                minlength=n_rep * n_status).reshape(n_rep, n_status)
         started = np.isin(status, STARTED)
-        for rep in range(model.replicates):
-            in_rep = model.people.replicate == rep
+        n_started = by_status[:, list(STARTED)].sum(axis=1)
+        waits = np.bincount(replicate[started], weights=prog.wait_weeks[k][started],
+                            minlength=n_rep)
+        weeks = np.bincount(replicate, weights=prog.weeks_enrolled[k],
+                            minlength=n_rep).astype(np.int64)
+        for rep in range(n_rep):
             row = {
                 "replicate": rep,
                 "component": comp.key,
                 "label": comp.label,
                 "domain": comp.domain,
-                "referred_or_waiting": int((status[in_rep] != NEVER).sum()),
-                "started": int(started[in_rep].sum()),
-                "completed": int((status[in_rep] == FINISHED).sum()),
-                "dropped": int((status[in_rep] == DROPPED).sum()),
-                "left_waiting_list": int((status[in_rep] == LEFT_LIST).sum()),
-                "declined": int((status[in_rep] == DECLINED).sum()),
-                "mean_wait_weeks": float(prog.wait_weeks[k][in_rep & started].mean())
-                if (in_rep & started).any() else 0.0,
-                "participant_weeks": int(prog.weeks_enrolled[k][in_rep].sum()),
-                "variable_cost_gbp": float(
-                    comp.cost_per_participant * started[in_rep].sum()
-                    + comp.cost_per_week * prog.weeks_enrolled[k][in_rep].sum()),
+                "referred_or_waiting": int(people[rep] - by_status[rep, NEVER]),
+                "started": int(n_started[rep]),
+                "completed": int(by_status[rep, FINISHED]),
+                "dropped": int(by_status[rep, DROPPED]),
+                "left_waiting_list": int(by_status[rep, LEFT_LIST]),
+                "declined": int(by_status[rep, DECLINED]),
+                "mean_wait_weeks": float(waits[rep] / n_started[rep])
+                if n_started[rep] > 0 else 0.0,
+                "participant_weeks": int(weeks[rep]),
+                "variable_cost_gbp": float(comp.cost_per_participant * n_started[rep]
+                                           + comp.cost_per_week * weeks[rep]),
                 "fixed_cost_gbp": comp.cost_fixed_per_week * model.horizon,
             }
             for effect_key, value in resolved.get(comp.key, {}).items():
