@@ -69,3 +69,56 @@ def test_competing_risks_table_is_the_per_person_estimate_of_each_group():
     assert set(expected["group"]) < {str(x) for d in CURVE_DIMENSIONS
                                      for x in _group_codes(agents, d)[1]}  # empty groups
     pd.testing.assert_frame_equal(table, expected, check_exact=True)
+
+
+def test_value_counts_equal_one_bincount_per_dimension():
+    from sim.results.binning import joint_groups, value_counts
+
+    rng = np.random.default_rng(4)
+    n, n_rep, sizes, n_values = 5000, 3, [1, 5, 8, 8, 300], 54
+    replicate = rng.integers(0, n_rep - 1, n)  # the last replicate is empty
+    codes = [rng.integers(0, max(k - 1, 1), n) for k in sizes]  # so is each last group
+    values = rng.integers(0, n_values - 1, n)
+    groups = joint_groups(sizes, n_rep, n, 6)
+    assert len(groups) > 1 and max(len(g) for g in groups) > 1  # both kinds of pass
+    got = value_counts(replicate, n_rep, codes, sizes, values, n_values)
+    for d, k in enumerate(sizes):
+        expected = np.bincount((replicate * k + codes[d]) * n_values + values,
+                               minlength=n_rep * k * n_values).reshape(n_rep * k, n_values)
+        assert got[d].dtype == np.int64
+        np.testing.assert_array_equal(got[d], expected)
+
+
+def test_rtw_curve_table_is_one_bincount_per_dimension():
+    """The RTW curves (counted in joint passes, issue 19) against the plain per-dimension
+    counts: people followed 52 weeks per group, returned by each week."""
+    from sim.results.outcomes import CURVE_DIMENSIONS, _group_codes, rtw_curve_table
+
+    rng = np.random.default_rng(8)
+    agents = _curve_agents(rng, 4000)
+    rtw = np.where(rng.random(len(agents)) < 0.7, rng.integers(0, 70, len(agents)), -1)
+    agents["weeks_to_rtw"] = rtw.astype(np.int16)
+    horizon = 80
+    table = rtw_curve_table(agents, {"horizon_weeks": horizon})
+    onset = agents["first_onset"].to_numpy()
+    followed = (onset >= 0) & (onset + 52 <= horizon)
+    replicate = agents["replicate"].to_numpy()[followed].astype(np.int64)
+    r = rtw[followed]
+    frames = []
+    for dim in CURVE_DIMENSIONS:
+        codes, labels = _group_codes(agents, dim)
+        k = len(labels)
+        cell = replicate * k + codes[followed]
+        n = np.bincount(cell, minlength=2 * k)
+        hit = (r >= 0) & (r <= 52)
+        hist = np.bincount(cell[hit] * 53 + r[hit], minlength=2 * k * 53).reshape(2 * k, 53)
+        keep = np.flatnonzero(n > 0)
+        frames.append(pd.DataFrame({
+            "replicate": np.repeat(keep // k, 53), "dimension": dim,
+            "group": np.repeat([str(labels[j]) for j in keep % k], 53),
+            "week": np.tile(np.arange(53), len(keep)),
+            "returned": np.cumsum(hist, axis=1)[keep].ravel(),
+            "n": np.repeat(n[keep], 53)}))
+    expected = pd.concat(frames, ignore_index=True)
+    assert len(expected) < 53 * 2 * (1 + 5 + len(ETHNICITIES) + len(CONDITIONS))  # empty
+    pd.testing.assert_frame_equal(table, expected, check_exact=True)

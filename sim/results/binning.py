@@ -125,6 +125,31 @@ def dimension_counts(replicate: np.ndarray, n_rep: int, codes: list[np.ndarray],
     return out
 
 
+def value_counts(replicate: np.ndarray, n_rep: int, codes: list[np.ndarray],
+                 sizes: list[int], values: np.ndarray, n_values: int) -> list[np.ndarray]:
+    """For each dimension ``d``, the people per (replicate, group, value): int64
+    ``[n_rep * sizes[d], n_values]`` (row ``replicate * sizes[d] + code``), for
+    per-person ``values`` in ``0..n_values-1``. A run of dimensions is counted in one
+    bincount of joint cells (:func:`joint_groups`) and each dimension's counts are sums
+    over the others: whole numbers, the same as one bincount per dimension."""
+    bits = max(1, (n_values - 1).bit_length())
+    out: list[np.ndarray] = [np.zeros((0, n_values), dtype=np.int64)] * len(sizes)
+    for group in joint_groups(sizes, n_rep, len(replicate), bits):
+        shape = (n_rep, *(sizes[d] for d in group))
+        key = replicate.astype(np.int64)
+        for d in group:
+            key *= sizes[d]
+            key += codes[d]
+        key *= n_values
+        key += values
+        counts = np.bincount(key, minlength=int(np.prod(shape)) * n_values)
+        counts = counts.reshape(*shape, n_values)
+        for j, d in enumerate(group):
+            other = tuple(a for a in range(1, len(shape)) if a != j + 1)
+            out[d] = (counts.sum(axis=other) if other else counts).reshape(-1, n_values)
+    return out
+
+
 def nonzero_weights(values: np.ndarray, dense: float = 2 / 3):
     """``(index, values[index])``: the people whose value is not zero, when they are under
     ``dense`` of them; ``(None, values)`` otherwise. Leaving zeros out of a bincount

@@ -61,6 +61,7 @@ from sim.results.binning import (
     nonzero_weights,
     ordered_sums,
     pack,
+    value_counts,
 )
 from sim.stats.survival import aalen_johansen_arrays
 from sim.vocabulary import (
@@ -421,13 +422,13 @@ def programme_table(model) -> pd.DataFrame:
     replicate = np.asarray(model.people.replicate).astype(np.int64)
     people = np.bincount(replicate, minlength=n_rep)
     n_status = len(STATUS_NAMES)
+    started_status = np.isin(np.arange(n_status), STARTED)  # by status code
     for k, comp in enumerate(prog.components):
         status = prog.status[k]
         by_status = np.bincount(replicate * n_status + status,
                                 minlength=n_rep * n_status).reshape(n_rep, n_status)
-        started = np.isin(status, STARTED)
         n_started = by_status[:, list(STARTED)].sum(axis=1)
-        waits = np.bincount(replicate[started], weights=prog.wait_weeks[k][started],
+        waits = np.bincount(replicate, weights=prog.wait_weeks[k] * started_status[status],
                             minlength=n_rep)
         weeks = np.bincount(replicate, weights=prog.weeks_enrolled[k],
                             minlength=n_rep).astype(np.int64)
@@ -478,17 +479,17 @@ def rtw_curve_table(agents: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     rtw = agents["weeks_to_rtw"].to_numpy()[followed].astype(np.int64)
     replicate = agents["replicate"].to_numpy()[followed].astype(np.int64)
     n_rep = replicates(agents)
+    # the week of return, or weeks + 1 for people not back by then; every dimension's
+    # people per (replicate, group, week) in a few joint passes (issue 19: whole numbers)
+    week = np.where((rtw >= 0) & (rtw <= weeks), rtw, weeks + 1)
+    groups = [_group_codes(agents, dim) for dim in CURVE_DIMENSIONS]
+    counts = value_counts(replicate, n_rep, [codes[followed] for codes, _ in groups],
+                          [len(labels) for _, labels in groups], week, weeks + 2)
     frames = []
-    for dim in CURVE_DIMENSIONS:
-        codes, labels = _group_codes(agents, dim)  # no copy of the whole table (issue 19)
-        codes = codes[followed]
+    for dim, (_, labels), hist in zip(CURVE_DIMENSIONS, groups, counts, strict=True):
         k = len(labels)
-        cell = replicate * k + codes
-        n = np.bincount(cell, minlength=n_rep * k)
-        hit = (rtw >= 0) & (rtw <= weeks)
-        hist = np.bincount(cell[hit] * (weeks + 1) + rtw[hit],
-                           minlength=n_rep * k * (weeks + 1)).reshape(n_rep * k, weeks + 1)
-        cum = np.cumsum(hist, axis=1)
+        n = hist.sum(axis=1)
+        cum = np.cumsum(hist[:, :weeks + 1], axis=1)
         keep = np.flatnonzero(n > 0)
         frames.append(pd.DataFrame({
             "replicate": np.repeat(keep // k, weeks + 1),
