@@ -224,27 +224,33 @@ def test_bit_counts_count_each_bit_of_every_pattern():
 
 @pytest.mark.parametrize("density", [0.0, 0.05, 0.5, 1.0])
 def test_ordered_sums_of_the_nonzero_values_are_the_bincount_to_the_bit(density):
-    """Sums over only the people with a non-zero value (issue 19) equal the bincount over
-    everyone, to the bit, alone and carried on from earlier totals: values whose sums
-    depend on their order, with -0.0 and NaN among them."""
-    from sim.results.binning import add_in_order, after_cells, nonzero_weights, ordered_sums
+    """OrderedSums (only the people with a non-zero value; running sums from buffers, issue
+    19) equal the bincount over everyone and add_in_order, to the bit, dimension after
+    dimension: values whose sums depend on their order, with -0.0 and NaN among them."""
+    from sim.results.binning import OrderedSums, add_in_order, after_cells, nonzero_weights
 
     rng = np.random.default_rng(int(density * 100))
-    n, cells = 3000, 11
-    cell = rng.integers(0, cells - 1, n)  # the last cell stays empty
-    values = rng.standard_normal(n) * 10.0 ** rng.integers(-8, 9, n)
-    values[rng.random(n) >= density] = 0.0
-    values[rng.random(n) < 0.01] = -0.0
+    n = 3000
+    arrays = {}
+    for key in range(3):
+        values = rng.standard_normal(n) * 10.0 ** rng.integers(-8, 9, n)
+        values[rng.random(n) >= (density if key else 1.0)] = 0.0  # array 0 dense
+        values[rng.random(n) < 0.01] = -0.0
+        arrays[key] = values
     if density == 0.5:
-        values[7] = np.nan
-    weights = nonzero_weights(values)
-    assert (weights[0] is None) == (density == 1.0)
-    expected = np.bincount(cell, weights=values, minlength=cells)
-    np.testing.assert_array_equal(ordered_sums(cell, cells, weights), expected)
-    totals = rng.standard_normal(cells) * 1e3
-    expected = add_in_order(totals, after_cells(cell, cells), values)
-    np.testing.assert_array_equal(ordered_sums(cell, cells, weights, totals), expected)
+        arrays[1][7] = np.nan
+    assert (nonzero_weights(arrays[1])[0] is None) == (density == 1.0)
+    plain, running = OrderedSums(arrays, 40, False), OrderedSums(arrays, 40, True)
+    for cells in (11, 40, 3, 11):  # dimensions of different sizes (the last cell empty)
+        cell = rng.integers(0, cells - 1, n)
+        for key, values in arrays.items():
+            expected = np.bincount(cell, weights=values, minlength=cells)
+            np.testing.assert_array_equal(plain.sums(key, cell, cells), expected)
+            totals = rng.standard_normal(cells) * 1e3
+            expected = add_in_order(totals, after_cells(cell, cells), values)
+            np.testing.assert_array_equal(running.sums(key, cell, cells, totals), expected)
     if 0 < density < 0.5:  # the order matters for these values
+        values = arrays[1]
         assert not np.array_equal(np.bincount(cell[::-1], weights=values[::-1],
                                               minlength=cells),
                                   np.bincount(cell, weights=values, minlength=cells))

@@ -57,9 +57,8 @@ from sim.evidence.conversions import working_days_per_week
 from sim.programme.interventions import ever_enrolled
 from sim.results.binning import (
     JOINT_BITS,
+    OrderedSums,
     dimension_counts,
-    nonzero_weights,
-    ordered_sums,
     pack,
     value_counts,
 )
@@ -249,7 +248,7 @@ def grouped_sums(agents: pd.DataFrame, metrics: dict, numerators: dict, n_rep: i
     whole numbers, exact in any order; several dimensions in one pass:
     :func:`~sim.results.binning.dimension_counts`), the rest one bincount each per
     dimension, in person order (of the people whose value is not 0:
-    :func:`~sim.results.binning.ordered_sums`)."""
+    :class:`~sim.results.binning.OrderedSums`)."""
     replicate = agents["replicate"].to_numpy().astype(np.int64)
     arrays = {id(a): a for m, (_, e) in metrics.items() for a in (e, numerators[m])}
     indicators = [a for a in arrays.values() if a.dtype == bool]
@@ -259,22 +258,22 @@ def grouped_sums(agents: pd.DataFrame, metrics: dict, numerators: dict, n_rep: i
     for metric, (_, eligible) in metrics.items():
         first.setdefault(id(eligible), (metric, 0))
         first.setdefault(id(numerators[metric]), (metric, 1))
-    fractional = {i: nonzero_weights(a) for i, a in arrays.items() if a.dtype != bool}
     out = {}
     groups = [_group_codes(agents, dim) for dim in SUMMARY_DIMENSIONS]
     sizes = [len(labels) for _, labels in groups]
+    fractional = OrderedSums({i: a for i, a in arrays.items() if a.dtype != bool},
+                             n_rep * max(sizes), prior is not None)
     all_counts = dimension_counts(replicate, n_rep, [codes for codes, _ in groups], sizes,
                                   packed, len(indicators))
     for dim, (codes, labels), counts in zip(SUMMARY_DIMENSIONS, groups, all_counts,
                                             strict=True):
         cells = n_rep * len(labels)
         sums = {id(a): counts[i] for i, a in enumerate(indicators)}
-        if fractional:
-            cell = replicate * len(labels) + codes
-        for i, weights in fractional.items():
+        cell = replicate * len(labels) + codes
+        for i in [i for i in arrays if i not in sums]:  # the fractional ones
             metric, which = first[i]
-            sums[i] = ordered_sums(cell, cells, weights,
-                                   None if prior is None else prior[dim, metric][which])
+            sums[i] = fractional.sums(i, cell, cells,
+                                      None if prior is None else prior[dim, metric][which])
         for metric, (_, eligible) in metrics.items():
             n, total = sums[id(eligible)], sums[id(numerators[metric])]
             if prior is not None:  # whole numbers: their sums add up exactly
