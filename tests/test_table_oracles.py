@@ -122,3 +122,32 @@ def test_rtw_curve_table_is_one_bincount_per_dimension():
     expected = pd.concat(frames, ignore_index=True)
     assert len(expected) < 53 * 2 * (1 + 5 + len(ETHNICITIES) + len(CONDITIONS))  # empty
     pd.testing.assert_frame_equal(table, expected, check_exact=True)
+
+
+def test_replicate_rows_are_each_replicates_rows_in_order():
+    """per_replicate reads each replicate's rows as slices of columns read once (issue 19),
+    or, when the table is not sorted by replicate, from groupby: either way the rows, in
+    order, of ``agents[agents.replicate == r]``, category columns as codes and labels."""
+    from sim.results.calibration_stats import replicate_rows
+
+    rng = np.random.default_rng(2)
+    n = 500
+    for replicate in (np.sort(rng.integers(0, 4, n)), rng.integers(0, 4, n)):
+        replicate[replicate == 2] = 3  # replicate 2 has nobody
+        agents = pd.DataFrame({
+            "replicate": replicate.astype(np.int16),
+            "weeks": rng.integers(0, 50, n).astype(np.int16),
+            "sex": pd.Categorical.from_codes(rng.integers(0, 2, n), ["male", "female"]),
+        })
+        seen = []
+        for rep, rows in replicate_rows(agents):
+            part = agents[agents["replicate"] == rep]
+            seen.append(rep)
+            assert type(rep) is int and len(rows) == len(part)
+            np.testing.assert_array_equal(rows["weeks"], part["weeks"].to_numpy())
+            np.testing.assert_array_equal(rows["sex"], part["sex"].cat.codes.to_numpy())
+            np.testing.assert_array_equal(rows.values("sex"), part["sex"].to_numpy())
+            np.testing.assert_array_equal(rows.is_label("sex", "female"),
+                                          (part["sex"] == "female").to_numpy())
+            assert not rows.is_label("sex", "other").any()
+        assert seen == [0, 1, 3]
