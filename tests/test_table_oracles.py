@@ -151,3 +151,35 @@ def test_replicate_rows_are_each_replicates_rows_in_order():
                                           (part["sex"] == "female").to_numpy())
             assert not rows.is_label("sex", "other").any()
         assert seen == [0, 1, 3]
+
+
+def test_standardised_rates_from_bincount_sums_are_pandas_grouped_sums(monkeypatch):
+    """With exactly summable absence weeks (hours 0.5; issue 19) the rates come from
+    bincount sums; they equal pandas' grouped (Kahan) sums to the bit, index included:
+    grouped by an integer and by a category, a group with no employed weeks, strata
+    missing from a group; with hours 0.37 the sums are not exact and pandas' path is used."""
+    from sim.results import calibration_stats
+
+    rng = np.random.default_rng(21)
+    n = 4000
+    a = pd.DataFrame({
+        "age_band": pd.Categorical.from_codes(rng.integers(0, 4, n),
+                                              categories=["50-64", "16-24", "35-49", "25-34"]),
+        "sex": pd.Categorical.from_codes(rng.integers(0, 2, n), ["male", "female"]),
+        "imd_quintile": rng.integers(1, 6, n).astype(np.int8),
+        "ethnicity": pd.Categorical.from_codes(rng.integers(0, 3, n), ["c", "a", "b"]),
+        "weeks_absent": rng.integers(0, 8, n).astype(np.int16),
+        "weeks_phased": rng.integers(0, 3, n).astype(np.int16),
+        "weeks_working": rng.integers(0, 52, n).astype(np.int16)})
+    a.loc[a["imd_quintile"] == 4, ["weeks_absent", "weeks_phased", "weeks_working"]] = 0
+    a.loc[(a["ethnicity"] == "b") & (a["sex"] == "male"), "weeks_working"] = 0
+    cases = [(0.5, "imd_quintile"), (0.5, "ethnicity"), (0.37, "ethnicity")]
+    got = [calibration_stats.standardised_absence_rates(a, h, by) for h, by in cases]
+    assert calibration_stats._exact_sums(np.array([0.5, 3.0, 1.5]))
+    assert not calibration_stats._exact_sums(np.array([0.63, 3.0]))
+    monkeypatch.setattr(calibration_stats, "_exact_sums", lambda values: False)
+    for (hours, by), rates in zip(cases, got, strict=True):
+        want = calibration_stats.standardised_absence_rates(a, hours, by)
+        assert rates.index.equals(want.index)
+        assert rates.to_numpy().tobytes() == want.to_numpy().tobytes(), (hours, by)
+    assert np.isnan(got[0][4])  # IMD 4: no employed weeks

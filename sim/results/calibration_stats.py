@@ -187,11 +187,13 @@ def standardised_absence_rates(a: pd.DataFrame, hours: float, by: str = "imd_qui
     rows = _rows(a)
     off = rows["weeks_absent"] + (1 - hours) * rows["weeks_phased"]
     emp = rows["weeks_working"] + rows["weeks_phased"] + rows["weeks_absent"]
-    df = pd.DataFrame({"group": rows.values(by), "off": off, "emp": emp})
     # each person's stratum as an integer that sorts as its "age|sex" key does: the same
     # groups, in the same order, summed the same way as grouping by the text keys, which
     # cost ~0.9 s at a million people to build (issue 19)
-    df["stratum"] = _stratum_ranks(a, strata)
+    stratum = _stratum_ranks(a, strata)
+    if _exact_sums(off):
+        return _rates_from_sums(rows.values(by), stratum, off, emp)
+    df = pd.DataFrame({"group": rows.values(by), "off": off, "emp": emp, "stratum": stratum})
     cell = df.groupby(["group", "stratum"], observed=True)[["off", "emp"]].sum()
     weight = df.groupby("stratum")["emp"].sum()
     out = {}
@@ -201,6 +203,38 @@ def standardised_absence_rates(a: pd.DataFrame, hours: float, by: str = "imd_qui
         w = weight.reindex(sub.index).to_numpy(dtype=float)
         out[g] = (float(np.sum(w * sub["off"] / sub["emp"]) / w.sum()) if w.sum() > 0
                   else np.nan)
+    return pd.Series(out, dtype=float)
+
+
+def _exact_sums(values: np.ndarray, bits: int = 20) -> bool:
+    """Whether every sum of ``values`` is exact in float64 in any order: all are whole
+    multiples of 2^-bits and their absolute total stays under 2^53 of those (absence weeks
+    plus phased weeks times 1 - hours, with hours 0.5 or 0.25, are)."""
+    scaled = values * float(1 << bits)
+    return bool(np.all(scaled == np.floor(scaled))
+                and np.abs(scaled).sum() < float(1 << 53))
+
+
+def _rates_from_sums(group: np.ndarray, stratum: np.ndarray, off: np.ndarray,
+                     emp: np.ndarray) -> pd.Series:
+    """:func:`standardised_absence_rates` from per (group, stratum) sums by bincount
+    (issue 19: pandas' grouping was ~10 ms a replicate), when every sum of ``off`` is exact
+    (:func:`_exact_sums`): the same sums as pandas' grouped sums, and the same arithmetic
+    on them in the same order, so the same rates to the bit."""
+    groups, code = np.unique(group, return_inverse=True)  # sorted, as groupby sorts them
+    n_strata = int(stratum.max()) + 1 if len(stratum) else 1
+    key = code.astype(np.int64) * n_strata + stratum
+    cells = len(groups) * n_strata
+    people = np.bincount(key, minlength=cells).reshape(len(groups), n_strata)
+    off_sum = np.bincount(key, weights=off, minlength=cells).reshape(len(groups), n_strata)
+    emp_sum = np.bincount(key, weights=emp, minlength=cells).reshape(len(groups), n_strata)
+    weight = emp_sum.sum(axis=0)  # whole numbers: exact in any order
+    out = {}
+    for g, label in enumerate(groups.tolist()):
+        keep = (people[g] > 0) & (emp_sum[g] > 0)  # observed strata with employed weeks
+        w = weight[keep]
+        out[label] = (float(np.sum(w * off_sum[g, keep] / emp_sum[g, keep]) / w.sum())
+                      if w.sum() > 0 else np.nan)
     return pd.Series(out, dtype=float)
 
 
