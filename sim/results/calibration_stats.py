@@ -37,7 +37,11 @@ class Rows:
         return name in self.agents.columns
 
     def is_categorical(self, name: str) -> bool:
-        return isinstance(self.agents[name].dtype, pd.CategoricalDtype)
+        kind = self._cache.get((name, "categorical"))
+        if kind is None:
+            kind = isinstance(self.agents[name].dtype, pd.CategoricalDtype)
+            self._cache[name, "categorical"] = kind
+        return kind
 
     def _array(self, name: str, codes: bool) -> np.ndarray:
         array = self._cache.get((name, codes))
@@ -56,7 +60,11 @@ class Rows:
         return self._array(name, False)
 
     def categories(self, name: str) -> list:
-        return list(self.agents[name].cat.categories)
+        labels = self._cache.get((name, "categories"))
+        if labels is None:
+            labels = list(self.agents[name].cat.categories)
+            self._cache[name, "categories"] = labels
+        return labels
 
     def is_label(self, name: str, label) -> np.ndarray:
         """Whether each row's ``name`` is ``label`` (as text: ``astype(str) == label``)."""
@@ -64,7 +72,7 @@ class Rows:
             return self.values(name).astype(str) == label
         labels = [str(c) for c in self.categories(name)]
         codes = [i for i, c in enumerate(labels) if c == label]
-        return np.isin(self[name], codes)
+        return self[name] == codes[0] if len(codes) == 1 else np.isin(self[name], codes)
 
     def rows(self, lo: int, hi: int) -> Rows:
         """Rows ``lo:hi`` of these rows (sharing the columns already read)."""
