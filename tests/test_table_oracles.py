@@ -183,3 +183,37 @@ def test_standardised_rates_from_bincount_sums_are_pandas_grouped_sums(monkeypat
         assert rates.index.equals(want.index)
         assert rates.to_numpy().tobytes() == want.to_numpy().tobytes(), (hours, by)
     assert np.isnan(got[0][4])  # IMD 4: no employed weeks
+
+
+def test_aalen_johansen_grid_is_each_samples_estimate_at_its_times():
+    """Many samples on a week grid at once (issue 19) equal aalen_johansen_arrays of each
+    sample at its distinct times, to the bit, and carry those values over the weeks with
+    no one observed (n_risk from the next observed week); both interval types, a sample
+    in which everyone has an event at one week (S = 0), and an empty sample."""
+    from sim.stats.survival import aalen_johansen_arrays, aalen_johansen_grid
+
+    rng = np.random.default_rng(13)
+    span = 30
+    counts = rng.integers(0, 4, (4, span, 4)) * (rng.random((4, span, 1)) < 0.4)
+    counts[1] = 0
+    counts[1, 3, 2] = 5  # everyone has a cause-2 event at week 3
+    counts[2] = 0  # nobody
+    for conf_type in ("log-log", "linear"):
+        survival, by_cause = aalen_johansen_grid(counts, conf_type=conf_type)
+        assert by_cause[1]["cif"].shape == (4, span)
+        for g in (0, 1, 3):
+            t, e = np.nonzero(counts[g])
+            times, surv, causes = aalen_johansen_arrays(t, e, causes=[1, 2, 3],
+                                                        weights=counts[g][t, e],
+                                                        conf_type=conf_type)
+            last = np.searchsorted(times, np.arange(span), side="right") - 1
+            nxt = np.searchsorted(times, np.arange(span), side="left")
+            for k in (1, 2, 3):
+                for col in ("cif", "se", "low", "high"):
+                    want = np.where(last >= 0, causes[k][col][np.maximum(last, 0)], 0.0)
+                    assert by_cause[k][col][g].tobytes() == want.tobytes(), (g, k, col)
+                want = np.where(nxt < len(times), causes[k]["n_risk"][np.minimum(
+                    nxt, len(times) - 1)], 0.0)
+                np.testing.assert_array_equal(by_cause[k]["n_risk"][g], want)
+            assert survival["survival"][g][times].tobytes() == surv["survival"].tobytes()
+        assert not by_cause[1]["cif"][2].any()

@@ -62,7 +62,7 @@ from sim.results.binning import (
     pack,
     value_counts,
 )
-from sim.stats.survival import aalen_johansen_arrays
+from sim.stats.survival import aalen_johansen_grid
 from sim.vocabulary import (
     DECLINED,
     DROPPED,
@@ -540,35 +540,26 @@ def competing_risks_table(agents: pd.DataFrame, cfg: dict, level: float = 0.95
     time, cause, mask = first_exit(agents, horizon)
     weeks = np.arange(horizon + 1)
     span = int(time.max()) + 1 if time.size else 1
+    at = np.minimum(weeks, span - 1)  # a week past the last exit reads the last one's
     cols = {k: [] for k in ("cif", "low", "high", "n_risk")}
     curves = []  # (dimension, group, cause, n) of each curve, in order
     for dim in CURVE_DIMENSIONS:
         # the codes of the people with an onset (no copy of the whole table: issue 19)
         codes, labels = _group_codes(agents, dim)
-        # people per (group, time, cause), every group in one pass (issue 19: a pass per
-        # group); a group's non-zero counts are the (time, cause) pairs of its people
+        # people per (group, week, cause), every group in one pass, and every group's
+        # estimates at every week at once (issue 19: a pass and an estimate per group)
         counts = np.bincount((codes[mask] * span + time) * 4 + cause,
-                             minlength=len(labels) * span * 4).reshape(len(labels), -1)
-        for j, label in enumerate(labels):
-            row = counts[j]
-            uniq = np.flatnonzero(row)
-            if uniq.size == 0:
-                continue
-            n = int(row.sum())
-            t, _, by_cause = aalen_johansen_arrays(uniq // 4, uniq % 4, causes=[1, 2, 3],
-                                                   weights=row[uniq], level=level)
-            # value at week w = estimate at the last observed time <= w (0 before any)
-            pos = np.searchsorted(t, weeks, side="right") - 1
-            nxt = np.searchsorted(t, weeks, side="left")  # at risk: next observed time
+                             minlength=len(labels) * span * 4).reshape(len(labels), span, 4)
+        _, by_cause = aalen_johansen_grid(counts, level=level)
+        people = counts.sum(axis=(1, 2))
+        for j in np.flatnonzero(people):
             for k, name in enumerate(CAUSES, start=1):
                 c = by_cause[k]
                 for col in ("cif", "low", "high"):
-                    v = c[col]
-                    cols[col].append(np.where(pos >= 0, v[np.maximum(pos, 0)], 0.0))
-                risk = c["n_risk"]
-                cols["n_risk"].append(np.where(nxt < len(t), risk[np.minimum(nxt, len(t) - 1)],
+                    cols[col].append(c[col][j, at])
+                cols["n_risk"].append(np.where(weeks < span, c["n_risk"][j, at],
                                                0.0).astype(np.int64))
-                curves.append((dim, str(label), name, n))
+                curves.append((dim, str(labels[j]), name, int(people[j])))
     n_curves = len(cols["cif"])
     if n_curves == 0:  # nobody had an absence in the observation window
         return pd.DataFrame(columns=["dimension", "group", "cause", "week", "cif", "low",
