@@ -254,3 +254,25 @@ def test_ordered_sums_of_the_nonzero_values_are_the_bincount_to_the_bit(density)
         assert not np.array_equal(np.bincount(cell[::-1], weights=values[::-1],
                                               minlength=cells),
                                   np.bincount(cell, weights=values, minlength=cells))
+
+
+def test_joint_sums_of_exactly_summable_values_equal_one_bincount_per_dimension():
+    """Whole weeks and half weeks (issue 19) are summed several dimensions at once; their
+    sums equal one bincount per dimension, to the bit; values that are not whole multiples
+    of 2^-20, or too large, are not taken as exactly summable."""
+    from sim.results.binning import exact_sums, joint_sums
+
+    rng = np.random.default_rng(17)
+    n, n_rep, sizes = 6000, 2, [1, 8, 3, 300, 2]
+    replicate = rng.integers(0, n_rep, n)
+    codes = [rng.integers(0, max(k - 1, 1), n) for k in sizes]
+    arrays = [rng.integers(0, 260, n).astype(float), rng.integers(0, 9, n) * 0.5,
+              rng.integers(-5, 5, n) * 0.25]
+    assert all(exact_sums(a) for a in arrays)
+    assert not exact_sums(np.array([0.1, 1.0])) and not exact_sums(np.array([2.0**40]))
+    got = joint_sums(replicate, n_rep, codes, sizes, arrays)
+    for d, k in enumerate(sizes):
+        for i, a in enumerate(arrays):
+            expected = np.bincount(replicate * k + codes[d], weights=a, minlength=n_rep * k)
+            assert got[d][i].tobytes() == expected.tobytes(), (d, i)
+    assert joint_sums(replicate, n_rep, codes, sizes, []) == [[] for _ in sizes]

@@ -150,6 +150,39 @@ def value_counts(replicate: np.ndarray, n_rep: int, codes: list[np.ndarray],
     return out
 
 
+def exact_sums(values: np.ndarray, bits: int = 20) -> bool:
+    """Whether every sum of ``values`` (and of them with as much again) is exact in
+    float64, whatever the order: all are whole multiples of 2^-bits and their absolute
+    total stays under 2^52 of those (whole weeks, or weeks x 0.5, are)."""
+    scaled = values * float(1 << bits)
+    return bool(np.all(scaled == np.floor(scaled)) and np.abs(scaled).sum() < float(1 << 52))
+
+
+def joint_sums(replicate: np.ndarray, n_rep: int, codes: list[np.ndarray],
+               sizes: list[int], arrays: list[np.ndarray]) -> list[list[np.ndarray]]:
+    """``out[d][i]``: the sums of ``arrays[i]`` per cell of dimension ``d`` (float64,
+    ``n_rep * sizes[d]``), for arrays whose sums are exact in any order
+    (:func:`exact_sums`): a run of dimensions summed in one joint bincount, each
+    dimension's sums added up from it (:func:`joint_groups`), the same as one bincount
+    per dimension to the bit."""
+    out: list[list] = [[None] * len(arrays) for _ in sizes]
+    if not arrays:
+        return out
+    for group in joint_groups(sizes, n_rep, len(replicate), 0):
+        shape = (n_rep, *(sizes[d] for d in group))
+        key = replicate.astype(np.int64)
+        for d in group:
+            key *= sizes[d]
+            key += codes[d]
+        for i, values in enumerate(arrays):
+            sums = np.bincount(key, weights=values, minlength=int(np.prod(shape)))
+            sums = sums.reshape(shape)
+            for j, d in enumerate(group):
+                other = tuple(a for a in range(1, len(shape)) if a != j + 1)
+                out[d][i] = (sums.sum(axis=other) if other else sums).reshape(-1)
+    return out
+
+
 def nonzero_weights(values: np.ndarray, dense: float = 2 / 3):
     """``(index, values[index])``: the people whose value is not zero, when they are under
     ``dense`` of them; ``(None, values)`` otherwise. Leaving zeros out of a bincount

@@ -59,6 +59,8 @@ from sim.results.binning import (
     JOINT_BITS,
     OrderedSums,
     dimension_counts,
+    exact_sums,
+    joint_sums,
     pack,
     value_counts,
 )
@@ -261,14 +263,22 @@ def grouped_sums(agents: pd.DataFrame, metrics: dict, numerators: dict, n_rep: i
     out = {}
     groups = [_group_codes(agents, dim) for dim in SUMMARY_DIMENSIONS]
     sizes = [len(labels) for _, labels in groups]
-    fractional = OrderedSums({i: a for i, a in arrays.items() if a.dtype != bool},
+    # fractional arrays whose sums are exact in any order (whole weeks, weeks x 0.5: with
+    # the sums so far, if any) are summed like counts, several dimensions at once
+    exact = [i for i, a in arrays.items() if a.dtype != bool and exact_sums(a) and (
+        prior is None or all(exact_sums(prior[d, first[i][0]][first[i][1]])
+                             for d in SUMMARY_DIMENSIONS))]
+    fractional = OrderedSums({i: a for i, a in arrays.items()
+                              if a.dtype != bool and i not in exact},
                              n_rep * max(sizes), prior is not None)
-    all_counts = dimension_counts(replicate, n_rep, [codes for codes, _ in groups], sizes,
-                                  packed, len(indicators))
-    for dim, (codes, labels), counts in zip(SUMMARY_DIMENSIONS, groups, all_counts,
-                                            strict=True):
+    all_codes = [codes for codes, _ in groups]
+    all_counts = dimension_counts(replicate, n_rep, all_codes, sizes, packed, len(indicators))
+    all_exact = joint_sums(replicate, n_rep, all_codes, sizes, [arrays[i] for i in exact])
+    for dim, (codes, labels), counts, exact_part in zip(SUMMARY_DIMENSIONS, groups,
+                                                        all_counts, all_exact, strict=True):
         cells = n_rep * len(labels)
         sums = {id(a): counts[i] for i, a in enumerate(indicators)}
+        sums.update(zip(exact, exact_part, strict=True))
         cell = replicate * len(labels) + codes
         for i in [i for i in arrays if i not in sums]:  # the fractional ones
             metric, which = first[i]
@@ -276,11 +286,11 @@ def grouped_sums(agents: pd.DataFrame, metrics: dict, numerators: dict, n_rep: i
                                       None if prior is None else prior[dim, metric][which])
         for metric, (_, eligible) in metrics.items():
             n, total = sums[id(eligible)], sums[id(numerators[metric])]
-            if prior is not None:  # whole numbers: their sums add up exactly
+            if prior is not None:  # exact sums (counts and others) add up exactly
                 before = prior[dim, metric]
-                if eligible.dtype == bool:
+                if eligible.dtype == bool or id(eligible) in exact:
                     n = n + before[0]
-                if numerators[metric].dtype == bool:
+                if numerators[metric].dtype == bool or id(numerators[metric]) in exact:
                     total = total + before[1]
             out[dim, metric] = (n, total)
     return out
