@@ -175,9 +175,9 @@ def test_standardised_rates_from_bincount_sums_are_pandas_grouped_sums(monkeypat
     a.loc[(a["ethnicity"] == "b") & (a["sex"] == "male"), "weeks_working"] = 0
     cases = [(0.5, "imd_quintile"), (0.5, "ethnicity"), (0.37, "ethnicity")]
     got = [calibration_stats.standardised_absence_rates(a, h, by) for h, by in cases]
-    assert calibration_stats._exact_sums(np.array([0.5, 3.0, 1.5]))
-    assert not calibration_stats._exact_sums(np.array([0.63, 3.0]))
-    monkeypatch.setattr(calibration_stats, "_exact_sums", lambda values: False)
+    assert calibration_stats.exact_sums(np.array([0.5, 3.0, 1.5]))
+    assert not calibration_stats.exact_sums(np.array([0.63, 3.0]))
+    monkeypatch.setattr(calibration_stats, "exact_sums", lambda values: False)
     for (hours, by), rates in zip(cases, got, strict=True):
         want = calibration_stats.standardised_absence_rates(a, hours, by)
         assert rates.index.equals(want.index)

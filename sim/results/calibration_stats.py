@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from sim.engine.categories import ABSENT, PHASED, RETIRED, WORKING
+from sim.results.binning import exact_sums
 from sim.results.outcomes import days_per_week
 
 # how-absences-end bands (weeks, [low, high)): DWP/DHSC 2019's 6-9 months and a year or more
@@ -199,7 +200,7 @@ def standardised_absence_rates(a: pd.DataFrame, hours: float, by: str = "imd_qui
     # groups, in the same order, summed the same way as grouping by the text keys, which
     # cost ~0.9 s at a million people to build (issue 19)
     stratum = _stratum_ranks(a, strata)
-    if _exact_sums(off):
+    if exact_sums(off):
         return _rates_from_sums(rows.values(by), stratum, off, emp)
     df = pd.DataFrame({"group": rows.values(by), "off": off, "emp": emp, "stratum": stratum})
     cell = df.groupby(["group", "stratum"], observed=True)[["off", "emp"]].sum()
@@ -214,21 +215,12 @@ def standardised_absence_rates(a: pd.DataFrame, hours: float, by: str = "imd_qui
     return pd.Series(out, dtype=float)
 
 
-def _exact_sums(values: np.ndarray, bits: int = 20) -> bool:
-    """Whether every sum of ``values`` is exact in float64 in any order: all are whole
-    multiples of 2^-bits and their absolute total stays under 2^53 of those (absence weeks
-    plus phased weeks times 1 - hours, with hours 0.5 or 0.25, are)."""
-    scaled = values * float(1 << bits)
-    return bool(np.all(scaled == np.floor(scaled))
-                and np.abs(scaled).sum() < float(1 << 53))
-
-
 def _rates_from_sums(group: np.ndarray, stratum: np.ndarray, off: np.ndarray,
                      emp: np.ndarray) -> pd.Series:
     """:func:`standardised_absence_rates` from per (group, stratum) sums by bincount
     (issue 19: pandas' grouping was ~10 ms a replicate), when every sum of ``off`` is exact
-    (:func:`_exact_sums`): the same sums as pandas' grouped sums, and the same arithmetic
-    on them in the same order, so the same rates to the bit."""
+    (:func:`~sim.results.binning.exact_sums`): the same sums as pandas' grouped sums,
+    and the same arithmetic on them in the same order, so the same rates to the bit."""
     groups, code = np.unique(group, return_inverse=True)  # sorted, as groupby sorts them
     n_strata = int(stratum.max()) + 1 if len(stratum) else 1
     key = code.astype(np.int64) * n_strata + stratum
