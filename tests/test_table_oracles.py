@@ -217,3 +217,48 @@ def test_aalen_johansen_grid_is_each_samples_estimate_at_its_times():
                 np.testing.assert_array_equal(by_cause[k]["n_risk"][g], want)
             assert survival["survival"][g][times].tobytes() == surv["survival"].tobytes()
         assert not by_cause[1]["cif"][2].any()
+
+
+def test_programme_table_counts_are_the_per_replicate_masks():
+    """The programme table's counts, waits and costs per replicate (one bincount per
+    component, issue 19) against the plain masks per replicate; a replicate nobody in
+    which started."""
+    from types import SimpleNamespace
+
+    from sim.results.outcomes import programme_table
+    from sim.vocabulary import DECLINED, DROPPED, FINISHED, LEFT_LIST, NEVER, STARTED
+
+    rng = np.random.default_rng(6)
+    n, reps = 900, 3
+    replicate = np.sort(rng.integers(0, reps, n)).astype(np.int16)
+    status = rng.integers(0, 7, (2, n)).astype(np.int8)
+    status[0, replicate == 2] = NEVER
+    comps = [SimpleNamespace(key=f"c{k}", label=f"C {k}", domain="health",
+                             cost_per_participant=123.4 + k, cost_per_week=17.3,
+                             cost_fixed_per_week=50.0) for k in range(2)]
+    prog = SimpleNamespace(components=comps, status=status,
+                           wait_weeks=rng.integers(0, 30, (2, n)).astype(np.int16),
+                           weeks_enrolled=rng.integers(0, 12, (2, n)).astype(np.int16))
+    model = SimpleNamespace(programme=prog, replicates=reps, horizon=52,
+                            people=SimpleNamespace(replicate=replicate),
+                            cfg={"programme": {"components": {}}}, resolved_effects={})
+    table = programme_table(model)
+    assert len(table) == 2 * reps
+    for k in range(2):
+        started = np.isin(status[k], STARTED)
+        for rep in range(reps):
+            row = table[(table["component"] == f"c{k}") & (table["replicate"] == rep)].iloc[0]
+            m = replicate == rep
+            assert row["referred_or_waiting"] == (status[k][m] != NEVER).sum()
+            assert row["started"] == started[m].sum()
+            for col, code in (("completed", FINISHED), ("dropped", DROPPED),
+                              ("left_waiting_list", LEFT_LIST), ("declined", DECLINED)):
+                assert row[col] == (status[k][m] == code).sum(), col
+            wait = (float(prog.wait_weeks[k][m & started].mean()) if (m & started).any()
+                    else 0.0)
+            assert row["mean_wait_weeks"] == wait
+            assert row["participant_weeks"] == int(prog.weeks_enrolled[k][m].sum())
+            assert row["variable_cost_gbp"] == float(
+                comps[k].cost_per_participant * started[m].sum()
+                + comps[k].cost_per_week * prog.weeks_enrolled[k][m].sum())
+    assert table["mean_wait_weeks"].iloc[2] == 0.0  # component 0, replicate 2
