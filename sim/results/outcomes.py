@@ -222,8 +222,8 @@ def _group_codes(agents: pd.DataFrame, dimension: str):
         return agents["imd_quintile"].to_numpy().astype(np.int64) - 1, [1, 2, 3, 4, 5]
     if dimension == "oh_access":
         return agents["oh_access"].to_numpy().astype(np.int64), [False, True]
-    series = agents[dimension]
-    return series.cat.codes.to_numpy().astype(np.int64), list(series.cat.categories)
+    codes = agents[dimension].array  # the Categorical (no Series of codes: issue 19)
+    return codes.codes.astype(np.int64), list(codes.categories)
 
 
 def _numerator(num: np.ndarray, eligible: np.ndarray) -> np.ndarray:
