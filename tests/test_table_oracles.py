@@ -262,3 +262,41 @@ def test_programme_table_counts_are_the_per_replicate_masks():
                 comps[k].cost_per_participant * started[m].sum()
                 + comps[k].cost_per_week * prog.weeks_enrolled[k][m].sum())
     assert table["mean_wait_weeks"].iloc[2] == 0.0  # component 0, replicate 2
+
+
+def test_mean_table_is_the_frame_of_the_mean_columns():
+    """The group summary's and quality table's frame with text columns taken from their
+    few values (issue 19) equals the frame pandas builds from the columns' strings:
+    values, dtypes and the parquet bytes; groups with nobody eligible left out."""
+    import io
+
+    from sim.results.outcomes import (
+        SUMMARY_DIMENSIONS,
+        grouped_sums,
+        mean_columns,
+        mean_table,
+    )
+
+    rng = np.random.default_rng(9)
+    n = 2000
+    agents = pd.DataFrame({"replicate": np.sort(rng.integers(0, 3, n)),
+                           "imd_quintile": rng.integers(1, 6, n),
+                           "oh_access": rng.random(n) < 0.4})
+    for dim in SUMMARY_DIMENSIONS:
+        if dim not in agents and dim != "all":
+            agents[dim] = pd.Categorical.from_codes(rng.integers(0, 3, n), list("abcd"))
+    some = rng.random(n) < 0.2
+    metrics = {"flag": (rng.random(n) < 0.5, some), "days": (rng.random(n) * 7.3, some)}
+    numerators = {m: (v & e) if v.dtype == bool else np.where(e, v, 0.0)
+                  for m, (v, e) in metrics.items()}
+    sums = grouped_sums(agents, metrics, numerators, 3)
+    table = mean_table(agents, sums)
+    expected = pd.DataFrame({k: np.concatenate(v)
+                             for k, v in mean_columns(agents, sums, 3).items()})
+    assert "d" not in set(table["group"])  # nobody in the last group
+    pd.testing.assert_frame_equal(table, expected, check_exact=True)
+    assert table.dtypes.equals(expected.dtypes)
+    got, want = io.BytesIO(), io.BytesIO()
+    table.to_parquet(got)
+    expected.to_parquet(want)
+    assert got.getvalue() == want.getvalue()

@@ -73,6 +73,8 @@ from sim.vocabulary import STATUS_NAMES
 CATEGORY_NAMES = {name: DIMENSIONS[name] for name in (
     "age_band", "sex", "ethnicity", "condition", "severity", "occupation", "employer_size",
     "disability", "employment")}
+TEXT_DTYPE = pd.Series(["x"]).dtype  # what pandas infers for text (str, pyarrow-backed)
+TEXT_COLUMNS = ("dimension", "group", "metric")  # of the group summary and quality table
 SUMMARY_DIMENSIONS = ("all", "condition", "severity", "ethnicity", "imd_quintile", "age_band",
                       "sex", "occupation", "employer_size", "oh_access", "disability",
                       "employment")
@@ -289,14 +291,11 @@ def grouped_sums(agents: pd.DataFrame, metrics: dict, numerators: dict, n_rep: i
     return out
 
 
-def mean_columns(agents: pd.DataFrame, sums: dict, n_rep: int) -> dict[str, list]:
-    """The :func:`grouped_sums` as lists of column parts (replicate, dimension, group,
-    metric, value = sum / n, n; the text columns as object arrays of ``str``), dimension by
-    dimension and metric by metric; groups with no eligible person are left out.
-    ``agents`` (any rows of the table) gives the groups' labels. Each run of one
-    dimension's metrics is one part (issue 19: not a list of labels built per metric)."""
-    cols: dict[str, list] = {"replicate": [], "dimension": [], "group": [], "metric": [],
-                             "value": [], "n": []}
+def _mean_runs(agents: pd.DataFrame, sums: dict):
+    """Each run of one dimension's metrics in :func:`grouped_sums`' order, as
+    ``(dimension, group labels (str), metric names, row, idx, value, n)``: the cells with
+    an eligible person, metric by metric (``row``, into the names), then replicate x group
+    (``idx``), with value = sum / n (issue 19: a run at a time, not a metric)."""
     labels = {dim: np.array([str(x) for x in _group_codes(agents.iloc[:0], dim)[1]],
                             dtype=object) for dim in SUMMARY_DIMENSIONS}
     runs: list[tuple[str, list]] = []  # (dimension, [(metric, n, total)]) in order
@@ -305,18 +304,54 @@ def mean_columns(agents: pd.DataFrame, sums: dict, n_rep: int) -> dict[str, list
             runs.append((dim, []))
         runs[-1][1].append((metric, n, total))
     for dim, run in runs:
-        k = len(labels[dim])
         n = np.stack([x[1] for x in run]).ravel()
         total = np.stack([x[2] for x in run]).ravel()
         flat = np.flatnonzero(n > 0)  # metric by metric, then replicate x group
         row, idx = np.divmod(flat, n.size // len(run))
-        cols["replicate"].append(idx // k)
-        cols["dimension"].append(np.full(flat.size, dim, dtype=object))
-        cols["group"].append(labels[dim][idx % k])
-        cols["metric"].append(np.array([x[0] for x in run], dtype=object)[row])
-        cols["value"].append(total[flat] / n[flat])
-        cols["n"].append(n[flat].astype(np.int64))
+        yield (dim, labels[dim], [x[0] for x in run], row, idx, total[flat] / n[flat],
+               n[flat].astype(np.int64))
+
+
+def mean_columns(agents: pd.DataFrame, sums: dict, n_rep: int) -> dict[str, list]:
+    """The :func:`grouped_sums` as lists of column parts (replicate, dimension, group,
+    metric, value = sum / n, n; the text columns as object arrays of ``str``), dimension by
+    dimension and metric by metric; groups with no eligible person are left out.
+    ``agents`` (any rows of the table) gives the groups' labels."""
+    cols: dict[str, list] = {"replicate": [], "dimension": [], "group": [], "metric": [],
+                             "value": [], "n": []}
+    for dim, labels, names, row, idx, value, n in _mean_runs(agents, sums):
+        cols["replicate"].append(idx // len(labels))
+        cols["dimension"].append(np.full(idx.size, dim, dtype=object))
+        cols["group"].append(labels[idx % len(labels)])
+        cols["metric"].append(np.array(names, dtype=object)[row])
+        cols["value"].append(value)
+        cols["n"].append(n)
     return cols
+
+
+def mean_table(agents: pd.DataFrame, sums: dict) -> pd.DataFrame | None:
+    """:func:`mean_columns` as a table (None if it has no rows), its text columns ``str``
+    (:data:`TEXT_DTYPE`, what pandas infers from the text) taken from each column's few
+    values by index (issue 19: not converted from a Python string a row)."""
+    parts: dict[str, list] = {"replicate": [], "dimension": [], "group": [], "metric": [],
+                              "value": [], "n": []}
+    words: dict[str, list] = {"dimension": [], "group": [], "metric": []}
+    for dim, labels, names, row, idx, value, n in _mean_runs(agents, sums):
+        parts["replicate"].append(idx // len(labels))
+        parts["dimension"].append(np.full(idx.size, len(words["dimension"])))
+        parts["group"].append(len(words["group"]) + idx % len(labels))
+        parts["metric"].append(len(words["metric"]) + row)
+        parts["value"].append(value)
+        parts["n"].append(n)
+        words["dimension"].append(dim)
+        words["group"].extend(labels)
+        words["metric"].extend(names)
+    if not parts["n"]:
+        return None
+    return pd.DataFrame({
+        name: (pd.array(words[name], dtype=TEXT_DTYPE).take(np.concatenate(part))
+               if name in words else np.concatenate(part))
+        for name, part in parts.items()})
 
 
 def replicates(agents: pd.DataFrame) -> int:
@@ -344,11 +379,11 @@ def group_summary(agents: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     metrics = _metrics(agents, horizon, cfg["outcomes"]["rtw_weeks"],
                        cfg["outcomes"]["snapshot_weeks"], cfg["outcomes"]["sustained_weeks"])
     numerators = {m: _numerator(num, eligible) for m, (num, eligible) in metrics.items()}
-    cols = grouped_means(agents, metrics, numerators)
-    out = {name: np.concatenate(parts) if parts else
-           np.zeros(0, dtype=object if name in ("dimension", "group", "metric") else float)
-           for name, parts in cols.items()}
-    return pd.DataFrame(out)
+    table = mean_table(agents, grouped_sums(agents, metrics, numerators, replicates(agents)))
+    if table is not None:  # an empty table's text columns stay object, as they were
+        return table if len(table) else table.astype({c: object for c in TEXT_COLUMNS})
+    return pd.DataFrame({name: np.zeros(0, dtype=object if name in TEXT_COLUMNS else float)
+                         for name in ("replicate", *TEXT_COLUMNS, "value", "n")})
 
 
 def weekly_table(model) -> pd.DataFrame:
