@@ -552,7 +552,9 @@ def competing_risks_table(agents: pd.DataFrame, cfg: dict, level: float = 0.95
         return pd.DataFrame(columns=["dimension", "group", "cause", "week", "cif", "low",
                                      "high", "n_risk", "n"])
     out = {k: np.concatenate(v) for k, v in cols.items()}
-    text = {k: np.repeat(np.array([c[i] for c in curves], dtype=object), len(weeks))
+    # the text columns taken from one value a curve (as pandas infers them from strings)
+    curve = np.repeat(np.arange(n_curves), len(weeks))
+    text = {k: pd.array([c[i] for c in curves], dtype=TEXT_DTYPE).take(curve)
             for i, k in enumerate(("dimension", "group", "cause"))}
     return pd.DataFrame({
         **text, "week": np.tile(weeks, n_curves), "cif": out["cif"], "low": out["low"],
