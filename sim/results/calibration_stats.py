@@ -182,8 +182,9 @@ def exit_flows(agents: pd.DataFrame, worker_years: float) -> dict:
 def rtw_share_by_spell_length(agents: pd.DataFrame, low: int, high: int | None) -> float:
     """Of first absence spells that ended after ``low`` to ``high`` weeks ([low, high)),
     the share that ended in a return to work rather than leaving work (the LFS measure of
-    DWP/DHSC 2019: spells still running, or ended by retirement, are left out)."""
-    end, returned = first_spell_end(agents)
+    DWP/DHSC 2019: spells still running, or ended by retirement, are left out).
+    ``agents`` may be :func:`first_spell_end`'s ``(end, returned)`` already."""
+    end, returned = agents if isinstance(agents, tuple) else first_spell_end(agents)
     sel = (end >= low) & ((end < high) if high is not None else True)
     return float(returned[sel].mean()) if sel.any() else np.nan
 
@@ -336,9 +337,10 @@ def per_replicate(agents: pd.DataFrame, spells: pd.DataFrame, cfg: dict) -> pd.D
                             stats[f"in_work_{w}w_given_absent_26w"] = float(
                                 ((sw == WORKING) | (sw == PHASED))[keep].mean())
             if "job_loss_week" in a and "inactive_week" in a:
+                ends = first_spell_end(a)  # once for every band
                 for name, (low, high) in SPELL_END_BANDS.items():
                     if high is None or high <= horizon:
-                        share = rtw_share_by_spell_length(a, low, high)
+                        share = rtw_share_by_spell_length(ends, low, high)
                         if np.isfinite(share):
                             stats[name] = share
             if "benefit_week" in a:
