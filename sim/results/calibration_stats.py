@@ -223,6 +223,8 @@ def _rates_from_sums(group: np.ndarray, stratum: np.ndarray, off: np.ndarray,
     (:func:`~sim.results.binning.exact_sums`): the same sums as pandas' grouped sums,
     and the same arithmetic on them in the same order, so the same rates to the bit."""
     groups, code = np.unique(group, return_inverse=True)  # sorted, as groupby sorts them
+    if stratum.dtype.kind not in "iu":  # strata given as keys: their sorted order
+        stratum = np.unique(stratum, return_inverse=True)[1]
     n_strata = int(stratum.max()) + 1 if len(stratum) else 1
     key = code.astype(np.int64) * n_strata + stratum
     cells = len(groups) * n_strata
