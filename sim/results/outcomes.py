@@ -210,15 +210,21 @@ def _metrics(agents: pd.DataFrame, horizon: int, rtw_weeks, snapshot_weeks,
     return out
 
 
-def _group_codes(agents: pd.DataFrame, dimension: str):
+def _group_codes(agents: pd.DataFrame, dimension: str, narrow: bool = False):
+    """Each person's group code in ``dimension`` (int64) and the groups' labels; with
+    ``narrow`` the codes in the column's own small integer type (the category codes
+    themselves, no copy), for a table that holds every dimension's codes at once (issue
+    19: twelve int64 copies were ~96 MB at 1M people)."""
+    wide = np.int64 if not narrow else None
     if dimension == "all":
-        return np.zeros(len(agents), dtype=np.int64), ["all"]
+        return np.zeros(len(agents), dtype=wide or np.int8), ["all"]
     if dimension == "imd_quintile":
-        return agents["imd_quintile"].to_numpy().astype(np.int64) - 1, [1, 2, 3, 4, 5]
+        imd = agents["imd_quintile"].to_numpy()
+        return (imd.astype(wide) if wide else imd) - 1, [1, 2, 3, 4, 5]
     if dimension == "oh_access":
-        return agents["oh_access"].to_numpy().astype(np.int64), [False, True]
+        return agents["oh_access"].to_numpy().astype(wide or np.int8), [False, True]
     codes = agents[dimension].array  # the Categorical (no Series of codes: issue 19)
-    return codes.codes.astype(np.int64), list(codes.categories)
+    return (codes.codes.astype(wide) if wide else codes.codes), list(codes.categories)
 
 
 def _numerator(num: np.ndarray, eligible: np.ndarray) -> np.ndarray:
@@ -256,7 +262,7 @@ def grouped_sums(agents: pd.DataFrame, metrics: dict, numerators: dict, n_rep: i
         first.setdefault(id(eligible), (metric, 0))
         first.setdefault(id(numerators[metric]), (metric, 1))
     out = {}
-    groups = [_group_codes(agents, dim) for dim in SUMMARY_DIMENSIONS]
+    groups = [_group_codes(agents, dim, narrow=True) for dim in SUMMARY_DIMENSIONS]
     sizes = [len(labels) for _, labels in groups]
     # fractional arrays whose sums are exact in any order (whole weeks, weeks x 0.5: with
     # the sums so far, if any) are summed like counts, several dimensions at once
@@ -468,7 +474,7 @@ def rtw_curve_table(agents: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     # the week of return, or weeks + 1 for people not back by then; every dimension's
     # people per (replicate, group, week) in a few joint passes (issue 19: whole numbers)
     week = np.where((rtw >= 0) & (rtw <= weeks), rtw, weeks + 1)
-    groups = [_group_codes(agents, dim) for dim in CURVE_DIMENSIONS]
+    groups = [_group_codes(agents, dim, narrow=True) for dim in CURVE_DIMENSIONS]
     counts = value_counts(replicate, n_rep, [codes[followed] for codes, _ in groups],
                           [len(labels) for _, labels in groups], week, weeks + 2)
     frames = []
@@ -535,8 +541,13 @@ def competing_risks_table(agents: pd.DataFrame, cfg: dict, level: float = 0.95
         codes, labels = _group_codes(agents, dim)
         # people per (group, week, cause), every group in one pass, and every group's
         # estimates at every week at once (issue 19: a pass and an estimate per group)
-        counts = np.bincount((codes[mask] * span + time) * 4 + cause,
-                             minlength=len(labels) * span * 4).reshape(len(labels), span, 4)
+        key = codes[mask]  # int64, in place: (group x week) x cause
+        key *= span
+        key += time
+        key *= 4
+        key += cause
+        counts = np.bincount(key, minlength=len(labels) * span * 4).reshape(len(labels),
+                                                                            span, 4)
         _, by_cause = aalen_johansen_grid(counts, level=level)
         people = counts.sum(axis=(1, 2))
         for j in np.flatnonzero(people):
