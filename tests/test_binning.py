@@ -172,3 +172,107 @@ def test_first_exit_cause_by_cause_equals_the_stacked_argmin():
     assert np.array_equal(cause, expected_cause)
     assert np.array_equal(time, np.where(expected_cause > 0, first, 52 - onset))
     assert set(np.unique(cause)) == {0, 1, 2, 3}
+
+
+@pytest.mark.parametrize("n_rep,bits", [(1, 6), (3, 6), (1, 8), (2, 3)])
+def test_dimension_counts_equal_one_bincount_per_dimension_and_indicator(n_rep, bits):
+    """Several dimensions counted in one joint pass (issue 19) give each dimension's counts
+    exactly: against one weighted bincount per (dimension, indicator), with a one-group
+    dimension, a dimension too large to share a pass, empty groups and (n_rep=3) an empty
+    replicate."""
+    from sim.results.binning import dimension_counts, joint_groups
+
+    rng = np.random.default_rng(7 + n_rep)
+    n, sizes = 4000, [1, 8, 3, 300, 5, 2]
+    replicate = rng.integers(0, max(n_rep - 1, 1), n)  # the last of 3 replicates is empty
+    codes = [rng.integers(0, max(k - 1, 1), n) for k in sizes]  # each last group empty
+    codes[1][::7] = 7  # ... except in dimension 1
+    groups = joint_groups(sizes, n_rep, n, bits)
+    assert sorted(d for g in groups for d in g) == list(range(len(sizes)))
+    assert len(groups) > 1 and max(len(g) for g in groups) > 1  # both kinds of pass
+    indicators = [rng.random(n) < p for p in np.linspace(0.0, 1.0, 11)]
+    indicators.append((rng.random(2 * n) < 0.5)[::2])  # strided
+    got = dimension_counts(replicate, n_rep, codes, sizes, pack(indicators, bits),
+                           len(indicators), bits)
+    for d, k in enumerate(sizes):
+        cell = replicate * k + codes[d]
+        assert got[d].shape == (len(indicators), n_rep * k) and got[d].dtype == np.float64
+        for i, a in enumerate(indicators):
+            expected = np.bincount(cell, weights=a, minlength=n_rep * k)
+            assert np.array_equal(got[d][i], expected), (d, i)
+
+
+def test_dimension_counts_of_nobody_are_empty():
+    from sim.results.binning import dimension_counts
+
+    empty = np.zeros(0, dtype=np.int64)
+    got = dimension_counts(empty, 0, [empty, empty], [1, 4], pack([empty.astype(bool)]), 1)
+    assert [g.shape for g in got] == [(1, 0), (1, 0)]
+
+
+def test_bit_counts_count_each_bit_of_every_pattern():
+    from sim.results.binning import bit_counts
+
+    rng = np.random.default_rng(2)
+    for bits, widths in ((8, (1, 4, 5, 8)), (6, (3, 4, 6)), (3, (1, 2, 3)), (1, (1,))):
+        counts = rng.integers(0, 1000, (5, 1 << bits))
+        for width in widths:
+            expected = np.array([[sum(counts[r, p] for p in range(1 << bits) if p >> b & 1)
+                                  for b in range(width)] for r in range(5)])
+            assert np.array_equal(bit_counts(counts, width), expected), (bits, width)
+
+
+@pytest.mark.parametrize("density", [0.0, 0.05, 0.5, 1.0])
+def test_ordered_sums_of_the_nonzero_values_are_the_bincount_to_the_bit(density):
+    """OrderedSums (only the people with a non-zero value; running sums from buffers, issue
+    19) equal the bincount over everyone and add_in_order, to the bit, dimension after
+    dimension: values whose sums depend on their order, with -0.0 and NaN among them."""
+    from sim.results.binning import OrderedSums, add_in_order, after_cells, nonzero_weights
+
+    rng = np.random.default_rng(int(density * 100))
+    n = 3000
+    arrays = {}
+    for key in range(3):
+        values = rng.standard_normal(n) * 10.0 ** rng.integers(-8, 9, n)
+        values[rng.random(n) >= (density if key else 1.0)] = 0.0  # array 0 dense
+        values[rng.random(n) < 0.01] = -0.0
+        arrays[key] = values
+    if density == 0.5:
+        arrays[1][7] = np.nan
+    assert (nonzero_weights(arrays[1])[0] is None) == (density == 1.0)
+    plain, running = OrderedSums(arrays, 40, False), OrderedSums(arrays, 40, True)
+    for cells in (11, 40, 3, 11):  # dimensions of different sizes (the last cell empty)
+        cell = rng.integers(0, cells - 1, n)
+        for key, values in arrays.items():
+            expected = np.bincount(cell, weights=values, minlength=cells)
+            np.testing.assert_array_equal(plain.sums(key, cell, cells), expected)
+            totals = rng.standard_normal(cells) * 1e3
+            expected = add_in_order(totals, after_cells(cell, cells), values)
+            np.testing.assert_array_equal(running.sums(key, cell, cells, totals), expected)
+    if 0 < density < 0.5:  # the order matters for these values
+        values = arrays[1]
+        assert not np.array_equal(np.bincount(cell[::-1], weights=values[::-1],
+                                              minlength=cells),
+                                  np.bincount(cell, weights=values, minlength=cells))
+
+
+def test_joint_sums_of_exactly_summable_values_equal_one_bincount_per_dimension():
+    """Whole weeks and half weeks (issue 19) are summed several dimensions at once; their
+    sums equal one bincount per dimension, to the bit; values that are not whole multiples
+    of 2^-20, or too large, are not taken as exactly summable."""
+    from sim.results.binning import exact_sums, joint_sums
+
+    rng = np.random.default_rng(17)
+    n, n_rep, sizes = 6000, 2, [1, 8, 3, 300, 2]
+    replicate = rng.integers(0, n_rep, n)
+    codes = [rng.integers(0, max(k - 1, 1), n) for k in sizes]
+    arrays = [rng.integers(0, 260, n).astype(float), rng.integers(0, 9, n) * 0.5,
+              rng.integers(-5, 5, n) * 0.25]
+    assert all(exact_sums(a) for a in arrays)
+    assert not exact_sums(np.array([0.1, 1.0])) and not exact_sums(np.array([2.0**40]))
+    got = joint_sums(replicate, n_rep, codes, sizes, arrays)
+    for d, k in enumerate(sizes):
+        for i, a in enumerate(arrays):
+            expected = np.bincount(replicate * k + codes[d], weights=a, minlength=n_rep * k)
+            assert got[d][i].tobytes() == expected.tobytes(), (d, i)
+    assert joint_sums(replicate, n_rep, codes, sizes, []) == [[] for _ in sizes]

@@ -236,7 +236,7 @@ def test_standardised_rates_group_strata_as_their_text_keys_would(monkeypatch):
     plain integer column and a grouping by another attribute included."""
     import pandas as pd
 
-    from sim.results import calibration
+    from sim.results import calibration, calibration_stats
 
     gen = np.random.default_rng(8)
     n = 3000
@@ -253,7 +253,7 @@ def test_standardised_rates_group_strata_as_their_text_keys_would(monkeypatch):
                                 ("ethnicity", ("sex", "age_band")), ("sex", ("age_band",)))]
     got = [calibration.standardised_absence_rates(a, *case) for case in cases]
     # the same function grouping by each person's text key, as it did before
-    monkeypatch.setattr(calibration, "_stratum_ranks", lambda frame, strata: frame[
+    monkeypatch.setattr(calibration_stats, "_stratum_ranks", lambda frame, strata: frame[
         list(strata)].astype(str).agg("|".join, axis=1).to_numpy())
     for case, rates in zip(cases, got, strict=True):
         want = calibration.standardised_absence_rates(a, *case)

@@ -61,10 +61,22 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from sim.engine.categories import ABSENT, PHASED, RETIRED, WORKING
 from sim.engine.model import RTWModel
 from sim.evidence.registry import load_registry
-from sim.results.outcomes import agent_outcomes, days_per_week, spell_table
+from sim.results.calibration_stats import (  # noqa: F401 (the calibration API)
+    AGE_RATIO_TARGETS,
+    SPELL_END_BANDS,
+    age_absence_ratios,
+    continuously_absent,
+    exit_flows,
+    exits_from_absence,
+    first_spell_end,
+    imd_absence_ratio,
+    per_replicate,
+    rtw_share_by_spell_length,
+    standardised_absence_rates,
+)
+from sim.results.outcomes import agent_outcomes, spell_table
 
 LENGTH_SHARES_AS_PRINTED = (0.66, 0.16, 0.20)
 TARGETS = {
@@ -172,8 +184,6 @@ SOURCE_STRENGTH = {
 COHORT_TARGETS = ("remain_off_52w_given_off_6w", "in_work_104w_given_absent_26w",
                   "in_work_260w_given_absent_26w", "claimants_in_work_within_65w",
                   "rtw_share_spells_26_39w", "rtw_share_spells_52w_plus")
-# how-absences-end bands (weeks, [low, high)): DWP/DHSC 2019's 6-9 months and a year or more
-SPELL_END_BANDS = {"rtw_share_spells_26_39w": (26, 39), "rtw_share_spells_52w_plus": (52, None)}
 # the observed weeks a target needs (a fitted target the horizon cannot reach is an error)
 TARGET_MIN_HORIZON = {"remain_off_52w_given_off_6w": 52, "in_work_104w_given_absent_26w": 104,
                       "in_work_260w_given_absent_26w": 260, "claimants_in_work_within_65w": 66,
@@ -181,264 +191,6 @@ TARGET_MIN_HORIZON = {"remain_off_52w_given_off_6w": 52, "in_work_104w_given_abs
 # the population preset whose runs give each target
 TARGET_POPULATION = {t: ("fit_note_cohort" if t in COHORT_TARGETS else "workforce")
                      for t in TARGETS}
-
-
-def continuously_absent(agents: pd.DataFrame, week: int) -> np.ndarray:
-    """Off work since the first onset without any return up to ``week`` (the sources'
-    "off sick for six weeks / six months"; a relapse spell at ``week`` does not count)."""
-    first = agents["first_rtw"].to_numpy()
-    return (agents["first_onset"].to_numpy() == 0) & ((first < 0) | (first > week))
-
-
-def first_spell_end(agents: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """``(end_week, ended_in_rtw)`` of each person's first absence spell: the week it
-    ended in a return to work (``first_rtw``) or in leaving work (job loss or inactivity,
-    whichever came first), -1 if it had not ended within the horizon or ended otherwise
-    (retirement). Spells start at ``first_onset``."""
-    rtw = agents["first_rtw"].to_numpy().astype(np.int64)
-    lost = agents["job_loss_week"].to_numpy().astype(np.int64)
-    inactive = agents["inactive_week"].to_numpy().astype(np.int64)
-    never = np.iinfo(np.int64).max
-    left = np.minimum(np.where(lost >= 0, lost, never), np.where(inactive >= 0, inactive, never))
-    onset = agents["first_onset"].to_numpy().astype(np.int64)
-    left = np.where(left >= onset, left, never)  # an exit before the spell is not its end
-    returned = (rtw >= 0) & (rtw <= left)
-    end = np.where(returned, rtw, np.where(left < never, left, -1))
-    end = np.where((onset >= 0) & (end >= 0), end - np.maximum(onset, 0), -1)
-    return end, returned
-
-
-def exits_from_absence(agents: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """``(exit_week, long)`` per person: the week of the first exit from a sickness absence
-    to out of work during the observation (job loss, or inactivity straight from the
-    absence; -1 if none), and whether that absence had lasted 5+ weeks ("more than 4
-    weeks"): 1 long, 0 not, -1 unknown.
-
-    The length is known exactly when the absence is the person's first one observed
-    (``first_onset`` at or before the exit, no return in between), and known to be long when
-    it began before the observation and the exit came at week 4 or later. An exit from a
-    later absence (after a return), or within 4 weeks of the start of observation from an
-    absence that began before it, is unknown.
-    """
-    never = np.iinfo(np.int64).max
-    lost = agents["job_loss_week"].to_numpy().astype(np.int64)
-    inactive = agents["inactive_week"].to_numpy().astype(np.int64)
-    sep = agents["separation_week"].to_numpy().astype(np.int64)
-    # inactivity straight from an absence: not after a job loss or ordinary separation
-    straight = (inactive >= 0) & ((lost < 0) | (lost > inactive)) & ((sep < 0) | (sep > inactive))
-    exit_week = np.minimum(np.where(lost >= 0, lost, never), np.where(straight, inactive, never))
-    exit_week = np.where(exit_week < never, exit_week, -1)
-    onset = agents["first_onset"].to_numpy().astype(np.int64)
-    rtw = agents["first_rtw"].to_numpy().astype(np.int64)
-    first = (onset >= 0) & (onset <= exit_week) & ((rtw < 0) | (rtw > exit_week))
-    before = (onset < 0) | (onset > exit_week)  # the absence began before the observation
-    long = np.full(exit_week.shape, -1, dtype=np.int8)
-    long[first] = (exit_week - onset)[first] >= 5
-    long[before & (exit_week >= 4)] = 1
-    long[exit_week < 0] = -1
-    return exit_week, long
-
-
-def exit_flows(agents: pd.DataFrame, worker_years: float) -> dict:
-    """The two UK flows out of work from sickness absence, per worker-year.
-
-    ``left_work_from_absence_per_worker_year`` (Black & Frost 2011: employees going from sick
-    leave on to claim health-related benefits, whatever the claim's outcome; over half were
-    then found fit for work, so the model's job losses to unemployment count as well as its
-    exits to inactivity): every first exit from an absence.
-    ``left_work_after_ltsa_per_worker_year`` (DWP/DHSC 2019, LFS: left work after an absence
-    of more than 4 weeks): the same exits times the share of them that followed an absence
-    of 5+ weeks, among exits whose absence length is known (:func:`exits_from_absence`).
-    """
-    exit_week, long = exits_from_absence(agents)
-    n_exits = int(np.sum(exit_week >= 0))
-    out = {"left_work_from_absence_per_worker_year": n_exits / worker_years}
-    known = long >= 0
-    if known.any():
-        out["left_work_after_ltsa_per_worker_year"] = float(
-            n_exits * np.mean(long[known] == 1) / worker_years)
-    return out
-
-
-def rtw_share_by_spell_length(agents: pd.DataFrame, low: int, high: int | None) -> float:
-    """Of first absence spells that ended after ``low`` to ``high`` weeks ([low, high)),
-    the share that ended in a return to work rather than leaving work (the LFS measure of
-    DWP/DHSC 2019: spells still running, or ended by retirement, are left out)."""
-    end, returned = first_spell_end(agents)
-    sel = (end >= low) & ((end < high) if high is not None else True)
-    return float(returned[sel].mean()) if sel.any() else np.nan
-
-
-def standardised_absence_rates(a: pd.DataFrame, hours: float, by: str = "imd_quintile",
-                               strata=("age_band", "sex")) -> pd.Series:
-    """Absence rate (share of employed weeks absent, phased weeks part-absent) per ``by``
-    group, directly standardised to the age-sex mix of all employed weeks (the sources
-    adjust for age and sex). Strata a group lacks are left out of its weights."""
-    off = a["weeks_absent"].to_numpy() + (1 - hours) * a["weeks_phased"].to_numpy()
-    emp = (a["weeks_working"].to_numpy() + a["weeks_phased"].to_numpy()
-           + a["weeks_absent"].to_numpy())
-    df = pd.DataFrame({"group": a[by].to_numpy(), "off": off, "emp": emp})
-    # each person's stratum as an integer that sorts as its "age|sex" key does: the same
-    # groups, in the same order, summed the same way as grouping by the text keys, which
-    # cost ~0.9 s at a million people to build (issue 19)
-    df["stratum"] = _stratum_ranks(a, strata)
-    cell = df.groupby(["group", "stratum"], observed=True)[["off", "emp"]].sum()
-    weight = df.groupby("stratum")["emp"].sum()
-    out = {}
-    for g, sub in cell.groupby(level=0):
-        sub = sub.droplevel(0)
-        sub = sub[sub["emp"] > 0]
-        w = weight.reindex(sub.index).to_numpy(dtype=float)
-        out[g] = (float(np.sum(w * sub["off"] / sub["emp"]) / w.sum()) if w.sum() > 0
-                  else np.nan)
-    return pd.Series(out, dtype=float)
-
-
-def _stratum_ranks(a: pd.DataFrame, strata) -> np.ndarray:
-    """Each row's stratum (a combination of the ``strata`` columns) as the rank of its text
-    key ``"<value>|<value>"`` (each value as ``astype(str)`` writes it) among every possible
-    combination's key, in sorted order."""
-    import itertools
-
-    codes, labels = [], []
-    for col in strata:
-        column = a[col]
-        if isinstance(column.dtype, pd.CategoricalDtype):
-            codes.append(column.cat.codes.to_numpy().astype(np.int64))
-            labels.append(pd.Series(column.cat.categories).astype(str).tolist())
-        else:
-            values, inverse = np.unique(column.to_numpy(), return_inverse=True)
-            codes.append(inverse.astype(np.int64))
-            labels.append(pd.Series(values).astype(str).tolist())
-    combined = np.zeros(len(a), dtype=np.int64)
-    for code, label in zip(codes, labels, strict=True):
-        combined *= len(label)
-        combined += code
-    keys = ["|".join(parts) for parts in itertools.product(*labels)]  # in combined's order
-    rank = np.empty(len(keys), dtype=np.int64)
-    rank[np.argsort(np.array(keys, dtype=object), kind="stable")] = np.arange(len(keys))
-    return rank[combined]
-
-
-def imd_absence_ratio(a: pd.DataFrame, hours: float) -> float:
-    """Age-sex standardised absence rate, most deprived IMD quintile (1) / least (5)."""
-    rates = standardised_absence_rates(a, hours)
-    if 1 not in rates.index or 5 not in rates.index or not rates[5] > 0:
-        return np.nan
-    return float(rates[1] / rates[5])
-
-
-AGE_RATIO_TARGETS = {"absence_rate_age16_24_to_35_49": "16-24",
-                     "absence_rate_age50_64_to_35_49": "50-64"}
-
-
-def age_absence_ratios(a: pd.DataFrame, hours: float) -> dict:
-    """Absence rate of each age band in :data:`AGE_RATIO_TARGETS` over that of ages 35-49,
-    from the first observed year (``*_y1`` columns), when almost everyone is still in the
-    age band they started in (ONS counts age at the survey; over five years a third of
-    people would have moved on). A run of one year or less has no ``*_y1`` columns: its
-    totals are that year."""
-    suffix = "_y1" if "weeks_absent_y1" in a else ""
-    need = [f"weeks_{s}{suffix}" for s in ("absent", "phased", "working")]
-    if not all(c in a for c in need):
-        return {}
-    absent, phased, working = (a[c].to_numpy() for c in need)
-    off = absent + (1 - hours) * phased
-    emp = working + phased + absent
-    band = a["age_band"].astype(str).to_numpy()
-
-    def rate(name):
-        m = band == name
-        e = emp[m].sum()
-        return off[m].sum() / e if e > 0 else np.nan
-
-    ref = rate("35-49")
-    out = {}
-    for target, name in AGE_RATIO_TARGETS.items():
-        r = rate(name)
-        if np.isfinite(r) and np.isfinite(ref) and ref > 0:
-            out[target] = float(r / ref)
-    return out
-
-
-def per_replicate(agents: pd.DataFrame, spells: pd.DataFrame, cfg: dict) -> pd.DataFrame:
-    mode = cfg["population"]["mode"]
-    horizon = int(cfg["horizon_weeks"])
-    hours = cfg["pathways"]["phased_return"]["hours_fraction"]
-    day_weeks = days_per_week(cfg)
-    rows = []
-    for rep, a in agents.groupby("replicate", observed=True):
-        stats = {}
-        if mode == "cohort":
-            if "state_week_6" in a and "state_week_52" in a:
-                # retirement (State Pension age, early retirement at 50-64) is not
-                # "remaining off work" in HSE's sense: retired people are left out
-                s52 = a["state_week_52"].cat.codes.to_numpy()
-                off6 = (a["state_week_6"].cat.codes.to_numpy() == ABSENT) & (s52 != RETIRED)
-                off6 &= continuously_absent(a, 6)
-                not_working = (s52 != WORKING) & (s52 != PHASED)
-                if off6.any():
-                    stats["remain_off_52w_given_off_6w"] = float(not_working[off6].mean())
-            if "state_week_26" in a:
-                off26 = ((a["state_week_26"].cat.codes.to_numpy() == ABSENT)
-                         & continuously_absent(a, 26))
-                for w in (104, 260):
-                    if f"state_week_{w}" in a:
-                        sw = a[f"state_week_{w}"].cat.codes.to_numpy()
-                        keep = off26 & (sw != RETIRED)  # working-age, as the sources
-                        if keep.any():
-                            stats[f"in_work_{w}w_given_absent_26w"] = float(
-                                ((sw == WORKING) | (sw == PHASED))[keep].mean())
-            if "job_loss_week" in a and "inactive_week" in a:
-                for name, (low, high) in SPELL_END_BANDS.items():
-                    if high is None or high <= horizon:
-                        share = rtw_share_by_spell_length(a, low, high)
-                        if np.isfinite(share):
-                            stats[name] = share
-            if "benefit_week" in a:
-                claim = a["benefit_week"].to_numpy().astype(np.int64)
-                back = a["reemployed_week"].to_numpy().astype(np.int64)
-                followed = (claim >= 0) & (claim + 65 <= horizon)
-                if followed.any():
-                    ok = (back >= claim) & (back <= claim + 65)
-                    stats["claimants_in_work_within_65w"] = float(ok[followed].mean())
-        else:
-            absent_weeks = a["weeks_absent"].sum() + (1 - hours) * a["weeks_phased"].sum()
-            employed_weeks = a["weeks_working"].sum() + a["weeks_phased"].sum() + a[
-                "weeks_absent"].sum()
-            if employed_weeks > 0:
-                stats["absence_rate"] = float(absent_weeks / employed_weeks)
-                stats["days_lost_per_worker_year"] = float(
-                    day_weeks * absent_weeks / (employed_weeks / 52.0))
-            if "separation_week" in a and employed_weeks > 0:
-                stats.update(exit_flows(a, employed_weeks / 52.0))
-            female = (a["sex"] == "female").to_numpy()
-            rates = []
-            for mask in (female, ~female):
-                emp = (a["weeks_working"].to_numpy()[mask].sum()
-                       + a["weeks_phased"].to_numpy()[mask].sum()
-                       + a["weeks_absent"].to_numpy()[mask].sum())
-                off = (a["weeks_absent"].to_numpy()[mask].sum()
-                       + (1 - hours) * a["weeks_phased"].to_numpy()[mask].sum())
-                rates.append(off / emp if emp > 0 else np.nan)
-            if np.all(np.isfinite(rates)) and rates[1] > 0:
-                stats["absence_rate_female_to_male"] = float(rates[0] / rates[1])
-            stats.update(age_absence_ratios(a, hours))
-            ratio = imd_absence_ratio(a, hours)
-            if np.isfinite(ratio):
-                stats["absence_rate_imd1_to_imd5"] = ratio
-            s = spells[spells["replicate"] == rep]
-            lengths = np.repeat(s["weeks"].to_numpy(), s["spells"].to_numpy())
-            if lengths.size:
-                stats["spells_1_week"] = float(np.mean(lengths <= 1))
-                stats["spells_2_4_weeks"] = float(np.mean((lengths >= 2) & (lengths <= 4)))
-                stats["spells_5plus_weeks"] = float(np.mean(lengths >= 5))
-                ordered = np.sort(lengths)[::-1]
-                top = max(1, int(round(0.05 * ordered.size)))
-                stats["top5pct_spells_share_of_time"] = float(ordered[:top].sum() / ordered.sum())
-        for name, value in stats.items():
-            rows.append({"replicate": rep, "target": name, "simulated": value})
-    return pd.DataFrame(rows, columns=["replicate", "target", "simulated"])
 
 
 def calibration_table(agents: pd.DataFrame, spells: pd.DataFrame, cfg: dict) -> pd.DataFrame:

@@ -55,23 +55,26 @@ from sim.engine.categories import (
 )
 from sim.evidence.conversions import working_days_per_week
 from sim.programme.interventions import ever_enrolled
-from sim.results.binning import add_in_order, after_cells, pack, packed_counts
-from sim.stats.survival import aalen_johansen_arrays
-from sim.vocabulary import (
-    DECLINED,
-    DROPPED,
-    FINISHED,
-    LEFT_LIST,
-    NEVER,
-    STARTED,
-    STATUS_NAMES,
+from sim.results.binning import (
+    JOINT_BITS,
+    OrderedSums,
+    dimension_counts,
+    exact_sums,
+    joint_sums,
+    pack,
+    value_counts,
 )
+from sim.results.uptake import programme_table  # noqa: F401 (the table's old home)
+from sim.stats.survival import aalen_johansen_grid
+from sim.vocabulary import STATUS_NAMES
 
 # the categorical person attributes of the agents table, in its column order (their
 # values: sim.engine.categories.DIMENSIONS)
 CATEGORY_NAMES = {name: DIMENSIONS[name] for name in (
     "age_band", "sex", "ethnicity", "condition", "severity", "occupation", "employer_size",
     "disability", "employment")}
+TEXT_DTYPE = pd.Series(["x"]).dtype  # what pandas infers for text (str, pyarrow-backed)
+TEXT_COLUMNS = ("dimension", "group", "metric")  # of the group summary and quality table
 SUMMARY_DIMENSIONS = ("all", "condition", "severity", "ethnicity", "imd_quintile", "age_band",
                       "sex", "occupation", "employer_size", "oh_access", "disability",
                       "employment")
@@ -207,15 +210,21 @@ def _metrics(agents: pd.DataFrame, horizon: int, rtw_weeks, snapshot_weeks,
     return out
 
 
-def _group_codes(agents: pd.DataFrame, dimension: str):
+def _group_codes(agents: pd.DataFrame, dimension: str, narrow: bool = False):
+    """Each person's group code in ``dimension`` (int64) and the groups' labels; with
+    ``narrow`` the codes in the column's own small integer type (the category codes
+    themselves, no copy), for a table that holds every dimension's codes at once (issue
+    19: twelve int64 copies were ~96 MB at 1M people)."""
+    wide = np.int64 if not narrow else None
     if dimension == "all":
-        return np.zeros(len(agents), dtype=np.int64), ["all"]
+        return np.zeros(len(agents), dtype=wide or np.int8), ["all"]
     if dimension == "imd_quintile":
-        return agents["imd_quintile"].to_numpy().astype(np.int64) - 1, [1, 2, 3, 4, 5]
+        imd = agents["imd_quintile"].to_numpy()
+        return (imd.astype(wide) if wide else imd) - 1, [1, 2, 3, 4, 5]
     if dimension == "oh_access":
-        return agents["oh_access"].to_numpy().astype(np.int64), [False, True]
-    series = agents[dimension]
-    return series.cat.codes.to_numpy().astype(np.int64), list(series.cat.categories)
+        return agents["oh_access"].to_numpy().astype(wide or np.int8), [False, True]
+    codes = agents[dimension].array  # the Categorical (no Series of codes: issue 19)
+    return (codes.codes.astype(wide) if wide else codes.codes), list(codes.categories)
 
 
 def _numerator(num: np.ndarray, eligible: np.ndarray) -> np.ndarray:
@@ -238,60 +247,117 @@ def grouped_sums(agents: pd.DataFrame, metrics: dict, numerators: dict, n_rep: i
     ``metrics`` maps a name to ``(values, eligible)`` and ``numerators`` a name to the
     values among the eligible (0 elsewhere). Each distinct array is summed once per
     dimension, since many metrics share an eligibility (the group summary and the quality
-    table); the indicators (booleans) are counted 8 at a time (:mod:`sim.results.binning`:
-    whole numbers, exact in any order), the rest one bincount each in person order."""
+    table); the indicators (booleans) are counted 6 at a time (:mod:`sim.results.binning`:
+    whole numbers, exact in any order; several dimensions in one pass:
+    :func:`~sim.results.binning.dimension_counts`), the rest one bincount each per
+    dimension, in person order (of the people whose value is not 0:
+    :class:`~sim.results.binning.OrderedSums`)."""
     replicate = agents["replicate"].to_numpy().astype(np.int64)
     arrays = {id(a): a for m, (_, e) in metrics.items() for a in (e, numerators[m])}
     indicators = [a for a in arrays.values() if a.dtype == bool]
-    packed = pack(indicators)
+    packed = pack(indicators, JOINT_BITS)
     # a metric whose sums continue each fractional array's running sums (its first one)
     first = {}
     for metric, (_, eligible) in metrics.items():
         first.setdefault(id(eligible), (metric, 0))
         first.setdefault(id(numerators[metric]), (metric, 1))
     out = {}
-    for dim in SUMMARY_DIMENSIONS:
-        codes, labels = _group_codes(agents, dim)
+    groups = [_group_codes(agents, dim, narrow=True) for dim in SUMMARY_DIMENSIONS]
+    sizes = [len(labels) for _, labels in groups]
+    # fractional arrays whose sums are exact in any order (whole weeks, weeks x 0.5: with
+    # the sums so far, if any) are summed like counts, several dimensions at once
+    exact = [i for i, a in arrays.items() if a.dtype != bool and exact_sums(a) and (
+        prior is None or all(exact_sums(prior[d, first[i][0]][first[i][1]])
+                             for d in SUMMARY_DIMENSIONS))]
+    fractional = OrderedSums({i: a for i, a in arrays.items()
+                              if a.dtype != bool and i not in exact},
+                             n_rep * max(sizes), prior is not None)
+    all_codes = [codes for codes, _ in groups]
+    all_counts = dimension_counts(replicate, n_rep, all_codes, sizes, packed, len(indicators))
+    all_exact = joint_sums(replicate, n_rep, all_codes, sizes, [arrays[i] for i in exact])
+    for dim, (codes, labels), counts, exact_part in zip(SUMMARY_DIMENSIONS, groups,
+                                                        all_counts, all_exact, strict=True):
         cells = n_rep * len(labels)
-        cell = replicate * len(labels) + codes
-        counts = packed_counts(cell, cells, packed, len(indicators))
         sums = {id(a): counts[i] for i, a in enumerate(indicators)}
-        fractional = {i: a for i, a in arrays.items() if i not in sums}
-        if fractional and prior is not None:
-            cell = after_cells(cell, cells)
-        for i, a in fractional.items():
+        sums.update(zip(exact, exact_part, strict=True))
+        cell = replicate * len(labels) + codes
+        for i in [i for i in arrays if i not in sums]:  # the fractional ones
             metric, which = first[i]
-            sums[i] = (np.bincount(cell, weights=a, minlength=cells) if prior is None
-                       else add_in_order(prior[dim, metric][which], cell, a))
+            sums[i] = fractional.sums(i, cell, cells,
+                                      None if prior is None else prior[dim, metric][which])
         for metric, (_, eligible) in metrics.items():
             n, total = sums[id(eligible)], sums[id(numerators[metric])]
-            if prior is not None:  # whole numbers: their sums add up exactly
+            if prior is not None:  # exact sums (counts and others) add up exactly
                 before = prior[dim, metric]
-                if eligible.dtype == bool:
+                if eligible.dtype == bool or id(eligible) in exact:
                     n = n + before[0]
-                if numerators[metric].dtype == bool:
+                if numerators[metric].dtype == bool or id(numerators[metric]) in exact:
                     total = total + before[1]
             out[dim, metric] = (n, total)
     return out
 
 
+def _mean_runs(agents: pd.DataFrame, sums: dict):
+    """Each run of one dimension's metrics in :func:`grouped_sums`' order, as
+    ``(dimension, group labels (str), metric names, row, idx, value, n)``: the cells with
+    an eligible person, metric by metric (``row``, into the names), then replicate x group
+    (``idx``), with value = sum / n (issue 19: a run at a time, not a metric)."""
+    labels = {dim: np.array([str(x) for x in _group_codes(agents.iloc[:0], dim)[1]],
+                            dtype=object) for dim in SUMMARY_DIMENSIONS}
+    runs: list[tuple[str, list]] = []  # (dimension, [(metric, n, total)]) in order
+    for (dim, metric), (n, total) in sums.items():
+        if not runs or runs[-1][0] != dim:
+            runs.append((dim, []))
+        runs[-1][1].append((metric, n, total))
+    for dim, run in runs:
+        n = np.stack([x[1] for x in run]).ravel()
+        total = np.stack([x[2] for x in run]).ravel()
+        flat = np.flatnonzero(n > 0)  # metric by metric, then replicate x group
+        row, idx = np.divmod(flat, n.size // len(run))
+        yield (dim, labels[dim], [x[0] for x in run], row, idx, total[flat] / n[flat],
+               n[flat].astype(np.int64))
+
+
 def mean_columns(agents: pd.DataFrame, sums: dict, n_rep: int) -> dict[str, list]:
     """The :func:`grouped_sums` as lists of column parts (replicate, dimension, group,
-    metric, value = sum / n, n), dimension by dimension; groups with no eligible person
-    are left out. ``agents`` (any rows of the table) gives the groups' labels."""
+    metric, value = sum / n, n; the text columns as object arrays of ``str``), dimension by
+    dimension and metric by metric; groups with no eligible person are left out.
+    ``agents`` (any rows of the table) gives the groups' labels."""
     cols: dict[str, list] = {"replicate": [], "dimension": [], "group": [], "metric": [],
                              "value": [], "n": []}
-    labels = {dim: _group_codes(agents.iloc[:0], dim)[1] for dim in SUMMARY_DIMENSIONS}
-    for (dim, metric), (n, total) in sums.items():
-        k = len(labels[dim])
-        idx = np.flatnonzero(n > 0)
-        cols["replicate"].append(idx // k)
-        cols["dimension"].append([dim] * idx.size)
-        cols["group"].append([str(labels[dim][g]) for g in idx % k])
-        cols["metric"].append([metric] * idx.size)
-        cols["value"].append(total[idx] / n[idx])
-        cols["n"].append(n[idx].astype(np.int64))
+    for dim, labels, names, row, idx, value, n in _mean_runs(agents, sums):
+        cols["replicate"].append(idx // len(labels))
+        cols["dimension"].append(np.full(idx.size, dim, dtype=object))
+        cols["group"].append(labels[idx % len(labels)])
+        cols["metric"].append(np.array(names, dtype=object)[row])
+        cols["value"].append(value)
+        cols["n"].append(n)
     return cols
+
+
+def mean_table(agents: pd.DataFrame, sums: dict) -> pd.DataFrame | None:
+    """:func:`mean_columns` as a table (None if it has no rows), its text columns ``str``
+    (:data:`TEXT_DTYPE`, what pandas infers from the text) taken from each column's few
+    values by index (issue 19: not converted from a Python string a row)."""
+    parts: dict[str, list] = {"replicate": [], "dimension": [], "group": [], "metric": [],
+                              "value": [], "n": []}
+    words: dict[str, list] = {"dimension": [], "group": [], "metric": []}
+    for dim, labels, names, row, idx, value, n in _mean_runs(agents, sums):
+        parts["replicate"].append(idx // len(labels))
+        parts["dimension"].append(np.full(idx.size, len(words["dimension"])))
+        parts["group"].append(len(words["group"]) + idx % len(labels))
+        parts["metric"].append(len(words["metric"]) + row)
+        parts["value"].append(value)
+        parts["n"].append(n)
+        words["dimension"].append(dim)
+        words["group"].extend(labels)
+        words["metric"].extend(names)
+    if not parts["n"]:
+        return None
+    return pd.DataFrame({
+        name: (pd.array(words[name], dtype=TEXT_DTYPE).take(np.concatenate(part))
+               if name in words else np.concatenate(part))
+        for name, part in parts.items()})
 
 
 def replicates(agents: pd.DataFrame) -> int:
@@ -319,14 +385,11 @@ def group_summary(agents: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     metrics = _metrics(agents, horizon, cfg["outcomes"]["rtw_weeks"],
                        cfg["outcomes"]["snapshot_weeks"], cfg["outcomes"]["sustained_weeks"])
     numerators = {m: _numerator(num, eligible) for m, (num, eligible) in metrics.items()}
-    cols = grouped_means(agents, metrics, numerators)
-    out = {}
-    for name, parts in cols.items():
-        if name in ("dimension", "group", "metric"):
-            out[name] = np.array([x for part in parts for x in part], dtype=object)
-        else:
-            out[name] = np.concatenate(parts) if parts else np.zeros(0)
-    return pd.DataFrame(out)
+    table = mean_table(agents, grouped_sums(agents, metrics, numerators, replicates(agents)))
+    if table is not None:  # an empty table's text columns stay object, as they were
+        return table if len(table) else table.astype({c: object for c in TEXT_COLUMNS})
+    return pd.DataFrame({name: np.zeros(0, dtype=object if name in TEXT_COLUMNS else float)
+                         for name in ("replicate", *TEXT_COLUMNS, "value", "n")})
 
 
 def weekly_table(model) -> pd.DataFrame:
@@ -388,44 +451,6 @@ def rtw_curve(agents: pd.DataFrame, by: str, weeks: int) -> pd.DataFrame:
         columns=["group", "week", "share_returned", "n"])
 
 
-def programme_table(model) -> pd.DataFrame:
-    """One row per component: the hazard ratios used (after conversion), use and cost."""
-    prog = model.programme
-    rows = []
-    spec = model.cfg["programme"]["components"] or {}
-    resolved = model.resolved_effects
-    for k, comp in enumerate(prog.components):
-        status = prog.status[k]
-        started = np.isin(status, STARTED)
-        for rep in range(model.replicates):
-            in_rep = model.people.replicate == rep
-            row = {
-                "replicate": rep,
-                "component": comp.key,
-                "label": comp.label,
-                "domain": comp.domain,
-                "referred_or_waiting": int((status[in_rep] != NEVER).sum()),
-                "started": int(started[in_rep].sum()),
-                "completed": int((status[in_rep] == FINISHED).sum()),
-                "dropped": int((status[in_rep] == DROPPED).sum()),
-                "left_waiting_list": int((status[in_rep] == LEFT_LIST).sum()),
-                "declined": int((status[in_rep] == DECLINED).sum()),
-                "mean_wait_weeks": float(prog.wait_weeks[k][in_rep & started].mean())
-                if (in_rep & started).any() else 0.0,
-                "participant_weeks": int(prog.weeks_enrolled[k][in_rep].sum()),
-                "variable_cost_gbp": float(
-                    comp.cost_per_participant * started[in_rep].sum()
-                    + comp.cost_per_week * prog.weeks_enrolled[k][in_rep].sum()),
-                "fixed_cost_gbp": comp.cost_fixed_per_week * model.horizon,
-            }
-            for effect_key, value in resolved.get(comp.key, {}).items():
-                ref = spec[comp.key]["effects"].get(effect_key)
-                row[f"{effect_key}_source"] = "" if ref is None else str(ref)
-                row[effect_key] = np.nan if value is None else float(value)
-            rows.append(row)
-    return pd.DataFrame(rows)
-
-
 # Cell-level curves (written by every run, so a report needs no per-agent data)
 
 CURVE_DIMENSIONS = ("all", "imd_quintile", "ethnicity", "condition")
@@ -446,17 +471,17 @@ def rtw_curve_table(agents: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     rtw = agents["weeks_to_rtw"].to_numpy()[followed].astype(np.int64)
     replicate = agents["replicate"].to_numpy()[followed].astype(np.int64)
     n_rep = replicates(agents)
+    # the week of return, or weeks + 1 for people not back by then; every dimension's
+    # people per (replicate, group, week) in a few joint passes (issue 19: whole numbers)
+    week = np.where((rtw >= 0) & (rtw <= weeks), rtw, weeks + 1)
+    groups = [_group_codes(agents, dim, narrow=True) for dim in CURVE_DIMENSIONS]
+    counts = value_counts(replicate, n_rep, [codes[followed] for codes, _ in groups],
+                          [len(labels) for _, labels in groups], week, weeks + 2)
     frames = []
-    for dim in CURVE_DIMENSIONS:
-        codes, labels = _group_codes(agents, dim)  # no copy of the whole table (issue 19)
-        codes = codes[followed]
+    for dim, (_, labels), hist in zip(CURVE_DIMENSIONS, groups, counts, strict=True):
         k = len(labels)
-        cell = replicate * k + codes
-        n = np.bincount(cell, minlength=n_rep * k)
-        hit = (rtw >= 0) & (rtw <= weeks)
-        hist = np.bincount(cell[hit] * (weeks + 1) + rtw[hit],
-                           minlength=n_rep * k * (weeks + 1)).reshape(n_rep * k, weeks + 1)
-        cum = np.cumsum(hist, axis=1)
+        n = hist.sum(axis=1)
+        cum = np.cumsum(hist[:, :weeks + 1], axis=1)
         keep = np.flatnonzero(n > 0)
         frames.append(pd.DataFrame({
             "replicate": np.repeat(keep // k, weeks + 1),
@@ -507,43 +532,43 @@ def competing_risks_table(agents: pd.DataFrame, cfg: dict, level: float = 0.95
     horizon = int(cfg["horizon_weeks"])
     time, cause, mask = first_exit(agents, horizon)
     weeks = np.arange(horizon + 1)
-    cols = {k: [] for k in ("dimension", "group", "cause", "cif", "low", "high", "n_risk",
-                            "n")}
+    span = int(time.max()) + 1 if time.size else 1
+    at = np.minimum(weeks, span - 1)  # a week past the last exit reads the last one's
+    cols = {k: [] for k in ("cif", "low", "high", "n_risk")}
+    curves = []  # (dimension, group, cause, n) of each curve, in order
     for dim in CURVE_DIMENSIONS:
         # the codes of the people with an onset (no copy of the whole table: issue 19)
         codes, labels = _group_codes(agents, dim)
-        codes = codes[mask]
-        for j, label in enumerate(labels):
-            sel = codes == j
-            n = int(sel.sum())
-            if n == 0:
-                continue
-            counts = np.bincount(time[sel] * 4 + cause[sel])
-            uniq = np.flatnonzero(counts)
-            t, _, by_cause = aalen_johansen_arrays(uniq // 4, uniq % 4, causes=[1, 2, 3],
-                                                   weights=counts[uniq], level=level)
+        # people per (group, week, cause), every group in one pass, and every group's
+        # estimates at every week at once (issue 19: a pass and an estimate per group)
+        key = codes[mask]  # int64, in place: (group x week) x cause
+        key *= span
+        key += time
+        key *= 4
+        key += cause
+        counts = np.bincount(key, minlength=len(labels) * span * 4).reshape(len(labels),
+                                                                            span, 4)
+        _, by_cause = aalen_johansen_grid(counts, level=level)
+        people = counts.sum(axis=(1, 2))
+        for j in np.flatnonzero(people):
             for k, name in enumerate(CAUSES, start=1):
                 c = by_cause[k]
-                # value at week w = estimate at the last observed time <= w (0 before any)
-                pos = np.searchsorted(t, weeks, side="right") - 1
-                nxt = np.searchsorted(t, weeks, side="left")  # at risk: next observed time
                 for col in ("cif", "low", "high"):
-                    v = c[col]
-                    cols[col].append(np.where(pos >= 0, v[np.maximum(pos, 0)], 0.0))
-                risk = c["n_risk"]
-                cols["n_risk"].append(np.where(nxt < len(t), risk[np.minimum(nxt, len(t) - 1)],
+                    cols[col].append(c[col][j, at])
+                cols["n_risk"].append(np.where(weeks < span, c["n_risk"][j, at],
                                                0.0).astype(np.int64))
-                cols["dimension"].append(np.full(len(weeks), dim, dtype=object))
-                cols["group"].append(np.full(len(weeks), str(label), dtype=object))
-                cols["cause"].append(np.full(len(weeks), name, dtype=object))
-                cols["n"].append(np.full(len(weeks), n, dtype=np.int64))
+                curves.append((dim, str(labels[j]), name, int(people[j])))
     n_curves = len(cols["cif"])
     if n_curves == 0:  # nobody had an absence in the observation window
         return pd.DataFrame(columns=["dimension", "group", "cause", "week", "cif", "low",
                                      "high", "n_risk", "n"])
-    out = {k: np.concatenate(v) for k, v in cols.items() if k not in ("cif",)}
+    out = {k: np.concatenate(v) for k, v in cols.items()}
+    # the text columns taken from one value a curve (as pandas infers them from strings)
+    curve = np.repeat(np.arange(n_curves), len(weeks))
+    text = {k: pd.array([c[i] for c in curves], dtype=TEXT_DTYPE).take(curve)
+            for i, k in enumerate(("dimension", "group", "cause"))}
     return pd.DataFrame({
-        "dimension": out["dimension"], "group": out["group"], "cause": out["cause"],
-        "week": np.tile(weeks, n_curves), "cif": np.concatenate(cols["cif"]),
-        "low": out["low"], "high": out["high"], "n_risk": out["n_risk"], "n": out["n"],
+        **text, "week": np.tile(weeks, n_curves), "cif": out["cif"], "low": out["low"],
+        "high": out["high"], "n_risk": out["n_risk"],
+        "n": np.repeat(np.array([c[3] for c in curves], dtype=np.int64), len(weeks)),
     })

@@ -44,7 +44,7 @@ import pandas as pd
 from sim.engine.categories import SEVERITIES, STATES
 from sim.programme.effects import resolve_cost
 from sim.results.economics import resolve_economics, state_utilities
-from sim.results.outcomes import grouped_sums, mean_columns, replicates
+from sim.results.outcomes import grouped_sums, mean_table, replicates
 from sim.textsafe import md_text
 
 OUT_OF_WORK = ("absent", "phased", "unemployed", "inactive", "inactive_benefit")
@@ -66,7 +66,6 @@ QUALITY_METRICS = {
     **{f"qaly_loss_{s}": (f"QALYs lost while {s.replace('_', ' ')}", "num")
        for s in OUT_OF_WORK},
 }
-TEXT_DTYPE = pd.Series(["x"]).dtype  # what pandas infers for text (str, pyarrow-backed)
 QUALITY_CHUNK = 1 << 17  # people whose quality metrics are computed at a time
 GROUP_METRICS = ("returned", "first_return_sustained", "first_return_broke_down",
                  "early_return", "same_job", "hours_after_return", "utility_mean")
@@ -158,15 +157,13 @@ def quality_table(agents: pd.DataFrame, cfg: dict) -> pd.DataFrame:
                       for m, (value, eligible) in metrics.items()}
         sums = grouped_sums(part, metrics, numerators, n_rep, sums)
         del metrics, numerators
-    cols = mean_columns(agents, sums, n_rep)
-    if not cols["n"]:
-        return pd.DataFrame(columns=list(cols))
     # one frame from whole columns (not a frame per metric and a concat: 0.5 s at 600k);
     # the text columns as strings, as the per-metric frames inferred them
-    return pd.DataFrame({
-        name: (pd.array([x for part in parts for x in part], dtype=TEXT_DTYPE)
-               if name in ("dimension", "group", "metric") else np.concatenate(parts))
-        for name, parts in cols.items()})
+    table = mean_table(agents, sums)
+    if table is None:
+        return pd.DataFrame(columns=["replicate", "dimension", "group", "metric", "value",
+                                     "n"])
+    return table
 
 
 def _numerator(value: np.ndarray, eligible: np.ndarray) -> np.ndarray:

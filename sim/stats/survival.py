@@ -74,24 +74,43 @@ def aalen_johansen_arrays(time, event, causes=None, weights=None, *, level: floa
     of a run calls it once per group: issue 19): ``(times, survival, by_cause)`` with
     ``survival`` {survival, survival_se, survival_low, survival_high} and ``by_cause`` {cause:
     {n_risk, n_event, cif, se, low, high}}, each array over the distinct times."""
-    level = _check_level(level)
-    if conf_type not in ("log-log", "linear"):
-        raise ValueError(f"conf_type: must be 'log-log' or 'linear', got {conf_type!r}")
+    interval = _interval_function(level, conf_type)
     t, e, w, cause_list = _aj_inputs(time, event, causes, weights)
-
     times, inv = np.unique(t.astype(np.int64), return_inverse=True)
     T = len(times)
     at_t = np.bincount(inv, weights=w, minlength=T)
-    n = np.cumsum(at_t[::-1])[::-1]
     d = np.bincount(inv, weights=w * (e > 0), minlength=T)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        haz = np.where(n > 0, d / n, 0.0)
-        surv = np.cumprod(1 - haz)
-        s_prev = np.concatenate([[1.0], surv[:-1]])
-        # Greenwood increments; 0 where everyone at risk fails (S is 0 from then on)
-        a = np.where((n > 0) & (n > d), d / (n * (n - d)), 0.0)
-    A = np.cumsum(a)
-    surv_se = np.sqrt(surv**2 * A)
+    survival, by_cause = _aj_estimates(
+        at_t, d, {k: np.bincount(inv, weights=w * (e == k), minlength=T) for k in cause_list},
+        interval)
+    return times, survival, by_cause
+
+
+def aalen_johansen_grid(counts: np.ndarray, *, level: float = 0.95,
+                        conf_type: str = "log-log"):
+    """:func:`aalen_johansen_arrays` of many samples at once, on a grid of whole weeks:
+    ``counts[..., t, k]`` is the weight with time ``t`` (``0..T-1``) and event ``k``
+    (0 = censored, 1..K = cause, every cause reported). Returns ``(survival, by_cause)``
+    as :func:`aalen_johansen_arrays` does, each array ``[..., T]``.
+
+    At a week with no one observed (no event, no censoring) every estimate is that of the
+    last observed week before it (0 before any) and ``n_risk`` that of the next observed
+    week (0 after the last): the running sums add +0.0 and the running products multiply
+    by 1.0 there, so at the observed weeks the values are those of
+    :func:`aalen_johansen_arrays` over the sample's distinct times, to the bit (the
+    competing-risks table reads every group's curves at every week: issue 19)."""
+    interval = _interval_function(level, conf_type)
+    w = np.asarray(counts, dtype=float)
+    at_t = w.sum(axis=-1)  # whole numbers: exact in any order
+    d = w[..., 1:].sum(axis=-1)
+    return _aj_estimates(at_t, d, {k: w[..., k] for k in range(1, w.shape[-1])}, interval)
+
+
+def _interval_function(level: float, conf_type: str):
+    """The pointwise interval of a probability (log-log or linear) at ``level``."""
+    level = _check_level(level)
+    if conf_type not in ("log-log", "linear"):
+        raise ValueError(f"conf_type: must be 'log-log' or 'linear', got {conf_type!r}")
     z = _z(level)
 
     def _interval(p, s):
@@ -99,11 +118,26 @@ def aalen_johansen_arrays(time, event, causes=None, weights=None, *, level: floa
             return _loglog_ci(p, s, z)
         return np.clip(p - z * s, 0, 1), np.clip(p + z * s, 0, 1)
 
-    s_low, s_high = _interval(surv, surv_se)
+    return _interval
+
+
+def _aj_estimates(at_t: np.ndarray, d: np.ndarray, dks: dict, interval):
+    """The Kaplan-Meier survival and each cause's cumulative incidence along the last axis
+    (distinct times), from the weight observed at each time (``at_t``), the weight of
+    events (``d``) and of each cause's events (``dks``)."""
+    n = np.flip(np.cumsum(np.flip(at_t, -1), axis=-1), -1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        haz = np.where(n > 0, d / n, 0.0)
+        surv = np.cumprod(1 - haz, axis=-1)
+        s_prev = np.concatenate([np.ones(surv.shape[:-1] + (1,)), surv[..., :-1]], axis=-1)
+        # Greenwood increments; 0 where everyone at risk fails (S is 0 from then on)
+        a = np.where((n > 0) & (n > d), d / (n * (n - d)), 0.0)
+    A = np.cumsum(a, axis=-1)
+    surv_se = np.sqrt(surv**2 * A)
+    s_low, s_high = interval(surv, surv_se)
     survival = {"survival": surv, "survival_se": surv_se, "survival_low": s_low,
                 "survival_high": s_high}
-    return times, survival, {k: _cause_arrays(k, times, inv, w, e, n, s_prev, A, a, _interval)
-                             for k in cause_list}
+    return survival, {k: _cause_arrays(dk, n, s_prev, A, a, interval) for k, dk in dks.items()}
 
 
 def _aj_inputs(time, event, causes, weights):
@@ -125,18 +159,18 @@ def _aj_inputs(time, event, causes, weights):
     return t, e, w, [int(c) for c in cause_arr]
 
 
-def _cause_arrays(k, times, inv, w, e, n, s_prev, A, a, interval) -> dict:
-    """Cause ``k``'s cumulative incidence with its delta-method SE and interval."""
-    T = len(times)
-    dk = np.bincount(inv, weights=w * (e == k), minlength=T)
+def _cause_arrays(dk, n, s_prev, A, a, interval) -> dict:
+    """A cause's cumulative incidence (its events ``dk`` at each time) with its
+    delta-method SE and interval, along the last axis."""
     with np.errstate(divide="ignore", invalid="ignore"):
         frac = np.where(n > 0, dk / n, 0.0)
         b = np.where(n > 0, s_prev * dk / n**2, 0.0)
         c = np.where(n > 0, s_prev**2 * dk * (n - dk) / n**3, 0.0)
-    F = np.cumsum(s_prev * frac)
+    F = np.cumsum(s_prev * frac, axis=-1)
     # sum_j (F(t) - F_j)^2 a_j - 2 (F(t) - F_j) b_j + c_j, expanded into running sums
-    var = (F**2 * A - 2 * F * np.cumsum(a * F) + np.cumsum(a * F**2)
-           - 2 * F * np.cumsum(b) + 2 * np.cumsum(b * F) + np.cumsum(c))
+    var = (F**2 * A - 2 * F * np.cumsum(a * F, axis=-1) + np.cumsum(a * F**2, axis=-1)
+           - 2 * F * np.cumsum(b, axis=-1) + 2 * np.cumsum(b * F, axis=-1)
+           + np.cumsum(c, axis=-1))
     se = np.sqrt(np.clip(var, 0, None))
     low, high = interval(F, se)
     return {"n_risk": n, "n_event": dk, "cif": F, "se": se, "low": low, "high": high}
