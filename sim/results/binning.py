@@ -106,11 +106,7 @@ def dimension_counts(replicate: np.ndarray, n_rep: int, codes: list[np.ndarray],
     became 2-5). Counts are whole numbers, so the sums are exact in any order."""
     out = [np.empty((n_indicators, n_rep * k)) for k in sizes]
     for group in joint_groups(sizes, n_rep, len(replicate), bits):
-        shape = (n_rep, *(sizes[d] for d in group))
-        key = replicate.astype(np.int64)
-        for d in group:
-            key *= sizes[d]
-            key += codes[d]
+        shape, key = _joint_key(replicate, n_rep, codes, sizes, group)
         key <<= bits
         cell = np.empty_like(key)
         for i, byte in enumerate(packed):
@@ -125,6 +121,17 @@ def dimension_counts(replicate: np.ndarray, n_rep: int, codes: list[np.ndarray],
     return out
 
 
+def _joint_key(replicate, n_rep: int, codes, sizes, group):
+    """The shape ``(n_rep, sizes of group's dimensions)`` and each person's joint cell in
+    it (int64, row-major: replicate, then the codes of ``group`` in order)."""
+    shape = (n_rep, *(sizes[d] for d in group))
+    key = replicate.astype(np.int64)
+    for d in group:
+        key *= sizes[d]
+        key += codes[d]
+    return shape, key
+
+
 def value_counts(replicate: np.ndarray, n_rep: int, codes: list[np.ndarray],
                  sizes: list[int], values: np.ndarray, n_values: int) -> list[np.ndarray]:
     """For each dimension ``d``, the people per (replicate, group, value): int64
@@ -135,11 +142,7 @@ def value_counts(replicate: np.ndarray, n_rep: int, codes: list[np.ndarray],
     bits = max(1, (n_values - 1).bit_length())
     out: list[np.ndarray] = [np.zeros((0, n_values), dtype=np.int64)] * len(sizes)
     for group in joint_groups(sizes, n_rep, len(replicate), bits):
-        shape = (n_rep, *(sizes[d] for d in group))
-        key = replicate.astype(np.int64)
-        for d in group:
-            key *= sizes[d]
-            key += codes[d]
+        shape, key = _joint_key(replicate, n_rep, codes, sizes, group)
         key *= n_values
         key += values
         counts = np.bincount(key, minlength=int(np.prod(shape)) * n_values)
