@@ -7,6 +7,7 @@ import pytest
 
 from sim.results import economics_sums as sums
 from sim.results.binning import add_in_order, after_cells
+from sim.results.costing import add_perspectives
 
 
 def _same_bits(a, b) -> bool:
@@ -207,14 +208,7 @@ def _reference_person_costs(agents, econ, hours):
            "cost_lost_output": d(lost_output), "qaly_disc": d(qaly),
            "weeks_in_work_disc": d(weeks["working"] + weeks["phased"]),
            "weeks_absent_disc": d(absent)}
-    out["cost_employer"] = (out["cost_employer_sick_pay"] + out["cost_employer_net_productivity"]
-                            + out["cost_employer_recruitment"])
-    out["cost_exchequer"] = out["cost_exchequer_benefits"] + out["cost_exchequer_lost_tax"]
-    out["cost_individual"] = out["cost_individual_lost_income"] - out["cost_exchequer_benefits"]
-    out["cost_nhs_pss"] = out["cost_programme"] + out["cost_nhs"]
-    out["cost_societal"] = (out["cost_programme"] + out["cost_nhs"] + out["cost_lost_output"]
-                            + out["cost_employer_recruitment"])
-    return out
+    return add_perspectives(out)  # the totals of the parts, shared with the code
 
 
 @pytest.fixture(scope="module")

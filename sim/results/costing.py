@@ -210,6 +210,14 @@ def _person_costs(agents: TableColumns, econ: dict, hours: float,
         "weeks_in_work_disc": discounted(weeks["working"] + weeks["phased"], disc),
         "weeks_absent_disc": discounted(weeks["absent"], disc),
     }
+    add_perspectives(out)
+    reconcile(out)
+    return out
+
+
+def add_perspectives(out: dict) -> dict:
+    """Each perspective's total from its parts (employer, exchequer, individual, NHS/PSS
+    and societal), added into ``out`` (per-person cost columns); returns ``out``."""
     out["cost_employer"] = (out["cost_employer_sick_pay"] + out["cost_employer_net_productivity"]
                             + out["cost_employer_recruitment"])
     out["cost_exchequer"] = out["cost_exchequer_benefits"] + out["cost_exchequer_lost_tax"]
@@ -217,7 +225,6 @@ def _person_costs(agents: TableColumns, econ: dict, hours: float,
     out["cost_nhs_pss"] = out["cost_programme"] + out["cost_nhs"]
     out["cost_societal"] = (out["cost_programme"] + out["cost_nhs"] + out["cost_lost_output"]
                             + out["cost_employer_recruitment"])
-    reconcile(out)
     return out
 
 
