@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from sim.background import Background
 from sim.cli.resources import check_memory
 from sim.config import validate
 from sim.engine.model import RTWModel
@@ -133,43 +134,6 @@ def simulate(cfg: dict, model: RTWModel | None = None, core_only: bool = False,
     return Results(cfg, agents, summary, weekly, spells, calibration, totals.reset_index(),
                    programme, timings, economics, rtw_curves, cif, quality=quality,
                    person_economics=person_economics)
-
-
-class Background:
-    """``fn(*args)`` in a thread (``start``), or in the calling thread when its
-    :meth:`result` is asked for (not ``start``). Used as a context manager around the work
-    done meanwhile, so that the thread has ended (its error, if any, re-raised by
-    :meth:`result`) before anything it reads may change, even when that work fails."""
-
-    def __init__(self, fn: Callable, *args, start: bool = True):
-        self._fn, self._args = fn, args
-        self._thread = self._value = self._error = None
-        if start:
-            import threading
-
-            self._thread = threading.Thread(target=self._run, name=fn.__name__, daemon=True)
-            self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self._value = self._fn(*self._args)
-        except BaseException as err:  # noqa: BLE001 - re-raised by result()
-            self._error = err
-
-    def result(self):
-        if self._thread is None:
-            return self._fn(*self._args)
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._value
-
-    def __enter__(self) -> Background:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self._thread is not None:
-            self._thread.join()
 
 
 def simulate_summary(cfg: dict) -> pd.DataFrame:

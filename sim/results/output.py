@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.background import Background
 from sim.engine.categories import CONDITION_LABELS, ETHNICITY_LABELS, SMALL_CELL
 from sim.io import TMP_MARK, describe_os_error, release_free_memory, staged_dir
 from sim.results.economics import with_person_economics
@@ -186,7 +187,7 @@ class ResultsWriter:
         self.helper, self.ticket = helper, decomposition_ticket
         self._staged = None
         self.staging: Path | None = None
-        self._agents = None  # (thread, [error]) writing agents.parquet
+        self._agents: Background | None = None  # writing agents.parquet
 
     def __enter__(self) -> ResultsWriter:
         self._staged = staged_dir(self.dest)
@@ -195,31 +196,17 @@ class ResultsWriter:
 
     def agents_ready(self, agents: pd.DataFrame, cfg: dict, person_economics: dict) -> None:
         """Start writing ``agents.parquet`` (with the person costs) in a thread."""
-        import threading
-
         import pyarrow as pa
 
-        path, errors = self.staging / "agents.parquet", []
-
-        def run():
-            try:
-                # the system allocator: what the encoding used is returned at once,
-                # not kept in pyarrow's pool through the tables' peak
-                _write_agents(agents, cfg, person_economics, path, pa.system_memory_pool())
-            except BaseException as err:  # noqa: BLE001 - re-raised by write()
-                errors.append(err)
-
-        thread = threading.Thread(target=run, name="agents.parquet", daemon=True)
-        thread.start()
-        self._agents = (thread, errors)
+        # the system allocator: what the encoding used is returned at once, not kept in
+        # pyarrow's pool through the tables' peak
+        self._agents = Background(_write_agents, agents, cfg, person_economics,
+                                  self.staging / "agents.parquet", pa.system_memory_pool())
 
     def _join_agents(self) -> bool:
         """Wait for the agents thread; True once it wrote the file (its error re-raised)."""
-        thread, errors = self._agents
-        thread.join()
-        self._agents = None
-        if errors:
-            raise errors[0]
+        agents, self._agents = self._agents, None
+        agents.result()
         return True
 
     def write(self, results, leave_out: Collection[str] = ()) -> Path:
@@ -236,7 +223,7 @@ class ResultsWriter:
             if self.helper is not None:  # nothing may write into the staging folder once
                 self.helper.close(kill=True)  # it goes
             if self._agents is not None:
-                self._agents[0].join()
+                self._agents.join()  # ended before the staging folder goes
         return bool(self._staged.__exit__(kind, value, tb))
 
 

@@ -1,0 +1,53 @@
+"""Work in a thread beside the calling one, its error raised where its result is asked for.
+
+The two places a run overlaps work with threads use it: :func:`sim.simulate.simulate`'s
+economics table beside the other tables (``overlap``), and
+:class:`sim.results.output.ResultsWriter`'s ``agents.parquet`` beside the last tables
+(numpy and pyarrow release the GIL for most of both). Used as a context manager, the
+thread has always ended when the block is left, also when the block failed, so it never
+reads what the caller goes on to change or free.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+
+class Background:
+    """``fn(*args)`` in a thread (``start``), or in the calling thread when its
+    :meth:`result` is asked for (not ``start``). Used as a context manager around the work
+    done meanwhile, so that the thread has ended (its error, if any, re-raised by
+    :meth:`result`) before anything it reads may change, even when that work fails."""
+
+    def __init__(self, fn: Callable, *args, start: bool = True):
+        self._fn, self._args = fn, args
+        self._thread = self._value = self._error = None
+        if start:
+            self._thread = threading.Thread(target=self._run, name=fn.__name__, daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._fn(*self._args)
+        except BaseException as err:  # noqa: BLE001 - re-raised by result()
+            self._error = err
+
+    def result(self):
+        if self._thread is None:
+            return self._fn(*self._args)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+    def join(self) -> None:
+        """Wait for the thread to end (its error, if any, is left for :meth:`result`)."""
+        if self._thread is not None:
+            self._thread.join()
+
+    def __enter__(self) -> Background:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.join()
