@@ -93,7 +93,7 @@ MAPPING: dict[str, str] = {
 
 # Flat modules that stay at the top of sim/ on purpose.
 STAY = {"__init__", "__main__", "config", "simulate", "io", "errors", "textsafe",
-        "vocabulary", "docs_tables", "config_schema", "config_nodes"}
+        "vocabulary", "docs_tables", "config_schema", "config_nodes", "background"}
 
 PACKAGES: dict[str, str] = {
     "engine": "The simulation engine: population, hazards, the weekly loop in two engines.",
