@@ -142,32 +142,22 @@ def _compose_cell(cell: list[str], config_name: str, cache: dict,
     composition (in order) to a plain copy. A key that does not exist, or a config with
     interpolations, falls back to a full compose (Hydra's own behaviour and errors).
     ``hydra_overrides`` (a multirun: the command line's Hydra overrides): the group choices
-    are composed as the launcher will need them, Hydra's node included, and kept for it
-    (:func:`sim.cli.launchers.seed_group_choices`; the app part is the same config).
+    are composed as the launcher will need them and kept for it
+    (:func:`sim.cli.prefill.compose_choices`, which may have filled ``cache`` already on
+    two cores: :func:`sim.cli.prefill.prefill`).
     """
     import copy
 
-    from hydra import compose
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from omegaconf import OmegaConf
+
+    from sim.cli.prefill import compose_choices
 
     parsed = OverridesParser.create().parse_overrides(cell)
     values = [ov for ov in parsed if _is_plain_value(ov)]
     structural = tuple(ov.input_line for ov in parsed if not _is_plain_value(ov))
     if structural not in cache:
-        composed = None
-        if hydra_overrides is not None:
-            from hydra.core.global_hydra import GlobalHydra
-
-            from sim.cli.launchers import seed_group_choices
-
-            composed = seed_group_choices(GlobalHydra.instance().config_loader(),
-                                          config_name, hydra_overrides, list(structural))
-        if composed is None:
-            composed = compose(config_name=config_name, overrides=list(structural))
-        plain = OmegaConf.to_container(composed, resolve=False)
-        plain.pop("hydra", None)
-        cache[structural] = None if _has_interpolation(plain) else plain
+        compose_choices(structural, config_name, cache, hydra_overrides)
     base = cache[structural]
     if base is None:
         return _full_compose(cell, config_name)
@@ -342,6 +332,10 @@ def check(argv: list[str], config_name: str = "config", task_function=None,
             # a sweep: the cells' group choices composed as the launcher will compose them
             hydra_overrides = (_launch_hydra_overrides(args, settings)
                                if args.multirun and settings else None)
+            if args.multirun:  # half the group choices composed on a spare core
+                from sim.cli.prefill import prefill
+
+                prefill(cells, config_name, cache, hydra_overrides)
             problem = _validate_cells(cells, config_name, cache, hydra_overrides)
             from sim.cli.launchers import mark_checked
 

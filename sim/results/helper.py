@@ -161,6 +161,14 @@ def _spare_cpu(cfg: dict) -> bool:
     (or :data:`HELPER_ENV` on / off)."""
     if int(cfg["population"]["n"]) * int(cfg["replicates"]) < HELPER_MIN_PEOPLE:
         return False
+    return cpu_to_spare()
+
+
+def cpu_to_spare() -> bool:
+    """A CPU to spare for overlapping work: two CPUs or more and a one-minute load average
+    at least half a CPU below their number (see :func:`wanted`), or :data:`HELPER_ENV` on
+    (yes, whatever the machine) / off (no). Also decides whether a sweep's pre-flight
+    composes on two cores (:mod:`sim.cli.prefill`)."""
     setting = os.environ.get(HELPER_ENV, "auto").strip().lower()
     if setting in ("on", "off"):
         return setting == "on"

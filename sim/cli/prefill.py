@@ -1,0 +1,245 @@
+"""A sweep's pre-flight composes its sets of config-group choices on two cores (issue 19).
+
+The pre-flight (:mod:`sim.cli.preflight`) composes every distinct set of config-group
+choices of a sweep's cells once (``programme=...``, ``population=...``: 20 sets in the
+sweep benchmark, ~0.15-0.18 CPU-s each with Hydra), single-threaded, while the second core
+waits. :func:`prefill` forks one child process that composes every other set exactly as
+the pre-flight would (:func:`compose_choices`) while the parent composes the rest; the
+child sends back, per set, the pre-flight cache entry (a plain dict, or None) and the
+launcher's entry (``sim.cli.launchers._SWEEP_CONFIGS``: key -> the composed config, pickled
+bytes), and the parent puts them into both caches. The pre-flight's loop over the cells
+then runs unchanged; its composes find the caches filled.
+
+The child is only a cache pre-filler: correctness never depends on it. A set whose compose
+fails in the child is not sent (the parent's loop composes it, in order, and reports
+Hydra's own one-line error). A child that dies, hangs (:func:`_timeout`) or sends anything
+but the expected shape is ignored: the parent composes everything itself, as without it.
+The child writes nothing but its pipe (its stdout and stderr go to ``/dev/null``) and ends
+with ``os._exit`` (no atexit handlers, no Hydra or pytest teardown).
+
+When: a sweep with at least :data:`MIN_SETS` sets still to compose, on Linux (``os.fork``),
+from a process with no other thread, and a CPU to spare by the project's test
+(:func:`sim.results.helper.cpu_to_spare`: ``RTW_SIM_HELPER`` on / off / auto; off never
+forks, on forks whatever the load). The cached configs are the bytes the sequential
+composes give (tests/test_prefill.py).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import select
+import threading
+import time
+import warnings
+
+MIN_SETS = 4  # below this, a fork (~10-40 ms) and the pipe save little
+TAG = "rtw-sim-prefill-1"  # the first item of the child's payload
+LAST: dict = {}  # what the last prefill did (forked, sets sent back): for tests
+
+
+def structural_of(cell: list[str]) -> tuple[str, ...]:
+    """The cell's config-group choices: its override lines that are not plain values, in
+    order (the pre-flight's cache key)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from sim.cli.preflight import _is_plain_value
+
+    parsed = OverridesParser.create().parse_overrides(list(cell))
+    return tuple(ov.input_line for ov in parsed if not _is_plain_value(ov))
+
+
+def compose_choices(structural: tuple[str, ...], config_name: str, cache: dict,
+                    hydra_overrides: list[str] | None = None) -> None:
+    """Compose the group choices ``structural`` into ``cache[structural]`` (the app part as
+    a plain dict, None if it has interpolations). ``hydra_overrides`` (a multirun): composed
+    as the launcher will need them, Hydra's node included, and kept for it
+    (:func:`sim.cli.launchers.seed_group_choices`; the app part is the same config).
+    Raises Hydra's error if the choices do not compose."""
+    from hydra import compose
+    from omegaconf import OmegaConf
+
+    from sim.cli.preflight import _has_interpolation
+
+    composed = None
+    if hydra_overrides is not None:
+        from hydra.core.global_hydra import GlobalHydra
+
+        from sim.cli.launchers import seed_group_choices
+
+        composed = seed_group_choices(GlobalHydra.instance().config_loader(),
+                                      config_name, hydra_overrides, list(structural))
+    if composed is None:
+        composed = compose(config_name=config_name, overrides=list(structural))
+    plain = OmegaConf.to_container(composed, resolve=False)
+    plain.pop("hydra", None)
+    cache[structural] = None if _has_interpolation(plain) else plain
+
+
+def _sweep_key(config_name: str, hydra_overrides, structural: tuple) -> tuple | None:
+    """The launcher's key of ``structural`` (as :func:`seed_group_choices` forms it)."""
+    if hydra_overrides is None:
+        return None
+    return (str(config_name), tuple(hydra_overrides), tuple(structural))
+
+
+def _should_fork(n_sets: int) -> bool:
+    from sim.results.helper import cpu_to_spare
+
+    return (n_sets >= MIN_SETS and hasattr(os, "fork") and threading.active_count() == 1
+            and cpu_to_spare())
+
+
+def _timeout(n_sets: int) -> float:
+    """Seconds the parent waits for the child after its own composes: generous (a compose
+    takes ~0.15 s idle, a few times that on a loaded machine)."""
+    return 60.0 + 5.0 * n_sets
+
+
+def prefill(cells: list[list[str]], config_name: str, cache: dict,
+            hydra_overrides: list[str] | None = None) -> None:
+    """Fill ``cache`` (and the launcher's configs) for the cells' distinct group choices,
+    half of them in a forked child, if that pays (see the module docstring); otherwise do
+    nothing (the pre-flight composes them one by one, as before)."""
+    LAST.clear()
+    LAST.update(forked=False, received=0)
+    try:
+        sets = list(dict.fromkeys(structural_of(cell) for cell in cells))
+    except Exception:  # noqa: BLE001 - a line that does not parse: the loop reports it
+        return
+    sets = [s for s in sets if s not in cache]
+    if not _should_fork(len(sets)):
+        return
+    mine, theirs = sets[0::2], sets[1::2]
+    read_fd, write_fd = os.pipe()
+    try:
+        with warnings.catch_warnings():
+            # Python warns whenever the process has other OS threads: here only numpy's
+            # idle BLAS pool (OpenBLAS quiesces it around fork, pthread_atfork); no Python
+            # thread runs (checked), and the child composes in Python and os._exit()s
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+    except OSError:
+        os.close(read_fd)
+        os.close(write_fd)
+        return
+    if pid == 0:  # the child: never returns
+        os.close(read_fd)
+        _child(write_fd, theirs, config_name, cache, hydra_overrides)
+    os.close(write_fd)
+    LAST["forked"] = True
+    payload = None
+    t0 = time.perf_counter()
+    try:
+        for structural in mine:
+            try:
+                compose_choices(structural, config_name, cache, hydra_overrides)
+            except Exception:  # noqa: BLE001 - the loop composes it again and reports it
+                pass
+        LAST["mine_s"] = time.perf_counter() - t0
+        payload = _collect(read_fd, pid, _timeout(len(theirs)))
+        LAST["waited_s"] = time.perf_counter() - t0 - LAST["mine_s"]
+        pid = None
+    finally:
+        os.close(read_fd)
+        if pid is not None:  # interrupted (Ctrl-C ...): the child goes too
+            _end(pid)
+    items = _checked(payload, set(theirs), config_name, hydra_overrides)
+    from sim.cli.launchers import _SWEEP_CONFIGS
+
+    for structural, entry, blob in items:
+        cache.setdefault(structural, entry)
+        key = _sweep_key(config_name, hydra_overrides, structural)
+        if blob is not None and key not in _SWEEP_CONFIGS:
+            _SWEEP_CONFIGS[key] = blob
+    LAST["received"] = len(items)
+
+
+def _child(write_fd: int, sets: list, config_name: str, cache: dict,
+           hydra_overrides) -> None:
+    """Compose ``sets``, write ``(TAG, [(structural, cache entry, launcher blob)])`` pickled
+    to ``write_fd`` and exit; sets that fail are left out. Never returns."""
+    code = 1
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)  # nothing the composes print reaches the user's terminal
+        os.dup2(devnull, 2)
+        from sim.cli.launchers import _SWEEP_CONFIGS
+
+        items = []
+        for structural in sets:
+            try:
+                compose_choices(structural, config_name, cache, hydra_overrides)
+            except Exception:  # noqa: BLE001 - the parent composes it and reports it
+                continue
+            key = _sweep_key(config_name, hydra_overrides, structural)
+            items.append((structural, cache[structural], _SWEEP_CONFIGS.get(key)))
+        data = pickle.dumps((TAG, items), protocol=pickle.HIGHEST_PROTOCOL)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(write_fd, view):]
+        code = 0
+    except BaseException:  # noqa: BLE001 - whatever happens, the parent composes instead
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def _collect(read_fd: int, pid: int, timeout: float) -> bytes | None:
+    """The child's bytes, or None if it did not exit cleanly within ``timeout`` seconds
+    (it is killed then). Reaps the child either way."""
+    deadline = time.monotonic() + timeout
+    chunks = []
+    while True:
+        left = deadline - time.monotonic()
+        ready = select.select([read_fd], [], [], max(left, 0))[0] if left > 0 else []
+        if not ready:
+            _end(pid)
+            return None
+        chunk = os.read(read_fd, 1 << 20)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    _, status = os.waitpid(pid, 0)
+    if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+        return None
+    return b"".join(chunks)
+
+
+def _end(pid: int) -> None:
+    """Kill and reap the child."""
+    import signal
+
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+
+
+def _checked(payload: bytes | None, expected: set, config_name: str,
+             hydra_overrides) -> list:
+    """The child's items if the payload has exactly the expected shape, else none at all.
+    Unpickling is safe here: the bytes come from this process's own forked child, through
+    a pipe nothing else holds."""
+    if payload is None:
+        return []
+    try:
+        tag, items = pickle.loads(payload)
+        ok = tag == TAG and isinstance(items, list)
+        seen = set()
+        for item in items if ok else ():
+            structural, entry, blob = item
+            ok = (structural in expected and structural not in seen
+                  and (entry is None or isinstance(entry, dict))
+                  and (blob is None or (isinstance(blob, bytes)
+                                        and hydra_overrides is not None)))
+            if not ok:
+                break
+            seen.add(structural)
+    except Exception:  # noqa: BLE001 - garbage: compose everything in the parent
+        return []
+    return items if ok else []

@@ -1,0 +1,182 @@
+"""A sweep's pre-flight composes half its sets of group choices in a forked child
+(sim.cli.prefill, issue 19): the caches it fills must be the bytes sequential composition
+gives, whatever the child does, and errors must read as before."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import threading
+import time
+import types
+from unittest import mock
+
+import pytest
+
+from sim.cli import launchers, prefill, preflight
+
+# 2 designs x 2 populations: 4 sets of group choices (2 for the child), values on top
+SWEEP = ["-m", "programme=usual_care,ips_smi", "population=workforce,out_of_work",
+         "population.n=300", "pathways.rtw.manual_hr=0.9,1.0"]
+
+
+def _preflight(argv: list[str], setting: str, sweep_dir) -> tuple:
+    """(problem, the pre-flight's cache and the launcher's configs as pickled bytes, what
+    prefill did) of one
+    pre-flight of ``argv`` with ``RTW_SIM_HELPER=setting``."""
+    seen: dict = {}
+    original = preflight._validate_cells
+
+    def validate(cells, config_name, cache=None, hydra_overrides=None):
+        seen["cache"] = cache
+        return original(cells, config_name, cache, hydra_overrides)
+
+    launchers._SWEEP_CONFIGS.clear()
+    prefill.LAST.clear()
+    try:
+        with mock.patch.dict(os.environ, {"RTW_SIM_HELPER": setting}), \
+                mock.patch.object(preflight, "_validate_cells", validate):
+            problem = preflight.check([*argv, f"hydra.sweep.dir={sweep_dir}"], settings={})
+        cache = seen.get("cache") or {}
+        return (problem, {k: pickle.dumps(v) for k, v in cache.items()},
+                {k: _timeless(v) for k, v in launchers._SWEEP_CONFIGS.items()},
+                dict(prefill.LAST))
+    finally:
+        launchers._SWEEP_CONFIGS.clear()
+
+
+def _timeless(blob: bytes) -> bytes:
+    """A launcher config's bytes without its resolver cache, which holds the time of day
+    it was composed at (``${now:...}``: two sequential pre-flights differ there too); the
+    launcher replaces that cache with the master config's (``OmegaConf.copy_cache`` in
+    :func:`sim.cli.launchers.cached_sweep_config`)."""
+    from omegaconf import OmegaConf
+
+    cfg = pickle.loads(blob)
+    OmegaConf.clear_cache(cfg)
+    return pickle.dumps(cfg, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+@pytest.fixture(scope="module")
+def sequential(tmp_path_factory):
+    """The caches without the fork (RTW_SIM_HELPER=off), the reference (~1.5 s)."""
+    sweep_dir = tmp_path_factory.mktemp("prefill") / "sweep"  # a key of the launcher's
+    return _preflight(SWEEP, "off", sweep_dir), sweep_dir  # configs: the same for all
+
+
+def test_the_forked_child_fills_the_caches_with_what_sequential_composes_give(
+        sequential):
+    (problem, cache, configs, last), sweep_dir = sequential
+    assert problem is None and last == {"forked": False, "received": 0}
+    assert len(configs) == 4 and all(isinstance(b, bytes) for b in configs.values())
+    got = _preflight(SWEEP, "on", sweep_dir)
+    assert got[3]["forked"] and got[3]["received"] == 2  # the child's half was used
+    assert got[0] is None
+    assert got[1] == cache  # the pre-flight's cache, each entry pickled
+    assert got[2] == configs  # the launcher's pickled configs, byte for byte
+
+
+@pytest.mark.parametrize("failure", ["raise", "kill", "hang", "garbage", "stranger"])
+def test_a_child_that_fails_changes_nothing(sequential, monkeypatch, failure):
+    """The child raises in its composes (it sends no sets), dies, hangs past the timeout,
+    sends bytes that do not unpickle or a set it was not asked for: the parent composes
+    everything itself, and the caches are the same."""
+    parent = os.getpid()
+    compose = prefill.compose_choices
+
+    def broken(structural, *args):
+        if os.getpid() != parent:  # in the child only
+            if failure == "raise":
+                raise RuntimeError("no")
+            if failure == "kill":
+                os.kill(os.getpid(), signal.SIGKILL)
+            if failure == "hang":
+                time.sleep(60)
+        return compose(structural, *args)
+
+    def dumps(obj, protocol=None):
+        if os.getpid() == parent:
+            return pickle.dumps(obj, protocol=protocol)
+        if failure == "garbage":
+            return b"\x80\x05garbage"
+        return pickle.dumps((prefill.TAG, [(("programme=other",), {}, b"")]))
+
+    monkeypatch.setattr(prefill, "compose_choices", broken)
+    monkeypatch.setattr(prefill, "_timeout", lambda n: 1.0)
+    monkeypatch.setattr(prefill, "pickle", types.SimpleNamespace(
+        dumps=dumps, loads=pickle.loads, HIGHEST_PROTOCOL=pickle.HIGHEST_PROTOCOL))
+    got = _preflight(SWEEP, "on", sequential[1])
+    assert got[3]["forked"] and got[3]["received"] == 0
+    assert got[:3] == sequential[0][:3]
+
+
+def test_the_parent_takes_nothing_from_a_payload_of_the_wrong_shape():
+    expected = {("programme=a",), ("programme=b",)}
+    good = ("rtw-sim-prefill-1", [(("programme=a",), {"x": 1}, b"blob")])
+    check = prefill._checked
+    assert check(pickle.dumps(good), expected, "config", ["hydra.mode=MULTIRUN"]) == good[1]
+    bad = [
+        ("other", good[1]),  # not our tag
+        ("rtw-sim-prefill-1", [(("programme=c",), {"x": 1}, b"blob")]),  # a set not asked
+        ("rtw-sim-prefill-1", [(("programme=a",), [1], b"blob")]),  # entry not a dict
+        ("rtw-sim-prefill-1", [(("programme=a",), {}, "text")]),  # config not bytes
+        ("rtw-sim-prefill-1", [(("programme=a",), {}, b"1"), (("programme=a",), {}, b"2")]),
+        ("rtw-sim-prefill-1", [(("programme=a",), {})]),  # too short
+    ]
+    for payload in bad:
+        assert check(pickle.dumps(payload), expected, "config", ["hydra.mode=MULTIRUN"]) == []
+    assert check(b"\x80\x05garbage", expected, "config", []) == []
+    assert check(None, expected, "config", []) == []
+    # without Hydra overrides (no launcher configs kept) a blob is not taken either
+    assert check(pickle.dumps(good), expected, "config", None) == []
+
+
+@pytest.mark.parametrize("bad,expected", [
+    (["programme=usual_care,nonexistent"], "in sweep cell: programme=nonexistent"),
+    (["programme=usual_care,ips_smi", "pathways.rtw.manual_hr=0.9,abc"],
+     "pathways.rtw.manual_hr=abc"),
+])
+def test_a_bad_cells_error_reads_as_without_the_fork(tmp_path, bad, expected):
+    """A set of group choices that does not compose (the child leaves it out) and a bad
+    value: the same one line, from the same cell, as without the fork."""
+    argv = ["-m", *bad, "population=workforce,out_of_work", "population.n=300"]
+    off = _preflight(argv, "off", tmp_path / "sweep")
+    on = _preflight(argv, "on", tmp_path / "sweep")
+    assert on[3]["forked"] and not off[3]["forked"]
+    assert on[0] == off[0] and expected in on[0] and "\n" not in on[0]
+
+
+def test_when_the_preflight_forks(monkeypatch):
+    monkeypatch.setenv("RTW_SIM_HELPER", "on")
+    assert prefill._should_fork(prefill.MIN_SETS)
+    assert not prefill._should_fork(prefill.MIN_SETS - 1)  # too few sets to pay
+    monkeypatch.setenv("RTW_SIM_HELPER", "off")
+    assert not prefill._should_fork(100)
+    monkeypatch.setenv("RTW_SIM_HELPER", "auto")
+    from sim.results import helper
+
+    monkeypatch.setattr(helper, "_load", lambda: 0.0)
+    monkeypatch.setattr(helper, "_cpus", lambda: 1)
+    assert not prefill._should_fork(100)  # nothing to overlap on
+    monkeypatch.setattr(helper, "_cpus", lambda: 2)
+    assert prefill._should_fork(100)
+    monkeypatch.setattr(helper, "_load", lambda: 1.6)
+    assert not prefill._should_fork(100)  # the other CPU is busy
+    monkeypatch.setenv("RTW_SIM_HELPER", "on")
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert not prefill._should_fork(100)  # never fork a process with threads
+    finally:
+        stop.set()
+        thread.join()
+
+
+def test_no_fork_for_a_single_run_or_few_sets(tmp_path):
+    one = _preflight(["population.n=300"], "on", tmp_path / "one")
+    few = _preflight(["-m", "programme=usual_care,ips_smi", "population.n=300,400"], "on",
+                     tmp_path / "few")
+    assert one[0] is None and few[0] is None
+    assert one[3] == {} and few[3] == {"forked": False, "received": 0}
