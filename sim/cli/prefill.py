@@ -38,15 +38,19 @@ TAG = "rtw-sim-prefill-1"  # the first item of the child's payload
 LAST: dict = {}  # what the last prefill did (forked, sets sent back): for tests
 
 
-def structural_of(cell: list[str]) -> tuple[str, ...]:
-    """The cell's config-group choices: its override lines that are not plain values, in
-    order (the pre-flight's cache key)."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
+def group_choice_sets(cells: list[list[str]]) -> list[tuple[str, ...]]:
+    """The cells' distinct sets of config-group choices, in order of first use: each cell's
+    override lines that are not plain values (the pre-flight's cache key,
+    :func:`sim.cli.preflight._compose_cell`). Hydra parses each line on its own, so each
+    distinct line is parsed once."""
+    from sim.cli.launchers import parse_override_lines
     from sim.cli.preflight import _is_plain_value
 
-    parsed = OverridesParser.create().parse_overrides(list(cell))
-    return tuple(ov.input_line for ov in parsed if not _is_plain_value(ov))
+    lines = list(dict.fromkeys(line for cell in cells for line in cell))
+    value = {line: _is_plain_value(ov)
+             for line, ov in zip(lines, parse_override_lines(lines), strict=True)}
+    return list(dict.fromkeys(tuple(line for line in cell if not value[line])
+                              for cell in cells))
 
 
 def compose_choices(structural: tuple[str, ...], config_name: str, cache: dict,
@@ -104,7 +108,7 @@ def prefill(cells: list[list[str]], config_name: str, cache: dict,
     LAST.clear()
     LAST.update(forked=False, received=0)
     try:
-        sets = list(dict.fromkeys(structural_of(cell) for cell in cells))
+        sets = group_choice_sets(cells)
     except Exception:  # noqa: BLE001 - a line that does not parse: the loop reports it
         return
     sets = [s for s in sets if s not in cache]
