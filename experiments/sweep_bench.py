@@ -78,9 +78,13 @@ def print_cpu_split(timings: Path, progress: list, cpu_all: float, cpu_in: float
                          and r["pid"] != parent_pid)
     end = parent.get("report", parent["tables"])
     jobs = sum(r.get("cpu_seconds", 0.0) for r in progress)
-    workers = cpu_all - end - jobs - report_workers  # start-up, Hydra per job
+    # the pre-flight's forked child (sim.cli.prefill), if any: its CPU counts as pre-sweep
+    child = next((r.get("children_cpu", 0.0) for r in rows
+                  if r["pid"] == parent_pid and r["phase"] == "start"), 0.0)
+    workers = cpu_all - end - child - jobs - report_workers  # start-up, Hydra per job
     split = worker_split(rows, progress)
     parts = [("pre-sweep (start-up, pre-flight, Hydra's cell check), parent", parent["start"]),
+             ("pre-flight's child (second core)", child),
              ("launching (parent, while the jobs run)", parent["jobs"] - parent["start"]),
              ("jobs: inside simulate()", cpu_in),
              ("jobs: config, validation, writing results", jobs - cpu_in),

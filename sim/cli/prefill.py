@@ -87,11 +87,15 @@ def _sweep_key(config_name: str, hydra_overrides, structural: tuple) -> tuple | 
     return (str(config_name), tuple(hydra_overrides), tuple(structural))
 
 
-def _should_fork(n_sets: int) -> bool:
+def _can_fork() -> bool:
+    """Linux-style ``fork``, no other Python thread in this process, a CPU to spare."""
     from sim.results.helper import cpu_to_spare
 
-    return (n_sets >= MIN_SETS and hasattr(os, "fork") and threading.active_count() == 1
-            and cpu_to_spare())
+    return hasattr(os, "fork") and threading.active_count() == 1 and cpu_to_spare()
+
+
+def _should_fork(n_sets: int) -> bool:
+    return n_sets >= MIN_SETS and _can_fork()
 
 
 def _timeout(n_sets: int) -> float:
@@ -107,6 +111,8 @@ def prefill(cells: list[list[str]], config_name: str, cache: dict,
     nothing (the pre-flight composes them one by one, as before)."""
     LAST.clear()
     LAST.update(forked=False, received=0)
+    if len(cells) < MIN_SETS or not _can_fork():
+        return
     try:
         sets = group_choice_sets(cells)
     except Exception:  # noqa: BLE001 - a line that does not parse: the loop reports it
@@ -139,11 +145,15 @@ def prefill(cells: list[list[str]], config_name: str, cache: dict,
             try:
                 compose_choices(structural, config_name, cache, hydra_overrides)
             except Exception:  # noqa: BLE001 - the loop composes it again and reports it
-                pass
+                break  # (and stops at the first bad cell: no need to compose more)
         LAST["mine_s"] = time.perf_counter() - t0
-        payload = _collect(read_fd, pid, _timeout(len(theirs)))
+        try:
+            payload = _collect(read_fd, pid, _timeout(len(theirs)))
+        except Exception:  # noqa: BLE001 - e.g. reaped elsewhere: compose in this process
+            payload = None
+        else:
+            pid = None
         LAST["waited_s"] = time.perf_counter() - t0 - LAST["mine_s"]
-        pid = None
     finally:
         os.close(read_fd)
         if pid is not None:  # interrupted (Ctrl-C ...): the child goes too
