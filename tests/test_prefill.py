@@ -58,6 +58,14 @@ def _timeless(blob: bytes) -> bytes:
     return pickle.dumps(cfg, protocol=pickle.HIGHEST_PROTOCOL)
 
 
+@pytest.fixture(autouse=True)
+def one_thread(monkeypatch):
+    """The pre-flight forks only from a process without other Python threads, as
+    ``python -m sim`` is at that point; a test worker may hold idle threads left by
+    earlier tests (loky's executor): they are counted out here."""
+    monkeypatch.setattr(prefill, "_threads", lambda: 1)
+
+
 @pytest.fixture(scope="module", autouse=True)
 def file_cache():
     """Hydra's config files read once, as ``python -m sim`` does (halves each compose)."""
@@ -175,11 +183,15 @@ def test_when_the_preflight_forks(monkeypatch):
     monkeypatch.setattr(helper, "_load", lambda: 1.6)
     assert not prefill._should_fork(100)  # the other CPU is busy
     monkeypatch.setenv("RTW_SIM_HELPER", "on")
+    monkeypatch.setattr(prefill, "_threads", lambda: 2)
+    assert not prefill._should_fork(100)  # never fork a process with threads
+    monkeypatch.undo()
+    before = prefill._threads()
     stop = threading.Event()
     thread = threading.Thread(target=stop.wait)
     thread.start()
     try:
-        assert not prefill._should_fork(100)  # never fork a process with threads
+        assert prefill._threads() == before + 1  # a thread running is counted
     finally:
         stop.set()
         thread.join()

@@ -91,7 +91,11 @@ def _can_fork() -> bool:
     """Linux-style ``fork``, no other Python thread in this process, a CPU to spare."""
     from sim.results.helper import cpu_to_spare
 
-    return hasattr(os, "fork") and threading.active_count() == 1 and cpu_to_spare()
+    return hasattr(os, "fork") and _threads() == 1 and cpu_to_spare()
+
+
+def _threads() -> int:
+    return threading.active_count()
 
 
 def _should_fork(n_sets: int) -> bool:
