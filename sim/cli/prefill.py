@@ -88,10 +88,13 @@ def _sweep_key(config_name: str, hydra_overrides, structural: tuple) -> tuple | 
 
 
 def _can_fork() -> bool:
-    """Linux-style ``fork``, no other Python thread in this process, a CPU to spare."""
+    """Linux (macOS's system libraries are not safe to use after a fork), no other Python
+    thread in this process, a CPU to spare."""
+    import sys
+
     from sim.results.helper import cpu_to_spare
 
-    return hasattr(os, "fork") and _threads() == 1 and cpu_to_spare()
+    return sys.platform.startswith("linux") and _threads() == 1 and cpu_to_spare()
 
 
 def _threads() -> int:
