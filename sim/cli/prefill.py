@@ -89,12 +89,16 @@ def _sweep_key(config_name: str, hydra_overrides, structural: tuple) -> tuple | 
 
 def _can_fork() -> bool:
     """Linux (macOS's system libraries are not safe to use after a fork), no other Python
-    thread in this process, a CPU to spare."""
+    thread in this process, children reaped by this process (``SIGCHLD`` not ignored: the
+    child's exit status is read, and a child is only ever killed before it is reaped), a
+    CPU to spare."""
+    import signal
     import sys
 
     from sim.results.helper import cpu_to_spare
 
-    return sys.platform.startswith("linux") and _threads() == 1 and cpu_to_spare()
+    return (sys.platform.startswith("linux") and _threads() == 1
+            and signal.getsignal(signal.SIGCHLD) == signal.SIG_DFL and cpu_to_spare())
 
 
 def _threads() -> int:
