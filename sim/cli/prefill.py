@@ -17,11 +17,12 @@ but the expected shape is ignored: the parent composes everything itself, as wit
 The child writes nothing but its pipe (its stdout and stderr go to ``/dev/null``) and ends
 with ``os._exit`` (no atexit handlers, no Hydra or pytest teardown).
 
-When: a sweep with at least :data:`MIN_SETS` sets still to compose, on Linux (``os.fork``),
-from a process with no other thread, and a CPU to spare by the project's test
-(:func:`sim.results.helper.cpu_to_spare`: ``RTW_SIM_HELPER`` on / off / auto; off never
-forks, on forks whatever the load). The cached configs are the bytes the sequential
-composes give (tests/test_prefill.py).
+When (:func:`_can_fork`): a sweep with at least :data:`MIN_SETS` sets still to compose, on
+Linux (``os.fork``), from a process with no other Python thread, and a CPU to spare by the
+project's test (:func:`sim.results.helper.cpu_to_spare`: ``RTW_SIM_HELPER`` on / off /
+auto; off never forks, on forks whatever the load). The caches end up with the entries
+sequential composes give, the launcher's configs byte for byte but for the time of day in
+their resolver cache, which the launcher replaces (tests/test_prefill.py).
 """
 
 from __future__ import annotations
@@ -214,11 +215,12 @@ def _collect(read_fd: int, pid: int, timeout: float) -> bytes | None:
     """The child's bytes, or None if it did not exit cleanly within ``timeout`` seconds
     (it is killed then). Reaps the child either way."""
     deadline = time.monotonic() + timeout
+    poller = select.poll()
+    poller.register(read_fd, select.POLLIN)
     chunks = []
     while True:
         left = deadline - time.monotonic()
-        ready = select.select([read_fd], [], [], max(left, 0))[0] if left > 0 else []
-        if not ready:
+        if left <= 0 or not poller.poll(int(left * 1000) + 1):
             _end(pid)
             return None
         chunk = os.read(read_fd, 1 << 20)
