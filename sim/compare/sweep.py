@@ -37,6 +37,7 @@ Nothing here keeps module-level mutable state: launcher workers are reused betwe
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -202,6 +203,32 @@ def sweep_output_defaults(cfg: dict, task_overrides: list[str], choices: dict) -
     return out
 
 
+# The validated config of the job running in this process, from the parent's pre-flight:
+# (override lines, pickled config), set by sim.cli.launchers.execute_job_cached (issue 19)
+_PREVALIDATED: list = []
+
+
+@contextlib.contextmanager
+def prevalidated(task_overrides: list[str], blob: bytes | None):
+    """Within the block, :func:`run_cell` of exactly these override lines takes ``blob`` (the
+    config the sweep's pre-flight composed and validated, pickled by this sweep's own
+    parent) instead of converting and validating its job's config again."""
+    _PREVALIDATED[:] = [(tuple(task_overrides), blob)] if blob is not None else []
+    try:
+        yield
+    finally:
+        _PREVALIDATED.clear()
+
+
+def prevalidated_config(task_overrides: list[str]) -> dict | None:
+    """The pre-flight's validated config of this job's cell, or None (then validate)."""
+    if _PREVALIDATED and _PREVALIDATED[0][0] == tuple(task_overrides):
+        import pickle
+
+        return pickle.loads(_PREVALIDATED[0][1])  # from this sweep's own parent process
+    return None
+
+
 def task_config(cfg) -> dict:
     """The job's config as a resolved plain dict, without Hydra's node (which
     :func:`sim.cli.launchers.run_job_lean` leaves in: it does not copy the config)."""
@@ -234,7 +261,9 @@ def run_cell(cfg, sweep_dir: Path, task_overrides: list[str], choices: dict) -> 
                    for o in task_overrides}
     checked, problem = None, None
     try:
-        checked = sweep_output_defaults(validate(task_config(cfg)), task_overrides, choices)
+        pre = prevalidated_config(task_overrides)
+        checked = sweep_output_defaults(validate(task_config(cfg)) if pre is None else pre,
+                                        task_overrides, choices)
         digest = cell_hash(checked)
     except Exception as err:  # noqa: BLE001 - recorded as this cell's failure below
         problem = err
@@ -503,8 +532,10 @@ def _report_aside(complete: list[dict]) -> bool:
     settings as :mod:`sim.compare.report_sweep` would write in parallel anyway (counted here
     from the cells' factors, other than the programme: a guess that decides only where the
     page is written, never what it holds)."""
-    from sim.compare.report_sweep import PARALLEL_FROM
-
+    try:
+        from sim.compare.report_sweep import PARALLEL_FROM
+    except (ImportError, AttributeError):  # _write_report says why there is no report
+        return False
     settings = {json.dumps({k: v for k, v in c["factors"].items() if k != "programme"},
                            sort_keys=True, default=str) for c in complete}
     return len(settings) >= PARALLEL_FROM and (os.cpu_count() or 1) > 1
