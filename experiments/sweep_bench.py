@@ -74,8 +74,11 @@ def print_cpu_split(timings: Path, progress: list, cpu_all: float, cpu_in: float
     parent = {r["phase"]: r["cpu"] for r in rows if r["pid"] == parent_pid}
     if not {"start", "jobs", "tables"} <= parent.keys():
         return
-    report_workers = sum(r["setting_cpu"] for r in rows if r["phase"] == "report_setting"
-                         and r["pid"] != parent_pid)
+    # the index page written aside by one worker (report_job: all of it), else the settings'
+    # reports written by several (report_setting: each setting)
+    report_workers = sum(r["job_cpu"] for r in rows if r["phase"] == "report_job") or sum(
+        r["setting_cpu"] for r in rows if r["phase"] == "report_setting"
+        and r["pid"] != parent_pid)
     end = parent.get("report", parent["tables"])
     jobs = sum(r.get("cpu_seconds", 0.0) for r in progress)
     # the pre-flight's forked child (sim.cli.prefill), if any: its CPU counts as pre-sweep

@@ -330,11 +330,12 @@ def test_sweep_goes_on_after_a_full_disk_and_resumes(home, tmpfs):
     proc = subprocess.Popen([sys.executable, "-m", "sim", *args], cwd=home, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
-    multirun = sweep_dir / "multirun.yaml"  # Hydra's last own file before the cells start
-    while not (multirun.exists() and multirun.stat().st_size) and time.time() < deadline:
-        time.sleep(0.005)
-    time.sleep(0.2)
-    fill(disk)  # full once Hydra has started the sweep: even recording a failure fails
+    # the first cell's cell.json is written just before its run (which takes longer than
+    # this poll: the engine's first import and run); waiting a fixed time after Hydra's
+    # multirun.yaml let a quick first cell finish before the disk was full
+    while not list(sweep_dir.glob("cells/*/cell.json")) and time.time() < deadline:
+        time.sleep(0.002)
+    fill(disk)  # full once the sweep's cells have started: even recording a failure fails
     out, err = proc.communicate(timeout=300)
     result = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
     assert result.returncode == 1

@@ -23,14 +23,15 @@ SWEEP = ["-m", "programme=usual_care,ips_smi", "population=workforce,out_of_work
 
 def _preflight(argv: list[str], setting: str, sweep_dir) -> tuple:
     """(problem, the pre-flight's cache and the launcher's configs as pickled bytes, what
-    prefill did) of one
+    prefill did, the validated cells' configs pickled) of one
     pre-flight of ``argv`` with ``RTW_SIM_HELPER=setting``."""
     seen: dict = {}
     original = preflight._validate_cells
 
-    def validate(cells, config_name, cache=None, hydra_overrides=None):
+    def validate(cells, config_name, cache=None, *rest):
         seen["cache"] = cache
-        return original(cells, config_name, cache, hydra_overrides)
+        seen["validated"] = rest[1] if len(rest) > 1 else None  # shipped to the jobs
+        return original(cells, config_name, cache, *rest)
 
     launchers._SWEEP_CONFIGS.clear()
     prefill.LAST.clear()
@@ -41,7 +42,7 @@ def _preflight(argv: list[str], setting: str, sweep_dir) -> tuple:
         cache = seen.get("cache") or {}
         return (problem, {k: pickle.dumps(v) for k, v in cache.items()},
                 {k: _timeless(v) for k, v in launchers._SWEEP_CONFIGS.items()},
-                dict(prefill.LAST))
+                dict(prefill.LAST), pickle.dumps(seen.get("validated")))
     finally:
         launchers._SWEEP_CONFIGS.clear()
 
@@ -86,7 +87,7 @@ def sequential(tmp_path_factory):
 
 def test_the_forked_child_fills_the_caches_with_what_sequential_composes_give(
         sequential):
-    (problem, cache, configs, last), sweep_dir = sequential
+    (problem, cache, configs, last, _), sweep_dir = sequential
     assert problem is None and last == {"forked": False, "received": 0}
     assert len(configs) == 4 and all(isinstance(b, bytes) for b in configs.values())
     got = _preflight(SWEEP, "on", sweep_dir)
@@ -94,6 +95,8 @@ def test_the_forked_child_fills_the_caches_with_what_sequential_composes_give(
     assert got[0] is None
     assert got[1] == cache  # the pre-flight's cache, each entry pickled
     assert got[2] == configs  # the launcher's pickled configs, byte for byte
+    assert len(pickle.loads(got[4])) == 4  # the validated configs the jobs are sent
+    assert got[4] == sequential[0][4]
 
 
 @pytest.mark.parametrize("failure", ["raise", "kill", "hang", "garbage", "stranger"])
@@ -127,7 +130,7 @@ def test_a_child_that_fails_changes_nothing(sequential, monkeypatch, failure):
         dumps=dumps, loads=pickle.loads, HIGHEST_PROTOCOL=pickle.HIGHEST_PROTOCOL))
     got = _preflight(SWEEP, "on", sequential[1])
     assert got[3]["forked"] and got[3]["received"] == 0
-    assert got[:3] == sequential[0][:3]
+    assert got[:3] == sequential[0][:3] and got[4] == sequential[0][4]
 
 
 def test_the_parent_takes_nothing_from_a_payload_of_the_wrong_shape():

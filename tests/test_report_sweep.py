@@ -129,3 +129,68 @@ def test_index_from_tables_already_read_reads_no_file_again_and_is_the_same(runs
                               preloaded=known)
     assert reads == []
     assert fast.read_bytes() == plain.read_bytes()
+
+
+def _sweep_dir(runs, root):
+    """A sweep directory of the runs: cells/<key>/{cell.json, results}, with factors that
+    count four settings (the aggregate then writes the index page in a worker process)."""
+    import json
+    import shutil
+
+    for i, results in enumerate(sorted(runs.glob("*/results"))):
+        pop, design = results.parent.name.split("_", 1)[0], results.parent.name
+        cell = root / "cells" / f"cell{i}"
+        shutil.copytree(results, cell / "results")
+        factors = {"programme": design, "setting": i % 4, "population": pop}
+        (cell / "cell.json").write_text(json.dumps({"key": f"cell{i}", "hash": f"h{i}",
+                                                    "factors": factors}))
+    return root
+
+
+def test_index_page_written_aside_is_the_one_written_in_the_parent(runs, tmp_path, capsys,
+                                                                   monkeypatch):
+    """A sweep's aggregate writes its index page in a worker while it builds the tables
+    (issue 19): the same page and tables, byte for byte, and the same lines printed."""
+    from sim.compare import sweep
+
+    jobs = []
+
+    class Job(sweep._ReportJob):
+        def result(self):
+            jobs.append(self)
+            return super().result()
+
+    monkeypatch.setattr(sweep, "_ReportJob", Job)
+    aside = _sweep_dir(runs, tmp_path / "aside")
+    sweep.aggregate(aside)
+    printed_aside = capsys.readouterr()
+    assert len(jobs) == 1  # the page was written aside
+    monkeypatch.setattr(sweep, "_report_aside", lambda complete: False)
+    here = _sweep_dir(runs, tmp_path / "here")
+    sweep.aggregate(here)
+    printed_here = capsys.readouterr()
+    files = sorted(p.relative_to(here) for p in here.rglob("*")
+                   if p.is_file() and p.parts[len(here.parts)] in ("aggregate", "report"))
+    assert files and files == sorted(p.relative_to(aside) for p in aside.rglob("*")
+                                     if p.is_file() and p.parts[len(aside.parts)]
+                                     in ("aggregate", "report"))
+    for f in files:
+        assert (here / f).read_bytes() == (aside / f).read_bytes(), f
+    assert printed_here.out.replace(str(here), "X") == printed_aside.out.replace(str(aside), "X")
+    assert printed_here.err == printed_aside.err and "report: setting" in printed_here.err
+
+
+def test_a_report_that_fails_in_its_worker_leaves_the_tables(runs, tmp_path, capsys,
+                                                             monkeypatch):
+    from sim.compare import sweep
+
+    def broken(*args):  # a local function: shipped to the worker by value, raises there
+        raise RuntimeError("no page today")
+
+    monkeypatch.setattr(sweep, "_report_in_worker", broken)
+    root = _sweep_dir(runs, tmp_path / "sw")
+    outcome = sweep.aggregate(root)
+    assert outcome["report"] is None and outcome["complete"] == 5
+    assert (root / "aggregate" / "summary.parquet").is_file()
+    assert (root / "aggregate" / "comparison.csv").is_file()
+    assert "report: failed: RuntimeError: no page today" in capsys.readouterr().err

@@ -282,7 +282,7 @@ def test_aggregate_hands_every_complete_cell_to_the_report(basic_sweep, tmp_path
     calls = []
 
     def write_sweep_report(paths, out_dir, quiet=False, figures=None, full=None,
-                           preloaded=None):  # index
+                           preloaded=None, workers=None):  # index
         calls.append((list(paths), out_dir))
         assert figures is False  # the settings' charts are off unless asked for
         assert full is False  # and so are the settings' full reports
@@ -551,6 +551,52 @@ def test_the_sweeper_does_not_compose_again_the_cells_the_preflight_checked(monk
     launchers.mark_checked([])
     launchers.validate_batch_cached(sweeper, batch)
     assert composed == batch
+
+
+def test_the_preflights_validated_configs_go_only_to_their_own_cells(monkeypatch):
+    """The pre-flight's validated config of each cell is kept for the launcher (issue 19):
+    only for cells it checked, replaced by a later pre-flight, and taken by run_cell only
+    for exactly its job's override lines, within its job."""
+    import pickle
+
+    from sim.cli import launchers
+
+    monkeypatch.setattr(launchers, "_CHECKED", set())
+    monkeypatch.setattr(launchers, "_VALIDATED", {})
+    cells = [["programme=usual_care"], ["programme=ips_smi"]]
+    configs = {("programme=usual_care",): {"seed": 1}, ("programme=ips_smi",): {"seed": 2},
+               ("programme=other",): {"seed": 3}}  # not a checked cell: not kept
+    launchers.mark_checked(cells, configs)
+    assert {k: pickle.loads(v) for k, v in launchers._VALIDATED.items()} == {
+        ("programme=usual_care",): {"seed": 1}, ("programme=ips_smi",): {"seed": 2}}
+    blob = launchers._VALIDATED[("programme=ips_smi",)]
+    with sweep.prevalidated(["programme=ips_smi"], blob):
+        assert sweep.prevalidated_config(["programme=ips_smi"]) == {"seed": 2}
+        assert sweep.prevalidated_config(["programme=usual_care"]) is None
+        assert sweep.prevalidated_config(["programme=ips_smi", "seed=4"]) is None
+    assert sweep.prevalidated_config(["programme=ips_smi"]) is None  # the job is over
+    with sweep.prevalidated(["programme=ips_smi"], None):
+        assert sweep.prevalidated_config(["programme=ips_smi"]) is None
+    launchers.mark_checked([])  # a later pre-flight in the same process: nothing kept
+    assert launchers._VALIDATED == {}
+
+
+def test_run_cell_takes_the_preflights_config_instead_of_validating_its_own(tmp_path):
+    """A cell run with the pre-flight's config (another seed here, to tell them apart)
+    is the run of that config: its hash is that config's, not the job config's."""
+    import pickle
+
+    from sim.config import load_config
+
+    lines = ["population.n=300", "horizon_weeks=8", "replicates=1"]
+    job, other = load_config(lines), load_config([*lines, "seed=99"])
+    assert sweep.run_cell(job, tmp_path / "a", lines, {}) == "done"
+    with sweep.prevalidated(lines, pickle.dumps(other)):
+        assert sweep.run_cell(job, tmp_path / "b", lines, {}) == "done"
+    (a,), (b,) = (list((tmp_path / x / "cells").iterdir()) for x in "ab")
+    assert a.name != b.name
+    expected = sweep.cell_hash(sweep.sweep_output_defaults(other, lines, {}))
+    assert b.name.endswith(f"__{expected}")
 
 
 def test_the_preflight_composes_a_sweeps_group_choices_as_the_launcher_would(tmp_path):

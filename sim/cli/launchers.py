@@ -234,9 +234,11 @@ def _shared(token: str, blob: bytes):
 
 
 def execute_job_cached(idx, overrides, token: str, shared: bytes, singleton_state: bytes,
-                       base: dict | None = None):
+                       base: dict | None = None, validated: bytes | None = None):
     """hydra-joblib-launcher's ``execute_job`` with :func:`cached_sweep_config` (``base``:
     the job's composed group choices from the parent) and :func:`run_job_lean`.
+    ``validated``: the cell's config as the parent's pre-flight validated it (pickled),
+    handed to :func:`sim.compare.sweep.run_cell` for these override lines only.
 
     ``shared``: the launch's (Hydra context, master config, task function), pickled once by
     the parent and unpickled once per worker (``token`` names the launch);
@@ -247,7 +249,7 @@ def execute_job_cached(idx, overrides, token: str, shared: bytes, singleton_stat
     from hydra.core.utils import setup_globals
     from omegaconf import open_dict
 
-    from sim.compare.sweep import record_timing
+    from sim.compare.sweep import prevalidated, record_timing
 
     record_timing("job_start")
     _note_exit()
@@ -261,7 +263,8 @@ def execute_job_cached(idx, overrides, token: str, shared: bytes, singleton_stat
         sweep_config.hydra.job.num = idx
     HydraConfig.instance().set_config(sweep_config)
     record_timing("job_config")
-    ret = run_job_lean(hydra_context, sweep_config, task_function)
+    with prevalidated(list(overrides), validated):
+        ret = run_job_lean(hydra_context, sweep_config, task_function)
     record_timing("job_end")
     return ret
 
@@ -390,21 +393,30 @@ def launch_joblib_cached(launcher, job_overrides, initial_job_idx):
             shipped.append({})
     return Parallel(**joblib_cfg)(
         delayed(execute_job_cached)(initial_job_idx + idx, overrides, token, shared,
-                                    state, base)
+                                    state, base, _VALIDATED.get(tuple(overrides)))
         for idx, (overrides, base) in enumerate(zip(job_overrides, shipped, strict=True)))
 
 
 # The sweep cells (tuples of override lines) that this process's pre-flight
-# (sim.cli.preflight.check) composed and validated before Hydra started.
+# (sim.cli.preflight.check) composed and validated before Hydra started, and (pickled) the
+# config each validated to, shipped with the cell's job (sim.compare.sweep.run_cell then
+# neither converts the job's config nor validates it again: ~9 ms a cell, issue 19).
 _CHECKED: set = set()
+_VALIDATED: dict = {}
+_VALIDATED_MAX = 20_000  # cells kept (a few kB each); a larger sweep's jobs validate their own
 
 
-def mark_checked(cells) -> None:
+def mark_checked(cells, validated: dict | None = None) -> None:
     """Record the cells this invocation's pre-flight composed and validated
-    (:func:`validate_batch_cached` does not compose them again). Replaces the record of an
-    earlier pre-flight in the same process (another config, in-process callers)."""
+    (:func:`validate_batch_cached` does not compose them again) and, ``validated``, the
+    config of each (override lines -> validated config). Replaces the record of an earlier
+    pre-flight in the same process (another config, in-process callers)."""
     _CHECKED.clear()
     _CHECKED.update(tuple(cell) for cell in cells)
+    _VALIDATED.clear()
+    if validated and len(validated) <= _VALIDATED_MAX:
+        _VALIDATED.update((tuple(cell), pickle.dumps(cfg, protocol=pickle.HIGHEST_PROTOCOL))
+                          for cell, cfg in validated.items() if tuple(cell) in _CHECKED)
 
 
 def validate_batch_cached(sweeper, batch) -> None:

@@ -186,12 +186,19 @@ def _full_compose(cell: list[str], config_name: str) -> dict:
 
 def _validate_cells(cells: list[list[str]], config_name: str,
                     cache: dict | None = None,
-                    hydra_overrides: list[str] | None = None) -> str | None:
+                    hydra_overrides: list[str] | None = None,
+                    validated: dict | None = None) -> str | None:
+    """None if every cell's config is valid and fits in memory, else the first problem in
+    one line. ``validated``: filled with each cell's validated config (override lines ->
+    config), for the launcher to ship to the cell's job (:func:`mark_checked`)."""
     cache = {} if cache is None else cache
     for cell in cells:
         where = f" (in sweep cell: {' '.join(cell)})" if len(cells) > 1 else ""
         try:
-            check_memory(validate(_compose_cell(cell, config_name, cache, hydra_overrides)))
+            checked = validate(_compose_cell(cell, config_name, cache, hydra_overrides))
+            check_memory(checked)
+            if validated is not None:
+                validated[tuple(cell)] = checked
         except (ConfigError, ResourceError) as err:
             return f"{err}{where}"
         except Exception as err:
@@ -336,12 +343,15 @@ def check(argv: list[str], config_name: str = "config", task_function=None,
                 from sim.cli.prefill import prefill
 
                 prefill(cells, config_name, cache, hydra_overrides)
-            problem = _validate_cells(cells, config_name, cache, hydra_overrides)
+            validated: dict = {}
+            problem = _validate_cells(cells, config_name, cache, hydra_overrides,
+                                      validated if args.multirun else None)
             from sim.cli.launchers import mark_checked
 
-            # Hydra's sweeper need not compose them again (and nothing of an earlier
-            # pre-flight in this process is taken as checked)
-            mark_checked(cells if problem is None and args.multirun else ())
+            # Hydra's sweeper need not compose them again, nor their jobs validate them
+            # again (and nothing of an earlier pre-flight in this process is taken as checked)
+            ok = problem is None and args.multirun
+            mark_checked(cells if ok else (), validated if ok else None)
             return problem
     except ConfigError as err:
         return str(err)

@@ -127,10 +127,11 @@ def _check_level(level: float) -> float:
 def _t_ppf(q: float, df: float) -> float:
     # scipy.special.stdtrit is what scipy.stats.t.ppf computes (t_gen._ppf), without the
     # ~0.5 s import of scipy.stats in every process that draws an interval (the report
-    # workers of a sweep); the same values, bit for bit
-    from scipy.special import stdtrit
+    # workers of a sweep); the same values, bit for bit. 95% intervals over up to 201
+    # replicates take it from a table and import no scipy at all (sim.stats.tquantile)
+    from sim.stats.tquantile import t_quantile
 
-    return stdtrit(df, q)
+    return t_quantile(q, df)
 
 
 def _logsumexp(*args, **kwargs):
