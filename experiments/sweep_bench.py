@@ -82,8 +82,7 @@ def print_cpu_split(timings: Path, progress: list, cpu_all: float, cpu_in: float
     end = parent.get("report", parent["tables"])
     jobs = sum(r.get("cpu_seconds", 0.0) for r in progress)
     # the pre-flight's forked child (sim.cli.prefill), if any: its CPU counts as pre-sweep
-    child = next((r.get("children_cpu", 0.0) for r in rows
-                  if r["pid"] == parent_pid and r["phase"] == "start"), 0.0)
+    child = sum(r["child_cpu"] for r in rows if r["phase"] == "preflight_child")
     workers = cpu_all - end - child - jobs - report_workers  # start-up, Hydra per job
     split = worker_split(rows, progress)
     parts = [("pre-sweep (start-up, pre-flight, Hydra's cell check), parent", parent["start"]),

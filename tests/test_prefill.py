@@ -92,6 +92,7 @@ def test_the_forked_child_fills_the_caches_with_what_sequential_composes_give(
     assert len(configs) == 4 and all(isinstance(b, bytes) for b in configs.values())
     got = _preflight(SWEEP, "on", sweep_dir)
     assert got[3]["forked"] and got[3]["received"] == 2  # the child's half was used
+    assert got[3]["child_cpu"] > 0
     assert got[0] is None
     assert got[1] == cache  # the pre-flight's cache, each entry pickled
     assert got[2] == configs  # the launcher's pickled configs, byte for byte

@@ -227,10 +227,22 @@ def _collect(read_fd: int, pid: int, timeout: float) -> bytes | None:
         if not chunk:
             break
         chunks.append(chunk)
-    _, status = os.waitpid(pid, 0)
+    _, status, usage = os.wait4(pid, 0)
+    try:  # (nothing after the child is reaped may raise: prefill would kill its pid)
+        _note_cpu(usage.ru_utime + usage.ru_stime)
+    except Exception:  # noqa: BLE001 - a measurement aid
+        pass
     if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
         return None
     return b"".join(chunks)
+
+
+def _note_cpu(seconds: float) -> None:
+    """The child's CPU time, for tests and experiments/sweep_bench.py's CPU split."""
+    from sim.compare.sweep import record_timing
+
+    LAST["child_cpu"] = seconds
+    record_timing("preflight_child", child_cpu=seconds)
 
 
 def _end(pid: int) -> None:

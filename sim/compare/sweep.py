@@ -626,12 +626,9 @@ class SweepCallback(_HydraCallback):
         self.setting_reports = setting_reports
 
     def on_multirun_start(self, config, **kwargs: Any) -> None:
-        import resource  # the pre-flight's child (sim.cli.prefill), reaped by now
-
         from omegaconf import OmegaConf
 
-        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-        record_timing("start", children_cpu=kids.ru_utime + kids.ru_stime)
+        record_timing("start")
         guard_sweep(config)  # launcher settings, memory of the cells run at once: exit 2
         sweep_dir = Path(str(config.hydra.sweep.dir))
         sweep_dir.mkdir(parents=True, exist_ok=True)
