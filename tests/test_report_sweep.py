@@ -151,21 +151,21 @@ def test_index_page_written_aside_is_the_one_written_in_the_parent(runs, tmp_pat
                                                                    monkeypatch):
     """A sweep's aggregate writes its index page in a worker while it builds the tables
     (issue 19): the same page and tables, byte for byte, and the same lines printed."""
-    from sim.compare import sweep
+    from sim.compare import report_aside, sweep
 
     jobs = []
 
-    class Job(sweep._ReportJob):
+    class Job(report_aside.ReportJob):
         def result(self):
             jobs.append(self)
             return super().result()
 
-    monkeypatch.setattr(sweep, "_ReportJob", Job)
+    monkeypatch.setattr(report_aside, "ReportJob", Job)
     aside = _sweep_dir(runs, tmp_path / "aside")
     sweep.aggregate(aside)
     printed_aside = capsys.readouterr()
     assert len(jobs) == 1  # the page was written aside
-    monkeypatch.setattr(sweep, "_report_aside", lambda complete: False)
+    monkeypatch.setattr(report_aside, "worth_it", lambda complete: False)
     here = _sweep_dir(runs, tmp_path / "here")
     sweep.aggregate(here)
     printed_here = capsys.readouterr()
@@ -182,12 +182,12 @@ def test_index_page_written_aside_is_the_one_written_in_the_parent(runs, tmp_pat
 
 def test_a_report_that_fails_in_its_worker_leaves_the_tables(runs, tmp_path, capsys,
                                                              monkeypatch):
-    from sim.compare import sweep
+    from sim.compare import report_aside, sweep
 
     def broken(*args):  # a local function: shipped to the worker by value, raises there
         raise RuntimeError("no page today")
 
-    monkeypatch.setattr(sweep, "_report_in_worker", broken)
+    monkeypatch.setattr(report_aside, "report_in_worker", broken)
     root = _sweep_dir(runs, tmp_path / "sw")
     outcome = sweep.aggregate(root)
     assert outcome["report"] is None and outcome["complete"] == 5

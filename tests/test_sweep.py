@@ -570,13 +570,13 @@ def test_the_preflights_validated_configs_go_only_to_their_own_cells(monkeypatch
     assert {k: pickle.loads(v) for k, v in launchers._VALIDATED.items()} == {
         ("programme=usual_care",): {"seed": 1}, ("programme=ips_smi",): {"seed": 2}}
     blob = launchers._VALIDATED[("programme=ips_smi",)]
-    with sweep.prevalidated(["programme=ips_smi"], blob):
-        assert sweep.prevalidated_config(["programme=ips_smi"]) == {"seed": 2}
-        assert sweep.prevalidated_config(["programme=usual_care"]) is None
-        assert sweep.prevalidated_config(["programme=ips_smi", "seed=4"]) is None
-    assert sweep.prevalidated_config(["programme=ips_smi"]) is None  # the job is over
-    with sweep.prevalidated(["programme=ips_smi"], None):
-        assert sweep.prevalidated_config(["programme=ips_smi"]) is None
+    with launchers.prevalidated(["programme=ips_smi"], blob):
+        assert launchers.prevalidated_config(["programme=ips_smi"]) == {"seed": 2}
+        assert launchers.prevalidated_config(["programme=usual_care"]) is None
+        assert launchers.prevalidated_config(["programme=ips_smi", "seed=4"]) is None
+    assert launchers.prevalidated_config(["programme=ips_smi"]) is None  # the job is over
+    with launchers.prevalidated(["programme=ips_smi"], None):
+        assert launchers.prevalidated_config(["programme=ips_smi"]) is None
     launchers.mark_checked([])  # a later pre-flight in the same process: nothing kept
     assert launchers._VALIDATED == {}
 
@@ -586,12 +586,13 @@ def test_run_cell_takes_the_preflights_config_instead_of_validating_its_own(tmp_
     is the run of that config: its hash is that config's, not the job config's."""
     import pickle
 
+    from sim.cli import launchers
     from sim.config import load_config
 
     lines = ["population.n=300", "horizon_weeks=8", "replicates=1"]
     job, other = load_config(lines), load_config([*lines, "seed=99"])
     assert sweep.run_cell(job, tmp_path / "a", lines, {}) == "done"
-    with sweep.prevalidated(lines, pickle.dumps(other)):
+    with launchers.prevalidated(lines, pickle.dumps(other)):
         assert sweep.run_cell(job, tmp_path / "b", lines, {}) == "done"
     (a,), (b,) = (list((tmp_path / x / "cells").iterdir()) for x in "ab")
     assert a.name != b.name

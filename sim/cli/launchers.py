@@ -26,6 +26,7 @@ any cell runs.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import pickle
@@ -249,7 +250,7 @@ def execute_job_cached(idx, overrides, token: str, shared: bytes, singleton_stat
     from hydra.core.utils import setup_globals
     from omegaconf import open_dict
 
-    from sim.compare.sweep import prevalidated, record_timing
+    from sim.compare.sweep import record_timing
 
     record_timing("job_start")
     _note_exit()
@@ -267,6 +268,30 @@ def execute_job_cached(idx, overrides, token: str, shared: bytes, singleton_stat
         ret = run_job_lean(hydra_context, sweep_config, task_function)
     record_timing("job_end")
     return ret
+
+
+# The validated config of the job running in this process, from the parent's pre-flight:
+# (override lines, pickled config), set by execute_job_cached for the job's run_cell
+_PREVALIDATED: list = []
+
+
+@contextlib.contextmanager
+def prevalidated(task_overrides: list[str], blob: bytes | None):
+    """Within the block, :func:`sim.compare.sweep.run_cell` of exactly these override lines
+    takes ``blob`` (the config the sweep's pre-flight composed and validated, pickled by
+    this sweep's own parent) instead of converting and validating its job's config again."""
+    _PREVALIDATED[:] = [(tuple(task_overrides), blob)] if blob is not None else []
+    try:
+        yield
+    finally:
+        _PREVALIDATED.clear()
+
+
+def prevalidated_config(task_overrides: list[str]) -> dict | None:
+    """The pre-flight's validated config of this job's cell, or None (then validate)."""
+    if _PREVALIDATED and _PREVALIDATED[0][0] == tuple(task_overrides):
+        return pickle.loads(_PREVALIDATED[0][1])  # from this sweep's own parent process
+    return None
 
 
 _EXIT_NOTED: list = []

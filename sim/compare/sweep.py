@@ -37,7 +37,6 @@ Nothing here keeps module-level mutable state: launcher workers are reused betwe
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import json
 import os
@@ -203,32 +202,6 @@ def sweep_output_defaults(cfg: dict, task_overrides: list[str], choices: dict) -
     return out
 
 
-# The validated config of the job running in this process, from the parent's pre-flight:
-# (override lines, pickled config), set by sim.cli.launchers.execute_job_cached (issue 19)
-_PREVALIDATED: list = []
-
-
-@contextlib.contextmanager
-def prevalidated(task_overrides: list[str], blob: bytes | None):
-    """Within the block, :func:`run_cell` of exactly these override lines takes ``blob`` (the
-    config the sweep's pre-flight composed and validated, pickled by this sweep's own
-    parent) instead of converting and validating its job's config again."""
-    _PREVALIDATED[:] = [(tuple(task_overrides), blob)] if blob is not None else []
-    try:
-        yield
-    finally:
-        _PREVALIDATED.clear()
-
-
-def prevalidated_config(task_overrides: list[str]) -> dict | None:
-    """The pre-flight's validated config of this job's cell, or None (then validate)."""
-    if _PREVALIDATED and _PREVALIDATED[0][0] == tuple(task_overrides):
-        import pickle
-
-        return pickle.loads(_PREVALIDATED[0][1])  # from this sweep's own parent process
-    return None
-
-
 def task_config(cfg) -> dict:
     """The job's config as a resolved plain dict, without Hydra's node (which
     :func:`sim.cli.launchers.run_job_lean` leaves in: it does not copy the config)."""
@@ -261,6 +234,8 @@ def run_cell(cfg, sweep_dir: Path, task_overrides: list[str], choices: dict) -> 
                    for o in task_overrides}
     checked, problem = None, None
     try:
+        from sim.cli.launchers import prevalidated_config
+
         pre = prevalidated_config(task_overrides)
         checked = sweep_output_defaults(validate(task_config(cfg)) if pre is None else pre,
                                         task_overrides, choices)
@@ -432,8 +407,10 @@ def aggregate(sweep_dir: Path, report: bool = True, quiet: bool = False,
     factors = _factor_columns(complete)
     paths = [c["dir"] / RESULTS for c in complete]
     # the index page in a worker process while this one builds the tables (issue 19)
-    job = (_ReportJob(paths, sweep_dir / "report", quiet, figures)
-           if report and complete and not setting_reports and _report_aside(complete)
+    from sim.compare import report_aside
+
+    job = (report_aside.ReportJob(paths, sweep_dir / "report", quiet, figures)
+           if report and complete and not setting_reports and report_aside.worth_it(complete)
            else None)
     try:
         return _aggregate(sweep_dir, cells, complete, factors, paths, job, report, quiet,
@@ -486,12 +463,14 @@ def _aggregate(sweep_dir: Path, cells: list, complete: list, factors: list, path
                             columns=["cell", "hash", "status", "error"])
     _save_csv(failures, out_dir / "failures.csv")
     record_timing("tables")
+    from sim.compare import report_aside
+
     report_dir = None
     if job is not None:
         report_dir = job.result()
         record_timing("report")
     elif report and complete:
-        report_dir = _write_report(paths, sweep_dir / "report", quiet, figures,
+        report_dir = report_aside.write_report(paths, sweep_dir / "report", quiet, figures,
                                    setting_reports, loaded)
         record_timing("report")
     outcome = {"cells": len(cells), "complete": len(complete), "failed": len(failures),
@@ -503,105 +482,6 @@ def _aggregate(sweep_dir: Path, cells: list, complete: list, factors: list, path
         for c in failed:
             print(f"  {c['status'].upper()}: {c['key']}: {c['error']}")
     return outcome
-
-
-def _write_report(paths: list[Path], out_dir: Path, quiet: bool,
-                  figures: bool = False, full: bool = False,
-                  preloaded: dict | None = None, workers: int | None = None) -> Path | None:
-    """The comparison report of every setting (:mod:`sim.compare.report_sweep`: one report per
-    population / assumption setting and an index page naming them all)."""
-    try:  # here, guarded: a report that cannot load must not lose the sweep's tables
-        from sim.compare.report_sweep import write_sweep_report
-    except (ImportError, AttributeError) as err:
-        if not quiet:
-            print(f"report: skipped (sim.compare.report_sweep not available: {one_line(err)})")
-        return None
-    try:
-        path = write_sweep_report(paths, out_dir, quiet, workers=workers, figures=figures,
-                                  full=full, preloaded=preloaded)
-    except Exception as err:  # noqa: BLE001 - the tables above are already written
-        print(f"report: failed: {one_line(err)}", file=sys.stderr)
-        return None
-    if not quiet:
-        print(f"report: {path}")
-    return path
-
-
-def _report_aside(complete: list[dict]) -> bool:
-    """Whether a sweep's index page is worth a worker process of its own: when it has as many
-    settings as :mod:`sim.compare.report_sweep` would write in parallel anyway (counted here
-    from the cells' factors, other than the programme: a guess that decides only where the
-    page is written, never what it holds)."""
-    try:
-        from sim.compare.report_sweep import PARALLEL_FROM
-    except (ImportError, AttributeError):  # _write_report says why there is no report
-        return False
-    settings = {json.dumps({k: v for k, v in c["factors"].items() if k != "programme"},
-                           sort_keys=True, default=str) for c in complete}
-    return len(settings) >= PARALLEL_FROM and (os.cpu_count() or 1) > 1
-
-
-def _report_in_worker(paths: list[Path], out_dir: Path, quiet: bool, figures: bool):
-    """:func:`_write_report` (the index page only) in a worker: its path, and what it printed
-    to stdout and stderr (the parent prints them, after its own tables, in the order a
-    report in the parent would have printed them)."""
-    import contextlib
-    import io
-
-    out, err = io.StringIO(), io.StringIO()
-    cpu0 = time.process_time()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        path = _write_report(paths, out_dir, quiet, figures, workers=1)
-    record_timing("report_job", job_cpu=time.process_time() - cpu0)
-    return path, out.getvalue(), err.getvalue()
-
-
-class _ReportJob:
-    """A sweep's index page written by one of joblib's reusable loky workers (the sweep's own,
-    which have the libraries loaded) while the parent builds the aggregate tables: the two
-    take about as long (~3 CPU-s each in the 100-cell benchmark), one after the other until
-    issue 19. The worker reads the cells' tables itself (shipping the parent's copies cost
-    the parent ~0.7 CPU-s of pickling). The page is the one :func:`_write_report` writes in
-    the parent (tested); a worker that cannot start or dies is reported as a failed report,
-    as an error in the report is, and the tables are written all the same."""
-
-    def __init__(self, paths: list[Path], out_dir: Path, quiet: bool, figures: bool):
-        from joblib import Parallel, delayed
-
-        from sim.compare.report_sweep import PARALLEL_ARGS
-
-        self._results = None
-        self._error = None
-        try:  # return_as="generator": the task is dispatched now, collected in result()
-            self._results = Parallel(n_jobs=os.cpu_count() or 1, return_as="generator",
-                                     **PARALLEL_ARGS)(
-                [delayed(_report_in_worker)(paths, out_dir, quiet, figures)])
-        except Exception as err:  # noqa: BLE001 - the tables must not depend on it
-            self._error = err
-
-    def result(self) -> Path | None:
-        try:
-            if self._error is not None:
-                raise self._error
-            path, out, err = next(self._results)
-        except Exception as err:  # noqa: BLE001 - the tables above are already written
-            print(f"report: failed: {one_line(err)}", file=sys.stderr)
-            return None
-        finally:
-            self.close()
-        sys.stderr.write(err)
-        sys.stdout.write(out)
-        return path
-
-    def close(self) -> None:
-        """Wait for the worker (its page complete, or failed), and free the generator."""
-        results, self._results = self._results, None
-        if results is not None:
-            try:
-                for _ in results:
-                    pass
-            except Exception:  # noqa: BLE001 - result() says what failed; here only waiting
-                pass
 
 
 # --------------------------------------------------------------------------------------

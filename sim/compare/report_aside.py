@@ -1,0 +1,115 @@
+"""A sweep's report (:func:`write_report`), and its index page written by a worker process
+while the parent builds the aggregate tables (issue 19): :func:`sim.compare.sweep.aggregate`
+starts a :class:`ReportJob` when :func:`worth_it` says so, builds its tables, then collects
+the page. The two took about as long (~3 CPU-s each in the 100-cell benchmark) and ran one
+after the other before.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from sim.compare.sweep import one_line, record_timing
+
+
+def write_report(paths: list[Path], out_dir: Path, quiet: bool,
+                  figures: bool = False, full: bool = False,
+                  preloaded: dict | None = None, workers: int | None = None) -> Path | None:
+    """The comparison report of every setting (:mod:`sim.compare.report_sweep`: one report per
+    population / assumption setting and an index page naming them all)."""
+    try:  # here, guarded: a report that cannot load must not lose the sweep's tables
+        from sim.compare.report_sweep import write_sweep_report
+    except (ImportError, AttributeError) as err:
+        if not quiet:
+            print(f"report: skipped (sim.compare.report_sweep not available: {one_line(err)})")
+        return None
+    try:
+        path = write_sweep_report(paths, out_dir, quiet, workers=workers, figures=figures,
+                                  full=full, preloaded=preloaded)
+    except Exception as err:  # noqa: BLE001 - the tables above are already written
+        print(f"report: failed: {one_line(err)}", file=sys.stderr)
+        return None
+    if not quiet:
+        print(f"report: {path}")
+    return path
+
+
+def worth_it(complete: list[dict]) -> bool:
+    """Whether a sweep's index page is worth a worker process of its own: when it has as many
+    settings as :mod:`sim.compare.report_sweep` would write in parallel anyway (counted here
+    from the cells' factors, other than the programme: a guess that decides only where the
+    page is written, never what it holds)."""
+    try:
+        from sim.compare.report_sweep import PARALLEL_FROM
+    except (ImportError, AttributeError):  # write_report says why there is no report
+        return False
+    settings = {json.dumps({k: v for k, v in c["factors"].items() if k != "programme"},
+                           sort_keys=True, default=str) for c in complete}
+    return len(settings) >= PARALLEL_FROM and (os.cpu_count() or 1) > 1
+
+
+def report_in_worker(paths: list[Path], out_dir: Path, quiet: bool, figures: bool):
+    """:func:`write_report` (the index page only) in a worker: its path, and what it printed
+    to stdout and stderr (the parent prints them, after its own tables, in the order a
+    report in the parent would have printed them)."""
+    import contextlib
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    cpu0 = time.process_time()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        path = write_report(paths, out_dir, quiet, figures, workers=1)
+    record_timing("report_job", job_cpu=time.process_time() - cpu0)
+    return path, out.getvalue(), err.getvalue()
+
+
+class ReportJob:
+    """A sweep's index page written by one of joblib's reusable loky workers (the sweep's own,
+    which have the libraries loaded) while the parent builds the aggregate tables: the two
+    take about as long (~3 CPU-s each in the 100-cell benchmark), one after the other until
+    issue 19. The worker reads the cells' tables itself (shipping the parent's copies cost
+    the parent ~0.7 CPU-s of pickling). The page is the one :func:`write_report` writes in
+    the parent (tested); a worker that cannot start or dies is reported as a failed report,
+    as an error in the report is, and the tables are written all the same."""
+
+    def __init__(self, paths: list[Path], out_dir: Path, quiet: bool, figures: bool):
+        from joblib import Parallel, delayed
+
+        from sim.compare.report_sweep import PARALLEL_ARGS
+
+        self._results = None
+        self._error = None
+        try:  # return_as="generator": the task is dispatched now, collected in result()
+            self._results = Parallel(n_jobs=os.cpu_count() or 1, return_as="generator",
+                                     **PARALLEL_ARGS)(
+                [delayed(report_in_worker)(paths, out_dir, quiet, figures)])
+        except Exception as err:  # noqa: BLE001 - the tables must not depend on it
+            self._error = err
+
+    def result(self) -> Path | None:
+        try:
+            if self._error is not None:
+                raise self._error
+            path, out, err = next(self._results)
+        except Exception as err:  # noqa: BLE001 - the tables above are already written
+            print(f"report: failed: {one_line(err)}", file=sys.stderr)
+            return None
+        finally:
+            self.close()
+        sys.stderr.write(err)
+        sys.stdout.write(out)
+        return path
+
+    def close(self) -> None:
+        """Wait for the worker (its page complete, or failed), and free the generator."""
+        results, self._results = self._results, None
+        if results is not None:
+            try:
+                for _ in results:
+                    pass
+            except Exception:  # noqa: BLE001 - result() says what failed; here only waiting
+                pass
