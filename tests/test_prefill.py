@@ -185,7 +185,12 @@ def test_when_the_preflight_forks(monkeypatch):
     monkeypatch.setattr(helper, "_cpus", lambda: 2)
     assert prefill._should_fork(100)
     monkeypatch.setattr(helper, "_load", lambda: 1.6)
-    assert not prefill._should_fork(100)  # the other CPU is busy
+    monkeypatch.setattr(helper, "_IDLE_NOW", {})
+    monkeypatch.setattr(helper, "_runnable", lambda: 2)
+    assert not prefill._should_fork(100)  # the other CPU is busy, and busy now
+    monkeypatch.setattr(helper, "_IDLE_NOW", {})
+    monkeypatch.setattr(helper, "_runnable", lambda: 1)
+    assert prefill._should_fork(100)  # the average lags: only this process runs now
     monkeypatch.setenv("RTW_SIM_HELPER", "on")
     monkeypatch.setattr(prefill, "_threads", lambda: 2)
     assert not prefill._should_fork(100)  # never fork a process with threads

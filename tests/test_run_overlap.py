@@ -167,6 +167,8 @@ def test_the_helper_is_used_for_large_runs_with_work_for_it_and_an_idle_cpu(monk
     monkeypatch.delenv(helpers.HELPER_ENV, raising=False)
     monkeypatch.setattr(helpers, "_cpus", lambda: 2)
     monkeypatch.setattr(helpers, "_load", lambda: 0.3)
+    monkeypatch.setattr(helpers, "_runnable", lambda: 2)  # and busy right now (a high
+    monkeypatch.setattr(helpers, "_IDLE_NOW", {})  # average is then the machine's state)
     big = load_config(["population.n=100000"])
     assert helpers.wanted(big)
     assert not helpers.wanted(load_config(["population.n=49999"]))
@@ -193,6 +195,8 @@ def test_the_economics_thread_is_used_for_large_runs_with_an_idle_cpu(monkeypatc
     monkeypatch.delenv(helpers.HELPER_ENV, raising=False)
     monkeypatch.setattr(helpers, "_cpus", lambda: 2)
     monkeypatch.setattr(helpers, "_load", lambda: 0.3)
+    monkeypatch.setattr(helpers, "_runnable", lambda: 2)  # and busy right now (a high
+    monkeypatch.setattr(helpers, "_IDLE_NOW", {})  # average is then the machine's state)
     quiet = ["output.plots=false", "outcomes.decomposition_n=0"]  # no work for the helper
     assert helpers.overlap_tables(load_config(["population.n=100000", *quiet]))
     assert helpers.overlap_tables(load_config(["population.n=10000", "replicates=5"]))
@@ -219,3 +223,52 @@ def test_a_helper_switch_that_is_not_auto_on_or_off_is_refused_in_one_line(monke
     with pytest.raises(ConfigError, match=r"^RTW_SIM_HELPER: got 'maybe', expected one of "
                                           r"auto, on, off$"):
         helpers.check_setting()
+
+
+def test_a_cpu_to_spare_by_the_average_or_by_what_runs_now(monkeypatch):
+    """The one-minute load average lags behind work that has ended (issue 19): when it says
+    busy, a CPU idle in every look at the runnable count decides; one look is kept for a
+    few seconds (the helper process, once started, must not change the next decision)."""
+    from sim.results import helper
+
+    monkeypatch.setenv("RTW_SIM_HELPER", "auto")
+    monkeypatch.setattr(helper, "_cpus", lambda: 2)
+    monkeypatch.setattr(helper, "_IDLE_NOW", {})
+    looks = []
+
+    def runnable(counts):
+        it = iter(counts)
+        return lambda: looks.append(1) or next(it)
+
+    monkeypatch.setattr(helper, "_load", lambda: 0.4)
+    monkeypatch.setattr(helper, "_runnable", runnable([]))
+    assert helper.cpu_to_spare() and looks == []  # a quiet average: no look needed
+    monkeypatch.setattr(helper, "_load", lambda: 2.0)
+    monkeypatch.setattr(helper, "_runnable", runnable([1, 1, 1]))
+    assert helper.cpu_to_spare() and len(looks) == helper.IDLE_LOOKS
+    monkeypatch.setattr(helper, "_runnable", runnable([]))
+    assert helper.cpu_to_spare()  # kept: no new look (the iterator is empty)
+    for counts in ([1, 2, 1], [2], [None]):  # busy in one look, or no count at all
+        monkeypatch.setattr(helper, "_IDLE_NOW", {})
+        monkeypatch.setattr(helper, "_runnable", runnable(counts))
+        assert not helper.cpu_to_spare()
+    monkeypatch.setattr(helper, "_IDLE_NOW", {})
+    monkeypatch.setattr(helper, "_cpus", lambda: 1)
+    assert not helper.cpu_to_spare()  # one CPU: nothing to overlap on
+    monkeypatch.setattr(helper, "_cpus", lambda: 2)
+    monkeypatch.setenv("RTW_SIM_HELPER", "off")
+    monkeypatch.setattr(helper, "_runnable", runnable([1, 1, 1]))
+    assert not helper.cpu_to_spare()
+    assert helper._runnable.__name__ == "<lambda>"  # (the real one reads /proc/loadavg)
+
+
+def test_the_runnable_count_is_read_from_the_kernel():
+    import os
+
+    from sim.results import helper
+
+    count = helper._runnable()
+    if not os.path.exists("/proc/loadavg"):
+        assert count is None
+    else:
+        assert isinstance(count, int) and count >= 1  # this process is running

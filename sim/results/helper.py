@@ -166,14 +166,57 @@ def _spare_cpu(cfg: dict) -> bool:
 
 def cpu_to_spare() -> bool:
     """A CPU to spare for overlapping work: two CPUs or more and a one-minute load average
-    at least half a CPU below their number (see :func:`wanted`), or :data:`HELPER_ENV` on
-    (yes, whatever the machine) / off (no). Also decides whether a sweep's pre-flight
-    composes on two cores (:mod:`sim.cli.prefill`)."""
+    at least half a CPU below their number (see :func:`wanted`) or, when that average is
+    higher, a CPU idle right now (:func:`_idle_now`: the average lags a minute behind work
+    that has ended); or :data:`HELPER_ENV` on (yes, whatever the machine) / off (no). Also
+    decides whether a sweep's pre-flight composes on two cores (:mod:`sim.cli.prefill`)."""
     setting = os.environ.get(HELPER_ENV, "auto").strip().lower()
     if setting in ("on", "off"):
         return setting == "on"
     cpus = _cpus()
-    return cpus >= 2 and _load() < cpus - 0.5
+    return cpus >= 2 and (_load() < cpus - 0.5 or _idle_now(cpus))
+
+
+# the answer of _idle_now, kept for a few seconds: the decisions of one start-up (the
+# helper process, the tables' thread, the pre-flight's fork) take one look, made before
+# any of them adds a runnable task of its own
+_IDLE_NOW: dict = {}
+IDLE_NOW_SECONDS = 10.0
+IDLE_LOOKS = 3  # looks ~10 ms apart; every one must find a CPU idle
+
+
+def _idle_now(cpus: int) -> bool:
+    """A CPU idle right now, for when the one-minute load average says busy: the average
+    lags a minute behind, so straight after other work has ended (the run before this one,
+    the old half of a benchmark pair) it is still ~2 on two CPUs and refused a helper that
+    had a core to itself (issue 19). Idle now: in each of :data:`IDLE_LOOKS` looks at the
+    kernel's count of runnable tasks (``/proc/loadavg``; this process is one of them), at
+    most ``cpus - 1`` were runnable. False where the count cannot be read."""
+    import time
+
+    now = time.monotonic()
+    if _IDLE_NOW and now - _IDLE_NOW["at"] < IDLE_NOW_SECONDS:
+        return _IDLE_NOW["idle"]
+    idle = True
+    for look in range(IDLE_LOOKS):
+        if look:
+            time.sleep(0.01)
+        running = _runnable()
+        if running is None or running > cpus - 1:
+            idle = False
+            break
+    _IDLE_NOW.update(at=now, idle=idle)
+    return idle
+
+
+def _runnable() -> int | None:
+    """Tasks runnable right now, system-wide (the 4th field of ``/proc/loadavg``:
+    ``running/total``), or None where there is no such file."""
+    try:
+        with open("/proc/loadavg", encoding="ascii") as f:
+            return int(f.read().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _load() -> float:
