@@ -17,8 +17,8 @@ from sim.compare.sweep import one_line, record_timing
 
 
 def write_report(paths: list[Path], out_dir: Path, quiet: bool,
-                  figures: bool = False, full: bool = False,
-                  preloaded: dict | None = None, workers: int | None = None) -> Path | None:
+                 figures: bool = False, full: bool = False,
+                 preloaded: dict | None = None, workers: int | None = None) -> Path | None:
     """The comparison report of every setting (:mod:`sim.compare.report_sweep`: one report per
     population / assumption setting and an index page naming them all)."""
     try:  # here, guarded: a report that cannot load must not lose the sweep's tables

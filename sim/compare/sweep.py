@@ -390,7 +390,6 @@ def aggregate(sweep_dir: Path, report: bool = True, quiet: bool = False,
     full report of every setting, not only the index page with each setting's headline
     (off by default: about 60% of the report's CPU; one setting always gets its report).
     """
-
     sweep_dir = Path(sweep_dir)
     cells = scan(sweep_dir)
     # one cell per name: if the configs changed between runs of the same sweep (same
@@ -471,7 +470,7 @@ def _aggregate(sweep_dir: Path, cells: list, complete: list, factors: list, path
         record_timing("report")
     elif report and complete:
         report_dir = report_aside.write_report(paths, sweep_dir / "report", quiet, figures,
-                                   setting_reports, loaded)
+                                               setting_reports, loaded)
         record_timing("report")
     outcome = {"cells": len(cells), "complete": len(complete), "failed": len(failures),
                "summary": out_dir / "summary.parquet", "comparison": out_dir / "comparison.csv",
