@@ -135,9 +135,10 @@ def check_setting() -> None:
 def wanted(cfg: dict) -> bool:
     """Whether a single run of ``cfg`` hands work to a helper: it has work for one (a gap
     decomposition or figures) and is large enough for the overlap to pay, and a CPU is
-    idle to overlap on (two CPUs or more, and a one-minute load average at least half a
-    CPU below their number: on a busy machine the helper only adds its start-up and
-    competes with the run for memory bandwidth; measured 2026-11-30 at load 4-5 on 2
+    idle to overlap on (:func:`cpu_to_spare`: two CPUs or more, and a one-minute load
+    average at least half a CPU below their number or a CPU idle right now: on a busy
+    machine the helper only adds its start-up and competes with the run for memory
+    bandwidth; measured 2026-11-30 at load 4-5 on 2
     cores, 1M x 260: 30 s wall against 22.5 s without it. On the quiet machine, load ~1
     left by the work just before (the average lags): 12.2-13.4 s wall against 14.4-15.9
     s without it, so a load of one on two CPUs still counts as one idle).
