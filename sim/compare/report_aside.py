@@ -84,8 +84,10 @@ class ReportJob:
         self._results = None
         self._error = None
         try:  # return_as="generator": the task is dispatched now, collected in result()
-            self._results = Parallel(n_jobs=os.cpu_count() or 1, return_as="generator",
-                                     **PARALLEL_ARGS)(
+            # two workers, the fewest joblib runs in processes (one runs in this process):
+            # the sweep's own executor is reused (shrunk to two if the launcher had more);
+            # a pool the size of the machine would start a process per CPU for one task
+            self._results = Parallel(n_jobs=2, return_as="generator", **PARALLEL_ARGS)(
                 [delayed(report_in_worker)(paths, out_dir, quiet, figures)])
         except Exception as err:  # noqa: BLE001 - the tables must not depend on it
             self._error = err
