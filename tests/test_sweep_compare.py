@@ -93,3 +93,56 @@ def test_t_quantile_is_scipy_stats_t_ppf_bit_for_bit():
     for q in (0.5, 0.9, 0.95, 0.975, 0.995):
         assert np.array_equal(_t_ppf(q, df), t.ppf(q, df))
         assert _t_ppf(q, 7) == t.ppf(q, 7)
+
+
+def _economics_oracle(econ, config):
+    """Session 19's _economics (pandas, dict per column): the oracle of the numpy version."""
+    from sim.compare.sweep_compare import COSTS, _rows
+
+    e = econ[econ["dimension"] == "all"].set_index("replicate")
+    rows = []
+    for col in COSTS:
+        if col in e:
+            rows += _rows(e[col].to_dict(), "economics", col, "all")
+    if "qaly_disc" in e:
+        rows += _rows(e["qaly_disc"].to_dict(), "economics", "qaly", "all")
+    rows += _rows(e["weeks_in_work_disc"].to_dict(), "economics", "weeks_in_work", "all")
+    eco = config.get("economics") or {}
+    wtp = eco.get("willingness_to_pay_per_week_in_work")
+    if wtp is not None:
+        rows += _rows((wtp * e["weeks_in_work_disc"] - e["cost_programme"]).to_dict(),
+                      "economics", "nmb", "all")
+    if "qaly_disc" in e and "cost_nhs_pss" in e:
+        for k in eco.get("qaly_thresholds") or ():
+            rows += _rows((e["qaly_disc"] - e["cost_nhs_pss"] / float(k)).to_dict(),
+                          "economics", f"nhb_{float(k):g}", "all")
+    return rows
+
+
+@pytest.mark.parametrize("config", [
+    {"economics": {"willingness_to_pay_per_week_in_work": 137.5,
+                   "qaly_thresholds": [20000, 30000]}},
+    {"economics": {}}, {}])
+def test_economics_measures_equal_the_pandas_version_bit_for_bit(config):
+    """Unsorted and repeated replicates, other dimensions, awkward floats: the same rows,
+    keys, types and value bits as the pandas version (issue 19)."""
+    rng = np.random.default_rng(7)
+    reps = [3, 0, 2, 1, 2]  # replicate 2 twice: the later row wins in both
+    n = len(reps)
+    econ = pd.DataFrame({
+        "replicate": reps + [0, 1], "dimension": ["all"] * n + ["sex", "sex"],
+        "group": ["all"] * n + ["female", "male"], "n": 500,
+        **{c: rng.normal(1e4, 3e3, n + 2) for c in ("cost_programme", "cost_nhs_pss",
+                                                     "cost_employer", "cost_societal")},
+        "qaly_disc": rng.normal(0.8, 0.1, n + 2),
+        "weeks_in_work_disc": rng.normal(40.0, 5.0, n + 2)})
+    econ["dimension"] = econ["dimension"].astype("string[pyarrow]")
+    from sim.compare.sweep_compare import _economics
+
+    new, old = _economics(econ, config), _economics_oracle(econ, config)
+    assert [{k: v for k, v in r.items() if k != "value"} for r in new] == \
+        [{k: v for k, v in r.items() if k != "value"} for r in old]
+    assert all(type(a["replicate"]) is type(b["replicate"]) is int for a, b in zip(
+        new, old, strict=True))
+    assert np.array_equal(np.array([r["value"] for r in new]).view(np.int64),
+                          np.array([r["value"] for r in old]).view(np.int64))

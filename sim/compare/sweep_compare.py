@@ -179,23 +179,32 @@ def _wide_pandas(sub: pd.DataFrame) -> dict:
 
 
 def _economics(econ: pd.DataFrame, config: dict) -> list[dict]:
-    e = econ[econ["dimension"] == "all"].set_index("replicate")
+    """The economics measures of the ``all`` rows, per replicate. The columns are taken as
+    numpy arrays keyed by replicate (what ``set_index("replicate")[col].to_dict()`` gave,
+    a later duplicate replicate winning as there, the same sums element by element; a frame
+    and a dict per column were most of this function's time, issue 19)."""
+    e = econ[(econ["dimension"] == "all").to_numpy(bool)]
+    reps = e["replicate"].tolist()
+    col = {c: e[c].to_numpy() for c in e.columns}
     rows: list[dict] = []
-    for col in COSTS:
-        if col in e:
-            rows += _rows(e[col].to_dict(), "economics", col, "all")
-    if "qaly_disc" in e:
-        rows += _rows(e["qaly_disc"].to_dict(), "economics", "qaly", "all")
-    rows += _rows(e["weeks_in_work_disc"].to_dict(), "economics", "weeks_in_work", "all")
+
+    def add(values, metric: str) -> None:
+        rows.extend(_rows(dict(zip(reps, values.tolist(), strict=True)), "economics", metric,
+                          "all"))
+
+    for c in COSTS:
+        if c in col:
+            add(col[c], c)
+    if "qaly_disc" in col:
+        add(col["qaly_disc"], "qaly")
+    add(col["weeks_in_work_disc"], "weeks_in_work")
     eco = config.get("economics") or {}
     wtp = eco.get("willingness_to_pay_per_week_in_work")
     if wtp is not None:
-        rows += _rows((wtp * e["weeks_in_work_disc"] - e["cost_programme"]).to_dict(),
-                      "economics", "nmb", "all")
-    if "qaly_disc" in e and "cost_nhs_pss" in e:
+        add(wtp * col["weeks_in_work_disc"] - col["cost_programme"], "nmb")
+    if "qaly_disc" in col and "cost_nhs_pss" in col:
         for k in eco.get("qaly_thresholds") or ():
-            rows += _rows((e["qaly_disc"] - e["cost_nhs_pss"] / float(k)).to_dict(),
-                          "economics", f"nhb_{float(k):g}", "all")
+            add(col["qaly_disc"] - col["cost_nhs_pss"] / float(k), f"nhb_{float(k):g}")
     return rows
 
 
@@ -210,8 +219,10 @@ def cell_measures(results_dir: Path, summary: pd.DataFrame, economics=None,
     keep = summary[metric.isin(outcomes) & summary["dimension"].isin(("all", *BY_GROUP))]
     frames = [keep[["replicate", "dimension", "group", "metric", "value"]]]
     rows: list[dict] = []
-    rtw = sorted(m for m in set(keep["metric"]) if m.startswith(("rtw_", "sustained_rtw_")))
-    wide = _wide(summary, rtw)
+    # the distinct metrics by pandas' unique (iterating a column of Arrow strings in Python
+    # was a third of this function), reshaped from ``keep`` (the same rows, in order)
+    rtw = sorted(m for m in keep["metric"].unique() if m.startswith(("rtw_", "sustained_rtw_")))
+    wide = _wide(keep, rtw)
     for metric in rtw:
         rows += _inequality(wide.get((metric, "imd_quintile")), wide.get((metric, "ethnicity")),
                             metric, memo)
