@@ -2,8 +2,8 @@
 
 Every 95% interval over replicates uses ``t.ppf(0.975, df)`` with a whole number of degrees
 of freedom (replicates - 1, groups - 2). Computing it imports ``scipy.special``, 0.3-0.5 s
-in each process that draws an interval: a sweep's parent before its aggregation, each of
-its report workers, the explorer's first view (issue 19). ``T975[df - 1]`` is
+in each process that draws an interval and has not loaded scipy for another reason: a
+sweep's parent before its aggregation, each of its report workers (issue 19). ``T975[df - 1]`` is
 ``scipy.special.stdtrit(df, 0.975)`` (what ``scipy.stats.t.ppf`` computes) written out by
 ``python -m sim.stats.tquantile``; tests/test_tquantile.py checks every entry equals it
 bit for bit. Other levels, larger or fractional degrees of freedom go to scipy.
