@@ -161,14 +161,23 @@ def test_a_single_run_is_composed_once_before_hydra(monkeypatch, tmp_path):
     assert not (tmp_path / "other").exists()
 
 
-def test_the_helper_is_used_for_large_runs_with_work_for_it_and_an_idle_cpu(monkeypatch):
-    from sim.results import helper as helpers
+@pytest.fixture
+def helpers(monkeypatch):
+    """sim.results.helper on a quiet two-CPU machine (load 0.3, the auto setting) whose
+    runnable count says busy, so that a high load average set by a test is the machine's
+    state (no idle CPU "right now" overrides it)."""
+    from sim.results import helper
 
-    monkeypatch.delenv(helpers.HELPER_ENV, raising=False)
-    monkeypatch.setattr(helpers, "_cpus", lambda: 2)
-    monkeypatch.setattr(helpers, "_load", lambda: 0.3)
-    monkeypatch.setattr(helpers, "_runnable", lambda: 2)  # and busy right now (a high
-    monkeypatch.setattr(helpers, "_IDLE_NOW", {})  # average is then the machine's state)
+    monkeypatch.delenv(helper.HELPER_ENV, raising=False)
+    monkeypatch.setattr(helper, "_cpus", lambda: 2)
+    monkeypatch.setattr(helper, "_load", lambda: 0.3)
+    monkeypatch.setattr(helper, "_runnable", lambda: 2)
+    monkeypatch.setattr(helper, "_IDLE_NOW", {})
+    return helper
+
+
+def test_the_helper_is_used_for_large_runs_with_work_for_it_and_an_idle_cpu(monkeypatch,
+                                                                            helpers):
     big = load_config(["population.n=100000"])
     assert helpers.wanted(big)
     assert not helpers.wanted(load_config(["population.n=49999"]))
@@ -189,14 +198,7 @@ def test_the_helper_is_used_for_large_runs_with_work_for_it_and_an_idle_cpu(monk
     assert not helpers.wanted(big)
 
 
-def test_the_economics_thread_is_used_for_large_runs_with_an_idle_cpu(monkeypatch):
-    from sim.results import helper as helpers
-
-    monkeypatch.delenv(helpers.HELPER_ENV, raising=False)
-    monkeypatch.setattr(helpers, "_cpus", lambda: 2)
-    monkeypatch.setattr(helpers, "_load", lambda: 0.3)
-    monkeypatch.setattr(helpers, "_runnable", lambda: 2)  # and busy right now (a high
-    monkeypatch.setattr(helpers, "_IDLE_NOW", {})  # average is then the machine's state)
+def test_the_economics_thread_is_used_for_large_runs_with_an_idle_cpu(monkeypatch, helpers):
     quiet = ["output.plots=false", "outcomes.decomposition_n=0"]  # no work for the helper
     assert helpers.overlap_tables(load_config(["population.n=100000", *quiet]))
     assert helpers.overlap_tables(load_config(["population.n=10000", "replicates=5"]))
