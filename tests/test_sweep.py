@@ -521,6 +521,48 @@ def test_a_worker_given_the_parents_composed_config_does_not_compose_and_matches
     assert OmegaConf.is_struct(job) == OmegaConf.is_struct(full)
 
 
+def test_a_jobs_hydra_config_is_hydras_without_the_copy():
+    """The default launcher sets a job's Hydra config without Hydra's deep copy of the node:
+    HydraConfig.get() has the same values, parent, flags and interpolations as after Hydra's
+    own set_config, and a later job's config replaces it."""
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+    from omegaconf import OmegaConf
+
+    from sim.cli import launchers
+    from sim.config import CONFIG_DIR
+
+    def seen(job):
+        node = HydraConfig.get()
+        return (OmegaConf.to_container(node, resolve=False), node._get_parent() is job,
+                OmegaConf.is_readonly(node), OmegaConf.is_readonly(job.hydra),
+                OmegaConf.select(node, "job.num"), str(node.sweep.subdir),
+                OmegaConf.to_container(job.hydra, resolve=False))
+
+    cells = [["programme=multicomponent", "population.n=300"],
+             ["programme=multicomponent", "population.n=400"], ["programme=ips_smi"]]
+    before = HydraConfig.instance().cfg
+    try:
+        with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
+            loader = GlobalHydra.instance().hydra.config_loader
+            master = loader.load_configuration("config", ["hydra.launcher.n_jobs=2"],
+                                               run_mode=RunMode.MULTIRUN)
+            for num, cell in enumerate(cells):
+                jobs = []
+                for setter in (lambda c: HydraConfig.instance().set_config(c),
+                               launchers.set_hydra_config):
+                    job = launchers.cached_sweep_config(loader, master, cell)
+                    job.hydra.job.num = num
+                    setter(job)
+                    jobs.append(seen(job))
+                assert jobs[0] == jobs[1]
+                assert jobs[1][1] and jobs[1][2] and jobs[1][4] == num
+    finally:
+        HydraConfig.instance().cfg = before
+
+
 def test_cells_write_what_the_aggregate_reads_and_leave_out_the_rest(basic_sweep):
     out, _ = basic_sweep
     for results in out.glob("cells/*/results"):
