@@ -98,3 +98,33 @@ def test_metrics_placed_only_where_one_row_per_cell():
     values, _ = _metrics(doubled, keys)[keys[0]]
     pd.testing.assert_frame_equal(values, _metric(doubled, *keys[0])[0], check_exact=True)
     assert _metrics_placed(table.astype({"group": "category"}), keys) is None
+
+
+def _rows_oracle(measures: dict) -> pd.DataFrame:
+    """The long per-replicate table as compare_cells built it before issue 19: one dict
+    per value, from each column's items."""
+    rows = []
+    for design, m in measures.items():
+        for col in m.columns:
+            rows += [{"design": design, "seed": s, "replicate": r, "measure": col, "value": v}
+                     for (s, r), v in m[col].items()]
+    return pd.DataFrame(rows)
+
+
+def _arm(seeds, reps, **columns) -> pd.DataFrame:
+    index = pd.MultiIndex.from_arrays([seeds, reps], names=["seed", "replicate"])
+    return pd.DataFrame(columns, index=index)
+
+
+@pytest.mark.parametrize("measures", [
+    {"usual_care": _arm([7, 7, 9], [0, 1, 0], rtw_52w=[0.5, np.nan, 0.25], people=[10, 11, 12]),
+     "ips [x]": _arm([7, 9], [1, 0], rtw_52w=[-0.0, 1e-300], people=[3, 4])},
+    {"a": _arm([1, 1], [0, 1], people=[10, 11], returned=[2, 3])},  # integers only
+    {"a": _arm([], [], rtw_52w=[]), "b": _arm([1], [0], rtw_52w=[0.1])},  # an empty arm
+    {"a": _arm([], [], rtw_52w=[])},  # nothing at all
+])
+def test_per_replicate_table_is_the_one_a_dict_per_value_gave(measures):
+    from sim.compare.report_measures import _per_replicate
+
+    pd.testing.assert_frame_equal(_per_replicate(measures), _rows_oracle(measures),
+                                  check_exact=True)

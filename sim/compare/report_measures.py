@@ -182,8 +182,9 @@ def replicate_measures(cell: Cell, week: int | None = None) -> pd.DataFrame:
     overall, _ = wide[("all", rtw)]
     if "all" not in overall:
         raise ReportError(f"{cell.path}: no {rtw} in group_summary")
-    out = pd.DataFrame(index=overall.index)
-    out[rtw] = overall["all"]
+    # the columns gathered first and the frame built once (a column set at a time was a
+    # third of this function's time, issue 19); Series align on the replicate as they did
+    out = {rtw: overall["all"]}
     for m in ("days_absent", "job_loss", "programme_cost"):
         v, _ = wide[("all", m)]
         out[m] = v["all"] if "all" in v else 0.0
@@ -213,7 +214,7 @@ def replicate_measures(cell: Cell, week: int | None = None) -> pd.DataFrame:
     out["weeks_in_work_disc"] = ea["weeks_in_work_disc"]
     out["returned_window"] = ea["returned"]
     out["people"] = ea["n"]
-    return out
+    return pd.DataFrame(out, index=overall.index)
 
 
 def _measures_of(cell: Cell, week: int) -> pd.DataFrame:
@@ -263,40 +264,39 @@ def compare_cells(cells: list[Cell], detail: bool = True) -> Comparison:
     wtp = ref.config["economics"]["willingness_to_pay_per_week_in_work"]
     measures = {a.key: _arm_measures(a, week) for a in sel.arms}
     base = measures[ref_arm.key]
-    rows, league = [], []
+    league = []
     for design, m in measures.items():
+        # the columns as arrays, usual care's on the same (seed, replicate) rows (Series
+        # arithmetic on a MultiIndex was most of this loop, issue 19: the same operations
+        # in the same order, on the same values)
         b_ = base.loc[m.index]
-        for col in m.columns:
-            rows += [{"design": design, "seed": s, "replicate": r, "measure": col, "value": v}
-                     for (s, r), v in m[col].items()]
+        mv = {c: m[c].to_numpy() for c in m.columns}
+        bv = {c: b_[c].to_numpy() for c in b_.columns}
         delta = {
-            rtw: (m[rtw], b_[rtw]),
-            "extra_rtw_per_1000": (1000 * m[rtw], 1000 * b_[rtw]),
-            "days_absent": (m["days_absent"], b_["days_absent"]),
-            "job_loss": (m["job_loss"], b_["job_loss"]),
-            "imd_gap_abs": (m["imd_gap_abs"], b_["imd_gap_abs"]),
-            "imd_gap_rel": (m["imd_gap_rel"], b_["imd_gap_rel"]),
-            "sii": (m["sii"], b_["sii"]),
-            "ethnic_gap": (m["ethnic_gap"], b_["ethnic_gap"]),
-            "programme_cost": (m["cost_programme_disc"], b_["cost_programme_disc"]),
+            rtw: (mv[rtw], bv[rtw]),
+            "extra_rtw_per_1000": (1000 * mv[rtw], 1000 * bv[rtw]),
+            **{k: (mv[k], bv[k]) for k in ("days_absent", "job_loss", "imd_gap_abs",
+                                           "imd_gap_rel", "sii", "ethnic_gap")},
+            "programme_cost": (mv["cost_programme_disc"], bv["cost_programme_disc"]),
         }
         for name, (values, b) in delta.items():
-            v, bv = values.to_numpy(dtype=float), b.to_numpy(dtype=float)
-            ok = np.isfinite(v) & np.isfinite(bv)  # e.g. a gap of a group nobody is in
-            res = paired_difference(v[ok], bv[ok]) if ok.any() else None
+            v, bv_ = values.astype(float, copy=False), b.astype(float, copy=False)
+            ok = np.isfinite(v) & np.isfinite(bv_)  # e.g. a gap of a group nobody is in
+            res = paired_difference(v[ok], bv_[ok]) if ok.any() else None
             league.append({"design": design, "measure": name,
                            "level": float(np.nanmean(v)) if ok.any() else np.nan,
                            "estimate": res.estimate if res else np.nan,
                            "low": res.low if res else np.nan,
                            "high": res.high if res else np.nan,
                            "n_replicates": res.n if res else 0})
-        extra = m["returned_window"] - b_["returned_window"]
-        d_cost = (m["cost_programme_disc"] - b_["cost_programme_disc"]) * m["people"]
-        cper = np.where(extra > 0, d_cost / extra.where(extra > 0, 1), np.nan)
-        nmb = wtp * (m["weeks_in_work_disc"] - b_["weeks_in_work_disc"]) - (
-            m["cost_programme_disc"] - b_["cost_programme_disc"])
-        for name, values in (("cost_per_extra_rtw", pd.Series(cper)), ("nmb_per_person", nmb)):
-            v = values.to_numpy(dtype=float)
+        extra = mv["returned_window"] - bv["returned_window"]
+        d_cost = (mv["cost_programme_disc"] - bv["cost_programme_disc"]) * mv["people"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cper = np.where(extra > 0, d_cost / np.where(extra > 0, extra, 1), np.nan)
+        nmb = wtp * (mv["weeks_in_work_disc"] - bv["weeks_in_work_disc"]) - (
+            mv["cost_programme_disc"] - bv["cost_programme_disc"])
+        for name, values in (("cost_per_extra_rtw", cper), ("nmb_per_person", nmb)):
+            v = np.asarray(values, dtype=float)
             ok = np.isfinite(v)
             res = paired_difference(v[ok], np.zeros(ok.sum())) if ok.sum() else None
             league.append({"design": design, "measure": name,
@@ -306,14 +306,14 @@ def compare_cells(cells: list[Cell], detail: bool = True) -> Comparison:
                            "n_replicates": int(ok.sum())})
         # how sure: share of replicates in which the design beats usual care
         league.append({"design": design, "measure": "p_better_rtw",
-                       "level": float((m[rtw] > b_[rtw]).mean()),
+                       "level": float((mv[rtw] > bv[rtw]).mean()),
                        "estimate": np.nan, "low": np.nan, "high": np.nan,
                        "n_replicates": len(m)})
         league.append({"design": design, "measure": "p_narrows_sii",
-                       "level": float((m["sii"] < b_["sii"]).mean()),
+                       "level": float((mv["sii"] < bv["sii"]).mean()),
                        "estimate": np.nan, "low": np.nan, "high": np.nan,
                        "n_replicates": len(m)})
-    per_rep = pd.DataFrame(rows)
+    per_rep = _per_replicate(measures)
     league = pd.DataFrame(league)
     # probability best (highest RTW) over the replicates every row has
     wide = per_rep[per_rep["measure"] == rtw].pivot(index=["seed", "replicate"],
@@ -334,6 +334,33 @@ def compare_cells(cells: list[Cell], detail: bool = True) -> Comparison:
                       [c for a in sel.arms for c in a.cells.values()],
                       arms=sel.arms, left_out=sel.left_out, runs_given=sel.total,
                       rtw_week=week, econ_window=econ_window)
+
+
+def _per_replicate(measures: dict) -> pd.DataFrame:
+    """The long table of every row's measures: design, seed, replicate, measure, value (a
+    design's measures one after another, each over its (seed, replicate) rows). Built from
+    the columns as arrays: the frame a list of one dict per value gave (tested), at a
+    fraction of its cost (issue 19)."""
+    parts = []
+    for design, m in measures.items():
+        n, k = len(m), len(m.columns)
+        if n == 0 or k == 0:
+            continue
+        parts.append({
+            "design": np.full(n * k, design, dtype=object),
+            "seed": np.tile(m.index.get_level_values("seed").to_numpy(), k),
+            "replicate": np.tile(m.index.get_level_values("replicate").to_numpy(), k),
+            "measure": np.repeat(np.array(list(m.columns), dtype=object), n),
+            "value": [m[c].to_numpy() for c in m.columns]})
+    if not parts:
+        return pd.DataFrame([])
+    values = [v for p in parts for v in p.pop("value")]
+    # one dict per value gave Python numbers: integers only if every value was one
+    as_int = all(v.dtype.kind in "iub" for v in values)
+    out = {c: np.concatenate([p[c] for p in parts]) for c in parts[0]}
+    out["value"] = np.concatenate([v.astype(np.int64 if as_int else float, copy=False)
+                                   for v in values])
+    return pd.DataFrame(out)
 
 
 def _once(arm: Arm, key, make) -> pd.DataFrame:
