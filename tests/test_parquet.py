@@ -1,10 +1,11 @@
 """sim.results.parquet.write_parquet writes the bytes DataFrame.to_parquet(index=False)
-writes, for every table a run writes as parquet (issue 19: the same files, cheaper)."""
+writes, for every table a run writes as parquet, and read_parquet reads the frame
+pd.read_parquet reads (issue 19: the same files and frames, cheaper)."""
 
 import pandas as pd
 
 from sim.config import load_config
-from sim.results.parquet import write_parquet
+from sim.results.parquet import read_parquet, write_parquet
 from sim.simulate import simulate
 
 
@@ -24,4 +25,8 @@ def test_write_parquet_is_to_parquet_byte_for_byte(tmp_path):
         df.to_parquet(tmp_path / f"{name}.old.parquet", index=False)
         assert (tmp_path / f"{name}.new.parquet").read_bytes() == \
             (tmp_path / f"{name}.old.parquet").read_bytes(), name
+        # read back on this thread: pandas' own frame (dtypes, strings, NaN, attrs)
+        pd.testing.assert_frame_equal(read_parquet(tmp_path / f"{name}.new.parquet"),
+                                      pd.read_parquet(tmp_path / f"{name}.old.parquet"),
+                                      check_exact=True)
     assert len(r.summary) > 100  # a table pyarrow would convert on a thread pool

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim.errors import ReportError, typed_line
+from sim.results.parquet import read_parquet
 
 REFERENCE = "usual_care"
 # named design variants (sim.programme.variants): not a setting
@@ -102,7 +103,7 @@ def _check_manifest(d: Path, manifest) -> dict:
 
 def _read_table(path: Path) -> pd.DataFrame:
     try:
-        return pd.read_parquet(path)
+        return read_parquet(path)
     except Exception as err:  # noqa: BLE001 - pyarrow raises many kinds for a bad file
         raise ReportError(f"{path}: unreadable table ({_one_line(err)})") from None
 

@@ -56,6 +56,7 @@ from sim.errors import typed_line as one_line  # Type: message
 from sim.io import describe_os_error, remove_stale_staging, write_atomic
 from sim.results.manifest import config_hash
 from sim.results.output import write_results
+from sim.results.parquet import read_parquet
 from sim.simulate import simulate
 
 CELLS = "cells"
@@ -426,9 +427,9 @@ def _aggregate(sweep_dir: Path, cells: list, complete: list, factors: list, path
     frames, measures, loaded, memo = [], [], {}, {}
     for c in complete:
         results, econ, manifest = c["dir"] / RESULTS, None, None
-        df = pd.read_parquet(results / "group_summary.parquet")
+        df = read_parquet(results / "group_summary.parquet")
         if (results / "economics.parquet").is_file():
-            econ = pd.read_parquet(results / "economics.parquet")
+            econ = read_parquet(results / "economics.parquet")
             manifest = json.loads((results / "manifest.json").read_text())
             # the report takes these tables as read here, not from the files again
             loaded[results.resolve()] = (manifest, df.copy(), econ)

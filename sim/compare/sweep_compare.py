@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.results.parquet import read_parquet
 from sim.stats.metrics import concentration_index, slope_index
 from sim.stats.ranked import RankedGroups
 
@@ -228,7 +229,7 @@ def cell_measures(results_dir: Path, summary: pd.DataFrame, economics=None,
                             metric, memo)
     econ_path = Path(results_dir) / "economics.parquet"
     if economics is None and econ_path.is_file():
-        economics = pd.read_parquet(econ_path)
+        economics = read_parquet(econ_path)
     if economics is not None:
         if manifest is None:
             manifest = json.loads((Path(results_dir) / "manifest.json").read_text())

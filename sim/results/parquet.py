@@ -1,5 +1,6 @@
 """Writing a results table as parquet: ``DataFrame.to_parquet(path, index=False)``, the
-same bytes, with the conversion to Arrow on the calling thread.
+same bytes, with the conversion to Arrow on the calling thread; and reading one back
+(:func:`read_parquet`) on the calling thread.
 
 pandas hands a frame to ``pyarrow.Table.from_pandas``, which converts the columns of any
 table over 100 rows a column on a new pool of one thread per core, started and joined for
@@ -27,3 +28,13 @@ def write_parquet(df: pd.DataFrame, path: Path | str) -> None:
 
     table = pa.Table.from_pandas(df, preserve_index=False, nthreads=1)
     pq.write_table(table, str(path), compression="snappy")
+
+
+def read_parquet(path: Path | str) -> pd.DataFrame:
+    """``pd.read_parquet(path)``, the same frame, read and converted on this thread.
+
+    A sweep's aggregate and its report read two small tables of every cell; pyarrow hands
+    each file's columns to its thread pool by default, and for tables of a few thousand
+    rows that hand-over cost about a third of the read (~3.5 -> 2.3-3.2 ms CPU a file,
+    issue 19). ``tests/test_parquet.py`` checks the frames are equal."""
+    return pd.read_parquet(path, use_threads=False, to_pandas_kwargs={"use_threads": False})
