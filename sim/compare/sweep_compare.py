@@ -184,9 +184,12 @@ def _economics(econ: pd.DataFrame, config: dict) -> list[dict]:
     numpy arrays keyed by replicate (what ``set_index("replicate")[col].to_dict()`` gave,
     a later duplicate replicate winning as there, the same sums element by element; a frame
     and a dict per column were most of this function's time, issue 19)."""
-    e = econ[(econ["dimension"] == "all").to_numpy(bool)]
-    reps = e["replicate"].tolist()
-    col = {c: e[c].to_numpy() for c in e.columns}
+    # the ``all`` rows of the columns used, taken from each column's array (filtering the
+    # whole frame took every column of it, issue 19)
+    rows_all = (econ["dimension"] == "all").to_numpy(bool)
+    reps = econ["replicate"].to_numpy()[rows_all].tolist()
+    used = (*COSTS, "qaly_disc", "weeks_in_work_disc")
+    col = {c: econ[c].to_numpy()[rows_all] for c in used if c in econ.columns}
     rows: list[dict] = []
 
     def add(values, metric: str) -> None:
