@@ -431,8 +431,8 @@ def _aggregate(sweep_dir: Path, cells: list, complete: list, factors: list, path
         if (results / "economics.parquet").is_file():
             econ = read_parquet(results / "economics.parquet")
             manifest = json.loads((results / "manifest.json").read_text())
-            # the report takes these tables as read here, not from the files again
-            loaded[results.resolve()] = (manifest, df.copy(), econ)
+            if job is None:  # a report here takes these tables as read, not the files
+                loaded[results.resolve()] = (manifest, df.copy(), econ)
         measures.append(cell_measures(results, df, econ, manifest, memo=memo))
         frames.append((c, df))
     out_dir = sweep_dir / AGGREGATE
