@@ -117,3 +117,28 @@ def test_categorical_counts_each_share_at_or_below_the_draw(shape):
             return np.full(k, np.cumsum(probs[0])[1])
     edge = _categorical(Fixed(), probs[:1], None, 3)
     assert (edge == min(2, shape[1] - 1)).all()
+
+
+def test_a_kept_population_is_the_one_drawn_and_the_callers_own(make_config, monkeypatch):
+    """Synthesised again, a kept population (sweep cells repeat a few) equals one drawn from
+    scratch, each caller gets its own arrays, and what is kept stays within its bound."""
+    from dataclasses import fields
+
+    from sim.engine import population
+
+    monkeypatch.setattr(population, "_MADE", population.OrderedDict())
+    monkeypatch.setattr(population, "KEEP_PEOPLE", 2_500)
+    pop = make_config("population.n=1000")["population"]
+    first = synthesise(pop, seed=3, replicates=2)
+    first.condition[:] = 0  # a caller changing its own copy
+    again = synthesise(pop, seed=3, replicates=2)
+    monkeypatch.setattr(population, "KEEP_PEOPLE", 0)
+    fresh = synthesise(pop, seed=3, replicates=2)
+    for f in fields(fresh):
+        np.testing.assert_array_equal(getattr(again, f.name), getattr(fresh, f.name))
+    assert again.condition.any()
+    monkeypatch.setattr(population, "KEEP_PEOPLE", 2_500)
+    assert not np.array_equal(synthesise(pop, seed=4, replicates=2).condition, fresh.condition)
+    other = make_config("population.n=1000", "population.female_share=0.9")["population"]
+    assert synthesise(other, seed=3, replicates=2).sex.mean() < fresh.sex.mean()  # 1 = male
+    assert sum(p.n for p in population._MADE.values()) <= 2_500

@@ -26,6 +26,8 @@ quintile is stored as 1..5.
 
 from __future__ import annotations
 
+import json
+from collections import OrderedDict
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -89,6 +91,9 @@ class People:
     def concatenate(cls, parts: list[People]) -> People:
         return cls(**{f.name: np.concatenate([getattr(p, f.name) for p in parts])
                       for f in fields(cls)})
+
+    def copy(self) -> People:
+        return type(self)(**{f.name: getattr(self, f.name).copy() for f in fields(self)})
 
 
 def _categorical(rng: np.random.Generator, probs: np.ndarray, rows: np.ndarray | None, n: int):
@@ -218,9 +223,33 @@ def _start_state(rng, pop, n):
     return codes[_categorical(rng, shares, None, n)]
 
 
+# Per process: the populations synthesised last, while they hold at most KEEP_PEOPLE people
+# in all (~18 bytes a person), keyed by their config, seed and replicates. A sweep's cells
+# repeat a few populations (the 100-cell benchmark: 2 populations x 50 designs and
+# assumption values), each a third to a half of a cell's model set-up (issue 19).
+_MADE: OrderedDict = OrderedDict()
+KEEP_PEOPLE = 500_000
+
+
 def synthesise(pop: dict, seed: int, replicates: int = 1) -> People:
-    """Stacked populations for ``replicates`` replicates of ``pop['n']`` people each."""
+    """Stacked populations for ``replicates`` replicates of ``pop['n']`` people each.
+
+    The same arguments give the same people (each replicate from its own keyed stream);
+    a population of up to :data:`KEEP_PEOPLE` people is kept, and asked for again it is
+    a copy of the kept one, not drawn again."""
     n = int(pop["n"])
-    return People.concatenate([synthesise_one(pop, seed, r, n) for r in range(replicates)])
+    key = None
+    if n * replicates <= KEEP_PEOPLE:
+        key = (json.dumps(pop, sort_keys=True, default=repr), int(seed), int(replicates))
+        kept = _MADE.get(key)
+        if kept is not None:
+            _MADE.move_to_end(key)
+            return kept.copy()
+    people = People.concatenate([synthesise_one(pop, seed, r, n) for r in range(replicates)])
+    if key is not None:
+        _MADE[key] = people.copy()  # a copy: the caller may change its own
+        while sum(p.n for p in _MADE.values()) > KEEP_PEOPLE:
+            _MADE.popitem(last=False)
+    return people
 
 
