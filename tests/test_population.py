@@ -141,4 +141,35 @@ def test_a_kept_population_is_the_one_drawn_and_the_callers_own(make_config, mon
     assert not np.array_equal(synthesise(pop, seed=4, replicates=2).condition, fresh.condition)
     other = make_config("population.n=1000", "population.female_share=0.9")["population"]
     assert synthesise(other, seed=3, replicates=2).sex.mean() < fresh.sex.mean()  # 1 = male
-    assert sum(p.n for p in population._MADE.values()) <= 2_500
+    assert sum(size for size, _ in population._MADE.values()) <= 2_500
+
+
+def test_a_model_of_a_kept_population_runs_as_one_built_from_scratch(make_config,
+                                                                      monkeypatch):
+    """The ages and age-band moves kept with a population (RTWModel._init_ages) are the ones
+    computed from scratch: the same columns at the start and after a run, for a second
+    model of the same population after a first one has run."""
+    from sim.engine import model as model_module
+    from sim.engine import population
+
+    monkeypatch.setattr(population, "_MADE", population.OrderedDict())
+    monkeypatch.setattr(model_module, "_AGES", population.OrderedDict())
+    cfg = make_config("population=workforce", "population.n=600", "replicates=2",
+                      "horizon_weeks=40")
+
+    def run():
+        m = model_module.RTWModel(cfg)
+        start = {k: v.copy() for k, v in m.columns.items()}
+        m.run()
+        return start, m.columns, m.age0
+
+    first = run()  # kept now, and changed by its run
+    assert len(model_module._AGES) == 1
+    kept_run = run()
+    monkeypatch.setattr(population, "KEEP_PEOPLE", 0)
+    fresh = run()
+    for got, want in ((kept_run[0], fresh[0]), (kept_run[1], fresh[1]), (first[1], fresh[1])):
+        assert got.keys() == want.keys()
+        for name in want:
+            np.testing.assert_array_equal(got[name], want[name], err_msg=name)
+    np.testing.assert_array_equal(kept_run[2], fresh[2])

@@ -223,12 +223,38 @@ def _start_state(rng, pop, n):
     return codes[_categorical(rng, shares, None, n)]
 
 
-# Per process: the populations synthesised last, while they hold at most KEEP_PEOPLE people
-# in all (~18 bytes a person), keyed by their config, seed and replicates. A sweep's cells
-# repeat a few populations (the 100-cell benchmark: 2 populations x 50 designs and
-# assumption values), each a third to a half of a cell's model set-up (issue 19).
+# Per process: the populations synthesised last (and what is derived from them alone,
+# :func:`kept`), while they hold at most KEEP_PEOPLE people in all (~18 bytes a person),
+# keyed by their config, seed and replicates. A sweep's cells repeat a few populations
+# (the 100-cell benchmark: 2 populations x 50 designs and assumption values), each a
+# third to a half of a cell's model set-up (issue 19).
 _MADE: OrderedDict = OrderedDict()
 KEEP_PEOPLE = 500_000
+
+
+def population_key(pop: dict, seed: int, replicates: int) -> tuple | None:
+    """The key the population of ``pop``, ``seed`` and ``replicates`` is kept under, or
+    None if it is too large to keep."""
+    if int(pop["n"]) * int(replicates) > KEEP_PEOPLE:
+        return None
+    return (json.dumps(pop, sort_keys=True, default=repr), int(seed), int(replicates))
+
+
+def kept(store: OrderedDict, key, make, people: int, copy):
+    """``make()``, kept in ``store`` under ``key`` (None: not kept) while the store holds
+    at most :data:`KEEP_PEOPLE` people; each caller gets its own ``copy`` of the kept one,
+    so nothing it changes reaches the next."""
+    if key is None:
+        return make()
+    hit = store.get(key)
+    if hit is not None:
+        store.move_to_end(key)
+        return copy(hit[1])
+    made = make()
+    store[key] = (people, copy(made))
+    while sum(size for size, _ in store.values()) > KEEP_PEOPLE:
+        store.popitem(last=False)
+    return made
 
 
 def synthesise(pop: dict, seed: int, replicates: int = 1) -> People:
@@ -238,18 +264,8 @@ def synthesise(pop: dict, seed: int, replicates: int = 1) -> People:
     a population of up to :data:`KEEP_PEOPLE` people is kept, and asked for again it is
     a copy of the kept one, not drawn again."""
     n = int(pop["n"])
-    key = None
-    if n * replicates <= KEEP_PEOPLE:
-        key = (json.dumps(pop, sort_keys=True, default=repr), int(seed), int(replicates))
-        kept = _MADE.get(key)
-        if kept is not None:
-            _MADE.move_to_end(key)
-            return kept.copy()
-    people = People.concatenate([synthesise_one(pop, seed, r, n) for r in range(replicates)])
-    if key is not None:
-        _MADE[key] = people.copy()  # a copy: the caller may change its own
-        while sum(p.n for p in _MADE.values()) > KEEP_PEOPLE:
-            _MADE.popitem(last=False)
-    return people
+    return kept(_MADE, population_key(pop, seed, replicates), lambda: People.concatenate(
+        [synthesise_one(pop, seed, r, n) for r in range(replicates)]), n * replicates,
+        People.copy)
 
 
