@@ -300,3 +300,53 @@ def test_mean_table_is_the_frame_of_the_mean_columns():
     table.to_parquet(got)
     expected.to_parquet(want)
     assert got.getvalue() == want.getvalue()
+
+
+def test_calibration_helpers_equal_their_plain_versions():
+    """Session 21 (issue 19): split_sums (one bincount) equals the two boolean selections'
+    sums, whole numbers or not, with an empty side; _sorted_codes equals np.unique with
+    its inverse for small whole numbers with gaps, one value, sparse ones, text, none."""
+    from sim.results.calibration_stats import _sorted_codes, split_sums
+
+    rng = np.random.default_rng(5)
+    n = 700
+    for values in (rng.integers(0, 104, n).astype(np.int32),
+                   rng.integers(-3, 9, n).astype(np.int16), rng.random(n) * 7.3):
+        for mask in (rng.random(n) < 0.4, np.zeros(n, dtype=bool), np.ones(n, dtype=bool)):
+            got = split_sums(values, mask)
+            want = (values[mask].sum(), values[~mask].sum())
+            for g, w in zip(got, want, strict=True):
+                assert type(g) is type(w) and g.tobytes() == w.tobytes()
+    for values in (rng.choice(np.array([1, 2, 5], dtype=np.int8), n),
+                   np.full(n, 3, dtype=np.int8), np.array([7, 10**6, 7, -4], dtype=np.int64),
+                   rng.integers(0, 5, n).astype(np.uint8), np.zeros(0, dtype=np.int8),
+                   np.array(["b", "a", "b"], dtype=object)):
+        groups, code = _sorted_codes(values)
+        want_groups, want_code = np.unique(values, return_inverse=True)
+        assert groups.dtype == want_groups.dtype
+        np.testing.assert_array_equal(groups, want_groups)
+        np.testing.assert_array_equal(code, want_code)
+
+
+def test_calibration_table_groups_each_target_as_pandas_did(monkeypatch):
+    """The calibration table's means are pandas' grouped means in TARGETS order, as the
+    text grouping and sort gave them (session 21): values with a NaN and one replicate."""
+    from sim.results import calibration
+
+    per = pd.DataFrame({
+        "replicate": [0, 0, 0, 1, 1, 2],
+        "target": ["spells_1_week", "absence_rate", "absence_rate_imd1_to_imd5",
+                   "spells_1_week", "absence_rate", "absence_rate"],
+        "simulated": [0.1, 0.0231, np.nan, 0.30000000000000004, 0.0217, 0.0199]})
+    g = per.groupby("target")["simulated"]
+    want = pd.DataFrame({"simulated": g.mean(), "sim_low": g.min(), "sim_high": g.max()})
+    want["target_value"] = [calibration.TARGETS[t][0] for t in want.index]
+    want["difference"] = want["simulated"] - want["target_value"]
+    want["source"] = [calibration.TARGETS[t][1] for t in want.index]
+    order = {name: i for i, name in enumerate(calibration.TARGETS)}
+    want = want.reset_index().sort_values("target", key=lambda s: s.map(order))
+    want = want.reset_index(drop=True)[["target", "target_value", "simulated", "sim_low",
+                                        "sim_high", "difference", "source"]]
+    monkeypatch.setattr(calibration, "per_replicate", lambda agents, spells, cfg: per)
+    got = calibration.calibration_table(None, None, {})
+    pd.testing.assert_frame_equal(got, want, check_exact=True)

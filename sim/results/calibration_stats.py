@@ -80,6 +80,16 @@ class Rows:
         return Rows(self.agents, self.lo + lo, self.lo + hi, self._cache)
 
 
+def split_sums(values: np.ndarray, mask: np.ndarray) -> tuple:
+    """``(values[mask].sum(), values[~mask].sum())``; for whole numbers both from one
+    ``np.bincount`` (exact, so the same sums, as ``int64``: issue 19, a boolean selection
+    of each column was most of the workforce targets' time at 10,000 people a replicate)."""
+    if values.dtype.kind not in "iub":
+        return values[mask].sum(), values[~mask].sum()
+    sums = np.bincount(mask.view(np.uint8), weights=values, minlength=2).astype(np.int64)
+    return sums[1], sums[0]
+
+
 def _rows(agents) -> Rows:
     return agents if isinstance(agents, Rows) else Rows(agents)
 
@@ -222,7 +232,7 @@ def _rates_from_sums(group: np.ndarray, stratum: np.ndarray, off: np.ndarray,
     (issue 19: pandas' grouping was ~10 ms a replicate), when every sum of ``off`` is exact
     (:func:`~sim.results.binning.exact_sums`): the same sums as pandas' grouped sums,
     and the same arithmetic on them in the same order, so the same rates to the bit."""
-    groups, code = np.unique(group, return_inverse=True)  # sorted, as groupby sorts them
+    groups, code = _sorted_codes(group)  # sorted, as groupby sorts them
     if stratum.dtype.kind not in "iu":  # strata given as keys: their sorted order
         stratum = np.unique(stratum, return_inverse=True)[1]
     n_strata = int(stratum.max()) + 1 if len(stratum) else 1
@@ -241,13 +251,42 @@ def _rates_from_sums(group: np.ndarray, stratum: np.ndarray, off: np.ndarray,
     return pd.Series(out, dtype=float)
 
 
+def _sorted_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)``: the distinct values, sorted, and each
+    row's index among them; small whole numbers (IMD quintiles) by a count of each value
+    instead of a sort (issue 19: a sort per replicate)."""
+    if values.dtype.kind not in "iu" or not len(values):
+        return np.unique(values, return_inverse=True)
+    low = int(values.min())
+    if int(values.max()) - low > 4 * len(values):  # sparse values: the sort is cheaper
+        return np.unique(values, return_inverse=True)
+    offset = values.astype(np.int64) - low
+    seen = np.bincount(offset) > 0
+    groups = (np.flatnonzero(seen) + low).astype(values.dtype)
+    return groups, (np.cumsum(seen) - 1)[offset]
+
+
 def _stratum_ranks(a: pd.DataFrame, strata) -> np.ndarray:
     """Each row's stratum (a combination of the ``strata`` columns) as the rank of its text
     key ``"<value>|<value>"`` (each value as ``astype(str)`` writes it) among every possible
     combination's key, in sorted order."""
+    rows = _rows(a)
+    if all(rows.is_categorical(col) for col in strata):
+        # from the categories alone: ranked once for the whole table, each replicate's
+        # rows a slice of it (issue 19: the keys were built and sorted per replicate)
+        key = ("stratum ranks", tuple(strata))
+        ranks = rows._cache.get(key)
+        if ranks is None:
+            ranks = _strata_ranks(Rows(rows.agents, _cache=rows._cache), strata)
+            rows._cache[key] = ranks
+        return ranks[rows.lo:rows.hi]
+    return _strata_ranks(rows, strata)
+
+
+def _strata_ranks(rows: Rows, strata) -> np.ndarray:
+    """:func:`_stratum_ranks` of ``rows``, computed from their values."""
     import itertools
 
-    rows = _rows(a)
     codes, labels = [], []
     for col in strata:
         if rows.is_categorical(col):
@@ -257,7 +296,7 @@ def _stratum_ranks(a: pd.DataFrame, strata) -> np.ndarray:
             values, inverse = np.unique(rows[col], return_inverse=True)
             codes.append(inverse.astype(np.int64))
             labels.append(pd.Series(values).astype(str).tolist())
-    combined = np.zeros(len(a), dtype=np.int64)
+    combined = np.zeros(len(rows), dtype=np.int64)
     for code, label in zip(codes, labels, strict=True):
         combined *= len(label)
         combined += code
@@ -296,7 +335,7 @@ def age_absence_ratios(a: pd.DataFrame, hours: float) -> dict:
 
     def rate(name):
         m = rows.is_label("age_band", name)
-        e = emp[m].sum()
+        e = split_sums(emp, m)[0]
         return off[m].sum() / e if e > 0 else np.nan
 
     ref = rate("35-49")
@@ -315,7 +354,11 @@ def per_replicate(agents: pd.DataFrame, spells: pd.DataFrame, cfg: dict) -> pd.D
     horizon = int(cfg["horizon_weeks"])
     hours = cfg["pathways"]["phased_return"]["hours_fraction"]
     day_weeks = days_per_week(cfg)
-    rows = []
+    # the spell table's columns read once (issue 19: a pandas selection per replicate);
+    # only the workforce's targets read it
+    spell_columns = [] if mode == "cohort" else [spells[c].to_numpy()
+                                                 for c in ("replicate", "weeks", "spells")]
+    cols: dict[str, list] = {"replicate": [], "target": [], "simulated": []}
     for rep, a in replicate_rows(agents):
         stats = {}
         if mode == "cohort":
@@ -363,12 +406,12 @@ def per_replicate(agents: pd.DataFrame, spells: pd.DataFrame, cfg: dict) -> pd.D
             if "separation_week" in a and employed_weeks > 0:
                 stats.update(exit_flows(a, employed_weeks / 52.0))
             female = a.is_label("sex", "female")
+            working, phased, absent = (split_sums(a[f"weeks_{s}"], female)
+                                       for s in ("working", "phased", "absent"))
             rates = []
-            for mask in (female, ~female):
-                emp = (a["weeks_working"][mask].sum() + a["weeks_phased"][mask].sum()
-                       + a["weeks_absent"][mask].sum())
-                off = (a["weeks_absent"][mask].sum()
-                       + (1 - hours) * a["weeks_phased"][mask].sum())
+            for k in (0, 1):  # female, then not
+                emp = working[k] + phased[k] + absent[k]
+                off = absent[k] + (1 - hours) * phased[k]
                 rates.append(off / emp if emp > 0 else np.nan)
             if np.all(np.isfinite(rates)) and rates[1] > 0:
                 stats["absence_rate_female_to_male"] = float(rates[0] / rates[1])
@@ -376,8 +419,8 @@ def per_replicate(agents: pd.DataFrame, spells: pd.DataFrame, cfg: dict) -> pd.D
             ratio = imd_absence_ratio(a, hours)
             if np.isfinite(ratio):
                 stats["absence_rate_imd1_to_imd5"] = ratio
-            s = spells[spells["replicate"] == rep]
-            lengths = np.repeat(s["weeks"].to_numpy(), s["spells"].to_numpy())
+            sel = spell_columns[0] == rep
+            lengths = np.repeat(spell_columns[1][sel], spell_columns[2][sel])
             if lengths.size:
                 stats["spells_1_week"] = float(np.mean(lengths <= 1))
                 stats["spells_2_4_weeks"] = float(np.mean((lengths >= 2) & (lengths <= 4)))
@@ -385,6 +428,10 @@ def per_replicate(agents: pd.DataFrame, spells: pd.DataFrame, cfg: dict) -> pd.D
                 ordered = np.sort(lengths)[::-1]
                 top = max(1, int(round(0.05 * ordered.size)))
                 stats["top5pct_spells_share_of_time"] = float(ordered[:top].sum() / ordered.sum())
-        for name, value in stats.items():
-            rows.append({"replicate": rep, "target": name, "simulated": value})
-    return pd.DataFrame(rows, columns=["replicate", "target", "simulated"])
+        cols["replicate"] += [rep] * len(stats)
+        cols["target"] += list(stats)
+        cols["simulated"] += list(stats.values())
+    if not cols["target"]:
+        return pd.DataFrame([], columns=["replicate", "target", "simulated"])
+    # one frame from whole columns, as pandas infers them from the rows (issue 19)
+    return pd.DataFrame(cols)
