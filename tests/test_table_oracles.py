@@ -29,6 +29,21 @@ def _curve_agents(rng, n):
 
 
 def test_competing_risks_table_is_the_per_person_estimate_of_each_group():
+    rng = np.random.default_rng(11)
+    agents = _curve_agents(rng, 3000)
+    _check_competing_risks(agents, 40)
+    # everyone with an onset (a fit-note cohort: no selection of people, session 21)
+    agents["first_onset"] = np.maximum(agents["first_onset"].to_numpy(), 0)
+    _check_competing_risks(agents, 40)
+    # nobody with an onset: an empty table with the columns
+    agents["first_onset"] = np.int16(-1)
+    from sim.results.outcomes import competing_risks_table
+    table = competing_risks_table(agents, {"horizon_weeks": 40})
+    assert table.empty and list(table.columns) == ["dimension", "group", "cause", "week",
+                                                   "cif", "low", "high", "n_risk", "n"]
+
+
+def _check_competing_risks(agents, horizon):
     from sim.results.outcomes import (
         CAUSES,
         CURVE_DIMENSIONS,
@@ -38,9 +53,6 @@ def test_competing_risks_table_is_the_per_person_estimate_of_each_group():
     )
     from sim.stats.survival import aalen_johansen
 
-    rng = np.random.default_rng(11)
-    horizon = 40
-    agents = _curve_agents(rng, 3000)
     table = competing_risks_table(agents, {"horizon_weeks": horizon})
     time, cause, mask = first_exit(agents, horizon)
     weeks = np.arange(horizon + 1)
