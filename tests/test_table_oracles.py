@@ -316,9 +316,10 @@ def test_mean_table_is_the_frame_of_the_mean_columns():
 
 def test_calibration_helpers_equal_their_plain_versions():
     """Session 21 (issue 19): split_sums (one bincount) equals the two boolean selections'
-    sums, whole numbers or not, with an empty side; _sorted_codes equals np.unique with
-    its inverse for small whole numbers with gaps, one value, sparse ones, text, none."""
-    from sim.results.calibration_stats import _sorted_codes, split_sums
+    sums, whole numbers or not, with an empty side; share_of equals the selection's mean;
+    _sorted_codes equals np.unique with its inverse for small whole numbers with gaps, one
+    value, sparse ones, text, none."""
+    from sim.results.calibration_stats import _sorted_codes, share_of, split_sums
 
     rng = np.random.default_rng(5)
     n = 700
@@ -329,6 +330,12 @@ def test_calibration_helpers_equal_their_plain_versions():
             want = (values[mask].sum(), values[~mask].sum())
             for g, w in zip(got, want, strict=True):
                 assert type(g) is type(w) and g.tobytes() == w.tobytes()
+    for n_rows in (1, 3, 700, 10_001):  # share_of: the selection's mean, to the bit
+        for p in (0.003, 0.3, 0.97):
+            values, mask = rng.random(n_rows) < p, rng.random(n_rows) < 0.6
+            mask[0] = True
+            assert share_of(values, mask) == float(values[mask].mean())
+            assert np.float64(share_of(values, mask)).tobytes() == values[mask].mean().tobytes()
     for values in (rng.choice(np.array([1, 2, 5], dtype=np.int8), n),
                    np.full(n, 3, dtype=np.int8), np.array([7, 10**6, 7, -4], dtype=np.int64),
                    rng.integers(0, 5, n).astype(np.uint8), np.zeros(0, dtype=np.int8),

@@ -90,6 +90,14 @@ def split_sums(values: np.ndarray, mask: np.ndarray) -> tuple:
     return sums[1], sums[0]
 
 
+def share_of(values: np.ndarray, mask: np.ndarray) -> float:
+    """``float(values[mask].mean())`` of a boolean ``values`` where ``mask`` has someone:
+    the two counts' quotient (the mean's float sum of 0s and 1s is the count, exact, over
+    the number of rows: the same division), without a boolean selection (issue 19: ~6 ns
+    a person)."""
+    return np.count_nonzero(values & mask) / np.count_nonzero(mask)
+
+
 def _rows(agents) -> Rows:
     return agents if isinstance(agents, Rows) else Rows(agents)
 
@@ -185,7 +193,7 @@ def exit_flows(agents: pd.DataFrame, worker_years: float) -> dict:
     known = long >= 0
     if known.any():
         out["left_work_after_ltsa_per_worker_year"] = float(
-            n_exits * np.mean(long[known] == 1) / worker_years)
+            n_exits * share_of(long == 1, known) / worker_years)
     return out
 
 
@@ -196,7 +204,7 @@ def rtw_share_by_spell_length(agents: pd.DataFrame, low: int, high: int | None) 
     ``agents`` may be :func:`first_spell_end`'s ``(end, returned)`` already."""
     end, returned = agents if isinstance(agents, tuple) else first_spell_end(agents)
     sel = (end >= low) & ((end < high) if high is not None else True)
-    return float(returned[sel].mean()) if sel.any() else np.nan
+    return share_of(returned, sel) if sel.any() else np.nan
 
 
 def standardised_absence_rates(a: pd.DataFrame, hours: float, by: str = "imd_quintile",
@@ -336,7 +344,8 @@ def age_absence_ratios(a: pd.DataFrame, hours: float) -> dict:
     def rate(name):
         m = rows.is_label("age_band", name)
         e = split_sums(emp, m)[0]
-        return off[m].sum() / e if e > 0 else np.nan
+        # np.compress: the same rows in order as off[m] (so the same sum), ~4x faster
+        return np.compress(m, off).sum() / e if e > 0 else np.nan
 
     ref = rate("35-49")
     out = {}
@@ -370,7 +379,7 @@ def per_replicate(agents: pd.DataFrame, spells: pd.DataFrame, cfg: dict) -> pd.D
                 off6 &= continuously_absent(a, 6)
                 not_working = (s52 != WORKING) & (s52 != PHASED)
                 if off6.any():
-                    stats["remain_off_52w_given_off_6w"] = float(not_working[off6].mean())
+                    stats["remain_off_52w_given_off_6w"] = share_of(not_working, off6)
             if "state_week_26" in a:
                 off26 = ((a["state_week_26"] == ABSENT)
                          & continuously_absent(a, 26))
@@ -379,8 +388,8 @@ def per_replicate(agents: pd.DataFrame, spells: pd.DataFrame, cfg: dict) -> pd.D
                         sw = a[f"state_week_{w}"]
                         keep = off26 & (sw != RETIRED)  # working-age, as the sources
                         if keep.any():
-                            stats[f"in_work_{w}w_given_absent_26w"] = float(
-                                ((sw == WORKING) | (sw == PHASED))[keep].mean())
+                            stats[f"in_work_{w}w_given_absent_26w"] = share_of(
+                                (sw == WORKING) | (sw == PHASED), keep)
             if "job_loss_week" in a and "inactive_week" in a:
                 ends = first_spell_end(a)  # once for every band
                 for name, (low, high) in SPELL_END_BANDS.items():
@@ -394,7 +403,7 @@ def per_replicate(agents: pd.DataFrame, spells: pd.DataFrame, cfg: dict) -> pd.D
                 followed = (claim >= 0) & (claim + 65 <= horizon)
                 if followed.any():
                     ok = (back >= claim) & (back <= claim + 65)
-                    stats["claimants_in_work_within_65w"] = float(ok[followed].mean())
+                    stats["claimants_in_work_within_65w"] = share_of(ok, followed)
         else:
             absent_weeks = a["weeks_absent"].sum() + (1 - hours) * a["weeks_phased"].sum()
             employed_weeks = a["weeks_working"].sum() + a["weeks_phased"].sum() + a[
