@@ -324,7 +324,8 @@ def test_calibration_helpers_equal_their_plain_versions():
     rng = np.random.default_rng(5)
     n = 700
     for values in (rng.integers(0, 104, n).astype(np.int32),
-                   rng.integers(-3, 9, n).astype(np.int16), rng.random(n) * 7.3):
+                   rng.integers(-3, 9, n).astype(np.int16), rng.random(n) * 7.3,
+                   rng.integers(0, 2**50, n)):  # sums past 2^53: the selections
         for mask in (rng.random(n) < 0.4, np.zeros(n, dtype=bool), np.ones(n, dtype=bool)):
             got = split_sums(values, mask)
             want = (values[mask].sum(), values[~mask].sum())

@@ -84,7 +84,8 @@ def split_sums(values: np.ndarray, mask: np.ndarray) -> tuple:
     """``(values[mask].sum(), values[~mask].sum())``; for whole numbers both from one
     ``np.bincount`` (exact, so the same sums, as ``int64``: issue 19, a boolean selection
     of each column was most of the workforce targets' time at 10,000 people a replicate)."""
-    if values.dtype.kind not in "iub":
+    if values.dtype.kind not in "iub" or (values.size and values.size * max(
+            abs(int(values.min())), abs(int(values.max()))) >= 1 << 53):  # float sums inexact
         return values[mask].sum(), values[~mask].sum()
     sums = np.bincount(mask.view(np.uint8), weights=values, minlength=2).astype(np.int64)
     return sums[1], sums[0]
