@@ -370,3 +370,25 @@ def test_calibration_table_groups_each_target_as_pandas_did(monkeypatch):
     monkeypatch.setattr(calibration, "per_replicate", lambda agents, spells, cfg: per)
     got = calibration.calibration_table(None, None, {})
     pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+def test_imd_ratio_is_the_ratio_of_the_standardised_rates():
+    """imd_absence_ratio reads the rates as a dict (session 21): the ratio of the Series'
+    quintile 1 and 5 rates, by bincount sums (hours 0.5) and pandas' (0.37); NaN without
+    quintile 5."""
+    from sim.results.calibration_stats import imd_absence_ratio, standardised_absence_rates
+
+    rng = np.random.default_rng(8)
+    n = 3000
+    a = pd.DataFrame({
+        "age_band": pd.Categorical.from_codes(rng.integers(0, 4, n),
+                                              categories=["16-24", "25-34", "35-49", "50-64"]),
+        "sex": pd.Categorical.from_codes(rng.integers(0, 2, n), ["male", "female"]),
+        "imd_quintile": rng.integers(1, 6, n).astype(np.int8),
+        "weeks_absent": rng.integers(0, 8, n).astype(np.int32),
+        "weeks_phased": rng.integers(0, 3, n).astype(np.int32),
+        "weeks_working": rng.integers(0, 52, n).astype(np.int32)})
+    for hours in (0.5, 0.37):
+        rates = standardised_absence_rates(a, hours)
+        assert imd_absence_ratio(a, hours) == float(rates[1] / rates[5])
+    assert np.isnan(imd_absence_ratio(a[a["imd_quintile"] < 5], 0.5))

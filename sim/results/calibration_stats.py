@@ -213,6 +213,13 @@ def standardised_absence_rates(a: pd.DataFrame, hours: float, by: str = "imd_qui
     """Absence rate (share of employed weeks absent, phased weeks part-absent) per ``by``
     group, directly standardised to the age-sex mix of all employed weeks (the sources
     adjust for age and sex). Strata a group lacks are left out of its weights."""
+    return pd.Series(_standardised_rates(a, hours, by, strata), dtype=float)
+
+
+def _standardised_rates(a, hours: float, by: str = "imd_quintile",
+                        strata=("age_band", "sex")) -> dict:
+    """:func:`standardised_absence_rates` as ``{group: rate}`` (the calibration targets
+    read two of them: no Series a replicate, issue 19)."""
     rows = _rows(a)
     off = rows["weeks_absent"] + (1 - hours) * rows["weeks_phased"]
     emp = rows["weeks_working"] + rows["weeks_phased"] + rows["weeks_absent"]
@@ -232,11 +239,11 @@ def standardised_absence_rates(a: pd.DataFrame, hours: float, by: str = "imd_qui
         w = weight.reindex(sub.index).to_numpy(dtype=float)
         out[g] = (float(np.sum(w * sub["off"] / sub["emp"]) / w.sum()) if w.sum() > 0
                   else np.nan)
-    return pd.Series(out, dtype=float)
+    return out
 
 
 def _rates_from_sums(group: np.ndarray, stratum: np.ndarray, off: np.ndarray,
-                     emp: np.ndarray) -> pd.Series:
+                     emp: np.ndarray) -> dict:
     """:func:`standardised_absence_rates` from per (group, stratum) sums by bincount
     (issue 19: pandas' grouping was ~10 ms a replicate), when every sum of ``off`` is exact
     (:func:`~sim.results.binning.exact_sums`): the same sums as pandas' grouped sums,
@@ -257,7 +264,7 @@ def _rates_from_sums(group: np.ndarray, stratum: np.ndarray, off: np.ndarray,
         w = weight[keep]
         out[label] = (float(np.sum(w * off_sum[g, keep] / emp_sum[g, keep]) / w.sum())
                       if w.sum() > 0 else np.nan)
-    return pd.Series(out, dtype=float)
+    return out
 
 
 def _sorted_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -317,8 +324,8 @@ def _strata_ranks(rows: Rows, strata) -> np.ndarray:
 
 def imd_absence_ratio(a: pd.DataFrame, hours: float) -> float:
     """Age-sex standardised absence rate, most deprived IMD quintile (1) / least (5)."""
-    rates = standardised_absence_rates(a, hours)
-    if 1 not in rates.index or 5 not in rates.index or not rates[5] > 0:
+    rates = _standardised_rates(a, hours)  # the rates of standardised_absence_rates
+    if 1 not in rates or 5 not in rates or not rates[5] > 0:
         return np.nan
     return float(rates[1] / rates[5])
 
