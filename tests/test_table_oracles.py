@@ -29,6 +29,21 @@ def _curve_agents(rng, n):
 
 
 def test_competing_risks_table_is_the_per_person_estimate_of_each_group():
+    rng = np.random.default_rng(11)
+    agents = _curve_agents(rng, 3000)
+    _check_competing_risks(agents, 40)
+    # everyone with an onset (a fit-note cohort: no selection of people, session 21)
+    agents["first_onset"] = np.maximum(agents["first_onset"].to_numpy(), 0)
+    _check_competing_risks(agents, 40)
+    # nobody with an onset: an empty table with the columns
+    agents["first_onset"] = np.int16(-1)
+    from sim.results.outcomes import competing_risks_table
+    table = competing_risks_table(agents, {"horizon_weeks": 40})
+    assert table.empty and list(table.columns) == ["dimension", "group", "cause", "week",
+                                                   "cif", "low", "high", "n_risk", "n"]
+
+
+def _check_competing_risks(agents, horizon):
     from sim.results.outcomes import (
         CAUSES,
         CURVE_DIMENSIONS,
@@ -38,9 +53,6 @@ def test_competing_risks_table_is_the_per_person_estimate_of_each_group():
     )
     from sim.stats.survival import aalen_johansen
 
-    rng = np.random.default_rng(11)
-    horizon = 40
-    agents = _curve_agents(rng, 3000)
     table = competing_risks_table(agents, {"horizon_weeks": horizon})
     time, cause, mask = first_exit(agents, horizon)
     weeks = np.arange(horizon + 1)
@@ -300,3 +312,83 @@ def test_mean_table_is_the_frame_of_the_mean_columns():
     table.to_parquet(got)
     expected.to_parquet(want)
     assert got.getvalue() == want.getvalue()
+
+
+def test_calibration_helpers_equal_their_plain_versions():
+    """Session 21 (issue 19): split_sums (one bincount) equals the two boolean selections'
+    sums, whole numbers or not, with an empty side; share_of equals the selection's mean;
+    _sorted_codes equals np.unique with its inverse for small whole numbers with gaps, one
+    value, sparse ones, text, none."""
+    from sim.results.calibration_stats import _sorted_codes, share_of, split_sums
+
+    rng = np.random.default_rng(5)
+    n = 700
+    for values in (rng.integers(0, 104, n).astype(np.int32),
+                   rng.integers(-3, 9, n).astype(np.int16), rng.random(n) * 7.3,
+                   rng.integers(0, 2**50, n)):  # sums past 2^53: the selections
+        for mask in (rng.random(n) < 0.4, np.zeros(n, dtype=bool), np.ones(n, dtype=bool)):
+            got = split_sums(values, mask)
+            want = (values[mask].sum(), values[~mask].sum())
+            for g, w in zip(got, want, strict=True):
+                assert type(g) is type(w) and g.tobytes() == w.tobytes()
+    for n_rows in (1, 3, 700, 10_001):  # share_of: the selection's mean, to the bit
+        for p in (0.003, 0.3, 0.97):
+            values, mask = rng.random(n_rows) < p, rng.random(n_rows) < 0.6
+            mask[0] = True
+            assert share_of(values, mask) == float(values[mask].mean())
+            assert np.float64(share_of(values, mask)).tobytes() == values[mask].mean().tobytes()
+    for values in (rng.choice(np.array([1, 2, 5], dtype=np.int8), n),
+                   np.full(n, 3, dtype=np.int8), np.array([7, 10**6, 7, -4], dtype=np.int64),
+                   rng.integers(0, 5, n).astype(np.uint8), np.zeros(0, dtype=np.int8),
+                   np.array(["b", "a", "b"], dtype=object)):
+        groups, code = _sorted_codes(values)
+        want_groups, want_code = np.unique(values, return_inverse=True)
+        assert groups.dtype == want_groups.dtype
+        np.testing.assert_array_equal(groups, want_groups)
+        np.testing.assert_array_equal(code, want_code)
+
+
+def test_calibration_table_groups_each_target_as_pandas_did(monkeypatch):
+    """The calibration table's means are pandas' grouped means in TARGETS order, as the
+    text grouping and sort gave them (session 21): values with a NaN and one replicate."""
+    from sim.results import calibration
+
+    per = pd.DataFrame({
+        "replicate": [0, 0, 0, 1, 1, 2],
+        "target": ["spells_1_week", "absence_rate", "absence_rate_imd1_to_imd5",
+                   "spells_1_week", "absence_rate", "absence_rate"],
+        "simulated": [0.1, 0.0231, np.nan, 0.30000000000000004, 0.0217, 0.0199]})
+    g = per.groupby("target")["simulated"]
+    want = pd.DataFrame({"simulated": g.mean(), "sim_low": g.min(), "sim_high": g.max()})
+    want["target_value"] = [calibration.TARGETS[t][0] for t in want.index]
+    want["difference"] = want["simulated"] - want["target_value"]
+    want["source"] = [calibration.TARGETS[t][1] for t in want.index]
+    order = {name: i for i, name in enumerate(calibration.TARGETS)}
+    want = want.reset_index().sort_values("target", key=lambda s: s.map(order))
+    want = want.reset_index(drop=True)[["target", "target_value", "simulated", "sim_low",
+                                        "sim_high", "difference", "source"]]
+    monkeypatch.setattr(calibration, "per_replicate", lambda agents, spells, cfg: per)
+    got = calibration.calibration_table(None, None, {})
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+def test_imd_ratio_is_the_ratio_of_the_standardised_rates():
+    """imd_absence_ratio reads the rates as a dict (session 21): the ratio of the Series'
+    quintile 1 and 5 rates, by bincount sums (hours 0.5) and pandas' (0.37); NaN without
+    quintile 5."""
+    from sim.results.calibration_stats import imd_absence_ratio, standardised_absence_rates
+
+    rng = np.random.default_rng(8)
+    n = 3000
+    a = pd.DataFrame({
+        "age_band": pd.Categorical.from_codes(rng.integers(0, 4, n),
+                                              categories=["16-24", "25-34", "35-49", "50-64"]),
+        "sex": pd.Categorical.from_codes(rng.integers(0, 2, n), ["male", "female"]),
+        "imd_quintile": rng.integers(1, 6, n).astype(np.int8),
+        "weeks_absent": rng.integers(0, 8, n).astype(np.int32),
+        "weeks_phased": rng.integers(0, 3, n).astype(np.int32),
+        "weeks_working": rng.integers(0, 52, n).astype(np.int32)})
+    for hours in (0.5, 0.37):
+        rates = standardised_absence_rates(a, hours)
+        assert imd_absence_ratio(a, hours) == float(rates[1] / rates[5])
+    assert np.isnan(imd_absence_ratio(a[a["imd_quintile"] < 5], 0.5))

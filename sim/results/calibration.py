@@ -199,16 +199,20 @@ def calibration_table(agents: pd.DataFrame, spells: pd.DataFrame, cfg: dict) -> 
     if per.empty:
         return pd.DataFrame(columns=["target", "target_value", "simulated", "sim_low",
                                      "sim_high", "difference", "source"])
-    g = per.groupby("target")["simulated"]
-    out = pd.DataFrame({"simulated": g.mean(), "sim_low": g.min(), "sim_high": g.max()})
-    out["target_value"] = [TARGETS[t][0] for t in out.index]
-    out["difference"] = out["simulated"] - out["target_value"]
-    out["source"] = [TARGETS[t][1] for t in out.index]
-    out = out.reset_index()
-    order = {name: i for i, name in enumerate(TARGETS)}
-    out = out.sort_values("target", key=lambda s: s.map(order)).reset_index(drop=True)
-    return out[["target", "target_value", "simulated", "sim_low", "sim_high", "difference",
-                "source"]]
+    # grouped by each target's place in TARGETS, so the groups come in the table's order:
+    # each target's values in the same (replicate) order, so the same pandas mean (its
+    # compensated sum) to the bit, without grouping by text and sorting (issue 19)
+    names = list(TARGETS)
+    order = {name: i for i, name in enumerate(names)}
+    g = per["simulated"].groupby(np.array([order[t] for t in per["target"].tolist()]))
+    mean, low, high = g.mean(), g.min(), g.max()
+    found = [names[i] for i in mean.index]
+    target_value = np.array([TARGETS[t][0] for t in found], dtype=float)
+    simulated = mean.to_numpy()
+    return pd.DataFrame({
+        "target": found, "target_value": target_value, "simulated": simulated,
+        "sim_low": low.to_numpy(), "sim_high": high.to_numpy(),
+        "difference": simulated - target_value, "source": [TARGETS[t][1] for t in found]})
 
 
 _per_replicate = per_replicate  # the earlier private name

@@ -151,7 +151,8 @@ def quality_table(agents: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     n_rep = replicates(agents)
     sums = None
     for lo in range(0, max(len(agents), 1), QUALITY_CHUNK):
-        part = agents.iloc[lo:lo + QUALITY_CHUNK]
+        # the table itself when it is one chunk (a sweep cell's: no slice of ~60 columns)
+        part = agents if len(agents) <= QUALITY_CHUNK else agents.iloc[lo:lo + QUALITY_CHUNK]
         metrics = quality_metrics(part, cfg)
         numerators = {m: _numerator(value, eligible)
                       for m, (value, eligible) in metrics.items()}
