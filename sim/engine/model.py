@@ -413,8 +413,10 @@ class RTWModel(WorkScheduling, VectorisedEngine, mesa.Model):
         # The per-agent engine recounts from scratch: a check on the vectorised engine's
         # incremental counts.
         counts = self._count_states() if self.engine_name == "agents" else self._counts
-        self.state_totals = counts.reshape(-1, N_STATES).sum(axis=0)
         if obs_week >= 0:
+            # the totals the data collector reads, in observed weeks only (whole numbers:
+            # np.add.reduce gives .sum's values at ~half its cost on [groups x states])
+            self.state_totals = np.add.reduce(counts.reshape(-1, N_STATES), axis=0)
             self.weekly_counts[obs_week] = counts.reshape(self.n_groups, N_STATES)
             if obs_week in self.snapshot_weeks:
                 self.snapshots[obs_week] = self.columns["state"].copy()
