@@ -70,6 +70,27 @@ def test_table_columns_read_codes_labels_and_slices():
     assert part["weeks"].dtype == np.int16
     np.testing.assert_array_equal(part.is_category("occupation", "manual"), [False, True])
     assert cols.rows(2, 10)["weeks"].tolist() == [7, 1]
+    # labels and names are read once and shared by the chunks; categories() is a new list
+    labels = part.categories("occupation")
+    assert labels == ["non_manual", "manual"] == cols.categories("occupation")
+    labels.append("changed")
+    assert cols.categories("occupation") == ["non_manual", "manual"]
+    assert part.names == ("occupation", "size", "weeks") == cols.names
+    assert not part.is_category("size", "no_such_label").any()
+
+
+def test_group_labels_are_those_of_group_codes():
+    from sim.results.outcomes import SUMMARY_DIMENSIONS, _group_codes, _group_labels
+
+    agents = pd.DataFrame({
+        "imd_quintile": np.array([2, 5], dtype=np.int8),
+        "oh_access": np.array([True, False]),
+        **{dim: pd.Categorical(["b", "a"], categories=["a", "b", "c"])
+           for dim in SUMMARY_DIMENSIONS if dim not in ("all", "imd_quintile", "oh_access")},
+    })
+    for dim in SUMMARY_DIMENSIONS:
+        for table in (agents, agents.iloc[:0]):
+            assert _group_labels(table, dim) == _group_codes(agents.iloc[:0], dim)[1], dim
 
 
 def test_a_run_that_frees_its_models_copies_gives_the_same_tables(make_config):

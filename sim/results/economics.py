@@ -66,7 +66,7 @@ from sim.results.costing import (  # noqa: F401 (the accounting's public names, 
     state_utilities,
     weekly_benefit,
 )
-from sim.results.economics_sums import StackedCells, count_cells
+from sim.results.economics_sums import StackedCells
 
 PERSPECTIVES = ("programme", "nhs", "employer", "exchequer", "individual", "societal")
 def resolve_economics(econ: dict, overrides: dict | None = None) -> dict:
@@ -348,13 +348,10 @@ def _economics_sums(agents: pd.DataFrame, cfg: dict, window: int, n_rep: int,
             sizes = [n_rep * len(labels[dim]) for dim in ECONOMICS_DIMENSIONS]
             counts = {name: np.zeros(sum(sizes)) for name in ("n", "returned", "followed")}
             totals = {c: np.zeros(sum(sizes)) for c in measures}
-        lo_cell = 0
-        for cell, size in zip(cells, sizes, strict=True):
-            for name, count in zip(("n", "followed", "returned"),
-                                   count_cells(cell, size, followed, returned), strict=True):
-                counts[name][lo_cell:lo_cell + size] += count
-            lo_cell += size
         stacked = StackedCells(cells, sizes)
+        for name, count in zip(("n", "followed", "returned"),
+                               stacked.count(followed, returned), strict=True):
+            counts[name] += count  # whole numbers: exact in any order
         fixed_by_person = fixed_by_rep[replicate] if n_rep else 0.0
         for c in measures:
             values = costs[c]
