@@ -80,15 +80,23 @@ def joint_groups(sizes: list[int], n_rep: int, people: int,
     dimension of the run at once (:func:`dimension_counts`). Larger runs cost more in
     summing their cells than they save in passes over the people (measured, issue 19)."""
     budget = max(people // 4, 1 << 12)
-    groups: list[list[int]] = [[]]
-    joint = 1
-    for d, k in enumerate(sizes):
-        if groups[-1] and (max(n_rep, 1) * joint * k) << bits > budget:
-            groups.append([])
-            joint = 1
-        groups[-1].append(d)
-        joint *= k
-    return groups
+    # first fit, largest dimension first (issue 19: taken in table order, the summary's
+    # 12 dimensions made 5 runs at 10 x 10,000 people; packed this way, 4, so one pass in
+    # 5 fewer per packed byte). Each run's dimensions stay in table order; the counts are
+    # whole numbers (or exact sums), the same whatever the runs.
+    groups: list[list[int]] = []
+    joints: list[int] = []
+    for d in sorted(range(len(sizes)), key=lambda d: -sizes[d]):  # stable: ties in order
+        k = sizes[d]
+        for g, joint in enumerate(joints):
+            if (max(n_rep, 1) * joint * k) << bits <= budget:
+                groups[g].append(d)
+                joints[g] = joint * k
+                break
+        else:
+            groups.append([d])
+            joints.append(k)
+    return sorted(sorted(g) for g in groups)
 
 
 def dimension_counts(replicate: np.ndarray, n_rep: int, codes: list[np.ndarray],
