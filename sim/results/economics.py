@@ -284,14 +284,14 @@ COST_COLUMNS = ("cost_programme", "cost_nhs", "cost_nhs_pss", "cost_employer",
 def _economics_codes(agents: TableColumns, dimension: str):
     if dimension == "all":
         return np.zeros(len(agents), dtype=np.int64), ["all"]
+    if dimension not in ("imd_quintile", "imd_ethnicity"):
+        return agents[dimension].astype(np.int64), agents.categories(dimension)
     imd = agents["imd_quintile"].astype(np.int64) - 1
     if dimension == "imd_quintile":
         return imd, ["1", "2", "3", "4", "5"]
-    if dimension == "imd_ethnicity":
-        cats = agents.categories("ethnicity")
-        codes = imd * len(cats) + agents["ethnicity"].astype(np.int64)
-        return codes, [f"{q}|{e}" for q in range(1, 6) for e in cats]
-    return agents[dimension].astype(np.int64), agents.categories(dimension)
+    cats = agents.categories("ethnicity")
+    codes = imd * len(cats) + agents["ethnicity"].astype(np.int64)
+    return codes, [f"{q}|{e}" for q in range(1, 6) for e in cats]
 
 
 def fixed_cost_per_person(programme: pd.DataFrame, sizes: dict, horizon: int,
@@ -343,7 +343,9 @@ def _economics_sums(agents: pd.DataFrame, cfg: dict, window: int, n_rep: int,
         cells = []
         for dim in ECONOMICS_DIMENSIONS:
             codes, labels[dim] = _economics_codes(part, dim)
-            cells.append(replicate * len(labels[dim]) + codes)
+            cell = replicate * len(labels[dim])
+            cell += codes  # in place: one array a dimension (issue 19)
+            cells.append(cell)
         if not totals:
             sizes = [n_rep * len(labels[dim]) for dim in ECONOMICS_DIMENSIONS]
             counts = {name: np.zeros(sum(sizes)) for name in ("n", "returned", "followed")}

@@ -69,8 +69,11 @@ def weighted_weeks(weeks: list[np.ndarray], coefficients: np.ndarray,
     flat = out.reshape(n_measures, -1)
     tmp = np.empty(shape)
     skip_zero_weeks = bool(np.isfinite(coefficients).all())
+    # each term's measures with a non-zero coefficient, found for all terms at once (issue
+    # 19: a numpy call per term and measure was ~0.2 ms of each chunk of people)
+    nonzero = coefficients.any(axis=2).tolist()
     for b, wk in enumerate(weeks):
-        terms = [(j, coefficients[b, j]) for j in range(n_measures) if coefficients[b, j].any()]
+        terms = [(j, coefficients[b, j]) for j in range(n_measures) if nonzero[b][j]]
         if not terms:
             continue
         if skip_zero_weeks:
