@@ -121,7 +121,8 @@ def test_a_run_that_frees_its_models_copies_gives_the_same_tables(make_config):
 def test_indicators_true_or_false_for_everyone_are_counted_once():
     """grouped_sums counts each array that is all True (or all False) once and gives
     every such array those counts: the same sums as counting each array."""
-    from sim.results.outcomes import _counted_indicators, grouped_sums
+    from sim.results.binning import counted_indicators
+    from sim.results.outcomes import grouped_sums
 
     rng = np.random.default_rng(5)
     n = 300
@@ -141,7 +142,7 @@ def test_indicators_true_or_false_for_everyone_are_counted_once():
                "e": (value, yes2)}
     numerators = {"a": some, "b": some & yes2, "c": no, "d": no2, "e": value}
     arrays = {id(a): a for m, (_, e) in metrics.items() for a in (e, numerators[m])}
-    counted, counted_as = _counted_indicators(arrays)
+    counted, counted_as = counted_indicators(arrays)
     assert len(counted) == 4 and set(counted_as) == {k for k, a in arrays.items()
                                                      if a.dtype == bool}
     assert counted_as[id(yes)] == counted_as[id(yes2)] != counted_as[id(no)]
@@ -158,4 +159,4 @@ def test_indicators_true_or_false_for_everyone_are_counted_once():
         assert np.array_equal(count, np.bincount(cell, weights=eligible, minlength=2 * k))
         expected = np.bincount(cell, weights=numerators[metric], minlength=2 * k)
         assert np.array_equal(total.view(np.uint64), expected.view(np.uint64))
-    assert len(_counted_indicators({1: np.zeros(0, bool), 2: np.zeros(0, bool)})[0]) == 1
+    assert len(counted_indicators({1: np.zeros(0, bool), 2: np.zeros(0, bool)})[0]) == 1

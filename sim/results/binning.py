@@ -38,6 +38,29 @@ def pack(indicators: list[np.ndarray], bits: int = BITS) -> list[np.ndarray]:
     return out
 
 
+def counted_indicators(arrays: dict) -> tuple[list, dict]:
+    """The boolean arrays of ``arrays`` (key -> array) to count, and the index among them
+    of each key's counts: every array true for everyone is counted once, as is every
+    array false for everyone (issue 19: a fit-note cohort's 35 indicators include 8 true
+    for everyone, e.g. followed 13 and 26 weeks, so 28 fill 5 packed bytes, not 6).
+    Counts are whole numbers: an array's counts are those of any array equal to it."""
+    counted: list[np.ndarray] = []
+    counted_as: dict = {}
+    constant: dict[bool, int] = {}  # True / False: the first array all of that value
+    for key, a in arrays.items():
+        if a.dtype != bool:
+            continue
+        value = True if a.all() else (False if not a.any() else None)
+        if value is not None and value in constant:
+            counted_as[key] = constant[value]
+            continue
+        if value is not None:
+            constant[value] = len(counted)
+        counted_as[key] = len(counted)
+        counted.append(a)
+    return counted, counted_as
+
+
 def packed_counts(cell: np.ndarray, cells: int, packed: list[np.ndarray],
                   n_indicators: int) -> np.ndarray:
     """Counts ``[n_indicators, cells]`` (float64) of each packed indicator per cell, from

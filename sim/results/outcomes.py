@@ -58,6 +58,7 @@ from sim.programme.interventions import ever_enrolled
 from sim.results.binning import (
     JOINT_BITS,
     OrderedSums,
+    counted_indicators,
     dimension_counts,
     exact_sums,
     joint_sums,
@@ -267,7 +268,7 @@ def grouped_sums(agents: pd.DataFrame, metrics: dict, numerators: dict, n_rep: i
     :class:`~sim.results.binning.OrderedSums`)."""
     replicate = agents["replicate"].to_numpy().astype(np.int64)
     arrays = {id(a): a for m, (_, e) in metrics.items() for a in (e, numerators[m])}
-    indicators, counted_as = _counted_indicators(arrays)
+    indicators, counted_as = counted_indicators(arrays)
     packed = pack(indicators, JOINT_BITS)
     # a metric whose sums continue each fractional array's running sums (its first one)
     first = {}
@@ -309,29 +310,6 @@ def grouped_sums(agents: pd.DataFrame, metrics: dict, numerators: dict, n_rep: i
                     total = total + before[1]
             out[dim, metric] = (n, total)
     return out
-
-
-def _counted_indicators(arrays: dict) -> tuple[list, dict]:
-    """The boolean arrays of ``arrays`` (key -> array) to count, and the index among them
-    of each key's counts: every array true for everyone is counted once, as is every
-    array false for everyone (issue 19: a fit-note cohort's 35 indicators include 8 true
-    for everyone, e.g. followed 13 and 26 weeks, so 28 fill 5 packed bytes, not 6).
-    Counts are whole numbers: an array's counts are those of any array equal to it."""
-    counted: list[np.ndarray] = []
-    counted_as: dict = {}
-    constant: dict[bool, int] = {}  # True / False: the first array all of that value
-    for key, a in arrays.items():
-        if a.dtype != bool:
-            continue
-        value = True if a.all() else (False if not a.any() else None)
-        if value is not None and value in constant:
-            counted_as[key] = constant[value]
-            continue
-        if value is not None:
-            constant[value] = len(counted)
-        counted_as[key] = len(counted)
-        counted.append(a)
-    return counted, counted_as
 
 
 def _mean_runs(agents: pd.DataFrame, sums: dict):
