@@ -276,3 +276,23 @@ def test_joint_sums_of_exactly_summable_values_equal_one_bincount_per_dimension(
             expected = np.bincount(replicate * k + codes[d], weights=a, minlength=n_rep * k)
             assert got[d][i].tobytes() == expected.tobytes(), (d, i)
     assert joint_sums(replicate, n_rep, codes, sizes, []) == [[] for _ in sizes]
+
+
+def test_joint_groups_pack_the_summary_dimensions_within_the_budget():
+    """Largest first, first fit (issue 19): the summary's 12 dimensions at 10 x 10,000
+    people in 4 runs (5 when taken in table order), each within the budget, each
+    dimension in exactly one run, each run in table order; a dimension too large for the
+    budget gets a run of its own."""
+    from sim.results.binning import joint_groups
+
+    sizes = [1, 8, 3, 8, 5, 4, 2, 2, 2, 2, 2, 2]
+    for n_rep, people, runs in [(10, 100_000, 4), (1, 200_000, 2), (1, 1_000_000, 2)]:
+        groups = joint_groups(sizes, n_rep, people)
+        assert len(groups) == runs
+        assert sorted(d for g in groups for d in g) == list(range(len(sizes)))
+        for g in groups:
+            assert g == sorted(g)
+            joint = int(np.prod([sizes[d] for d in g]))
+            assert len(g) == 1 or (n_rep * joint) << 6 <= max(people // 4, 1 << 12)
+    assert [3] in joint_groups([1, 8, 3, 300, 5, 2], 1, 4000, 6)
+    assert joint_groups([], 1, 10) == []

@@ -99,6 +99,25 @@ def test_count_cells_equal_weighted_bincounts(n):
         assert _same_bits(g, np.bincount(cell, weights=x, minlength=cells))
 
 
+@pytest.mark.parametrize("n", [0, 1, 500])
+def test_stacked_cells_count_is_count_cells_of_each_dimension(n):
+    """StackedCells.count (the people's code worked out once) gives every dimension's
+    count_cells side by side: nobody, one person, and groups left empty."""
+    rng = np.random.default_rng(n + 1)
+    n_rep, ks = 2, (1, 5, 9)
+    sizes = [n_rep * k for k in ks]
+    rep = np.sort(rng.integers(0, n_rep, n))
+    cells = [rep * k + rng.integers(0, max(k - 1, 1), n) for k in ks]
+    followed = rng.random(n) < 0.6
+    returned = followed & (rng.random(n) < 0.5)
+    got = sums.StackedCells(cells, sizes).count(followed, returned)
+    expected = [sums.count_cells(c, s, followed, returned) for c, s in zip(cells, sizes,
+                                                                           strict=True)]
+    for i, g in enumerate(got):
+        assert g.dtype == float
+        assert _same_bits(g, np.concatenate([e[i] for e in expected]))
+
+
 @pytest.mark.parametrize("sparse_below", [0, 2, 10 ** 9])  # always, sometimes, never sparse
 def test_stacked_cells_add_is_the_person_by_person_sum_to_the_bit(monkeypatch, sparse_below):
     """Chunks of 1, 0, 50 and 400 people, three dimensions (one with an empty group), two

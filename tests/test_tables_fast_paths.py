@@ -70,6 +70,27 @@ def test_table_columns_read_codes_labels_and_slices():
     assert part["weeks"].dtype == np.int16
     np.testing.assert_array_equal(part.is_category("occupation", "manual"), [False, True])
     assert cols.rows(2, 10)["weeks"].tolist() == [7, 1]
+    # labels and names are read once and shared by the chunks; categories() is a new list
+    labels = part.categories("occupation")
+    assert labels == ["non_manual", "manual"] == cols.categories("occupation")
+    labels.append("changed")
+    assert cols.categories("occupation") == ["non_manual", "manual"]
+    assert part.names == ("occupation", "size", "weeks") == cols.names
+    assert not part.is_category("size", "no_such_label").any()
+
+
+def test_group_labels_are_those_of_group_codes():
+    from sim.results.outcomes import SUMMARY_DIMENSIONS, _group_codes, _group_labels
+
+    agents = pd.DataFrame({
+        "imd_quintile": np.array([2, 5], dtype=np.int8),
+        "oh_access": np.array([True, False]),
+        **{dim: pd.Categorical(["b", "a"], categories=["a", "b", "c"])
+           for dim in SUMMARY_DIMENSIONS if dim not in ("all", "imd_quintile", "oh_access")},
+    })
+    for dim in SUMMARY_DIMENSIONS:
+        for table in (agents, agents.iloc[:0]):
+            assert _group_labels(table, dim) == _group_codes(agents.iloc[:0], dim)[1], dim
 
 
 def test_a_run_that_frees_its_models_copies_gives_the_same_tables(make_config):
@@ -95,3 +116,47 @@ def test_a_run_that_frees_its_models_copies_gives_the_same_tables(make_config):
     assert_frame_equal(simulate(cfg, model=freed, free_model=True).agents, own.agents,
                        check_exact=True)
     assert freed.weeks_by_state_at_year_end == [] and "weeks_by_state" not in freed.columns
+
+
+def test_indicators_true_or_false_for_everyone_are_counted_once():
+    """grouped_sums counts each array that is all True (or all False) once and gives
+    every such array those counts: the same sums as counting each array."""
+    from sim.results.binning import counted_indicators
+    from sim.results.outcomes import grouped_sums
+
+    rng = np.random.default_rng(5)
+    n = 300
+    agents = pd.DataFrame({
+        "replicate": np.repeat([0, 1], n // 2),
+        "imd_quintile": rng.integers(1, 6, n).astype(np.int8),
+        "oh_access": rng.random(n) < 0.5,
+        **{dim: pd.Categorical.from_codes(rng.integers(0, 3, n), categories=["a", "b", "c"])
+           for dim in ("condition", "severity", "ethnicity", "age_band", "sex", "occupation",
+                       "employer_size", "disability", "employment")},
+    })
+    yes, yes2, no, no2 = (np.ones(n, bool), np.ones(n, bool), np.zeros(n, bool),
+                          np.zeros(n, bool))
+    some = rng.random(n) < 0.3
+    value = rng.random(n)
+    metrics = {"a": (some, yes), "b": (some & yes2, yes2), "c": (no, some), "d": (no2, yes),
+               "e": (value, yes2)}
+    numerators = {"a": some, "b": some & yes2, "c": no, "d": no2, "e": value}
+    arrays = {id(a): a for m, (_, e) in metrics.items() for a in (e, numerators[m])}
+    counted, counted_as = counted_indicators(arrays)
+    assert len(counted) == 4 and set(counted_as) == {k for k, a in arrays.items()
+                                                     if a.dtype == bool}
+    assert counted_as[id(yes)] == counted_as[id(yes2)] != counted_as[id(no)]
+    assert counted_as[id(no)] == counted_as[id(no2)]
+    got = grouped_sums(agents, metrics, numerators, 2)
+    for (dim, metric), (count, total) in got.items():
+        codes = agents[dim].cat.codes.to_numpy() if dim not in (
+            "all", "imd_quintile", "oh_access") else (
+            np.zeros(n, int) if dim == "all" else agents[dim].to_numpy().astype(int) - (
+                dim == "imd_quintile"))
+        k = {"all": 1, "imd_quintile": 5, "oh_access": 2}.get(dim, 3)
+        cell = agents["replicate"].to_numpy() * k + codes
+        _, eligible = metrics[metric]
+        assert np.array_equal(count, np.bincount(cell, weights=eligible, minlength=2 * k))
+        expected = np.bincount(cell, weights=numerators[metric], minlength=2 * k)
+        assert np.array_equal(total.view(np.uint64), expected.view(np.uint64))
+    assert len(counted_indicators({1: np.zeros(0, bool), 2: np.zeros(0, bool)})[0]) == 1

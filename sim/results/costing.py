@@ -75,7 +75,7 @@ def state_utilities(econ: dict) -> dict[str, float]:
 
 def _weeks_by_year(agents: TableColumns) -> dict[str, np.ndarray]:
     """{state: [year, person] weeks}; one year when per-year columns are absent."""
-    years = sorted({int(c.rsplit("_y", 1)[1]) for c in agents.columns
+    years = sorted({int(c.rsplit("_y", 1)[1]) for c in agents.names
                     if c.startswith("weeks_working_y")})
     if not years:
         return {s: agents[f"weeks_{s}"][None, :].astype(float) for s in STATES}

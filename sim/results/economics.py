@@ -66,7 +66,7 @@ from sim.results.costing import (  # noqa: F401 (the accounting's public names, 
     state_utilities,
     weekly_benefit,
 )
-from sim.results.economics_sums import StackedCells, count_cells
+from sim.results.economics_sums import StackedCells
 
 PERSPECTIVES = ("programme", "nhs", "employer", "exchequer", "individual", "societal")
 def resolve_economics(econ: dict, overrides: dict | None = None) -> dict:
@@ -284,14 +284,14 @@ COST_COLUMNS = ("cost_programme", "cost_nhs", "cost_nhs_pss", "cost_employer",
 def _economics_codes(agents: TableColumns, dimension: str):
     if dimension == "all":
         return np.zeros(len(agents), dtype=np.int64), ["all"]
+    if dimension not in ("imd_quintile", "imd_ethnicity"):
+        return agents[dimension].astype(np.int64), agents.categories(dimension)
     imd = agents["imd_quintile"].astype(np.int64) - 1
     if dimension == "imd_quintile":
         return imd, ["1", "2", "3", "4", "5"]
-    if dimension == "imd_ethnicity":
-        cats = agents.categories("ethnicity")
-        codes = imd * len(cats) + agents["ethnicity"].astype(np.int64)
-        return codes, [f"{q}|{e}" for q in range(1, 6) for e in cats]
-    return agents[dimension].astype(np.int64), agents.categories(dimension)
+    cats = agents.categories("ethnicity")
+    codes = imd * len(cats) + agents["ethnicity"].astype(np.int64)
+    return codes, [f"{q}|{e}" for q in range(1, 6) for e in cats]
 
 
 def fixed_cost_per_person(programme: pd.DataFrame, sizes: dict, horizon: int,
@@ -343,18 +343,17 @@ def _economics_sums(agents: pd.DataFrame, cfg: dict, window: int, n_rep: int,
         cells = []
         for dim in ECONOMICS_DIMENSIONS:
             codes, labels[dim] = _economics_codes(part, dim)
-            cells.append(replicate * len(labels[dim]) + codes)
+            cell = replicate * len(labels[dim])
+            cell += codes  # in place: one array a dimension (issue 19)
+            cells.append(cell)
         if not totals:
             sizes = [n_rep * len(labels[dim]) for dim in ECONOMICS_DIMENSIONS]
             counts = {name: np.zeros(sum(sizes)) for name in ("n", "returned", "followed")}
             totals = {c: np.zeros(sum(sizes)) for c in measures}
-        lo_cell = 0
-        for cell, size in zip(cells, sizes, strict=True):
-            for name, count in zip(("n", "followed", "returned"),
-                                   count_cells(cell, size, followed, returned), strict=True):
-                counts[name][lo_cell:lo_cell + size] += count
-            lo_cell += size
         stacked = StackedCells(cells, sizes)
+        for name, count in zip(("n", "followed", "returned"),
+                               stacked.count(followed, returned), strict=True):
+            counts[name] += count  # whole numbers: exact in any order
         fixed_by_person = fixed_by_rep[replicate] if n_rep else 0.0
         for c in measures:
             values = costs[c]
