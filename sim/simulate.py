@@ -164,7 +164,7 @@ def _run(cfg: dict, model: RTWModel | None, validated: bool, free_model: bool | 
     t1, cpu1 = time.perf_counter(), time.process_time()
     model.run()
     model.release_run_state()  # the loop's working memory goes before the tables' peak
-    release_free_memory()
+    release_free_memory(rows=model.people.n)
     t2, cpu2 = time.perf_counter(), time.process_time()
     agents = agent_outcomes(model)
     agents.attrs["horizon"] = cfg["horizon_weeks"]

@@ -72,3 +72,26 @@ def test_remove_stale_staging_only_removes_dead_writers_of_ours(tmp_path):
     removed = remove_stale_staging(tmp_path)
     assert sorted(removed) == sorted([stale_dir, stale_file])
     assert all(k.exists() for k in kept) and user_file.exists()
+
+
+def test_freed_memory_is_handed_back_only_after_a_large_run(monkeypatch):
+    """A sweep cell's freed heap stays for the next cell (handing it back cost ~20,000 page
+    faults a cell); a large run's goes back before its next peak; no size: as asked."""
+    import ctypes
+    import sys
+
+    from sim import io
+
+    trims = []
+
+    class Libc:
+        def malloc_trim(self, pad):
+            trims.append(pad)
+
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: Libc())
+    monkeypatch.setattr(sys, "platform", "linux")
+    io.release_free_memory(collect=True, rows=io.RELEASE_AT - 1)
+    assert trims == []
+    io.release_free_memory(rows=io.RELEASE_AT)
+    io.release_free_memory()
+    assert trims == [0, 0]

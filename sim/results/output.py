@@ -36,7 +36,6 @@ HEADLINE = (
     ("inactive", "Became economically inactive", "pct"),
     ("relapse", "Relapsed after returning (of those who returned)", "pct"),
 )
-COLLECT_AT = 200_000  # people from whom writing first frees the run's reference cycles
 GROUP_COLUMNS = ("rtw_13w", "rtw_52w", "days_absent", "job_loss")
 
 
@@ -212,8 +211,9 @@ class ResultsWriter:
     def write(self, results, leave_out: Collection[str] = ()) -> Path:
         """Write everything else (and the manifest) into the staging folder."""
         # what the run freed (its model), before the writers' peak; a cycle collection
-        # costs ~50 ms, worth it only where memory matters (not per cell of a sweep)
-        release_free_memory(collect=len(results.agents) >= COLLECT_AT)
+        # costs ~50 ms and the pages handed back are faulted in again by the next run,
+        # worth it only where memory matters (sim.io.RELEASE_AT rows: not a sweep's cells)
+        release_free_memory(collect=True, rows=len(results.agents))
         _write_into(results, self.dest, self.staging, leave_out, self.helper, self.ticket,
                     self._join_agents if self._agents is not None else None)
         return self.dest
