@@ -27,6 +27,7 @@ quintile is stored as 1..5.
 from __future__ import annotations
 
 import json
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, fields
 
@@ -230,6 +231,7 @@ def _start_state(rng, pop, n):
 # third to a half of a cell's model set-up (issue 19).
 _MADE: OrderedDict = OrderedDict()
 KEEP_PEOPLE = 500_000
+_KEPT_LOCK = threading.Lock()
 
 
 def population_key(pop: dict, seed: int, replicates: int) -> tuple | None:
@@ -243,17 +245,21 @@ def population_key(pop: dict, seed: int, replicates: int) -> tuple | None:
 def kept(store: OrderedDict, key, make, people: int, copy):
     """``make()``, kept in ``store`` under ``key`` (None: not kept) while the store holds
     at most :data:`KEEP_PEOPLE` people; each caller gets its own ``copy`` of the kept one,
-    so nothing it changes reaches the next."""
+    so nothing it changes reaches the next (and threads building models at once do not
+    share one)."""
     if key is None:
         return make()
-    hit = store.get(key)
+    with _KEPT_LOCK:
+        hit = store.get(key)
+        if hit is not None:
+            store.move_to_end(key)
     if hit is not None:
-        store.move_to_end(key)
         return copy(hit[1])
     made = make()
-    store[key] = (people, copy(made))
-    while sum(size for size, _ in store.values()) > KEEP_PEOPLE:
-        store.popitem(last=False)
+    with _KEPT_LOCK:
+        store[key] = (people, copy(made))
+        while sum(size for size, _ in store.values()) > KEEP_PEOPLE:
+            store.popitem(last=False)
     return made
 
 
