@@ -28,6 +28,22 @@ def _curve_agents(rng, n):
     })
 
 
+def _employed_weeks(rng, n: int, bands: list, dtype, ethnicity: list | None = None):
+    """A random table of people's employed weeks by age band, sex and IMD quintile (and
+    ethnicity, with ``ethnicity``'s categories), the columns the absence rates read."""
+    cols = {
+        "age_band": pd.Categorical.from_codes(rng.integers(0, 4, n), categories=bands),
+        "sex": pd.Categorical.from_codes(rng.integers(0, 2, n), ["male", "female"]),
+        "imd_quintile": rng.integers(1, 6, n).astype(np.int8)}
+    if ethnicity is not None:
+        cols["ethnicity"] = pd.Categorical.from_codes(rng.integers(0, len(ethnicity), n),
+                                                      ethnicity)
+    cols["weeks_absent"] = rng.integers(0, 8, n).astype(dtype)
+    cols["weeks_phased"] = rng.integers(0, 3, n).astype(dtype)
+    cols["weeks_working"] = rng.integers(0, 52, n).astype(dtype)
+    return pd.DataFrame(cols)
+
+
 def test_competing_risks_table_is_the_per_person_estimate_of_each_group():
     rng = np.random.default_rng(11)
     agents = _curve_agents(rng, 3000)
@@ -172,17 +188,8 @@ def test_standardised_rates_from_bincount_sums_are_pandas_grouped_sums(monkeypat
     missing from a group; with hours 0.37 the sums are not exact and pandas' path is used."""
     from sim.results import calibration_stats
 
-    rng = np.random.default_rng(21)
-    n = 4000
-    a = pd.DataFrame({
-        "age_band": pd.Categorical.from_codes(rng.integers(0, 4, n),
-                                              categories=["50-64", "16-24", "35-49", "25-34"]),
-        "sex": pd.Categorical.from_codes(rng.integers(0, 2, n), ["male", "female"]),
-        "imd_quintile": rng.integers(1, 6, n).astype(np.int8),
-        "ethnicity": pd.Categorical.from_codes(rng.integers(0, 3, n), ["c", "a", "b"]),
-        "weeks_absent": rng.integers(0, 8, n).astype(np.int16),
-        "weeks_phased": rng.integers(0, 3, n).astype(np.int16),
-        "weeks_working": rng.integers(0, 52, n).astype(np.int16)})
+    a = _employed_weeks(np.random.default_rng(21), 4000, ["50-64", "16-24", "35-49", "25-34"],
+                        np.int16, ethnicity=["c", "a", "b"])
     a.loc[a["imd_quintile"] == 4, ["weeks_absent", "weeks_phased", "weeks_working"]] = 0
     a.loc[(a["ethnicity"] == "b") & (a["sex"] == "male"), "weeks_working"] = 0
     cases = [(0.5, "imd_quintile"), (0.5, "ethnicity"), (0.37, "ethnicity")]
@@ -378,16 +385,8 @@ def test_imd_ratio_is_the_ratio_of_the_standardised_rates():
     quintile 5."""
     from sim.results.calibration_stats import imd_absence_ratio, standardised_absence_rates
 
-    rng = np.random.default_rng(8)
-    n = 3000
-    a = pd.DataFrame({
-        "age_band": pd.Categorical.from_codes(rng.integers(0, 4, n),
-                                              categories=["16-24", "25-34", "35-49", "50-64"]),
-        "sex": pd.Categorical.from_codes(rng.integers(0, 2, n), ["male", "female"]),
-        "imd_quintile": rng.integers(1, 6, n).astype(np.int8),
-        "weeks_absent": rng.integers(0, 8, n).astype(np.int32),
-        "weeks_phased": rng.integers(0, 3, n).astype(np.int32),
-        "weeks_working": rng.integers(0, 52, n).astype(np.int32)})
+    a = _employed_weeks(np.random.default_rng(8), 3000, ["16-24", "25-34", "35-49", "50-64"],
+                        np.int32)
     for hours in (0.5, 0.37):
         rates = standardised_absence_rates(a, hours)
         assert imd_absence_ratio(a, hours) == float(rates[1] / rates[5])
