@@ -306,11 +306,11 @@ def compare_cells(cells: list[Cell], detail: bool = True) -> Comparison:
                            "n_replicates": int(ok.sum())})
         # how sure: share of replicates in which the design beats usual care
         league.append({"design": design, "measure": "p_better_rtw",
-                       "level": float((mv[rtw] > bv[rtw]).mean()),
+                       "level": _share(mv[rtw] > bv[rtw]),
                        "estimate": np.nan, "low": np.nan, "high": np.nan,
                        "n_replicates": len(m)})
         league.append({"design": design, "measure": "p_narrows_sii",
-                       "level": float((mv["sii"] < bv["sii"]).mean()),
+                       "level": _share(mv["sii"] < bv["sii"]),
                        "estimate": np.nan, "low": np.nan, "high": np.nan,
                        "n_replicates": len(m)})
     per_rep = _per_replicate(measures)
@@ -334,6 +334,11 @@ def compare_cells(cells: list[Cell], detail: bool = True) -> Comparison:
                       [c for a in sel.arms for c in a.cells.values()],
                       arms=sel.arms, left_out=sel.left_out, runs_given=sel.total,
                       rtw_week=week, econ_window=econ_window)
+
+
+def _share(better: np.ndarray) -> float:
+    """The share of replicates where ``better`` holds (a Series' mean: NaN for none)."""
+    return float(better.mean()) if better.size else np.nan
 
 
 def _per_replicate(measures: dict) -> pd.DataFrame:
