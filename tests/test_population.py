@@ -173,3 +173,15 @@ def test_a_model_of_a_kept_population_runs_as_one_built_from_scratch(make_config
         for name in want:
             np.testing.assert_array_equal(got[name], want[name], err_msg=name)
     np.testing.assert_array_equal(kept_run[2], fresh[2])
+
+
+def test_a_population_config_that_is_not_plain_data_is_not_kept(make_config):
+    """Only configs that are plain JSON data key a kept population: the text of a numpy
+    array can be abridged, and two configs must never share a key."""
+    from sim.engine.population import population_key
+
+    pop = make_config("population.n=1000")["population"]
+    assert population_key(pop, 1, 2) is not None
+    assert population_key(pop, 1, 2) != population_key(pop, 2, 2)
+    odd = {**pop, "female_share": np.float64(0.5), "extra": np.zeros(2000)}
+    assert population_key(odd, 1, 2) is None

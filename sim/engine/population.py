@@ -236,10 +236,16 @@ _KEPT_LOCK = threading.Lock()
 
 def population_key(pop: dict, seed: int, replicates: int) -> tuple | None:
     """The key the population of ``pop``, ``seed`` and ``replicates`` is kept under, or
-    None if it is too large to keep."""
+    None if it is too large to keep or its config is not plain JSON data (a config from
+    Hydra is; anything else, e.g. a numpy array, whose text may be abridged, is not kept
+    rather than risk two configs sharing a key)."""
     if int(pop["n"]) * int(replicates) > KEEP_PEOPLE:
         return None
-    return (json.dumps(pop, sort_keys=True, default=repr), int(seed), int(replicates))
+    try:
+        text = json.dumps(pop, sort_keys=True, allow_nan=True)
+    except (TypeError, ValueError):
+        return None
+    return (text, int(seed), int(replicates))
 
 
 def kept(store: OrderedDict, key, make, people: int, copy):
