@@ -17,9 +17,8 @@ operations, in the same order, as before; what changes is the work around them:
   dimensions (side by side), added in person order within every cell with ``np.add.at``
   (as one ``np.bincount`` over everyone), without the copies of the values that a
   ``np.bincount`` with the running sums first needs; people whose value is zero are left
-  out when most are;
-* :func:`count_cells`: people, followed and returned per cell from one integer
-  ``np.bincount`` (counts are whole numbers: exact in any order).
+  out when most are; :meth:`StackedCells.count`: people, followed and returned per cell
+  from integer ``np.bincount`` (counts are whole numbers: exact in any order).
 """
 
 from __future__ import annotations
@@ -121,16 +120,6 @@ def discounted(x: np.ndarray, disc: np.ndarray) -> np.ndarray:
     return x.sum(axis=0)
 
 
-def count_cells(cell: np.ndarray, cells: int, followed: np.ndarray,
-                returned: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """People, followed and returned (``returned`` implies ``followed``) in each of
-    ``cells`` cells, as float64: the values of ``np.bincount(cell, weights=x)``."""
-    code = followed.astype(np.int64) + (followed & returned)
-    counts = np.bincount(cell * 3 + code, minlength=3 * cells).reshape(cells, 3)
-    n = counts.sum(axis=1).astype(float)
-    return n, (counts[:, 1] + counts[:, 2]).astype(float), counts[:, 2].astype(float)
-
-
 # People with a value of zero are left out of a measure's sums (adding a zero changes no
 # sum that starts at +0.0) when fewer than 1 in this many (2) people have another value.
 SPARSE_SUMS_BELOW = 2
@@ -152,9 +141,9 @@ class StackedCells:
     def count(self, followed: np.ndarray, returned: np.ndarray
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """People, followed and returned (``returned`` implies ``followed``) in every
-        dimension's cells (side by side), as float64: :func:`count_cells` of each
-        dimension, with the person's code (0, 1 or 2) worked out once for all of them
-        (issue 19: it was worked out again for each dimension)."""
+        dimension's cells (side by side), as float64: the values of ``np.bincount(cell,
+        weights=x)`` of each dimension, with the person's code (0, 1 or 2) worked out once
+        for all of them (issue 19: it was worked out again for each dimension)."""
         code = followed.astype(np.intp) + (followed & returned)
         counts = np.zeros(3 * self.size, dtype=np.int64)
         for c in self.cells:
