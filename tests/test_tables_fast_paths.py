@@ -79,7 +79,9 @@ def test_table_columns_read_codes_labels_and_slices():
     assert not part.is_category("size", "no_such_label").any()
 
 
-def test_group_labels_are_those_of_group_codes():
+def test_group_codes_index_their_labels():
+    """Each person's group code points at the label of their own value (the labels come
+    from _group_labels, read without the codes), in a table and in an empty slice of it."""
     from sim.results.outcomes import SUMMARY_DIMENSIONS, _group_codes, _group_labels
 
     agents = pd.DataFrame({
@@ -89,8 +91,11 @@ def test_group_labels_are_those_of_group_codes():
            for dim in SUMMARY_DIMENSIONS if dim not in ("all", "imd_quintile", "oh_access")},
     })
     for dim in SUMMARY_DIMENSIONS:
-        for table in (agents, agents.iloc[:0]):
-            assert _group_labels(table, dim) == _group_codes(agents.iloc[:0], dim)[1], dim
+        for narrow in (False, True):
+            codes, labels = _group_codes(agents, dim, narrow=narrow)
+            values = ["all", "all"] if dim == "all" else agents[dim].tolist()
+            assert [labels[c] for c in codes] == values, dim
+        assert _group_labels(agents.iloc[:0], dim) == labels, dim
 
 
 def test_a_run_that_frees_its_models_copies_gives_the_same_tables(make_config):

@@ -212,26 +212,27 @@ def _metrics(agents: pd.DataFrame, horizon: int, rtw_weeks, snapshot_weeks,
 
 
 def _group_codes(agents: pd.DataFrame, dimension: str, narrow: bool = False):
-    """Each person's group code in ``dimension`` (int64) and the groups' labels; with
-    ``narrow`` the codes in the column's own small integer type (the category codes
-    themselves, no copy), for a table that holds every dimension's codes at once (issue
-    19: twelve int64 copies were ~96 MB at 1M people)."""
+    """Each person's group code in ``dimension`` (int64) and the groups' labels
+    (:func:`_group_labels`); with ``narrow`` the codes in the column's own small integer
+    type (the category codes themselves, no copy), for a table that holds every
+    dimension's codes at once (issue 19: twelve int64 copies were ~96 MB at 1M people)."""
     wide = np.int64 if not narrow else None
+    labels = _group_labels(agents, dimension)
     if dimension == "all":
-        return np.zeros(len(agents), dtype=wide or np.int8), ["all"]
+        return np.zeros(len(agents), dtype=wide or np.int8), labels
     if dimension == "imd_quintile":
         imd = agents["imd_quintile"].to_numpy()
-        return (imd.astype(wide) if wide else imd) - 1, [1, 2, 3, 4, 5]
+        return (imd.astype(wide) if wide else imd) - 1, labels
     if dimension == "oh_access":
-        return agents["oh_access"].to_numpy().astype(wide or np.int8), [False, True]
-    codes = agents[dimension].array  # the Categorical (no Series of codes: issue 19)
-    return (codes.codes.astype(wide) if wide else codes.codes), list(codes.categories)
+        return agents["oh_access"].to_numpy().astype(wide or np.int8), labels
+    codes = agents[dimension].array.codes  # the Categorical's (no Series: issue 19)
+    return (codes.astype(wide) if wide else codes), labels
 
 
 def _group_labels(agents: pd.DataFrame, dimension: str) -> list:
-    """The labels :func:`_group_codes` gives ``dimension``'s groups, without the codes
-    (issue 19: reading them from ``agents.iloc[:0]``, a copy of the table's 60-odd empty
-    columns, cost ~0.3 ms a dimension)."""
+    """The labels of ``dimension``'s groups, in code order, read without the codes (issue
+    19: reading them from ``agents.iloc[:0]``, a copy of the table's 60-odd empty columns,
+    cost ~0.3 ms a dimension)."""
     if dimension == "all":
         return ["all"]
     if dimension == "imd_quintile":
