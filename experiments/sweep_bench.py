@@ -93,6 +93,10 @@ def print_cpu_split(timings: Path, progress: list, cpu_all: float, cpu_in: float
              ("workers outside jobs (start-up, Hydra per job)", workers),
              ("aggregation tables, parent", parent["tables"] - parent["jobs"]),
              ("reports (parent + workers)", end - parent["tables"] + report_workers)]
+    sent = next((r.get("cells_sent") for r in rows if r["phase"] == "tables"
+                 and r["pid"] == parent_pid), None)
+    if sent is not None:
+        print(f"cells whose tables their jobs sent back (not read from files): {sent}")
     print(f"CPU split ({cpu_all:.1f} CPU-s in all): " + "; ".join(
         f"{name} {v:.1f} s ({100 * v / max(cpu_all, 1e-9):.0f}%)" for name, v in parts))
     if any(split.values()):

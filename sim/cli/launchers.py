@@ -264,11 +264,14 @@ def _shared(token: str, blob: bytes):
 
 
 def execute_job_cached(idx, overrides, token: str, shared: bytes, singleton_state: bytes,
-                       base: dict | None = None, validated: bytes | None = None):
+                       base: dict | None = None, validated: bytes | None = None,
+                       ship: int | None = None):
     """hydra-joblib-launcher's ``execute_job`` with :func:`cached_sweep_config` (``base``:
     the job's composed group choices from the parent) and :func:`run_job_lean`.
     ``validated``: the cell's config as the parent's pre-flight validated it (pickled),
     handed to :func:`sim.compare.sweep.run_cell` for these override lines only.
+    ``ship``: bytes of the cell's tables this job may send back with its JobReturn (as
+    ``rtw_tables``, :mod:`sim.compare.sweep_tables`), None for none.
 
     ``shared``: the launch's (Hydra context, master config, task function), pickled once by
     the parent and unpickled once per worker (``token`` names the launch);
@@ -278,9 +281,11 @@ def execute_job_cached(idx, overrides, token: str, shared: bytes, singleton_stat
     from hydra.core.utils import setup_globals
     from omegaconf import open_dict
 
+    from sim.compare import sweep_tables
     from sim.compare.sweep import record_timing
 
     record_timing("job_start")
+    sweep_tables.clear_outbox()
     _note_exit()
     hydra_context, config, task_function = _shared(token, shared)
     setup_globals()
@@ -294,6 +299,9 @@ def execute_job_cached(idx, overrides, token: str, shared: bytes, singleton_stat
     record_timing("job_config")
     with prevalidated(list(overrides), validated):
         ret = run_job_lean(hydra_context, sweep_config, task_function)
+    tables = sweep_tables.collect(ship)
+    if tables is not None:
+        ret.rtw_tables = tables
     record_timing("job_end")
     return ret
 
@@ -465,10 +473,16 @@ def launch_joblib_cached(launcher, job_overrides, initial_job_idx):
             shipped.append(composed_base(loader, launcher.config, list(overrides)))
         except Exception:  # noqa: BLE001 - the worker composes it and reports Hydra's error
             shipped.append({})
-    return Parallel(**joblib_cfg)(
+    from sim.compare import sweep_tables
+
+    ship = sweep_tables.allowance(len(job_overrides))
+    returns = Parallel(**joblib_cfg)(
         delayed(execute_job_cached)(initial_job_idx + idx, overrides, token, shared,
-                                    state, base, _VALIDATED.get(tuple(overrides)))
+                                    state, base, _VALIDATED.get(tuple(overrides)), ship)
         for idx, (overrides, base) in enumerate(zip(job_overrides, shipped, strict=True)))
+    for ret in returns:  # the cells' tables, kept for the aggregate (and out of Hydra's way)
+        sweep_tables.receive(ret.__dict__.pop("rtw_tables", None))
+    return returns
 
 
 # The sweep cells (tuples of override lines) that this process's pre-flight

@@ -52,18 +52,21 @@ def worth_it(complete: list[dict]) -> bool:
     return len(settings) >= PARALLEL_FROM and (os.cpu_count() or 1) > 1
 
 
-def report_in_worker(paths: list[Path], out_dir: Path, quiet: bool, figures: bool):
+def report_in_worker(paths: list[Path], out_dir: Path, quiet: bool, figures: bool,
+                     preloaded: dict | None = None):
     """:func:`write_report` (the index page only) in a worker: its path, and what it printed
     to stdout and stderr (the parent prints them, after its own tables, in the order a
-    report in the parent would have printed them)."""
+    report in the parent would have printed them). ``preloaded``: tables the parent has
+    (:mod:`sim.compare.sweep_tables`), taken instead of reading their files."""
     import contextlib
     import io
 
     out, err = io.StringIO(), io.StringIO()
     cpu0 = time.process_time()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        path = write_report(paths, out_dir, quiet, figures, workers=1)
-    record_timing("report_job", job_cpu=time.process_time() - cpu0)
+        path = write_report(paths, out_dir, quiet, figures, workers=1, preloaded=preloaded)
+    record_timing("report_job", job_cpu=time.process_time() - cpu0,
+                  cells_sent=len(preloaded or ()))
     return path, out.getvalue(), err.getvalue()
 
 
@@ -71,12 +74,14 @@ class ReportJob:
     """A sweep's index page written by one of joblib's reusable loky workers (the sweep's own,
     which have the libraries loaded) while the parent builds the aggregate tables: the two
     take about as long (~3 CPU-s each in the 100-cell benchmark), one after the other until
-    issue 19. The worker reads the cells' tables itself (shipping the parent's copies cost
-    the parent ~0.7 CPU-s of pickling). The page is the one :func:`write_report` writes in
+    issue 19. The worker reads the cells' tables itself, but for those the cells' jobs sent
+    back to the parent (``preloaded``, :mod:`sim.compare.sweep_tables`: pickled, ~1 ms a cell
+    against ~4.5 ms to read its two tables). The page is the one :func:`write_report` writes in
     the parent (tested); a worker that cannot start or dies is reported as a failed report,
     as an error in the report is, and the tables are written all the same."""
 
-    def __init__(self, paths: list[Path], out_dir: Path, quiet: bool, figures: bool):
+    def __init__(self, paths: list[Path], out_dir: Path, quiet: bool, figures: bool,
+                 preloaded: dict | None = None):
         from joblib import Parallel, delayed
 
         from sim.compare.report_sweep import PARALLEL_ARGS
@@ -88,7 +93,7 @@ class ReportJob:
             # the sweep's own executor is reused (shrunk to two if the launcher had more);
             # a pool the size of the machine would start a process per CPU for one task
             self._results = Parallel(n_jobs=2, return_as="generator", **PARALLEL_ARGS)(
-                [delayed(report_in_worker)(paths, out_dir, quiet, figures)])
+                [delayed(report_in_worker)(paths, out_dir, quiet, figures, preloaded)])
         except Exception as err:  # noqa: BLE001 - the tables must not depend on it
             self._error = err
 

@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.cli.resources import guard_sweep
+from sim.compare import sweep_tables
 from sim.compare.sweep_compare import cell_measures, comparison_table
 from sim.compare.sweep_progress import PROGRESS_FILE, SWEEP_FILE, append_line  # noqa: F401
 from sim.compare.sweep_progress import progress_line as _progress
@@ -269,6 +270,9 @@ def run_cell(cfg, sweep_dir: Path, task_overrides: list[str], choices: dict) -> 
         in_simulate = time.process_time() - cpu1
         write_results(results, cell_dir / RESULTS, leave_out=CELL_LEAVE_OUT)
         (cell_dir / FAILED_FILE).unlink(missing_ok=True)
+        # for the sweep's parent, if this job's launcher sends them back (sweep_tables)
+        sweep_tables.post(cell_dir / RESULTS, results.summary, results.economics,
+                          (cell_dir / RESULTS / "economics.parquet").is_file())
     except Exception as err:  # noqa: BLE001 - a failed cell must not stop the sweep
         if is_complete(cell_dir):  # the same cell twice in one sweep: the other one won
             return "skipped"
@@ -409,13 +413,17 @@ def aggregate(sweep_dir: Path, report: bool = True, quiet: bool = False,
     # the index page in a worker process while this one builds the tables (issue 19)
     from sim.compare import report_aside
 
-    job = (report_aside.ReportJob(paths, sweep_dir / "report", quiet, figures)
-           if report and complete and not setting_reports and report_aside.worth_it(complete)
-           else None)
+    job = None
+    if report and complete and not setting_reports and report_aside.worth_it(complete):
+        # the tables the cells' jobs sent back go to the worker too (it reads the others)
+        sent = {p.resolve(): t for p in paths
+                if (t := sweep_tables.peek(p)) is not None and t[2] is not None}
+        job = report_aside.ReportJob(paths, sweep_dir / "report", quiet, figures, sent)
     try:
         return _aggregate(sweep_dir, cells, complete, factors, paths, job, report, quiet,
                           figures, setting_reports)
     finally:
+        sweep_tables.clear()
         if job is not None:
             job.close()
 
@@ -424,13 +432,18 @@ def _aggregate(sweep_dir: Path, cells: list, complete: list, factors: list, path
                job, report: bool, quiet: bool, figures: bool, setting_reports: bool) -> dict:
     import pandas as pd
 
-    frames, measures, loaded, memo = [], [], {}, {}
+    frames, measures, loaded, memo, taken = [], [], {}, {}, 0
     for c in complete:
         results, econ, manifest = c["dir"] / RESULTS, None, None
-        df = read_parquet(results / "group_summary.parquet")
+        sent = sweep_tables.take(results)  # the tables as its job sent them, if it did
+        taken += sent is not None
+        df = sent[1] if sent is not None else read_parquet(results / "group_summary.parquet")
         if (results / "economics.parquet").is_file():
-            econ = read_parquet(results / "economics.parquet")
-            manifest = json.loads((results / "manifest.json").read_text())
+            if sent is not None and sent[2] is not None:
+                manifest, econ = sent[0], sent[2]
+            else:
+                econ = read_parquet(results / "economics.parquet")
+                manifest = json.loads((results / "manifest.json").read_text())
             if job is None:  # a report here takes these tables as read, not the files
                 loaded[results.resolve()] = (manifest, df.copy(), econ)
         measures.append(cell_measures(results, df, econ, manifest, memo=memo))
@@ -462,7 +475,7 @@ def _aggregate(sweep_dir: Path, cells: list, complete: list, factors: list, path
                               "error": c["error"]} for c in failed],
                             columns=["cell", "hash", "status", "error"])
     _save_csv(failures, out_dir / "failures.csv")
-    record_timing("tables")
+    record_timing("tables", cells_sent=taken)
     from sim.compare import report_aside
 
     report_dir = None
@@ -509,6 +522,7 @@ class SweepCallback(_HydraCallback):
         from omegaconf import OmegaConf
 
         record_timing("start")
+        sweep_tables.clear()  # tables an earlier multirun's jobs sent back in this process
         guard_sweep(config)  # launcher settings, memory of the cells run at once: exit 2
         sweep_dir = Path(str(config.hydra.sweep.dir))
         sweep_dir.mkdir(parents=True, exist_ok=True)
