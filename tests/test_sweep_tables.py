@@ -77,9 +77,9 @@ def test_the_parent_keeps_no_more_than_its_budget_and_gives_each_table_once(
 
 
 def test_a_sweeps_aggregate_and_report_from_sent_tables_are_those_from_the_files(tmp_path):
-    """The default launcher's jobs send their tables back; the aggregate and the index page's
-    worker took every cell's from them, and a copy of the sweep aggregated again from the files alone (tables and
-    report) is the same bytes."""
+    """The default launcher's jobs send their tables back; the aggregate and the index
+    page's worker took every cell's from them, and a copy of the sweep aggregated again
+    from the files alone (tables and report) is the same bytes."""
     out = tmp_path / "sweep"
     timings = tmp_path / "timings.jsonl"
     # 4 settings (population x an assumption): the index page is written by a worker
