@@ -60,30 +60,62 @@ def test_cached_file_loads_give_hydras_config_and_see_edits(tmp_path, cache):
     assert OmegaConf.to_yaml(_compose(tmp_path)) == OmegaConf.to_yaml(edited)
 
 
-def test_the_projects_configs_compose_the_same_with_cached_files():
-    """The cache changes how often a file is parsed, never the config: twice with it (the
-    second from the cache) and once without it give the same config, hydra node included."""
+def _seen(cfg):
+    """What a config holds (hydra node included, but for the working directory) and its
+    flags."""
     from omegaconf import OmegaConf
 
-    from sim.config import CONFIG_DIR
+    c = OmegaConf.to_container(cfg, resolve=False)
+    c.get("hydra", {}).get("runtime", {}).pop("cwd", None)
+    return c, OmegaConf.is_struct(cfg), OmegaConf.is_readonly(cfg.hydra)
 
-    overrides = ["experiment=sweep_bench", "programme=ips_smi", "population=workforce",
-                 "hydra/launcher=rtw_joblib", "pathways.rtw.manual_hr=0.85"]
+
+def _plain_and_cached(config_dir, cells):
+    """Each cell composed by Hydra alone, then with the cache installed (twice: the second
+    from the cache)."""
     compose_cache.uninstall()
     try:
-        plain = _compose(CONFIG_DIR, overrides)
+        plain = [_seen(_compose(config_dir, cell)) for cell in cells]
         compose_cache.install()
-        _compose(CONFIG_DIR, overrides)
-        cached = _compose(CONFIG_DIR, overrides)
+        first = [_seen(_compose(config_dir, cell)) for cell in cells]
+        again = [_seen(_compose(config_dir, cell)) for cell in cells]
     finally:
         compose_cache.uninstall()
-    texts = []
-    for cfg in (plain, cached):
-        c = OmegaConf.to_container(cfg, resolve=False)
-        c["hydra"]["runtime"].pop("cwd")
-        texts.append(c)
-    assert texts[0] == texts[1]
-    assert OmegaConf.is_struct(plain) == OmegaConf.is_struct(cached)
+    return plain, first, again
+
+
+def test_the_projects_configs_compose_the_same_with_cached_files():
+    """The cache (file loads, and the copies it skips) changes how often a file is parsed,
+    never the config: every design and every population, with and without the cache, give
+    the same config, hydra node and flags included."""
+    from sim.config import CONFIG_DIR
+
+    designs = sorted(p.stem for p in (CONFIG_DIR / "programme").glob("*.yaml"))
+    populations = sorted(p.stem for p in (CONFIG_DIR / "population").glob("*.yaml"))
+    cells = [["experiment=sweep_bench", f"programme={d}",
+              f"population={populations[i % len(populations)]}",
+              "hydra/launcher=rtw_joblib", "pathways.rtw.manual_hr=0.85"]
+             for i, d in enumerate(designs)]
+    plain, first, again = _plain_and_cached(CONFIG_DIR, cells)
+    assert len(cells) >= 10 and plain == first == again
+
+
+def test_a_group_used_twice_composes_as_hydra_does(tmp_path):
+    """A config file used twice in one compose (under two packages), changed in its first
+    use by a config merged in between: the second use has its own nodes, as the file reads,
+    as with Hydra's copies."""
+    (tmp_path / "db").mkdir()
+    (tmp_path / "config.yaml").write_text(
+        "defaults:\n  - db@src: mysql\n  - patch\n  - db@dst: mysql\n  - _self_\n"
+        "src:\n  host: s\n")
+    (tmp_path / "patch.yaml").write_text(
+        "# @package _global_\nsrc:\n  port: 1\n  nested: {a: [9]}\n")
+    (tmp_path / "db" / "mysql.yaml").write_text(
+        "host: h\nport: 3306\nnested: {a: [1, 2], b: x}\n")
+    plain, first, again = _plain_and_cached(tmp_path, [[], ["dst.port=7"]])
+    assert plain == first == again
+    assert plain[0][0]["src"] == {"host": "s", "port": 1, "nested": {"a": [9], "b": "x"}}
+    assert plain[0][0]["dst"] == {"host": "h", "port": 3306, "nested": {"a": [1, 2], "b": "x"}}
 
 
 def _pid_after(seconds):
