@@ -118,6 +118,22 @@ def test_a_group_used_twice_composes_as_hydra_does(tmp_path):
     assert plain[0][0]["dst"] == {"host": "h", "port": 3306, "nested": {"a": [1, 2], "b": "x"}}
 
 
+def test_a_defaults_list_with_an_interpolation_composes_as_hydra_does(tmp_path):
+    """A group chosen by interpolation in a defaults list (Hydra resolves it against the
+    group choices known so far) composes as without the cache, the choice overridden too."""
+    for group, options in (("db", ("mysql", "pg")), ("size", ("small", "big"))):
+        (tmp_path / group).mkdir()
+        for i, name in enumerate(options):
+            (tmp_path / group / f"{name}.yaml").write_text(f"name: {name}\nn: {i}\n")
+    (tmp_path / "config.yaml").write_text(
+        "defaults:\n  - size: small\n  - db: ${size}_db\n  - _self_\n")
+    for name in ("small_db", "big_db"):
+        (tmp_path / "db" / f"{name}.yaml").write_text(f"name: {name}\n")
+    plain, first, again = _plain_and_cached(tmp_path, [[], ["size=big"]])
+    assert plain == first == again
+    assert [p[0]["db"]["name"] for p in plain] == ["small_db", "big_db"]
+
+
 def _pid_after(seconds):
     time.sleep(seconds)
     return os.getpid()
