@@ -1,5 +1,6 @@
 """sim.results.parquet.write_parquet writes what DataFrame.to_parquet(index=False) writes
-(the same frame, schema and metadata; floating point columns without a dictionary), for
+(the same frame, schema and metadata; floating point columns without a dictionary, no
+column statistics), for
 every table a run writes as parquet, and read_parquet reads the frame pd.read_parquet reads
 (issue 19: the same frames, cheaper)."""
 
@@ -35,13 +36,16 @@ def test_write_parquet_is_to_parquet_without_float_dictionaries(tmp_path):
         new, old = (pq.ParquetFile(tmp_path / f"{name}.{v}.parquet") for v in ("new", "old"))
         assert new.schema_arrow == old.schema_arrow, name  # pandas metadata included
         assert new.metadata.num_rows == old.metadata.num_rows, name
-        # pandas' path (attrs, non-text names) as it was; else floats without a dictionary
         dictionary = _encodings(tmp_path / f"{name}.new.parquet")
-        if name in ("attrs", "numbered"):
+        if name in ("attrs", "numbered"):  # pandas' own path, as it was
             assert dictionary == _encodings(tmp_path / f"{name}.old.parquet"), name
-        else:
+        else:  # floats without a dictionary, and no column statistics
             assert dictionary == {c: df[c].dtype.kind != "f" for c in df.columns} or (
                 len(df) == 0), name
+            meta = new.metadata
+            assert not any(meta.row_group(g).column(i).is_stats_set
+                           for g in range(meta.num_row_groups)
+                           for i in range(meta.num_columns)), name
         # read back on this thread: pandas' own frame (dtypes, strings, NaN, attrs)
         pd.testing.assert_frame_equal(read_parquet(tmp_path / f"{name}.new.parquet"),
                                       pd.read_parquet(tmp_path / f"{name}.old.parquet"),
