@@ -137,12 +137,139 @@ def test_economics_measures_equal_the_pandas_version_bit_for_bit(config):
         "qaly_disc": rng.normal(0.8, 0.1, n + 2),
         "weeks_in_work_disc": rng.normal(40.0, 5.0, n + 2)})
     econ["dimension"] = econ["dimension"].astype("string[pyarrow]")
-    from sim.compare.sweep_compare import _economics
+    from sim.compare.sweep_compare import _economics, _Long
 
-    new, old = _economics(econ, config), _economics_oracle(econ, config)
+    long = _Long()
+    _economics(econ, config, long)
+    new, old = long.rows(), _economics_oracle(econ, config)
     assert [{k: v for k, v in r.items() if k != "value"} for r in new] == \
         [{k: v for k, v in r.items() if k != "value"} for r in old]
     assert all(type(a["replicate"]) is type(b["replicate"]) is int for a, b in zip(
         new, old, strict=True))
     assert np.array_equal(np.array([r["value"] for r in new]).view(np.int64),
                           np.array([r["value"] for r in old]).view(np.int64))
+
+
+def _inequality_oracle(imd, eth, metric):
+    """Session 21's _inequality through slope_index and concentration_index themselves."""
+    from sim.compare.sweep_compare import WHITE_BRITISH, _rows
+    from sim.stats.metrics import concentration_index, slope_index
+
+    rows, q = [], [str(i) for i in range(1, 6)]
+    if imd is not None and set(q) <= set(imd[1]):
+        reps, columns, values, dens = imd
+        at = [columns.index(g) for g in q]
+        out = {"sii": {}, "rii": {}, "imd_gap": {}, "concentration_index": {}}
+        for r, y, w in zip(reps, np.asfortranarray(values[:, at]),
+                           np.asfortranarray(dens[:, at]), strict=True):
+            if not (np.isfinite(y).all() and np.isfinite(w).all()):
+                continue
+            s = slope_index(y, w, ci="none")
+            out["sii"][r], out["rii"][r], out["imd_gap"][r] = s.sii, s.rii, y[4] - y[0]
+            out["concentration_index"][r] = (concentration_index(y, np.arange(1, 6), w).index
+                                             if y @ w > 0 else np.nan)
+        for name, vals in out.items():
+            rows += _rows(vals, "inequality", name, metric)
+    if eth is not None and WHITE_BRITISH in eth[1] and len(eth[1]) > 1:
+        reps, columns, values, dens = eth
+        minor = [j for j, g in enumerate(columns) if g != WHITE_BRITISH]
+        vals = np.asfortranarray(values[:, minor])
+        w = np.where(np.isfinite(vals), np.asfortranarray(dens[:, minor]), 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_min = np.nansum(np.nan_to_num(vals) * w, axis=1) / w.sum(axis=1)
+            wb = values[:, columns.index(WHITE_BRITISH)].copy()
+            rel = np.where(wb > 0, mean_min / wb, np.nan)
+        rows += _rows(dict(zip(reps, wb - mean_min, strict=True)), "inequality", "ethnic_gap",
+                      metric)
+        rows += _rows(dict(zip(reps, rel, strict=True)), "inequality", "ethnic_gap_rel", metric)
+    return rows
+
+
+def _cell_measures_oracle(summary, econ, config):
+    """Session 21's cell_measures, pandas all the way (boolean filters, unstack, a dict per
+    row, concat): the oracle of the Arrow-code and numpy version (issue 19)."""
+    from sim.compare.sweep_compare import BY_GROUP, _is_outcome, _wide_pandas
+
+    long = ["replicate", "dimension", "group", "metric", "value"]
+    metric = summary["metric"]
+    outcomes = [m for m in metric.unique() if isinstance(m, str) and _is_outcome(m)]
+    keep = summary[metric.isin(outcomes) & summary["dimension"].isin(("all", *BY_GROUP))]
+    rtw = sorted(m for m in keep["metric"].unique() if m.startswith(("rtw_", "sustained_rtw_")))
+    sub = keep[keep["metric"].isin(rtw) & keep["dimension"].isin(BY_GROUP)]
+    wide = _wide_pandas(sub) if len(sub) else {}
+    rows = []
+    for m in rtw:
+        rows += _inequality_oracle(wide.get((m, "imd_quintile")), wide.get((m, "ethnicity")), m)
+    if econ is not None:
+        rows += _economics_oracle(econ, config)
+    out = pd.concat([keep[long], pd.DataFrame(rows, columns=long)], ignore_index=True)
+    out["group"] = out["group"].astype(str)
+    return out
+
+
+def _odd_summary(case):
+    """A group summary with the awkward parts of ``case`` (see the test)."""
+    rng = np.random.default_rng(11)
+    reps = [0] if case == "one_replicate" else [2, 0, 1]
+    groups = {"all": ["all"], "imd_quintile": list("13245"), "sex": ["f", "m"],
+              "ethnicity": ["white_british", "indian", "black"]}
+    rows = [{"replicate": r, "dimension": d, "group": g, "metric": m,
+             "value": float(rng.uniform(0.2, 0.9)), "n": int(rng.integers(50, 400))}
+            for m in ("rtw_13w", "sustained_rtw_52w", "rtw_52w", "days_absent", "enrolled")
+            for r in reps for d, gs in groups.items() for g in gs]
+    s = pd.DataFrame(rows)
+    if case == "nan":  # a quintile and an ethnic group without a value, one replicate
+        s.loc[(s["replicate"] == 1) & (s["group"].isin(["3", "black"])), "value"] = np.nan
+    if case == "zero_weight":  # a zero weighted mean
+        s.loc[(s["metric"] == "rtw_13w") & (s["replicate"] == 0)
+              & (s["dimension"] == "imd_quintile"), "value"] = 0.0
+    if case == "missing_rows":  # a replicate without ethnicity, a metric without quintile 4
+        s = s[~((s["replicate"] == 1) & (s["dimension"] == "ethnicity"))
+              & ~((s["metric"] == "rtw_52w") & (s["group"] == "4"))]
+    if case == "duplicates":  # the first row of a cell wins
+        extra = s[s["dimension"].isin(["imd_quintile", "ethnicity"])].head(7).copy()
+        extra["value"] += 0.25
+        s = pd.concat([s, extra], ignore_index=True)
+    if case == "no_rtw":
+        s = s[~s["metric"].str.contains("rtw")]
+    if case == "object_columns":  # not pandas' string columns: the frame path
+        s = s.astype({c: object for c in ("dimension", "group", "metric")})
+    if case == "missing_group":  # a missing group name: pandas' rules
+        s.loc[3, "group"] = np.nan
+    return s.reset_index(drop=True)
+
+
+@pytest.mark.parametrize("case", ["plain", "one_replicate", "nan", "zero_weight",
+                                  "missing_rows", "duplicates", "no_rtw", "object_columns",
+                                  "missing_group"])
+@pytest.mark.parametrize("with_economics", [True, False])
+def test_cell_measures_equal_the_pandas_version_bit_for_bit(tmp_path, case, with_economics):
+    """Edge cases of the group summary, with and without economics: the same frame (rows,
+    dtypes, value bits) as session 21's pandas version (issue 19)."""
+    summary = _odd_summary(case)
+    config = {"economics": {"willingness_to_pay_per_week_in_work": 120.0,
+                            "qaly_thresholds": [20000]}}
+    econ = None
+    if with_economics:
+        reps = sorted(summary["replicate"].unique())
+        econ = pd.DataFrame({"replicate": reps, "dimension": "all", "group": "all", "n": 9,
+                             "cost_programme": 10.0 + np.arange(len(reps)) / 3,
+                             "cost_nhs_pss": 99.0, "qaly_disc": 0.7,
+                             "weeks_in_work_disc": 41.0 + np.arange(len(reps)) / 7})
+    with np.errstate(all="ignore"):
+        new = cell_measures(tmp_path, summary.copy(), econ, {"config": config}, memo={})
+        old = _cell_measures_oracle(summary, econ, config)
+    pd.testing.assert_frame_equal(new, old, check_exact=True)
+    if len(new) and new["value"].dtype == float:
+        assert np.array_equal(new["value"].to_numpy().view(np.int64),
+                              old["value"].to_numpy().view(np.int64))
+
+
+def test_cell_measures_zero_weight_raises_as_slope_index(tmp_path):
+    """A quintile with no people: slope_index's own error, as before."""
+    summary = _odd_summary("plain")
+    summary.loc[(summary["group"] == "2") & (summary["replicate"] == 2), "n"] = 0
+    with pytest.raises(ValueError, match="positive population"):
+        _cell_measures_oracle(summary, None, {})
+    with pytest.raises(ValueError, match="positive population"):
+        cell_measures(tmp_path, summary, None, {"config": {}})

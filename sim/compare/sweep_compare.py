@@ -38,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from sim.results.parquet import read_parquet
 from sim.stats.metrics import concentration_index, slope_index
@@ -61,46 +62,85 @@ def _is_outcome(metric: str) -> bool:
 
 
 def _rows(values: dict, dimension: str, metric: str, group: str) -> list[dict]:
+    """The rows of ``{replicate: value}`` as dicts (the format :class:`_Long` replaced; kept
+    for the tests' reference versions)."""
     return [{"replicate": r, "dimension": dimension, "group": group, "metric": metric,
              "value": float(v)} for r, v in values.items()]
 
 
-def _inequality(imd, eth, metric: str, memo: dict | None = None) -> list[dict]:
+class _Long:
+    """The rows :func:`cell_measures` adds to the group summary's (replicate, dimension,
+    group, metric, value), kept as columns: a dict per row and a frame built from the dicts
+    were a fifth of the function's time (issue 19). Each :meth:`add` is one measure's rows."""
+
+    def __init__(self) -> None:
+        self.replicates: list[np.ndarray] = []
+        self.values: list[np.ndarray] = []
+        self.labels: list[tuple[str, str, str, int]] = []  # dimension, group, metric, rows
+
+    def add(self, replicates, dimension: str, metric: str, group: str, values) -> None:
+        """Rows ``replicate, dimension, group, metric, float(value)`` (none if empty)."""
+        if len(replicates):
+            self.replicates.append(np.asarray(replicates))
+            self.values.append(np.asarray(values, dtype=float))
+            self.labels.append((dimension, group, metric, len(replicates)))
+
+    def columns(self) -> tuple[np.ndarray, list[str], list[str], list[str], np.ndarray]:
+        """(replicates, dimensions, groups, metrics, values) of every row, in order."""
+        reps = np.concatenate(self.replicates) if self.replicates else np.array([], int)
+        vals = np.concatenate(self.values) if self.values else np.array([], float)
+        text = ([], [], [])
+        for d, g, m, k in self.labels:
+            for out, s in zip(text, (d, g, m), strict=True):
+                out.extend([s] * k)
+        return reps, *text, vals
+
+    def rows(self) -> list[dict]:
+        """One dict per row (replicate and value as Python scalars)."""
+        reps, dims, groups, metrics, vals = self.columns()
+        return [{"replicate": r, "dimension": d, "group": g, "metric": m, "value": v}
+                for r, d, g, m, v in zip(reps.tolist(), dims, groups, metrics, vals.tolist(),
+                                         strict=True)]
+
+
+def _inequality(imd, eth, metric: str, long: _Long, memo: dict | None = None) -> None:
     """Per replicate: SII, RII, Q5-Q1 gap, concentration index, ethnic gaps of ``metric``
     (``imd``/``eth``: :func:`_wide`'s (replicates, groups, values, denominators), or None;
-    ``memo``: :func:`_ranked`'s, kept by the caller across cells)."""
-
-    rows: list[dict] = []
+    ``memo``: :func:`_ranked`'s, kept by the caller across cells), added to ``long``."""
     memo = {} if memo is None else memo
     q = [str(i) for i in range(1, 6)]
     if imd is not None and set(q) <= set(imd[1]):
         reps, columns, values, denominators = imd
         at = [columns.index(g) for g in q]
-        out: dict[str, dict] = {"sii": {}, "rii": {}, "imd_gap": {},
-                                "concentration_index": {}}
         # column-major, as pandas hands a frame's columns over: each replicate's row is a
         # strided view, summed and multiplied in the same order as always (same bits)
-        for r, y, w in zip(reps, np.asfortranarray(values[:, at]),
-                           np.asfortranarray(denominators[:, at]), strict=True):
-            if not (np.isfinite(y).all() and np.isfinite(w).all()):
-                continue  # a quintile with no value in this replicate
+        ys, ws = np.asfortranarray(values[:, at]), np.asfortranarray(denominators[:, at])
+        # a quintile with no value in a replicate: no measures of it
+        ok = np.flatnonzero(np.isfinite(ys).all(axis=1) & np.isfinite(ws).all(axis=1))
+        sii, rii, ci = [], [], []
+        for i in ok.tolist():
+            y, w = ys[i], ws[i]  # the views the loop over rows gave
             groups = _ranked(w, memo)
             if groups is None:  # a weight of 0: the functions' own checks and errors
                 s = slope_index(y, w, ci="none")
-                out["sii"][r], out["rii"][r] = s.sii, s.rii
+                sii.append(s.sii)
+                rii.append(s.rii)
             else:
-                out["sii"][r], out["rii"][r] = groups.slope(y)
-            out["imd_gap"][r] = y[4] - y[0]
+                sii.append((slope := groups.slope(y))[0])
+                rii.append(slope[1])
             if not y @ w > 0:
-                out["concentration_index"][r] = np.nan
+                ci.append(np.nan)
             elif groups is None:
-                out["concentration_index"][r] = concentration_index(y, np.arange(1, 6), w).index
+                ci.append(concentration_index(y, np.arange(1, 6), w).index)
             else:
-                out["concentration_index"][r] = groups.concentration(y, w)
-        for name, vals in out.items():
-            rows += _rows(vals, "inequality", name, metric)
+                ci.append(groups.concentration(y, w))
+        r = np.asarray(reps)[ok]
+        long.add(r, "inequality", "sii", metric, sii)
+        long.add(r, "inequality", "rii", metric, rii)
+        long.add(r, "inequality", "imd_gap", metric, ys[ok, 4] - ys[ok, 0])  # y[4] - y[0]
+        long.add(r, "inequality", "concentration_index", metric, ci)
     if eth is None:
-        return rows
+        return
     reps, columns, values, denominators = eth
     minorities = [j for j, g in enumerate(columns) if g != WHITE_BRITISH]
     if WHITE_BRITISH in columns and minorities:
@@ -111,13 +151,10 @@ def _inequality(imd, eth, metric: str, memo: dict | None = None) -> list[dict]:
         with np.errstate(invalid="ignore", divide="ignore"):
             mean_min = np.nansum(np.nan_to_num(vals) * w, axis=1) / w.sum(axis=1)
         wb = values[:, columns.index(WHITE_BRITISH)].copy()
-        rows += _rows(dict(zip(reps, wb - mean_min, strict=True)), "inequality",
-                      "ethnic_gap", metric)
+        long.add(reps, "inequality", "ethnic_gap", metric, wb - mean_min)
         with np.errstate(divide="ignore", invalid="ignore"):
             rel = np.where(wb > 0, mean_min / wb, np.nan)
-        rows += _rows(dict(zip(reps, rel, strict=True)), "inequality", "ethnic_gap_rel",
-                      metric)
-    return rows
+        long.add(reps, "inequality", "ethnic_gap_rel", metric, rel)
 
 
 def _ranked(w: np.ndarray, memo: dict) -> RankedGroups | None:
@@ -145,26 +182,43 @@ def _wide(summary: pd.DataFrame, metrics) -> dict:
     if sub.empty:
         return {}
     groups = sub["group"].to_numpy(object)
-    if not all(isinstance(g, str) for g in groups):  # missing groups: pandas' own rules
-        return _wide_pandas(sub)
-    columns = sorted(set(groups))
-    col = {g: i for i, g in enumerate(columns)}
-    cells: dict = {}
-    for m, d, r, g, v, n in zip(sub["metric"].to_numpy(object),
-                                sub["dimension"].to_numpy(object),
-                                sub["replicate"].to_numpy(), groups,
-                                sub["value"].to_numpy(float), sub["n"].to_numpy(float),
-                                strict=True):
-        cells.setdefault((m, d), {}).setdefault(r, {}).setdefault(col[g], (v, n))
+    replicates = sub["replicate"].to_numpy()
+    if replicates.dtype.kind not in "iu" or not all(isinstance(g, str) for g in groups):
+        return _wide_pandas(sub)  # missing groups, odd replicates: pandas' own rules
+    return _wide_arrays(pd.factorize(sub["metric"].to_numpy(object)),
+                        pd.factorize(sub["dimension"].to_numpy(object)), replicates,
+                        pd.factorize(groups), sub["value"].to_numpy(float),
+                        sub["n"].to_numpy(float))
+
+
+def _wide_arrays(metric, dimension, replicates, group, value, n) -> dict:
+    """:func:`_wide` of rows given as arrays: ``metric``, ``dimension`` and ``group`` as
+    (codes, names) (a factorisation, codes >= 0, names strings), ``replicates`` integers.
+    One array (key, replicate, group) filled at the first row of each cell, instead of a
+    Python loop over the rows (issue 19)."""
+    (mc, mnames), (dc, dnames), (gc, gnames) = metric, dimension, group
+    keys, kc = np.unique(np.asarray(mc, np.int64) * len(dnames) + dc, return_inverse=True)
+    reps, rc = np.unique(replicates, return_inverse=True)
+    by_name = sorted(range(len(gnames)), key=lambda j: gnames[j])  # as sorted(set(groups))
+    rank = np.empty(len(gnames), np.int64)
+    rank[by_name] = np.arange(len(gnames))
+    columns = [gnames[j] for j in by_name]
+    shape = (len(keys), len(reps), len(columns))
+    cell = np.ravel_multi_index((kc, rc, rank[gc]), shape)
+    first = np.unique(cell, return_index=True)[1]  # the first row of each cell (stable)
+    values, denominators = np.full(shape, np.nan), np.full(shape, np.nan)
+    values.flat[cell[first]] = value[first]
+    denominators.flat[cell[first]] = n[first]
+    present = np.zeros(shape[:2], bool)
+    present[kc, rc] = True
     out = {}
-    for key, reps in cells.items():
-        order = sorted(reps)
-        values = np.full((len(order), len(columns)), np.nan)
-        denominators = np.full((len(order), len(columns)), np.nan)
-        for i, r in enumerate(order):
-            for j, (v, n) in reps[r].items():
-                values[i, j], denominators[i, j] = v, n
-        out[key] = (order, columns, values, denominators)
+    for k, key in enumerate(keys.tolist()):
+        rows = present[k]
+        name = (mnames[key // len(dnames)], dnames[key % len(dnames)])
+        if rows.all():
+            out[name] = (reps, columns, values[k], denominators[k])
+        else:
+            out[name] = (reps[rows], columns, values[k][rows], denominators[k][rows])
     return out
 
 
@@ -179,22 +233,23 @@ def _wide_pandas(sub: pd.DataFrame) -> dict:
     return out
 
 
-def _economics(econ: pd.DataFrame, config: dict) -> list[dict]:
-    """The economics measures of the ``all`` rows, per replicate. The columns are taken as
-    numpy arrays keyed by replicate (what ``set_index("replicate")[col].to_dict()`` gave,
-    a later duplicate replicate winning as there, the same sums element by element; a frame
-    and a dict per column were most of this function's time, issue 19)."""
+def _economics(econ: pd.DataFrame, config: dict, long: _Long) -> None:
+    """The economics measures of the ``all`` rows, per replicate, added to ``long``. The
+    columns are taken as numpy arrays keyed by replicate (what
+    ``set_index("replicate")[col].to_dict()`` gave: a later duplicate replicate winning, in
+    the order of first appearance; the same sums element by element; a frame and a dict per
+    column were most of this function's time, issue 19)."""
     # the ``all`` rows of the columns used, taken from each column's array (filtering the
     # whole frame took every column of it, issue 19)
     rows_all = (econ["dimension"] == "all").to_numpy(bool)
     reps = econ["replicate"].to_numpy()[rows_all].tolist()
+    last = {r: i for i, r in enumerate(reps)}  # replicate -> its last row, first-seen order
+    reps, at = list(last), np.fromiter(last.values(), np.int64, len(last))
     used = (*COSTS, "qaly_disc", "weeks_in_work_disc")
     col = {c: econ[c].to_numpy()[rows_all] for c in used if c in econ.columns}
-    rows: list[dict] = []
 
     def add(values, metric: str) -> None:
-        rows.extend(_rows(dict(zip(reps, values.tolist(), strict=True)), "economics", metric,
-                          "all"))
+        long.add(reps, "economics", metric, "all", values[at])
 
     for c in COSTS:
         if c in col:
@@ -209,7 +264,72 @@ def _economics(econ: pd.DataFrame, config: dict) -> list[dict]:
     if "qaly_disc" in col and "cost_nhs_pss" in col:
         for k in eco.get("qaly_thresholds") or ():
             add(col["qaly_disc"] - col["cost_nhs_pss"] / float(k), f"nhb_{float(k):g}")
-    return rows
+
+
+LONG = ["replicate", "dimension", "group", "metric", "value"]
+
+
+def _arrow_strings(summary: pd.DataFrame) -> dict | None:
+    """The summary's dimension, group and metric as Arrow arrays when :func:`cell_measures`
+    can work on them directly (pandas' default string columns without a missing value,
+    integer replicates, float values: what the simulation writes); None otherwise."""
+    out = {}
+    for c in ("dimension", "group", "metric"):
+        dtype = summary[c].dtype
+        if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
+                and dtype.na_value is np.nan):
+            return None
+        out[c] = pa.array(summary[c].array)  # the column's own data (chunks: one array)
+        if isinstance(out[c], pa.ChunkedArray):
+            out[c] = out[c].combine_chunks()
+        if out[c].null_count:
+            return None
+    if summary["replicate"].dtype != np.int64 or summary["value"].dtype != np.float64:
+        return None
+    return out
+
+
+def _kept(summary: pd.DataFrame, strings: dict) -> tuple[np.ndarray, list, dict]:
+    """The rows :func:`cell_measures` keeps (a mask), the RTW measures among them and
+    their :func:`_wide` reshape, from the string columns' Arrow dictionary codes (comparing
+    each row's strings twice over was a third of the function, issue 19)."""
+    metric, dimension = (strings[c].dictionary_encode() for c in ("metric", "dimension"))
+    mc, dc = metric.indices.to_numpy(), dimension.indices.to_numpy()
+    mnames, dnames = metric.dictionary.to_pylist(), dimension.dictionary.to_pylist()
+    by_group = [j for j, d in enumerate(dnames) if d in BY_GROUP]
+    keep = np.isin(mc, [j for j, m in enumerate(mnames) if _is_outcome(m)]) & np.isin(
+        dc, [j for j, d in enumerate(dnames) if d in ("all", *BY_GROUP)])
+    present = np.unique(mc[keep]).tolist()
+    rtw = sorted(mnames[j] for j in present if mnames[j].startswith(("rtw_",
+                                                                      "sustained_rtw_")))
+    at = np.flatnonzero(keep & np.isin(mc, [mnames.index(m) for m in rtw])
+                        & np.isin(dc, by_group))
+    if not len(at):
+        return keep, rtw, {}
+    group = strings["group"].take(at).dictionary_encode()
+    wide = _wide_arrays((mc[at], mnames), (dc[at], dnames), summary["replicate"].to_numpy()[at],
+                        (group.indices.to_numpy(), group.dictionary.to_pylist()),
+                        summary["value"].to_numpy()[at], summary["n"].to_numpy(float)[at])
+    return keep, rtw, wide
+
+
+def _frame(summary: pd.DataFrame, keep: np.ndarray, long: _Long, strings) -> pd.DataFrame:
+    """The kept rows of ``summary`` then ``long``'s, as ``pd.concat`` of the two frames gave
+    them (built from the columns when the dtypes are the usual ones: issue 19)."""
+    reps, dims, groups, metrics, vals = long.columns()
+    if strings is None or not keep.any() or not len(reps) or reps.dtype != np.int64:
+        frames = [summary[keep][LONG], pd.DataFrame(long.rows(), columns=LONG)]
+        out = pd.concat(frames, ignore_index=True)
+        out["group"] = out["group"].astype(str)
+        return out
+    at = np.flatnonzero(keep)
+    data = {"replicate": np.concatenate([summary["replicate"].to_numpy()[at], reps])}
+    for c, new in (("dimension", dims), ("group", groups), ("metric", metrics)):
+        chunks = [strings[c].take(at), pa.array(new, type=pa.large_string())]
+        data[c] = pd.arrays.ArrowStringArray(pa.chunked_array(chunks),
+                                             dtype=summary[c].dtype)
+    data["value"] = np.concatenate([summary["value"].to_numpy()[at], vals])
+    return pd.DataFrame(data, columns=LONG, copy=False)
 
 
 def cell_measures(results_dir: Path, summary: pd.DataFrame, economics=None,
@@ -218,30 +338,32 @@ def cell_measures(results_dir: Path, summary: pd.DataFrame, economics=None,
     value), from its ``group_summary`` (``summary``), ``economics`` and manifest (read from
     ``results_dir`` unless given). ``memo``: a dict the caller keeps across cells, for the
     inequality measures' weight-only part (:mod:`sim.stats.ranked`; optional)."""
-    metric = summary["metric"]
-    outcomes = [m for m in metric.unique() if isinstance(m, str) and _is_outcome(m)]
-    keep = summary[metric.isin(outcomes) & summary["dimension"].isin(("all", *BY_GROUP))]
-    frames = [keep[["replicate", "dimension", "group", "metric", "value"]]]
-    rows: list[dict] = []
-    # the distinct metrics by pandas' unique (iterating a column of Arrow strings in Python
-    # was a third of this function), reshaped from ``keep`` (the same rows, in order)
-    rtw = sorted(m for m in keep["metric"].unique() if m.startswith(("rtw_", "sustained_rtw_")))
-    wide = _wide(keep, rtw)
+    strings = _arrow_strings(summary)
+    if strings is not None:
+        keep, rtw, wide = _kept(summary, strings)
+    else:
+        metric = summary["metric"]
+        outcomes = [m for m in metric.unique() if isinstance(m, str) and _is_outcome(m)]
+        keep = (metric.isin(outcomes) & summary["dimension"].isin(("all", *BY_GROUP))
+                ).to_numpy(bool)
+        # the distinct metrics by pandas' unique (iterating a column of Arrow strings in
+        # Python was a third of this function), reshaped from the kept rows
+        kept = summary[keep]
+        rtw = sorted(m for m in kept["metric"].unique()
+                     if m.startswith(("rtw_", "sustained_rtw_")))
+        wide = _wide(kept, rtw)
+    long = _Long()
     for metric in rtw:
-        rows += _inequality(wide.get((metric, "imd_quintile")), wide.get((metric, "ethnicity")),
-                            metric, memo)
+        _inequality(wide.get((metric, "imd_quintile")), wide.get((metric, "ethnicity")),
+                    metric, long, memo)
     econ_path = Path(results_dir) / "economics.parquet"
     if economics is None and econ_path.is_file():
         economics = read_parquet(econ_path)
     if economics is not None:
         if manifest is None:
             manifest = json.loads((Path(results_dir) / "manifest.json").read_text())
-        rows += _economics(economics, manifest.get("config") or {})
-    frames.append(pd.DataFrame(rows, columns=["replicate", "dimension", "group", "metric",
-                                              "value"]))
-    out = pd.concat(frames, ignore_index=True)
-    out["group"] = out["group"].astype(str)
-    return out
+        _economics(economics, manifest.get("config") or {}, long)
+    return _frame(summary, keep, long, strings)
 
 
 def comparison_table(measures: pd.DataFrame, factors: list[str]) -> pd.DataFrame:
