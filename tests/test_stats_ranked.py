@@ -38,6 +38,16 @@ def test_ranked_groups_rii_nan_and_unusable_weights():
     sii, rii = RankedGroups(w).slope(y)
     ref = slope_index(y, w, ci="none")
     assert np.isnan(rii) and np.isnan(ref.rii) and sii == ref.sii
+    assert _bits(rii) == _bits(ref.rii)
+    for y in ([0.0, 0.2, 0.4, 0.6, 0.8], [-0.4, -0.2, 0.0, 0.2, 0.4], [0.0] * 5,
+              [0.5, np.nan, 0.2, 0.1, 0.3]):  # most deprived end at or below 0; NaN
+        y = np.array(y)
+        ref = slope_index(y, w, ci="none") if np.isfinite(y).all() else None
+        sii, rii = RankedGroups(w).slope(y)
+        if ref is not None:
+            assert _bits([sii, rii]) == _bits([ref.sii, ref.rii])
+        else:
+            assert np.isnan(rii)
     assert not RankedGroups.usable(np.array([1.0, 0.0, 2.0]))
     assert not RankedGroups.usable(np.array([1.0, np.nan, 2.0]))
     assert not RankedGroups.usable(np.array([3.0]))
@@ -53,14 +63,19 @@ def test_inequality_rows_same_with_and_without_the_shortcut(monkeypatch):
     denominators[2, 3] = 0.0  # a replicate with an empty quintile: the functions' path
     values[4, 1] = np.nan  # no value: skipped by both
     imd = (reps, [str(i) for i in range(1, 6)], values, denominators)
+    def rows(memo=None) -> pd.DataFrame:
+        long = sweep_compare._Long()
+        sweep_compare._inequality(imd, None, "rtw_13w", long, memo)
+        return pd.DataFrame(long.rows())
+
     with pytest.raises(ValueError, match="populations"):
-        sweep_compare._inequality(imd, None, "rtw_13w")  # as slope_index itself raises
+        rows()  # as slope_index itself raises
     denominators[2, 3] = 7.0
     memo: dict = {}
-    fast = pd.DataFrame(sweep_compare._inequality(imd, None, "rtw_13w", memo))
+    fast = rows(memo)
     assert len(memo) == 5  # one per usable replicate
     monkeypatch.setattr(sweep_compare, "_ranked", lambda w, memo: None)
-    slow = pd.DataFrame(sweep_compare._inequality(imd, None, "rtw_13w"))
+    slow = rows()
     assert len(fast) == 20
     pd.testing.assert_frame_equal(fast, slow, check_exact=True)
     assert _bits(fast["value"].to_numpy()) == _bits(slow["value"].to_numpy())

@@ -123,7 +123,8 @@ def _economics_oracle(econ, config):
     {"economics": {"willingness_to_pay_per_week_in_work": 137.5,
                    "qaly_thresholds": [20000, 30000]}},
     {"economics": {}}, {}])
-def test_economics_measures_equal_the_pandas_version_bit_for_bit(config):
+@pytest.mark.parametrize("dimension_dtype", ["string[pyarrow]", "str", object])
+def test_economics_measures_equal_the_pandas_version_bit_for_bit(config, dimension_dtype):
     """Unsorted and repeated replicates, other dimensions, awkward floats: the same rows,
     keys, types and value bits as the pandas version (issue 19)."""
     rng = np.random.default_rng(7)
@@ -136,7 +137,7 @@ def test_economics_measures_equal_the_pandas_version_bit_for_bit(config):
                                                      "cost_employer", "cost_societal")},
         "qaly_disc": rng.normal(0.8, 0.1, n + 2),
         "weeks_in_work_disc": rng.normal(40.0, 5.0, n + 2)})
-    econ["dimension"] = econ["dimension"].astype("string[pyarrow]")
+    econ["dimension"] = econ["dimension"].astype(dimension_dtype)
     from sim.compare.sweep_compare import _economics, _Long
 
     long = _Long()

@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from sim.results.parquet import read_parquet
 from sim.stats.metrics import concentration_index, slope_index
@@ -241,7 +242,16 @@ def _economics(econ: pd.DataFrame, config: dict, long: _Long) -> None:
     column were most of this function's time, issue 19)."""
     # the ``all`` rows of the columns used, taken from each column's array (filtering the
     # whole frame took every column of it, issue 19)
-    rows_all = (econ["dimension"] == "all").to_numpy(bool)
+    dimension = econ["dimension"]
+    dtype = dimension.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow" and \
+            dtype.na_value is np.nan:
+        # Arrow's own comparison (missing: not "all", as pandas' str columns compare),
+        # without pandas' wrapping of it (issue 19)
+        rows_all = pc.fill_null(pc.equal(pa.array(dimension.array), "all"), False)
+        rows_all = rows_all.to_numpy(zero_copy_only=False)
+    else:
+        rows_all = (dimension == "all").to_numpy(bool)
     reps = econ["replicate"].to_numpy()[rows_all].tolist()
     last = {r: i for i, r in enumerate(reps)}  # replicate -> its last row, first-seen order
     reps, at = list(last), np.fromiter(last.values(), np.int64, len(last))
@@ -270,22 +280,27 @@ LONG = ["replicate", "dimension", "group", "metric", "value"]
 
 
 def _arrow_strings(summary: pd.DataFrame) -> dict | None:
-    """The summary's dimension, group and metric as Arrow arrays when :func:`cell_measures`
-    can work on them directly (pandas' default string columns without a missing value,
-    integer replicates, float values: what the simulation writes); None otherwise."""
-    out = {}
+    """The summary's dimension, group and metric as Arrow arrays (their dtypes under
+    ``dtypes``), replicate and value as numpy arrays, when :func:`cell_measures` can work on
+    them directly (pandas' default string columns without a missing value, integer
+    replicates, float values: what the simulation writes); None otherwise. Each column is
+    taken once (a Series per look-up, issue 19)."""
+    out: dict = {"dtypes": {}}
     for c in ("dimension", "group", "metric"):
-        dtype = summary[c].dtype
+        column = summary[c]
+        dtype = out["dtypes"][c] = column.dtype
         if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
                 and dtype.na_value is np.nan):
             return None
-        out[c] = pa.array(summary[c].array)  # the column's own data (chunks: one array)
+        out[c] = pa.array(column.array)  # the column's own data (chunks: one array)
         if isinstance(out[c], pa.ChunkedArray):
             out[c] = out[c].combine_chunks()
         if out[c].null_count:
             return None
-    if summary["replicate"].dtype != np.int64 or summary["value"].dtype != np.float64:
+    out["replicate"], out["value"] = summary["replicate"], summary["value"]
+    if out["replicate"].dtype != np.int64 or out["value"].dtype != np.float64:
         return None
+    out["replicate"], out["value"] = out["replicate"].to_numpy(), out["value"].to_numpy()
     return out
 
 
@@ -296,20 +311,21 @@ def _kept(summary: pd.DataFrame, strings: dict) -> tuple[np.ndarray, list, dict]
     metric, dimension = (strings[c].dictionary_encode() for c in ("metric", "dimension"))
     mc, dc = metric.indices.to_numpy(), dimension.indices.to_numpy()
     mnames, dnames = metric.dictionary.to_pylist(), dimension.dictionary.to_pylist()
-    by_group = [j for j, d in enumerate(dnames) if d in BY_GROUP]
-    keep = np.isin(mc, [j for j, m in enumerate(mnames) if _is_outcome(m)]) & np.isin(
-        dc, [j for j, d in enumerate(dnames) if d in ("all", *BY_GROUP)])
-    present = np.unique(mc[keep]).tolist()
-    rtw = sorted(mnames[j] for j in present if mnames[j].startswith(("rtw_",
-                                                                      "sustained_rtw_")))
-    at = np.flatnonzero(keep & np.isin(mc, [mnames.index(m) for m in rtw])
-                        & np.isin(dc, by_group))
+    # per code: an outcome, a kept dimension, a by-group dimension (look-up tables)
+    outcome = np.array([_is_outcome(m) for m in mnames], bool)
+    by_group = np.array([d in BY_GROUP for d in dnames], bool)
+    keep = outcome[mc] & (by_group | np.array([d == "all" for d in dnames], bool))[dc]
+    rtw_code = np.zeros(len(mnames), bool)
+    rtw_code[mc[keep]] = True  # the metrics of the kept rows, then the RTW ones
+    rtw_code &= np.array([m.startswith(("rtw_", "sustained_rtw_")) for m in mnames], bool)
+    rtw = sorted(mnames[j] for j in np.flatnonzero(rtw_code).tolist())
+    at = np.flatnonzero(keep & rtw_code[mc] & by_group[dc])
     if not len(at):
         return keep, rtw, {}
     group = strings["group"].take(at).dictionary_encode()
-    wide = _wide_arrays((mc[at], mnames), (dc[at], dnames), summary["replicate"].to_numpy()[at],
+    wide = _wide_arrays((mc[at], mnames), (dc[at], dnames), strings["replicate"][at],
                         (group.indices.to_numpy(), group.dictionary.to_pylist()),
-                        summary["value"].to_numpy()[at], summary["n"].to_numpy(float)[at])
+                        strings["value"][at], summary["n"].to_numpy(float)[at])
     return keep, rtw, wide
 
 
@@ -323,13 +339,13 @@ def _frame(summary: pd.DataFrame, keep: np.ndarray, long: _Long, strings) -> pd.
         out["group"] = out["group"].astype(str)
         return out
     at = np.flatnonzero(keep)
-    data = {"replicate": np.concatenate([summary["replicate"].to_numpy()[at], reps])}
+    data = {"replicate": np.concatenate([strings["replicate"][at], reps])}
     for c, new in (("dimension", dims), ("group", groups), ("metric", metrics)):
         chunks = [strings[c].take(at), pa.array(new, type=pa.large_string())]
         data[c] = pd.arrays.ArrowStringArray(pa.chunked_array(chunks),
-                                             dtype=summary[c].dtype)
-    data["value"] = np.concatenate([summary["value"].to_numpy()[at], vals])
-    return pd.DataFrame(data, columns=LONG, copy=False)
+                                             dtype=strings["dtypes"][c])
+    data["value"] = np.concatenate([strings["value"][at], vals])
+    return pd.DataFrame(data, copy=False)  # the columns in LONG's order
 
 
 def cell_measures(results_dir: Path, summary: pd.DataFrame, economics=None,
