@@ -32,6 +32,20 @@ def test_ranked_groups_equal_the_functions_bit_for_bit(layout):
             assert _bits(groups.concentration(y, w)) == _bits(c)
 
 
+@pytest.mark.parametrize("k", [2, 5, 7])
+def test_ranked_groups_fractional_ranks_as_equity_bit_for_bit(k):
+    """The centred fractional ranks, taken without np.unique and np.bincount for the levels
+    1..k: those of fractional_ranks, bit for bit, for strided and contiguous weights."""
+    from sim.stats.equity import fractional_ranks
+
+    rng = np.random.default_rng(k)
+    for weights in (np.asfortranarray(rng.uniform(0.1, 9e3, (6, k))), rng.exponential(1, (6, k))):
+        for w in weights:
+            W = w.sum()
+            R = fractional_ranks(np.arange(1, k + 1, dtype=float), w, W)[3]
+            assert _bits(RankedGroups(w)._centred) == _bits(R - w @ R / W)
+
+
 def test_ranked_groups_rii_nan_and_unusable_weights():
     w = np.array([10.0, 20.0, 30.0, 40.0, 50.0])
     y = np.array([0.9, 0.5, 0.3, 0.1, 0.0])  # fitted least deprived end below 0: RII NaN
