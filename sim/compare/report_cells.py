@@ -246,11 +246,13 @@ def select_runs(cells: list[Cell]) -> Selection:
                           f"{', '.join(designs)}): include programme=usual_care with the same "
                           "population, replicates and horizon")
     chosen = max(candidates, key=len)
-    chosen_flat = _flat(_group_config(chosen[0]))
+    chosen_flat = None
     left_out = []
     for s in sets.values():
         if s is chosen:
             continue
+        if chosen_flat is None:  # only for runs left out (issue 19: a sweep has none)
+            chosen_flat = _flat(_group_config(chosen[0]))
         why = _differences(_flat(_group_config(s[0])), chosen_flat)
         alone = ("; no usual_care run has its settings" if not any(
             c.design == REFERENCE for c in s) else "")
@@ -266,7 +268,9 @@ def select_runs(cells: list[Cell]) -> Selection:
         by_design.setdefault(c.design, {}).setdefault(vkey, []).append(c)
     arms: list[Arm] = []
     for design, variants in by_design.items():
-        flats = {v: _flat(_variant_config(cs[0])) for v, cs in variants.items()}
+        # one variant differs in nothing: its configs are not flattened (issue 19)
+        flats = ({v: _flat(_variant_config(cs[0])) for v, cs in variants.items()}
+                 if len(variants) > 1 else {})
         differing = sorted(k for k in set().union(*flats.values())
                            if len({f.get(k) for f in flats.values()}) > 1
                            and k not in ("programme.name",))
