@@ -1,0 +1,136 @@
+"""A cell's per-replicate measures placed with numpy (sim.compare.report_measures.
+_measures_placed, issue 19) are the frame of the straightforward path
+(_measures_reference), bit for bit, and tables it does not cover take that path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.compare.report_cells import PERSPECTIVES, Cell
+from sim.compare.report_measures import (
+    _measures_placed,
+    _measures_reference,
+    compare_cells,
+    replicate_measures,
+)
+from sim.engine.categories import ETHNICITIES
+from sim.errors import ReportError
+
+RTW = "rtw_52w"
+
+
+def _cell(n_rep=4, seed=0, eth=ETHNICITIES[:4], all_metrics=(RTW, "days_absent", "job_loss",
+                                                               "programme_cost"), design="x"):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for r in range(n_rep):
+        rows += [(r, "all", "all", m, float(rng.random() * 10), 1000) for m in all_metrics]
+        rows += [(r, "imd_quintile", str(q), RTW, float(rng.random()),
+                  int(rng.integers(50, 300))) for q in range(1, 6)]
+        rows += [(r, "ethnicity", g, RTW, float(rng.random()), int(rng.integers(1, 300)))
+                 for g in eth]
+        rows += [(r, "condition", "msk", RTW, 0.5, 10), (r, "imd_quintile", "1", "job_loss",
+                                                         0.1, 20)]
+    summary = pd.DataFrame(rows, columns=["replicate", "dimension", "group", "metric",
+                                          "value", "n"])
+    econ = []
+    for r in range(n_rep):
+        for dim in ("all", "imd_quintile"):
+            econ.append({"replicate": r, "dimension": dim, "n": 1000,
+                         "returned": int(rng.integers(0, 1000)), "rtw_window_weeks": 52,
+                         "weeks_in_work_disc": float(rng.random() * 80),
+                         **{col: float(rng.random() * 1e4) for col, _ in PERSPECTIVES}})
+    manifest = {"config": {"programme": {"name": design}, "seed": 1, "population": {},
+                           "economics": {"willingness_to_pay_per_week_in_work": 500}}}
+    return Cell(Path(f"/nowhere/{design}"), manifest, summary.sample(frac=1.0, random_state=3),
+                pd.DataFrame(econ), pd.DataFrame())
+
+
+def _set(summary, mask, column, value):
+    summary = summary.copy()
+    summary.loc[mask(summary), column] = value
+    return summary
+
+
+def _imd(q):
+    return lambda s: (s["dimension"] == "imd_quintile") & (s["group"] == q) & (
+        s["metric"] == RTW)
+
+
+PLACED = {  # tables the numpy path takes
+    "usual": lambda c: c,
+    "one replicate": lambda c: _cell(n_rep=1),
+    "no days_absent or programme_cost": lambda c: _cell(all_metrics=(RTW, "job_loss")),
+    "a missing value (sums to 0)": lambda c: _with(c, summary=_set(c.summary, _imd("2"),
+                                                                  "value", np.nan)),
+    "a zero most-deprived value (gap ratio inf)": lambda c: _with(c, summary=_set(
+        c.summary, _imd("1"), "value", 0.0)),
+    "-0.0 (a sum gives 0.0)": lambda c: _with(c, summary=_set(c.summary, _imd("3"),
+                                                              "value", -0.0)),
+    "no ethnicity rows": lambda c: _cell(eth=()),
+    "White British only": lambda c: _cell(eth=ETHNICITIES[:1]),
+    "no White British": lambda c: _cell(eth=ETHNICITIES[1:3]),
+    "an ethnic group missing in one replicate": lambda c: _with(c, summary=c.summary[~(
+        (c.summary["dimension"] == "ethnicity") & (c.summary["group"] == ETHNICITIES[2])
+        & (c.summary["replicate"] == 1))]),
+}
+REFERENCE = {  # tables left to the reference path
+    "economics in another order": lambda c: _with(c, economics=c.economics.iloc[::-1]),
+    "two rows of one (replicate, group)": lambda c: _with(c, summary=pd.concat(
+        [c.summary, c.summary[_imd("4")(c.summary)]])),
+    "categorical groups": lambda c: _with(c, summary=c.summary.astype({"group": "category"})),
+    "days_absent of other replicates": lambda c: _with(c, summary=c.summary[~(
+        (c.summary["metric"] == "days_absent") & (c.summary["replicate"] == 2))]),
+    "an integer-with-missing economics column": lambda c: _with(
+        c, economics=c.economics.astype({"returned": "Int64"})),
+    "a missing dimension": lambda c: _with(c, summary=_set(
+        c.summary, lambda s: s.index == s.index[0], "dimension", None)),
+}
+
+
+def _with(cell, **tables):
+    return Cell(cell.path, cell.manifest, tables.get("summary", cell.summary),
+                tables.get("economics", cell.economics), cell.rtw_curves)
+
+
+@pytest.mark.parametrize("case", list(PLACED) + list(REFERENCE))
+def test_placed_measures_are_the_reference_frame(case):
+    cell = (PLACED.get(case) or REFERENCE[case])(_cell())
+    assert (_measures_placed(cell, 52) is None) == (case in REFERENCE)
+    got, expected = replicate_measures(cell, 52), _measures_reference(cell, 52)
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    assert list(got.dtypes) == list(expected.dtypes)
+    assert np.array_equal(np.signbit(got.to_numpy(float)), np.signbit(expected.to_numpy(float)))
+
+
+@pytest.mark.parametrize("drop", [
+    lambda s: (s["dimension"] == "all") & (s["metric"] == RTW),  # no overall RTW
+    _imd("5"),  # an IMD quintile missing
+])
+def test_tables_the_reference_refuses_are_refused_alike(drop):
+    cell = _cell()
+    cell = _with(cell, summary=cell.summary[~drop(cell.summary)])
+    assert _measures_placed(cell, 52) is None
+    with pytest.raises(ReportError) as placed:
+        replicate_measures(cell, 52)
+    with pytest.raises(ReportError) as reference:
+        _measures_reference(cell, 52)
+    assert str(placed.value) == str(reference.value)
+
+
+def test_comparison_of_rows_with_other_replicates_than_usual_care():
+    """A design whose rows are not usual care's (fewer replicates) is paired by label, as
+    before the columns of usual care were taken once (issue 19)."""
+    ref, full = _cell(design="usual_care"), _cell(seed=1, design="full")
+    short = _cell(n_rep=3, seed=2, design="short")
+    comp = compare_cells([ref, full, short], detail=False)
+    lg = comp.league.set_index(["design", "measure"])
+    assert lg.loc[("short", RTW), "n_replicates"] == 3
+    assert lg.loc[("full", RTW), "n_replicates"] == 4
+    m_ref, m_short = replicate_measures(ref, 52), replicate_measures(short, 52)
+    diff = m_short[RTW].to_numpy() - m_ref[RTW].to_numpy()[:3]
+    assert lg.loc[("short", RTW), "estimate"] == pytest.approx(diff.mean(), rel=1e-12)
