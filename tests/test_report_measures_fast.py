@@ -134,3 +134,36 @@ def test_comparison_of_rows_with_other_replicates_than_usual_care():
     m_ref, m_short = replicate_measures(ref, 52), replicate_measures(short, 52)
     diff = m_short[RTW].to_numpy() - m_ref[RTW].to_numpy()[:3]
     assert lg.loc[("short", RTW), "estimate"] == pytest.approx(diff.mean(), rel=1e-12)
+
+
+def test_sii_of_a_replicate_is_slope_indexs():
+    """_sii's own fit (issue 19) gives slope_index's SII bit for bit, and slope_index's
+    answer or error for inputs it does not take (a group of no one, counts not floats)."""
+    from sim.compare.report_measures import _sii
+    from sim.stats.metrics import slope_index
+
+    rng = np.random.default_rng(11)
+    for k in range(300):
+        m = int(rng.integers(2, 7))
+        v = rng.random(m) * (-1) ** k * 10.0 ** int(rng.integers(-3, 4))
+        n = rng.integers(1, 1000, m).astype(float)
+        got, want = _sii(v, n), slope_index(v, n, ci="none").sii
+        assert type(got) is type(want) and np.array_equal(got, want)
+        assert np.signbit(got) == np.signbit(want)
+    v, n = np.full(5, 0.4), np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert _sii(v, n) == slope_index(v, n, ci="none").sii  # flat: 0.0 either way
+    assert _sii(v, n.astype(int)) == slope_index(v, n.astype(int), ci="none").sii
+    assert np.isnan(_sii(np.array([0.1, np.nan, 0.3]), np.ones(3)))
+    with pytest.raises(ValueError, match="positive population"):
+        _sii(v, np.array([1.0, 0.0, 3.0, 4.0, 5.0]))
+
+
+def test_cells_without_curves_have_an_empty_curves_table_each():
+    from sim.compare.report_cells import CURVE_COLUMNS, _no_curves
+
+    a, b = _no_curves(), _no_curves()
+    expected = pd.DataFrame(columns=list(CURVE_COLUMNS))
+    pd.testing.assert_frame_equal(a, expected, check_exact=True)
+    assert a is not b and list(a.dtypes) == list(expected.dtypes)
+    a["extra"] = 1  # a table of its own: the next cell's is unchanged
+    pd.testing.assert_frame_equal(_no_curves(), expected, check_exact=True)

@@ -108,6 +108,17 @@ def _read_table(path: Path) -> pd.DataFrame:
         raise ReportError(f"{path}: unreadable table ({_one_line(err)})") from None
 
 
+_NO_CURVES: list = []
+
+
+def _no_curves() -> pd.DataFrame:
+    """``pd.DataFrame(columns=list(CURVE_COLUMNS))``, a copy of one made once (building it
+    was a third of a sweep's index page's loading of its preloaded cells, issue 19)."""
+    if not _NO_CURVES:
+        _NO_CURVES.append(pd.DataFrame(columns=list(CURVE_COLUMNS)))
+    return _NO_CURVES[0].copy()
+
+
 def load_cells(paths, preloaded: dict | None = None, curves: bool = True) -> list[Cell]:
     """The complete cells found at or below ``paths`` (results dirs, run dirs or sweeps).
 
@@ -131,8 +142,7 @@ def load_cells(paths, preloaded: dict | None = None, curves: bool = True) -> lis
                 raise ReportError(f"{d}: incomplete results, missing {', '.join(missing)}")
             summary, economics = known[1:] if known else (
                 _read_table(d / f) for f in RESULT_TABLES[:2])
-            curve = (_read_table(d / RESULT_TABLES[2]) if curves
-                     else pd.DataFrame(columns=list(CURVE_COLUMNS)))
+            curve = _read_table(d / RESULT_TABLES[2]) if curves else _no_curves()
             cell = Cell(d, manifest, summary, economics, curve)
             for name, table, cols in (
                     ("group_summary", cell.summary, SUMMARY_COLUMNS),
