@@ -77,8 +77,17 @@ PLACED = {  # tables the numpy path takes
     "an ethnic group missing in one replicate": lambda c: _with(c, summary=c.summary[~(
         (c.summary["dimension"] == "ethnicity") & (c.summary["group"] == ETHNICITIES[2])
         & (c.summary["replicate"] == 1))]),
+    "object columns, not arrow strings": lambda c: _with(c, summary=c.summary.astype(
+        {"dimension": object, "metric": object, "group": object})),
+    "a missing group outside the measures": lambda c: _with(c, summary=_set(
+        c.summary, lambda s: s["dimension"] == "condition", "group", None)),
 }
 REFERENCE = {  # tables left to the reference path
+    "a missing group of a measure": lambda c: _with(c, summary=_set(
+        c.summary, lambda s: (s["dimension"] == "ethnicity") & (s.index == s.index[
+            (s["dimension"] == "ethnicity").to_numpy().argmax()]), "group", None)),
+    "a missing economics dimension": lambda c: _with(c, economics=_set(
+        c.economics, lambda e: e.index == 3, "dimension", None)),
     "economics in another order": lambda c: _with(c, economics=c.economics.iloc[::-1]),
     "two rows of one (replicate, group)": lambda c: _with(c, summary=pd.concat(
         [c.summary, c.summary[_imd("4")(c.summary)]])),
@@ -167,3 +176,23 @@ def test_cells_without_curves_have_an_empty_curves_table_each():
     assert a is not b and list(a.dtypes) == list(expected.dtypes)
     a["extra"] = 1  # a table of its own: the next cell's is unchanged
     pd.testing.assert_frame_equal(_no_curves(), expected, check_exact=True)
+
+
+@pytest.mark.parametrize("extra", [{}, {"o": ["x"] * 4}, {"f32": np.ones(4, np.float32)}])
+def test_columns_are_the_frames_columns(extra):
+    """_columns (a design's measures as arrays, issue 19) gives each column's own array:
+    the same dtype and bytes (-0.0, NaN, inf kept), contiguous, in the frame's order."""
+    from sim.compare.report_measures import _columns
+
+    m = pd.DataFrame({"a": [-0.0, np.nan, np.inf, 1.5], "n": np.arange(4),
+                      "b": [0.1, 0.2, -0.3, 1e300], **extra})
+    m.index = pd.MultiIndex.from_arrays([[3] * 4, range(4)], names=["seed", "replicate"])
+    got = _columns(m)
+    assert list(got) == list(m.columns)
+    for c in m.columns:
+        want = m[c].to_numpy()
+        assert got[c].dtype == want.dtype and got[c].flags.c_contiguous
+        if want.dtype.kind == "O":
+            assert list(got[c]) == list(want)
+        else:
+            assert got[c].tobytes() == want.tobytes()

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from sim.compare.report_cells import (
     PERSPECTIVES,
@@ -263,11 +265,16 @@ def _place_measures(s: pd.DataFrame, e: pd.DataFrame, rtw: str) -> tuple[dict, p
     if isinstance(group.dtype, pd.CategoricalDtype) or not pd.api.types.is_string_dtype(
             group.dtype):
         raise _Irregular
-    dim_all, metric_all = s["dimension"], s["metric"]
-    if dim_all.hasnans or metric_all.hasnans:  # the reference's comparisons may raise
-        raise _Irregular
-    rows = np.flatnonzero(metric_all.isin([rtw, *_ALL_ONLY]).to_numpy(bool))
-    dims, metrics, groups = (c.take(rows).to_numpy(object) for c in (dim_all, metric_all, group))
+    # the rows of the measures' metrics and dimensions, found by arrow (pandas' comparisons
+    # of its arrow strings were a third of this function, issue 19), as Python strings
+    dim_all, metric_all = _strings(s["dimension"]), _strings(s["metric"])
+    group_all = _strings(group, nulls=True)
+    rows = np.flatnonzero(pc.and_(
+        pc.is_in(metric_all, value_set=pa.array([rtw, *_ALL_ONLY], metric_all.type)),
+        pc.is_in(dim_all, value_set=pa.array(["all", "imd_quintile", "ethnicity"],
+                                             dim_all.type))).to_numpy(zero_copy_only=False))
+    dims, metrics, groups = (c.take(rows).to_numpy(zero_copy_only=False)
+                             for c in (dim_all, metric_all, group_all))
     reps = s["replicate"].to_numpy()
     if reps.dtype.kind not in "iu":
         raise _Irregular
@@ -300,7 +307,8 @@ def _place_measures(s: pd.DataFrame, e: pd.DataFrame, rtw: str) -> tuple[dict, p
             out["ethnic_gap"] = np.nansum(short * weights, axis=1) / weights.sum(axis=1)
     else:
         out["ethnic_gap"] = np.nan
-    erows = np.flatnonzero((e["dimension"] == "all").to_numpy(bool))
+    erows = np.flatnonzero(pc.equal(_strings(e["dimension"]), "all").to_numpy(
+        zero_copy_only=False))
     erep = e["replicate"].to_numpy()[erows]
     if erep.dtype.kind not in "iu" or not np.array_equal(erep, r_index):
         raise _Irregular  # the reference aligns them by replicate
@@ -316,6 +324,19 @@ def _place_measures(s: pd.DataFrame, e: pd.DataFrame, rtw: str) -> tuple[dict, p
     out["returned_window"] = econ["returned"]
     out["people"] = econ["n"]
     return out, pd.Index(r_index, name="replicate", dtype=s["replicate"].dtype)
+
+
+def _strings(column: pd.Series, nulls: bool = False) -> pa.Array:
+    """A column of strings as one arrow array (no copy for pandas' arrow strings); raises
+    _Irregular for other values, or (unless ``nulls``) a missing one (the reference's
+    comparisons of those may raise)."""
+    arr = pa.array(column)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)) or (
+            arr.null_count and not nulls):
+        raise _Irregular
+    return arr
 
 
 def _place_key(is_dim, is_metric, groups, src, r_index=None):
@@ -479,8 +500,19 @@ def _share(better: np.ndarray) -> float:
 
 
 def _columns(m: pd.DataFrame) -> dict:
-    """A frame's columns as arrays, by name."""
-    return {c: m[c].to_numpy() for c in m.columns}
+    """A frame's columns as arrays, by name. A frame of float64 and int64 columns (a cell's
+    measures) has its floats taken as one 2-D array, each column a contiguous row of it (the
+    same values): a Series per column with a (seed, replicate) index was ~0.5 ms a design
+    (issue 19)."""
+    kinds = list(m.dtypes)
+    is_float = [isinstance(k, np.dtype) and k == np.float64 for k in kinds]
+    if not (m.columns.is_unique and sum(is_float) > 1 and all(
+            f or (isinstance(k, np.dtype) and k == np.int64)
+            for f, k in zip(is_float, kinds, strict=True))):
+        return {c: m[c].to_numpy() for c in m.columns}
+    floats = m.to_numpy(dtype=np.float64).T.copy()
+    return {c: floats[k] if f else m[c].to_numpy()
+            for k, (c, f) in enumerate(zip(m.columns, is_float, strict=True))}
 
 
 def _per_replicate(measures: dict, columns: dict | None = None) -> pd.DataFrame:
