@@ -196,3 +196,66 @@ def test_columns_are_the_frames_columns(extra):
             assert list(got[c]) == list(want)
         else:
             assert got[c].tobytes() == want.tobytes()
+
+
+def _pivot_best(measures, rtw):
+    """The shares by pivot and idxmax (the path before issue 19)."""
+    from sim.compare.report_measures import _per_replicate
+
+    per_rep = _per_replicate(measures)
+    wide = per_rep[per_rep["measure"] == rtw].pivot(index=["seed", "replicate"],
+                                                    columns="design", values="value").dropna()
+    return wide.idxmax(axis=1).value_counts(normalize=True).to_dict(), len(wide)
+
+
+@pytest.mark.parametrize("case", ["usual", "ties", "nan rows", "all nan", "one replicate",
+                                  "other rows", "integer rtw"])
+def test_p_best_is_pivot_idxmax(case):
+    """The share of replicates in which each row is best (numpy for rows of the same
+    replicates, issue 19) is what pivot + idxmax gave: ties to the first name, NaN rows
+    left out, a row never best absent; rows of other replicates take the pivot."""
+    from sim.compare.report_measures import _columns, _p_best, _per_replicate
+
+    rng = np.random.default_rng(4)
+    n = 1 if case == "one replicate" else 6
+    index = pd.MultiIndex.from_arrays([[1] * n, range(n)], names=["seed", "replicate"])
+    rtw = {d: rng.random(n) for d in ("zeta", "usual_care", "alpha", "mid")}
+    rtw["mid"] = rtw["mid"] * 0.01  # never best
+    if case == "ties":
+        rtw["zeta"] = rtw["alpha"].copy()
+        rtw["usual_care"][:2] = rtw["alpha"][:2] = 5.0
+    if case == "nan rows":
+        rtw["alpha"][[1, 4]] = np.nan
+    if case == "all nan":
+        rtw["zeta"][:] = np.nan
+    measures = {d: pd.DataFrame({RTW: v, "people": np.arange(n)}, index=index)
+                for d, v in rtw.items()}
+    if case == "other rows":
+        measures["alpha"] = measures["alpha"].iloc[1:]
+    if case == "integer rtw":
+        measures = {d: m.astype({RTW: np.int64}) * 0 + 1 for d, m in measures.items()}
+    columns = {d: _columns(m) for d, m in measures.items()}
+    best, counted = _p_best(_per_replicate(measures), RTW, measures, columns)
+    want, want_n = _pivot_best(measures, RTW)
+    assert counted == want_n and set(best) == set(want)
+    for d in want:
+        assert type(float(best[d])) is float and float(best[d]) == float(want[d])
+
+
+def test_rows_of_one_seed_share_one_index():
+    """The (seed, replicate) index is made once for rows of the same replicates (issue 19),
+    equal to from_arrays' for each."""
+    from sim.compare.report_measures import _seed_index
+
+    made: dict = {}
+    reps = pd.Index(np.arange(5), name="replicate")
+    a, b = _seed_index(7, reps, made), _seed_index(7, reps.copy(), made)
+    assert a is b
+    expected = pd.MultiIndex.from_arrays([[7] * 5, reps], names=["seed", "replicate"])
+    assert a.equals(expected) and a.names == expected.names
+    assert a.dtypes.tolist() == expected.dtypes.tolist()
+    assert _seed_index(8, reps, made) is not a
+    assert _seed_index(7, pd.Index(np.arange(4), name="replicate"), made) is not a
+    floats = pd.Index([0.0, 1.0], name="replicate")
+    assert _seed_index(7, floats, made).equals(
+        pd.MultiIndex.from_arrays([[7] * 2, floats], names=["seed", "replicate"]))

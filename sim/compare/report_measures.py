@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from sim.compare.report_cells import (
     PERSPECTIVES,
@@ -19,10 +17,10 @@ from sim.compare.report_cells import (
     _one_line,
     select_runs,
 )
+from sim.compare.report_placed import _measures_placed, _sii
 from sim.engine.categories import ETHNICITIES
 from sim.errors import ReportError
-from sim.stats.equity import slope_design
-from sim.stats.metrics import paired_difference, slope_index
+from sim.stats.metrics import paired_difference
 
 
 @dataclass
@@ -163,21 +161,6 @@ def _metrics_grouped(summary, keys) -> dict:
     return out
 
 
-def _sii(values: np.ndarray, n: np.ndarray) -> float:
-    """The SII of one replicate; NaN when a quintile has no value (nobody in it was followed
-    to the RTW week, as in a small workforce run), which the paired comparisons skip."""
-    if not np.isfinite(values).all():
-        return np.nan
-    if (values.dtype == n.dtype == np.float64 and values.ndim == n.ndim == 1
-            and len(values) == len(n) >= 2 and np.isfinite(n).all() and (n > 0).all()):
-        # the inputs slope_index takes as they are: its SII alone, the same operations
-        # (its fit, most deprived first; 1.0 * b), without its checks, intervals and result
-        # record (two thirds of its CPU, 1,000 calls in a sweep's index page, issue 19)
-        *_, hat = slope_design(n, np.arange(len(n)))
-        return 1.0 * float((hat @ values)[1])
-    return slope_index(values, n, ci="none").sii
-
-
 def replicate_measures(cell: Cell, week: int | None = None) -> pd.DataFrame:
     """Per replicate: the outcome, gap and cost measures of one cell (wide).
 
@@ -239,139 +222,6 @@ def _measures_reference(cell: Cell, week: int) -> pd.DataFrame:
     return pd.DataFrame(out, index=overall.index)
 
 
-class _Irregular(Exception):
-    """Tables :func:`_measures_placed` leaves to :func:`_measures_reference`."""
-
-
-_ALL_ONLY = ("days_absent", "job_loss", "programme_cost")
-_ECON = (*(col for col, _ in PERSPECTIVES), "weeks_in_work_disc", "returned", "n")
-
-
-def _measures_placed(cell: Cell, week: int) -> tuple[dict, pd.Index] | None:
-    """The columns of :func:`_measures_reference`'s frame as numpy arrays (the same values
-    and dtypes, issue 19: its frame per (dimension, metric) and Series arithmetic were
-    pandas overhead on ~10-row frames) and its index; None for tables it does not cover
-    (a group summary with several rows of one (replicate, group), groups not strings,
-    measures of different replicates, economics not one row per replicate in the same
-    order, extension dtypes, missing columns ...), which take the reference path."""
-    try:
-        return _place_measures(cell.summary, cell.economics, f"rtw_{week}w")
-    except Exception:  # noqa: BLE001 - the reference path gives the frame or the error
-        return None
-
-
-def _place_measures(s: pd.DataFrame, e: pd.DataFrame, rtw: str) -> tuple[dict, pd.Index]:
-    group = s["group"]
-    if isinstance(group.dtype, pd.CategoricalDtype) or not pd.api.types.is_string_dtype(
-            group.dtype):
-        raise _Irregular
-    # the rows of the measures' metrics and dimensions, found by arrow (pandas' comparisons
-    # of its arrow strings were a third of this function, issue 19), as Python strings
-    dim_all, metric_all = _strings(s["dimension"]), _strings(s["metric"])
-    group_all = _strings(group, nulls=True)
-    rows = np.flatnonzero(pc.and_(
-        pc.is_in(metric_all, value_set=pa.array([rtw, *_ALL_ONLY], metric_all.type)),
-        pc.is_in(dim_all, value_set=pa.array(["all", "imd_quintile", "ethnicity"],
-                                             dim_all.type))).to_numpy(zero_copy_only=False))
-    dims, metrics, groups = (c.take(rows).to_numpy(zero_copy_only=False)
-                             for c in (dim_all, metric_all, group_all))
-    reps = s["replicate"].to_numpy()
-    if reps.dtype.kind not in "iu":
-        raise _Irregular
-    src = (reps[rows], s["value"].to_numpy(float)[rows], s["n"].to_numpy(float)[rows])
-    overall = _place_key(dims == "all", metrics == rtw, groups, src)
-    if overall is None or "all" not in overall[0]:
-        raise _Irregular
-    r_index = overall[1]
-    out = {rtw: _column(overall, "all")}
-    for m in _ALL_ONLY:
-        p = _place_key(dims == "all", metrics == m, groups, src, r_index)
-        out[m] = _column(p, "all") if p is not None and "all" in p[0] else 0.0
-    imd = _place_key(dims == "imd_quintile", metrics == rtw, groups, src, r_index)
-    cols = [str(q) for q in range(1, 6)]
-    if imd is None or any(c not in imd[0] for c in cols):
-        raise _Irregular
-    out["imd_gap_abs"] = _column(imd, "5") - _column(imd, "1")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["imd_gap_rel"] = _column(imd, "5") / _column(imd, "1")
-    at = [imd[0].index(c) for c in cols]
-    values, counts = imd[2][:, at], imd[3][:, at]
-    out["sii"] = [_sii(np.array(values[i]), np.array(counts[i])) for i in range(len(r_index))]
-    eth = _place_key(dims == "ethnicity", metrics == rtw, groups, src, r_index)
-    minorities = [g for g in ETHNICITIES[1:] if eth is not None and g in eth[0]]
-    if eth is not None and ETHNICITIES[0] in eth[0] and minorities:
-        at = [eth[0].index(g) for g in minorities]
-        short = _column(eth, ETHNICITIES[0])[:, None] - eth[2][:, at]
-        weights = np.where(np.isfinite(short), eth[3][:, at], 0.0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out["ethnic_gap"] = np.nansum(short * weights, axis=1) / weights.sum(axis=1)
-    else:
-        out["ethnic_gap"] = np.nan
-    erows = np.flatnonzero(pc.equal(_strings(e["dimension"]), "all").to_numpy(
-        zero_copy_only=False))
-    erep = e["replicate"].to_numpy()[erows]
-    if erep.dtype.kind not in "iu" or not np.array_equal(erep, r_index):
-        raise _Irregular  # the reference aligns them by replicate
-    econ = {}
-    for col in _ECON:
-        series = e[col]
-        if not isinstance(series.dtype, np.dtype):
-            raise _Irregular
-        econ[col] = series.to_numpy()[erows]
-    for col, _ in PERSPECTIVES:
-        out[col + "_disc"] = econ[col]
-    out["weeks_in_work_disc"] = econ["weeks_in_work_disc"]
-    out["returned_window"] = econ["returned"]
-    out["people"] = econ["n"]
-    return out, pd.Index(r_index, name="replicate", dtype=s["replicate"].dtype)
-
-
-def _strings(column: pd.Series, nulls: bool = False) -> pa.Array:
-    """A column of strings as one arrow array (no copy for pandas' arrow strings); raises
-    _Irregular for other values, or (unless ``nulls``) a missing one (the reference's
-    comparisons of those may raise)."""
-    arr = pa.array(column)
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)) or (
-            arr.null_count and not nulls):
-        raise _Irregular
-    return arr
-
-
-def _place_key(is_dim, is_metric, groups, src, r_index=None):
-    """One (dimension, metric) as :func:`_metrics_placed` places it: (group names, sorted
-    replicates, values, counts as float), or None when it has no rows; raises _Irregular
-    for several rows of one cell, groups not strings, or replicates other than ``r_index``."""
-    rows = np.flatnonzero(is_dim & is_metric)
-    if rows.size == 0:
-        return None
-    g = groups[rows]
-    if not all(isinstance(x, str) for x in g):
-        raise _Irregular
-    names = sorted(set(g))
-    col = {x: j for j, x in enumerate(names)}
-    reps = src[0][rows]
-    index = np.unique(reps)
-    if r_index is not None and not np.array_equal(index, r_index):
-        raise _Irregular
-    i = np.searchsorted(index, reps)
-    j = np.fromiter((col[x] for x in g), dtype=np.int64, count=len(g))
-    if np.unique(i * len(names) + j).size != rows.size:
-        raise _Irregular
-    wides = []
-    for source in src[1:]:
-        v = source[rows]
-        wide = np.full((len(index), len(names)), np.nan)
-        wide[i, j] = np.where(np.isnan(v), 0.0, v + 0.0)
-        wides.append(wide)
-    return names, index, wides[0], wides[1]
-
-
-def _column(placed, name: str) -> np.ndarray:
-    return placed[2][:, placed[0].index(name)]
-
-
 def _measures_of(cell: Cell, week: int) -> pd.DataFrame:
     """:func:`replicate_measures` of ``cell``, once per cell and week (a cell's tables do not
     change; the explorer compares one usual-care cell with each new design); a copy."""
@@ -389,8 +239,10 @@ def _cell_memo(cell: Cell, key, make) -> pd.DataFrame:
     return hit[1].copy()
 
 
-def _arm_measures(arm: Arm, week: int) -> pd.DataFrame:
-    """Per (seed, replicate): the measures of every run of one row."""
+def _arm_measures(arm: Arm, week: int, indexes: dict | None = None) -> pd.DataFrame:
+    """Per (seed, replicate): the measures of every run of one row. ``indexes``: the
+    (seed, replicate) indexes made so far in one comparison, for the rows that have the
+    same (every row of a sweep's setting: one index made, not one a row, issue 19)."""
     frames = []
     for seed, cell in sorted(arm.cells.items()):
         try:
@@ -400,11 +252,24 @@ def _arm_measures(arm: Arm, week: int) -> pd.DataFrame:
         except Exception as err:  # noqa: BLE001 - a table that parses but is not a run's
             raise ReportError(f"{cell.path}: tables do not hold a run's results "
                               f"({_one_line(err)})") from None
-        m.index = pd.MultiIndex.from_arrays([[seed] * len(m), m.index],
-                                            names=["seed", "replicate"])
+        m.index = _seed_index(seed, m.index, {} if indexes is None else indexes)
         frames.append(m)
     # one run (a sweep's rows): its frame as concat would copy it (issue 19)
     return frames[0] if len(frames) == 1 else pd.concat(frames)
+
+
+def _seed_index(seed, index: pd.Index, made: dict) -> pd.MultiIndex:
+    """``pd.MultiIndex.from_arrays([[seed] * len(index), index], names=["seed",
+    "replicate"])``, the one already in ``made`` for the same seed and integer replicates
+    (indexes are immutable: frames may share one)."""
+    if index.dtype.kind not in "iu":
+        return pd.MultiIndex.from_arrays([[seed] * len(index), index],
+                                         names=["seed", "replicate"])
+    key = (type(seed), seed, index.dtype, index.name, index.to_numpy().tobytes())
+    if key not in made:
+        made[key] = pd.MultiIndex.from_arrays([[seed] * len(index), index],
+                                              names=["seed", "replicate"])
+    return made[key]
 
 
 def compare_cells(cells: list[Cell], detail: bool = True) -> Comparison:
@@ -418,7 +283,8 @@ def compare_cells(cells: list[Cell], detail: bool = True) -> Comparison:
     week = rtw_week(ref.summary)
     rtw = f"rtw_{week}w"
     wtp = ref.config["economics"]["willingness_to_pay_per_week_in_work"]
-    measures = {a.key: _arm_measures(a, week) for a in sel.arms}
+    indexes: dict = {}
+    measures = {a.key: _arm_measures(a, week, indexes) for a in sel.arms}
     base = measures[ref_arm.key]
     columns = {key: _columns(m) for key, m in measures.items()}
     league = []
@@ -474,12 +340,10 @@ def compare_cells(cells: list[Cell], detail: bool = True) -> Comparison:
     per_rep = _per_replicate(measures, columns)
     league = pd.DataFrame(league)
     # probability best (highest RTW) over the replicates every row has
-    wide = per_rep[per_rep["measure"] == rtw].pivot(index=["seed", "replicate"],
-                                                    columns="design", values="value").dropna()
-    best = wide.idxmax(axis=1).value_counts(normalize=True)
+    best, counted = _p_best(per_rep, rtw, measures, columns)
     league = pd.concat([league, pd.DataFrame(
         [{"design": d, "measure": "p_best_rtw", "level": float(best.get(d, 0.0)),
-          "estimate": np.nan, "low": np.nan, "high": np.nan, "n_replicates": len(wide)}
+          "estimate": np.nan, "low": np.nan, "high": np.nan, "n_replicates": counted}
          for d in measures])], ignore_index=True)
     econ_window = int(ref.economics["rtw_window_weeks"].iloc[0]) \
         if "rtw_window_weeks" in ref.economics and len(ref.economics) else week
@@ -492,6 +356,29 @@ def compare_cells(cells: list[Cell], detail: bool = True) -> Comparison:
                       [c for a in sel.arms for c in a.cells.values()],
                       arms=sel.arms, left_out=sel.left_out, runs_given=sel.total,
                       rtw_week=week, econ_window=econ_window)
+
+
+def _p_best(per_rep: pd.DataFrame, rtw: str, measures: dict, columns: dict) -> tuple:
+    """The share of the replicates every row has (no NaN) in which each row has the highest
+    RTW (the first in name order on a tie: idxmax), by row (rows never best left out), and
+    how many replicates those are. Rows of the same (seed, replicate) rows, float RTW (a
+    sweep's setting): with numpy; else by pivot and idxmax, as before (issue 19: the pivot
+    was ~4 ms a setting); the same numbers (tests/test_report_measures_fast.py)."""
+    index = next(iter(measures.values())).index
+    if len(index) and index.is_unique and all(
+            m.index.equals(index) and columns[d][rtw].dtype == np.float64
+            for d, m in measures.items()):
+        names = sorted(measures)
+        wide = np.column_stack([columns[d][rtw] for d in names])
+        wide = wide[~np.isnan(wide).any(axis=1)]
+        if not len(wide):
+            return {}, 0
+        counts = np.bincount(np.argmax(wide, axis=1), minlength=len(names))
+        return {d: c / np.int64(len(wide)) for d, c in zip(names, counts, strict=True)
+                if c}, len(wide)
+    wide = per_rep[per_rep["measure"] == rtw].pivot(index=["seed", "replicate"],
+                                                    columns="design", values="value").dropna()
+    return wide.idxmax(axis=1).value_counts(normalize=True).to_dict(), len(wide)
 
 
 def _share(better: np.ndarray) -> float:
