@@ -166,7 +166,7 @@ def replicate_measures(cell: Cell, week: int | None = None) -> pd.DataFrame:
 
     The RTW measure is ``rtw_<week>w``: ``week`` (default :func:`rtw_week`, i.e. 52 when the
     run has it); the gaps and the SII are of that measure. A run's usual tables take
-    :func:`_measures_placed` (numpy, one frame built: ~1/5 of the CPU, issue 19), anything
+    :func:`_measures_placed` (numpy, one frame built: ~1/4 of the CPU, issue 19), anything
     else :func:`_measures_reference`; the same frame (tests/test_report_measures_fast.py)."""
     week = rtw_week(cell.summary) if week is None else week
     placed = _measures_placed(cell, week)
