@@ -68,12 +68,14 @@ def test_the_parent_keeps_no_more_than_its_budget_and_gives_each_table_once(
     sweep_tables.receive((str(tmp_path / "b"), *item[1:]))
     sweep_tables.receive((str(tmp_path / "c"), *item[1:]))  # over the budget: not kept
     assert sweep_tables._HELD[0] == 2 * size
-    assert sweep_tables.peek(tmp_path / "c") is None
+    kept = sweep_tables.preloaded([results, tmp_path / "b", tmp_path / "c"])
+    assert list(kept) == [results.resolve(), (tmp_path / "b").resolve()]
+    assert kept[results.resolve()][1] is item[2]
     got = sweep_tables.take(results)
     assert got is not None and got[1] is item[2]
     assert sweep_tables.take(results) is None and sweep_tables._HELD[0] == size
     sweep_tables.clear()
-    assert sweep_tables._HELD[0] == 0 and sweep_tables.peek(tmp_path / "b") is None
+    assert sweep_tables._HELD[0] == 0 and sweep_tables.preloaded([tmp_path / "b"]) == {}
 
 
 def test_a_sweeps_aggregate_and_report_from_sent_tables_are_those_from_the_files(tmp_path):

@@ -57,7 +57,6 @@ from sim.errors import typed_line as one_line  # Type: message
 from sim.io import describe_os_error, remove_stale_staging, write_atomic
 from sim.results.manifest import config_hash
 from sim.results.output import write_results
-from sim.results.parquet import read_parquet
 from sim.simulate import simulate
 
 CELLS = "cells"
@@ -415,10 +414,8 @@ def aggregate(sweep_dir: Path, report: bool = True, quiet: bool = False,
 
     job = None
     if report and complete and not setting_reports and report_aside.worth_it(complete):
-        # the tables the cells' jobs sent back go to the worker too (it reads the others)
-        sent = {p.resolve(): t for p in paths
-                if (t := sweep_tables.peek(p)) is not None and t[2] is not None}
-        job = report_aside.ReportJob(paths, sweep_dir / "report", quiet, figures, sent)
+        job = report_aside.ReportJob(paths, sweep_dir / "report", quiet, figures,
+                                     sweep_tables.preloaded(paths))
     try:
         return _aggregate(sweep_dir, cells, complete, factors, paths, job, report, quiet,
                           figures, setting_reports)
@@ -434,18 +431,11 @@ def _aggregate(sweep_dir: Path, cells: list, complete: list, factors: list, path
 
     frames, measures, loaded, memo, taken = [], [], {}, {}, 0
     for c in complete:
-        results, econ, manifest = c["dir"] / RESULTS, None, None
-        sent = sweep_tables.take(results)  # the tables as its job sent them, if it did
-        taken += sent is not None
-        df = sent[1] if sent is not None else read_parquet(results / "group_summary.parquet")
-        if (results / "economics.parquet").is_file():
-            if sent is not None and sent[2] is not None:
-                manifest, econ = sent[0], sent[2]
-            else:
-                econ = read_parquet(results / "economics.parquet")
-                manifest = json.loads((results / "manifest.json").read_text())
-            if job is None:  # a report here takes these tables as read, not the files
-                loaded[results.resolve()] = (manifest, df.copy(), econ)
+        results = c["dir"] / RESULTS
+        sent, (manifest, df, econ) = sweep_tables.cell_tables(results)
+        taken += sent
+        if econ is not None and job is None:  # a report here takes the tables as they are
+            loaded[results.resolve()] = (manifest, df.copy(), econ)
         measures.append(cell_measures(results, df, econ, manifest, memo=memo))
         frames.append((c, df))
     out_dir = sweep_dir / AGGREGATE

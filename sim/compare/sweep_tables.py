@@ -95,10 +95,33 @@ def take(results_dir: Path | str):
     return item[:3]
 
 
-def peek(results_dir: Path):
-    """As :func:`take`, the entry left in place."""
-    item = _INBOX.get(str(Path(results_dir).resolve()))
-    return None if item is None else item[:3]
+def cell_tables(results_dir: Path) -> tuple[bool, tuple]:
+    """(sent, (manifest, group_summary, economics)) of a complete cell: the tables its job
+    sent (``sent`` True), else read from its files (economics and the manifest None if the
+    cell wrote no economics table: nothing needs the manifest then)."""
+    from sim.results.parquet import read_parquet
+
+    results_dir = Path(results_dir)
+    item = take(results_dir)
+    if item is not None:
+        return True, item
+    summary = read_parquet(results_dir / "group_summary.parquet")
+    if not (results_dir / "economics.parquet").is_file():
+        return False, (None, summary, None)
+    return False, (json.loads((results_dir / "manifest.json").read_text()), summary,
+                   read_parquet(results_dir / "economics.parquet"))
+
+
+def preloaded(paths) -> dict:
+    """``{resolved results dir: (manifest, group_summary, economics)}`` of the cells among
+    ``paths`` whose jobs sent their tables (kept in place), for the report's worker
+    (:func:`sim.compare.report_cells.load_cells`; it reads the others)."""
+    out = {}
+    for p in paths:
+        item = _INBOX.get(str(Path(p).resolve()))
+        if item is not None and item[2] is not None:
+            out[Path(p).resolve()] = item[:3]
+    return out
 
 
 def clear() -> None:
