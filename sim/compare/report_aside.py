@@ -75,9 +75,10 @@ class ReportJob:
     which have the libraries loaded) while the parent builds the aggregate tables: the two
     take about as long (~3 CPU-s each in the 100-cell benchmark), one after the other until
     issue 19. The worker reads the cells' tables itself, but for those the cells' jobs sent
-    back to the parent (``preloaded``, :mod:`sim.compare.sweep_tables`: pickled, ~1 ms a cell
-    against ~4.5 ms to read its two tables). The page is the one :func:`write_report` writes in
-    the parent (tested); a worker that cannot start or dies is reported as a failed report,
+    back to the parent (``preloaded``, :mod:`sim.compare.sweep_tables`): pickled to the
+    worker, they cost the two processes ~0.9 CPU-s less than the worker's reading them in
+    the 100-cell benchmark. The page is the one :func:`write_report` writes in the parent
+    (tested); a worker that cannot start or dies is reported as a failed report,
     as an error in the report is, and the tables are written all the same."""
 
     def __init__(self, paths: list[Path], out_dir: Path, quiet: bool, figures: bool,

@@ -5,7 +5,7 @@ every complete cell's ``group_summary.parquet``, ``economics.parquet`` and ``man
 about 2.3 ms of CPU per table to read and convert, in the parent and again in the report's
 worker (~1.2 CPU-s in the 100-cell benchmark). A job of the project's joblib launcher
 (:func:`sim.cli.launchers.execute_job_cached`) has these frames in memory when its cell is
-written: it sends them back with its ``JobReturn`` (pickled, ~0.7 ms; unpickled ~0.35 ms),
+written: it sends them back with its ``JobReturn`` (pickled, ~0.9 ms; unpickled ~0.35 ms),
 the parent keeps them (:func:`receive`) for the aggregate (:func:`take`) and passes them on
 to the report's worker. They are the frames the job wrote to the files, equal to what
 reading them gives (``tests/test_sweep_tables.py``); the aggregate and the report are the
