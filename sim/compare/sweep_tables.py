@@ -15,7 +15,9 @@ its files as before.
 
 Memory: :data:`BUDGET` bytes of tables at most, in the parent at any time. The launcher
 gives each job an equal share of it (:func:`allowance`); a job whose tables are larger
-sends none, and the parent keeps no more than the budget in all (:func:`receive`).
+sends none, and the parent keeps no more than the budget in all (:func:`receive`). While
+the parent hands them to the index page's worker, their pickled copy is held once more
+(~100 MB for the 100-cell benchmark's cells, at most the budget again).
 """
 
 from __future__ import annotations
