@@ -17,7 +17,7 @@ from sim.compare.report_cells import (
     _one_line,
     select_runs,
 )
-from sim.compare.report_placed import _measures_placed, _sii
+from sim.compare.report_placed import _Irregular, _measures_placed, _place_key, _sii
 from sim.engine.categories import ETHNICITIES
 from sim.errors import ReportError
 from sim.stats.metrics import paired_difference
@@ -96,44 +96,34 @@ def _metrics(summary, keys) -> dict:
 
 def _metrics_placed(summary, keys) -> dict | None:
     """:func:`_metrics` when every (key, replicate, group) has at most one row and the
-    groups are strings (a group summary), else None. A sum of one value is that value plus
-    0.0 (pandas' sum starts at 0: -0.0 becomes 0.0) and a missing value sums to 0."""
+    groups are strings (a group summary), else None: each key placed by
+    :func:`sim.compare.report_placed._place_key` (a sum of one value is that value plus
+    0.0, as pandas' sum starts at 0: -0.0 becomes 0.0; a missing value sums to 0)."""
     group = summary["group"]
     if isinstance(group.dtype, pd.CategoricalDtype) or not pd.api.types.is_string_dtype(
             group.dtype):
         return None
     is_dim = {d: (summary["dimension"] == d).to_numpy(bool) for d in {d for d, _ in keys}}
     is_metric = {m: (summary["metric"] == m).to_numpy(bool) for m in {m for _, m in keys}}
-    reps = summary["replicate"].to_numpy()
-    values = summary["value"].to_numpy(float)
-    counts = summary["n"].to_numpy(float)
+    src = (summary["replicate"].to_numpy(), summary["value"].to_numpy(float),
+           summary["n"].to_numpy(float))
+    groups = group.to_numpy(object)
     out = {}
     for key in keys:
-        rows = np.flatnonzero(is_dim[key[0]] & is_metric[key[1]])
-        if rows.size == 0:
+        try:
+            placed = _place_key(is_dim[key[0]], is_metric[key[1]], groups, src)
+        except _Irregular:  # several rows of one cell (their sum is the groupby's) ...
+            return None
+        if placed is None:
             out[key] = tuple(pd.DataFrame(index=pd.Index([], name="replicate"),
                                           columns=pd.Index([], name="group"))
                              for _ in range(2))
             continue
-        g = group.iloc[rows].to_numpy(object)
-        if not all(isinstance(x, str) for x in g):
-            return None
-        names = sorted(set(g))
-        col = {x: j for j, x in enumerate(names)}
-        r_index = np.unique(reps[rows])
-        i = np.searchsorted(r_index, reps[rows])
-        j = np.fromiter((col[x] for x in g), dtype=np.int64, count=len(g))
-        if np.unique(i * len(names) + j).size != rows.size:
-            return None  # several rows of one cell: their sum is the groupby's
+        names, r_index, values, counts = placed
         index = pd.Index(r_index, name="replicate", dtype=summary["replicate"].dtype)
         columns = pd.Index(names, name="group", dtype=group.dtype)
-        frames = []
-        for source in (values, counts):
-            v = source[rows]
-            wide = np.full((len(r_index), len(names)), np.nan)
-            wide[i, j] = np.where(np.isnan(v), 0.0, v + 0.0)
-            frames.append(pd.DataFrame(wide, index=index, columns=columns))
-        out[key] = tuple(frames)
+        out[key] = tuple(pd.DataFrame(wide, index=index, columns=columns)
+                         for wide in (values, counts))
     return out
 
 

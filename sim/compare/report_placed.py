@@ -133,7 +133,8 @@ def _strings(column: pd.Series, nulls: bool = False) -> pa.Array:
 
 
 def _place_key(is_dim, is_metric, groups, src, r_index=None):
-    """One (dimension, metric) as :func:`_metrics_placed` places it: (group names, sorted
+    """One (dimension, metric) placed with numpy (here and for the reference path's
+    :func:`sim.compare.report_measures._metrics_placed`): (group names, sorted
     replicates, values, counts as float), or None when it has no rows; raises _Irregular
     for several rows of one cell, groups not strings, or replicates other than ``r_index``."""
     rows = np.flatnonzero(is_dim & is_metric)
