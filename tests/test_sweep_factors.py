@@ -1,4 +1,4 @@
-"""sim.compare.sweep._with_factors: the joined frame with the cells' name and factor columns
+"""sim.compare.sweep_summary.with_factors: the joined frame with the cells' name and factor columns
 equals inserting them into each cell's frame before joining (the aggregate's table stays
 byte-identical, issue 19), for text, whole, fractional, mixed and missing values."""
 
@@ -7,7 +7,8 @@ import io
 import pandas as pd
 import pytest
 
-from sim.compare.sweep import _column, _with_factors
+from sim.compare.sweep_summary import column as _column
+from sim.compare.sweep_summary import with_factors as _with_factors
 
 
 def _by_insert(frames, cells, factors, key):

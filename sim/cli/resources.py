@@ -243,7 +243,7 @@ def _estimate_relevant(override: str) -> bool:
 def _sweep_cells(config) -> list[list[str]]:
     from omegaconf import OmegaConf
 
-    from sim.compare.sweep import grid  # lazy, as in sim.cli.preflight._cells: multiruns only
+    from sim.compare.sweep_grid import grid  # lazy, as in sim.cli.preflight._cells
 
     params = OmegaConf.select(config, "hydra.sweeper.params", default=None) or {}
     if OmegaConf.is_config(params):

@@ -50,9 +50,10 @@ from typing import Any
 from sim.cli.resources import guard_sweep
 from sim.compare import sweep_tables
 from sim.compare.sweep_compare import cell_measures, comparison_table
+from sim.compare.sweep_grid import grid, parse_overrides  # noqa: F401 - the sweep's API
 from sim.compare.sweep_progress import PROGRESS_FILE, SWEEP_FILE, append_line  # noqa: F401
 from sim.compare.sweep_progress import progress_line as _progress
-from sim.config import CONFIG_DIR, to_plain, validate
+from sim.config import to_plain, validate
 from sim.errors import typed_line as one_line  # Type: message
 from sim.io import describe_os_error, remove_stale_staging, write_atomic
 from sim.results.manifest import config_hash
@@ -128,33 +129,6 @@ def cell_key(factors: dict) -> str:
 
 def _scalar_text(value) -> str:
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-
-
-def grid(task_overrides: list[str], sweeper_params: dict | None = None) -> list[list[str]]:
-    """The cells Hydra's basic sweeper makes of ``params`` + command-line overrides."""
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-
-    lines = [f"{k}={v}" for k, v in (sweeper_params or {}).items()] + list(task_overrides)
-    return BasicSweeper.split_arguments(parse_overrides(lines), None)[0]
-
-
-def parse_overrides(lines: list[str]) -> list:
-    """Hydra's parse of override lines, able to list glob sweeps (``programme=glob(*)``:
-    every design in configs/programme/) before Hydra runs, as its sweeper will."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    parsed = OverridesParser.create().parse_overrides(lines)
-    for ov in parsed:
-        ov.config_loader = _GroupOptions()
-    return parsed
-
-
-class _GroupOptions:
-    """What Hydra's config loader tells a glob sweep: the options of a config group (here
-    from configs/; a --config-dir added on the command line is not searched)."""
-
-    def get_group_options(self, group: str, results_filter=None) -> list[str]:
-        return sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
 
 
 # --------------------------------------------------------------------------------------
@@ -349,31 +323,6 @@ def _factor_columns(cells: list[dict]) -> list[str]:
     return [n for n in first if n in names] + sorted(names - set(first))
 
 
-def _column(values: list) -> list:
-    """One factor column: numbers stay numbers if every value is a number, else text."""
-    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
-        return values
-    return ["" if v is None else _scalar_text(v) for v in values]
-
-
-def _with_factors(frames: list, cells: list[dict], factors: list[str],
-                  key: str | None = None):
-    """The cells' frames one after another, each row with its cell's ``key`` column (its
-    name) and factor columns in front: the columns each frame would get from inserting its
-    cell's values (a text column, or numbers if every cell's value is a number), inserted
-    once into the joined frame (one insert per cell and factor was ~15% of the
-    aggregation's CPU in the 100-cell benchmark, issue 19)."""
-    import pandas as pd
-
-    joined = pd.concat(frames, ignore_index=True)
-    sizes = [len(f) for f in frames]
-    columns = ([(key, [c["key"] for c in cells])] if key else []) + [
-        (name, _column([c["factors"].get(name) for c in cells])) for name in factors]
-    for pos, (name, values) in enumerate(columns):
-        joined.insert(pos, name, pd.Series(values).repeat(sizes).reset_index(drop=True))
-    return joined
-
-
 def _save_parquet(df, path: Path) -> None:
     write_atomic(path, df.to_parquet(index=False))
 
@@ -427,34 +376,40 @@ def aggregate(sweep_dir: Path, report: bool = True, quiet: bool = False,
 
 def _aggregate(sweep_dir: Path, cells: list, complete: list, factors: list, paths: list,
                job, report: bool, quiet: bool, figures: bool, setting_reports: bool) -> dict:
+    from concurrent.futures import ThreadPoolExecutor
+
     import pandas as pd
 
-    frames, measures, loaded, memo, taken = [], [], {}, {}, 0
+    from sim.compare.sweep_summary import sorted_frames
+    from sim.compare.sweep_summary import with_factors as _with_factors
+
+    frames, loaded, memo, taken = [], {}, {}, 0
     for c in complete:
         results = c["dir"] / RESULTS
         sent, (manifest, df, econ) = sweep_tables.cell_tables(results)
         taken += sent
         if econ is not None and job is None:  # a report here takes the tables as they are
             loaded[results.resolve()] = (manifest, df.copy(), econ)
-        measures.append(cell_measures(results, df, econ, manifest, memo=memo))
-        frames.append((c, df))
+        frames.append((c, results, manifest, df, econ))
+    cells_done = [f[0] for f in frames]
     out_dir = sweep_dir / AGGREGATE
     out_dir.mkdir(parents=True, exist_ok=True)
-    if frames:
-        summary = _with_factors([df for _, df in frames], [c for c, _ in frames], factors,
-                                "cell")
-        measures = _with_factors(measures, [c for c, _ in frames], factors)
-    else:
-        summary = pd.DataFrame(columns=["cell", *factors, "replicate", "dimension", "group",
-                                        "metric", "value", "n"])
-        measures = pd.DataFrame(columns=[*factors, "replicate", "dimension", "group",
-                                         "metric", "value"])
-    summary = summary.sort_values(["cell", "replicate", "dimension", "group", "metric"],
-                                  kind="mergesort").reset_index(drop=True)
+    summary = (_with_factors(*sorted_frames([f[3] for f in frames], cells_done), factors,
+                             "cell") if frames else
+               pd.DataFrame(columns=["cell", *factors, "replicate", "dimension", "group",
+                                     "metric", "value", "n"]))
     for col in ("cell", "dimension", "group", "metric"):
         summary[col] = summary[col].astype(str)
-    _save_parquet(summary, out_dir / "summary.parquet")
-    comparison = comparison_table(measures, factors)  # every design x setting (sweep_compare)
+    # the summary's parquet (encoding mostly without the GIL) while the measures are taken
+    with ThreadPoolExecutor(1) as pool:
+        written = pool.submit(_save_parquet, summary, out_dir / "summary.parquet")
+        measures = [cell_measures(results, df, econ, manifest, memo=memo)
+                    for _, results, manifest, df, econ in frames]
+        measures = (_with_factors(measures, cells_done, factors) if frames else
+                    pd.DataFrame(columns=[*factors, "replicate", "dimension", "group",
+                                          "metric", "value"]))
+        comparison = comparison_table(measures, factors)  # every design x setting
+        written.result()
     _save_csv(comparison, out_dir / "comparison.csv")
     listing = pd.DataFrame([{"cell": c["key"], "hash": c["hash"], "status": c["status"],
                              **{f: _scalar_text(c["factors"].get(f, "")) for f in factors}}
