@@ -10,6 +10,7 @@ import signal
 import threading
 import time
 import types
+import warnings
 from unittest import mock
 
 import pytest
@@ -21,12 +22,19 @@ SWEEP = ["-m", "programme=usual_care,ips_smi", "population=workforce,out_of_work
          "population.n=300", "pathways.rtw.manual_hr=0.9"]
 
 
-def _preflight(argv: list[str], setting: str, sweep_dir) -> tuple:
+def _preflight(argv: list[str], setting: str, sweep_dir, forked=None) -> tuple:
     """(problem, the pre-flight's cache and the launcher's configs as pickled bytes, what
     prefill did, the validated cells' configs pickled) of one
-    pre-flight of ``argv`` with ``RTW_SIM_HELPER=setting``."""
+    pre-flight of ``argv`` with ``RTW_SIM_HELPER=setting`` (``forked``: what the parent
+    does first after the fork, instead of the pre-flight's own)."""
     seen: dict = {}
     original = preflight._validate_cells
+    run_prefill = prefill.prefill
+
+    def prefilled(*args, **kwargs):
+        if forked is not None:
+            kwargs["forked"] = forked
+        return run_prefill(*args, **kwargs)
 
     def validate(cells, config_name, cache=None, *rest):
         seen["cache"] = cache
@@ -37,7 +45,8 @@ def _preflight(argv: list[str], setting: str, sweep_dir) -> tuple:
     prefill.LAST.clear()
     try:
         with mock.patch.dict(os.environ, {"RTW_SIM_HELPER": setting}), \
-                mock.patch.object(preflight, "_validate_cells", validate):
+                mock.patch.object(preflight, "_validate_cells", validate), \
+                mock.patch.object(prefill, "prefill", prefilled):
             problem = preflight.check([*argv, f"hydra.sweep.dir={sweep_dir}"], settings={})
         cache = seen.get("cache") or {}
         return (problem, {k: pickle.dumps(v) for k, v in cache.items()},
@@ -90,8 +99,10 @@ def test_the_forked_child_fills_the_caches_with_what_sequential_composes_give(
     (problem, cache, configs, last, _), sweep_dir = sequential
     assert problem is None and last == {"forked": False, "received": 0}
     assert len(configs) == 4 and all(isinstance(b, bytes) for b in configs.values())
-    got = _preflight(SWEEP, "on", sweep_dir)
-    assert got[3]["forked"] and got[3]["received"] == 2  # the child's half was used
+    # the parent first does other work (forked): the child takes sets from the queue meanwhile
+    got = _preflight(SWEEP, "on", sweep_dir, forked=lambda: time.sleep(0.3))
+    assert got[3]["forked"] and got[3]["received"] >= 1  # the child's sets were used
+    assert got[3]["received"] + got[3]["mine"] == 4  # each set composed once
     assert got[3]["child_cpu"] > 0
     assert got[0] is None
     assert got[1] == cache  # the pre-flight's cache, each entry pickled
@@ -212,3 +223,39 @@ def test_no_fork_for_a_single_run_or_few_sets(tmp_path):
                      tmp_path / "few")
     assert one[0] is None and few[0] is None
     assert one[3] == {} and few[3] == {"forked": False, "received": 0}
+
+
+@pytest.mark.parametrize("n_sets", [1, 7, 300])
+def test_the_work_queue_hands_each_set_to_one_process(n_sets):
+    """Two processes taking sets from one queue take every set once between them."""
+    sets = [(f"programme=p{i}",) for i in range(n_sets)]
+    queue = prefill._work_queue(n_sets)
+    assert queue is not None
+    read_fd, write_fd = os.pipe()
+    with warnings.catch_warnings():  # a test process may hold idle threads (see one_thread)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # the child: its sets' numbers to the pipe, then out
+        try:
+            taken = [sets.index(s) for s in prefill._claimed(sets, queue, 1)]
+            os.write(write_fd, pickle.dumps(taken))
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    mine = [sets.index(s) for s in prefill._claimed(sets, queue, 0)]
+    with os.fdopen(read_fd, "rb") as pipe:
+        theirs = pickle.loads(pipe.read())
+    os.waitpid(pid, 0)
+    os.close(queue)
+    assert sorted(mine + theirs) == list(range(n_sets))
+
+
+def test_without_a_queue_the_sets_are_split_in_turn(monkeypatch):
+    sets = [(f"programme=p{i}",) for i in range(5)]
+    assert list(prefill._claimed(sets, None, 0)) == sets[0::2]
+    assert list(prefill._claimed(sets, None, 1)) == sets[1::2]
+
+    def full(fd, data):
+        raise BlockingIOError
+    monkeypatch.setattr(prefill.os, "write", full)
+    assert prefill._work_queue(5) is None  # a pipe that cannot hold them: no queue

@@ -3,8 +3,10 @@
 The pre-flight (:mod:`sim.cli.preflight`) composes every distinct set of config-group
 choices of a sweep's cells once (``programme=...``, ``population=...``: 20 sets in the
 sweep benchmark, ~0.15-0.18 CPU-s each with Hydra), single-threaded, while the second core
-waits. :func:`prefill` forks one child process that composes every other set exactly as
-the pre-flight would (:func:`compose_choices`) while the parent composes the rest; the
+waits. :func:`prefill` forks one child process, and the two compose the sets exactly as
+the pre-flight would (:func:`compose_choices`), each taking the next set from a shared
+queue (:func:`_work_queue`: whoever is free takes it, so the parent can first do what it
+must after the fork, ``forked``, and the work still splits evenly); the
 child sends back, per set, the pre-flight cache entry (a plain dict, or None) and the
 launcher's entry (``sim.cli.launchers._SWEEP_CONFIGS``: key -> the composed config, pickled
 bytes), and the parent puts them into both caches. The pre-flight's loop over the cells
@@ -117,10 +119,12 @@ def _timeout(n_sets: int) -> float:
 
 
 def prefill(cells: list[list[str]], config_name: str, cache: dict,
-            hydra_overrides: list[str] | None = None) -> None:
+            hydra_overrides: list[str] | None = None, forked=None) -> None:
     """Fill ``cache`` (and the launcher's configs) for the cells' distinct group choices,
-    half of them in a forked child, if that pays (see the module docstring); otherwise do
-    nothing (the pre-flight composes them one by one, as before)."""
+    shared with a forked child, if that pays (see the module docstring); otherwise do
+    nothing (the pre-flight composes them one by one, as before). ``forked``: called in
+    this process right after the fork, if there is one, before it composes its share (what
+    may start threads or processes waits for it; meanwhile the child composes)."""
     LAST.clear()
     LAST.update(forked=False, received=0)
     if len(cells) < MIN_SETS or not _can_fork():
@@ -132,7 +136,7 @@ def prefill(cells: list[list[str]], config_name: str, cache: dict,
     sets = [s for s in sets if s not in cache]
     if not _should_fork(len(sets)):
         return
-    mine, theirs = sets[0::2], sets[1::2]
+    queue = _work_queue(len(sets))
     read_fd, write_fd = os.pipe()
     try:
         with warnings.catch_warnings():
@@ -142,35 +146,42 @@ def prefill(cells: list[list[str]], config_name: str, cache: dict,
             warnings.simplefilter("ignore", DeprecationWarning)
             pid = os.fork()
     except OSError:
-        os.close(read_fd)
-        os.close(write_fd)
+        for fd in (read_fd, write_fd, queue):
+            if fd is not None:
+                os.close(fd)
         return
     if pid == 0:  # the child: never returns
         os.close(read_fd)
-        _child(write_fd, theirs, config_name, cache, hydra_overrides)
+        _child(write_fd, _claimed(sets, queue, 1), config_name, cache, hydra_overrides)
     os.close(write_fd)
     LAST["forked"] = True
-    payload = None
+    payload, mine = None, []
     t0 = time.perf_counter()
     try:
-        for structural in mine:
+        if forked is not None:
+            forked()
+        for structural in _claimed(sets, queue, 0):
+            mine.append(structural)
             try:
                 compose_choices(structural, config_name, cache, hydra_overrides)
             except Exception:  # noqa: BLE001 - the loop composes it again and reports it
                 break  # (and stops at the first bad cell: no need to compose more)
+        LAST["mine"] = len(mine)
         LAST["mine_s"] = time.perf_counter() - t0
         try:
-            payload = _collect(read_fd, pid, _timeout(len(theirs)))
+            payload = _collect(read_fd, pid, _timeout(len(sets)))
         except Exception:  # noqa: BLE001 - e.g. reaped elsewhere: compose in this process
             payload = None
         else:
             pid = None
         LAST["waited_s"] = time.perf_counter() - t0 - LAST["mine_s"]
     finally:
-        os.close(read_fd)
+        for fd in (read_fd, queue):
+            if fd is not None:
+                os.close(fd)
         if pid is not None:  # interrupted (Ctrl-C ...): the child goes too
             _end(pid)
-    items = _checked(payload, set(theirs), config_name, hydra_overrides)
+    items = _checked(payload, set(sets) - set(mine), config_name, hydra_overrides)
     from sim.cli.launchers import _SWEEP_CONFIGS
 
     for structural, entry, blob in items:
@@ -181,10 +192,48 @@ def prefill(cells: list[list[str]], config_name: str, cache: dict,
     LAST["received"] = len(items)
 
 
-def _child(write_fd: int, sets: list, config_name: str, cache: dict,
+RECORD = 4  # bytes of a set's number in the work queue (reads of a pipe this size are whole)
+
+
+def _work_queue(n_sets: int) -> int | None:
+    """A pipe holding the numbers of the ``n_sets`` sets (read end; the write end closed),
+    from which the two processes take the next set to compose until it is empty: whoever
+    is free takes the next (this process first has ``forked``'s work, and its composes were
+    slower than the child's). None if the pipe cannot hold them all: then each process
+    composes every other set."""
+    read_fd, write_fd = os.pipe()
+    try:
+        os.set_blocking(write_fd, False)
+        data = memoryview(b"".join(i.to_bytes(RECORD, "little") for i in range(n_sets)))
+        while data:
+            data = data[os.write(write_fd, data):]
+    except OSError:  # full (BlockingIOError) or anything else: the fixed split
+        os.close(read_fd)
+        return None
+    finally:
+        os.close(write_fd)
+    return read_fd
+
+
+def _claimed(sets: list, queue: int | None, which: int):
+    """The sets this process composes: those it takes from ``queue`` (one read of a record
+    at a time: the kernel hands each record to one reader), or, without a queue, every
+    other set (``which``: 0 for this process, 1 for the child)."""
+    if queue is None:
+        yield from sets[which::2]
+        return
+    while True:
+        record = os.read(queue, RECORD)
+        if len(record) < RECORD:
+            return
+        yield sets[int.from_bytes(record, "little")]
+
+
+def _child(write_fd: int, sets, config_name: str, cache: dict,
            hydra_overrides) -> None:
-    """Compose ``sets``, write ``(TAG, [(structural, cache entry, launcher blob)])`` pickled
-    to ``write_fd`` and exit; sets that fail are left out. Never returns."""
+    """Compose ``sets`` (an iterable), write ``(TAG, [(structural, cache entry, launcher
+    blob)])`` pickled to ``write_fd`` and exit; sets that fail are left out. Never
+    returns."""
     code = 1
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)

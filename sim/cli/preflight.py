@@ -57,11 +57,10 @@ def app_overrides(argv: list[str]) -> list[str] | None:
 
 def _cells(overrides: list[str], sweeper_params: dict | None = None) -> list[list[str]]:
     """The sweep's cells (Hydra's basic-sweeper rules); one override at a time if huge."""
-    # lazy: sim.compare.sweep imports Hydra's callback machinery (~1.3 s under load), needed only
-    # for multiruns; a single run's pre-flight stays light
+    # lazy: Hydra's sweeper, needed only for multiruns; a single run's pre-flight stays light
     if not sweeper_params and _no_sweep(overrides):
         return [list(overrides)]  # one cell: the sweep machinery is not needed (~0.3 s)
-    from sim.compare.sweep import grid, parse_overrides
+    from sim.compare.sweep_grid import grid, parse_overrides
 
     lines = [f"{k}={v}" for k, v in (sweeper_params or {}).items()] + list(overrides)
     parsed = parse_overrides(lines)
@@ -341,10 +340,10 @@ def check(argv: list[str], config_name: str = "config", task_function=None,
             # a sweep: the cells' group choices composed as the launcher will compose them
             hydra_overrides = (_launch_hydra_overrides(args, settings)
                                if args.multirun and settings else None)
-            if args.multirun:  # half the group choices composed on a spare core
+            if args.multirun:  # the group choices composed on two cores
                 from sim.cli.prefill import prefill
 
-                prefill(cells, config_name, cache, hydra_overrides)
+                prefill(cells, config_name, cache, hydra_overrides, forked=_after_fork)
             validated: dict = {}
             problem = _validate_cells(cells, config_name, cache, hydra_overrides,
                                       validated if args.multirun else None)
@@ -359,6 +358,13 @@ def check(argv: list[str], config_name: str = "config", task_function=None,
         return str(err)
     except Exception as err:  # a broken config file (YAML tags, syntax): one line
         return one_line(err)
+
+
+def _after_fork() -> None:
+    """What a sweep's pre-flight does first once its child composes beside it
+    (:func:`sim.cli.prefill.prefill`): import the sweep's machinery (the model, pandas,
+    pyarrow: ~0.5 s of one core), which Hydra's sweep callback needs next anyway."""
+    import sim.compare.sweep  # noqa: F401
 
 
 # the sweep callback's on/off settings (configs/config.yaml, hydra.callbacks.sweep)
@@ -535,6 +541,8 @@ def prepare(argv: list[str], task_function=None) -> tuple[list[str], Path | None
     args = parse_command_line(argv)
     if args is None or any(getattr(args, flag, None) for flag in INFO_FLAGS):
         if args is not None and (args.help or args.hydra_help):
+            from sim.cli.compose_cache import list_groups_once
+
             list_groups_once()
         return list(argv), None
     config_name = args.config_name or "config"
@@ -566,34 +574,3 @@ def prepare(argv: list[str], task_function=None) -> tuple[list[str], Path | None
     argv = list(argv) if settings["run_dir_given"] else [*argv,
                                                          f"hydra.run.dir={_quote(run_dir)}"]
     return argv, run_dir if created else None
-
-
-def list_groups_once() -> None:
-    """Make Hydra's ``--help`` list the config groups from one config repository.
-
-    Hydra builds a new repository (deep copies of its sources) for every group it lists,
-    about 110 of them for this project's configs: 2 of the 3 s ``python -m sim --help``
-    took (issue 19). The listing reads the same files whichever repository answers, so the
-    help text is the same (tests/test_startup.py compares it with Hydra's own). Only
-    option listings without overrides or a config name are answered from the shared one;
-    only ``--help`` and ``--hydra-help`` install it (a run never lists groups this way).
-    """
-    from hydra._internal.config_loader_impl import ConfigLoaderImpl
-    from hydra.core.object_type import ObjectType
-
-    original = ConfigLoaderImpl.get_group_options
-    if getattr(original, "shared_repository", False):
-        return
-
-    def get_group_options(self, group_name, results_filter=ObjectType.CONFIG,
-                          config_name=None, overrides=None):
-        if config_name is not None or overrides:
-            return original(self, group_name, results_filter, config_name, overrides)
-        repo = self.__dict__.get("_rtw_group_repository")
-        if repo is None:
-            _, repo = self._parse_overrides_and_create_caching_repo(None, [])
-            self._rtw_group_repository = repo
-        return repo.get_group_options(group_name, results_filter)
-
-    get_group_options.shared_repository = True
-    ConfigLoaderImpl.get_group_options = get_group_options
