@@ -476,12 +476,16 @@ def launch_joblib_cached(launcher, job_overrides, initial_job_idx):
     from sim.compare import sweep_tables
 
     ship = sweep_tables.allowance(len(job_overrides))
-    returns = Parallel(**joblib_cfg)(
-        delayed(execute_job_cached)(initial_job_idx + idx, overrides, token, shared,
-                                    state, base, _VALIDATED.get(tuple(overrides)), ship)
-        for idx, (overrides, base) in enumerate(zip(job_overrides, shipped, strict=True)))
-    for ret in returns:  # the cells' tables, kept for the aggregate (and out of Hydra's way)
+    # the returns in order, each as soon as it and those before it are in: the parent takes
+    # each cell's tables (and measures, sweep_tables) while the next jobs run
+    returns = []
+    for ret in Parallel(**{**joblib_cfg, "return_as": "generator"})(
+            delayed(execute_job_cached)(initial_job_idx + idx, overrides, token, shared,
+                                        state, base, _VALIDATED.get(tuple(overrides)), ship)
+            for idx, (overrides, base) in enumerate(zip(job_overrides, shipped, strict=True))):
+        # the cell's tables, kept for the aggregate (and out of Hydra's way)
         sweep_tables.receive(ret.__dict__.pop("rtw_tables", None))
+        returns.append(ret)
     return returns
 
 

@@ -323,6 +323,13 @@ def _factor_columns(cells: list[dict]) -> list[str]:
     return [n for n in first if n in names] + sorted(names - set(first))
 
 
+def _measures_of(results: Path, df, econ, manifest, memo: dict):
+    """A cell's measures: those the parent took while the jobs ran, else taken now."""
+    taken = sweep_tables.measures(results)
+    return taken if taken is not None else cell_measures(results, df, econ, manifest,
+                                                         memo=memo)
+
+
 def _save_parquet(df, path: Path) -> None:
     write_atomic(path, df.to_parquet(index=False))
 
@@ -383,7 +390,7 @@ def _aggregate(sweep_dir: Path, cells: list, complete: list, factors: list, path
     from sim.compare.sweep_summary import sorted_frames
     from sim.compare.sweep_summary import with_factors as _with_factors
 
-    frames, loaded, memo, taken = [], {}, {}, 0
+    frames, loaded, memo, taken = [], {}, sweep_tables.measure_memo(), 0
     for c in complete:
         results = c["dir"] / RESULTS
         sent, (manifest, df, econ) = sweep_tables.cell_tables(results)
@@ -403,7 +410,7 @@ def _aggregate(sweep_dir: Path, cells: list, complete: list, factors: list, path
     # the summary's parquet (encoding mostly without the GIL) while the measures are taken
     with ThreadPoolExecutor(1) as pool:
         written = pool.submit(_save_parquet, summary, out_dir / "summary.parquet")
-        measures = [cell_measures(results, df, econ, manifest, memo=memo)
+        measures = [_measures_of(results, df, econ, manifest, memo)
                     for _, results, manifest, df, econ in frames]
         measures = (_with_factors(measures, cells_done, factors) if frames else
                     pd.DataFrame(columns=[*factors, "replicate", "dimension", "group",
@@ -467,7 +474,8 @@ class SweepCallback(_HydraCallback):
         from omegaconf import OmegaConf
 
         record_timing("start")
-        sweep_tables.clear()  # tables an earlier multirun's jobs sent back in this process
+        # tables an earlier multirun's jobs sent back in this process; measure the new ones
+        sweep_tables.clear(measure=self.aggregate)
         guard_sweep(config)  # launcher settings, memory of the cells run at once: exit 2
         sweep_dir = Path(str(config.hydra.sweep.dir))
         sweep_dir.mkdir(parents=True, exist_ok=True)

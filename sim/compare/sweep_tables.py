@@ -13,9 +13,16 @@ same bytes either way. A cell whose tables did not come back (another launcher, 
 an earlier launch of a resumed sweep, a failed cell, tables over the budget) is read from
 its files as before.
 
-Memory: :data:`BUDGET` bytes of tables at most, in the parent at any time. The launcher
-gives each job an equal share of it (:func:`allowance`); a job whose tables are larger
-sends none, and the parent keeps no more than the budget in all (:func:`receive`). While
+While the other jobs run, the parent also takes each kept cell's measures for the aggregate
+(:func:`sim.compare.sweep_compare.cell_measures`, ~4.5 ms a cell; :func:`measures`), when
+the sweep will be aggregated (:func:`clear`'s ``measure``): that was the largest part of the
+aggregate, which runs after the last cell while a core waits. A cell whose measures fail
+here is measured again by the aggregate, which then says what is wrong.
+
+Memory: :data:`BUDGET` bytes of tables and measures at most, in the parent at any time. The
+launcher gives each job an equal share of it (:func:`allowance`); a job whose tables are
+larger sends none, and the parent keeps no more than the budget in all (:func:`receive`;
+a cell's measures are ~16% of its tables' bytes). While
 the parent hands them to the index page's worker, their pickled copy is held once more
 (~100 MB for the 100-cell benchmark's cells, at most the budget again).
 """
@@ -33,7 +40,12 @@ _OUTBOX: list = []
 # In the parent: resolved results folder -> (manifest, group_summary, economics or None,
 # bytes)
 _INBOX: dict = {}
-_HELD: list = [0]  # bytes in _INBOX
+_HELD: list = [0]  # bytes in _INBOX and _MEASURES
+# In the parent: resolved results folder -> (the cell's measures, bytes); the memo the
+# measures share (sim.compare.sweep_compare._ranked); whether to take them (clear)
+_MEASURES: dict = {}
+_MEMO: dict = {}
+_MEASURE: list = [False]
 
 
 def clear_outbox() -> None:
@@ -85,6 +97,38 @@ def receive(item) -> None:
     if _HELD[0] + size <= BUDGET:
         _INBOX[key] = (*tables, size)
         _HELD[0] += size
+        if _MEASURE[0]:
+            _measure(key, *tables)
+
+
+def _measure(key: str, manifest, summary, economics) -> None:
+    """Keep the measures of a cell whose tables the parent keeps, within the budget."""
+    from sim.compare.sweep_compare import cell_measures
+
+    try:
+        frame = cell_measures(Path(key), summary, economics, manifest, memo=_MEMO)
+    except Exception:  # noqa: BLE001 - the aggregate measures it again and reports it
+        return
+    size = int(frame.memory_usage(index=False).sum())
+    if _HELD[0] + size <= BUDGET:
+        _MEASURES[key] = (frame, size)
+        _HELD[0] += size
+
+
+def measures(results_dir: Path | str):
+    """The measures the parent took of ``results_dir``'s cell as its tables came (removed
+    from its keep), or None: the aggregate measures it."""
+    item = _MEASURES.pop(str(Path(results_dir).resolve()), None)
+    if item is None:
+        return None
+    _HELD[0] -= item[1]
+    return item[0]
+
+
+def measure_memo() -> dict:
+    """The memo the parent's measures share, for the aggregate's (a cache: the same values
+    with or without it)."""
+    return _MEMO
 
 
 def take(results_dir: Path | str):
@@ -126,7 +170,12 @@ def preloaded(paths) -> dict:
     return out
 
 
-def clear() -> None:
-    """Forget every job's tables (a multirun starts; an aggregate is done)."""
+def clear(measure: bool = False) -> None:
+    """Forget every job's tables and measures (a multirun starts; an aggregate is done);
+    ``measure``: take the measures of the tables received from now on (the sweep will be
+    aggregated)."""
     _INBOX.clear()
+    _MEASURES.clear()
+    _MEMO.clear()
     _HELD[0] = 0
+    _MEASURE[0] = bool(measure)
