@@ -107,3 +107,39 @@ def test_a_sweeps_aggregate_and_report_from_sent_tables_are_those_from_the_files
                                          for p in (copy / part).rglob("*") if p.is_file())
         for f in files:
             assert (out / part / f).read_bytes() == (copy / part / f).read_bytes(), f
+
+
+def test_the_parent_measures_each_kept_cell_as_the_aggregate_would(tmp_path, monkeypatch):
+    """The measures taken as the tables come are cell_measures' frame of those tables; none
+    are taken for a sweep that will not be aggregated, nor past the budget; a cell whose
+    measures fail is left for the aggregate, which then says what is wrong."""
+    from sim.compare.sweep_compare import cell_measures
+
+    results = _cell(tmp_path)
+    item = sweep_tables.collect(10**9)
+    sweep_tables.clear(measure=False)
+    sweep_tables.receive(item)
+    assert sweep_tables.measures(results) is None  # not aggregated: nothing measured
+    sweep_tables.clear(measure=True)
+    sweep_tables.receive(item)
+    held = sweep_tables._HELD[0]
+    assert held > item[-1]  # the tables and their measures count
+    got = sweep_tables.measures(results)
+    manifest, summary, economics = item[1:4]
+    expected = cell_measures(results, summary, economics, manifest, memo={})
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    assert sweep_tables.measures(results) is None  # given once
+    assert sweep_tables._HELD[0] == item[-1]  # the measures' bytes released
+    sweep_tables.clear(measure=True)
+    monkeypatch.setattr(sweep_tables, "BUDGET", item[-1] + 10)  # the tables fit, not both
+    sweep_tables.receive(item)
+    assert sweep_tables.measures(results) is None and sweep_tables._HELD[0] == item[-1]
+    sweep_tables.clear(measure=True)
+    import sim.compare.sweep_compare as compare
+
+    def broken(*args, **kwargs):
+        raise ValueError("no")
+    monkeypatch.setattr(compare, "cell_measures", broken)
+    sweep_tables.receive(item)
+    assert sweep_tables.measures(results) is None
+    assert sweep_tables.take(results) is not None  # the tables are kept all the same
