@@ -4,6 +4,7 @@ built from them are the bytes of those built from the files."""
 
 import json
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -36,8 +37,9 @@ def _cell(tmp_path, seed=1):
 
 def test_a_cells_tables_as_its_job_sends_them_are_its_files(tmp_path):
     results = _cell(tmp_path)
-    key, manifest, summary, economics, size = sweep_tables.collect(10**9)
-    assert key == str(results.resolve()) and size > 0
+    key, blob, size = sweep_tables.collect(10**9)
+    manifest, summary, economics = pickle.loads(blob)
+    assert key == str(results.resolve()) and size > len(blob) > 0
     assert manifest == json.loads((results / "manifest.json").read_text())
     for sent, name in ((summary, "group_summary"), (economics, "economics")):
         on_disk = read_parquet(results / f"{name}.parquet")
@@ -70,9 +72,12 @@ def test_the_parent_keeps_no_more_than_its_budget_and_gives_each_table_once(
     assert sweep_tables._HELD[0] == 2 * size
     kept = sweep_tables.preloaded([results, tmp_path / "b", tmp_path / "c"])
     assert list(kept) == [results.resolve(), (tmp_path / "b").resolve()]
-    assert kept[results.resolve()][1] is item[2]
+    assert kept[results.resolve()] is item[1]  # the bytes the job sent, handed on as they are
     got = sweep_tables.take(results)
-    assert got is not None and got[1] is item[2]
+    pd.testing.assert_frame_equal(got[1], pickle.loads(item[1])[1], check_exact=True)
+    unpickled = sweep_tables.unpickled(kept)
+    assert list(unpickled) == list(kept)
+    pd.testing.assert_frame_equal(unpickled[results.resolve()][1], got[1], check_exact=True)
     assert sweep_tables.take(results) is None and sweep_tables._HELD[0] == size
     sweep_tables.clear()
     assert sweep_tables._HELD[0] == 0 and sweep_tables.preloaded([tmp_path / "b"]) == {}
@@ -125,7 +130,7 @@ def test_the_parent_measures_each_kept_cell_as_the_aggregate_would(tmp_path, mon
     held = sweep_tables._HELD[0]
     assert held > item[-1]  # the tables and their measures count
     got = sweep_tables.measures(results)
-    manifest, summary, economics = item[1:4]
+    manifest, summary, economics = pickle.loads(item[1])
     expected = cell_measures(results, summary, economics, manifest, memo={})
     pd.testing.assert_frame_equal(got, expected, check_exact=True)
     assert sweep_tables.measures(results) is None  # given once

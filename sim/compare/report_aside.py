@@ -57,12 +57,15 @@ def report_in_worker(paths: list[Path], out_dir: Path, quiet: bool, figures: boo
     """:func:`write_report` (the index page only) in a worker: its path, and what it printed
     to stdout and stderr (the parent prints them, after its own tables, in the order a
     report in the parent would have printed them). ``preloaded``: tables the parent has
-    (:mod:`sim.compare.sweep_tables`), taken instead of reading their files."""
+    (:mod:`sim.compare.sweep_tables`, pickled), taken instead of reading their files."""
     import contextlib
     import io
 
+    from sim.compare.sweep_tables import unpickled
+
     out, err = io.StringIO(), io.StringIO()
     cpu0 = time.process_time()
+    preloaded = unpickled(preloaded)
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         path = write_report(paths, out_dir, quiet, figures, workers=1, preloaded=preloaded)
     record_timing("report_job", job_cpu=time.process_time() - cpu0,
@@ -75,11 +78,12 @@ class ReportJob:
     which have the libraries loaded) while the parent builds the aggregate tables: the two
     take about as long (~3 CPU-s each in the 100-cell benchmark), one after the other until
     issue 19. The worker reads the cells' tables itself, but for those the cells' jobs sent
-    back to the parent (``preloaded``, :mod:`sim.compare.sweep_tables`): pickled to the
-    worker, they cost the two processes ~0.9 CPU-s less than the worker's reading them in
-    the 100-cell benchmark. The page is the one :func:`write_report` writes in the parent
-    (tested); a worker that cannot start or dies is reported as a failed report,
-    as an error in the report is, and the tables are written all the same."""
+    back to the parent (``preloaded``, :mod:`sim.compare.sweep_tables`: the bytes the jobs
+    pickled them to, unpickled in the worker), ~0.9 CPU-s less for the two processes than
+    the worker's reading them in the 100-cell benchmark. The page is the one
+    :func:`write_report` writes in the parent (tested); a worker that cannot start or dies
+    is reported as a failed report, as an error in the report is, and the tables are
+    written all the same."""
 
     def __init__(self, paths: list[Path], out_dir: Path, quiet: bool, figures: bool,
                  preloaded: dict | None = None):

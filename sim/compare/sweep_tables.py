@@ -22,14 +22,17 @@ here is measured again by the aggregate, which then says what is wrong.
 Memory: :data:`BUDGET` bytes of tables and measures at most, in the parent at any time. The
 launcher gives each job an equal share of it (:func:`allowance`); a job whose tables are
 larger sends none, and the parent keeps no more than the budget in all (:func:`receive`;
-a cell's measures are ~16% of its tables' bytes). While
-the parent hands them to the index page's worker, their pickled copy is held once more
-(~100 MB for the 100-cell benchmark's cells, at most the budget again).
+a cell's measures are ~16% of its tables' bytes). A job sends its tables pickled
+(:func:`collect`); the parent keeps the frames and those bytes, counted in the budget
+(~2 MB a 10 x 10,000 cell), and hands the bytes on to the index page's worker as they are
+(:func:`preloaded`, :func:`unpickled`): pickling the frames again there cost the parent
+~0.15-0.3 CPU-s after the last cell, and held up the page's worker by ~0.4 s.
 """
 
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 
 BUDGET = 256 * 2**20  # bytes of tables the parent keeps (an engineering bound, not a model
@@ -38,7 +41,7 @@ BUDGET = 256 * 2**20  # bytes of tables the parent keeps (an engineering bound, 
 # In a job's process: the tables of the cell it has just written (one entry at most)
 _OUTBOX: list = []
 # In the parent: resolved results folder -> (manifest, group_summary, economics or None,
-# bytes)
+# the three pickled as the job sent them, bytes held)
 _INBOX: dict = {}
 _HELD: list = [0]  # bytes in _INBOX and _MEASURES
 # In the parent: resolved results folder -> (the cell's measures, bytes); the memo the
@@ -72,15 +75,22 @@ def _size(summary, economics) -> int:
 
 
 def collect(allowance: int | None):
-    """The tables :func:`post` kept, with their size (emptying the outbox), or None: nothing
-    was posted, no ``allowance`` was given, or they take more than ``allowance`` bytes."""
+    """``(key, pickled tables, size)`` of the tables :func:`post` kept (emptying the
+    outbox), or None: nothing was posted, no ``allowance`` was given, or they take more than
+    ``allowance`` bytes. The size counts the frames and their pickled bytes, both of which
+    the parent keeps: the bytes go on to the index page's worker as they are (the parent
+    pickled the frames again for it, ~0.15-0.3 CPU-s after the last cell, issue 19)."""
     items = list(_OUTBOX)
     _OUTBOX.clear()
     if allowance is None or not items:
         return None
     key, manifest, summary, economics = items[0]
     size = _size(summary, economics)
-    return None if size > allowance else (key, manifest, summary, economics, size)
+    if 2 * size > allowance:  # the bytes are about the frames' size: not worth pickling
+        return None
+    blob = pickle.dumps((manifest, summary, economics), protocol=pickle.HIGHEST_PROTOCOL)
+    size += len(blob)
+    return None if size > allowance else (key, blob, size)
 
 
 def allowance(n_jobs: int) -> int:
@@ -92,10 +102,13 @@ def receive(item) -> None:
     """Keep a job's tables (from :func:`collect`) in the parent, within :data:`BUDGET`."""
     if item is None:
         return
-    key, *tables, size = item
+    key, blob, size = item
     take(key)  # an earlier copy of the same cell's tables
     if _HELD[0] + size <= BUDGET:
-        _INBOX[key] = (*tables, size)
+        # unpickling is safe: the bytes were pickled by this sweep's own job (as the
+        # JobReturn around them, which joblib unpickles)
+        tables = pickle.loads(blob)
+        _INBOX[key] = (*tables, blob, size)
         _HELD[0] += size
         if _MEASURE[0]:
             _measure(key, *tables)
@@ -137,7 +150,7 @@ def take(results_dir: Path | str):
     item = _INBOX.pop(str(Path(results_dir).resolve()), None)
     if item is None:
         return None
-    _HELD[0] -= item[3]
+    _HELD[0] -= item[4]
     return item[:3]
 
 
@@ -159,15 +172,25 @@ def cell_tables(results_dir: Path) -> tuple[bool, tuple]:
 
 
 def preloaded(paths) -> dict:
-    """``{resolved results dir: (manifest, group_summary, economics)}`` of the cells among
-    ``paths`` whose jobs sent their tables (kept in place), for the report's worker
-    (:func:`sim.compare.report_cells.load_cells`; it reads the others)."""
+    """``{resolved results dir: pickled (manifest, group_summary, economics)}`` of the cells
+    among ``paths`` whose jobs sent their tables (kept in place), for the report's worker
+    (:func:`unpickled`, then :func:`sim.compare.report_cells.load_cells`; it reads the
+    others): the bytes the jobs sent, handed on without pickling the frames again."""
     out = {}
     for p in paths:
         item = _INBOX.get(str(Path(p).resolve()))
         if item is not None and item[2] is not None:
-            out[Path(p).resolve()] = item[:3]
+            out[Path(p).resolve()] = item[3]
     return out
+
+
+def unpickled(preloaded: dict | None) -> dict | None:
+    """:func:`preloaded`'s tables as frames (in the report's worker). Unpickling is safe:
+    the bytes come from the sweep's own jobs through its parent."""
+    if not preloaded:
+        return preloaded
+    return {path: pickle.loads(blob) if isinstance(blob, bytes) else blob
+            for path, blob in preloaded.items()}
 
 
 def clear(measure: bool = False) -> None:
