@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from sim.cli import compose_cache
+from sim.cli import compose_cache, launchers
 
 CONFIG = """defaults:
   - group: a
@@ -163,3 +163,40 @@ joblib reuses its loky workers only for the same executor settings: the reports'
     reports = set(Parallel(n_jobs=2, **report_sweep.PARALLEL_ARGS)(
         delayed(_pid_after)(0.3) for _ in range(4)))
     assert len(jobs) == 2 and reports == jobs
+
+
+def test_release_workers_ends_the_pool_and_a_later_call_starts_another():
+    """At a sweep's end its idle loky workers are killed (no interpreter teardown to wait
+    for at exit); joblib then starts a new pool for whatever comes next."""
+    from joblib import Parallel, delayed
+    from joblib.externals.loky import reusable_executor
+
+    pids = set(Parallel(n_jobs=2, backend="loky")(delayed(os.getpid)() for _ in range(4)))
+    executor = reusable_executor._executor
+    assert executor is not None and os.getpid() not in pids
+    launchers.release_workers()
+    assert executor._flags.shutdown
+    for pid in pids:  # the workers are gone (killed, then reaped by loky)
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    launchers.release_workers()  # nothing running: nothing to do
+    again = set(Parallel(n_jobs=2, backend="loky")(delayed(os.getpid)() for _ in range(2)))
+    assert again and not again & pids
+
+
+def test_the_sweep_callback_releases_the_workers_even_when_its_aggregate_fails(
+        tmp_path, monkeypatch):
+    from omegaconf import OmegaConf
+
+    from sim.compare import sweep as sweep_module
+
+    released = []
+    monkeypatch.setattr(launchers, "release_workers", lambda: released.append(True))
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(sweep_module, "aggregate", full_disk)
+    config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}})
+    with pytest.raises(SystemExit):
+        sweep_module.SweepCallback().on_multirun_end(config)
+    assert released == [True]

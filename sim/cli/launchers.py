@@ -286,7 +286,6 @@ def execute_job_cached(idx, overrides, token: str, shared: bytes, singleton_stat
 
     record_timing("job_start")
     sweep_tables.clear_outbox()
-    _note_exit()
     hydra_context, config, task_function = _shared(token, shared)
     setup_globals()
     set_singleton_state(pickle.loads(singleton_state))
@@ -351,20 +350,20 @@ def prevalidated_config(task_overrides: list[str]) -> dict | None:
     return None
 
 
-_EXIT_NOTED: list = []
+def release_workers() -> None:
+    """End this process's idle loky workers at once, when a sweep has nothing more for them
+    (its jobs and its index page done: :meth:`sim.compare.sweep.SweepCallback.on_multirun_end`).
 
+    At the process's exit loky would tell them to stop and wait for each to tear its
+    interpreter down (~0.15-0.2 s each, after the last cell, while the other core waited).
+    They hold nothing unwritten then (each cell's files were written and fsynced before its
+    job returned), so they are killed instead (loky's ``kill_workers``); a later joblib call
+    in this process starts a new pool."""
+    from joblib.externals.loky import reusable_executor
 
-def _note_exit() -> None:
-    """For experiments/sweep_bench.py: record this worker's CPU time when it starts to exit
-    (atexit), so the bench can tell the exit's cost from the rest (once per process)."""
-    if _EXIT_NOTED or not os.environ.get("RTW_SIM_SWEEP_TIMINGS"):
-        return
-    import atexit
-
-    from sim.compare.sweep import record_timing
-
-    _EXIT_NOTED.append(True)
-    atexit.register(record_timing, "worker_exit")
+    executor = reusable_executor._executor  # the pool joblib reuses, if one was started
+    if executor is not None:
+        executor.shutdown(wait=True, kill_workers=True)
 
 
 def set_singleton_state(state: dict) -> None:

@@ -491,6 +491,14 @@ class SweepCallback(_HydraCallback):
         print(f"sweep: {total} cell(s) -> {sweep_dir}", flush=True)
 
     def on_multirun_end(self, config, **kwargs: Any) -> None:
+        from sim.cli.launchers import release_workers
+
+        try:
+            self._end(config)
+        finally:  # nothing more for the sweep's workers: no teardown to wait for at exit
+            release_workers()
+
+    def _end(self, config) -> None:
         sweep_dir = Path(str(config.hydra.sweep.dir))
         failed = 0
         record_timing("jobs")
