@@ -159,7 +159,10 @@ def prefill(cells: list[list[str]], config_name: str, cache: dict,
     t0 = time.perf_counter()
     try:
         if forked is not None:
-            forked()
+            try:
+                forked()
+            except Exception:  # noqa: BLE001 - only a head start; whoever needs it says why
+                pass
         for structural in _claimed(sets, queue, 0):
             mine.append(structural)
             try:
