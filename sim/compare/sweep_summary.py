@@ -24,14 +24,17 @@ KEYS = ["replicate", "dimension", "group", "metric"]  # the sort's keys within a
 
 def _key_columns(frame) -> list | None:
     """The frame's key columns to compare layouts by: the replicates as numpy, the text
-    columns as their Arrow arrays; None if a text column is not Arrow-backed (then the
-    frame is sorted on its own)."""
+    columns as their Arrow data (no copy); None if a text column is not pandas' Arrow
+    strings (then the frame is sorted on its own)."""
+    import pandas as pd
+    import pyarrow as pa
+
     out = [frame["replicate"].to_numpy()]
     for name in KEYS[1:]:
-        arrow = getattr(frame[name].array, "_pa_array", None)
-        if arrow is None:
+        column = frame[name]
+        if not (isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow"):
             return None
-        out.append(arrow)
+        out.append(pa.array(column.array))
     return out
 
 
