@@ -195,12 +195,8 @@ class ResultsWriter:
 
     def agents_ready(self, agents: pd.DataFrame, cfg: dict, person_economics: dict) -> None:
         """Start writing ``agents.parquet`` (with the person costs) in a thread."""
-        import pyarrow as pa
-
-        # the system allocator: what the encoding used is returned at once, not kept in
-        # pyarrow's pool through the tables' peak
         self._agents = Background(_write_agents, agents, cfg, person_economics,
-                                  self.staging / "agents.parquet", pa.system_memory_pool())
+                                  self.staging / "agents.parquet")
 
     def _join_agents(self) -> bool:
         """Wait for the agents thread; True once it wrote the file (its error re-raised)."""
@@ -227,12 +223,28 @@ class ResultsWriter:
         return bool(self._staged.__exit__(kind, value, tb))
 
 
+# rows in each of agents.parquet's row groups. pyarrow's default (1,048,576) made the
+# writer hold a whole million-row group's encoded columns, ~60-130 MB at 1M people x 260
+# weeks and the run's peak in `make bench` (~400 -> ~300 bytes a person, issue 19, session
+# 24); a group of 131,072 rows holds ~4 MB, the file is ~2% larger and reads back the same
+AGENT_ROW_GROUP = 131_072
+
+
 def _write_agents(agents: pd.DataFrame, cfg: dict, person_economics: dict | None,
-                  path: Path, pool=None) -> None:
-    """``agents.parquet``: the per-person table with its costs (``pool``: pyarrow's
-    memory pool for the encoding, default its default pool; the file is the same)."""
-    with_person_economics(agents, cfg, person_economics).to_parquet(
-        path, index=False, **({"memory_pool": pool} if pool is not None else {}))
+                  path: Path) -> None:
+    """``agents.parquet``: the per-person table with its costs, in row groups of
+    :data:`AGENT_ROW_GROUP` rows with each column's statistics."""
+    import pyarrow as pa
+
+    # the system allocator for the encoding: what it used is returned at once, not kept in
+    # pyarrow's pool through the tables' peak (the file is the same)
+    write_parquet(with_person_economics(agents, cfg, person_economics), path,
+                  row_group_size=AGENT_ROW_GROUP, statistics=True,
+                  memory_pool=pa.system_memory_pool())
+    # some of the writer's buffers come from pyarrow's default pool whatever it is given,
+    # and mimalloc keeps this thread's freed pages: handed back before the decomposition
+    # and figures allocate on top of them
+    pa.default_memory_pool().release_unused()
 
 
 def write_results(results, dest: Path, leave_out: Collection[str] = (),

@@ -25,19 +25,26 @@ from pathlib import Path
 import pandas as pd
 
 
-def write_parquet(df: pd.DataFrame, path: Path | str) -> None:
+def write_parquet(df: pd.DataFrame, path: Path | str, row_group_size: int | None = None,
+                  statistics: bool = False, memory_pool=None) -> None:
     """``df.to_parquet(path, index=False)`` (snappy), converted on this thread, floating
-    point columns without a dictionary, no column statistics (module docstring)."""
-    if df.attrs or not all(isinstance(c, str) for c in df.columns):
-        df.to_parquet(path, index=False)
-        return
+    point columns without a dictionary, no column statistics (module docstring).
+
+    For a large table (``agents.parquet``): ``row_group_size`` rows a row group (pyarrow's
+    default: 1,048,576), each column's min/max ``statistics`` a row group (readers skip
+    row groups by a filter), and pyarrow's ``memory_pool`` for the encoding."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    extra = {key: value for key, value in (("row_group_size", row_group_size),
+                                           ("memory_pool", memory_pool)) if value is not None}
+    if df.attrs or not all(isinstance(c, str) for c in df.columns):
+        df.to_parquet(path, index=False, **extra)  # pandas' own file (with statistics)
+        return
     table = pa.Table.from_pandas(df, preserve_index=False, nthreads=1)
-    pq.write_table(table, str(path), compression="snappy", write_statistics=False,
+    pq.write_table(table, str(path), compression="snappy", write_statistics=statistics,
                    use_dictionary=[f.name for f in table.schema
-                                   if not pa.types.is_floating(f.type)])
+                                   if not pa.types.is_floating(f.type)], **extra)
 
 
 def read_parquet(path: Path | str) -> pd.DataFrame:
