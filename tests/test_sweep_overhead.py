@@ -200,3 +200,25 @@ def test_the_sweep_callback_releases_the_workers_even_when_its_aggregate_fails(
     with pytest.raises(SystemExit):
         sweep_module.SweepCallback().on_multirun_end(config)
     assert released == [True]
+
+
+def test_no_collection_pauses_the_collector_and_restores_it_even_on_error():
+    """A job's config is unpickled with the cyclic collector paused (issue 19); afterwards
+    it runs again, also when the unpickling fails, and a collector paused by the caller
+    stays paused."""
+    import gc
+
+    assert gc.isenabled()
+    with launchers.no_collection():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(ValueError), launchers.no_collection():
+        raise ValueError("a config that does not unpickle")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with launchers.no_collection():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
