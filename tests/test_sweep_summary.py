@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.compare.sweep_summary import sorted_frames, with_factors
+from sim.compare.sweep_summary import repeated, sorted_frames, with_factors
 
 SORT = ["cell", "replicate", "dimension", "group", "metric"]
 
@@ -84,3 +84,22 @@ def test_frames_without_the_keys_are_kept_as_they_are():
     out, order = sorted_frames(frames, cells)
     assert [c["key"] for c in order] == ["y", "z"]
     assert out[1]["x"].tolist() == [3, 1, 2]
+
+
+@pytest.mark.parametrize("values, sizes", [
+    (["usual_care", "ips_smi", "", "é → ü"], [3, 0, 2, 4]),  # empty text, no rows, UTF-8
+    (["a"], [1_000]),
+    ([0.8, 0.9], [2, 3]),  # numbers: pandas' own repeat
+    (["a", None], [1, 2]),  # a missing value: pandas' own repeat
+    ([], []),
+])
+def test_repeated_is_pandas_repeat(values, sizes):
+    """The factor columns laid out as Arrow offsets and bytes are pandas' repeat: the same
+    values, dtype and index (the summary's parquet depends on all three)."""
+    expected = pd.Series(values).repeat(sizes).reset_index(drop=True)
+    got = repeated(values, sizes)
+    pd.testing.assert_series_equal(got, expected, check_exact=True)
+    if len(values) and isinstance(values[0], str):
+        import pyarrow as pa
+
+        assert pa.array(got.array).type == pa.array(expected.array).type
