@@ -136,6 +136,18 @@ def test_helper_results_come_back_by_ticket_and_a_dead_helper_is_an_error():
         helper.result(helper.submit("math:factorial", 3))
 
 
+def test_the_helper_says_no_config_warning_the_main_process_has_said(capfd):
+    """The decomposition's runs in the helper validate the run's config again; its
+    warnings (a metric beyond the horizon) were printed twice in a large run (issue 19's
+    10M check). The helper keeps quiet: the main process says each once."""
+    cfg = load_config(["population.n=500", "horizon_weeks=30"])
+    capfd.readouterr()
+    with Helper() as helper:
+        checked = helper.result(helper.submit("sim.config:validate", cfg))
+    assert checked["horizon_weeks"] == 30
+    assert "config warning" not in capfd.readouterr().err
+
+
 def test_a_single_run_is_composed_once_before_hydra(monkeypatch, tmp_path):
     import hydra
 

@@ -240,8 +240,14 @@ def serve() -> None:
     """The helper's loop: read ``(fn, args)`` from stdin, write ``(status, value)`` to
     stdout, until stdin closes."""
     import signal
+    import warnings
+
+    from sim.errors import ConfigWarning
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process decides (Ctrl-C)
+    # the work validates configs the main process has validated, and warned about, already:
+    # each config warning is said once, by the main process
+    warnings.simplefilter("ignore", ConfigWarning)
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # anything the work prints must not corrupt the pipe
     while True:
