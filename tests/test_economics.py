@@ -255,3 +255,26 @@ def test_person_costs_in_chunks_equal_all_at_once(monkeypatch, make_config):
                                   table, check_exact=True)
     pd.testing.assert_frame_equal(economics.with_person_economics(r.agents, r.config),
                                   with_costs, check_exact=True)
+
+
+def test_person_economics_joined_without_a_copy_is_what_assign_gives(make_config):
+    """agents.parquet's frame (``copy=False``): the agents and their three costed columns
+    as ``agents.assign`` gives them (columns, values, dtypes, attrs), holding the costed
+    arrays themselves (issue 19's peak); by default the frame has copies of its own."""
+    import numpy as np
+
+    import sim.results.economics as economics
+    from sim.simulate import simulate
+
+    r = simulate(make_config("population.n=400", "horizon_weeks=60"))
+    cols = r.person_economics
+    expected = r.agents.assign(**{c: cols[c] for c in economics.AGENT_COLUMNS})
+    shared = economics.with_person_economics(r.agents, r.config, cols, copy=False)
+    pd.testing.assert_frame_equal(shared, expected, check_exact=True)
+    assert shared.attrs == r.agents.attrs == {"horizon": 60}
+    assert np.shares_memory(shared["qaly_disc"].to_numpy(), cols["qaly_disc"])
+    own = economics.with_person_economics(r.agents, r.config, cols)
+    pd.testing.assert_frame_equal(own, expected, check_exact=True)
+    assert not np.shares_memory(own["qaly_disc"].to_numpy(), cols["qaly_disc"])
+    again = economics.with_person_economics(expected, r.config, cols, copy=False)
+    assert list(again.columns) == list(expected.columns)  # costed already: replaced

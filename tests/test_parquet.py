@@ -26,7 +26,7 @@ def test_write_parquet_is_to_parquet_without_float_dictionaries(tmp_path):
               "strings": pd.DataFrame({"a": ["x", None, "y"], "b": [1.0, float("nan"), 2]}),
               "empty": r.summary.iloc[:0]}
     with_attrs = r.summary.copy()
-    with_attrs.attrs["horizon"] = 30  # pandas' own path, as to_parquet
+    with_attrs.attrs["horizon"] = 30  # kept in the file as pandas keeps them
     tables["attrs"] = with_attrs
     tables["numbered"] = pd.DataFrame({0: [1, 2], "b": [3, 4]})  # non-text column name
     for name, df in tables.items():
@@ -37,7 +37,10 @@ def test_write_parquet_is_to_parquet_without_float_dictionaries(tmp_path):
         assert new.schema_arrow == old.schema_arrow, name  # pandas metadata included
         assert new.metadata.num_rows == old.metadata.num_rows, name
         dictionary = _encodings(tmp_path / f"{name}.new.parquet")
-        if name in ("attrs", "numbered"):  # pandas' own path, as it was
+        if name == "attrs":  # kept as pandas keeps them
+            assert new.schema_arrow.metadata[b"PANDAS_ATTRS"] == \
+                old.schema_arrow.metadata[b"PANDAS_ATTRS"]
+        if name == "numbered":  # pandas' own path, as it was
             assert dictionary == _encodings(tmp_path / f"{name}.old.parquet"), name
         else:  # floats without a dictionary, and no column statistics
             assert dictionary == {c: df[c].dtype.kind != "f" for c in df.columns} or (
@@ -68,6 +71,9 @@ def test_agents_file_in_row_groups_with_statistics_reads_back_the_same(tmp_path,
     assert [meta.row_group(g).num_rows for g in range(meta.num_row_groups)] == [250, 250, 100]
     assert all(meta.row_group(g).column(i).is_stats_set
                for g in range(meta.num_row_groups) for i in range(meta.num_columns))
+    dictionary = _encodings(tmp_path / "agents.parquet")  # none for values that never repeat
+    assert not dictionary["person_id"] and not dictionary["qaly_disc"]
+    assert dictionary["weeks_working"] and dictionary["condition"]
     expected = with_person_economics(r.agents, cfg, r.person_economics)
     expected.to_parquet(tmp_path / "pandas.parquet", index=False)
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "agents.parquet"),

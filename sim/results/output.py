@@ -238,9 +238,9 @@ def _write_agents(agents: pd.DataFrame, cfg: dict, person_economics: dict | None
 
     # the system allocator for the encoding: what it used is returned at once, not kept in
     # pyarrow's pool through the tables' peak (the file is the same)
-    write_parquet(with_person_economics(agents, cfg, person_economics), path,
+    write_parquet(with_person_economics(agents, cfg, person_economics, copy=False), path,
                   row_group_size=AGENT_ROW_GROUP, statistics=True,
-                  memory_pool=pa.system_memory_pool())
+                  memory_pool=pa.system_memory_pool(), plain=("person_id",))
     # some of the writer's buffers come from pyarrow's default pool whatever it is given,
     # and mimalloc keeps this thread's freed pages: handed back before the decomposition
     # and figures allocate on top of them

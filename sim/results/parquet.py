@@ -14,37 +14,51 @@ are written plain, every other column (text, counts, weeks) still with its dicti
 does it write each column's min/max statistics, which serve readers that skip row groups
 of large files by a filter (these tables are a few thousand rows, one row group, and read
 whole): another ~2.5 ms of a cell's writing. The frame read back is the same
-(``tests/test_parquet.py``); frames with ``attrs`` or column names that are not text go
-through pandas itself.
+(``tests/test_parquet.py``): a frame's ``attrs`` are kept as pandas keeps them
+(``PANDAS_ATTRS``); frames with column names that are not text go through pandas itself.
+
+The per-person table (``agents.parquet``, a million rows and more) is written in row groups
+with statistics, and without a dictionary for its identifier either (:func:`write_parquet`'s
+``row_group_size``, ``statistics`` and ``plain``; :func:`sim.results.output._write_agents`).
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Collection
 from pathlib import Path
 
 import pandas as pd
 
 
 def write_parquet(df: pd.DataFrame, path: Path | str, row_group_size: int | None = None,
-                  statistics: bool = False, memory_pool=None) -> None:
+                  statistics: bool = False, memory_pool=None,
+                  plain: Collection[str] = ()) -> None:
     """``df.to_parquet(path, index=False)`` (snappy), converted on this thread, floating
     point columns without a dictionary, no column statistics (module docstring).
 
     For a large table (``agents.parquet``): ``row_group_size`` rows a row group (pyarrow's
     default: 1,048,576), each column's min/max ``statistics`` a row group (readers skip
-    row groups by a filter), and pyarrow's ``memory_pool`` for the encoding."""
+    row groups by a filter), pyarrow's ``memory_pool`` for the encoding, and the columns
+    ``plain`` (values that never repeat, such as an identifier) without a dictionary
+    either: the writer's table of a row group's distinct values was ~30 MB of its
+    transient memory for ``person_id`` alone at 1M people (issue 19)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     extra = {key: value for key, value in (("row_group_size", row_group_size),
                                            ("memory_pool", memory_pool)) if value is not None}
-    if df.attrs or not all(isinstance(c, str) for c in df.columns):
+    if not all(isinstance(c, str) for c in df.columns):
         df.to_parquet(path, index=False, **extra)  # pandas' own file (with statistics)
         return
     table = pa.Table.from_pandas(df, preserve_index=False, nthreads=1)
+    if df.attrs:  # as pandas keeps them (pandas.io.parquet), for pd.read_parquet to restore
+        table = table.replace_schema_metadata(
+            {**table.schema.metadata, "PANDAS_ATTRS": json.dumps(df.attrs)})
     pq.write_table(table, str(path), compression="snappy", write_statistics=statistics,
                    use_dictionary=[f.name for f in table.schema
-                                   if not pa.types.is_floating(f.type)], **extra)
+                                   if not pa.types.is_floating(f.type)
+                                   and f.name not in plain], **extra)
 
 
 def read_parquet(path: Path | str) -> pd.DataFrame:
