@@ -223,17 +223,20 @@ class ResultsWriter:
         return bool(self._staged.__exit__(kind, value, tb))
 
 
-# rows in each of agents.parquet's row groups. pyarrow's default (1,048,576) made the
-# writer hold a whole million-row group's encoded columns, ~60-130 MB at 1M people x 260
-# weeks and the run's peak in `make bench` (~400 -> ~300 bytes a person, issue 19, session
-# 24); a group of 131,072 rows holds ~4 MB, the file is ~2% larger and reads back the same
+# rows in each of agents.parquet's row groups. With pyarrow's default (1,048,576) and
+# pandas' own writing (a dictionary for every column, the cost columns copied) the writer
+# held ~60-130 MB at 1M people x 260 weeks, the run's peak in `make bench` (~400 -> ~335
+# bytes a person, issue 19, session 24); now ~20 MB. The file is ~4% larger (no
+# dictionaries for its floats) and reads back the same frame, schema and attrs
 AGENT_ROW_GROUP = 131_072
 
 
 def _write_agents(agents: pd.DataFrame, cfg: dict, person_economics: dict | None,
                   path: Path) -> None:
     """``agents.parquet``: the per-person table with its costs, in row groups of
-    :data:`AGENT_ROW_GROUP` rows with each column's statistics."""
+    :data:`AGENT_ROW_GROUP` rows with each column's statistics, the identifier and the
+    floats without a dictionary (the writer's table of distinct values was ~30 MB for
+    ``person_id`` alone at 1M people), the cost columns not copied."""
     import pyarrow as pa
 
     # the system allocator for the encoding: what it used is returned at once, not kept in
