@@ -193,13 +193,20 @@ def test_the_sweep_callback_releases_the_workers_even_when_its_aggregate_fails(
     released = []
     monkeypatch.setattr(launchers, "release_workers", lambda: released.append(True))
 
+    import gc
+
+    frozen = []
+
     def full_disk(*args, **kwargs):
+        frozen.append(gc.get_freeze_count())  # the aggregate runs with the sweep frozen
         raise OSError(28, "No space left on device")
     monkeypatch.setattr(sweep_module, "aggregate", full_disk)
     config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}})
+    gc.unfreeze()
     with pytest.raises(SystemExit):
         sweep_module.SweepCallback().on_multirun_end(config)
     assert released == [True]
+    assert frozen[0] > 1000 and gc.get_freeze_count() == 0  # and thawed after
 
 
 def test_no_collection_pauses_the_collector_and_restores_it_even_on_error():
