@@ -35,10 +35,12 @@ per million per component (from the multicomponent run) (500 more with ``engine=
 one Mesa object per person: 297 MiB at 20,000 people, 339 at 60,000, 10 weeks; that engine
 is capped at 200,000 people), and a floor of 240 MiB (below ~200,000 people the import and
 plotting phase is the peak: 230 MiB at 20,000 people and 241 at 100,000, 260 weeks with
-figures). A check beyond the fitted points (third round): 2M x 104 weeks peaked at 852
-MiB, estimate 818. At two years that is ~261 MiB (~274 bytes) per person above the base,
-at five years ~309 MiB (~324 bytes). The weekly loop sets the peak (its
-working state; sim/engine), so a change there moves these figures: re-measure them (the
+figures). Checks beyond the fitted points: 2M x 104 weeks peaked at 852 MiB, estimate 818
+(third round); 10M x 52 weeks at 2,987 MiB (session 16) and 2,979 (session 24, once
+agents.parquet was written in row groups), estimate 2,635. At two years that is ~261 MiB
+(~274 bytes) per person above the base, at five years ~309 MiB (~324 bytes). The weekly
+loop sets the peak (its working state; sim/engine), so a change there moves these figures:
+re-measure them (the
 test keeps the estimate within 25% of fresh measurements at two sizes).
 
 A run is refused when its estimate exceeds 90% of the memory available (``MemAvailable``,
