@@ -40,8 +40,8 @@ figures). Checks beyond the fitted points: 2M x 104 weeks peaked at 852 MiB, est
 agents.parquet was written in row groups), estimate 2,635. At two years that is ~261 MiB
 (~274 bytes) per person above the base, at five years ~309 MiB (~324 bytes). The weekly
 loop sets the peak (its working state; sim/engine), so a change there moves these figures:
-re-measure them (the
-test keeps the estimate within 25% of fresh measurements at two sizes).
+re-measure them (the test keeps the estimate within 25% of fresh measurements at two
+sizes).
 
 A run is refused when its estimate exceeds 90% of the memory available (``MemAvailable``,
 or a cgroup limit if lower; ``RTW_SIM_MEMORY_MB=<MiB>`` caps it further on a shared
