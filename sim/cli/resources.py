@@ -37,7 +37,8 @@ is capped at 200,000 people), and a floor of 240 MiB (below ~200,000 people the 
 plotting phase is the peak: 230 MiB at 20,000 people and 241 at 100,000, 260 weeks with
 figures). Checks beyond the fitted points: 2M x 104 weeks peaked at 852 MiB, estimate 818
 (third round); 10M x 52 weeks at 2,987 MiB (session 16) and 2,979 (session 24, once
-agents.parquet was written in row groups), estimate 2,635. At two years that is ~261 MiB
+agents.parquet was written in row groups), estimate 2,635; 10M x 260 weeks at 3,308 MiB
+(session 24), estimate 3,275. At two years that is ~261 MiB
 (~274 bytes) per person above the base, at five years ~309 MiB (~324 bytes). The weekly
 loop sets the peak (its working state; sim/engine), so a change there moves these figures:
 re-measure them (the test keeps the estimate within 25% of fresh measurements at two
