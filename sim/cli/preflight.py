@@ -60,16 +60,15 @@ def _cells(overrides: list[str], sweeper_params: dict | None = None) -> list[lis
     # lazy: Hydra's sweeper, needed only for multiruns; a single run's pre-flight stays light
     if not sweeper_params and _no_sweep(overrides):
         return [list(overrides)]  # one cell: the sweep machinery is not needed (~0.3 s)
-    from sim.compare.sweep_grid import grid, parse_overrides
+    from sim.compare.sweep_grid import cells_of, override_lines, parse_overrides
 
-    lines = [f"{k}={v}" for k, v in (sweeper_params or {}).items()] + list(overrides)
-    parsed = parse_overrides(lines)
+    parsed = parse_overrides(override_lines(overrides, sweeper_params))
     total = 1
     for ov in parsed:
         if ov.is_sweep_override():
             total *= len(list(ov.sweep_string_iterator()))
     if total <= MAX_CELLS:
-        return grid(list(overrides), sweeper_params)
+        return cells_of(parsed)
     choices: dict = {}  # vary one override at a time (later overrides of a key win)
     for ov in parsed:
         key = ov.get_key_element()

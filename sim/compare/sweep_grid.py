@@ -10,10 +10,19 @@ from sim.config import CONFIG_DIR
 
 def grid(task_overrides: list[str], sweeper_params: dict | None = None) -> list[list[str]]:
     """The cells Hydra's basic sweeper makes of ``params`` + command-line overrides."""
+    return cells_of(parse_overrides(override_lines(task_overrides, sweeper_params)))
+
+
+def override_lines(task_overrides: list[str], sweeper_params: dict | None = None) -> list:
+    """A preset's ``hydra.sweeper.params`` as override lines, then the command line's."""
+    return [f"{k}={v}" for k, v in (sweeper_params or {}).items()] + list(task_overrides)
+
+
+def cells_of(parsed: list) -> list[list[str]]:
+    """The cells of overrides already parsed by :func:`parse_overrides`."""
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 
-    lines = [f"{k}={v}" for k, v in (sweeper_params or {}).items()] + list(task_overrides)
-    return BasicSweeper.split_arguments(parse_overrides(lines), None)[0]
+    return BasicSweeper.split_arguments(parsed, None)[0]
 
 
 def parse_overrides(lines: list[str]) -> list:
