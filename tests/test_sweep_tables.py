@@ -148,3 +148,21 @@ def test_the_parent_measures_each_kept_cell_as_the_aggregate_would(tmp_path, mon
     sweep_tables.receive(item)
     assert sweep_tables.measures(results) is None
     assert sweep_tables.take(results) is not None  # the tables are kept all the same
+
+
+def test_a_cells_tables_received_again_replace_its_earlier_copy_and_measures(
+        tmp_path, monkeypatch):
+    """The same cell's tables received twice: the earlier copy and its measures go (no
+    measures of the earlier tables beside newer ones that were not kept, and the budget
+    counts one copy)."""
+    results = _cell(tmp_path)
+    item = sweep_tables.collect(10**9)
+    sweep_tables.clear(measure=True)
+    sweep_tables.receive(item)
+    once = sweep_tables._HELD[0]
+    sweep_tables.receive(item)
+    assert sweep_tables._HELD[0] == once  # one copy and one set of measures counted
+    monkeypatch.setattr(sweep_tables, "BUDGET", 1)  # the next copy is not kept
+    sweep_tables.receive(item)
+    assert sweep_tables.measures(results) is None and sweep_tables.take(results) is None
+    assert sweep_tables._HELD[0] == 0

@@ -103,7 +103,8 @@ def receive(item) -> None:
     if item is None:
         return
     key, blob, size = item
-    take(key)  # an earlier copy of the same cell's tables
+    take(key)  # an earlier copy of the same cell's tables, and its measures
+    measures(key)
     if _HELD[0] + size <= BUDGET:
         # unpickling is safe: the bytes were pickled by this sweep's own job (as the
         # JobReturn around them, which joblib unpickles)
