@@ -42,13 +42,34 @@ def basic_sweep(tmp_path_factory):
     return out, result
 
 
-def test_joblib_two_workers_and_basic_launcher_give_identical_tables(basic_sweep, tmp_path):
+@pytest.fixture(scope="module")
+def loky_sweep(tmp_path_factory):
+    out = tmp_path_factory.mktemp("loky") / "sweep"
+    result = run_sweep(out, "hydra.launcher.n_jobs=2", "hydra.launcher.backend=loky")
+    assert result.returncode == 0, result.stderr
+    assert "Joblib.Parallel(n_jobs=2" in result.stderr + result.stdout
+    return out
+
+
+def cell_bytes(sweep_dir):
+    """Every file of every cell's results, by cell folder and name."""
+    return {str(f.relative_to(sweep_dir)): f.read_bytes()
+            for f in sorted((sweep_dir / "cells").glob("*/results/*")) if f.is_file()}
+
+
+def test_forked_and_loky_workers_and_basic_launcher_give_identical_tables(basic_sweep,
+                                                                          loky_sweep, tmp_path):
     basic_dir, basic = basic_sweep
     out = tmp_path / "joblib"
     result = run_sweep(out, "hydra.launcher.n_jobs=2")  # joblib is the default launcher
     assert result.returncode == 0, result.stderr
-    assert "Joblib.Parallel(n_jobs=2" in result.stderr + result.stdout
-    assert aggregate_bytes(out) == aggregate_bytes(basic_dir)
+    assert "a pool of 2 forked workers is launching 4 jobs" in result.stderr + result.stdout
+    assert aggregate_bytes(out) == aggregate_bytes(basic_dir) == aggregate_bytes(loky_sweep)
+    forked, loky = cell_bytes(out), cell_bytes(loky_sweep)
+    assert len(forked) > 4 * 5 and forked.keys() == loky.keys()
+    for name, data in forked.items():  # the manifests hold times, pids and paths
+        if not name.endswith("manifest.json"):
+            assert data == loky[name], name
     summary = pd.read_parquet(out / "aggregate" / "summary.parquet")
     assert summary["cell"].nunique() == 4
     assert set(summary["programme"]) == {"usual_care", "ips_smi"}
@@ -164,6 +185,66 @@ def test_sigkill_mid_sweep_leaves_complete_cells_or_none_and_rerun_matches(basic
     assert again.stdout.count("skipped (complete)") == complete
     assert aggregate_bytes(out) == aggregate_bytes(basic_dir)
     assert not list(out.glob("cells/*/.*"))  # no staging folder or temporary file is left
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in os.listdir("/proc"):
+        if stat.isdigit():
+            try:
+                fields = open(f"/proc/{stat}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(stat))
+    return out
+
+
+def _started(out, proc):
+    deadline = time.monotonic() + 60
+    while not (out / "progress.jsonl").exists() and proc.poll() is None \
+            and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert proc.poll() is None, "the sweep ended before it could be stopped"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc, fork")
+@pytest.mark.parametrize("how", ["ctrl-c", "worker killed"])
+def test_a_stopped_sweep_says_what_was_kept_in_one_line(how, tmp_path):
+    """Ctrl-C (SIGINT to the terminal's process group) or a worker killed (out of memory):
+    one line, no traceback, no process left, nothing half-written; a re-run resumes."""
+    out = tmp_path / "stopped"
+    args = [sys.executable, "-m", "sim", "-m", *GRID, "population.n=4000",
+            "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={out}"]
+    proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    _started(out, proc)
+    workers = _children(proc.pid)
+    if how == "ctrl-c":
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        os.kill(workers[0], signal.SIGKILL)
+    _, err = proc.communicate(timeout=60)
+    last = err.strip().splitlines()[-1]
+    assert proc.returncode == (130 if how == "ctrl-c" else 1), err
+    assert "Traceback" not in err
+    assert last.endswith(f"the complete cells are kept in {out}: run the same command "
+                         "again to run the rest")
+    assert last.startswith("interrupted;" if how == "ctrl-c" else
+                           "error: a sweep worker process died while running cells")
+    time.sleep(0.2)
+    assert workers and not [pid for pid in workers if os.path.exists(f"/proc/{pid}")]
+    for cell_dir in out.glob("cells/*"):  # each cell complete, or not there
+        results = cell_dir / "results"
+        if results.exists():
+            manifest = json.loads((results / "manifest.json").read_text())
+            assert all((results / f).stat().st_size > 0 for f in manifest["files"])
+    again = subprocess.run([a for a in args if not a.startswith("hydra.launcher.")]
+                           + ["hydra/launcher=basic"], cwd=REPO, capture_output=True,
+                           text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert len(list(out.glob("cells/*/results/manifest.json"))) == 4
+    assert not list(out.glob("cells/*/.*"))  # the stopped cells' staging folders cleared
 
 
 def test_aggregate_by_hand_reproduces_the_callback_tables(basic_sweep, tmp_path, capsys):

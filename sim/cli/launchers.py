@@ -34,6 +34,8 @@ import sys
 import uuid
 from pathlib import Path
 
+from sim.cli import fork_pool
+
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 CLUSTER_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 OPT_IN = "hydra.launcher.allow_ray_on_network=true"
@@ -373,8 +375,9 @@ def prevalidated_config(task_overrides: list[str]) -> dict | None:
 
 
 def release_workers() -> None:
-    """End this process's idle loky workers at once, when a sweep has nothing more for them
-    (its jobs and its index page done: :meth:`sim.compare.sweep.SweepCallback.on_multirun_end`).
+    """End this process's idle workers at once, when a sweep has nothing more for them
+    (its jobs and its index page done: :meth:`sim.compare.sweep.SweepCallback.on_multirun_end`):
+    the forked ones (:func:`sim.cli.fork_pool.release`: idle, they exit at once), and loky's.
 
     At the process's exit loky would tell them to stop and wait for each to tear its
     interpreter down (~0.15-0.2 s each, after the last cell, while the other core waited).
@@ -383,6 +386,7 @@ def release_workers() -> None:
     in this process starts a new pool."""
     from joblib.externals.loky import reusable_executor
 
+    fork_pool.release()
     executor = reusable_executor._executor  # the pool joblib reuses, if one was started
     if executor is not None:
         executor.shutdown(wait=True, kill_workers=True)
@@ -478,11 +482,15 @@ def launch_joblib_cached(launcher, job_overrides, initial_job_idx):
     configure_log(launcher.config.hydra.hydra_logging, launcher.config.hydra.verbose)
     Path(str(launcher.config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
     joblib_cfg = launcher.joblib
-    joblib_cfg["backend"] = "loky"  # as hydra-joblib-launcher: threads do not suit Hydra
+    # fork: workers forked from this process (sim.cli.fork_pool), when it can; else loky,
+    # as hydra-joblib-launcher (threads do not suit Hydra)
+    forked = fork_pool.workers_for(joblib_cfg.get("backend"), joblib_cfg.get("n_jobs", -1))
+    joblib_cfg["backend"] = "loky"
     process_joblib_cfg(joblib_cfg)
     logging.getLogger("hydra_plugins.hydra_joblib_launcher").info(
-        "Joblib.Parallel(%s) is launching %d jobs (configs composed once per group choices)",
-        ",".join(f"{k}={v}" for k, v in joblib_cfg.items()), len(job_overrides))
+        "%s is launching %d jobs (configs composed once per group choices)",
+        f"a pool of {forked} forked workers" if forked else "Joblib.Parallel(" + ",".join(
+            f"{k}={v}" for k, v in joblib_cfg.items()) + ")", len(job_overrides))
     state = cloudpickle.dumps(Singleton.get_state(), protocol=pickle.HIGHEST_PROTOCOL)
     shared = cloudpickle.dumps((launcher.hydra_context, launcher.config,
                                 launcher.task_function), protocol=pickle.HIGHEST_PROTOCOL)
@@ -499,15 +507,39 @@ def launch_joblib_cached(launcher, job_overrides, initial_job_idx):
     ship = sweep_tables.allowance(len(job_overrides))
     # the returns in order, each as soon as it and those before it are in: the parent takes
     # each cell's tables (and measures, sweep_tables) while the next jobs run
+    jobs = [(initial_job_idx + idx, overrides, token, shared, state, base,
+             _VALIDATED.get(tuple(overrides)), ship)
+            for idx, (overrides, base) in enumerate(zip(job_overrides, shipped, strict=True))]
+    if forked:
+        results = fork_pool.pool(forked).map(execute_job_cached, *zip(*jobs, strict=True))
+    else:
+        results = Parallel(**{**joblib_cfg, "return_as": "generator"})(
+            delayed(execute_job_cached)(*job) for job in jobs)
     returns = []
-    for ret in Parallel(**{**joblib_cfg, "return_as": "generator"})(
-            delayed(execute_job_cached)(initial_job_idx + idx, overrides, token, shared,
-                                        state, base, _VALIDATED.get(tuple(overrides)), ship)
-            for idx, (overrides, base) in enumerate(zip(job_overrides, shipped, strict=True))):
-        # the cell's tables, kept for the aggregate (and out of Hydra's way)
-        sweep_tables.receive(ret.__dict__.pop("rtw_tables", None))
-        returns.append(ret)
+    try:
+        for ret in results:
+            # the cell's tables, kept for the aggregate (and out of Hydra's way)
+            sweep_tables.receive(ret.__dict__.pop("rtw_tables", None))
+            returns.append(ret)
+    except (Exception, KeyboardInterrupt) as err:
+        interrupted = isinstance(err, KeyboardInterrupt)
+        if not (interrupted or _worker_died(err)):
+            raise
+        release_workers()
+        what = ("interrupted" if interrupted else "error: a sweep worker process died while "
+                f"running cells ({type(err).__name__}: out of memory, or killed)")
+        print(f"{what}; the complete cells are kept in {launcher.config.hydra.sweep.dir}: "
+              "run the same command again to run the rest", file=sys.stderr)
+        sys.exit(130 if interrupted else 1)
     return returns
+
+
+def _worker_died(err: BaseException) -> bool:
+    """Whether ``err`` is a pool's report of a worker that ended abruptly (forked: Python's
+    ``BrokenProcessPool``; loky: its ``TerminatedWorkerError``)."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    return isinstance(err, BrokenProcessPool) or type(err).__name__ == "TerminatedWorkerError"
 
 
 # The sweep cells (tuples of override lines) that this process's pre-flight

@@ -177,6 +177,12 @@ def parallel_cells(launcher: dict, n_cells: int, cpus: int | None = None) -> tup
     cpus = cpus or os.cpu_count() or 1
     target = str(launcher.get("_target_", ""))
     if "joblib" in target.lower():
+        if target.endswith("CachingJoblibLauncher"):  # rtw_joblib: fork or loky
+            from sim.cli.fork_pool import backend_error
+
+            problem = backend_error(launcher.get("backend"))
+            if problem:
+                raise ResourceError(problem)
         n_jobs = launcher.get("n_jobs", -1)
         if n_jobs is None:
             n_jobs = 1

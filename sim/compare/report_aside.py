@@ -74,8 +74,9 @@ def report_in_worker(paths: list[Path], out_dir: Path, quiet: bool, figures: boo
 
 
 class ReportJob:
-    """A sweep's index page written by one of joblib's reusable loky workers (the sweep's own,
-    which have the libraries loaded) while the parent builds the aggregate tables: the two
+    """A sweep's index page written by one of the sweep's own workers (forked,
+    :mod:`sim.cli.fork_pool`, or else joblib's reusable loky workers: either way with the
+    libraries loaded) while the parent builds the aggregate tables: the two
     take about as long (~3 CPU-s each in the 100-cell benchmark), one after the other until
     issue 19. The worker reads the cells' tables itself, but for those the cells' jobs sent
     back to the parent (``preloaded``, :mod:`sim.compare.sweep_tables`: the bytes the jobs
@@ -89,11 +90,18 @@ class ReportJob:
                  preloaded: dict | None = None):
         from joblib import Parallel, delayed
 
+        from sim.cli import fork_pool
         from sim.compare.report_sweep import PARALLEL_ARGS
 
         self._results = None
         self._error = None
-        try:  # return_as="generator": the task is dispatched now, collected in result()
+        try:  # the task is dispatched now, collected in result()
+            forked = fork_pool.current()
+            if forked is not None:  # the sweep's forked workers (sim.cli.fork_pool)
+                task = forked.submit(report_in_worker, paths, out_dir, quiet, figures,
+                                     preloaded)
+                self._results = (task.result() for _ in range(1))
+                return
             # two workers, the fewest joblib runs in processes (one runs in this process):
             # the sweep's own executor is reused (shrunk to two if the launcher had more);
             # a pool the size of the machine would start a process per CPU for one task

@@ -1,0 +1,130 @@
+"""The sweep's workers forked from the launching process (sim.cli.fork_pool, issue 19).
+
+A sweep through them writes the same bytes as through loky and the basic launcher:
+tests/test_sweep.py."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from concurrent.futures.process import BrokenProcessPool
+
+import pytest
+
+from sim.cli import fork_pool, launchers
+from sim.cli.resources import ResourceError, parallel_cells
+
+linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork: Linux only")
+
+@pytest.fixture
+def one_thread(monkeypatch):
+    """``python -m sim`` has no other thread when it launches; a test process may hold
+    idle threads of earlier tests' pools: counted out here (nothing forks in this one)."""
+    monkeypatch.setattr(fork_pool, "_threads", lambda: 1)
+
+
+@pytest.mark.parametrize("backend", [None, "fork", "loky"])
+def test_the_backends_rtw_joblib_runs(backend):
+    assert fork_pool.backend_error(backend) is None
+
+
+def test_another_backend_is_one_line_before_any_cell():
+    launcher = {"_target_": "hydra_plugins.rtw_sim.CachingJoblibLauncher", "n_jobs": 2,
+                "backend": "threading"}
+    with pytest.raises(ResourceError) as info:
+        parallel_cells(launcher, 4, cpus=2)
+    message = str(info.value)
+    assert message.startswith("hydra.launcher.backend: got 'threading', expected fork")
+    assert "\n" not in message
+    # the plain hydra-joblib-launcher takes joblib's own backends
+    plain = {**launcher, "_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher."
+             "JoblibLauncher"}
+    assert parallel_cells(plain, 4, cpus=2)[0] == 2
+
+
+@linux
+def test_fork_is_used_for_two_or_more_workers_and_only_where_it_can(one_thread, monkeypatch):
+    from joblib import effective_n_jobs
+
+    assert fork_pool.workers_for("fork", 2) == 2
+    assert fork_pool.workers_for("fork", 3) == 3
+    assert fork_pool.workers_for("fork", -1) == (effective_n_jobs(-1)
+                                                 if effective_n_jobs(-1) >= 2 else 0)
+    assert fork_pool.workers_for("fork", 1) == 0  # joblib runs one worker in this process
+    assert fork_pool.workers_for("loky", 2) == 0
+    assert fork_pool.workers_for(None, 2) == 0
+    monkeypatch.setattr(fork_pool, "_threads", lambda: 2)  # another thread: loky
+    assert fork_pool.workers_for("fork", 2) == 0
+    monkeypatch.setattr(fork_pool, "_threads", lambda: 1)
+    monkeypatch.setattr(fork_pool.sys, "platform", "darwin")
+    assert fork_pool.workers_for("fork", 2) == 0
+
+
+# Run in a fresh interpreter, as ``python -m sim`` launches: one thread (a test process may
+# hold threads of earlier tests' pools), and a fork with another thread would warn (-W error)
+FORKED = """
+import json, os, signal, sys
+from sim.cli import fork_pool, launchers
+
+STATE = []
+
+
+def who(_=None):
+    return os.getpid(), os.getppid(), list(STATE)
+
+
+STATE.append("set before the fork")  # a forked worker has it, a fresh interpreter not
+assert fork_pool.workers_for("fork", 2) == 2
+executor = fork_pool.pool(2)
+seen = list(executor.map(who, range(6)))
+STATE.clear()
+out = {"me": os.getpid(), "seen": seen, "reused": fork_pool.pool(2) is executor,
+       "sigint": int(executor.submit(signal.getsignal, signal.SIGINT).result())}
+launchers.release_workers()  # the sweep's end: the forked pool too
+out["after"] = fork_pool.current() is None
+out["alive"] = [pid for pid, _, _ in seen if os.path.exists(f"/proc/{pid}")]
+again = fork_pool.pool(2)
+out["again"] = [pid for pid, _, _ in again.map(who, range(2))]
+bigger = fork_pool.pool(3)  # another size: the running pool is replaced
+out["replaced"] = bigger is not again and fork_pool.current() is bigger
+try:
+    again.submit(who)
+    out["old_shut"] = False
+except RuntimeError:
+    out["old_shut"] = True
+bigger.submit(who).result()
+fork_pool.release()
+fork_pool.release()  # nothing running: nothing to do
+print(json.dumps(out))
+"""
+
+
+@linux
+def test_workers_are_forked_with_this_process_state_and_released():
+    import json
+    import subprocess
+
+    from tests.conftest import REPO
+
+    run = subprocess.run([sys.executable, "-W", "error", "-c", FORKED], cwd=REPO,
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0 and not run.stderr, run.stderr
+    out = json.loads(run.stdout)
+    pids = {pid for pid, _, _ in out["seen"]}
+    assert 1 <= len(pids) <= 2 and out["me"] not in pids
+    assert all(parent == out["me"] and state == ["set before the fork"]
+               for _, parent, state in out["seen"])
+    assert out["reused"]
+    # Ctrl-C ends a worker at once, without a traceback (the launcher says what was kept)
+    assert out["sigint"] == int(signal.SIG_DFL)
+    assert out["after"] and out["alive"] == []  # ended and reaped
+    assert out["again"] and not set(out["again"]) & pids
+    assert out["replaced"] and out["old_shut"]
+
+
+def test_a_dead_worker_is_recognised_from_either_pool():
+    from joblib.externals.loky.process_executor import TerminatedWorkerError
+
+    assert launchers._worker_died(BrokenProcessPool("gone"))
+    assert launchers._worker_died(TerminatedWorkerError("gone"))
+    assert not launchers._worker_died(ValueError("a cell's own error"))
