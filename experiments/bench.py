@@ -4,6 +4,8 @@ Prints, for each population size x horizon (default 1M people x 104 and x 260 we
 default programme), on lines of their own:
 
     loop: <ns> ns/agent-week = <r>x one PCG64 double   weekly loop vs one draw per agent-week
+    loop split / movers / loop by week   where the loop's time goes (by part; by week:
+                                         a cohort's first weeks, the weeks after a year)
     vectorised: <X> M agent-weeks/s      weekly loop of the vectorised engine
     per-agent: <Y> M agent-weeks/s       scalar reference engine (Mesa agents.do("step"))
     ratio: <X/Y>x
@@ -88,7 +90,7 @@ def worker(n: int, weeks: int, population: str, engine: str) -> dict:
     t1 = clock()
     model = RTWModel(cfg, people=people)
     t2 = clock()
-    draw_seconds = reference_draws(model, n, clock)
+    draw_seconds, weekly = reference_draws(model, n, clock)
     part_seconds = time_loop_parts(model, clock)
     results = simulate(cfg, model=model, free_model=True)  # as python -m sim does
     # agent-weeks by state over the observed weeks (warm-up weeks are not counted)
@@ -113,6 +115,7 @@ def worker(n: int, weeks: int, population: str, engine: str) -> dict:
     split = loop_split(part_seconds, state_weeks, agent_weeks) if engine == "vectorised" else {}
     return {
         "loop_split": split,
+        "by_week": loop_by_week(weekly, draw_seconds, n) if engine == "vectorised" else {},
         "n": n,
         "weeks": weeks,
         "engine": engine,
@@ -175,16 +178,17 @@ def time_writing(clock) -> dict:
     return seconds
 
 
-def reference_draws(model, n: int, clock) -> list:
+def reference_draws(model, n: int, clock) -> tuple[list, list]:
     """Before each week, a PCG64 fill of ``n`` doubles (what the loop itself drew every week
     until session 15; its draws are now counter-based, for the people who decide only),
     timed and then subtracted from the loop's time: the reference sees the same load as
-    the loop. The buffer is freed after the last week (it is not the run's memory)."""
+    the loop. The buffer is freed after the last week (it is not the run's memory).
+    Returns the fills' seconds and each week's own (the step after its fill)."""
     import numpy as np
 
     gen = np.random.Generator(np.random.PCG64(1))
     held = [np.empty(n)]
-    seconds = []
+    seconds, weekly = [], []
     step, weeks = model.step, model.warmup + model.horizon
 
     def step_after_reference():
@@ -193,10 +197,28 @@ def reference_draws(model, n: int, clock) -> list:
         seconds.append(clock() - t)
         if len(seconds) == weeks:
             held[0] = None
+        t = clock()
         step()
+        weekly.append(clock() - t)
 
     model.step = step_after_reference
-    return seconds
+    return seconds, weekly
+
+
+FIRST_WEEKS = 10  # a cohort's start: most of its people change state in these weeks
+
+
+def loop_by_week(weekly: list, fills: list, n: int) -> dict:
+    """The first ``FIRST_WEEKS`` weeks' share of the loop, and the weeks after the first
+    year (``steady``) in ns an agent-week and as a multiple of their own PCG64 fills."""
+    total = sum(weekly)
+    out = {"first_s": sum(weekly[:FIRST_WEEKS]), "first_share": sum(weekly[:FIRST_WEEKS])
+           / max(total, 1e-12)}
+    if len(weekly) > 52:
+        steady, fill = sum(weekly[52:]), sum(fills[52:])
+        out["steady_ns"] = steady / (n * (len(weekly) - 52)) * 1e9
+        out["steady_x"] = steady / max(fill, 1e-12)
+    return out
 
 
 # The weekly loop's parts (sim.engine.vectorised / model): what each one's CPU time is spent
@@ -412,6 +434,12 @@ def main():
                       f"scheduling {sp['ns_per_mover']:.0f} ns per mover (= "
                       f"{sp['transitions'] + sp['scheduling']:.1f} ns/agent-week: scattered "
                       f"reads and writes of each mover's columns)")
+            bw = fast["by_week"]
+            if "steady_ns" in bw:
+                print(f"loop by week: the first {FIRST_WEEKS} weeks {bw['first_s']:.2f} s = "
+                      f"{100 * bw['first_share']:.0f}% of the loop; the weeks after the first "
+                      f"year {bw['steady_ns']:.1f} ns/agent-week = {bw['steady_x']:.1f}x their "
+                      "own PCG64 fills (a cohort's start is where most of its people move)")
             print(f"vectorised: {fast['rate_m']:.1f} M agent-weeks/s")
             print(f"per-agent: {slow['rate_m']:.3f} M agent-weeks/s "
                   f"(measured on {slow['n']:,} agents x {slow['weeks']} weeks)")

@@ -103,10 +103,10 @@ def print_cpu_split(timings: Path, progress: list, cpu_all: float, cpu_in: float
         other = workers - sum(split.values())
         print("workers outside jobs: " + "; ".join(
             f"{name} {v:.1f} s" for name, v in [
-                ("start-up to the first job (imports)", split["start-up"]),
+                ("start-up to the first job (imports; none when forked)", split["start-up"]),
                 ("each job's config (compose or unpickle, overrides)", split["config"]),
                 ("Hydra's run_job around the cell", split["hydra"]),
-                ("between jobs (loky: arguments, results)", split["between"]),
+                ("between jobs (the pool: arguments, results)", split["between"]),
                 ("after the last job, exit", other)]))
 
 
