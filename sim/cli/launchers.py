@@ -86,8 +86,9 @@ __all__ = ["prepare_local_ray", "network_exposure"]
 
 
 # --------------------------------------------------------------------------------------
-# The default multirun launcher (hydra/launcher=rtw_joblib): joblib, with each worker
-# composing a cell's config once per set of config-group choices.
+# The default multirun launcher (hydra/launcher=rtw_joblib): workers forked from this
+# process (sim.cli.fork_pool) or joblib's loky, given each cell's config composed once per
+# set of config-group choices.
 # --------------------------------------------------------------------------------------
 
 # Per process: (config name, hydra overrides, structural overrides) -> the composed config of
