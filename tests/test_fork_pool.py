@@ -93,6 +93,11 @@ try:
 except RuntimeError:
     out["old_shut"] = True
 bigger.submit(who).result()
+try:  # a worker that dies breaks its pool: the next launch gets a new one
+    bigger.submit(os._exit, 3).result()
+except Exception as err:
+    out["died"] = type(err).__name__
+out["renewed"] = fork_pool.pool(3) is not bigger
 fork_pool.release()
 fork_pool.release()  # nothing running: nothing to do
 print(json.dumps(out))
@@ -120,6 +125,7 @@ def test_workers_are_forked_with_this_process_state_and_released():
     assert out["after"] and out["alive"] == []  # ended and reaped
     assert out["again"] and not set(out["again"]) & pids
     assert out["replaced"] and out["old_shut"]
+    assert out["died"] == "BrokenProcessPool" and out["renewed"]
 
 
 def test_a_dead_worker_is_recognised_from_either_pool():

@@ -20,8 +20,8 @@ The pool (:class:`concurrent.futures.ProcessPoolExecutor` with the ``fork`` star
 forks all its workers at the first task, before its own manager thread starts. The
 sweep's index page runs in one of them after the last cell (:class:`sim.compare.
 report_aside.ReportJob`), and :func:`release` ends them when the sweep has nothing more
-for them (:func:`sim.cli.launchers.release_workers`). A worker that dies fails the tasks
-still pending (``BrokenProcessPool``), as a dead loky worker does.
+for them or is stopped (:func:`sim.cli.launchers.release_workers`). A worker that dies
+fails the tasks still pending (``BrokenProcessPool``), as a dead loky worker does.
 """
 
 from __future__ import annotations
@@ -68,7 +68,8 @@ def workers_for(backend, n_jobs) -> int:
 def pool(workers: int):
     """This process's pool of ``workers`` forked workers (a new one if the size differs)."""
     executor = _POOL.get("executor")
-    if executor is None or _POOL.get("workers") != workers:
+    if executor is None or _POOL.get("workers") != workers or getattr(executor, "_broken",
+                                                                      False):
         release()
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
@@ -95,8 +96,15 @@ def current():
 
 
 def release() -> None:
-    """End the pool's workers (idle: they exit at once) and wait for them."""
+    """End the pool's workers at once and reap them. Called when the sweep has nothing more
+    for them, or was stopped: each cell's files were written and moved into place before
+    its job returned, and a cell still running leaves only its staging folder, which the
+    next run clears, so they are killed rather than waited for (as loky's are,
+    :func:`sim.cli.launchers.release_workers`)."""
     executor = _POOL.pop("executor", None)
     _POOL.pop("workers", None)
-    if executor is not None:
-        executor.shutdown(wait=True, cancel_futures=True)
+    if executor is None:
+        return
+    for process in list((getattr(executor, "_processes", None) or {}).values()):
+        process.kill()
+    executor.shutdown(wait=True, cancel_futures=True)

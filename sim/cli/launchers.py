@@ -377,8 +377,8 @@ def prevalidated_config(task_overrides: list[str]) -> dict | None:
 
 def release_workers() -> None:
     """End this process's idle workers at once, when a sweep has nothing more for them
-    (its jobs and its index page done: :meth:`sim.compare.sweep.SweepCallback.on_multirun_end`):
-    the forked ones (:func:`sim.cli.fork_pool.release`: idle, they exit at once), and loky's.
+    (its jobs and its index page done: :meth:`sim.compare.sweep.SweepCallback.on_multirun_end`),
+    or when it was stopped: the forked ones (:func:`sim.cli.fork_pool.release`) and loky's.
 
     At the process's exit loky would tell them to stop and wait for each to tear its
     interpreter down (~0.15-0.2 s each, after the last cell, while the other core waited).
