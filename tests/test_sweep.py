@@ -187,6 +187,34 @@ def test_sigkill_mid_sweep_leaves_complete_cells_or_none_and_rerun_matches(basic
     assert not list(out.glob("cells/*/.*"))  # no staging folder or temporary file is left
 
 
+def test_the_index_page_written_in_a_forked_worker_is_the_one_written_by_hand(tmp_path,
+                                                                            capsys):
+    """The sweep's index page is written in one of its forked workers while the parent
+    builds the tables (sim.compare.report_aside.ReportJob): the same files, byte for byte,
+    as the page the aggregate writes by hand afterwards."""
+    import shutil
+
+    out = tmp_path / "forked"
+    grid = [a for a in GRID if not a.startswith("hydra.callbacks.sweep.report")]
+    result = subprocess.run([sys.executable, "-m", "sim", "-m", *grid,
+                             "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={out}"], cwd=REPO,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "a pool of 2 forked workers" in result.stderr + result.stdout
+    assert f"report: {out / 'report' / 'index.html'}" in result.stdout + result.stderr
+    copy = tmp_path / "by_hand"
+    shutil.copytree(out, copy)
+    shutil.rmtree(copy / "report")
+    shutil.rmtree(copy / "aggregate")
+    assert sweep.main(["aggregate", str(copy)]) == 0
+    capsys.readouterr()
+    pages = sorted(p.relative_to(out) for p in (out / "report").rglob("*") if p.is_file())
+    assert pages and pages == sorted(p.relative_to(copy)
+                                     for p in (copy / "report").rglob("*") if p.is_file())
+    for page in pages:
+        assert (out / page).read_bytes() == (copy / page).read_bytes(), page
+
+
 def _children(pid: int) -> list[int]:
     out = []
     for stat in os.listdir("/proc"):

@@ -2,15 +2,16 @@
 ``backend: fork``, the default; issue 19).
 
 joblib's loky workers are fresh interpreters: each imported Hydra, the model, pandas and
-pyarrow before its first cell (~0.75 CPU-s a worker, ~1.5-1.8 of the 100-cell benchmark's
-CPU, while the launching process waited for the first result). Workers forked from the
-launching process, once its pre-flight is done, start with all of that already imported:
-in three pairs of the benchmark the share of core time inside ``simulate()`` rose by 1.5-3
-points (docs/PERFORMANCE.md, session 25). They run the same job function on the same
-arguments, so the cells' files are the same bytes (tests/test_fork_pool.py).
+pyarrow before its first cell (1.4-2.0 CPU-s for the two workers of the 100-cell
+benchmark, while the launching process waited for the first result). Workers forked from
+the launching process, once its pre-flight is done, start with all of that already
+imported: in four old/new pairs of the benchmark the share of core time inside
+``simulate()`` rose by 1.2-4.2 points (docs/PERFORMANCE.md, session 25). They run the same
+job function on the same arguments, so the cells' files and the index page are the same
+bytes (tests/test_sweep.py).
 
 When: on Linux (``os.fork``), from a process with no other Python thread, for two or more
-workers (one worker is joblib's, run in this process). Otherwise, or with
+workers (with one, joblib runs the jobs in this process). Otherwise, or with
 ``hydra.launcher.backend=loky``, the launcher uses joblib's loky workers as before. Of
 hydra-joblib-launcher's settings the fork pool follows ``n_jobs`` (as joblib counts it);
 the others (``timeout``, ``batch_size``, ``pre_dispatch``, ...) are joblib's and apply
@@ -66,7 +67,8 @@ def workers_for(backend, n_jobs) -> int:
 
 
 def pool(workers: int):
-    """This process's pool of ``workers`` forked workers (a new one if the size differs)."""
+    """This process's pool of ``workers`` forked workers (a new one if the size differs or
+    a worker died)."""
     executor = _POOL.get("executor")
     if executor is None or _POOL.get("workers") != workers or getattr(executor, "_broken",
                                                                       False):
