@@ -242,20 +242,21 @@ def test_a_stopped_sweep_says_what_was_kept_in_one_line(how, tmp_path):
     """Ctrl-C (SIGINT to the terminal's process group) or a worker killed (out of memory):
     one line, no traceback, no process left, nothing half-written; a re-run resumes."""
     out = tmp_path / "stopped"
-    args = [sys.executable, "-m", "sim", "-m", *GRID, "population.n=4000",
+    args = [sys.executable, "-m", "sim", "-m", *GRID, "population.n=8000",  # cells of ~1-2 s
             "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={out}"]
     proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True, start_new_session=True)
     _started(out, proc)
-    workers = _children(proc.pid)
+    workers = _children(proc.pid)  # the two forked workers
+    assert len(workers) == 2, workers
     if how == "ctrl-c":
         os.killpg(proc.pid, signal.SIGINT)
     else:
         os.kill(workers[0], signal.SIGKILL)
     _, err = proc.communicate(timeout=60)
-    last = err.strip().splitlines()[-1]
     assert proc.returncode == (130 if how == "ctrl-c" else 1), err
     assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
     assert last.endswith(f"the complete cells are kept in {out}: run the same command "
                          "again to run the rest")
     assert last.startswith("interrupted;" if how == "ctrl-c" else
