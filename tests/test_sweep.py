@@ -229,11 +229,19 @@ def _children(pid: int) -> list[int]:
 
 
 def _started(out, proc):
+    """Wait until the sweep's first cell is done, the sweep still running; otherwise stop
+    it and fail with what it printed."""
     deadline = time.monotonic() + 60
     while not (out / "progress.jsonl").exists() and proc.poll() is None \
             and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert proc.poll() is None, "the sweep ended before it could be stopped"
+    if proc.poll() is None and (out / "progress.jsonl").exists():
+        return
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+    _, err = proc.communicate(timeout=30)
+    raise AssertionError(f"no cell done within 60 s, or the sweep ended first "
+                         f"(exit {proc.returncode}): {err[-2000:]}")
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc, fork")

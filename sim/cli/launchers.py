@@ -511,13 +511,13 @@ def launch_joblib_cached(launcher, job_overrides, initial_job_idx):
     jobs = [(initial_job_idx + idx, overrides, token, shared, state, base,
              _VALIDATED.get(tuple(overrides)), ship)
             for idx, (overrides, base) in enumerate(zip(job_overrides, shipped, strict=True))]
-    if forked:
-        results = fork_pool.pool(forked).map(execute_job_cached, *zip(*jobs, strict=True))
-    else:
-        results = Parallel(**{**joblib_cfg, "return_as": "generator"})(
-            delayed(execute_job_cached)(*job) for job in jobs)
     returns = []
     try:
+        if forked:
+            results = fork_pool.pool(forked).map(execute_job_cached, *zip(*jobs, strict=True))
+        else:
+            results = Parallel(**{**joblib_cfg, "return_as": "generator"})(
+                delayed(execute_job_cached)(*job) for job in jobs)
         for ret in results:
             # the cell's tables, kept for the aggregate (and out of Hydra's way)
             sweep_tables.receive(ret.__dict__.pop("rtw_tables", None))
