@@ -15,7 +15,7 @@ from unittest import mock
 
 import pytest
 
-from sim.cli import launchers, prefill, preflight
+from sim.cli import fork_pool, launchers, prefill, preflight
 
 # 2 designs x 2 populations: 4 sets of group choices (2 for the child), values on top
 SWEEP = ["-m", "programme=usual_care,ips_smi", "population=workforce,out_of_work",
@@ -73,7 +73,7 @@ def one_thread(monkeypatch):
     """The pre-flight forks only from a process without other Python threads, as
     ``python -m sim`` is at that point; a test worker may hold idle threads left by
     earlier tests (loky's executor): they are counted out here."""
-    monkeypatch.setattr(prefill, "_threads", lambda: 1)
+    monkeypatch.setattr(fork_pool, "_threads", lambda: 1)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -203,15 +203,15 @@ def test_when_the_preflight_forks(monkeypatch):
     monkeypatch.setattr(helper, "_runnable", lambda: 1)
     assert prefill._should_fork(100)  # the average lags: only this process runs now
     monkeypatch.setenv("RTW_SIM_HELPER", "on")
-    monkeypatch.setattr(prefill, "_threads", lambda: 2)
+    monkeypatch.setattr(fork_pool, "_threads", lambda: 2)
     assert not prefill._should_fork(100)  # never fork a process with threads
     monkeypatch.undo()
-    before = prefill._threads()
+    before = fork_pool._threads()
     stop = threading.Event()
     thread = threading.Thread(target=stop.wait)
     thread.start()
     try:
-        assert prefill._threads() == before + 1  # a thread running is counted
+        assert fork_pool._threads() == before + 1  # a thread running is counted
     finally:
         stop.set()
         thread.join()

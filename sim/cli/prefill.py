@@ -32,7 +32,6 @@ from __future__ import annotations
 import os
 import pickle
 import select
-import threading
 import time
 import warnings
 
@@ -91,21 +90,17 @@ def _sweep_key(config_name: str, hydra_overrides, structural: tuple) -> tuple | 
 
 
 def _can_fork() -> bool:
-    """Linux (macOS's system libraries are not safe to use after a fork), no other Python
-    thread in this process, children reaped by this process (``SIGCHLD`` not ignored: the
-    child's exit status is read, and a child is only ever killed before it is reaped), a
-    CPU to spare."""
+    """Linux (macOS's system libraries are not safe to use after a fork) and no other
+    Python thread in this process (:func:`sim.cli.fork_pool.can_fork`, the sweep workers'
+    test), children reaped by this process (``SIGCHLD`` not ignored: the child's exit
+    status is read, and a child is only ever killed before it is reaped), a CPU to spare."""
     import signal
-    import sys
 
+    from sim.cli.fork_pool import can_fork
     from sim.results.helper import cpu_to_spare
 
-    return (sys.platform.startswith("linux") and _threads() == 1
-            and signal.getsignal(signal.SIGCHLD) == signal.SIG_DFL and cpu_to_spare())
-
-
-def _threads() -> int:
-    return threading.active_count()
+    return (can_fork() and signal.getsignal(signal.SIGCHLD) == signal.SIG_DFL
+            and cpu_to_spare())
 
 
 def _should_fork(n_sets: int) -> bool:
