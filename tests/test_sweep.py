@@ -10,6 +10,7 @@ import sys
 import time
 
 import pandas as pd
+import psutil
 import pytest
 
 from sim.compare import sweep
@@ -215,19 +216,6 @@ def test_the_index_page_written_in_a_forked_worker_is_the_one_written_by_hand(tm
         assert (out / page).read_bytes() == (copy / page).read_bytes(), page
 
 
-def _children(pid: int) -> list[int]:
-    out = []
-    for stat in os.listdir("/proc"):
-        if stat.isdigit():
-            try:
-                fields = open(f"/proc/{stat}/stat").read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                out.append(int(stat))
-    return out
-
-
 def _started(out, proc):
     """Wait until the sweep's first cell is done, the sweep still running; otherwise stop
     it and fail with what it printed."""
@@ -244,7 +232,7 @@ def _started(out, proc):
                          f"(exit {proc.returncode}): {err[-2000:]}")
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc, fork")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked workers: Linux")
 @pytest.mark.parametrize("how", ["ctrl-c", "worker killed"])
 def test_a_stopped_sweep_says_what_was_kept_in_one_line(how, tmp_path):
     """Ctrl-C (SIGINT to the terminal's process group) or a worker killed (out of memory):
@@ -255,7 +243,7 @@ def test_a_stopped_sweep_says_what_was_kept_in_one_line(how, tmp_path):
     proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True, start_new_session=True)
     _started(out, proc)
-    workers = _children(proc.pid)  # the two forked workers
+    workers = [p.pid for p in psutil.Process(proc.pid).children()]  # the two forked workers
     assert len(workers) == 2, workers
     if how == "ctrl-c":
         os.killpg(proc.pid, signal.SIGINT)
@@ -270,7 +258,7 @@ def test_a_stopped_sweep_says_what_was_kept_in_one_line(how, tmp_path):
     assert last.startswith("interrupted;" if how == "ctrl-c" else
                            "error: a sweep worker process died while running cells")
     time.sleep(0.2)
-    assert workers and not [pid for pid in workers if os.path.exists(f"/proc/{pid}")]
+    assert not [pid for pid in workers if psutil.pid_exists(pid)]
     for cell_dir in out.glob("cells/*"):  # each cell complete, or not there
         results = cell_dir / "results"
         if results.exists():
