@@ -60,6 +60,20 @@ def test_fork_is_used_for_two_or_more_workers_and_only_where_it_can(one_thread, 
     assert fork_pool.workers_for("fork", 2) == 0
 
 
+def _run_script(script: str, *args: str) -> dict:
+    """Run ``script`` in a fresh interpreter (one thread, as ``python -m sim``; -W error)
+    and return the JSON it prints."""
+    import json
+    import subprocess
+
+    from tests.conftest import REPO
+
+    run = subprocess.run([sys.executable, "-W", "error", "-c", script, *args], cwd=REPO,
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0 and not run.stderr, run.stderr
+    return json.loads(run.stdout)
+
+
 # Run in a fresh interpreter, as ``python -m sim`` launches: one thread (a test process may
 # hold threads of earlier tests' pools), and a fork with another thread would warn (-W error)
 FORKED = """
@@ -106,15 +120,7 @@ print(json.dumps(out))
 
 @linux
 def test_workers_are_forked_with_this_process_state_and_released():
-    import json
-    import subprocess
-
-    from tests.conftest import REPO
-
-    run = subprocess.run([sys.executable, "-W", "error", "-c", FORKED], cwd=REPO,
-                         capture_output=True, text=True, timeout=60)
-    assert run.returncode == 0 and not run.stderr, run.stderr
-    out = json.loads(run.stdout)
+    out = _run_script(FORKED)
     pids = {pid for pid, _, _ in out["seen"]}
     assert 1 <= len(pids) <= 2 and out["me"] not in pids
     assert all(parent == out["me"] and state == ["set before the fork"]
@@ -126,6 +132,97 @@ def test_workers_are_forked_with_this_process_state_and_released():
     assert out["again"] and not set(out["again"]) & pids
     assert out["replaced"] and out["old_shut"]
     assert out["died"] == "BrokenProcessPool" and out["renewed"]
+
+
+TASKS = """
+import json, os, time
+from sim.cli import fork_pool
+
+
+def nap(seconds, value):
+    time.sleep(seconds)
+    return value
+
+
+def fails(text):
+    raise ValueError(text)
+
+
+def unsendable():
+    return lambda: None  # a lambda cannot be pickled back
+
+
+pool = fork_pool.pool(2)
+out = {"ordered": list(pool.map(nap, [0.3, 0.0, 0.1, 0.0], ["a", "b", "c", "d"]))}
+task = pool.submit(fails, "a cell's own error")
+try:
+    task.result()
+except ValueError as err:
+    out["raised"] = str(err)
+try:
+    pool.submit(unsendable).result()
+except RuntimeError as err:
+    out["unsendable"] = str(err)
+out["still"] = [pool.submit(nap, 0, "usable").result(), pool.broken]
+results = pool.map(nap, [0.2] * 6, range(6))
+out["first"] = next(results)
+results.close()  # stopped early: the tasks not started are dropped
+out["queued_after_close"] = len(pool._queue)
+out["after"] = pool.submit(nap, 0, "next").result()
+fork_pool.release()
+print(json.dumps(out))
+"""
+
+
+@linux
+def test_results_come_in_order_and_a_tasks_error_is_its_own():
+    out = _run_script(TASKS)
+    assert out["ordered"] == ["a", "b", "c", "d"]
+    assert out["raised"] == "a cell's own error"
+    assert out["unsendable"].startswith("a task's result could not be sent back")
+    assert out["still"] == ["usable", False]  # neither error broke the pool
+    assert out["first"] == 0 and out["queued_after_close"] == 0 and out["after"] == "next"
+
+
+# A worker killed while it sends a result bigger than a pipe holds. Python's
+# ProcessPoolExecutor read results in a thread that waited for the whole message: it, and
+# the sweep, waited for ever (the Ctrl-C test hung in CI once, session 26).
+MID_SEND = """
+import json, os, select, signal, sys, time
+from concurrent.futures.process import BrokenProcessPool
+from sim.cli import fork_pool
+
+
+def big():
+    return b"x" * 50_000_000
+
+
+pool = fork_pool.pool(2)
+task = pool.submit(big)
+worker = next(w for w in pool._workers if w.task is task)
+poller = select.poll()
+poller.register(worker.results, select.POLLIN)
+assert poller.poll(30_000)  # it has begun to send (nothing reads it until result())
+time.sleep(0.2)
+os.kill(worker.pid, signal.SIGKILL)
+t0 = time.monotonic()
+try:
+    task.result()
+    out = {"got": "a result"}
+except BrokenProcessPool:
+    out = {"got": "BrokenProcessPool"}
+out["seconds"] = time.monotonic() - t0
+out["renewed"] = fork_pool.pool(2) is not pool
+fork_pool.release()
+print(json.dumps(out))
+"""
+
+
+@linux
+def test_a_worker_killed_while_sending_its_result_breaks_the_pool_at_once():
+    out = _run_script(MID_SEND)
+    assert out["got"] == "BrokenProcessPool" and out["seconds"] < 5
+    assert out["renewed"]
 
 
 def test_a_dead_worker_is_recognised_from_either_pool():

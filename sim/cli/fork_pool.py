@@ -17,18 +17,28 @@ hydra-joblib-launcher's settings the fork pool follows ``n_jobs`` (as joblib cou
 the others (``timeout``, ``batch_size``, ``pre_dispatch``, ...) are joblib's and apply
 with ``backend=loky`` only.
 
-The pool (:class:`concurrent.futures.ProcessPoolExecutor` with the ``fork`` start method)
-forks all its workers at the first task, before its own manager thread starts. The
-sweep's index page runs in one of them after the last cell (:class:`sim.compare.
-report_aside.ReportJob`), and :func:`release` ends them when the sweep has nothing more
-for them or is stopped (:func:`sim.cli.launchers.release_workers`). A worker that dies
-fails the tasks still pending (``BrokenProcessPool``), as a dead loky worker does.
+The pool (:class:`Pool`) forks its workers when it is made, each with its own two pipes
+(tasks in, results out), and the launching process has no thread of its own: it sends a
+task to an idle worker and reads the workers' results as they come, without blocking, in
+its own thread. A worker that dies mid-way (Ctrl-C, killed for lack of memory), even while
+sending a result, is seen at once (its result pipe ends) and fails the pool's tasks
+(``BrokenProcessPool``), as a dead loky worker does. Python's
+``ProcessPoolExecutor``, used before, read a result in a thread that waited for the whole
+of it: a worker killed mid-send left that thread, and the sweep, waiting for ever (a
+Ctrl-C test hung in CI, session 26). The sweep's index page runs in one of the workers
+after the last cell (:class:`sim.compare.report_aside.ReportJob`), and :func:`release`
+ends them when the sweep has nothing more for them or is stopped
+(:func:`sim.cli.launchers.release_workers`).
 """
 
 from __future__ import annotations
 
+import os
+import pickle
 import sys
 import threading
+import warnings
+from collections import deque
 
 BACKENDS = ("fork", "loky")  # hydra.launcher.backend values rtw_joblib accepts (null = loky)
 
@@ -66,35 +76,24 @@ def workers_for(backend, n_jobs) -> int:
     return workers if workers >= 2 else 0
 
 
-def pool(workers: int):
-    """This process's pool of ``workers`` forked workers (a new one if the size differs or
-    a worker died)."""
-    executor = _POOL.get("executor")
-    if executor is None or _POOL.get("workers") != workers or getattr(executor, "_broken",
-                                                                      False):
+def pool(workers: int) -> Pool:
+    """This process's pool of ``workers`` forked workers (a new one if the size differs, a
+    worker died or it was released)."""
+    running = _POOL.get("pool")
+    if running is None or running.size != workers or running.broken or running.closed:
         release()
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+        if not _POOL.get("atexit"):  # workers are not left running if the process ends
+            import atexit
 
-        executor = ProcessPoolExecutor(max_workers=workers, initializer=_worker_start,
-                                       mp_context=multiprocessing.get_context("fork"))
-        _POOL.update(executor=executor, workers=workers)
-    return executor
-
-
-def _worker_start() -> None:
-    """In each worker: Ctrl-C (SIGINT to the terminal's process group) ends it at once, as
-    the signal's default does, without a traceback; the launching process says what was
-    kept. A cell's files are moved into place whole or not at all, so nothing half-written
-    is left (tests/test_sweep.py kills a sweep mid-way)."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+            atexit.register(release)
+            _POOL["atexit"] = True
+        _POOL["pool"] = Pool(workers)
+    return _POOL["pool"]
 
 
-def current():
+def current() -> Pool | None:
     """The running pool, or None."""
-    return _POOL.get("executor")
+    return _POOL.get("pool")
 
 
 def release() -> None:
@@ -103,10 +102,284 @@ def release() -> None:
     its job returned, and a cell still running leaves only its staging folder, which the
     next run clears, so they are killed rather than waited for (as loky's are,
     :func:`sim.cli.launchers.release_workers`)."""
-    executor = _POOL.pop("executor", None)
-    _POOL.pop("workers", None)
-    if executor is None:
-        return
-    for process in list((getattr(executor, "_processes", None) or {}).values()):
-        process.kill()
-    executor.shutdown(wait=True, cancel_futures=True)
+    running = _POOL.pop("pool", None)
+    if running is not None:
+        running.close()
+
+
+def fork() -> int:
+    """``os.fork()``, with stdout and stderr flushed first (a child would write what they
+    held again). Python warns of a fork whenever the process has other OS threads: here
+    numpy's idle BLAS pool at most (OpenBLAS quiesces it around a fork, pthread_atfork);
+    the callers fork only with no other Python thread (:func:`can_fork`)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (AttributeError, OSError, ValueError):  # closed or replaced: nothing held
+            pass
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return os.fork()
+
+
+def write_all(fd: int, data) -> None:
+    """Write all of ``data`` to ``fd`` (a blocking pipe may take it in parts)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+HEADER = 8  # bytes of a message's length, before its pickle
+
+
+class Task:
+    """A call sent to the pool: :meth:`result` waits for it."""
+
+    __slots__ = ("pool", "call", "done", "value", "error")
+
+    def __init__(self, owner: Pool, call: tuple):
+        self.pool, self.call = owner, call
+        self.done, self.value, self.error = False, None, None
+
+    def finish(self, value=None, error: BaseException | None = None) -> None:
+        self.done, self.value, self.error, self.call = True, value, error, None
+
+    def result(self):
+        """The call's return value; its exception, raised here; or ``BrokenProcessPool``
+        if a worker died first."""
+        while not self.done:
+            if not self.pool.step():  # (never: a pool's end fails the tasks it had)
+                self.finish(error=RuntimeError("the task's pool of workers has ended"))
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+class _Worker:
+    __slots__ = ("pid", "tasks", "results", "task", "buffer", "got", "size")
+
+    def __init__(self, pid: int, tasks: int, results: int):
+        self.pid, self.tasks, self.results = pid, tasks, results  # the two pipes' fds
+        self.task = None  # the Task it runs
+        # the message being read: its length (None until read), its buffer, bytes read
+        self.size, self.buffer, self.got = None, bytearray(HEADER), 0
+
+
+class Pool:
+    """``size`` worker processes forked from this one; the tasks run in the order they
+    are submitted, each on the next idle worker."""
+
+    def __init__(self, size: int):
+        self.size, self.closed, self.broken = size, False, False
+        self._workers: list[_Worker] = []
+        self._queue: deque[Task] = deque()
+        try:
+            for _ in range(size):
+                self._fork_worker()
+        except BaseException:
+            self.close()
+            raise
+
+    def _fork_worker(self) -> None:
+        task_read, task_write = os.pipe()
+        result_read, result_write = os.pipe()
+        pid = fork()
+        if pid == 0:  # the worker: never returns
+            os.close(task_write)
+            os.close(result_read)
+            for other in self._workers:  # the earlier workers' pipes are not its own
+                os.close(other.tasks)
+                os.close(other.results)
+            _POOL.clear()  # the pool is the parent's: a job here does not release it
+            _serve(task_read, result_write)
+        os.close(task_read)
+        os.close(result_write)
+        os.set_blocking(result_read, False)
+        self._workers.append(_Worker(pid, task_write, result_read))
+
+    def submit(self, fn, *args) -> Task:
+        """Run ``fn(*args)`` in a worker (``fn`` and ``args`` pickled: a module-level
+        function)."""
+        if self.closed or self.broken:
+            raise RuntimeError("cannot run a task in a released or broken pool of workers")
+        task = Task(self, (fn, args))
+        self._queue.append(task)
+        self._dispatch()
+        return task
+
+    def map(self, fn, *iterables):
+        """``fn`` over the arguments, all submitted now; the results in order, each as
+        soon as it and those before it are in (as ``Executor.map``)."""
+        tasks = [self.submit(fn, *args) for args in zip(*iterables, strict=True)]
+
+        def results():
+            try:
+                for task in tasks:
+                    yield task.result()
+            finally:  # stopped early: the tasks not started are dropped
+                dropped = {id(task) for task in tasks}
+                self._queue = deque(t for t in self._queue if id(t) not in dropped)
+
+        return results()
+
+    def _dispatch(self) -> None:
+        """Send queued tasks to idle workers."""
+        for worker in self._workers:
+            if not self._queue:
+                return
+            if worker.task is not None:
+                continue
+            task = self._queue.popleft()
+            try:
+                data = pickle.dumps(task.call, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception as err:  # noqa: BLE001 - the task's own error, raised by result()
+                task.finish(error=err)
+                continue
+            worker.task = task
+            try:
+                write_all(worker.tasks, len(data).to_bytes(HEADER, "little"))
+                write_all(worker.tasks, data)
+            except OSError:  # the worker is gone (EPIPE)
+                self._break()
+                return
+
+    def step(self) -> bool:
+        """Wait until a worker sends a result (or ends), and take what has come; False if
+        the pool has no workers (released, or broken)."""
+        import select
+
+        poller = select.poll()
+        by_fd = {worker.results: worker for worker in self._workers}
+        for fd in by_fd:
+            poller.register(fd, select.POLLIN)
+        if not by_fd:
+            return False
+        for fd, _ in poller.poll():
+            if not self.broken:
+                self._read(by_fd[fd])
+        self._dispatch()
+        return True
+
+    def _read(self, worker: _Worker) -> None:
+        """Read what ``worker`` has sent, without blocking: a whole result finishes its
+        task. The pipe's end (the worker died, perhaps mid-way through a result) breaks
+        the pool."""
+        while True:
+            try:
+                got = os.readv(worker.results, [memoryview(worker.buffer)[worker.got:]])
+            except BlockingIOError:  # all there is for now
+                return
+            if got == 0:
+                self._break()
+                return
+            worker.got += got
+            if worker.got < len(worker.buffer):
+                continue
+            if worker.size is None:  # the length read: now the pickle
+                worker.size = int.from_bytes(worker.buffer, "little")
+                worker.buffer, worker.got = bytearray(worker.size), 0
+                continue
+            data, task = worker.buffer, worker.task
+            worker.buffer, worker.got, worker.size, worker.task = bytearray(HEADER), 0, None, None
+            if task is None:  # (never: a worker sends one result for each task it is sent)
+                continue
+            try:  # safe: the bytes come from this process's own forked worker
+                ok, value = pickle.loads(data)
+            except Exception as err:  # noqa: BLE001 - raised by the task's result()
+                ok, value = False, err
+            if ok:
+                task.finish(value=value)
+            else:
+                task.finish(error=value)
+
+    def _break(self) -> None:
+        """A worker died: every task not finished fails, and the other workers are killed
+        (as ``ProcessPoolExecutor`` does)."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        self.broken = True
+        self._end_workers(BrokenProcessPool(
+            "a worker process ended abruptly while tasks were running or waiting (killed, "
+            "or out of memory)"))
+
+    def close(self) -> None:
+        """Kill the workers and reap them; a task not finished fails."""
+        self.closed = True
+        self._end_workers(RuntimeError("the pool of workers was released before the task "
+                                       "finished"))
+
+    def _end_workers(self, error: BaseException) -> None:
+        import signal
+
+        workers, self._workers = self._workers, []
+        for task in [w.task for w in workers if w.task is not None] + list(self._queue):
+            task.finish(error=error)
+        self._queue.clear()
+        for worker in workers:
+            worker.task = None
+            try:
+                os.kill(worker.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            for fd in (worker.tasks, worker.results):
+                os.close(fd)
+        for worker in workers:
+            try:
+                os.waitpid(worker.pid, 0)
+            except ChildProcessError:  # reaped elsewhere
+                pass
+
+
+def _serve(tasks: int, results: int) -> None:
+    """A worker: run each task read from ``tasks`` and write its pickled result to
+    ``results``, until the launching process closes its end. Ctrl-C (SIGINT to the
+    terminal's process group) ends it at once, as the signal's default does, without a
+    traceback; the launching process says what was kept. A cell's files are moved into
+    place whole or not at all, so nothing half-written is left (tests/test_sweep.py kills
+    a sweep mid-way). Never returns."""
+    import signal
+
+    code = 0
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        while (header := _read_exact(tasks, HEADER)) is not None:
+            data = _read_exact(tasks, int.from_bytes(header, "little"))
+            if data is None:
+                break
+            fn, args = pickle.loads(data)  # from the launching process itself
+            del data
+            try:
+                reply = (True, fn(*args))
+            except BaseException as err:  # noqa: BLE001 - raised by the task's result()
+                reply = (False, err)
+            del fn, args
+            try:
+                blob = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception as err:  # noqa: BLE001 - said by the task's result()
+                blob = pickle.dumps((False, RuntimeError(
+                    f"a task's result could not be sent back: {type(err).__name__}: {err}")))
+            del reply
+            write_all(results, len(blob).to_bytes(HEADER, "little"))
+            write_all(results, blob)
+            del blob
+    except BaseException:  # noqa: BLE001 - the launching process sees the pipe end
+        code = 1
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (AttributeError, OSError, ValueError):
+                pass
+        os._exit(code)
+
+
+def _read_exact(fd: int, size: int) -> bytearray | None:
+    """``size`` bytes from the blocking ``fd``, or None at its end."""
+    buffer = bytearray(size)
+    view, got = memoryview(buffer), 0
+    while got < size:
+        n = os.readv(fd, [view[got:]])
+        if n == 0:
+            return None
+        got += n
+    return buffer

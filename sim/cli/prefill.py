@@ -33,7 +33,8 @@ import os
 import pickle
 import select
 import time
-import warnings
+
+from sim.cli import fork_pool
 
 MIN_SETS = 4  # below this, a fork (~10-40 ms) and the pipe save little
 TAG = "rtw-sim-prefill-1"  # the first item of the child's payload
@@ -96,10 +97,9 @@ def _can_fork() -> bool:
     status is read, and a child is only ever killed before it is reaped), a CPU to spare."""
     import signal
 
-    from sim.cli.fork_pool import can_fork
     from sim.results.helper import cpu_to_spare
 
-    return (can_fork() and signal.getsignal(signal.SIGCHLD) == signal.SIG_DFL
+    return (fork_pool.can_fork() and signal.getsignal(signal.SIGCHLD) == signal.SIG_DFL
             and cpu_to_spare())
 
 
@@ -133,13 +133,8 @@ def prefill(cells: list[list[str]], config_name: str, cache: dict,
         return
     queue = _work_queue(len(sets))
     read_fd, write_fd = os.pipe()
-    try:
-        with warnings.catch_warnings():
-            # Python warns whenever the process has other OS threads: here only numpy's
-            # idle BLAS pool (OpenBLAS quiesces it around fork, pthread_atfork); no Python
-            # thread runs (checked), and the child composes in Python and os._exit()s
-            warnings.simplefilter("ignore", DeprecationWarning)
-            pid = os.fork()
+    try:  # (the child composes in Python and os._exit()s)
+        pid = fork_pool.fork()
     except OSError:
         for fd in (read_fd, write_fd, queue):
             if fd is not None:
@@ -247,10 +242,8 @@ def _child(write_fd: int, sets, config_name: str, cache: dict,
                 continue
             key = _sweep_key(config_name, hydra_overrides, structural)
             items.append((structural, cache[structural], _SWEEP_CONFIGS.get(key)))
-        data = pickle.dumps((TAG, items), protocol=pickle.HIGHEST_PROTOCOL)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(write_fd, view):]
+        fork_pool.write_all(write_fd, pickle.dumps((TAG, items),
+                                                   protocol=pickle.HIGHEST_PROTOCOL))
         code = 0
     except BaseException:  # noqa: BLE001 - whatever happens, the parent composes instead
         code = 1
