@@ -225,6 +225,38 @@ def test_a_worker_killed_while_sending_its_result_breaks_the_pool_at_once():
     assert out["renewed"]
 
 
+# Ctrl-C reaches the whole process group: a worker may end, and this process see it end,
+# before this process's own KeyboardInterrupt comes (under load; a CI run said "a worker
+# died", exit 1, for a Ctrl-C). A worker ended by SIGINT is itself the interrupt.
+INTERRUPTED = """
+import json, os, signal, time
+from sim.cli import fork_pool
+
+
+def nap(seconds):
+    time.sleep(seconds)
+
+
+pool = fork_pool.pool(2)
+task = pool.submit(nap, 30)
+worker = next(w for w in pool._workers if w.task is task)
+signal.signal(signal.SIGINT, signal.SIG_IGN)  # this process does not get its own
+os.kill(worker.pid, signal.SIGINT)
+try:
+    task.result()
+    out = {"got": "a result"}
+except KeyboardInterrupt as err:
+    out = {"got": type(err).__name__, "is_interrupt": True}
+print(json.dumps(out))
+"""
+
+
+@linux
+def test_a_worker_ended_by_sigint_is_an_interrupt_not_a_dead_worker():
+    out = _run_script(INTERRUPTED)
+    assert out == {"got": "Interrupted", "is_interrupt": True}
+
+
 def test_a_dead_worker_is_recognised_from_either_pool():
     from joblib.externals.loky.process_executor import TerminatedWorkerError
 

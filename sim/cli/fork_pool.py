@@ -39,6 +39,7 @@ import sys
 import threading
 import warnings
 from collections import deque
+from signal import SIGINT, SIGKILL
 
 BACKENDS = ("fork", "loky")  # hydra.launcher.backend values rtw_joblib accepts (null = loky)
 
@@ -293,41 +294,60 @@ class Pool:
                 task.finish(error=value)
 
     def _break(self) -> None:
-        """A worker died: every task not finished fails, and the other workers are killed
-        (as ``ProcessPoolExecutor`` does)."""
+        """A worker died: the other workers are killed (as ``ProcessPoolExecutor`` does)
+        and every task not finished fails: with :class:`Interrupted` if a worker was ended
+        by SIGINT (Ctrl-C in the terminal reaches the whole process group; this process's
+        own KeyboardInterrupt may come a moment after it has seen the worker die), else
+        with ``BrokenProcessPool`` (killed, or out of memory)."""
         from concurrent.futures.process import BrokenProcessPool
 
         self.broken = True
-        self._end_workers(BrokenProcessPool(
-            "a worker process ended abruptly while tasks were running or waiting (killed, "
-            "or out of memory)"))
+        running, statuses = self._end_workers()
+        if any(os.WIFSIGNALED(status) and os.WTERMSIG(status) == SIGINT
+               for status in statuses):
+            self._fail(running, Interrupted("a worker process was interrupted (SIGINT)"))
+        else:
+            self._fail(running, BrokenProcessPool(
+                "a worker process ended abruptly while tasks were running or waiting "
+                "(killed, or out of memory)"))
 
     def close(self) -> None:
         """Kill the workers and reap them; a task not finished fails."""
         self.closed = True
-        self._end_workers(RuntimeError("the pool of workers was released before the task "
-                                       "finished"))
+        running, _ = self._end_workers()
+        self._fail(running, RuntimeError("the pool of workers was released before the task "
+                                         "finished"))
 
-    def _end_workers(self, error: BaseException) -> None:
-        import signal
-
-        workers, self._workers = self._workers, []
-        for task in [w.task for w in workers if w.task is not None] + list(self._queue):
+    def _fail(self, running: list[Task], error: BaseException) -> None:
+        """Fail the tasks the workers had and those queued."""
+        for task in running + list(self._queue):
             task.finish(error=error)
         self._queue.clear()
+
+    def _end_workers(self) -> tuple[list[Task], list[int]]:
+        """Kill the workers and reap them: the tasks they had, and their wait statuses."""
+        workers, self._workers = self._workers, []
+        running = [worker.task for worker in workers if worker.task is not None]
         for worker in workers:
             worker.task = None
             try:
-                os.kill(worker.pid, signal.SIGKILL)
+                os.kill(worker.pid, SIGKILL)
             except ProcessLookupError:
                 pass
             for fd in (worker.tasks, worker.results):
                 os.close(fd)
+        statuses = []
         for worker in workers:
             try:
-                os.waitpid(worker.pid, 0)
+                statuses.append(os.waitpid(worker.pid, 0)[1])
             except ChildProcessError:  # reaped elsewhere
                 pass
+        return running, statuses
+
+
+class Interrupted(KeyboardInterrupt):
+    """A pool's worker was ended by SIGINT: the user's Ctrl-C, as this process's own
+    KeyboardInterrupt would say."""
 
 
 def _serve(tasks: int, results: int) -> None:
@@ -341,7 +361,7 @@ def _serve(tasks: int, results: int) -> None:
 
     code = 0
     try:
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(SIGINT, signal.SIG_DFL)
         while (header := _read_exact(tasks, HEADER)) is not None:
             data = _read_exact(tasks, int.from_bytes(header, "little"))
             if data is None:
