@@ -118,11 +118,16 @@ def test_comparison_is_paired_by_replicate(basic_sweep):
     assert (sizes["ips_smi"] == sizes["usual_care"]).all()
 
 
-def test_failed_cell_does_not_stop_the_others_and_resume_completes_it(tmp_path):
+@pytest.mark.parametrize("launcher", ["hydra/launcher=basic", "hydra.launcher.n_jobs=2"])
+def test_failed_cell_does_not_stop_the_others_and_resume_completes_it(launcher, tmp_path):
+    """In this process (basic) or in forked workers: the failed cell's error comes back
+    with its job, and the sweep goes on."""
     out = tmp_path / "sweep"
-    one_population = ("population=workforce", "hydra/launcher=basic")  # 2 cells
+    one_population = ("population=workforce", launcher)  # 2 cells
     first = run_sweep(out, *one_population, env={sweep.FAIL_ENV: "programme=ips_smi"})
     assert first.returncode == 1, first.stderr  # after every other cell ran and aggregated
+    assert "Traceback" not in first.stderr
+    assert ("a pool of 2 forked workers" in first.stderr + first.stdout) == ("n_jobs" in launcher)
     assert "sweep: 1 cell(s) failed" in first.stderr
     failures = pd.read_csv(out / "aggregate" / "failures.csv")
     assert len(failures) == 1 and set(failures["status"]) == {"failed"}
