@@ -75,7 +75,8 @@ def _run_script(script: str, *args: str) -> dict:
 
 
 # Run in a fresh interpreter, as ``python -m sim`` launches: one thread (a test process may
-# hold threads of earlier tests' pools), and a fork with another thread would warn (-W error)
+# hold threads of earlier tests' pools, whose locks a fork would copy held); -W error: any
+# warning fails the test
 FORKED = """
 import json, os, signal, sys
 from sim.cli import fork_pool, launchers
