@@ -18,16 +18,16 @@ the others (``timeout``, ``batch_size``, ``pre_dispatch``, ...) are joblib's and
 with ``backend=loky`` only.
 
 The pool (:class:`Pool`) forks its workers when it is made, each with its own two pipes
-(tasks in, results out), and the launching process has no thread of its own: it sends a
-task to an idle worker and reads the workers' results as they come, without blocking, in
-its own thread. A worker that dies mid-way (Ctrl-C, killed for lack of memory), even while
-sending a result, is seen at once (its result pipe ends) and fails the pool's tasks
-(``BrokenProcessPool``), as a dead loky worker does. Python's
-``ProcessPoolExecutor``, used before, read a result in a thread that waited for the whole
-of it: a worker killed mid-send left that thread, and the sweep, waiting for ever (a
-Ctrl-C test hung in CI, session 26). The sweep's index page runs in one of the workers
-after the last cell (:class:`sim.compare.report_aside.ReportJob`), and :func:`release`
-ends them when the sweep has nothing more for them or is stopped
+(tasks in, results out). It starts no thread: the launching process's main thread sends
+each task to an idle worker and reads the workers' results as they come, without blocking.
+A worker that dies mid-way, even while sending a result, is seen at once (its result pipe
+ends) and fails the pool's tasks: with ``BrokenProcessPool`` (killed, or out of memory),
+as a dead loky worker does, or with :class:`Interrupted` if Ctrl-C's SIGINT ended it.
+Python's ``ProcessPoolExecutor``, used in session 25, read each result in a thread that
+waited for the whole of it: a worker killed mid-send left that thread, and the sweep,
+waiting for ever (session 25's Ctrl-C test hung in CI). The sweep's index page runs in one
+of the workers after the last cell (:class:`sim.compare.report_aside.ReportJob`), and
+:func:`release` ends them when the sweep has nothing more for them or is stopped
 (:func:`sim.cli.launchers.release_workers`).
 """
 
@@ -113,14 +113,18 @@ def fork() -> int:
     held again). Python warns of a fork whenever the process has other OS threads: here
     numpy's idle BLAS pool at most (OpenBLAS quiesces it around a fork, pthread_atfork);
     the callers fork only with no other Python thread (:func:`can_fork`)."""
+    _flush_std()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return os.fork()
+
+
+def _flush_std() -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
         except (AttributeError, OSError, ValueError):  # closed or replaced: nothing held
             pass
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return os.fork()
 
 
 def write_all(fd: int, data) -> None:
@@ -146,8 +150,8 @@ class Task:
         self.done, self.value, self.error, self.call = True, value, error, None
 
     def result(self):
-        """The call's return value; its exception, raised here; or ``BrokenProcessPool``
-        if a worker died first."""
+        """The call's return value; its exception, raised here; or, if a worker died
+        first, ``BrokenProcessPool`` (:class:`Interrupted` if SIGINT ended it)."""
         while not self.done:
             if not self.pool.step():  # (never: a pool's end fails the tasks it had)
                 self.finish(error=RuntimeError("the task's pool of workers has ended"))
@@ -385,11 +389,7 @@ def _serve(tasks: int, results: int) -> None:
     except BaseException:  # noqa: BLE001 - the launching process sees the pipe end
         code = 1
     finally:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except (AttributeError, OSError, ValueError):
-                pass
+        _flush_std()
         os._exit(code)
 
 
