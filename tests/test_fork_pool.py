@@ -81,6 +81,10 @@ FORKED = """
 import json, os, signal, sys
 from sim.cli import fork_pool, launchers
 
+# as in a terminal's foreground (a shell's background job, as a CI runner may start the
+# tests, inherits SIGINT ignored, and Python keeps it so)
+signal.signal(signal.SIGINT, signal.default_int_handler)
+
 STATE = []
 
 
@@ -115,6 +119,9 @@ except Exception as err:
 out["renewed"] = fork_pool.pool(3) is not bigger
 fork_pool.release()
 fork_pool.release()  # nothing running: nothing to do
+signal.signal(signal.SIGINT, signal.SIG_IGN)  # started in the background: ignored, as here
+out["sigint_ignored"] = int(fork_pool.pool(2).submit(signal.getsignal, signal.SIGINT).result())
+fork_pool.release()
 print(json.dumps(out))
 """
 
@@ -129,6 +136,7 @@ def test_workers_are_forked_with_this_process_state_and_released():
     assert out["reused"]
     # Ctrl-C ends a worker at once, without a traceback (the launcher says what was kept)
     assert out["sigint"] == int(signal.SIG_DFL)
+    assert out["sigint_ignored"] == int(signal.SIG_IGN)  # a background job's workers too
     assert out["after"] and out["alive"] == []  # ended and reaped
     assert out["again"] and not set(out["again"]) & pids
     assert out["replaced"] and out["old_shut"]
@@ -238,6 +246,7 @@ def nap(seconds):
     time.sleep(seconds)
 
 
+signal.signal(signal.SIGINT, signal.default_int_handler)  # a terminal's foreground job
 pool = fork_pool.pool(2)
 task = pool.submit(nap, 30)
 worker = next(w for w in pool._workers if w.task is task)

@@ -221,6 +221,13 @@ def test_the_index_page_written_in_a_forked_worker_is_the_one_written_by_hand(tm
         assert (out / page).read_bytes() == (copy / page).read_bytes(), page
 
 
+# ``python -m sim`` as a terminal's foreground job runs it: Python's SIGINT handler, which
+# a job a shell starts in the background (as a CI runner may start the tests) would not
+# have: it inherits SIGINT ignored, and Python keeps it so (its workers then ignore it too)
+FOREGROUND = ("import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+              "runpy.run_module('sim', run_name='__main__', alter_sys=True)")
+
+
 def _started(out, proc):
     """Wait until the sweep's first cell is done, the sweep still running; otherwise stop
     it and fail with what it printed."""
@@ -243,7 +250,8 @@ def test_a_stopped_sweep_says_what_was_kept_in_one_line(how, tmp_path):
     """Ctrl-C (SIGINT to the terminal's process group) or a worker killed (out of memory):
     one line, no traceback, no process left, nothing half-written; a re-run resumes."""
     out = tmp_path / "stopped"
-    args = [sys.executable, "-m", "sim", "-m", *GRID, "population.n=8000",  # cells of ~1-2 s
+    args = [sys.executable, "-c", FOREGROUND, "-m", *GRID,
+            "population.n=8000",  # cells of ~1-2 s
             "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={out}"]
     proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True, start_new_session=True)

@@ -186,17 +186,28 @@ class Pool:
             raise
 
     def _fork_worker(self) -> None:
+        import signal
+
         task_read, task_write = os.pipe()
         result_read, result_write = os.pipe()
-        pid = fork()
-        if pid == 0:  # the worker: never returns
-            os.close(task_write)
-            os.close(result_read)
-            for other in self._workers:  # the earlier workers' pipes are not its own
-                os.close(other.tasks)
-                os.close(other.results)
-            _POOL.clear()  # the pool is the parent's: a job here does not release it
-            _serve(task_read, result_write)
+        # SIGINT held back across the fork: a Ctrl-C at that moment reaches the worker once
+        # it has its own disposition (_serve), and this process just after the fork
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {SIGINT})
+        try:
+            pid = fork()
+            if pid == 0:  # the worker: never returns, whatever happens
+                try:
+                    os.close(task_write)
+                    os.close(result_read)
+                    for other in self._workers:  # the earlier workers' pipes are not its own
+                        os.close(other.tasks)
+                        os.close(other.results)
+                    _POOL.clear()  # the pool is the parent's: a job here does not release it
+                    _serve(task_read, result_write, mask)
+                finally:
+                    os._exit(1)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         os.close(task_read)
         os.close(result_write)
         os.set_blocking(result_read, False)
@@ -354,18 +365,24 @@ class Interrupted(KeyboardInterrupt):
     KeyboardInterrupt would say."""
 
 
-def _serve(tasks: int, results: int) -> None:
+def _serve(tasks: int, results: int, mask) -> None:
     """A worker: run each task read from ``tasks`` and write its pickled result to
-    ``results``, until the launching process closes its end. Ctrl-C (SIGINT to the
-    terminal's process group) ends it at once, as the signal's default does, without a
-    traceback; the launching process says what was kept. A cell's files are moved into
-    place whole or not at all, so nothing half-written is left (tests/test_sweep.py kills
-    a sweep mid-way). Never returns."""
+    ``results``, until the launching process closes its end. Never returns.
+
+    Ctrl-C (SIGINT to the terminal's process group) ends it at once, as the signal's
+    default does, without a traceback, where it would interrupt the launching process
+    (Python's own handler); the launching process says what was kept. Where the launching
+    process ignores SIGINT (started in the background by a shell, which leaves the
+    terminal's Ctrl-C to the foreground job), so does the worker. A cell's files are moved
+    into place whole or not at all, so nothing half-written is left (tests/test_sweep.py
+    stops a sweep mid-way). ``mask``: the signal mask to restore once that is set."""
     import signal
 
     code = 0
     try:
-        signal.signal(SIGINT, signal.SIG_DFL)
+        if signal.getsignal(SIGINT) is not signal.SIG_IGN:
+            signal.signal(SIGINT, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         while (header := _read_exact(tasks, HEADER)) is not None:
             data = _read_exact(tasks, int.from_bytes(header, "little"))
             if data is None:
