@@ -140,9 +140,12 @@ def prefill(cells: list[list[str]], config_name: str, cache: dict,
             if fd is not None:
                 os.close(fd)
         return
-    if pid == 0:  # the child: never returns
-        os.close(read_fd)
-        _child(write_fd, _claimed(sets, queue, 1), config_name, cache, hydra_overrides)
+    if pid == 0:  # the child: never returns, whatever happens (a Ctrl-C now included)
+        try:
+            os.close(read_fd)
+            _child(write_fd, _claimed(sets, queue, 1), config_name, cache, hydra_overrides)
+        finally:
+            os._exit(1)
     os.close(write_fd)
     LAST["forked"] = True
     payload, mine = None, []
