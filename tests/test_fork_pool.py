@@ -267,6 +267,42 @@ def test_a_worker_ended_by_sigint_is_an_interrupt_not_a_dead_worker():
     assert out == {"got": "Interrupted", "is_interrupt": True}
 
 
+FORK_FAILS = """
+import json, os
+from sim.cli import fork_pool
+
+real_fork, calls = fork_pool.fork, []
+
+
+def second_fails():
+    calls.append(1)
+    if len(calls) == 2:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+    return real_fork()
+
+
+fds_before = len(os.listdir("/proc/self/fd"))
+fork_pool.fork = second_fails
+try:
+    fork_pool.pool(2)
+    out = {"raised": None}
+except OSError as err:
+    out = {"raised": type(err).__name__}
+out["fds_left"] = len(os.listdir("/proc/self/fd")) - fds_before
+with open(f"/proc/{os.getpid()}/task/{os.getpid()}/children") as children:
+    out["children"] = children.read().split()  # the first worker killed and reaped
+out["current"] = fork_pool.current() is None
+print(json.dumps(out))
+"""
+
+
+@linux
+def test_a_fork_that_fails_leaves_no_pipe_and_no_worker():
+    out = _run_script(FORK_FAILS)
+    assert out == {"raised": "BlockingIOError", "fds_left": 0, "children": [],
+                   "current": True}
+
+
 def test_a_dead_worker_is_recognised_from_either_pool():
     from joblib.externals.loky.process_executor import TerminatedWorkerError
 

@@ -194,7 +194,12 @@ class Pool:
         # it has its own disposition (_serve), and this process just after the fork
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, {SIGINT})
         try:
-            pid = fork()
+            try:
+                pid = fork()
+            except OSError:  # (no process to spare): the pipes go too
+                for fd in (task_read, task_write, result_read, result_write):
+                    os.close(fd)
+                raise
             if pid == 0:  # the worker: never returns, whatever happens
                 try:
                     os.close(task_write)
