@@ -269,6 +269,7 @@ def test_a_worker_ended_by_sigint_is_an_interrupt_not_a_dead_worker():
 
 FORK_FAILS = """
 import json, os
+import psutil
 from sim.cli import fork_pool
 
 real_fork, calls = fork_pool.fork, []
@@ -289,8 +290,7 @@ try:
 except OSError as err:
     out = {"raised": type(err).__name__}
 out["fds_left"] = len(os.listdir("/proc/self/fd")) - fds_before
-with open(f"/proc/{os.getpid()}/task/{os.getpid()}/children") as children:
-    out["children"] = children.read().split()  # the first worker killed and reaped
+out["children"] = [c.pid for c in psutil.Process().children()]  # the first one reaped
 out["current"] = fork_pool.current() is None
 print(json.dumps(out))
 """
