@@ -303,6 +303,46 @@ def test_a_fork_that_fails_leaves_no_pipe_and_no_worker():
                    "current": True}
 
 
+# The same with joblib's loky workers (backend=loky, the default off Linux): a worker
+# stopped mid-way through sending a result left loky's reading thread, and the stopped
+# sweep's release of the workers, waiting for ever.
+LOKY_MID_SEND = """
+import json, os, sys, time
+from joblib.externals.loky import get_reusable_executor
+from sim.cli import launchers
+
+
+def half_sent(marker):
+    import gc, struct
+    queue = next(o for o in gc.get_objects() if type(o).__name__ == "SimpleQueue")
+    os.write(queue._writer.fileno(), struct.pack("!i", 1 << 20) + b"only the start")
+    open(marker, "w").close()
+    time.sleep(120)
+
+
+executor = get_reusable_executor(max_workers=2)
+executor.submit(int, 1).result()
+executor.submit(half_sent, sys.argv[1])
+while not os.path.exists(sys.argv[1]):
+    time.sleep(0.01)
+t0 = time.monotonic()
+launchers.release_workers(stopped=True)  # as a stopped sweep's launcher does
+print(json.dumps({"seconds": time.monotonic() - t0}))
+"""
+
+
+def test_a_stopped_sweep_releases_loky_workers_stopped_mid_send(tmp_path):
+    import json
+    import subprocess
+
+    from tests.conftest import REPO
+
+    run = subprocess.run([sys.executable, "-c", LOKY_MID_SEND, str(tmp_path / "sent")],
+                         cwd=REPO, capture_output=True, text=True, timeout=90)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["seconds"] < 10
+
+
 def test_a_dead_worker_is_recognised_from_either_pool():
     from joblib.externals.loky.process_executor import TerminatedWorkerError
 

@@ -375,7 +375,7 @@ def prevalidated_config(task_overrides: list[str]) -> dict | None:
     return None
 
 
-def release_workers() -> None:
+def release_workers(stopped: bool = False) -> None:
     """End this process's idle workers at once, when a sweep has nothing more for them
     (its jobs and its index page done: :meth:`sim.compare.sweep.SweepCallback.on_multirun_end`),
     or when it was stopped: the forked ones (:func:`sim.cli.fork_pool.release`) and loky's.
@@ -384,13 +384,37 @@ def release_workers() -> None:
     interpreter down (~0.15-0.2 s each, after the last cell, while the other core waited).
     They hold nothing unwritten then (each cell's files were written and fsynced before its
     job returned), so they are killed instead (loky's ``kill_workers``); a later joblib call
-    in this process starts a new pool."""
+    in this process starts a new pool. ``stopped``: the sweep was stopped (Ctrl-C, a dead
+    worker): loky's own reads are ended first (:func:`_end_loky_reads`)."""
     from joblib.externals.loky import reusable_executor
 
     fork_pool.release()
     executor = reusable_executor._executor  # the pool joblib reuses, if one was started
     if executor is not None:
+        if stopped:
+            _end_loky_reads(executor)
         executor.shutdown(wait=True, kill_workers=True)
+
+
+def _end_loky_reads(executor) -> None:
+    """Kill loky's workers and close this process's end of their result pipe. loky's
+    thread that reads results, as Python's ``ProcessPoolExecutor``'s, waits for the whole
+    of each: a worker stopped while sending one (Ctrl-C, out of memory) left it, and
+    ``shutdown()`` joining it, waiting for ever. With no writer left its read ends
+    (tests/test_fork_pool.py)."""
+    import signal
+
+    for process in list((getattr(executor, "_processes", None) or {}).values()):
+        try:
+            os.kill(process.pid, signal.SIGKILL)
+        except (OSError, TypeError):  # already gone (or never started: no pid)
+            pass
+    writer = getattr(getattr(executor, "_result_queue", None), "_writer", None)
+    if writer is not None:
+        try:
+            writer.close()
+        except OSError:
+            pass
 
 
 def set_singleton_state(state: dict) -> None:
@@ -526,7 +550,7 @@ def launch_joblib_cached(launcher, job_overrides, initial_job_idx):
         interrupted = isinstance(err, KeyboardInterrupt)
         if not (interrupted or _worker_died(err)):
             raise
-        release_workers()
+        release_workers(stopped=True)
         what = ("interrupted" if interrupted else "error: a sweep worker process died while "
                 f"running cells ({type(err).__name__}: out of memory, or killed)")
         print(f"{what}; the complete cells are kept in {launcher.config.hydra.sweep.dir}: "
