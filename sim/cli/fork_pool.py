@@ -134,6 +134,23 @@ def write_all(fd: int, data) -> None:
         view = view[os.write(fd, view):]
 
 
+def kill_and_reap(pids: list[int]) -> list[int]:
+    """Kill these child processes (all first, then wait for each) and reap them: the wait
+    statuses of those reaped here (one reaped elsewhere is left out)."""
+    for pid in pids:
+        try:
+            os.kill(pid, SIGKILL)
+        except ProcessLookupError:
+            pass
+    statuses = []
+    for pid in pids:
+        try:
+            statuses.append(os.waitpid(pid, 0)[1])
+        except ChildProcessError:
+            pass
+    return statuses
+
+
 HEADER = 8  # bytes of a message's length, before its pickle
 
 
@@ -350,19 +367,9 @@ class Pool:
         running = [worker.task for worker in workers if worker.task is not None]
         for worker in workers:
             worker.task = None
-            try:
-                os.kill(worker.pid, SIGKILL)
-            except ProcessLookupError:
-                pass
             for fd in (worker.tasks, worker.results):
                 os.close(fd)
-        statuses = []
-        for worker in workers:
-            try:
-                statuses.append(os.waitpid(worker.pid, 0)[1])
-            except ChildProcessError:  # reaped elsewhere
-                pass
-        return running, statuses
+        return running, kill_and_reap([worker.pid for worker in workers])
 
 
 class Interrupted(KeyboardInterrupt):

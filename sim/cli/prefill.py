@@ -176,7 +176,7 @@ def prefill(cells: list[list[str]], config_name: str, cache: dict,
             if fd is not None:
                 os.close(fd)
         if pid is not None:  # interrupted (Ctrl-C ...): the child goes too
-            _end(pid)
+            fork_pool.kill_and_reap([pid])
     items = _checked(payload, set(sets) - set(mine), config_name, hydra_overrides)
     from sim.cli.launchers import _SWEEP_CONFIGS
 
@@ -264,7 +264,7 @@ def _collect(read_fd: int, pid: int, timeout: float) -> bytes | None:
     while True:
         left = deadline - time.monotonic()
         if left <= 0 or not poller.poll(int(left * 1000) + 1):
-            _end(pid)
+            fork_pool.kill_and_reap([pid])
             return None
         chunk = os.read(read_fd, 1 << 20)
         if not chunk:
@@ -286,20 +286,6 @@ def _note_cpu(seconds: float) -> None:
 
     LAST["child_cpu"] = seconds
     record_timing("preflight_child", child_cpu=seconds)
-
-
-def _end(pid: int) -> None:
-    """Kill and reap the child."""
-    import signal
-
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    try:
-        os.waitpid(pid, 0)
-    except ChildProcessError:
-        pass
 
 
 def _checked(payload: bytes | None, expected: set, config_name: str,
