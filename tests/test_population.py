@@ -185,3 +185,37 @@ def test_a_population_config_that_is_not_plain_data_is_not_kept(make_config):
     assert population_key(pop, 1, 2) != population_key(pop, 2, 2)
     odd = {**pop, "female_share": np.float64(0.5), "extra": np.zeros(2000)}
     assert population_key(odd, 1, 2) is None
+
+
+def _probabilities_over_everyone(share, rel):
+    """The bisection as it ran before session 27: each step's mean over every person."""
+    k = share / rel.mean()
+    if (k * rel).max() <= 1.0 or share >= 1.0:
+        return np.minimum(1.0, k * rel)
+    lo, hi = k, 1.0 / rel[rel > 0].min()
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if np.minimum(1.0, mid * rel).mean() < share else (lo, mid)
+    return np.minimum(1.0, hi * rel)
+
+
+@pytest.mark.parametrize("share", [0.05, 0.3, 0.6, 0.9, 0.97])
+def test_scaled_probabilities_keep_the_share_where_some_reach_one(share):
+    """_probabilities bisects over the distinct relative odds with their shares of the
+    people: the probabilities of the bisection over everyone, their mean the share even
+    where the largest are capped at 1 (or, above the share of people with odds above 0,
+    everyone of them at 1), none above 1, and the odds' order kept."""
+    from sim.engine.population import _probabilities
+
+    r = np.random.default_rng(5)
+    # a product of categorical factors, as the callers make it, with some zero odds
+    rel = (np.array([0.0, 0.6, 1.0, 1.4, 3.0])[r.integers(0, 5, 50_000)]
+           * np.array([1.0, 2.5])[r.integers(0, 2, 50_000)])
+    got = _probabilities(share, rel)
+    np.testing.assert_allclose(got, _probabilities_over_everyone(share, rel), rtol=1e-12)
+    assert got.max() <= 1.0
+    assert got.mean() == pytest.approx(min(share, np.mean(rel > 0)), rel=1e-9)
+    order = np.argsort(rel, kind="stable")
+    assert (np.diff(got[order]) >= 0).all()
+    if share >= 0.3:  # the bisection's branch: the largest odds are capped
+        assert (got == 1.0).any()

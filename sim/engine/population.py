@@ -184,10 +184,15 @@ def _probabilities(share: float, rel: np.ndarray) -> np.ndarray:
     k = share / rel.mean()
     if (k * rel).max() <= 1.0 or share >= 1.0:
         return np.minimum(1.0, k * rel)
-    lo, hi = k, 1.0 / rel[rel > 0].min()
+    # the bisection runs on the distinct values of ``rel`` with their shares of the people
+    # (products of a few categorical factors: tens of values, not a million; 0.34 -> 0.04 s
+    # at 1M people)
+    values, counts = np.unique(rel, return_counts=True)
+    weights = counts / rel.size
+    lo, hi = k, 1.0 / values[values > 0].min()
     for _ in range(60):
         mid = 0.5 * (lo + hi)
-        lo, hi = (mid, hi) if np.minimum(1.0, mid * rel).mean() < share else (lo, mid)
+        lo, hi = (mid, hi) if np.minimum(1.0, mid * values) @ weights < share else (lo, mid)
     return np.minimum(1.0, hi * rel)
 
 
