@@ -169,8 +169,8 @@ def time_writing(clock) -> dict:
     from sim.results import plots  # what write_results imports to draw (matplotlib)
 
     seconds["figures"] += clock() - t
-    for name in ("rtw_curves_figure", "states_figure"):
-        setattr(plots, name, timed("figures", getattr(plots, name)))
+    plots.draw_figures = timed("figures", plots.draw_figures)
+    output._figure_tables = timed("figures", output._figure_tables)  # the curves' table
     for name in ("to_parquet", "to_csv"):
         setattr(pd.DataFrame, name, timed("files", getattr(pd.DataFrame, name)))
     output.with_person_economics = timed("files", output.with_person_economics)

@@ -65,9 +65,10 @@ def _start_helper(checked: dict):
     helper = helpers.Helper()
     ticket = None
     if decomposition_size(checked) > 0:
-        ticket = helper.submit("sim.uncertainty.decomposition:counterfactual_gaps", checked)
+        ticket = helper.submit("sim.uncertainty.decomposition:counterfactual_gaps", checked,
+                               writes=False)
     if checked["output"]["plots"]:  # matplotlib, while this process runs the model
-        helper.submit("sim.results.helper:preload", "sim.results.plots")
+        helper.submit("sim.results.helper:preload", "sim.results.plots", writes=False)
     return helper, ticket
 
 

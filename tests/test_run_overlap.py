@@ -7,6 +7,7 @@ and the single run's pre-flight composes its config once.
 """
 
 import hashlib
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -44,19 +45,54 @@ def in_process(cfg, tmp_path_factory):
     return write_results(simulate(cfg), tmp_path_factory.mktemp("one") / "results")
 
 
-def test_helper_and_agents_thread_write_the_same_files(cfg, in_process, tmp_path):
+@pytest.mark.parametrize("helper_busy", [False, True], ids=["helper-free", "helper-busy"])
+def test_helper_and_agents_thread_write_the_same_files(cfg, in_process, tmp_path,
+                                                       monkeypatch, helper_busy):
+    """The figures are drawn by the helper when it has finished the decomposition by the
+    time the tables are written, else here (a default run's helper is still busy then);
+    the files are the same either way."""
+    import sim.results.plots as plots
+
+    drawn_here = []
+    draw = plots.draw_figures
+    monkeypatch.setattr(plots, "draw_figures", lambda *a: drawn_here.append(1) or draw(*a))
     # the helper takes ~1-2 s to start (imports) and draws the figures: why this test is
     # slower than a plain write
     with Helper() as helper:
-        ticket = helper.submit("sim.uncertainty.decomposition:counterfactual_gaps", cfg)
+        if helper_busy:  # work ahead of the decomposition that outlasts the run
+            helper.submit("time:sleep", 4.0, writes=False)
+        ticket = helper.submit("sim.uncertainty.decomposition:counterfactual_gaps", cfg,
+                               writes=False)
+        if not helper_busy:
+            helper.result(ticket)
         with ResultsWriter(tmp_path / "results", helper, ticket) as writer:
             # and the economics table in a thread beside the other tables
             writer.write(simulate(cfg, agents_ready=writer.agents_ready, overlap=True))
+        submitted = helper._sent
     got = digests(tmp_path / "results")
     assert {"agents.parquet", "gap_decomposition.csv", "rtw_curves.png", "states.png",
             "summary.md"} <= set(got)
     assert got == digests(in_process)
     assert [p.name for p in tmp_path.iterdir()] == ["results"]  # no staging left
+    # busy: drawn here, nothing more sent; free: sent to the helper, not drawn here
+    assert (drawn_here, submitted) == (([1], 2) if helper_busy else ([], 2))
+
+
+def test_closing_the_helper_waits_only_for_work_that_writes(tmp_path):
+    import time
+
+    helper = Helper()
+    helper.result(helper.submit("math:factorial", 3))  # started (imports done)
+    helper.submit("time:sleep", 60.0, writes=False)  # e.g. a preload no longer wanted
+    start = time.monotonic()
+    helper.close()
+    assert time.monotonic() - start < 10  # killed, not waited for
+    helper = Helper()
+    target = tmp_path / "written"
+    helper.submit("time:sleep", 1.5)  # work that may write: waited for, and what follows
+    helper.submit("shutil:copyfile", __file__, str(target))
+    helper.close()
+    assert target.read_bytes() == Path(__file__).read_bytes()
 
 
 def test_the_economics_thread_gives_the_same_tables_and_person_costs(cfg):

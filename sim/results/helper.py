@@ -7,7 +7,11 @@ that on a machine with two or more cores they overlap with the main work:
   (:func:`sim.uncertainty.decomposition.counterfactual_gaps`), submitted before the run's
   population is built;
 - the figures, drawn from small pre-computed tables once the run's tables exist
-  (:func:`sim.results.plots.draw_figures`), written into the run's own staging folder.
+  (:func:`sim.results.plots.draw_figures`), written into the run's own staging folder,
+  when the helper has finished the decomposition by then (a large run); else the main
+  process draws them while the helper finishes (:func:`sim.results.output._write_into`:
+  the default run of 100,000 people waited ~1 s for the decomposition and then ~1 s more
+  for the figures queued behind it).
 
 Both are deterministic functions of what is sent (the same config, seed and tables give the
 same numbers and the same PNG files as drawing in the main process). A failure in the
@@ -60,11 +64,16 @@ class Helper:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=os.getcwd())
         self._sent = 0
         self._received: dict[int, tuple] = {}
+        self._writes_nothing: set[int] = set()  # tickets a kill cannot cut short
 
-    def submit(self, fn, *args) -> int:
+    def submit(self, fn, *args, writes: bool = True) -> int:
         """Send ``fn(*args)`` to the helper; returns a ticket for :meth:`result`. ``fn``: a
         module-level function, or its name as ``"module:function"`` (the module is then
-        imported in the helper only)."""
+        imported in the helper only). ``writes=False``: the work writes nothing outside
+        the helper (an import, a computation whose value is sent back), so :meth:`close`
+        need not wait for it once its result is not wanted."""
+        if not writes:
+            self._writes_nothing.add(self._sent)
         try:
             pickle.dump((fn, args), self._proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
             self._proc.stdin.flush()
@@ -82,6 +91,27 @@ class Helper:
                 raise HelperError(
                     f"the helper process stopped ({self._exit_text()})") from err
         status, value = self._received[ticket]
+        return self._value(status, value)
+
+    def done(self, ticket: int) -> bool:
+        """Whether ``ticket``'s work has ended: its result is in, or is reaching the pipe
+        (then read now), without waiting for work still running. Where results come back
+        faster than they are asked for, one may sit unread in the reader's buffer and this
+        says False: a caller uses it to choose where to do other work, never to decide
+        what is written."""
+        import select
+
+        while ticket not in self._received:
+            if not select.select([self._proc.stdout], [], [], 0)[0]:
+                return False
+            try:
+                self._received[len(self._received)] = pickle.load(self._proc.stdout)
+            except (EOFError, OSError, ValueError, pickle.UnpicklingError):
+                return True  # the helper stopped: result() says so
+        return True
+
+    @staticmethod
+    def _value(status, value):
         if status == "ok":
             return value
         original = value if isinstance(value, BaseException) else None
@@ -93,8 +123,13 @@ class Helper:
 
     def close(self, kill: bool = False) -> None:
         """End the helper: ``kill`` it at once (a failed run: it must write nothing more),
-        else let it finish what it is doing and exit."""
+        else let it finish what it is doing and exit; at once, too, when all it has left
+        to do writes nothing (``submit``'s ``writes=False``)."""
         proc = self._proc
+        # nothing it still has to do writes anything (a preload of modules the run did
+        # not need in the end): no reason to wait for it
+        kill = kill or all(t in self._received or t in self._writes_nothing
+                           for t in range(self._sent))
         if proc.poll() is None:
             try:
                 proc.stdin.close()

@@ -270,9 +270,14 @@ def _write_into(results, dest: Path, staging: Path, leave_out: Collection[str], 
     that waits for an ``agents.parquet`` being written already and says whether it was)."""
     cfg = results.config
     files = []
+    plots_on = bool(cfg["output"]["plots"])
     figures_ticket = None
-    if helper is not None and cfg["output"]["plots"]:  # drawn there while tables go here
-        figures_ticket = _submit_figures(helper, results, staging, leave_out)
+    if plots_on and helper is not None and (decomposition_ticket is None
+                                            or helper.done(decomposition_ticket)):
+        # the helper is free: it draws the figures while the tables are written here (if
+        # it is still running the decomposition, they are drawn here, after the tables)
+        figures_ticket = helper.submit("sim.results.plots:draw_figures",
+                                       *_figure_tables(results, staging, leave_out))
 
     def save(name, writer):
         if name in leave_out:
@@ -291,6 +296,10 @@ def _write_into(results, dest: Path, staging: Path, leave_out: Collection[str], 
     save("state_totals.csv", lambda p: results.state_totals.to_csv(p, index=False))
     save("spell_lengths.csv", lambda p: results.spells.to_csv(p, index=False))
     save("calibration.csv", lambda p: results.calibration.to_csv(p, index=False))
+    if plots_on and figures_ticket is None:  # drawn here, before any wait for the helper
+        from sim.results import plots  # matplotlib (~0.3 s to import) only when plotting
+
+        drawn = plots.draw_figures(*_figure_tables(results, staging, leave_out))
     pending = None if decomposition_ticket is None else (
         lambda: helper.result(decomposition_ticket))
     decomposition = for_results(results, pending)
@@ -304,15 +313,8 @@ def _write_into(results, dest: Path, staging: Path, leave_out: Collection[str], 
         if table is not None and not table.empty:
             save(f"{name}.parquet", lambda p, t=table: write_parquet(t, p))
     figures = []
-    if figures_ticket is not None:
-        files += helper.result(figures_ticket)
-        figures = ["rtw_curves.png", "states.png"]
-    elif cfg["output"]["plots"]:
-        from sim.results import plots  # matplotlib (~0.3 s to import) only when plotting
-
-        save("rtw_curves.png", lambda p: plots.rtw_curves_figure(
-            results.agents, cfg["horizon_weeks"], p))
-        save("states.png", lambda p: plots.states_figure(results.state_totals, p))
+    if plots_on:
+        files += helper.result(figures_ticket) if figures_ticket is not None else drawn
         figures = ["rtw_curves.png", "states.png"]
     save("summary.md", lambda p: p.write_text(summary_markdown(results, figures)))
     manifest = build_manifest(results, files + ["manifest.json"], {
@@ -321,17 +323,17 @@ def _write_into(results, dest: Path, staging: Path, leave_out: Collection[str], 
     return dest
 
 
-def _submit_figures(helper, results, staging: Path, leave_out: Collection[str]) -> int:
-    """Send the figures' tables to ``helper`` to draw into ``staging``; returns the ticket."""
+def _figure_tables(results, staging: Path, leave_out: Collection[str]) -> tuple:
+    """:func:`sim.results.plots.draw_figures`'s arguments: the figures' small tables and
+    ``staging``, for the helper (by name: matplotlib is imported there only) or this
+    process, whichever is free (:func:`_write_into`)."""
     from sim.results.figures_data import rtw_curves_data
 
     horizon = results.config["horizon_weeks"]
     curves = (None if "rtw_curves.png" in leave_out
               else rtw_curves_data(results.agents, horizon))
     totals = None if "states.png" in leave_out else results.state_totals
-    # by name: matplotlib is imported in the helper only
-    return helper.submit("sim.results.plots:draw_figures", curves, totals, horizon,
-                         str(staging))
+    return curves, totals, horizon, str(staging)
 
 
 def point_latest(results_dir: Path, outputs_root: Path) -> str | None:

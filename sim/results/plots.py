@@ -15,19 +15,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sim.engine.categories import ETHNICITY_LABELS, STATES  # noqa: E402
-from sim.results.figures_data import rtw_curves_data  # noqa: E402
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
              "#000000"]
 
 
-def rtw_curves_figure(agents: pd.DataFrame, horizon: int, path):
-    """Cumulative share back at work by weeks since onset, by IMD quintile and ethnicity."""
-    draw_rtw_curves(rtw_curves_data(agents, horizon), horizon, path)
-
-
 def draw_rtw_curves(panel_curves: list[pd.DataFrame], horizon: int, path):
-    """:func:`rtw_curves_figure` from its curves (:func:`rtw_curves_data`)."""
+    """Cumulative share back at work by weeks since onset, by IMD quintile and ethnicity,
+    from the curves of :func:`sim.results.figures_data.rtw_curves_data`."""
     weeks = min(52, horizon)
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), sharey=True)
     panels = (("imd_quintile", "By IMD quintile (1 = most deprived)",
