@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from sim.background import Background
+from sim.background import Background, Rows
 from sim.cli.resources import check_memory
 from sim.config import validate
 from sim.engine.model import RTWModel
@@ -80,10 +80,13 @@ def simulate(cfg: dict, model: RTWModel | None = None, core_only: bool = False,
     ``free_model``: free the finished model's per-person arrays that the agents table
     copied (:func:`_drop_copied`; default: only for a model built here, which nobody else
     holds; a caller passing its model may say True if it reads no more than the counts).
-    ``agents_ready(agents, cfg, person_economics)``: called as soon as the per-person table
-    and its costs are complete (before the other tables; only when ``output.write_agents``
-    is on and not ``core_only``), e.g. to start writing ``agents.parquet`` beside the
-    tables (:class:`sim.results.output.ResultsWriter`). It must not change ``agents``.
+    ``agents_ready(agents, cfg, person_economics, rows)``: called as soon as the per-person
+    table is complete, before the tables (only when ``output.write_agents`` is on and not
+    ``core_only``), e.g. to start writing ``agents.parquet`` beside them
+    (:class:`sim.results.output.ResultsWriter`); ``person_economics`` is filled with each
+    person's costs as the economics table costs them, and ``rows``
+    (:class:`sim.background.Rows`) says how many are complete (its ``wait`` raises if the
+    run fails first). It must not change ``agents``.
     ``leave_out``: the file names the caller will not write (as
     :func:`sim.results.output.write_results`'s, e.g. a sweep cell's): a table that only
     such a file holds is not built and is left empty (``weekly_counts.parquet``: the
@@ -100,22 +103,30 @@ def simulate(cfg: dict, model: RTWModel | None = None, core_only: bool = False,
     programme = programme_table(model)
     person_economics: dict = {}  # costed once, for both the table and agents.parquet
     keep_person = cfg["output"]["write_agents"] and not core_only
-    economics = Background(economics_table, agents, cfg, programme,
-                           person_economics if keep_person else None, start=overlap)
-    with economics:
-        summary = group_summary(agents, cfg)
-        totals = model.datacollector.get_model_vars_dataframe()
-        totals.index.name = "week"
-        if core_only:
-            weekly = spells = calibration = rtw_curves = cif = quality = pd.DataFrame()
-        else:
-            weekly = pd.DataFrame() if WEEKLY_FILE in leave_out else weekly_table(model)
-            spells = spell_table(model)
-            calibration = calibration_table(agents, spells, cfg)
-        economics = economics.result()  # person_economics is complete from here
+    rows = None  # agents.parquet's writer: how many people's costs are complete
+    if agents_ready is not None and keep_person:
+        rows = Rows(len(agents))
+        agents_ready(agents, cfg, person_economics, rows)
+    try:
+        economics = Background(economics_table, agents, cfg, programme,
+                               person_economics if keep_person else None,
+                               None if rows is None else rows.advance, start=overlap)
+        with economics:
+            summary = group_summary(agents, cfg)
+            totals = model.datacollector.get_model_vars_dataframe()
+            totals.index.name = "week"
+            if core_only:
+                weekly = spells = calibration = rtw_curves = cif = quality = pd.DataFrame()
+            else:
+                weekly = pd.DataFrame() if WEEKLY_FILE in leave_out else weekly_table(model)
+                spells = spell_table(model)
+                calibration = calibration_table(agents, spells, cfg)
+            economics = economics.result()  # person_economics is complete from here
+    except BaseException:
+        if rows is not None:  # the writer waits for costs that will never come: it stops
+            rows.abandon()
+        raise
     if not core_only:
-        if agents_ready is not None and keep_person:  # after the tables' largest temporaries
-            agents_ready(agents, cfg, person_economics)
         rtw_curves = rtw_curve_table(agents, cfg)
         cif = competing_risks_table(agents, cfg)
         quality = quality_table(agents, cfg)

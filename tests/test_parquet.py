@@ -80,3 +80,30 @@ def test_agents_file_in_row_groups_with_statistics_reads_back_the_same(tmp_path,
                                   pd.read_parquet(tmp_path / "pandas.parquet"), check_exact=True)
     assert pq.ParquetFile(tmp_path / "agents.parquet").schema_arrow == \
         pq.ParquetFile(tmp_path / "pandas.parquet").schema_arrow
+
+
+def test_a_file_written_in_parts_is_the_file_written_whole(tmp_path):
+    """write_parquet_parts (agents.parquet a row group at a time, as the costs come) gives
+    write_parquet's bytes with the same row groups: schema, pandas metadata and attrs,
+    dictionaries and statistics alike."""
+    from sim.results.parquet import write_parquet_parts
+
+    n = 2_500
+    df = pd.DataFrame({
+        "person_id": range(n),
+        "weeks": (pd.Series(range(n)) % 53).astype("int16"),
+        "group": pd.Categorical((pd.Series(range(n)) % 3).map({0: "a", 1: "b", 2: "c"}),
+                                categories=["a", "b", "c", "d"]),
+        "cost": pd.Series(range(n)) * 0.37,
+    })
+    df.attrs = {"horizon": 30}
+    options = {"statistics": True, "plain": ("person_id",)}
+    write_parquet(df, tmp_path / "whole.parquet", row_group_size=1_000, **options)
+    parts = []
+    for lo in range(0, n, 1_000):
+        part = df.iloc[lo:lo + 1_000]
+        part.attrs = dict(df.attrs)
+        parts.append(part)
+    write_parquet_parts(iter(parts), tmp_path / "parts.parquet", 1_000, **options)
+    assert pq.ParquetFile(tmp_path / "parts.parquet").metadata.num_row_groups == 3
+    assert (tmp_path / "parts.parquet").read_bytes() == (tmp_path / "whole.parquet").read_bytes()

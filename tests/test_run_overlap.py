@@ -322,3 +322,86 @@ def test_the_runnable_count_is_read_from_the_kernel():
         assert count is None
     else:
         assert isinstance(count, int) and count >= 1  # this process is running
+
+
+def test_agents_are_written_a_row_group_at_a_time_as_their_costs_come(cfg, tmp_path,
+                                                                       monkeypatch):
+    """The agents thread writes each row group once the economics has costed its people
+    (several groups and costing chunks here): it waits for every group's last row in
+    turn, and the file is the one written in one go after the run."""
+    import sim.results.economics as economics
+    import sim.results.output as output
+    from sim.background import Rows
+
+    monkeypatch.setattr(output, "AGENT_ROW_GROUP", 700)
+    monkeypatch.setattr(economics, "PERSON_COSTS_CHUNK", 500)
+    waited, advanced = [], []
+    wait, advance = Rows.wait, Rows.advance
+    monkeypatch.setattr(Rows, "wait", lambda self, rows: waited.append(rows) or wait(self, rows))
+    monkeypatch.setattr(Rows, "advance",
+                        lambda self, rows: advanced.append(rows) or advance(self, rows))
+    with ResultsWriter(tmp_path / "thread", None) as writer:
+        writer.write(simulate(cfg, agents_ready=writer.agents_ready, overlap=True))
+    n = int(cfg["population"]["n"]) * int(cfg["replicates"])
+    assert waited == [*range(700, n, 700), n]
+    assert advanced == [*range(500, n, 500), n]
+    results = simulate(cfg)
+    output._write_agents(results.agents, cfg, results.person_economics,
+                         tmp_path / "whole.parquet")
+    assert ((tmp_path / "thread" / "agents.parquet").read_bytes()
+            == (tmp_path / "whole.parquet").read_bytes())
+
+
+@pytest.mark.parametrize("overlap", [True, False])
+def test_a_costing_that_fails_stops_the_agents_thread_and_keeps_nothing(cfg, tmp_path,
+                                                                         monkeypatch, overlap):
+    """The economics fails half-way while the agents thread waits for the rest of the
+    costs: the run's error comes out (once, not the thread's), the thread ends, nothing
+    is kept; never a wait for ever."""
+    import threading
+
+    import sim.simulate as simulate_module
+
+    def half_then_fails(agents, cfg, programme, person_columns, progress):
+        progress(len(agents) // 2)
+        raise ValueError("costing failed")
+
+    monkeypatch.setattr(simulate_module, "economics_table", half_then_fails)
+    outcome = []
+
+    def run():
+        try:
+            with ResultsWriter(tmp_path / "results", None) as writer:
+                writer.write(simulate(cfg, agents_ready=writer.agents_ready, overlap=overlap))
+        except Exception as err:  # noqa: BLE001 - checked below
+            outcome.append(err)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(60)
+    assert not worker.is_alive(), "the run waited for ever"
+    assert [type(e).__name__ for e in outcome] == ["ValueError"]
+    assert "costing failed" in str(outcome[0])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_rows_wait_for_their_producer_and_never_for_ever():
+    import threading
+
+    from sim.background import Abandoned, Rows
+
+    rows = Rows(10)
+    rows.wait(0)  # nothing to wait for
+    got = []
+    reader = threading.Thread(target=lambda: (rows.wait(6), got.append("6 ready")))
+    reader.start()
+    rows.advance(4)
+    reader.join(0.2)
+    assert reader.is_alive() and not got  # 4 of the 6 it needs
+    rows.advance(7)
+    reader.join(10)
+    assert got == ["6 ready"]
+    rows.abandon()
+    rows.wait(7)  # complete before the producer stopped: still fine
+    with pytest.raises(Abandoned, match="7-10"):
+        rows.wait(10)

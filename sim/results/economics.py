@@ -43,6 +43,8 @@ numbers in both arms, so per-replicate differences have tight intervals.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -319,7 +321,8 @@ def fixed_cost_per_person(programme: pd.DataFrame, sizes: dict, horizon: int,
 
 
 def _economics_sums(agents: pd.DataFrame, cfg: dict, window: int, n_rep: int,
-                    fixed_by_rep: np.ndarray, keep: dict | None = None) -> dict:
+                    fixed_by_rep: np.ndarray, keep: dict | None = None,
+                    progress: Callable[[int], None] | None = None) -> dict:
     """Per dimension: its labels and, per [replicate x group] cell, the number of people,
     returned and followed counts and the sum of each cost and weeks measure.
 
@@ -329,7 +332,8 @@ def _economics_sums(agents: pd.DataFrame, cfg: dict, window: int, n_rep: int,
     (:class:`sim.results.economics_sums.StackedCells`), the same order as one
     ``np.bincount`` over everyone: the sums are the same to the bit. ``keep`` (name ->
     person cost column, e.g. :data:`AGENT_COLUMNS`' sources) is filled with those columns
-    on the way, so the per-person table needs no second costing."""
+    on the way, so the per-person table needs no second costing; ``progress(rows)`` is
+    told after each chunk that ``keep``'s first ``rows`` rows are complete."""
     econ = resolve_economics(cfg["economics"], cfg.get("evidence_values"))
     hours = cfg["pathways"]["phased_return"]["hours_fraction"]
     horizon = int(cfg["horizon_weeks"])
@@ -346,6 +350,8 @@ def _economics_sums(agents: pd.DataFrame, cfg: dict, window: int, n_rep: int,
         costs = _person_costs(part, econ, hours, plan)
         for name, column in (keep or {}).items():
             column[lo:lo + len(part)] = costs[name]
+        if progress is not None:
+            progress(lo + len(part))
         replicate = part["replicate"].astype(np.int64)
         onset = part["first_onset"]
         followed = (onset >= 0) & (onset + window <= horizon)
@@ -381,7 +387,8 @@ def _economics_sums(agents: pd.DataFrame, cfg: dict, window: int, n_rep: int,
 
 def economics_table(agents: pd.DataFrame, cfg: dict,
                     programme: pd.DataFrame | None = None,
-                    person_columns: dict | None = None) -> pd.DataFrame:
+                    person_columns: dict | None = None,
+                    progress: Callable[[int], None] | None = None) -> pd.DataFrame:
     """Per replicate and group: mean discounted cost per person by perspective, discounted
     QALYs, discounted weeks in work and absent, people returned within
     ``rtw_window_weeks`` (52, or the horizon if shorter) among those followed that long.
@@ -391,7 +398,9 @@ def economics_table(agents: pd.DataFrame, cfg: dict,
     ethnicity, condition and IMD quintile x ethnicity (``"1|white_british"``: the subgroups
     a distributional cost-effectiveness analysis works on). Groups with nobody are left out.
     ``person_columns`` (a dict) is filled with the per-person columns of
-    :func:`with_person_economics` (:data:`AGENT_COLUMNS`), costed in the same pass.
+    :func:`with_person_economics` (:data:`AGENT_COLUMNS`), costed in the same pass: the
+    arrays are there from the start, and ``progress(rows)`` says after each chunk of
+    people that their first ``rows`` rows are complete (a writer may read them then).
     """
     horizon = int(cfg["horizon_weeks"])
     window = min(52, horizon)
@@ -404,9 +413,8 @@ def economics_table(agents: pd.DataFrame, cfg: dict,
     keep = None
     if person_columns is not None:
         keep = {src: np.empty(len(agents)) for src in AGENT_COLUMNS.values()}
-    sums = _economics_sums(agents, cfg, window, n_rep, fixed_by_rep, keep)
-    if keep is not None:
         person_columns.update({col: keep[src] for col, src in AGENT_COLUMNS.items()})
+    sums = _economics_sums(agents, cfg, window, n_rep, fixed_by_rep, keep, progress)
     frames = []
     for dim, (labels, totals) in sums.items():
         k = len(labels)

@@ -15,13 +15,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.background import Background
+from sim.background import Background, Rows
 from sim.engine.categories import CONDITION_LABELS, ETHNICITY_LABELS, SMALL_CELL
 from sim.io import TMP_MARK, describe_os_error, release_free_memory, staged_dir
 from sim.results.economics import with_person_economics
 from sim.results.manifest import build_manifest
 from sim.results.outcomes import sustained_label
-from sim.results.parquet import write_parquet
+from sim.results.parquet import write_parquet, write_parquet_parts
 from sim.results.quality import quality_markdown
 from sim.textsafe import md_text
 from sim.uncertainty.decomposition import decomposition_markdown, for_results
@@ -174,7 +174,8 @@ class ResultsWriter:
     """Writing a run's results in two steps, for the CLI (issue 19): open it before the
     run, pass :meth:`agents_ready` to :func:`sim.simulate.simulate` so that
     ``agents.parquet`` is written in a thread (pyarrow encodes without the GIL) while the
-    run's other tables are computed, then :meth:`write` the rest. The same files, into the
+    run's tables are computed, a row group as soon as the economics has costed its people
+    (:class:`sim.background.Rows`), then :meth:`write` the rest. The same files, into the
     same staging folder, renamed into place only when everything succeeded::
 
         with ResultsWriter(dest, helper, ticket) as writer:
@@ -187,16 +188,20 @@ class ResultsWriter:
         self._staged = None
         self.staging: Path | None = None
         self._agents: Background | None = None  # writing agents.parquet
+        self._rows: Rows | None = None  # of it, the rows whose costs are complete
 
     def __enter__(self) -> ResultsWriter:
         self._staged = staged_dir(self.dest)
         self.staging = self._staged.__enter__()
         return self
 
-    def agents_ready(self, agents: pd.DataFrame, cfg: dict, person_economics: dict) -> None:
-        """Start writing ``agents.parquet`` (with the person costs) in a thread."""
+    def agents_ready(self, agents: pd.DataFrame, cfg: dict, person_economics: dict,
+                     rows: Rows | None = None) -> None:
+        """Start writing ``agents.parquet`` (with the person costs) in a thread; ``rows``:
+        how many people's costs are in ``person_economics`` so far (None: all)."""
+        self._rows = rows
         self._agents = Background(_write_agents, agents, cfg, person_economics,
-                                  self.staging / "agents.parquet")
+                                  self.staging / "agents.parquet", rows)
 
     def _join_agents(self) -> bool:
         """Wait for the agents thread; True once it wrote the file (its error re-raised)."""
@@ -219,6 +224,8 @@ class ResultsWriter:
             if self.helper is not None:  # nothing may write into the staging folder once
                 self.helper.close(kill=True)  # it goes
             if self._agents is not None:
+                if self._rows is not None:  # costs that will never come: it stops
+                    self._rows.abandon()
                 self._agents.join()  # ended before the staging folder goes
         return bool(self._staged.__exit__(kind, value, tb))
 
@@ -232,18 +239,31 @@ AGENT_ROW_GROUP = 131_072
 
 
 def _write_agents(agents: pd.DataFrame, cfg: dict, person_economics: dict | None,
-                  path: Path) -> None:
+                  path: Path, rows: Rows | None = None) -> None:
     """``agents.parquet``: the per-person table with its costs, in row groups of
     :data:`AGENT_ROW_GROUP` rows with each column's statistics, the identifier and the
     floats without a dictionary (the writer's table of distinct values was ~30 MB for
-    ``person_id`` alone at 1M people), the cost columns not copied."""
+    ``person_id`` alone at 1M people), the cost columns not copied. A row group is written
+    once ``rows`` says its people's costs are in ``person_economics`` (None: they all are;
+    an empty ``person_economics``: each group's people are costed here)."""
     import pyarrow as pa
+
+    def groups():
+        n = len(agents)
+        for lo in range(0, max(n, 1), AGENT_ROW_GROUP):
+            hi = min(lo + AGENT_ROW_GROUP, n)
+            if rows is not None:
+                rows.wait(hi)
+            part = agents.iloc[lo:hi]
+            part.attrs = dict(agents.attrs)
+            yield with_person_economics(
+                part, cfg, {col: v[lo:hi] for col, v in (person_economics or {}).items()},
+                copy=False)
 
     # the system allocator for the encoding: what it used is returned at once, not kept in
     # pyarrow's pool through the tables' peak (the file is the same)
-    write_parquet(with_person_economics(agents, cfg, person_economics, copy=False), path,
-                  row_group_size=AGENT_ROW_GROUP, statistics=True,
-                  memory_pool=pa.system_memory_pool(), plain=("person_id",))
+    write_parquet_parts(groups(), path, AGENT_ROW_GROUP, statistics=True,
+                        memory_pool=pa.system_memory_pool(), plain=("person_id",))
     # some of the writer's buffers come from pyarrow's default pool whatever it is given,
     # and mimalloc keeps this thread's freed pages: handed back before the decomposition
     # and figures allocate on top of them

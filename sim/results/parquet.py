@@ -25,7 +25,7 @@ with statistics, and without a dictionary for its identifier either (:func:`writ
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
 import pandas as pd
@@ -43,7 +43,6 @@ def write_parquet(df: pd.DataFrame, path: Path | str, row_group_size: int | None
     ``plain`` (values that never repeat, such as an identifier) without a dictionary
     either: the writer's table of a row group's distinct values was ~30 MB of its
     transient memory for ``person_id`` alone at 1M people (issue 19)."""
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     extra = {key: value for key, value in (("row_group_size", row_group_size),
@@ -51,14 +50,57 @@ def write_parquet(df: pd.DataFrame, path: Path | str, row_group_size: int | None
     if not all(isinstance(c, str) for c in df.columns):
         df.to_parquet(path, index=False, **extra)  # pandas' own file (with statistics)
         return
+    table = _arrow(df)
+    pq.write_table(table, str(path), **_options(table.schema, statistics, plain), **extra)
+
+
+def write_parquet_parts(parts: Iterable[pd.DataFrame], path: Path | str, row_group_size: int,
+                        statistics: bool = False, memory_pool=None,
+                        plain: Collection[str] = ()) -> None:
+    """:func:`write_parquet` of the frame the ``parts`` make one after another, each part
+    a row group of at most ``row_group_size`` rows, converted and written as it comes: a
+    part may wait for its rows to be computed (``agents.parquet``'s cost columns, filled a
+    chunk of people at a time beside the writing). When every part but the last has
+    ``row_group_size`` rows the file is :func:`write_parquet`'s with that
+    ``row_group_size``, byte for byte (``tests/test_parquet.py``); the columns must be
+    named by text."""
+    import pyarrow.parquet as pq
+
+    writer = None
+    try:
+        for part in parts:
+            table = _arrow(part)
+            if writer is None:
+                writer = pq.ParquetWriter(str(path), table.schema,
+                                          **_options(table.schema, statistics, plain),
+                                          **({} if memory_pool is None
+                                             else {"memory_pool": memory_pool}))
+            writer.write_table(table, row_group_size=row_group_size)
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def _arrow(df: pd.DataFrame):
+    """``df`` as an Arrow table, converted on this thread, its ``attrs`` kept as pandas
+    keeps them (pandas.io.parquet), for ``pd.read_parquet`` to restore."""
+    import pyarrow as pa
+
     table = pa.Table.from_pandas(df, preserve_index=False, nthreads=1)
-    if df.attrs:  # as pandas keeps them (pandas.io.parquet), for pd.read_parquet to restore
+    if df.attrs:
         table = table.replace_schema_metadata(
             {**table.schema.metadata, "PANDAS_ATTRS": json.dumps(df.attrs)})
-    pq.write_table(table, str(path), compression="snappy", write_statistics=statistics,
-                   use_dictionary=[f.name for f in table.schema
-                                   if not pa.types.is_floating(f.type)
-                                   and f.name not in plain], **extra)
+    return table
+
+
+def _options(schema, statistics: bool, plain: Collection[str]) -> dict:
+    """The writer's settings (module docstring): snappy; a dictionary for every column but
+    the floating point ones and ``plain``; min/max ``statistics`` or none."""
+    import pyarrow as pa
+
+    return {"compression": "snappy", "write_statistics": statistics,
+            "use_dictionary": [f.name for f in schema if not pa.types.is_floating(f.type)
+                               and f.name not in plain]}
 
 
 def read_parquet(path: Path | str) -> pd.DataFrame:
