@@ -560,27 +560,24 @@ def launch_joblib_cached(launcher, job_overrides, initial_job_idx):
 
 
 def _worker_died(err: BaseException) -> bool:
-    """Whether ``err`` is a pool's report of a worker that ended abruptly (forked: Python's
-    ``BrokenProcessPool``; loky: its ``TerminatedWorkerError``)."""
+    """Whether ``err`` reports a worker that ended abruptly (Python's or loky's)."""
     from concurrent.futures.process import BrokenProcessPool
 
     return isinstance(err, BrokenProcessPool) or type(err).__name__ == "TerminatedWorkerError"
 
 
-# The sweep cells (tuples of override lines) that this process's pre-flight
-# (sim.cli.preflight.check) composed and validated before Hydra started, and (pickled) the
-# config each validated to, shipped with the cell's job (sim.compare.sweep.run_cell then
-# neither converts the job's config nor validates it again: ~9 ms a cell, issue 19).
+# The cells (override-line tuples) this process's pre-flight (sim.cli.preflight.check)
+# validated, and each one's config (pickled), shipped with its job: sim.compare.sweep.run_cell
+# then neither converts nor validates it again (~9 ms a cell, issue 19).
 _CHECKED: set = set()
 _VALIDATED: dict = {}
 _VALIDATED_MAX = 20_000  # cells kept (a few kB each); a larger sweep's jobs validate their own
 
 
 def mark_checked(cells, validated: dict | None = None) -> None:
-    """Record the cells this invocation's pre-flight composed and validated
-    (:func:`validate_batch_cached` does not compose them again) and, ``validated``, the
-    config of each (override lines -> validated config). Replaces the record of an earlier
-    pre-flight in the same process (another config, in-process callers)."""
+    """Record the cells this invocation's pre-flight validated (:func:`validate_batch_cached`
+    does not compose them again) and, ``validated``, each one's config (override lines ->
+    config), replacing an earlier pre-flight's record in the same process."""
     _CHECKED.clear()
     _CHECKED.update(tuple(cell) for cell in cells)
     _VALIDATED.clear()
