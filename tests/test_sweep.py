@@ -195,19 +195,32 @@ def test_sigkill_mid_sweep_leaves_complete_cells_or_none_and_rerun_matches(basic
 
 def test_the_index_page_written_in_a_forked_worker_is_the_one_written_by_hand(tmp_path,
                                                                             capsys):
-    """The sweep's index page is written in one of its forked workers while the parent
-    builds the tables (sim.compare.report_aside.ReportJob): the same files, byte for byte,
-    as the page the aggregate writes by hand afterwards."""
+    """The sweep's index page is written while the parent builds the tables
+    (sim.compare.report_aside.ReportJob), after the forked workers' last cell by a worker
+    forked for it, which takes the tables the cells' jobs sent to the parent (inherited, not
+    read again): the same files, byte for byte, as the page the aggregate writes by hand
+    afterwards."""
     import shutil
+
+    from sim.compare.report_sweep import PARALLEL_FROM
 
     out = tmp_path / "forked"
     grid = [a for a in GRID if not a.startswith("hydra.callbacks.sweep.report")]
+    grid.append("pathways.rtw.manual_hr=0.9,1.0")  # 4 settings: the page is written aside
+    assert PARALLEL_FROM <= 4
+    timings = tmp_path / "timings.jsonl"
     result = subprocess.run([sys.executable, "-m", "sim", "-m", *grid,
                              "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={out}"], cwd=REPO,
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "RTW_SIM_SWEEP_TIMINGS": str(timings)})
     assert result.returncode == 0, result.stderr
     assert "a pool of 2 forked workers" in result.stderr + result.stdout
     assert f"report: {out / 'report' / 'index.html'}" in result.stdout + result.stderr
+    records = [json.loads(line) for line in timings.read_text().splitlines()]
+    jobs = {r["pid"] for r in records if r["phase"] == "job_start"}
+    (page,) = [r for r in records if r["phase"] == "report_job"]
+    assert len(jobs) == 2 and page["pid"] not in jobs  # a worker of its own
+    assert page["cells_sent"] == 8  # every cell's tables, from the parent's memory
     copy = tmp_path / "by_hand"
     shutil.copytree(out, copy)
     shutil.rmtree(copy / "report")

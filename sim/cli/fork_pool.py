@@ -25,10 +25,11 @@ ends) and fails the pool's tasks: with ``BrokenProcessPool`` (killed, or out of 
 as a dead loky worker does, or with :class:`Interrupted` if Ctrl-C's SIGINT ended it.
 Python's ``ProcessPoolExecutor``, used in session 25, read each result in a thread that
 waited for the whole of it: a worker killed mid-send left that thread, and the sweep,
-waiting for ever (session 25's Ctrl-C test hung in CI). The sweep's index page runs in one
-of the workers after the last cell (:class:`sim.compare.report_aside.ReportJob`), and
-:func:`release` ends them when the sweep has nothing more for them or is stopped
-(:func:`sim.cli.launchers.release_workers`).
+waiting for ever (session 25's Ctrl-C test hung in CI). :func:`release` ends the workers
+when the sweep has nothing more for them or is stopped
+(:func:`sim.cli.launchers.release_workers`); the sweep's index page is then written in a
+worker of a pool of one, forked after the last cell with the cells' tables in memory
+(:class:`sim.compare.report_aside.ReportJob`).
 """
 
 from __future__ import annotations

@@ -52,6 +52,12 @@ def worth_it(complete: list[dict]) -> bool:
     return len(settings) >= PARALLEL_FROM and (os.cpu_count() or 1) > 1
 
 
+# report_in_worker's ``preloaded`` in a worker forked for the page (ReportJob): the tables
+# the parent put in _HANDED just before the fork, inherited rather than sent through a pipe
+INHERITED = "inherited"
+_HANDED: dict = {}
+
+
 def report_in_worker(paths: list[Path], out_dir: Path, quiet: bool, figures: bool,
                      preloaded: dict | None = None):
     """:func:`write_report` (the index page only) in a worker: its path, and what it printed
@@ -65,6 +71,8 @@ def report_in_worker(paths: list[Path], out_dir: Path, quiet: bool, figures: boo
 
     out, err = io.StringIO(), io.StringIO()
     cpu0 = time.process_time()
+    if preloaded == INHERITED:  # a worker forked for this page: the parent's tables are here
+        preloaded = _HANDED.pop("preloaded", None)
     preloaded = unpickled(preloaded)
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         path = write_report(paths, out_dir, quiet, figures, workers=1, preloaded=preloaded)
@@ -74,9 +82,10 @@ def report_in_worker(paths: list[Path], out_dir: Path, quiet: bool, figures: boo
 
 
 class ReportJob:
-    """A sweep's index page written by one of the sweep's own workers (forked,
-    :mod:`sim.cli.fork_pool`, or else joblib's reusable loky workers: either way with the
-    libraries loaded) while the parent builds the aggregate tables: the two
+    """A sweep's index page written by a worker while the parent builds the aggregate
+    tables: after forked workers (:mod:`sim.cli.fork_pool`), a worker forked for it, which
+    inherits the tables (:meth:`_forked`); else one of joblib's reusable loky workers
+    (either way with the libraries loaded). The two
     take about as long (~3 CPU-s each in the 100-cell benchmark), one after the other until
     issue 19. The worker reads the cells' tables itself, but for those the cells' jobs sent
     back to the parent (``preloaded``, :mod:`sim.compare.sweep_tables`: the bytes the jobs
@@ -95,11 +104,11 @@ class ReportJob:
 
         self._results = None
         self._error = None
+        self._pool = None  # a worker forked for the page
         try:  # the task is dispatched now, collected in result()
             forked = fork_pool.current()
             if forked is not None:  # the sweep's forked workers (sim.cli.fork_pool)
-                task = forked.submit(report_in_worker, paths, out_dir, quiet, figures,
-                                     preloaded)
+                task = self._forked(forked, paths, out_dir, quiet, figures, preloaded)
                 self._results = (task.result() for _ in range(1))
                 return
             # two workers, the fewest joblib runs in processes (one runs in this process):
@@ -109,6 +118,25 @@ class ReportJob:
                 [delayed(report_in_worker)(paths, out_dir, quiet, figures, preloaded)])
         except Exception as err:  # noqa: BLE001 - the tables must not depend on it
             self._error = err
+
+    def _forked(self, sweep_pool, paths, out_dir, quiet, figures, preloaded):
+        """The page's task: in a worker forked now, when this process may fork, which
+        inherits the tables the jobs sent (``preloaded``) instead of reading them from a
+        pipe (~100 MB in the 100-cell benchmark, whose sending held this process 0.2-0.7 s
+        before its own tables, issue 19); the sweep's workers, idle, are released first.
+        Else in one of the sweep's workers, the tables sent to it."""
+        from sim.cli import fork_pool
+
+        if not fork_pool.can_fork():
+            return sweep_pool.submit(report_in_worker, paths, out_dir, quiet, figures,
+                                     preloaded)
+        fork_pool.release()
+        _HANDED["preloaded"] = preloaded
+        try:
+            self._pool = fork_pool.Pool(1)
+        finally:
+            _HANDED.clear()
+        return self._pool.submit(report_in_worker, paths, out_dir, quiet, figures, INHERITED)
 
     def result(self) -> Path | None:
         try:
@@ -133,3 +161,6 @@ class ReportJob:
                     pass
             except Exception:  # noqa: BLE001 - result() says what failed; here only waiting
                 pass
+        pool, self._pool = self._pool, None
+        if pool is not None:  # its one task is done (or failed): the worker is ended
+            pool.close()
