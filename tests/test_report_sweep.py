@@ -1,6 +1,7 @@
 """A sweep's report: every setting (population, assumption values) shown and named."""
 
 import re
+import sys
 
 import pytest
 
@@ -178,6 +179,51 @@ def test_index_page_written_aside_is_the_one_written_in_the_parent(runs, tmp_pat
         assert (here / f).read_bytes() == (aside / f).read_bytes(), f
     assert printed_here.out.replace(str(here), "X") == printed_aside.out.replace(str(aside), "X")
     assert printed_here.err == printed_aside.err and "report: setting" in printed_here.err
+
+
+def _killed(*args):
+    """A page's worker killed mid-way (out of memory, say): module-level, so the task
+    names it and the forked worker, which has this module, runs it."""
+    import os
+    import signal
+
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork: Linux only")
+def test_a_page_worker_forked_after_the_cells_that_dies_leaves_the_tables(runs, tmp_path,
+                                                                          capsys,
+                                                                          monkeypatch):
+    """After a sweep's forked workers, the index page is written by a worker forked for it
+    (sim.compare.report_aside.ReportJob._forked): if that worker dies, the report is said
+    to have failed, the tables are written, and no worker is left running."""
+    import psutil
+
+    from sim.cli import fork_pool
+    from sim.compare import report_aside, sweep
+
+    monkeypatch.setattr(fork_pool, "_threads", lambda: 1)  # as python -m sim has it
+    monkeypatch.setattr(report_aside, "report_in_worker", _killed)
+    sweep_pool = fork_pool.pool(2)  # the sweep's workers, idle after its last cell
+    made = []
+
+    class Pool(fork_pool.Pool):
+        def __init__(self, size):
+            made.append((size, sweep_pool.closed))
+            super().__init__(size)
+
+    monkeypatch.setattr(fork_pool, "Pool", Pool)
+    try:
+        root = _sweep_dir(runs, tmp_path / "sw")
+        outcome = sweep.aggregate(root)
+    finally:
+        fork_pool.release()
+    assert made == [(1, True)]  # one worker forked for the page, the sweep's released first
+    assert outcome["report"] is None and outcome["complete"] == 5
+    assert (root / "aggregate" / "summary.parquet").is_file()
+    assert (root / "aggregate" / "comparison.csv").is_file()
+    assert "report: failed: BrokenProcessPool" in capsys.readouterr().err
+    assert not psutil.Process().children()
 
 
 def test_a_report_that_fails_in_its_worker_leaves_the_tables(runs, tmp_path, capsys,

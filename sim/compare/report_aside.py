@@ -155,12 +155,14 @@ class ReportJob:
     def close(self) -> None:
         """Wait for the worker (its page complete, or failed), and free the generator."""
         results, self._results = self._results, None
-        if results is not None:
-            try:
-                for _ in results:
+        try:
+            if results is not None:
+                try:
+                    for _ in results:
+                        pass
+                except Exception:  # noqa: BLE001 - result() says what failed; here waiting
                     pass
-            except Exception:  # noqa: BLE001 - result() says what failed; here only waiting
-                pass
-        pool, self._pool = self._pool, None
-        if pool is not None:  # its one task is done (or failed): the worker is ended
-            pool.close()
+        finally:  # (a Ctrl-C while waiting too): the page's own worker is ended and reaped
+            pool, self._pool = self._pool, None
+            if pool is not None:
+                pool.close()
