@@ -227,6 +227,33 @@ def test_a_page_worker_forked_after_the_cells_that_dies_leaves_the_tables(runs, 
     assert {child.pid for child in psutil.Process().children()} <= before
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork: Linux only")
+def test_a_page_whose_worker_cannot_be_forked_is_written_by_the_parent(runs, tmp_path,
+                                                                       capsys, monkeypatch):
+    """No process to spare for the page's worker after the sweep's forked workers: the
+    parent writes the page itself, the same bytes as when nothing is written aside."""
+    from sim.cli import fork_pool
+    from sim.compare import report_aside, sweep
+
+    def no_fork(size):
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(fork_pool, "_threads", lambda: 1)
+    fork_pool.pool(2)
+    monkeypatch.setattr(fork_pool, "Pool", no_fork)
+    try:
+        root = _sweep_dir(runs, tmp_path / "sw")
+        outcome = sweep.aggregate(root)
+    finally:
+        fork_pool.release()
+    assert outcome["report"] == root / "report" / "index.html"
+    assert "report: failed" not in capsys.readouterr().err
+    monkeypatch.setattr(report_aside, "worth_it", lambda complete: False)
+    here = _sweep_dir(runs, tmp_path / "here")
+    sweep.aggregate(here)
+    assert (here / "report" / "index.html").read_bytes() == outcome["report"].read_bytes()
+
+
 def test_a_report_that_fails_in_its_worker_leaves_the_tables(runs, tmp_path, capsys,
                                                              monkeypatch):
     from sim.compare import report_aside, sweep

@@ -124,7 +124,10 @@ class ReportJob:
         inherits the tables the jobs sent (``preloaded``) instead of reading them from a
         pipe (~100 MB in the 100-cell benchmark, whose sending held this process 0.2-0.7 s
         before its own tables, issue 19); the sweep's workers, idle, are released first.
-        Else in one of the sweep's workers, the tables sent to it."""
+        Else in one of the sweep's workers, the tables sent to it; and if the fork fails
+        (no process to spare), here and now, before the tables."""
+        from types import SimpleNamespace
+
         from sim.cli import fork_pool
 
         if not fork_pool.can_fork():
@@ -134,6 +137,9 @@ class ReportJob:
         _HANDED["preloaded"] = preloaded
         try:
             self._pool = fork_pool.Pool(1)
+        except OSError:
+            page = report_in_worker(paths, out_dir, quiet, figures, preloaded)
+            return SimpleNamespace(result=lambda: page)
         finally:
             _HANDED.clear()
         return self._pool.submit(report_in_worker, paths, out_dir, quiet, figures, INHERITED)
