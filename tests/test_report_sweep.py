@@ -181,77 +181,94 @@ def test_index_page_written_aside_is_the_one_written_in_the_parent(runs, tmp_pat
     assert printed_here.err == printed_aside.err and "report: setting" in printed_here.err
 
 
-def _killed(*args):
-    """A page's worker killed mid-way (out of memory, say): module-level, so the task
-    names it and the forked worker, which has this module, runs it."""
-    import os
-    import signal
+# The aggregate after a sweep's forked workers, in a fresh interpreter as ``python -m sim``
+# runs it (one thread: this test process may hold threads of earlier tests' loky pools,
+# whose locks a fork would copy held): ``dies``, the page's worker is killed mid-way (out of
+# memory, say); ``no_fork``, no process to spare for it. Prints what it saw as JSON.
+PAGE_AFTER_FORKED = """
+import json, os, signal, sys
+from pathlib import Path
 
+import psutil
+
+from sim.cli import fork_pool
+from sim.compare import report_aside, sweep
+
+case, root = sys.argv[1], Path(sys.argv[2])
+
+
+def killed(*args):
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+def no_fork(size):
+    raise BlockingIOError(11, "Resource temporarily unavailable")
+
+
+sweep_pool = fork_pool.pool(2)  # the sweep's workers, idle after its last cell
+made = []
+
+
+class Pool(fork_pool.Pool):
+    def __init__(self, size):
+        made.append([size, sweep_pool.closed])
+        super().__init__(size)
+
+
+fork_pool.Pool = no_fork if case == "no_fork" else Pool
+if case == "dies":
+    report_aside.report_in_worker = killed
+outcome = sweep.aggregate(root)
+print(json.dumps({"made": made, "report": str(outcome["report"]),
+                  "complete": outcome["complete"],
+                  "children": len(psutil.Process().children())}))
+"""
+
+
+def _aggregate_after_forked(case: str, root):
+    import json
+    import subprocess
+
+    from tests.conftest import REPO
+
+    run = subprocess.run([sys.executable, "-c", PAGE_AFTER_FORKED, case, str(root)],
+                         cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout.splitlines()[-1]), run.stderr
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork: Linux only")
-def test_a_page_worker_forked_after_the_cells_that_dies_leaves_the_tables(runs, tmp_path,
-                                                                          capsys,
-                                                                          monkeypatch):
+def test_a_page_worker_forked_after_the_cells_that_dies_leaves_the_tables(runs, tmp_path):
     """After a sweep's forked workers, the index page is written by a worker forked for it
-    (sim.compare.report_aside.ReportJob._forked): if that worker dies, the report is said
-    to have failed, the tables are written, and no worker is left running."""
-    import psutil
-
-    from sim.cli import fork_pool
-    from sim.compare import report_aside, sweep
-
-    monkeypatch.setattr(fork_pool, "_threads", lambda: 1)  # as python -m sim has it
-    monkeypatch.setattr(report_aside, "report_in_worker", _killed)
-    before = {child.pid for child in psutil.Process().children()}  # e.g. loky's workers
-    sweep_pool = fork_pool.pool(2)  # the sweep's workers, idle after its last cell
-    made = []
-
-    class Pool(fork_pool.Pool):
-        def __init__(self, size):
-            made.append((size, sweep_pool.closed))
-            super().__init__(size)
-
-    monkeypatch.setattr(fork_pool, "Pool", Pool)
-    try:
-        root = _sweep_dir(runs, tmp_path / "sw")
-        outcome = sweep.aggregate(root)
-    finally:
-        fork_pool.release()
-    assert made == [(1, True)]  # one worker forked for the page, the sweep's released first
-    assert outcome["report"] is None and outcome["complete"] == 5
+    (sim.compare.report_aside.ReportJob._forked), the sweep's workers released first: if
+    that worker dies, the report is said to have failed, the tables are written, and no
+    worker is left running."""
+    root = _sweep_dir(runs, tmp_path / "sw")
+    out, err = _aggregate_after_forked("dies", root)
+    assert out["made"] == [[1, True]]  # one worker forked for the page, after the release
+    assert out["report"] == "None" and out["complete"] == 5
     assert (root / "aggregate" / "summary.parquet").is_file()
     assert (root / "aggregate" / "comparison.csv").is_file()
-    assert "report: failed: BrokenProcessPool" in capsys.readouterr().err
-    assert {child.pid for child in psutil.Process().children()} <= before
+    assert "report: failed: BrokenProcessPool" in err
+    assert out["children"] == 0
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork: Linux only")
 def test_a_page_whose_worker_cannot_be_forked_is_written_by_the_parent(runs, tmp_path,
-                                                                       capsys, monkeypatch):
+                                                                       monkeypatch):
     """No process to spare for the page's worker after the sweep's forked workers: the
     parent writes the page itself, the same bytes as when nothing is written aside."""
-    from sim.cli import fork_pool
     from sim.compare import report_aside, sweep
 
-    def no_fork(size):
-        raise BlockingIOError(11, "Resource temporarily unavailable")
-
-    monkeypatch.setattr(fork_pool, "_threads", lambda: 1)
-    fork_pool.pool(2)
-    monkeypatch.setattr(fork_pool, "Pool", no_fork)
-    try:
-        root = _sweep_dir(runs, tmp_path / "sw")
-        outcome = sweep.aggregate(root)
-    finally:
-        fork_pool.release()
-    assert outcome["report"] == root / "report" / "index.html"
-    assert "report: failed" not in capsys.readouterr().err
+    root = _sweep_dir(runs, tmp_path / "sw")
+    out, err = _aggregate_after_forked("no_fork", root)
+    assert out["report"] == str(root / "report" / "index.html")
+    assert "report: failed" not in err and out["children"] == 0
     monkeypatch.setattr(report_aside, "worth_it", lambda complete: False)
     here = _sweep_dir(runs, tmp_path / "here")
     sweep.aggregate(here)
-    assert (here / "report" / "index.html").read_bytes() == outcome["report"].read_bytes()
+    assert ((here / "report" / "index.html").read_bytes()
+            == (root / "report" / "index.html").read_bytes())
 
 
 def test_a_report_that_fails_in_its_worker_leaves_the_tables(runs, tmp_path, capsys,
