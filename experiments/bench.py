@@ -335,7 +335,8 @@ def cli_end_to_end(n: int, weeks: int, population: str) -> dict:
             "helper_cpu": cpu - main_cpu if process.get("helper_process") else 0.0,
             "overlap": ", ".join(name for key, name in (
                 ("helper_process", "gap decomposition and figures in a helper process"),
-                ("agents_thread", "agents.parquet in a thread beside the last tables"))
+                ("agents_thread", "agents.parquet in a thread beside the tables, a row "
+                                  "group as its people are costed"))
                 if process.get(key)) or "nothing",
             "peak_mb": peak, "base_mb": base, "bytes_per_person": per_person}
 
