@@ -104,10 +104,10 @@ def simulate(cfg: dict, model: RTWModel | None = None, core_only: bool = False,
     person_economics: dict = {}  # costed once, for both the table and agents.parquet
     keep_person = cfg["output"]["write_agents"] and not core_only
     rows = None  # agents.parquet's writer: how many people's costs are complete
-    if agents_ready is not None and keep_person:
-        rows = Rows(len(agents))
-        agents_ready(agents, cfg, person_economics, rows)
     try:
+        if agents_ready is not None and keep_person:
+            rows = Rows(len(agents))
+            agents_ready(agents, cfg, person_economics, rows)
         economics = Background(economics_table, agents, cfg, programme,
                                person_economics if keep_person else None,
                                None if rows is None else rows.advance, start=overlap)

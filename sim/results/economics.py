@@ -171,7 +171,7 @@ def with_person_economics(agents: pd.DataFrame, cfg: dict,
 
     ``copy=False``: the same frame (columns, values, ``attrs``) holding the costed arrays
     themselves instead of copies, for a caller that only reads it (writing
-    ``agents.parquet`` beside the run's last tables: 24 bytes a person less at that peak,
+    ``agents.parquet`` beside the run's tables: 24 bytes a person less at that peak,
     issue 19). A write to that frame would change the arrays."""
     if not columns or any(len(columns[c]) != len(agents) for c in AGENT_COLUMNS):
         costs = person_cost_columns(agents, cfg, list(AGENT_COLUMNS.values()))
