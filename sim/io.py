@@ -31,6 +31,7 @@ from sim.errors import OutputError
 STAGING_MARK = ".partial-"  # ".<name>.partial-<pid>": a directory being written
 TMP_MARK = ".tmp-"  # ".<name>.tmp-<pid>": a file being written
 MAX_CLAIM_TRIES = 1000
+REUSE_MARGIN_S = 60.0  # a writer started this long after its entry was last written: not it
 
 
 def write_atomic(path: Path, text: str | bytes) -> None:
@@ -117,21 +118,50 @@ def claim_dir(path: Path) -> Path:
     raise OutputError(f"cannot create {path}: {MAX_CLAIM_TRIES} directories of that name exist")
 
 
-def _pid_alive(pid: int) -> bool:
+def _proc_state(pid: int) -> tuple[str, float] | None:
+    """Linux: the process's state letter and its start time (seconds since the epoch),
+    from ``/proc/<pid>/stat``; None where that cannot be read (another system)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text()
+                    .splitlines() if line.startswith("btime "))
+        fields = stat[stat.rindex(")") + 2:].split()  # the name, in (), may hold spaces
+        return fields[0], boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+
+
+def _pid_alive(pid: int, written: float | None = None) -> bool:
+    """Whether the writer ``pid`` of an entry last modified at ``written`` may still be
+    writing it. A zombie is dead: a killed sweep's workers are orphans, and where the
+    container's first process reaps no orphans (this CI's does not) they stay zombies, so
+    ``kill(pid, 0)`` alone would keep their staging folders for ever. A live process that
+    started after the entry was last written cannot be its writer (the pid was reused).
+    Where the process cannot be inspected it counts as alive: nothing is removed."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except OSError:  # exists but is not ours (EPERM)
+        pass
+    state = _proc_state(pid)
+    if state is None:
         return True
-    return True
+    letter, started = state
+    if letter in "ZX":
+        return False
+    # a minute's margin: the boot time is known to a second, and a clock stepped forward
+    # while a live writer pauses must not make it look younger than its own folder
+    return written is None or started <= written + REUSE_MARGIN_S
 
 
 def remove_stale_staging(directory: Path) -> list[Path]:
     """Remove this program's staging dirs / temp files in ``directory`` left by dead writers.
 
     Only entries named ``.<name>.partial-<pid>`` (directories) or ``.<name>.tmp-<pid>``
-    (files) whose pid is not a live process are removed. Returns what was removed.
+    (files) whose pid is not a live process are removed: no such process, a zombie, or a
+    process started after the entry was last written (:func:`_pid_alive`). Returns what
+    was removed.
     """
     removed = []
     try:
@@ -147,7 +177,13 @@ def remove_stale_staging(directory: Path) -> list[Path]:
         if not (is_staging or is_tmp):
             continue
         pid = name.rsplit("-", 1)[-1]
-        if not pid.isdigit() or int(pid) == os.getpid() or _pid_alive(int(pid)):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            written = entry.lstat().st_mtime
+        except OSError:  # gone meanwhile
+            continue
+        if _pid_alive(int(pid), written):
             continue
         if is_staging:
             shutil.rmtree(entry, ignore_errors=True)

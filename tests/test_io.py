@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -72,6 +73,49 @@ def test_remove_stale_staging_only_removes_dead_writers_of_ours(tmp_path):
     removed = remove_stale_staging(tmp_path)
     assert sorted(removed) == sorted([stale_dir, stale_file])
     assert all(k.exists() for k in kept) and user_file.exists()
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux's /proc")
+def test_a_zombie_or_a_reused_pid_is_no_writer_but_a_live_writer_keeps_its_folder(
+        tmp_path, monkeypatch):
+    """A sweep killed mid-write leaves its workers as orphans; where the first process of
+    a container reaps no orphans (this project's CI), they stay zombies, which ``kill(pid,
+    0)`` finds: their staging folders must still count as stale, or a re-run leaves them
+    for ever (the CI failure of session 28). A pid reused by a process started long after
+    the folder was last written is no writer either; a live writer's folder stays."""
+    import time
+
+    from sim import io
+
+    zombie = os.fork()
+    if zombie == 0:  # the child exits at once and is not reaped until the end
+        os._exit(0)
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        deadline = time.monotonic() + 10
+        while io._proc_state(zombie)[0] != "Z" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert io._proc_state(zombie)[0] == "Z"
+        assert os.kill(zombie, 0) is None  # "alive" to kill(pid, 0)
+        of_zombie = tmp_path / f".results.partial-{zombie}"
+        of_live = tmp_path / f".results.partial-{live.pid}"
+        reused = tmp_path / f".summary.csv.tmp-{live.pid}"
+        for entry in (of_zombie, of_live):
+            entry.mkdir()
+        reused.write_text("x")
+        hour_ago = time.time() - 3600  # the live process started long after this
+        os.utime(reused, (hour_ago, hour_ago))
+        assert sorted(remove_stale_staging(tmp_path)) == sorted([of_zombie, reused])
+        assert of_live.is_dir()
+        # where a process cannot be inspected, it counts as alive: nothing is removed
+        monkeypatch.setattr(io, "_proc_state", lambda pid: None)
+        old = tmp_path / f".results.partial-{live.pid}"
+        os.utime(old, (hour_ago, hour_ago))
+        assert remove_stale_staging(tmp_path) == [] and old.is_dir()
+    finally:
+        live.kill()
+        live.wait()
+        os.waitpid(zombie, 0)
 
 
 def test_freed_memory_is_handed_back_only_after_a_large_run(monkeypatch):

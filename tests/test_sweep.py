@@ -2,7 +2,6 @@
 
 import json
 import os
-import random
 import re
 import signal
 import subprocess
@@ -158,12 +157,19 @@ def test_sigkill_mid_sweep_leaves_complete_cells_or_none_and_rerun_matches(basic
             f"hydra.sweep.dir={out}"]
     proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
-    # a random moment once the first cell is complete and others run (fixed seed)
+    # killed once the first cell is complete and others run: while a cell's results are
+    # being written (a staging folder the re-run must clear, though its killed writer, an
+    # orphan, may linger as a zombie where the first process reaps no orphans), or failing
+    # that once 3 of the 4 cells are complete
     deadline = time.monotonic() + 60
     while not (out / "progress.jsonl").exists() and proc.poll() is None \
             and time.monotonic() < deadline:
         time.sleep(0.02)
-    time.sleep(random.Random(5).uniform(0.0, 0.1))  # short: all 4 cells done would prove nothing
+    until = time.monotonic() + 30
+    while (time.monotonic() < until and proc.poll() is None
+           and not list(out.glob("cells/*/.results.partial-*"))
+           and len(list(out.glob("cells/*/results"))) < 3):
+        time.sleep(0.0005)
     os.killpg(proc.pid, signal.SIGKILL)  # the launcher and its joblib workers
     proc.wait(timeout=30)
     cells = list((out / "cells").iterdir())
