@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import errno
 import os
+import secrets
 import shutil
 import sys
 from collections.abc import Iterator
@@ -28,7 +29,7 @@ from pathlib import Path
 
 from sim.errors import OutputError
 
-STAGING_MARK = ".partial-"  # ".<name>.partial-<pid>": a directory being written
+STAGING_MARK = ".partial-"  # ".<name>.partial-<random>-<pid>": a directory being written
 TMP_MARK = ".tmp-"  # ".<name>.tmp-<pid>": a file being written
 MAX_CLAIM_TRIES = 1000
 REUSE_MARGIN_S = 60.0  # a writer started this long after its entry was last written: not it
@@ -50,6 +51,24 @@ def write_atomic(path: Path, text: str | bytes) -> None:
         raise
 
 
+def new_staging(dest: Path) -> Path:
+    """Create a new, empty, hidden staging directory beside ``dest`` (whose parent must
+    exist): ``.<name>.partial-<random>-<pid>``, with the permissions of a plain ``mkdir``.
+    The random part makes it unique (two writers of one name in one process, or a stale
+    folder of an earlier process with the same pid, are never reused); the pid at the end
+    lets :func:`remove_stale_staging` clear it once its writer is dead, never while it is
+    alive."""
+    dest = Path(dest)
+    for _ in range(MAX_CLAIM_TRIES):
+        staging = dest.parent / f".{dest.name}{STAGING_MARK}{secrets.token_hex(4)}-{os.getpid()}"
+        try:
+            staging.mkdir()
+            return staging
+        except FileExistsError:
+            continue
+    raise OutputError(f"cannot create a staging folder beside {dest}")
+
+
 @contextmanager
 def staged_dir(dest: Path) -> Iterator[Path]:
     """A new hidden staging directory next to ``dest``, renamed to ``dest`` on success.
@@ -61,8 +80,7 @@ def staged_dir(dest: Path) -> Iterator[Path]:
     if dest.exists() or dest.is_symlink():
         raise FileExistsError(f"{dest} already exists; refusing to overwrite it")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = dest.parent / f".{dest.name}{STAGING_MARK}{os.getpid()}"
-    staging.mkdir()  # fails if a live writer with our pid left it: never reuse
+    staging = new_staging(dest)
     try:
         yield staging
         os.rename(staging, dest)
@@ -158,10 +176,10 @@ def _pid_alive(pid: int, written: float | None = None) -> bool:
 def remove_stale_staging(directory: Path) -> list[Path]:
     """Remove this program's staging dirs / temp files in ``directory`` left by dead writers.
 
-    Only entries named ``.<name>.partial-<pid>`` (directories) or ``.<name>.tmp-<pid>``
-    (files) whose pid is not a live process are removed: no such process, a zombie, or a
-    process started after the entry was last written (:func:`_pid_alive`). Returns what
-    was removed.
+    Only entries named ``.<name>.partial-[<random>-]<pid>`` (directories,
+    :func:`new_staging`) or ``.<name>.tmp-<pid>`` (files) whose pid is not a live process
+    are removed: no such process, a zombie, or a process started after the entry was last
+    written (:func:`_pid_alive`). Returns what was removed.
     """
     removed = []
     try:

@@ -75,6 +75,32 @@ def test_remove_stale_staging_only_removes_dead_writers_of_ours(tmp_path):
     assert all(k.exists() for k in kept) and user_file.exists()
 
 
+def test_new_staging_is_unique_named_for_its_writer_and_cleared_once_it_dies(tmp_path):
+    """Staging folders (results, reports) are unique within a process, carry the writer's
+    pid last, so a dead writer's is cleared and a live one's kept, and get a plain mkdir's
+    permissions (the report once used mkdtemp's 0o700, then widened them by hand)."""
+    from sim.io import new_staging
+
+    dest = tmp_path / "report"
+    ours = {new_staging(dest) for _ in range(50)}
+    assert len(ours) == 50 and all(p.name.endswith(f"-{os.getpid()}") for p in ours)
+    mode = tmp_path / "plain"
+    mode.mkdir()
+    assert {p.stat().st_mode for p in ours} == {mode.stat().st_mode}
+    out = subprocess.run([sys.executable, "-c", "import sys; from sim.io import new_staging; "
+                          "print(new_staging(sys.argv[1]))", str(dest)],
+                         capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    theirs = Path(out.stdout.strip())  # its writer has exited
+    assert theirs.is_dir() and theirs.parent == tmp_path
+    assert remove_stale_staging(tmp_path) == [theirs]
+    assert all(p.is_dir() for p in ours)
+    with staged_dir(tmp_path / "results") as staging:
+        assert staging.name.startswith(".results.partial-")
+        assert remove_stale_staging(tmp_path) == []  # in use by us
+    assert (tmp_path / "results").is_dir()
+
+
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux's /proc")
 def test_a_zombie_or_a_reused_pid_is_no_writer_but_a_live_writer_keeps_its_folder(
         tmp_path, monkeypatch):

@@ -49,7 +49,6 @@ import argparse
 import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -82,6 +81,7 @@ from sim.compare.report_measures import (  # noqa: F401 - re-exported
     rtw_week,
 )
 from sim.errors import ReportError
+from sim.io import new_staging
 
 # ---- writing ----------------------------------------------------------------------
 
@@ -162,7 +162,7 @@ def write_report(paths, out_dir, psa_dir=None, if_exists: str = "next",
     if if_exists == "next":
         out_dir = _free_out(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
+    staging = new_staging(out_dir)  # cleared by remove_stale_staging if we are killed
     try:
         (staging / "report.html").write_text(page, encoding="utf-8")
         comp.league.to_csv(staging / "league.csv", index=False)
@@ -173,22 +173,15 @@ def write_report(paths, out_dir, psa_dir=None, if_exists: str = "next",
             staging / "runs_not_used.csv", index=False)
         for name, table in report_dcea.tables(comp).items():  # reference case, DCEA
             table.to_csv(staging / f"{name}.csv", index=False)
-        os.chmod(staging, 0o777 & ~_umask())
         try:  # replaces only a missing or empty folder; never one with files in it
             os.rename(staging, out_dir)
         except OSError as err:
             raise ReportError(f"{out_dir}: cannot be written ({err.strerror}); nothing "
                               "there was changed") from None
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)  # ours: made by mkdtemp above
+        shutil.rmtree(staging, ignore_errors=True)  # ours: made by new_staging above
         raise
     return out_dir / "report.html"
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def main(argv: list[str] | None = None) -> int:
