@@ -152,10 +152,11 @@ def _proc_state(pid: int) -> tuple[str, float] | None:
 def _pid_alive(pid: int, written: float | None = None) -> bool:
     """Whether the writer ``pid`` of an entry last modified at ``written`` may still be
     writing it. A zombie is dead: a killed sweep's workers are orphans, and where the
-    container's first process reaps no orphans (this CI's does not) they stay zombies, so
-    ``kill(pid, 0)`` alone would keep their staging folders for ever. A live process that
-    started after the entry was last written cannot be its writer (the pid was reused).
-    Where the process cannot be inspected it counts as alive: nothing is removed."""
+    container's first process reaps orphans late or never they stay zombies, so
+    ``kill(pid, 0)`` alone would keep their staging folders (session 28's CI failure). A
+    live process that started after the entry was last written cannot be its writer (the
+    pid was reused). Where the process cannot be inspected it counts as alive: nothing is
+    removed."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

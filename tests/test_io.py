@@ -105,9 +105,9 @@ def test_new_staging_is_unique_named_for_its_writer_and_cleared_once_it_dies(tmp
 def test_a_zombie_or_a_reused_pid_is_no_writer_but_a_live_writer_keeps_its_folder(
         tmp_path, monkeypatch):
     """A sweep killed mid-write leaves its workers as orphans; where the first process of
-    a container reaps no orphans (this project's CI), they stay zombies, which ``kill(pid,
-    0)`` finds: their staging folders must still count as stale, or a re-run leaves them
-    for ever (the CI failure of session 28). A pid reused by a process started long after
+    a container reaps orphans late or never, they stay zombies, which ``kill(pid, 0)``
+    finds: their staging folders must still count as stale, or a re-run leaves them
+    (session 28's CI failure). A pid reused by a process started long after
     the folder was last written is no writer either; a live writer's folder stays."""
     import time
 
