@@ -33,20 +33,19 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from sim.config import CONFIG_DIR, load_config, validate
 from sim.engine.categories import CONDITIONS, ETHNICITIES, PHASED, SEVERITIES, WORKING
 from sim.engine.model import RTWModel
 from sim.engine.rng import Streams
-from sim.evidence.conversions import trial_hr_from_rr
+from sim.evidence.conversions import Z95, trial_hr_from_rr
 from sim.evidence.registry import ANCHORED_RR_MEASURES, load_registry
 from sim.results.outcomes import days_per_week
 
 SETTING_TEXT = {"sick_leave": "employed and off sick", "out_of_work": "out of work"}
 TRIAL_MEASURES = ("hr_time_to_rtw", "rr_rtw_at_followup", "rr_at_work", "rr_employment",
                   "md_days_absent")
-Z = stats.norm.ppf(0.975)
+Z = Z95  # scipy.stats.norm.ppf(0.975), tested equal (tests/test_startup.py)
 
 
 @dataclass

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from sim.config import CONFIG_DIR, load_config, validate
 from sim.results.calibration import (
@@ -35,6 +34,7 @@ from sim.results.calibration import (
     target_intervals,
     z_scores,
 )
+from sim.stats.tquantile import t_quantile
 from sim.uncertainty.calibrate_config import (
     calibrated_pathways,
     check_written,
@@ -191,7 +191,7 @@ def summarise(per) -> dict[str, tuple[float, float, float]]:
     for name, v in per.groupby("target")["simulated"]:
         v = v.to_numpy(dtype=float)
         mean = float(v.mean())
-        half = (float(stats.t.ppf(0.975, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size))
+        half = (float(t_quantile(0.975, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size))
                 if v.size > 1 else math.nan)
         out[name] = (mean, mean - half, mean + half)
     return out

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.stats import qmc
 
 from sim.evidence.registry import to_markdown as md
 from sim.uncertainty.discovery import Discovery, find_box
@@ -84,6 +83,8 @@ def run_discovery(c: dict, configs: dict[str, dict] | None) -> dict:
         log.info("Scenario discovery: %s", source)
     else:
         check_factors(configs, factors)
+        from scipy.stats import qmc  # ~1 s: not before the settings are checked
+
         lhs = qmc.LatinHypercube(d=len(factors), seed=c["seed"]).random(c["samples"])
         xs = qmc.scale(lhs, [f.low for f in factors], [f.high for f in factors])
         log.info("Scenario discovery for %s: %d factors, %d Latin hypercube points x %d "

@@ -11,10 +11,6 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
-from SALib.analyze import morris as morris_analyze
-from SALib.analyze import sobol as sobol_analyze
-from SALib.sample import morris as morris_sample
-from SALib.sample import sobol as sobol_sample
 
 
 def make_problem(names: Sequence[str], bounds: Sequence[Sequence[float]]) -> dict:
@@ -33,12 +29,16 @@ def sobol_design(problem: dict, n: int, seed: int = 0) -> np.ndarray:
     """Saltelli/Sobol sample without second order: ``n * (k + 2)`` rows."""
     if n < 2 or n & (n - 1):
         raise ValueError(f"gsa: sobol n = {n}, expected a power of two >= 2")
+    from SALib.sample import sobol as sobol_sample  # SALib loads scipy.stats: ~1 s
+
     return sobol_sample.sample(problem, n, calc_second_order=False, seed=seed)
 
 
 def sobol_table(problem: dict, y: np.ndarray, seed: int = 0) -> pd.DataFrame:
     """First-order and total Sobol indices with bootstrap 95% CIs for outputs ``y`` of
     :func:`sobol_design` rows (Saltelli 2010 / Jansen estimators, SALib)."""
+    from SALib.analyze import sobol as sobol_analyze
+
     res = sobol_analyze.analyze(problem, np.asarray(y, dtype=float), calc_second_order=False,
                                 seed=seed)
     return pd.DataFrame({"parameter": problem["names"], "S1": res["S1"], "S1_conf": res["S1_conf"],
@@ -57,12 +57,16 @@ def morris_design(problem: dict, trajectories: int, levels: int = 4,
     """Morris one-at-a-time trajectories: ``trajectories * (k + 1)`` rows."""
     if trajectories < 2:
         raise ValueError(f"gsa: morris trajectories = {trajectories}, expected >= 2")
+    from SALib.sample import morris as morris_sample
+
     return morris_sample.sample(problem, trajectories, num_levels=levels, seed=seed)
 
 
 def morris_table(problem: dict, x: np.ndarray, y: np.ndarray, levels: int = 4,
                  seed: int = 0) -> pd.DataFrame:
     """Morris elementary effects of outputs ``y`` at :func:`morris_design` rows ``x``."""
+    from SALib.analyze import morris as morris_analyze
+
     res = morris_analyze.analyze(problem, x, np.asarray(y, dtype=float), num_levels=levels,
                                  seed=seed)
     return pd.DataFrame({"parameter": problem["names"], "mu_star": res["mu_star"],

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from sim.evidence.conversions import Z95, rr_from_trial_hr, trial_hr_from_rr
 from sim.evidence.registry import ANCHORED_RR_MEASURES, EvidenceEntry
@@ -39,6 +38,8 @@ def _ppf(entry: EvidenceEntry, u: np.ndarray) -> np.ndarray:
     97.5% points at the HRs of the published interval, so the drawn risk ratios keep the
     published median and interval exactly.
     """
+    from scipy import stats  # ~1 s: loaded when drawing, not when a config is checked
+
     d = entry.distribution
     t = d["type"]
     if t == "lognormal" and entry.control_risk is not None and entry.ci is not None \
@@ -76,6 +77,8 @@ def draw_evidence(entries: list[EvidenceEntry], n_draws: int, seed: int,
         for j in range(i + 1, k):
             if entries[i].source == entries[j].source:
                 corr[i, j] = corr[j, i] = rho
+    from scipy import stats
+
     rng = np.random.default_rng(seed)
     z = rng.standard_normal((n_draws, k)) @ np.linalg.cholesky(corr).T
     u = stats.norm.cdf(z)
