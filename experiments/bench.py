@@ -14,8 +14,11 @@ default programme), on lines of their own:
     outputs split: files, gap decomposition, figures, the rest
     peak memory: <MB> MB = <B> bytes/person above the <MB> MB after imports
 
-then the fixed start-up cost (``python -m sim --help`` and importing what a run imports,
-min of 3 fresh processes) and the explorer's update times.
+then the loop of a steady population (``--steady``, default ``workforce``: people in work
+at the start, so they move at the rate of a working population all along, not at a
+cohort's start) at the largest size and the shortest horizon, the fixed start-up cost
+(``python -m sim --help`` and importing what a run imports, min of 3 fresh processes) and
+the explorer's update times.
 
 The machine is shared, so every time is this process's CPU time (``time.process_time``; the
 wall clock counts other people's work), and the loop is measured as a ratio within one
@@ -379,6 +382,33 @@ def run_explorer(n: int) -> None:
     sys.stdout.flush()
 
 
+def print_loop(fast: dict) -> None:
+    """The loop's lines: its cost against PCG64 fills, its split by part, its movers and
+    its cost by week."""
+    print(f"loop: {fast['ns_per_agent_week']:.1f} ns/agent-week (CPU) = "
+          f"{fast['ns_per_agent_week'] / fast['pcg_ns']:.1f}x one PCG64 double "
+          f"(a fill of n before each week, {fast['pcg_ns']:.2f} ns each; a standalone "
+          f"fill {fast['pcg_standalone_ns']:.2f} ns)")
+    sp = fast["loop_split"]
+    print("loop split (ns/agent-week): " + ", ".join(
+        f"{part} {sp[part]:.2f}" for part in LOOP_PARTS)
+        + "; per agent-week of its own state: "
+        + ", ".join(f"{part} {sp[part + '_per_own_week']:.1f}"
+                    for part in ("working", "absent", "phased", "out_of_work")
+                    if part + "_per_own_week" in sp))
+    if "ns_per_mover" in sp:
+        print(f"movers: {sp['movers_per_1000']:.1f} per 1,000 agent-weeks; moves and "
+              f"scheduling {sp['ns_per_mover']:.0f} ns per mover (= "
+              f"{sp['transitions'] + sp['scheduling']:.1f} ns/agent-week: scattered "
+              f"reads and writes of each mover's columns)")
+    bw = fast["by_week"]
+    if "steady_ns" in bw:
+        print(f"loop by week: the first {FIRST_WEEKS} weeks {bw['first_s']:.2f} s = "
+              f"{100 * bw['first_share']:.0f}% of the loop; the weeks after the first "
+              f"year {bw['steady_ns']:.1f} ns/agent-week = {bw['steady_x']:.1f}x their "
+              "own PCG64 fills (a cohort's start is where most of its people move)")
+
+
 def run_worker(n, weeks, population, engine):
     out = subprocess.run(
         [sys.executable, __file__, "--worker", str(n), str(weeks), population, engine],
@@ -391,6 +421,10 @@ def main():
     ap.add_argument("--sizes", type=int, nargs="+", default=[1_000_000])
     ap.add_argument("--weeks", type=int, nargs="+", default=[104, 260])
     ap.add_argument("--population", default="fit_note_cohort")
+    ap.add_argument("--steady", default="workforce",
+                    help="also the loop of this population (one already in work, not a "
+                         "cohort that starts absent) at the largest size and shortest "
+                         "horizon; 'none' skips it")
     ap.add_argument("--agents-n", type=int, default=20_000,
                     help="population for the per-agent engine measurement")
     ap.add_argument("--agents-weeks", type=int, default=26)
@@ -419,28 +453,7 @@ def main():
         for weeks in args.weeks:
             fast = run_worker(n, weeks, args.population, "vectorised")
             print(f"== {n:,} agents x {weeks} weeks ({args.population}, usual_care) ==")
-            print(f"loop: {fast['ns_per_agent_week']:.1f} ns/agent-week (CPU) = "
-                  f"{fast['ns_per_agent_week'] / fast['pcg_ns']:.1f}x one PCG64 double "
-                  f"(a fill of n before each week, {fast['pcg_ns']:.2f} ns each; a standalone "
-                  f"fill {fast['pcg_standalone_ns']:.2f} ns)")
-            sp = fast["loop_split"]
-            print("loop split (ns/agent-week): " + ", ".join(
-                f"{part} {sp[part]:.2f}" for part in LOOP_PARTS)
-                + "; per agent-week of its own state: "
-                + ", ".join(f"{part} {sp[part + '_per_own_week']:.1f}"
-                            for part in ("working", "absent", "phased", "out_of_work")
-                            if part + "_per_own_week" in sp))
-            if "ns_per_mover" in sp:
-                print(f"movers: {sp['movers_per_1000']:.1f} per 1,000 agent-weeks; moves and "
-                      f"scheduling {sp['ns_per_mover']:.0f} ns per mover (= "
-                      f"{sp['transitions'] + sp['scheduling']:.1f} ns/agent-week: scattered "
-                      f"reads and writes of each mover's columns)")
-            bw = fast["by_week"]
-            if "steady_ns" in bw:
-                print(f"loop by week: the first {FIRST_WEEKS} weeks {bw['first_s']:.2f} s = "
-                      f"{100 * bw['first_share']:.0f}% of the loop; the weeks after the first "
-                      f"year {bw['steady_ns']:.1f} ns/agent-week = {bw['steady_x']:.1f}x their "
-                      "own PCG64 fills (a cohort's start is where most of its people move)")
+            print_loop(fast)
             print(f"vectorised: {fast['rate_m']:.1f} M agent-weeks/s")
             print(f"per-agent: {slow['rate_m']:.3f} M agent-weeks/s "
                   f"(measured on {slow['n']:,} agents x {slow['weeks']} weeks)")
@@ -469,6 +482,13 @@ def main():
                       f"{c['bytes_per_person']:.0f} bytes/person above the "
                       f"{c['base_mb']:.0f} MiB of the same run at 1,000 people")
                 sys.stdout.flush()
+    if args.steady != "none":
+        n, weeks = max(args.sizes), min(args.weeks)
+        steady = run_worker(n, weeks, args.steady, "vectorised")
+        print(f"== the loop of a steady population: {n:,} agents x {weeks} weeks "
+              f"({args.steady}, usual_care) ==")
+        print_loop(steady)
+        sys.stdout.flush()
     s = startup()
     print(f"start-up (CPU): python -m sim --help {s['help']:.2f} s; imports of a run "
           f"{s['imports']:.2f} s (bare interpreter {s['python']:.2f} s; min of 3)")
