@@ -45,7 +45,6 @@ from sim.results.outcomes import days_per_week
 SETTING_TEXT = {"sick_leave": "employed and off sick", "out_of_work": "out of work"}
 TRIAL_MEASURES = ("hr_time_to_rtw", "rr_rtw_at_followup", "rr_at_work", "rr_employment",
                   "md_days_absent")
-Z = Z95  # scipy.stats.norm.ppf(0.975), tested equal (tests/test_startup.py)
 
 
 @dataclass
@@ -121,7 +120,7 @@ def cox_hr_binary(time, event, treated):
         if abs(step) < 1e-10:
             break
     se = 1.0 / np.sqrt(info)
-    return float(np.exp(beta)), float(np.exp(beta - Z * se)), float(np.exp(beta + Z * se))
+    return float(np.exp(beta)), float(np.exp(beta - Z95 * se)), float(np.exp(beta + Z95 * se))
 
 
 def risk_ratio(x1, n1, x0, n0):
@@ -129,14 +128,14 @@ def risk_ratio(x1, n1, x0, n0):
     p1, p0 = x1 / n1, x0 / n0
     rr = p1 / p0
     se = np.sqrt(1 / x1 - 1 / n1 + 1 / x0 - 1 / n0)
-    return float(rr), float(rr * np.exp(-Z * se)), float(rr * np.exp(Z * se))
+    return float(rr), float(rr * np.exp(-Z95 * se)), float(rr * np.exp(Z95 * se))
 
 
 def mean_difference(a, b):
     """Difference of means with a Welch interval."""
     diff = a.mean() - b.mean()
     se = np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
-    return float(diff), float(diff - Z * se), float(diff + Z * se)
+    return float(diff), float(diff - Z95 * se), float(diff + Z95 * se)
 
 
 def trial_config(design: str, component_key: str, n: int, seed: int, followup: int,
