@@ -120,6 +120,7 @@ def worker(n: int, weeks: int, population: str, engine: str) -> dict:
         "loop_split": split,
         "by_week": loop_by_week(weekly, draw_seconds, n) if engine == "vectorised" else {},
         "n": n,
+        "mode": cfg["population"]["mode"],  # "cohort": everyone starts absent
         "weeks": weeks,
         "engine": engine,
         "population_s": t1 - t0,
@@ -406,7 +407,22 @@ def print_loop(fast: dict) -> None:
         print(f"loop by week: the first {FIRST_WEEKS} weeks {bw['first_s']:.2f} s = "
               f"{100 * bw['first_share']:.0f}% of the loop; the weeks after the first "
               f"year {bw['steady_ns']:.1f} ns/agent-week = {bw['steady_x']:.1f}x their "
-              "own PCG64 fills (a cohort's start is where most of its people move)")
+              "own PCG64 fills" + (" (a cohort's start is where most of its people move)"
+                                   if fast["mode"] == "cohort" else ""))
+
+
+def bad_arguments(args) -> str | None:
+    """What is wrong with the command line, in one line (None: nothing), before any run."""
+    known = sorted(p.stem for p in (REPO / "configs" / "population").glob("*.yaml"))
+    for flag, name in (("--population", args.population), ("--steady", args.steady)):
+        if name not in known and not (flag == "--steady" and name == "none"):
+            return f"{flag}: got {name!r}, expected one of {known}"
+    for flag, values in (("--sizes", args.sizes), ("--weeks", args.weeks),
+                         ("--agents-n", [args.agents_n]),
+                         ("--agents-weeks", [args.agents_weeks])):
+        if min(values) < 1:
+            return f"{flag}: got {min(values)}, expected positive integers"
+    return None
 
 
 def run_worker(n, weeks, population, engine):
@@ -448,6 +464,10 @@ def main():
         print(json.dumps(worker(int(n), int(weeks), population, engine)))
         return
 
+    bad = bad_arguments(args)
+    if bad:
+        print(f"bench: {bad}", file=sys.stderr)
+        sys.exit(2)
     slow = run_worker(args.agents_n, args.agents_weeks, args.population, "agents")
     for n in args.sizes:
         for weeks in args.weeks:

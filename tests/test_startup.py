@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from scipy import stats
 
 from sim.evidence import conversions
@@ -109,3 +110,18 @@ def test_analysis_entry_points_check_their_input_before_the_heavy_libraries():
                          text=True, cwd=REPO)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "none"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--steady", "nosuch"], "--steady: got 'nosuch', expected one of"),
+    (["--population", "workforc"], "--population: got 'workforc', expected one of"),
+    (["--weeks", "104", "0"], "--weeks: got 0, expected positive integers"),
+])
+def test_bench_refuses_bad_arguments_in_one_line_before_any_run(args, message):
+    """`make bench` runs minutes of subprocesses; a misspelt population used to end, after
+    the first of them, in a traceback of the failed worker."""
+    r = subprocess.run([sys.executable, "experiments/bench.py", *args], capture_output=True,
+                       text=True, cwd=REPO, timeout=60)
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [r.stderr.strip()]
+    assert r.stderr.startswith(f"bench: {message}") and r.stdout == ""
