@@ -107,6 +107,9 @@ def launch(name: str, task) -> None:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
+    from sim.cli.compose_cache import install as cache_config_files
+
+    cache_config_files()  # the check below, Hydra and the task's composes read each file once
     bad_input = (ValueError, HydraException, OmegaConfBaseException, FileExistsError)
     overrides = app_overrides(sys.argv[1:])
     if overrides is not None:
