@@ -229,3 +229,29 @@ def test_no_collection_pauses_the_collector_and_restores_it_even_on_error():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_load_config_reads_each_file_once_and_gives_hydras_config():
+    """``sim.config.load_config`` (the explorer, the analysis commands, the tests) installs
+    the cache: a second compose parses no file again, and the config is Hydra's own."""
+    from hydra import compose, initialize_config_dir
+
+    from sim.config import CONFIG_DIR, load_config, to_plain, validate
+
+    overrides = ["programme=multicomponent", "population=workforce", "population.n=700"]
+    compose_cache.uninstall()
+    try:
+        with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
+            plain = to_plain(compose(config_name="config", overrides=overrides))
+        plain.pop("hydra", None)
+        hydras = validate(plain)
+        assert not compose_cache._LOADED
+        first = load_config(overrides)
+        kept = dict(compose_cache._LOADED)
+        assert kept  # the files were read into the cache
+        again = load_config([*overrides[:2], "population.n=900"])
+        assert compose_cache._LOADED == kept  # no file was read again
+    finally:
+        compose_cache.uninstall()
+    assert first == hydras
+    assert again["population"]["n"] == 900
