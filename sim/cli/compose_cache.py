@@ -38,6 +38,10 @@ Three more parts of Hydra's compose are skipped where these configs never need t
 ``tests/test_sweep_overhead.py`` checks every design and population of the project, a group
 used twice and a defaults list with an interpolation compose to Hydra's own configs.
 
+Installed by ``python -m sim``, by the analysis commands (:func:`sim.cli.apps.launch`) and
+by :func:`sim.config.load_config` (the explorer, the trials and the tests compose hundreds
+of configs in one process: 189 -> 68 ms each, session 31).
+
 ``--help`` lists the config groups from one repository (:func:`list_groups_once`).
 """
 
